@@ -1,0 +1,1 @@
+"""Practice: the business simulation engine (`sim`) and the facilitated team game (`game`)."""

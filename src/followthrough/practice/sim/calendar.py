@@ -1,0 +1,51 @@
+"""Working hours on the simulation clock: hours since Monday 00:00 of the first week."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+HOURS_PER_DAY = 24.0
+HOURS_PER_YEAR = 365.0 * HOURS_PER_DAY
+
+
+def next_opening(now: float, opens: float, closes: float, workdays: Collection[int]) -> float:
+    """The earliest moment at or after `now` when a team working these hours is at work."""
+    day = int(now // HOURS_PER_DAY)
+    hour = now - day * HOURS_PER_DAY
+    if day % 7 in workdays:
+        if opens <= hour < closes:
+            return now
+        if hour < opens:
+            return day * HOURS_PER_DAY + opens
+    day += 1
+    while day % 7 not in workdays:
+        day += 1
+    return day * HOURS_PER_DAY + opens
+
+
+def finish_time(
+    start: float, work: float, opens: float, closes: float, workdays: Collection[int]
+) -> float:
+    """When `work` hours started at `start` are done, if work pauses outside working hours."""
+    now = next_opening(start, opens, closes, workdays)
+    while True:
+        closing = int(now // HOURS_PER_DAY) * HOURS_PER_DAY + closes
+        if now + work <= closing:
+            return now + work
+        work -= closing - now
+        now = next_opening(closing, opens, closes, workdays)
+
+
+def open_hours_between(
+    start: float, end: float, opens: float, closes: float, workdays: Collection[int]
+) -> float:
+    """Working hours inside [start, end): the capacity one person offers in that window."""
+    total = 0.0
+    day = int(start // HOURS_PER_DAY)
+    while day * HOURS_PER_DAY < end:
+        if day % 7 in workdays:
+            low = max(start, day * HOURS_PER_DAY + opens)
+            high = min(end, day * HOURS_PER_DAY + closes)
+            total += max(0.0, high - low)
+        day += 1
+    return total

@@ -1,0 +1,529 @@
+"""The company simulation: internal requests, customer cases, promises, people and money.
+
+One replication is one call to `simulate`. It is a heapq event loop over plain tuples
+`(time, kind, id)` with request and case state kept in parallel lists, because that is several
+times faster in CPython than one object or generator per request (see bench/sim.py).
+
+The model, in the users' words (docs/practice.md has the assumptions and their sources):
+a case of a journey arrives; for each step its owner offers internal requests (sub-requests
+first, then the step itself) to the department that provides the service. The receiving team
+accepts after a delay set by its ownership, or bounces the handoff back (communication). Work
+waits in the department's queue and is done in working hours. Work may contain an error; a
+later step may find it and send it back for rework, after which the step is done again; errors
+nobody finds reach the customer. While a case is open its owner owes the customer updates;
+a missed update may become a complaint, which is more work. At the end the customer's
+satisfaction decides whether they leave. Staff leave at a rate set by engagement and their
+place stays empty until a replacement arrives.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from followthrough.practice.sim import draws
+from followthrough.practice.sim.calendar import (
+    HOURS_PER_DAY,
+    HOURS_PER_YEAR,
+    finish_time,
+    next_opening,
+    open_hours_between,
+)
+from followthrough.practice.sim.scenario import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentResult:
+    """What happened in one department over the run."""
+
+    department: str
+    requests_done: int
+    utilisation: float
+    mean_queue_hours: float
+    errors_made: int
+    errors_reaching_customers: int
+    missed_updates: int
+    complaints: int
+    leavers: int
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyResult:
+    """How long one kind of case took and how often its promise was kept."""
+
+    journey: str
+    cases_closed: int
+    mean_days: float
+    promises_kept: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Every figure of one replication. Rates are shares between 0 and 1."""
+
+    days: float
+    events: int
+    # Internal service
+    handoffs: int
+    mean_accept_hours: float
+    bounce_rate: float
+    ola_attainment: float
+    reworks: int
+    # Promises to customers
+    updates_due: int
+    updates_kept: float
+    # External customers
+    cases_closed: int
+    cases_open_at_end: int
+    mean_case_days: float
+    promises_kept: float
+    mean_satisfaction: float
+    complaints: int
+    errors_reaching_customers: int
+    customers_lost: float
+    churn_rate: float
+    # People
+    leavers: int
+    turnover_rate: float
+    # Money
+    revenue: float
+    staff_cost: float
+    hiring_cost: float
+    cost: float
+    profit: float
+    departments: tuple[DepartmentResult, ...]
+    journeys: tuple[JourneyResult, ...]
+
+    def figures(self) -> dict[str, float]:
+        """Every number by a dotted name (`departments.claims.utilisation`), for summaries."""
+        flat: dict[str, float] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, int | float):
+                flat[field.name] = float(value)
+        for group, rows, key in (
+            ("departments", self.departments, "department"),
+            ("journeys", self.journeys, "journey"),
+        ):
+            for row in rows:
+                for field in fields(row):
+                    if field.name != key:
+                        flat[f"{group}.{getattr(row, key)}.{field.name}"] = float(
+                            getattr(row, field.name)
+                        )
+        return flat
+
+
+# Event kinds. Ties in time are broken by kind, then id, so runs are exactly repeatable.
+_OPEN, _DONE, _ACCEPT, _OFFER, _ARRIVE, _UPDATE, _LEAVE, _END = range(8)
+# Request kinds.
+_STEP, _SUB, _REWORK, _COMPLAINT, _VACANCY = range(5)
+
+
+def turnover_per_year(scenario: Scenario, engagement: float) -> float:
+    """Annual turnover at an engagement level: compounding the published change per +0.10."""
+    b = scenario.behaviour
+    steps = (engagement - b.reference_engagement) / 0.1
+    factor: float = (1.0 + b.turnover_change_per_10_points) ** steps
+    return min(1.0, b.turnover_per_year * factor)
+
+
+def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = None) -> RunResult:
+    """One replication of `days` (default: the scenario's) from an empty company."""
+    horizon = (days if days is not None else scenario.days) * HOURS_PER_DAY
+    years = horizon / HOURS_PER_YEAR
+    b = scenario.behaviour
+    workdays = frozenset(scenario.workdays)
+    push, pop = heapq.heappush, heapq.heappop
+
+    departments = scenario.departments
+    index_of = {d.id: i for i, d in enumerate(departments)}
+    n_departments = len(departments)
+    opens = [d.opens for d in departments]
+    closes = [d.closes for d in departments]
+    capacity = [d.staff for d in departments]
+    accept_mean = [b.accept_hours.at(d.ownership) for d in departments]
+    bounce = [
+        [b.bounce.at((s.communication + r.communication) / 2) for r in departments]
+        for s in departments
+    ]
+    care = [(d.ownership + d.communication) / 2 for d in departments]
+    keep_update = [b.update_kept.at(q) for q in care]
+    complain = [b.complaint_after_miss.at(d.emotional_intelligence) for d in departments]
+    leave_rate = [
+        d.staff * turnover_per_year(scenario, d.engagement) / HOURS_PER_YEAR for d in departments
+    ]
+    vacancy_hours = b.vacancy_days * HOURS_PER_DAY
+    reroute_mean = b.reroute_hours
+
+    services = scenario.services
+    service_of = {s.id: i for i, s in enumerate(services)}
+    service_department = [index_of[s.department] for s in services]
+    error_chance = [
+        min(1.0, s.error_rate * b.error_factor.at(care[index_of[s.department]])) for s in services
+    ]
+    found_chance = [s.found_downstream for s in services]
+    target = [s.target_hours if s.target_hours is not None else math.inf for s in services]
+    complaint_service = (
+        service_of[scenario.complaint_service] if scenario.complaint_service is not None else -1
+    )
+
+    journeys = scenario.journeys
+    steps = [
+        [(service_of[st.service], [service_of[x] for x in st.sub_requests]) for st in j.steps]
+        for j in journeys
+    ]
+    owner = [index_of[j.owner] for j in journeys]
+    external = [j.external for j in journeys]
+    promise_hours = [j.promise_days * HOURS_PER_DAY for j in journeys]
+    cadence = [j.update_every_hours or 0.0 for j in journeys]
+
+    streams = rng.spawn(len(journeys) + len(services) + 2)
+    between = [
+        draws.exponential(streams[i], HOURS_PER_DAY / j.per_day) for i, j in enumerate(journeys)
+    ]
+    work = [
+        draws.work_time(streams[len(journeys) + i], s.hours, s.cv) for i, s in enumerate(services)
+    ]
+    expo = draws.exponential(streams[-2], 1.0)
+    uniform = draws.uniform(streams[-1])
+
+    # Request state, indexed by request id.
+    r_kind: list[int] = []
+    r_service: list[int] = []
+    r_department: list[int] = []
+    r_sender: list[int] = []
+    r_case: list[int] = []
+    r_offered: list[float] = []
+    r_accepted: list[float] = []
+    # Case state, indexed by case id.
+    c_journey: list[int] = []
+    c_opened: list[float] = []
+    c_step: list[int] = []
+    c_waiting: list[int] = []
+    c_errors: list[list[int]] = []
+    c_missed: list[int] = []
+    c_complaints: list[int] = []
+    c_closed: list[bool] = []
+
+    queues: list[deque[int]] = [deque() for _ in departments]
+    busy = [0] * n_departments
+    work_hours = [0.0] * n_departments
+    queued_hours = [0.0] * n_departments
+    done = [0] * n_departments
+    errors_made = [0] * n_departments
+    errors_reached = [0] * n_departments
+    missed = [0] * n_departments
+    complaints_at = [0] * n_departments
+    leavers = [0] * n_departments
+    journey_closed = [0] * len(journeys)
+    journey_hours = [0.0] * len(journeys)
+    journey_kept = [0] * len(journeys)
+
+    handoffs = bounces = starts = 0
+    accept_hours = 0.0
+    ola_due = ola_met = reworks = 0
+    updates_due = updates_kept = 0
+    closed = kept_promises = complaints = reached = 0
+    satisfaction = 0.0
+    lost = 0
+    lost_years = 0.0
+
+    def offer(request: int, now: float) -> None:
+        nonlocal bounces
+        receiver = r_department[request]
+        look = finish_time(
+            now, accept_mean[receiver] * expo(), opens[receiver], closes[receiver], workdays
+        )
+        if uniform() < bounce[r_sender[request]][receiver]:
+            bounces += 1
+            sender = r_department[request] if r_kind[request] == _VACANCY else r_sender[request]
+            again = finish_time(
+                look, reroute_mean * expo(), opens[sender], closes[sender], workdays
+            )
+            push(events, (again, _OFFER, request))
+        else:
+            push(events, (look, _ACCEPT, request))
+
+    def new_request(kind: int, service: int, case: int, sender: int, now: float) -> None:
+        request = len(r_kind)
+        r_kind.append(kind)
+        r_service.append(service)
+        r_department.append(service_department[service])
+        r_sender.append(sender)
+        r_case.append(case)
+        r_offered.append(now)
+        r_accepted.append(now)
+        offer(request, now)
+
+    def begin_step(case: int, now: float) -> None:
+        journey = c_journey[case]
+        service, subs = steps[journey][c_step[case]]
+        if subs:
+            c_waiting[case] = len(subs)
+            for sub in subs:
+                new_request(_SUB, sub, case, owner[journey], now)
+        else:
+            new_request(_STEP, service, case, owner[journey], now)
+
+    def start_work(department: int, now: float) -> None:
+        nonlocal starts
+        queue = queues[department]
+        if not queue or busy[department] >= capacity[department]:
+            return
+        day = int(now // HOURS_PER_DAY)
+        hour = now - day * HOURS_PER_DAY
+        if day % 7 not in workdays or not opens[department] <= hour < closes[department]:
+            return
+        while queue and busy[department] < capacity[department]:
+            request = queue.popleft()
+            busy[department] += 1
+            if r_kind[request] == _VACANCY:
+                push(events, (now + vacancy_hours, _DONE, request))
+                continue
+            starts += 1
+            effort = work[r_service[request]]()
+            work_hours[department] += effort
+            queued_hours[department] += now - r_accepted[request]
+            end = finish_time(now, effort, opens[department], closes[department], workdays)
+            push(events, (end, _DONE, request))
+
+    def close_case(case: int, now: float) -> None:
+        nonlocal closed, kept_promises, reached, satisfaction, lost, lost_years
+        c_closed[case] = True
+        journey = c_journey[case]
+        took = now - c_opened[case]
+        journey_closed[journey] += 1
+        journey_hours[journey] += took
+        late_days = max(0.0, took - promise_hours[journey]) / HOURS_PER_DAY
+        if late_days == 0.0:
+            journey_kept[journey] += 1
+        if not external[journey]:
+            return
+        closed += 1
+        if late_days == 0.0:
+            kept_promises += 1
+        wrong = c_errors[case]
+        reached += len(wrong)
+        for service in wrong:
+            errors_reached[service_department[service]] += 1
+        happy = 1.0 - (
+            b.satisfaction_per_late_day * late_days
+            + b.satisfaction_per_missed_update * c_missed[case]
+            + b.satisfaction_per_error * len(wrong)
+            + b.satisfaction_per_complaint * c_complaints[case]
+        )
+        happy = min(1.0, max(0.0, happy))
+        satisfaction += happy
+        if uniform() < b.churn_when_unhappy * (1.0 - happy):
+            lost += 1
+            lost_years += (horizon - now) / HOURS_PER_YEAR
+
+    events: list[tuple[float, int, int]] = [(horizon, _END, 0)]
+    for d in range(n_departments):
+        events.append((next_opening(0.0, opens[d], closes[d], workdays), _OPEN, d))
+        if leave_rate[d] > 0:
+            events.append((expo() / leave_rate[d], _LEAVE, d))
+    for j in range(len(journeys)):
+        events.append((between[j](), _ARRIVE, j))
+    heapq.heapify(events)
+    popped = 0
+
+    while True:
+        now, kind, ident = pop(events)
+        popped += 1
+        if kind == _DONE:
+            department = r_department[ident]
+            busy[department] -= 1
+            request_kind = r_kind[ident]
+            if request_kind == _VACANCY:
+                start_work(department, now)
+                continue
+            done[department] += 1
+            service = r_service[ident]
+            if target[service] < math.inf:
+                ola_due += 1
+                if now - r_offered[ident] <= target[service]:
+                    ola_met += 1
+            start_work(department, now)
+            if request_kind == _COMPLAINT:
+                continue
+            case = r_case[ident]
+            errors = c_errors[case]
+            if request_kind == _STEP:
+                found = 0
+                if errors:
+                    unfound = []
+                    for wrong in errors:
+                        if uniform() < found_chance[wrong]:
+                            found += 1
+                            new_request(_REWORK, wrong, case, department, now)
+                        else:
+                            unfound.append(wrong)
+                    c_errors[case] = errors = unfound
+                if found:
+                    c_waiting[case] = found
+                    continue
+                if uniform() < error_chance[service]:
+                    errors.append(service)
+                    errors_made[department] += 1
+                c_step[case] += 1
+                if c_step[case] == len(steps[c_journey[case]]):
+                    close_case(case, now)
+                else:
+                    begin_step(case, now)
+                continue
+            if request_kind == _REWORK:
+                reworks += 1
+            if uniform() < error_chance[service]:
+                errors.append(service)
+                errors_made[department] += 1
+            c_waiting[case] -= 1
+            if c_waiting[case] == 0:
+                journey = c_journey[case]
+                step_service = steps[journey][c_step[case]][0]
+                new_request(_STEP, step_service, case, owner[journey], now)
+        elif kind == _ACCEPT:
+            handoffs += 1
+            accept_hours += now - r_offered[ident]
+            r_accepted[ident] = now
+            department = r_department[ident]
+            queues[department].append(ident)
+            start_work(department, now)
+        elif kind == _OPEN:
+            start_work(ident, now)
+            day = int(now // HOURS_PER_DAY)
+            push(
+                events,
+                (
+                    next_opening(
+                        day * HOURS_PER_DAY + closes[ident], opens[ident], closes[ident], workdays
+                    ),
+                    _OPEN,
+                    ident,
+                ),
+            )
+        elif kind == _ARRIVE:
+            push(events, (now + between[ident](), _ARRIVE, ident))
+            case = len(c_journey)
+            c_journey.append(ident)
+            c_opened.append(now)
+            c_step.append(0)
+            c_waiting.append(0)
+            c_errors.append([])
+            c_missed.append(0)
+            c_complaints.append(0)
+            c_closed.append(False)
+            if external[ident] and cadence[ident] > 0:
+                push(events, (now + cadence[ident], _UPDATE, case))
+            begin_step(case, now)
+        elif kind == _OFFER:
+            offer(ident, now)
+        elif kind == _UPDATE:
+            if c_closed[ident]:
+                continue
+            journey = c_journey[ident]
+            keeper = owner[journey]
+            updates_due += 1
+            if uniform() < keep_update[keeper]:
+                updates_kept += 1
+            else:
+                missed[keeper] += 1
+                c_missed[ident] += 1
+                if uniform() < complain[keeper]:
+                    complaints += 1
+                    complaints_at[keeper] += 1
+                    c_complaints[ident] += 1
+                    if complaint_service >= 0:
+                        new_request(_COMPLAINT, complaint_service, ident, keeper, now)
+            push(events, (now + cadence[journey], _UPDATE, ident))
+        elif kind == _LEAVE:
+            # The leaver's place is held empty: it goes first in the queue, so it takes the
+            # next person to become free, and stays empty for the vacancy time.
+            leavers[ident] += 1
+            request = len(r_kind)
+            for column, value in (
+                (r_kind, _VACANCY),
+                (r_service, -1),
+                (r_department, ident),
+                (r_sender, ident),
+                (r_case, -1),
+            ):
+                column.append(value)
+            r_offered.append(now)
+            r_accepted.append(now)
+            queues[ident].appendleft(request)
+            start_work(ident, now)
+            push(events, (now + expo() / leave_rate[ident], _LEAVE, ident))
+        else:
+            break
+
+    staff_cost = sum(d.staff * d.cost_per_person_per_year for d in departments) * years
+    hiring_cost = sum(n * d.hiring_cost for n, d in zip(leavers, departments, strict=True))
+    customers = scenario.customers
+    background_lost = customers.base * customers.background_churn_per_year * years
+    # Customers lost in the background leave evenly through the run: half the run's revenue.
+    customer_years = customers.base * years - background_lost * years / 2 - lost_years
+    revenue = customers.revenue_per_year * customer_years
+    cost = staff_cost + hiring_cost
+    headcount = sum(capacity)
+    department_results = tuple(
+        DepartmentResult(
+            department=d.id,
+            requests_done=done[i],
+            utilisation=work_hours[i]
+            / (d.staff * open_hours_between(0.0, horizon, d.opens, d.closes, workdays)),
+            mean_queue_hours=queued_hours[i] / done[i] if done[i] else 0.0,
+            errors_made=errors_made[i],
+            errors_reaching_customers=errors_reached[i],
+            missed_updates=missed[i],
+            complaints=complaints_at[i],
+            leavers=leavers[i],
+        )
+        for i, d in enumerate(departments)
+    )
+    journey_results = tuple(
+        JourneyResult(
+            journey=j.id,
+            cases_closed=journey_closed[i],
+            mean_days=journey_hours[i] / journey_closed[i] / HOURS_PER_DAY
+            if journey_closed[i]
+            else 0.0,
+            promises_kept=journey_kept[i] / journey_closed[i] if journey_closed[i] else 0.0,
+        )
+        for i, j in enumerate(journeys)
+    )
+    external_hours = sum(h for h, e in zip(journey_hours, external, strict=True) if e)
+    return RunResult(
+        days=horizon / HOURS_PER_DAY,
+        events=popped + starts,
+        handoffs=handoffs,
+        mean_accept_hours=accept_hours / handoffs if handoffs else 0.0,
+        bounce_rate=bounces / (handoffs + bounces) if handoffs + bounces else 0.0,
+        ola_attainment=ola_met / ola_due if ola_due else 1.0,
+        reworks=reworks,
+        updates_due=updates_due,
+        updates_kept=updates_kept / updates_due if updates_due else 1.0,
+        cases_closed=closed,
+        cases_open_at_end=sum(1 for is_closed in c_closed if not is_closed),
+        mean_case_days=external_hours / closed / HOURS_PER_DAY if closed else 0.0,
+        promises_kept=kept_promises / closed if closed else 1.0,
+        mean_satisfaction=satisfaction / closed if closed else 1.0,
+        complaints=complaints,
+        errors_reaching_customers=reached,
+        customers_lost=lost + background_lost,
+        churn_rate=(lost + background_lost) / customers.base,
+        leavers=sum(leavers),
+        turnover_rate=sum(leavers) / headcount / years,
+        revenue=revenue,
+        staff_cost=staff_cost,
+        hiring_cost=hiring_cost,
+        cost=cost,
+        profit=revenue - cost,
+        departments=department_results,
+        journeys=journey_results,
+    )

@@ -1,0 +1,128 @@
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+
+from followthrough.practice.sim.engine import RunResult, simulate, turnover_per_year
+from followthrough.practice.sim.replications import run_replications
+from followthrough.practice.sim.scenario import Scenario, load_scenario
+
+DAYS = 60
+
+
+@pytest.fixture(scope="module")
+def insurance() -> Scenario:
+    return load_scenario("insurance")
+
+
+def mean_of(scenario: Scenario, figure: str, replications: int = 6, days: float = DAYS) -> float:
+    summary = run_replications(scenario, replications, seed=11, days=days)
+    return summary.estimates[figure].mean
+
+
+def test_same_seed_gives_identical_results(insurance: Scenario) -> None:
+    first = simulate(insurance, np.random.default_rng(5), days=DAYS)
+    second = simulate(insurance, np.random.default_rng(5), days=DAYS)
+    assert first == second
+
+
+def test_different_seeds_give_different_results(insurance: Scenario) -> None:
+    first = simulate(insurance, np.random.default_rng(5), days=DAYS)
+    second = simulate(insurance, np.random.default_rng(6), days=DAYS)
+    assert first.mean_case_days != second.mean_case_days
+
+
+def test_results_are_frozen(insurance: Scenario) -> None:
+    result = simulate(insurance, np.random.default_rng(5), days=5)
+    with pytest.raises(AttributeError):
+        result.profit = 0.0  # type: ignore[misc]
+
+
+def test_profit_is_revenue_less_staff_and_hiring_cost(insurance: Scenario) -> None:
+    result = simulate(insurance, np.random.default_rng(5), days=DAYS)
+    assert result.cost == pytest.approx(result.staff_cost + result.hiring_cost)
+    assert result.profit == pytest.approx(result.revenue - result.cost)
+
+
+def test_every_closed_case_is_counted_in_its_journey(insurance: Scenario) -> None:
+    result = simulate(insurance, np.random.default_rng(5), days=DAYS)
+    external = {j.id for j in insurance.journeys if j.external}
+    assert result.cases_closed == sum(
+        j.cases_closed for j in result.journeys if j.journey in external
+    )
+
+
+def test_higher_ownership_gets_handoffs_accepted_sooner(insurance: Scenario) -> None:
+    owning = insurance
+    for department in insurance.departments:
+        owning = owning.with_department(department.id, ownership=1.0)
+    assert mean_of(owning, "mean_accept_hours") < 0.5 * mean_of(insurance, "mean_accept_hours")
+
+
+def test_better_communication_bounces_fewer_handoffs(insurance: Scenario) -> None:
+    talking = insurance
+    for department in insurance.departments:
+        talking = talking.with_department(department.id, communication=1.0)
+    assert mean_of(talking, "bounce_rate") < 0.5 * mean_of(insurance, "bounce_rate")
+
+
+def test_policy_admin_errors_cause_rework_and_reach_customers(insurance: Scenario) -> None:
+    careful = insurance.with_department("policy_admin", ownership=1.0, communication=1.0)
+    assert mean_of(careful, "reworks") < mean_of(insurance, "reworks")
+    sloppy_reached = mean_of(insurance, "departments.policy_admin.errors_reaching_customers")
+    assert mean_of(careful, "departments.policy_admin.errors_reaching_customers") < sloppy_reached
+
+
+def test_missed_updates_turn_into_complaints_and_lower_satisfaction(insurance: Scenario) -> None:
+    silent = insurance
+    for department in insurance.departments:
+        silent = silent.with_department(department.id, ownership=0.0, communication=0.0)
+    assert mean_of(silent, "complaints") > mean_of(insurance, "complaints")
+    assert mean_of(silent, "mean_satisfaction") < mean_of(insurance, "mean_satisfaction")
+
+
+def test_more_engaged_staff_leave_less(insurance: Scenario) -> None:
+    assert turnover_per_year(insurance, 0.8) < turnover_per_year(insurance, 0.6)
+    engaged = insurance
+    for department in insurance.departments:
+        engaged = engaged.with_department(department.id, engagement=1.0)
+    assert mean_of(engaged, "leavers", days=365) < mean_of(insurance, "leavers", days=365)
+
+
+def test_ten_points_of_engagement_cut_turnover_by_the_published_share(
+    insurance: Scenario,
+) -> None:
+    reference = insurance.behaviour.reference_engagement
+    change = insurance.behaviour.turnover_change_per_10_points
+    ratio = turnover_per_year(insurance, reference + 0.1) / turnover_per_year(insurance, reference)
+    assert ratio == pytest.approx(1 + change)
+
+
+def test_understaffing_lengthens_claims(insurance: Scenario) -> None:
+    short = insurance.with_department("claims", staff=6)
+    assert mean_of(short, "journeys.motor_claim.mean_days") > mean_of(
+        insurance, "journeys.motor_claim.mean_days"
+    )
+
+
+def test_replications_in_processes_match_replications_in_process(insurance: Scenario) -> None:
+    here = run_replications(insurance, 3, seed=2, days=20)
+    with ProcessPoolExecutor(max_workers=2) as executor:
+        there = run_replications(insurance, 3, seed=2, days=20, executor=executor)
+    assert here.runs == there.runs
+
+
+def test_every_figure_gets_a_confidence_interval(insurance: Scenario) -> None:
+    done: list[int] = []
+    summary = run_replications(insurance, 4, seed=2, days=20, on_done=done.append)
+    assert done == [1, 2, 3, 4]
+    assert set(summary.estimates) == set(summary.runs[0].figures())
+    assert all(e.replications == 4 for e in summary.estimates.values())
+    assert summary.estimates["mean_case_days"].half_width > 0
+
+
+def test_run_result_figures_name_departments_and_journeys(insurance: Scenario) -> None:
+    result: RunResult = simulate(insurance, np.random.default_rng(1), days=5)
+    figures = result.figures()
+    assert "departments.policy_admin.utilisation" in figures
+    assert "journeys.motor_claim.mean_days" in figures
