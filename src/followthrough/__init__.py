@@ -1,0 +1,3 @@
+"""Followthrough: internal service with one owner, accepted handoffs and kept promises."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""External customer cases that internal requests serve."""

@@ -1,0 +1,70 @@
+"""HTTP API for customer cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from followthrough.cases import service
+from followthrough.cases.models import Case
+from followthrough.requests.queries import person_names, summary, team_names
+from followthrough.requests.schemas import Input, RequestSummary
+from followthrough.web.deps import CurrentActor, DbSession, Now
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+class CaseIn(Input):
+    reference: str = Field(min_length=1, max_length=64)
+    customer: str = Field(min_length=1, max_length=200)
+    external_due_at: datetime | None = None
+    note: str = Field(default="", max_length=5000)
+
+
+class CaseOut(BaseModel):
+    id: int
+    reference: str
+    customer: str
+    external_due_at: datetime | None
+    note: str
+
+
+class CaseDetail(CaseOut):
+    requests: list[RequestSummary]
+    latest_likely_at: datetime | None = Field(
+        description="The latest 8-in-10 date among open requests: what the customer can honestly be told"
+    )
+
+
+def _out(case: Case) -> CaseOut:
+    return CaseOut(
+        id=case.id,
+        reference=case.reference,
+        customer=case.customer,
+        external_due_at=case.external_due_at,
+        note=case.note,
+    )
+
+
+@router.post("", status_code=201, response_model=CaseOut)
+def add_case(body: CaseIn, session: DbSession, actor: CurrentActor, now: Now) -> CaseOut:
+    case = service.add_case(
+        session, actor, body.reference, body.customer, body.external_due_at, body.note, now
+    )
+    return _out(case)
+
+
+@router.get("/{case_id}", response_model=CaseDetail)
+def get_case(case_id: int, session: DbSession, actor: CurrentActor) -> CaseDetail:
+    case = service.get_case(session, case_id)
+    requests = service.case_requests(session, actor, case_id)
+    people = person_names(session, [p for r in requests for p in (r.owner_id, r.requester_id)])
+    teams = team_names(session, [r.team_id for r in requests])
+    likely = [r.eta_likely_at for r in requests if r.eta_likely_at is not None]
+    return CaseDetail(
+        **_out(case).model_dump(),
+        requests=[summary(r, people, teams) for r in requests],
+        latest_likely_at=max(likely) if likely else None,
+    )

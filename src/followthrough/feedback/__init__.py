@@ -1,0 +1,1 @@
+"""Requester ratings on the four blocks, and praise or constructive feedback between colleagues."""

@@ -1,0 +1,77 @@
+"""HTTP API for ratings and colleague feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from followthrough.feedback import service
+from followthrough.requests.api import detail_response
+from followthrough.requests.schemas import Input, RequestDetail
+from followthrough.web.deps import CurrentActor, DbSession, Now
+
+router = APIRouter(tags=["feedback"])
+
+Score = Field(ge=1, le=5)
+
+
+class RatingIn(Input):
+    understand: int = Score
+    own: int = Score
+    serve: int = Score
+    communicate: int = Score
+    comment: str = Field(default="", max_length=5000)
+
+
+class FeedbackIn(Input):
+    to_person_id: int
+    kind: Literal["praise", "constructive"]
+    situation: str = Field(min_length=1, max_length=2000)
+    behaviour: str = Field(min_length=1, max_length=2000)
+    impact: str = Field(min_length=1, max_length=2000)
+    request_id: int | None = None
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    to_person_id: int
+    kind: str
+    given_at: datetime
+
+
+@router.post("/requests/{request_id}/rating", status_code=201, response_model=RequestDetail)
+def rate(
+    request_id: int, body: RatingIn, session: DbSession, actor: CurrentActor, now: Now
+) -> JSONResponse:
+    """The requester rates Understand, Own, Serve and Communicate from 1 to 5."""
+    scores = body.model_dump(exclude={"comment"})
+    service.rate_request(session, actor, request_id, scores, body.comment, now)
+    return detail_response(session, actor, request_id, status=201)
+
+
+@router.post("/feedback", status_code=201, response_model=FeedbackOut)
+def give_feedback(
+    body: FeedbackIn, session: DbSession, actor: CurrentActor, now: Now
+) -> FeedbackOut:
+    """Praise or constructive feedback for a colleague, as Situation-Behaviour-Impact."""
+    feedback = service.give_feedback(
+        session,
+        actor,
+        body.to_person_id,
+        body.kind,
+        body.situation,
+        body.behaviour,
+        body.impact,
+        now,
+        body.request_id,
+    )
+    return FeedbackOut(
+        id=feedback.id,
+        to_person_id=feedback.to_person_id,
+        kind=feedback.kind,
+        given_at=feedback.given_at,
+    )

@@ -1,0 +1,125 @@
+"""Feedback services: the requester's four-block rating and colleague feedback (SBI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from followthrough.errors import Conflict, InvalidInput, NotAllowed
+from followthrough.feedback.models import ColleagueFeedback, Rating
+from followthrough.history.service import record_event
+from followthrough.notify.service import notify
+from followthrough.org.service import get_person
+from followthrough.requests import rules
+from followthrough.requests.models import Request
+from followthrough.requests.rules import Actor
+from followthrough.requests.service import load_for_change
+
+BLOCKS = ("understand", "own", "serve", "communicate")
+FEEDBACK_KINDS = ("praise", "constructive")
+
+
+def rate_request(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    scores: dict[str, int],
+    comment: str,
+    now: datetime,
+) -> Rating:
+    """After resolution the requester rates the four blocks from 1 to 5, once."""
+    for block in BLOCKS:
+        value = scores.get(block)
+        if value is None or not 1 <= value <= 5:
+            raise InvalidInput(f"{block} must be a whole number from 1 to 5", field=block)
+    request = load_for_change(session, actor, request_id)
+    rules.require_state("rate", request.state)
+    if actor.person_id != request.requester_id:
+        raise NotAllowed("only the requester can rate the request")
+    if session.query(Rating).filter(Rating.request_id == request.id).first() is not None:
+        raise Conflict("the request has already been rated", field="request_id")
+    rating = Rating(
+        request_id=request.id,
+        rater_id=actor.person_id,
+        understand=scores["understand"],
+        own=scores["own"],
+        serve=scores["serve"],
+        communicate=scores["communicate"],
+        comment=comment.strip(),
+        rated_at=now,
+    )
+    session.add(rating)
+    request.updated_at = now
+    record_event(
+        session,
+        "rated",
+        now,
+        request_id=request.id,
+        actor_id=actor.person_id,
+        team_id=request.team_id,
+        person_id=request.owner_id,
+        comment=rating.comment or None,
+        **{block: scores[block] for block in BLOCKS},
+    )
+    notify(
+        session, request.owner_id, "feedback", f"Rated: {request.title}", now, request_id=request.id
+    )
+    session.flush()
+    return rating
+
+
+def give_feedback(
+    session: Session,
+    actor: Actor,
+    to_person_id: int,
+    kind: str,
+    situation: str,
+    behaviour: str,
+    impact: str,
+    now: datetime,
+    request_id: int | None = None,
+) -> ColleagueFeedback:
+    rules.require_one_of(kind, FEEDBACK_KINDS, "kind")
+    situation = rules.require_text(situation, "situation", max_length=2000)
+    behaviour = rules.require_text(behaviour, "behaviour", max_length=2000)
+    impact = rules.require_text(impact, "impact", max_length=2000)
+    get_person(session, to_person_id, "to_person_id")
+    if to_person_id == actor.person_id:
+        raise InvalidInput("feedback is for a colleague, not yourself", field="to_person_id")
+    request: Request | None = None
+    if request_id is not None:
+        request = load_for_change(session, actor, request_id)
+    feedback = ColleagueFeedback(
+        from_person_id=actor.person_id,
+        to_person_id=to_person_id,
+        kind=kind,
+        situation=situation,
+        behaviour=behaviour,
+        impact=impact,
+        request_id=request_id,
+        given_at=now,
+    )
+    session.add(feedback)
+    session.flush()
+    record_event(
+        session,
+        "feedback_given",
+        now,
+        request_id=request_id,
+        actor_id=actor.person_id,
+        team_id=None if request is None else request.team_id,
+        person_id=to_person_id,
+        feedback_id=feedback.id,
+        kind=kind,
+    )
+    notify(
+        session,
+        to_person_id,
+        "feedback",
+        f"You received {kind} feedback",
+        now,
+        request_id=request_id,
+    )
+    session.flush()
+    return feedback

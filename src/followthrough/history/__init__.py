@@ -1,0 +1,1 @@
+"""The immutable event history, and its import and export."""

@@ -1,0 +1,47 @@
+"""Imports every table so Alembic and the tests see the whole schema."""
+
+from followthrough.auth.models import ApiToken, IdempotentResponse, WebSession
+from followthrough.cases.models import Case, RequestCase
+from followthrough.db import Base
+from followthrough.feedback.models import ColleagueFeedback, Rating
+from followthrough.history.models import Event
+from followthrough.notify.models import Notification, OutboxMessage
+from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
+from followthrough.promises.models import Promise
+from followthrough.requests.models import (
+    Offer,
+    PathStep,
+    Pause,
+    Request,
+    RequestParticipant,
+    RequestUpdate,
+)
+from followthrough.timescale.models import TimescaleCurve
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Case",
+    "ColleagueFeedback",
+    "Department",
+    "Event",
+    "Holiday",
+    "IdempotentResponse",
+    "Membership",
+    "Notification",
+    "Offer",
+    "OutboxMessage",
+    "PathStep",
+    "Pause",
+    "Person",
+    "Promise",
+    "Rating",
+    "Request",
+    "RequestCase",
+    "RequestParticipant",
+    "RequestUpdate",
+    "Service",
+    "Team",
+    "TimescaleCurve",
+    "WebSession",
+]

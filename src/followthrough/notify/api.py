@@ -1,0 +1,61 @@
+"""HTTP API for the caller's inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from followthrough.notify import service
+from followthrough.requests.schemas import Input
+from followthrough.web.deps import CurrentPerson, DbSession, Now
+
+router = APIRouter(prefix="/inbox", tags=["inbox"])
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str
+    message: str
+    request_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InboxOut(BaseModel):
+    unread: int
+    items: list[NotificationOut]
+
+
+class MarkReadIn(Input):
+    ids: list[int] | None = Field(default=None, description="Omit to mark everything read")
+
+
+@router.get("", response_model=InboxOut)
+def inbox(
+    session: DbSession, person: CurrentPerson, unread_only: bool = False, limit: int = 50
+) -> InboxOut:
+    items = service.inbox(
+        session, person.id, unread_only=unread_only, limit=max(1, min(limit, 200))
+    )
+    return InboxOut(
+        unread=service.unread_count(session, person.id),
+        items=[
+            NotificationOut(
+                id=n.id,
+                kind=n.kind,
+                message=n.message,
+                request_id=n.request_id,
+                created_at=n.created_at,
+                read_at=n.read_at,
+            )
+            for n in items
+        ],
+    )
+
+
+@router.post("/read", response_model=InboxOut)
+def mark_read(body: MarkReadIn, session: DbSession, person: CurrentPerson, now: Now) -> InboxOut:
+    service.mark_read(session, person.id, body.ids, now)
+    return inbox(session, person)

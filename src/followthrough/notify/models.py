@@ -1,0 +1,42 @@
+"""Notification (inbox) and outbox tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from followthrough.db import Base, UTCDateTime
+
+NotificationId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Notification(Base):
+    """Something that needs a person's attention, shown in their inbox."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_person_read", "person_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(NotificationId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class OutboxMessage(Base):
+    """A notification waiting to be delivered on a channel; written in the same transaction."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_state_id", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(NotificationId, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -1,0 +1,1 @@
+"""Organisation: departments, teams, people, working calendars and the service catalog."""

@@ -1,0 +1,102 @@
+"""Working calendars: business hours between two instants, and an instant N business hours on.
+
+All targets (time to accept, update cadence, time to resolve) are counted in the receiving
+team's business hours, in its own time zone, skipping weekends and its holidays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+# Beyond this many calendar days without a working minute the calendar is considered broken.
+_MAX_SEARCH_DAYS = 3660
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """A team's working week: local business hours, ISO weekdays worked, and holidays."""
+
+    timezone: str = "UTC"
+    day_start_minute: int = 9 * 60
+    day_end_minute: int = 17 * 60
+    working_days: frozenset[int] = frozenset({1, 2, 3, 4, 5})
+    holidays: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.day_start_minute < self.day_end_minute <= 24 * 60:
+            raise ValueError("business hours must start before they end, within one day")
+        if not self.working_days or not self.working_days <= {1, 2, 3, 4, 5, 6, 7}:
+            raise ValueError("working days must be a non-empty set of ISO weekdays 1-7")
+        _zone(self.timezone)
+
+    @property
+    def business_seconds_per_day(self) -> int:
+        return (self.day_end_minute - self.day_start_minute) * 60
+
+    def is_working_day(self, day: date) -> bool:
+        return day.isoweekday() in self.working_days and day not in self.holidays
+
+    def _window(self, day: date) -> tuple[datetime, datetime]:
+        """The UTC instants at which business hours open and close on a local day."""
+        zone = _zone(self.timezone)
+        midnight = datetime.combine(day, time(0), tzinfo=zone)
+        opens = (midnight + timedelta(minutes=self.day_start_minute)).astimezone(UTC)
+        closes = (midnight + timedelta(minutes=self.day_end_minute)).astimezone(UTC)
+        return opens, closes
+
+    def _local_day(self, instant: datetime) -> date:
+        return instant.astimezone(_zone(self.timezone)).date()
+
+
+def business_seconds_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> float:
+    """Business seconds in [start, end); zero when end is not after start. Never negative."""
+    if end <= start:
+        return 0.0
+    day = calendar._local_day(start)
+    last_day = calendar._local_day(end)
+    total = 0.0
+    while day <= last_day:
+        if calendar.is_working_day(day):
+            opens, closes = calendar._window(day)
+            lo = max(opens, start)
+            hi = min(closes, end)
+            if hi > lo:
+                total += (hi - lo).total_seconds()
+        day += timedelta(days=1)
+    return total
+
+
+def add_business_seconds(calendar: WorkingCalendar, start: datetime, seconds: float) -> datetime:
+    """The earliest instant at which `seconds` business seconds have passed since `start`."""
+    if seconds < 0:
+        raise ValueError("cannot add a negative business time")
+    day = calendar._local_day(start)
+    remaining = seconds
+    for _ in range(_MAX_SEARCH_DAYS):
+        if calendar.is_working_day(day):
+            opens, closes = calendar._window(day)
+            lo = max(opens, start)
+            if closes > lo:
+                available = (closes - lo).total_seconds()
+                if remaining <= available:
+                    # A zero remainder before opening time means "at opening".
+                    return lo + timedelta(seconds=remaining)
+                remaining -= available
+        day += timedelta(days=1)
+    raise ValueError("calendar has no working time in ten years")
+
+
+def add_business_hours(calendar: WorkingCalendar, start: datetime, hours: float) -> datetime:
+    return add_business_seconds(calendar, start, hours * 3600.0)
+
+
+def business_hours_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> float:
+    return business_seconds_between(calendar, start, end) / 3600.0

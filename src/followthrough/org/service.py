@@ -1,0 +1,239 @@
+"""Organisation services: calendars, people's teams, and managing the org and catalog."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from followthrough.errors import Conflict, InvalidInput, NotFound
+from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
+from followthrough.org.rules import WorkingCalendar
+from followthrough.requests.rules import Actor, effective_duty_owner
+
+
+def calendar_of(team: Team, holidays: list[date]) -> WorkingCalendar:
+    return WorkingCalendar(
+        timezone=team.timezone,
+        day_start_minute=team.day_start_minute,
+        day_end_minute=team.day_end_minute,
+        working_days=frozenset(int(d) for d in team.working_days),
+        holidays=frozenset(holidays),
+    )
+
+
+def team_calendar(session: Session, team_id: int) -> WorkingCalendar:
+    team = get_team(session, team_id)
+    days = list(session.scalars(select(Holiday.day).where(Holiday.team_id == team_id)))
+    return calendar_of(team, days)
+
+
+def get_team(session: Session, team_id: int) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFound(f"team {team_id} does not exist", field="team_id")
+    return team
+
+
+def get_person(session: Session, person_id: int, field: str = "person_id") -> Person:
+    person = session.get(Person, person_id)
+    if person is None or not person.active:
+        raise NotFound(f"person {person_id} does not exist", field=field)
+    return person
+
+
+def get_service(session: Session, service_id: int, field: str = "service_id") -> Service:
+    service = session.get(Service, service_id)
+    if service is None or not service.active:
+        raise NotFound(f"service {service_id} does not exist", field=field)
+    return service
+
+
+def team_ids_of(session: Session, person_id: int) -> frozenset[int]:
+    return frozenset(
+        session.scalars(select(Membership.team_id).where(Membership.person_id == person_id))
+    )
+
+
+def actor_for(session: Session, person: Person) -> Actor:
+    """The authorisation facts about a person: their teams and the teams they lead."""
+    lead_of = frozenset(session.scalars(select(Team.id).where(Team.lead_id == person.id)))
+    return Actor(
+        person_id=person.id,
+        is_admin=person.is_admin,
+        team_ids=team_ids_of(session, person.id) | lead_of,
+        lead_of=lead_of,
+    )
+
+
+def duty_owner_of(team: Team) -> int:
+    owner = effective_duty_owner(team.duty_owner_id, team.lead_id)
+    if owner is None:
+        raise Conflict(f"team {team.name} has neither a duty owner nor a lead", field="team_id")
+    return owner
+
+
+def is_member(session: Session, team_id: int, person_id: int) -> bool:
+    team = get_team(session, team_id)
+    if team.lead_id == person_id:
+        return True
+    return session.get(Membership, (team_id, person_id)) is not None
+
+
+def add_department(session: Session, name: str) -> Department:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name must not be empty", field="name")
+    if session.scalar(select(Department).where(Department.name == name)) is not None:
+        raise Conflict(f"department {name!r} already exists", field="name")
+    department = Department(name=name)
+    session.add(department)
+    session.flush()
+    return department
+
+
+def add_team(
+    session: Session,
+    department_id: int,
+    name: str,
+    *,
+    timezone: str = "UTC",
+    day_start_minute: int = 9 * 60,
+    day_end_minute: int = 17 * 60,
+    working_days: str = "12345",
+    lead_id: int | None = None,
+    duty_owner_id: int | None = None,
+) -> Team:
+    if session.get(Department, department_id) is None:
+        raise NotFound(f"department {department_id} does not exist", field="department_id")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name must not be empty", field="name")
+    if session.scalar(select(Team).where(Team.name == name)) is not None:
+        raise Conflict(f"team {name!r} already exists", field="name")
+    try:
+        calendar_of(
+            Team(
+                timezone=timezone,
+                day_start_minute=day_start_minute,
+                day_end_minute=day_end_minute,
+                working_days=working_days,
+            ),
+            [],
+        )
+    except (ValueError, KeyError) as exc:
+        raise InvalidInput(f"invalid working calendar: {exc}", field="timezone") from exc
+    for field, person_id in (("lead_id", lead_id), ("duty_owner_id", duty_owner_id)):
+        if person_id is not None:
+            get_person(session, person_id, field)
+    team = Team(
+        department_id=department_id,
+        name=name,
+        timezone=timezone,
+        day_start_minute=day_start_minute,
+        day_end_minute=day_end_minute,
+        working_days=working_days,
+        lead_id=lead_id,
+        duty_owner_id=duty_owner_id,
+    )
+    session.add(team)
+    session.flush()
+    for person_id in {lead_id, duty_owner_id} - {None}:
+        assert person_id is not None
+        add_member(session, team.id, person_id)
+    return team
+
+
+def add_member(session: Session, team_id: int, person_id: int) -> None:
+    get_team(session, team_id)
+    get_person(session, person_id)
+    if session.get(Membership, (team_id, person_id)) is None:
+        session.add(Membership(team_id=team_id, person_id=person_id))
+        session.flush()
+
+
+def add_person(
+    session: Session,
+    handle: str,
+    name: str,
+    email: str,
+    *,
+    password_hash: str | None = None,
+    is_admin: bool = False,
+) -> Person:
+    handle = handle.strip().lower()
+    if not handle or not handle.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        raise InvalidInput("handle must be letters, digits, '.', '-' or '_'", field="handle")
+    if "@" not in email:
+        raise InvalidInput("email must be an email address", field="email")
+    if session.scalar(select(Person).where(Person.handle == handle)) is not None:
+        raise Conflict(f"a person with handle {handle!r} already exists", field="handle")
+    if session.scalar(select(Person).where(Person.email == email)) is not None:
+        raise Conflict(f"a person with email {email!r} already exists", field="email")
+    person = Person(
+        handle=handle,
+        name=name.strip() or handle,
+        email=email,
+        password_hash=password_hash,
+        is_admin=is_admin,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def add_holiday(session: Session, team_id: int, day: date, name: str = "") -> Holiday:
+    get_team(session, team_id)
+    holiday = Holiday(team_id=team_id, day=day, name=name)
+    session.add(holiday)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{day} is already a holiday for team {team_id}", field="day") from exc
+    return holiday
+
+
+def add_service(
+    session: Session,
+    team_id: int,
+    name: str,
+    *,
+    description: str = "",
+    confidential: bool = False,
+    accept_target_hours: float = 4.0,
+    update_every_hours: float = 8.0,
+    resolve_target_hours: float = 24.0,
+    auto_close_days: int = 5,
+) -> Service:
+    get_team(session, team_id)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name must not be empty", field="name")
+    for field, value in (
+        ("accept_target_hours", accept_target_hours),
+        ("update_every_hours", update_every_hours),
+        ("resolve_target_hours", resolve_target_hours),
+    ):
+        if value <= 0:
+            raise InvalidInput(f"{field} must be greater than 0", field=field)
+    if auto_close_days < 1:
+        raise InvalidInput("auto_close_days must be at least 1", field="auto_close_days")
+    exists = select(Service).where(Service.team_id == team_id, Service.name == name)
+    if session.scalar(exists) is not None:
+        raise Conflict(f"team {team_id} already offers {name!r}", field="name")
+    service = Service(
+        team_id=team_id,
+        name=name,
+        description=description,
+        confidential=confidential,
+        accept_target_hours=accept_target_hours,
+        update_every_hours=update_every_hours,
+        resolve_target_hours=resolve_target_hours,
+        auto_close_days=auto_close_days,
+    )
+    session.add(service)
+    session.flush()
+    return service

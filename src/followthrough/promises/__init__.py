@@ -1,0 +1,1 @@
+"""Promises made to requesters, kept or broken."""

@@ -1,0 +1,46 @@
+"""HTTP API for promises."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from followthrough.promises import service
+from followthrough.requests.api import detail_response
+from followthrough.requests.schemas import Input, RequestDetail
+from followthrough.web.deps import CurrentActor, DbSession, Now
+
+router = APIRouter(prefix="/requests/{request_id}/promises", tags=["promises"])
+
+
+class PromiseIn(Input):
+    what: str = Field(min_length=1, max_length=1000, description="What you promise the requester")
+    due_at: datetime
+
+
+class KeepIn(Input):
+    note: str = Field(min_length=1, max_length=2000, description="What was done")
+
+
+@router.post("", status_code=201, response_model=RequestDetail)
+def make_promise(
+    request_id: int, body: PromiseIn, session: DbSession, actor: CurrentActor, now: Now
+) -> JSONResponse:
+    service.make_promise(session, actor, request_id, body.what, body.due_at, now)
+    return detail_response(session, actor, request_id, status=201)
+
+
+@router.post("/{promise_id}/keep", response_model=RequestDetail)
+def keep_promise(
+    request_id: int,
+    promise_id: int,
+    body: KeepIn,
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+) -> JSONResponse:
+    service.keep_promise(session, actor, request_id, promise_id, body.note, now)
+    return detail_response(session, actor, request_id)

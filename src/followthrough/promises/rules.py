@@ -1,0 +1,26 @@
+"""Promise rules: a promise is kept only if marked done before its due time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+OPEN = "open"
+KEPT = "kept"
+BROKEN = "broken"
+
+# Owners get a nudge this long before a promise falls due.
+REMINDER_LEAD = timedelta(minutes=30)
+
+
+def outcome_when_done(due_at: datetime, done_at: datetime) -> str:
+    """Done at or before the due time is kept; done late still counts as broken."""
+    return KEPT if done_at <= due_at else BROKEN
+
+
+def is_broken_by(due_at: datetime, now: datetime) -> bool:
+    """An open promise breaks automatically at its due time."""
+    return now >= due_at
+
+
+def reminder_due_at(due_at: datetime) -> datetime:
+    return due_at - REMINDER_LEAD

@@ -1,0 +1,1 @@
+"""The request lifecycle: understand, own, serve, communicate."""

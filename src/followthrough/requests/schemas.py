@@ -1,0 +1,217 @@
+"""API shapes for requests. Inputs reject unknown fields; outputs are built from rows explicitly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RequestIn(Input):
+    title: str = Field(min_length=1, max_length=200)
+    need: str = Field(
+        min_length=1, max_length=10_000, description="The need in the requester's words"
+    )
+    service_id: int | None = Field(default=None, description="Omit for 'not sure which team'")
+    team_id: int | None = None
+    context: str = Field(default="", max_length=10_000)
+    impact_customers: int = Field(default=0, ge=0)
+    desired_by: datetime | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    case_ids: list[int] = Field(default_factory=list, max_length=50)
+    parent_id: int | None = Field(default=None, description="Open as a sub-request of this request")
+
+
+class VersionedIn(Input):
+    version: int | None = Field(default=None, description="The version you saw; 409 if it moved on")
+
+
+class OfferIn(VersionedIn):
+    to_team_id: int
+    to_person_id: int | None = None
+    note: str = Field(default="", max_length=5000, description="What was already done")
+
+
+class DeclineIn(VersionedIn):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class QuestionIn(VersionedIn):
+    question: str = Field(min_length=1, max_length=5000)
+
+
+class AnswerIn(VersionedIn):
+    answer: str = Field(min_length=1, max_length=5000)
+
+
+class WaitIn(VersionedIn):
+    reason: Literal["requester", "sub_request", "outside"]
+    note: str = Field(min_length=1, max_length=5000)
+    child_request_id: int | None = None
+
+
+class UpdateIn(VersionedIn):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class ResolveIn(VersionedIn):
+    resolution: str = Field(min_length=1, max_length=10_000)
+
+
+class ReopenIn(VersionedIn):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class LinkCaseIn(Input):
+    case_id: int
+
+
+class PersonRef(BaseModel):
+    id: int
+    name: str
+
+
+class TeamRef(BaseModel):
+    id: int
+    name: str
+
+
+class Timescale(BaseModel):
+    median_at: datetime | None
+    likely_at: datetime | None
+    basis: str | None
+
+
+class RequestSummary(BaseModel):
+    id: int
+    title: str
+    state: str
+    waiting_on: str | None
+    priority: str
+    confidential: bool
+    team: TeamRef
+    owner: PersonRef
+    requester: PersonRef
+    service_id: int | None
+    opened_at: datetime
+    updated_at: datetime
+    next_update_due_at: datetime | None
+    resolve_due_at: datetime | None
+    bounce_count: int
+    timescale: Timescale
+    version: int
+
+
+class RequestPage(BaseModel):
+    items: list[RequestSummary]
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class OfferOut(BaseModel):
+    id: int
+    kind: str
+    state: str
+    from_person: PersonRef
+    to_team: TeamRef
+    to_person: PersonRef | None
+    note: str
+    offered_at: datetime
+    due_at: datetime
+    escalated_at: datetime | None
+    answered_at: datetime | None
+    decline_reason: str | None
+
+
+class PathStepOut(BaseModel):
+    team: TeamRef
+    entered_at: datetime
+    is_bounce: bool
+
+
+class PauseOut(BaseModel):
+    reason: str
+    note: str
+    child_request_id: int | None
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class UpdateOut(BaseModel):
+    id: int
+    author: PersonRef
+    body: str
+    posted_at: datetime
+
+
+class PromiseOut(BaseModel):
+    id: int
+    made_by: PersonRef
+    what: str
+    due_at: datetime
+    made_at: datetime
+    state: str
+    done_at: datetime | None
+    done_note: str | None
+
+
+class CaseRef(BaseModel):
+    id: int
+    reference: str
+    customer: str
+    external_due_at: datetime | None
+
+
+class ChildOut(BaseModel):
+    id: int
+    title: str
+    state: str
+    team: TeamRef
+    owner: PersonRef
+
+
+class RatingOut(BaseModel):
+    understand: int
+    own: int
+    serve: int
+    communicate: int
+    comment: str
+    rated_at: datetime
+
+
+class RequestDetail(RequestSummary):
+    need: str
+    context: str
+    impact_customers: int
+    desired_by: datetime | None
+    parent_id: int | None
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    resolution: str | None
+    auto_close_at: datetime | None
+    offers: list[OfferOut]
+    path: list[PathStepOut]
+    pauses: list[PauseOut]
+    updates: list[UpdateOut]
+    promises: list[PromiseOut]
+    cases: list[CaseRef]
+    children: list[ChildOut]
+    rating: RatingOut | None
+
+
+class EventOut(BaseModel):
+    id: int
+    kind: str
+    at: datetime
+    actor_id: int | None
+    team_id: int | None
+    other_team_id: int | None
+    person_id: int | None
+    payload: dict[str, Any]

@@ -1,0 +1,1 @@
+"""Background work: escalations, reminders, broken promises and auto-closes, each fired once."""

@@ -1,0 +1,226 @@
+"""The sweeper: finds due items and fires each exactly once.
+
+Each kind of due item is claimed in small batches with SELECT ... FOR UPDATE SKIP LOCKED on
+PostgreSQL, so several worker processes sweeping at the same moment split the work instead of
+firing it twice; the item's own state (escalated_at, reminded_at, state) is updated in the same
+transaction, so a committed item is never due again. SQLite has one writer at a time, which
+gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from followthrough.db import Database
+from followthrough.history.service import record_event
+from followthrough.notify.service import notify
+from followthrough.org.models import Team
+from followthrough.org.service import duty_owner_of
+from followthrough.promises import rules as promise_rules
+from followthrough.promises.models import Promise
+from followthrough.promises.service import break_promise, remind_promise
+from followthrough.requests import rules
+from followthrough.requests.models import Offer, Request
+from followthrough.requests.service import auto_close
+from followthrough.timescale.service import refresh_curve, stale_curves
+
+BATCH = 200
+
+
+def _claim(session: Session, query: Select[Any]) -> list[Any]:
+    query = query.limit(BATCH)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _lead_or_duty(session: Session, team_id: int) -> int:
+    team = session.get(Team, team_id)
+    assert team is not None
+    return team.lead_id if team.lead_id is not None else duty_owner_of(team)
+
+
+def escalate_offers(session: Session, now: datetime) -> int:
+    """Offers not answered within the acceptance target go to the receiving team's lead."""
+    offers: list[Offer] = _claim(
+        session,
+        select(Offer)
+        .where(Offer.state == "open", Offer.escalated_at.is_(None), Offer.due_at <= now)
+        .order_by(Offer.due_at),
+    )
+    for offer in offers:
+        offer.escalated_at = now
+        request = session.get(Request, offer.request_id)
+        assert request is not None
+        request.updated_at = now
+        lead = _lead_or_duty(session, offer.to_team_id)
+        record_event(
+            session,
+            "escalated",
+            now,
+            request_id=offer.request_id,
+            team_id=offer.to_team_id,
+            other_team_id=offer.from_team_id,
+            person_id=lead,
+            offer_id=offer.id,
+            what="offer_not_accepted",
+        )
+        notify(
+            session,
+            lead,
+            "escalation",
+            f"Not accepted in time: {request.title}",
+            now,
+            request_id=request.id,
+        )
+    session.flush()
+    return len(offers)
+
+
+def remind_updates(session: Session, now: datetime) -> int:
+    requests: list[Request] = _claim(
+        session,
+        select(Request)
+        .where(
+            Request.state.in_(rules.OPEN_STATES),
+            Request.next_update_due_at <= now,
+            Request.update_reminded_at.is_(None),
+        )
+        .order_by(Request.next_update_due_at),
+    )
+    for request in requests:
+        request.update_reminded_at = now
+        request.updated_at = now
+        record_event(
+            session,
+            "update_reminded",
+            now,
+            request_id=request.id,
+            team_id=request.team_id,
+            person_id=request.owner_id,
+        )
+        notify(
+            session,
+            request.owner_id,
+            "update_due",
+            f"Update due: {request.title}",
+            now,
+            request_id=request.id,
+        )
+    session.flush()
+    return len(requests)
+
+
+def escalate_updates(session: Session, now: datetime) -> int:
+    requests: list[Request] = _claim(
+        session,
+        select(Request)
+        .where(
+            Request.state.in_(rules.OPEN_STATES),
+            Request.update_reminded_at.is_not(None),
+            Request.update_escalate_at <= now,
+        )
+        .order_by(Request.update_escalate_at),
+    )
+    for request in requests:
+        request.update_escalate_at = None
+        request.updated_at = now
+        lead = _lead_or_duty(session, request.team_id)
+        record_event(
+            session,
+            "update_escalated",
+            now,
+            request_id=request.id,
+            team_id=request.team_id,
+            person_id=lead,
+            owner_id=request.owner_id,
+        )
+        notify(
+            session,
+            lead,
+            "escalation",
+            f"Update overdue: {request.title}",
+            now,
+            request_id=request.id,
+        )
+    session.flush()
+    return len(requests)
+
+
+def break_promises(session: Session, now: datetime) -> int:
+    promises: list[Promise] = _claim(
+        session,
+        select(Promise)
+        .where(Promise.state == promise_rules.OPEN, Promise.due_at <= now)
+        .order_by(Promise.due_at),
+    )
+    for promise in promises:
+        break_promise(session, promise, now)
+    return len(promises)
+
+
+def remind_promises(session: Session, now: datetime) -> int:
+    promises: list[Promise] = _claim(
+        session,
+        select(Promise)
+        .where(
+            Promise.state == promise_rules.OPEN,
+            Promise.reminded_at.is_(None),
+            Promise.due_at <= now + promise_rules.REMINDER_LEAD,
+            Promise.due_at > now,
+        )
+        .order_by(Promise.due_at),
+    )
+    for promise in promises:
+        remind_promise(session, promise, now)
+    session.flush()
+    return len(promises)
+
+
+def auto_close_resolved(session: Session, now: datetime) -> int:
+    requests: list[Request] = _claim(
+        session,
+        select(Request)
+        .where(Request.state == rules.RESOLVED, Request.auto_close_at <= now)
+        .order_by(Request.auto_close_at),
+    )
+    for request in requests:
+        auto_close(session, request, now)
+    return len(requests)
+
+
+def refresh_timescales(session: Session, now: datetime) -> int:
+    services = stale_curves(session, now)
+    for service_id in services:
+        refresh_curve(session, service_id, now)
+    return len(services)
+
+
+SWEEPS: tuple[tuple[str, Callable[[Session, datetime], int]], ...] = (
+    ("offers escalated", escalate_offers),
+    ("promises broken", break_promises),
+    ("promises reminded", remind_promises),
+    ("updates reminded", remind_updates),
+    ("updates escalated", escalate_updates),
+    ("requests auto-closed", auto_close_resolved),
+    ("timescales refreshed", refresh_timescales),
+)
+
+
+def sweep(database: Database, now: datetime) -> Counter[str]:
+    """Fire everything due at `now`. Each batch is its own transaction; loops until none is due."""
+    fired: Counter[str] = Counter()
+    for name, step in SWEEPS:
+        while True:
+            with database.unit_of_work() as session:
+                count = step(session, now)
+            fired[name] += count
+            if count < BATCH or name == "timescales refreshed":
+                break
+    return fired

@@ -1,0 +1,1 @@
+"""Expected resolution times with an honest range from history."""

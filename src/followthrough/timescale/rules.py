@@ -1,0 +1,133 @@
+"""Expected resolution time from history, with still-open requests counted as censored.
+
+Durations are business hours of the owning team, excluding paused time. Dropping open requests
+would bias the estimate toward the quick ones (the slow ones are exactly those still open), so
+the survival curve is the Kaplan-Meier estimator over resolved (events) and open (censored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+Step = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Business hours a request has taken so far, and whether it is resolved (else still open)."""
+
+    hours: float
+    resolved: bool
+
+
+def kaplan_meier(observations: Iterable[Observation]) -> list[Step]:
+    """Survival steps [(t, S(t))]: the probability a request is still unresolved after t hours.
+
+    Only times with at least one resolution appear; S is non-increasing and starts below 1.
+    At tied times, resolutions are counted before censorings (the usual convention).
+    """
+    ordered = sorted(observations, key=lambda o: (o.hours, not o.resolved))
+    at_risk = len(ordered)
+    survival = 1.0
+    steps: list[Step] = []
+    i = 0
+    while i < len(ordered):
+        t = ordered[i].hours
+        resolved_here = 0
+        leaving = 0
+        while i < len(ordered) and ordered[i].hours == t:
+            resolved_here += ordered[i].resolved
+            leaving += 1
+            i += 1
+        if resolved_here:
+            survival *= 1.0 - resolved_here / at_risk
+            steps.append((t, survival))
+        at_risk -= leaving
+    return steps
+
+
+def survival_at(steps: Sequence[Step], hours: float) -> float:
+    """S(hours) from the step function (right-continuous)."""
+    value = 1.0
+    for t, s in steps:
+        if t > hours:
+            break
+        value = s
+    return value
+
+
+def conditional_quantile(steps: Sequence[Step], q: float, elapsed: float = 0.0) -> float | None:
+    """Smallest t >= elapsed with P(T <= t | T > elapsed) >= q; None if history can't say.
+
+    None means the curve never falls far enough (too many still open for that long), which is
+    the honest answer rather than a guess.
+    """
+    if not 0.0 < q < 1.0:
+        raise ValueError("q must be between 0 and 1")
+    base = survival_at(steps, elapsed)
+    if base <= 0.0:
+        return None
+    threshold = (1.0 - q) * base
+    for t, s in steps:
+        if t < elapsed:
+            continue
+        if s <= threshold + 1e-12:
+            return t
+    return None
+
+
+def describe_hours(hours: float, hours_per_day: float) -> str:
+    """'3 business hours' or '2 business days', rounded up so the promise errs on the safe side."""
+    if hours < hours_per_day:
+        whole = max(1, int(-(-hours // 1)))
+        return f"{whole} business hour{'s' if whole != 1 else ''}"
+    days = int(-(-hours // hours_per_day))
+    return f"{days} business day{'s' if days != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Remaining business hours to the median and to the 8-in-10 bound, and how we know."""
+
+    median_hours: float | None
+    likely_hours: float
+    basis: str
+    from_history: bool
+
+
+def estimate_remaining(
+    steps: Sequence[Step] | None,
+    resolved_count: int,
+    min_history: int,
+    elapsed: float,
+    target_hours: float | None,
+    hours_per_day: float,
+) -> Estimate | None:
+    """Remaining time for a request that has already used `elapsed` business hours.
+
+    Uses the service's own history when at least `min_history` similar requests have been
+    resolved and the curve reaches 80%; otherwise falls back to the OLA target and says so.
+    """
+    if steps is not None and resolved_count >= min_history:
+        likely = conditional_quantile(steps, 0.8, elapsed)
+        if likely is not None:
+            median = conditional_quantile(steps, 0.5, elapsed)
+            total = conditional_quantile(steps, 0.8, 0.0)
+            span = describe_hours(total if total is not None else likely, hours_per_day)
+            return Estimate(
+                median_hours=None if median is None else max(0.0, median - elapsed),
+                likely_hours=max(0.0, likely - elapsed),
+                basis=f"8 in 10 similar requests were resolved within {span}",
+                from_history=True,
+            )
+    if target_hours is None:
+        return None
+    thin = f"only {resolved_count} similar requests resolved so far"
+    return Estimate(
+        median_hours=None,
+        likely_hours=max(0.0, target_hours - elapsed),
+        basis=f"Not enough history ({thin}); showing the team's target of "
+        f"{describe_hours(target_hours, hours_per_day)}",
+        from_history=False,
+    )

@@ -1,0 +1,178 @@
+"""Timescale services: keep each service's resolution curve fresh and stamp estimates on requests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from followthrough.org.models import Holiday, Service, Team
+from followthrough.org.rules import WorkingCalendar, add_business_hours, business_seconds_between
+from followthrough.org.service import calendar_of
+from followthrough.requests.models import Request
+from followthrough.timescale.models import TimescaleCurve
+from followthrough.timescale.rules import Estimate, Observation, estimate_remaining, kaplan_meier
+
+# Recent history is the relevant history: the curve uses the newest requests of the last window.
+HISTORY_WINDOW = timedelta(days=180)
+HISTORY_LIMIT = 2000
+CURVE_MAX_AGE = timedelta(hours=6)
+MIN_HISTORY = 20
+
+
+def _calendars(session: Session) -> dict[int, WorkingCalendar]:
+    holidays: dict[int, list] = {}  # type: ignore[type-arg]
+    for team_id, day in session.execute(select(Holiday.team_id, Holiday.day)):
+        holidays.setdefault(team_id, []).append(day)
+    return {
+        team.id: calendar_of(team, holidays.get(team.id, []))
+        for team in session.scalars(select(Team))
+    }
+
+
+def worked_hours(
+    calendar: WorkingCalendar,
+    opened_at: datetime,
+    until: datetime,
+    paused_business_seconds: float,
+    clock_paused_at: datetime | None,
+) -> float:
+    """Business hours a request has spent with its clock running, never negative."""
+    stop = clock_paused_at if clock_paused_at is not None and clock_paused_at < until else until
+    seconds = business_seconds_between(calendar, opened_at, stop) - paused_business_seconds
+    return max(0.0, seconds) / 3600.0
+
+
+def refresh_curve(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
+    """Recompute the Kaplan-Meier curve of one service from its recent requests."""
+    calendars = _calendars(session)
+    since = now - HISTORY_WINDOW
+    rows = session.execute(
+        select(
+            Request.team_id,
+            Request.opened_at,
+            Request.resolved_at,
+            Request.paused_business_seconds,
+            Request.clock_paused_at,
+        )
+        .where(
+            Request.service_id == service_id,
+            Request.opened_at >= since,
+            or_(
+                Request.resolved_at.is_not(None),
+                Request.state.in_(("new", "in_progress", "needs_clarification", "waiting")),
+            ),
+        )
+        .order_by(Request.opened_at.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    observations = []
+    for team_id, opened_at, resolved_at, paused, paused_at in rows:
+        calendar = calendars[team_id]
+        end = resolved_at if resolved_at is not None else now
+        hours = worked_hours(calendar, opened_at, end, paused, None if resolved_at else paused_at)
+        observations.append(Observation(hours=round(hours, 4), resolved=resolved_at is not None))
+    steps = kaplan_meier(observations)
+    curve = session.get(TimescaleCurve, service_id)
+    resolved = sum(o.resolved for o in observations)
+    if curve is None:
+        curve = TimescaleCurve(service_id=service_id)
+        session.add(curve)
+    curve.computed_at = now
+    curve.resolved_count = resolved
+    curve.open_count = len(observations) - resolved
+    curve.steps = [[t, s] for t, s in steps]
+    session.flush()
+    return curve
+
+
+def curve_for(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
+    curve = session.get(TimescaleCurve, service_id)
+    if curve is None:
+        curve = refresh_curve(session, service_id, now)
+    return curve
+
+
+def estimate_for(session: Session, request: Request, now: datetime) -> Estimate | None:
+    service = None if request.service_id is None else session.get(Service, request.service_id)
+    team = session.get(Team, request.team_id)
+    assert team is not None
+    days = list(session.scalars(select(Holiday.day).where(Holiday.team_id == team.id)))
+    calendar = calendar_of(team, days)
+    elapsed = worked_hours(
+        calendar, request.opened_at, now, request.paused_business_seconds, request.clock_paused_at
+    )
+    steps = None
+    resolved_count = 0
+    if service is not None:
+        curve = curve_for(session, service.id, now)
+        steps = [(float(t), float(s)) for t, s in curve.steps]
+        resolved_count = curve.resolved_count
+    target = 24.0 if service is None else service.resolve_target_hours
+    return estimate_remaining(
+        steps,
+        resolved_count,
+        MIN_HISTORY,
+        elapsed,
+        target,
+        calendar.business_seconds_per_day / 3600,
+    )
+
+
+def refresh_estimate(session: Session, request: Request, now: datetime) -> None:
+    """Stamp the request's expected resolution (median and 8-in-10 bound) from now."""
+    if request.state in ("resolved", "closed"):
+        request.eta_median_at = request.eta_likely_at = None
+        request.eta_basis = None
+        return
+    estimate = estimate_for(session, request, now)
+    if estimate is None:
+        request.eta_median_at = request.eta_likely_at = None
+        request.eta_basis = None
+        return
+    team = session.get(Team, request.team_id)
+    assert team is not None
+    days = list(session.scalars(select(Holiday.day).where(Holiday.team_id == team.id)))
+    calendar = calendar_of(team, days)
+    # A paused clock does not run: the estimate counts from when the clock restarts.
+    start = now
+    request.eta_likely_at = add_business_hours(calendar, start, estimate.likely_hours)
+    request.eta_median_at = (
+        None
+        if estimate.median_hours is None
+        else add_business_hours(calendar, start, estimate.median_hours)
+    )
+    request.eta_basis = estimate.basis[:200]
+
+
+def stale_curves(session: Session, now: datetime) -> list[int]:
+    """Services whose curve is missing or older than CURVE_MAX_AGE."""
+    fresh = select(TimescaleCurve.service_id).where(
+        TimescaleCurve.computed_at >= now - CURVE_MAX_AGE
+    )
+    return list(
+        session.scalars(
+            select(Service.id).where(Service.active.is_(True), Service.id.not_in(fresh))
+        )
+    )
+
+
+def estimate_for_service(session: Session, service_id: int, now: datetime) -> Estimate:
+    """What a request for this service raised now can expect (nothing elapsed yet)."""
+    service = session.get(Service, service_id)
+    assert service is not None
+    team = session.get(Team, service.team_id)
+    assert team is not None
+    hours_per_day = (team.day_end_minute - team.day_start_minute) / 60
+    curve = curve_for(session, service_id, now)
+    estimate = estimate_remaining(
+        [(float(t), float(s)) for t, s in curve.steps],
+        curve.resolved_count,
+        MIN_HISTORY,
+        0.0,
+        service.resolve_target_hours,
+        hours_per_day,
+    )
+    assert estimate is not None
+    return estimate

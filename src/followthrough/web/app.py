@@ -1,0 +1,116 @@
+"""The application factory: API routers, problem handlers, the landing page and the sweeper."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse
+
+from followthrough import __version__
+from followthrough.auth.api import router as auth_router
+from followthrough.cases.api import router as cases_router
+from followthrough.config import Settings
+from followthrough.db import Database, utcnow
+from followthrough.feedback.api import router as feedback_router
+from followthrough.notify.api import router as inbox_router
+from followthrough.org.api import router as org_router
+from followthrough.promises.api import router as promises_router
+from followthrough.requests.api import router as requests_router
+from followthrough.sweeper.service import sweep
+from followthrough.web.problems import install_problem_handlers
+
+log = logging.getLogger("followthrough.sweeper")
+
+LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Followthrough</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
+<h1>Followthrough</h1>
+<p>Internal requests with one owner, accepted handoffs, kept promises and honest timescales.</p>
+<ul>
+<li><a href="/docs">API reference (OpenAPI)</a></li>
+<li><a href="/api/v1/health">Health</a></li>
+</ul>
+</body></html>"""
+
+
+class SweeperThread(threading.Thread):
+    """Runs the sweeper every few seconds inside the server process (the embedded default)."""
+
+    def __init__(self, database: Database, interval: float, clock: Callable[[], datetime]) -> None:
+        super().__init__(name="followthrough-sweeper", daemon=True)
+        self.database = database
+        self.interval = interval
+        self.clock = clock
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                sweep(self.database, self.clock())
+            except Exception:
+                # A failed sweep is retried on the next tick; nothing it did was committed.
+                log.exception("sweep failed")
+
+
+def create_app(
+    settings: Settings,
+    database: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    db = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if settings.sweeper_in_process:
+            sweeper = SweeperThread(db, settings.sweep_interval_seconds, clock)
+            sweeper.start()
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.stopped.set()
+                sweeper.join(timeout=10)
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title="Followthrough",
+        version=__version__,
+        description="Internal service desk API: requests, owners, offers, promises, updates.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    app.state.clock = clock
+    install_problem_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+
+    @api.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for router in (
+        auth_router,
+        org_router,
+        requests_router,
+        promises_router,
+        feedback_router,
+        cases_router,
+        inbox_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def landing() -> str:
+        return LANDING
+
+    return app

@@ -1,0 +1,93 @@
+"""Request-scoped dependencies: the unit of work, the clock, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from followthrough.auth.service import person_for_token, web_session_for
+from followthrough.config import Settings
+from followthrough.db import Database
+from followthrough.errors import NotAllowed, NotSignedIn
+from followthrough.org.models import Person
+from followthrough.org.service import actor_for
+from followthrough.requests.rules import Actor
+
+SESSION_COOKIE = "ft_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.database
+    return db
+
+
+def settings(request: Request) -> Settings:
+    value: Settings = request.app.state.settings
+    return value
+
+
+def now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+def unit_of_work(request: Request) -> Iterator[Session]:
+    """One transaction per HTTP request: committed when the endpoint returns, else rolled back."""
+    db = database(request)
+    with db.unit_of_work(readonly=request.method in SAFE_METHODS) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(unit_of_work, scope="function")]
+Now = Annotated[datetime, Depends(now)]
+
+
+def current_person(request: Request, session: DbSession, at: Now) -> Person:
+    """The caller, from a bearer API token or the session cookie (which also needs CSRF)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        person = person_for_token(
+            session, header[7:].strip(), at, record_use=request.method not in SAFE_METHODS
+        )
+        if person is None:
+            raise NotSignedIn("the API token is unknown or revoked", field="authorization")
+        return person
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        row = web_session_for(session, cookie, at)
+        if row is not None:
+            if (
+                request.method not in SAFE_METHODS
+                and request.headers.get(CSRF_HEADER) != row.csrf_token
+            ):
+                raise NotAllowed("missing or wrong CSRF token", field=CSRF_HEADER)
+            person = session.get(Person, row.person_id)
+            if person is not None and person.active:
+                request.state.csrf_token = row.csrf_token
+                return person
+    raise NotSignedIn("sign in, or send 'Authorization: Bearer <token>'", field="authorization")
+
+
+CurrentPerson = Annotated[Person, Depends(current_person)]
+
+
+def current_actor(session: DbSession, person: CurrentPerson) -> Actor:
+    return actor_for(session, person)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def admin_actor(actor: CurrentActor) -> Actor:
+    if not actor.is_admin:
+        raise NotAllowed("only admins can manage the organisation")
+    return actor
+
+
+AdminActor = Annotated[Actor, Depends(admin_actor)]
