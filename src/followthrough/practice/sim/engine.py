@@ -158,6 +158,9 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         d.staff * turnover_per_year(scenario, d.engagement) / HOURS_PER_YEAR for d in departments
     ]
     vacancy_hours = b.vacancy_days * HOURS_PER_DAY
+    per_late_day, per_missed_update = b.satisfaction_per_late_day, b.satisfaction_per_missed_update
+    per_error, per_complaint = b.satisfaction_per_error, b.satisfaction_per_complaint
+    churn_when_unhappy = b.churn_when_unhappy
     reroute_mean = b.reroute_hours
 
     services = scenario.services
@@ -192,14 +195,9 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     expo = draws.exponential(streams[-2], 1.0)
     uniform = draws.uniform(streams[-1])
 
-    # Request state, indexed by request id.
-    r_kind: list[int] = []
-    r_service: list[int] = []
-    r_department: list[int] = []
-    r_sender: list[int] = []
-    r_case: list[int] = []
-    r_offered: list[float] = []
-    r_accepted: list[float] = []
+    # Requests by id: (kind, service, department, sender, case, first offered). Queues hold
+    # (request, accepted at). Tuples, because they are much cheaper than objects here.
+    requests: list[tuple[int, int, int, int, int, float]] = []
     # Case state, indexed by case id.
     c_journey: list[int] = []
     c_opened: list[float] = []
@@ -210,7 +208,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     c_complaints: list[int] = []
     c_closed: list[bool] = []
 
-    queues: list[deque[int]] = [deque() for _ in departments]
+    queues: list[deque[tuple[int, float]]] = [deque() for _ in departments]
     busy = [0] * n_departments
     work_hours = [0.0] * n_departments
     queued_hours = [0.0] * n_departments
@@ -233,15 +231,23 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     lost = 0
     lost_years = 0.0
 
-    def offer(request: int, now: float) -> None:
+    def hand_off(kind: int, service: int, case: int, sender: int, now: float, request: int) -> None:
+        # Offer a new request (request < 0) or offer a bounced one again.
         nonlocal bounces
-        receiver = r_department[request]
-        look = finish_time(
-            now, accept_mean[receiver] * expo(), opens[receiver], closes[receiver], workdays
-        )
-        if uniform() < bounce[r_sender[request]][receiver]:
+        receiver = service_department[service]
+        if request < 0:
+            request = len(requests)
+            requests.append((kind, service, receiver, sender, case, now))
+        delay = accept_mean[receiver] * expo()
+        day = int(now // HOURS_PER_DAY)
+        hour = now - day * HOURS_PER_DAY
+        # Most handoffs are looked at the same working day; only the rest need the calendar.
+        if day % 7 in workdays and opens[receiver] <= hour and hour + delay <= closes[receiver]:
+            look = now + delay
+        else:
+            look = finish_time(now, delay, opens[receiver], closes[receiver], workdays)
+        if uniform() < bounce[sender][receiver]:
             bounces += 1
-            sender = r_department[request] if r_kind[request] == _VACANCY else r_sender[request]
             again = finish_time(
                 look, reroute_mean * expo(), opens[sender], closes[sender], workdays
             )
@@ -249,47 +255,38 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         else:
             push(events, (look, _ACCEPT, request))
 
-    def new_request(kind: int, service: int, case: int, sender: int, now: float) -> None:
-        request = len(r_kind)
-        r_kind.append(kind)
-        r_service.append(service)
-        r_department.append(service_department[service])
-        r_sender.append(sender)
-        r_case.append(case)
-        r_offered.append(now)
-        r_accepted.append(now)
-        offer(request, now)
-
     def begin_step(case: int, now: float) -> None:
         journey = c_journey[case]
         service, subs = steps[journey][c_step[case]]
         if subs:
             c_waiting[case] = len(subs)
             for sub in subs:
-                new_request(_SUB, sub, case, owner[journey], now)
+                hand_off(_SUB, sub, case, owner[journey], now, -1)
         else:
-            new_request(_STEP, service, case, owner[journey], now)
+            hand_off(_STEP, service, case, owner[journey], now, -1)
 
     def start_work(department: int, now: float) -> None:
         nonlocal starts
         queue = queues[department]
-        if not queue or busy[department] >= capacity[department]:
-            return
         day = int(now // HOURS_PER_DAY)
         hour = now - day * HOURS_PER_DAY
         if day % 7 not in workdays or not opens[department] <= hour < closes[department]:
             return
+        closing = day * HOURS_PER_DAY + closes[department]
         while queue and busy[department] < capacity[department]:
-            request = queue.popleft()
+            request, accepted = queue.popleft()
             busy[department] += 1
-            if r_kind[request] == _VACANCY:
+            kind, service, _, _, _, _ = requests[request]
+            if kind == _VACANCY:
                 push(events, (now + vacancy_hours, _DONE, request))
                 continue
             starts += 1
-            effort = work[r_service[request]]()
+            effort = work[service]()
             work_hours[department] += effort
-            queued_hours[department] += now - r_accepted[request]
-            end = finish_time(now, effort, opens[department], closes[department], workdays)
+            queued_hours[department] += now - accepted
+            end = now + effort
+            if end > closing:
+                end = finish_time(now, effort, opens[department], closes[department], workdays)
             push(events, (end, _DONE, request))
 
     def close_case(case: int, now: float) -> None:
@@ -312,14 +309,14 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         for service in wrong:
             errors_reached[service_department[service]] += 1
         happy = 1.0 - (
-            b.satisfaction_per_late_day * late_days
-            + b.satisfaction_per_missed_update * c_missed[case]
-            + b.satisfaction_per_error * len(wrong)
-            + b.satisfaction_per_complaint * c_complaints[case]
+            per_late_day * late_days
+            + per_missed_update * c_missed[case]
+            + per_error * len(wrong)
+            + per_complaint * c_complaints[case]
         )
         happy = min(1.0, max(0.0, happy))
         satisfaction += happy
-        if uniform() < b.churn_when_unhappy * (1.0 - happy):
+        if uniform() < churn_when_unhappy * (1.0 - happy):
             lost += 1
             lost_years += (horizon - now) / HOURS_PER_YEAR
 
@@ -337,22 +334,21 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         now, kind, ident = pop(events)
         popped += 1
         if kind == _DONE:
-            department = r_department[ident]
+            request_kind, service, department, _, case, offered = requests[ident]
             busy[department] -= 1
-            request_kind = r_kind[ident]
             if request_kind == _VACANCY:
-                start_work(department, now)
+                if queues[department] and busy[department] < capacity[department]:
+                    start_work(department, now)
                 continue
             done[department] += 1
-            service = r_service[ident]
             if target[service] < math.inf:
                 ola_due += 1
-                if now - r_offered[ident] <= target[service]:
+                if now - offered <= target[service]:
                     ola_met += 1
-            start_work(department, now)
+            if queues[department] and busy[department] < capacity[department]:
+                start_work(department, now)
             if request_kind == _COMPLAINT:
                 continue
-            case = r_case[ident]
             errors = c_errors[case]
             if request_kind == _STEP:
                 found = 0
@@ -361,7 +357,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                     for wrong in errors:
                         if uniform() < found_chance[wrong]:
                             found += 1
-                            new_request(_REWORK, wrong, case, department, now)
+                            hand_off(_REWORK, wrong, case, department, now, -1)
                         else:
                             unfound.append(wrong)
                     c_errors[case] = errors = unfound
@@ -386,14 +382,14 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             if c_waiting[case] == 0:
                 journey = c_journey[case]
                 step_service = steps[journey][c_step[case]][0]
-                new_request(_STEP, step_service, case, owner[journey], now)
+                hand_off(_STEP, step_service, case, owner[journey], now, -1)
         elif kind == _ACCEPT:
             handoffs += 1
-            accept_hours += now - r_offered[ident]
-            r_accepted[ident] = now
-            department = r_department[ident]
-            queues[department].append(ident)
-            start_work(department, now)
+            _, _, department, _, _, offered = requests[ident]
+            accept_hours += now - offered
+            queues[department].append((ident, now))
+            if queues[department] and busy[department] < capacity[department]:
+                start_work(department, now)
         elif kind == _OPEN:
             start_work(ident, now)
             day = int(now // HOURS_PER_DAY)
@@ -422,9 +418,11 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                 push(events, (now + cadence[ident], _UPDATE, case))
             begin_step(case, now)
         elif kind == _OFFER:
-            offer(ident, now)
+            request_kind, service, _, sender, case, _ = requests[ident]
+            hand_off(request_kind, service, case, sender, now, ident)
         elif kind == _UPDATE:
             if c_closed[ident]:
+                popped -= 1  # a reminder for a closed case does nothing: not an event
                 continue
             journey = c_journey[ident]
             keeper = owner[journey]
@@ -439,24 +437,14 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                     complaints_at[keeper] += 1
                     c_complaints[ident] += 1
                     if complaint_service >= 0:
-                        new_request(_COMPLAINT, complaint_service, ident, keeper, now)
+                        hand_off(_COMPLAINT, complaint_service, ident, keeper, now, -1)
             push(events, (now + cadence[journey], _UPDATE, ident))
         elif kind == _LEAVE:
             # The leaver's place is held empty: it goes first in the queue, so it takes the
             # next person to become free, and stays empty for the vacancy time.
             leavers[ident] += 1
-            request = len(r_kind)
-            for column, value in (
-                (r_kind, _VACANCY),
-                (r_service, -1),
-                (r_department, ident),
-                (r_sender, ident),
-                (r_case, -1),
-            ):
-                column.append(value)
-            r_offered.append(now)
-            r_accepted.append(now)
-            queues[ident].appendleft(request)
+            requests.append((_VACANCY, -1, ident, ident, -1, now))
+            queues[ident].appendleft((len(requests) - 1, now))
             start_work(ident, now)
             push(events, (now + expo() / leave_rate[ident], _LEAVE, ident))
         else:
