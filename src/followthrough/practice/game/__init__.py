@@ -1,0 +1,1 @@
+"""The facilitated team game: sessions, per-round decisions, results and a leaderboard."""

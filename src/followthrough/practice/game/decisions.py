@@ -1,0 +1,110 @@
+"""What a team decides each round, what it costs, and whether it fits the budget."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from followthrough.errors import InvalidInput
+from followthrough.practice.sim.scenario import Scenario
+
+
+class Theme(StrEnum):
+    """The five training themes."""
+
+    WHY_SERVICE_EXCELLENCE = "why_service_excellence"
+    COMMUNICATION_SKILLS = "communication_skills"
+    FEEDBACK_SKILLS = "feedback_skills"
+    EMOTIONAL_INTELLIGENCE = "emotional_intelligence"
+    SERVICE_EXCELLENCE_REVIEWS = "service_excellence_reviews"
+
+
+class Targets(StrEnum):
+    """How people are measured: what and how (balanced) or numbers only."""
+
+    BALANCED = "balanced"
+    QUANTITATIVE = "quantitative"
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """Rules a team sets for the whole company for the round."""
+
+    handoffs_must_be_accepted: bool = False
+    update_every_hours: float | None = None  # None keeps each journey's own cadence
+    promise_discipline: bool = False
+    targets: Targets = Targets.QUANTITATIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """One team's choices for one round. Money is in the scenario's currency."""
+
+    training: Mapping[Theme, float] = field(default_factory=dict)
+    buddy_system: bool = False
+    job_shadowing: bool = False
+    lunch_and_learn_sessions: int = 0
+    recognition: float = 0.0
+    staffing: Mapping[str, int] = field(default_factory=dict)  # department id -> staff
+    policies: Policies = Policies()
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """What the non-training choices cost per round; the facilitator may change them."""
+
+    buddy_system: float = 15_000.0
+    job_shadowing: float = 20_000.0
+    lunch_and_learn_session: float = 1_500.0
+    max_lunch_and_learn_sessions: int = 12
+
+
+def round_cost(decisions: Decisions, prices: Prices) -> float:
+    """Money the decisions take out of the round's budget (extra staff are paid as salaries)."""
+    return (
+        sum(decisions.training.values())
+        + (prices.buddy_system if decisions.buddy_system else 0.0)
+        + (prices.job_shadowing if decisions.job_shadowing else 0.0)
+        + decisions.lunch_and_learn_sessions * prices.lunch_and_learn_session
+        + decisions.recognition
+    )
+
+
+def decision_problems(
+    decisions: Decisions, scenario: Scenario, budget: float, prices: Prices
+) -> list[str]:
+    """Every reason the decisions cannot be played, in plain words; empty when they can."""
+    problems = [
+        f"training in {theme.value} cannot be negative"
+        for theme, amount in decisions.training.items()
+        if amount < 0
+    ]
+    if decisions.recognition < 0:
+        problems.append("recognition cannot be negative")
+    if not 0 <= decisions.lunch_and_learn_sessions <= prices.max_lunch_and_learn_sessions:
+        problems.append(
+            f"lunch-and-learn sessions must be between 0 and {prices.max_lunch_and_learn_sessions}"
+        )
+    known = {d.id for d in scenario.departments}
+    for department, staff in decisions.staffing.items():
+        if department not in known:
+            problems.append(f"there is no department {department!r}")
+        elif staff < 1:
+            problems.append(f"{department} needs at least one person")
+    cadence = decisions.policies.update_every_hours
+    if cadence is not None and cadence <= 0:
+        problems.append("the update cadence must be a positive number of hours")
+    cost = round_cost(decisions, prices)
+    if cost > budget:
+        problems.append(f"the decisions cost {cost:,.0f}, more than the budget of {budget:,.0f}")
+    return problems
+
+
+def check_decisions(
+    decisions: Decisions, scenario: Scenario, budget: float, prices: Prices
+) -> None:
+    """Raise `InvalidInput` listing every problem with the decisions."""
+    problems = decision_problems(decisions, scenario, budget, prices)
+    if problems:
+        raise InvalidInput("; ".join(problems), field="decisions")
