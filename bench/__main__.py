@@ -1,0 +1,76 @@
+"""`python -m bench`: the desk benchmark, then the simulation benchmark, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+from rich.console import Console
+
+from bench import desk
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke test.")
+    parser.add_argument("--only", choices=("desk", "sim"), help="Run one benchmark only.")
+    parser.add_argument("--requests", type=int, help="Requests to bulk-load (default 1,000,000).")
+    parser.add_argument("--events", type=int, help="Events to bulk-load (default 10,000,000).")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql", "all"),
+        default="all",
+        help="Which database(s) the desk benchmark runs on.",
+    )
+    parser.add_argument("--clients", type=int, help="Concurrent clients in the mixed workload.")
+    parser.add_argument("--seconds", type=float, help="Duration of each mixed workload.")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=desk.PG_ADMIN_URL,
+        help=f"PostgreSQL server to create the {desk.PG_BENCH_DB} database on.",
+    )
+    parser.add_argument("--pg-workers", type=int, help="uvicorn workers on PostgreSQL.")
+    parser.add_argument("--keep", action="store_true", help="Keep the bench databases.")
+    parser.add_argument("--markdown", type=Path, help="Also write the figures as Markdown here.")
+    args = parser.parse_args(argv)
+    for name in ("requests", "events", "clients", "pg_workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.seconds is not None and args.seconds <= 0:
+        parser.error("--seconds must be positive")
+    return args
+
+
+def desk_options(args: argparse.Namespace) -> desk.Options:
+    overrides = {
+        name: getattr(args, name)
+        for name in ("requests", "events", "clients", "seconds", "pg_workers")
+        if getattr(args, name) is not None
+    }
+    overrides["backends"] = ("sqlite", "postgresql") if args.backend == "all" else (args.backend,)
+    overrides["pg_admin_url"] = args.pg_admin_url
+    overrides["keep"] = args.keep
+    overrides["markdown"] = args.markdown
+    return desk.Options.quick(**overrides) if args.quick else desk.Options(**overrides)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    console = Console()
+    if args.only in (None, "desk"):
+        desk.run(console, desk_options(args))
+    if args.only in (None, "sim"):
+        try:
+            sim = importlib.import_module("bench.sim")
+        except ModuleNotFoundError as exc:
+            if exc.name != "bench.sim":
+                raise
+            console.print("[yellow]bench.sim is not there; skipping the simulation benchmark")
+        else:
+            sim.run(console)
+
+
+if __name__ == "__main__":
+    main()
