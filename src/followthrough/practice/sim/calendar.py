@@ -31,7 +31,8 @@ def finish_time(
     day = int(start // HOURS_PER_DAY)
     hour = start - day * HOURS_PER_DAY
     if day % 7 in workdays and hour < closes:
-        hour = max(hour, opens)
+        if hour < opens:
+            hour = opens
         if work <= closes - hour:
             return day * HOURS_PER_DAY + hour + work
         work -= closes - hour

@@ -170,7 +170,8 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         min(1.0, s.error_rate * b.error_factor.at(care[index_of[s.department]])) for s in services
     ]
     found_chance = [s.found_downstream for s in services]
-    target = [s.target_hours if s.target_hours is not None else math.inf for s in services]
+    no_target = math.inf
+    target = [s.target_hours if s.target_hours is not None else no_target for s in services]
     complaint_service = (
         service_of[scenario.complaint_service] if scenario.complaint_service is not None else -1
     )
@@ -296,8 +297,9 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         took = now - c_opened[case]
         journey_closed[journey] += 1
         journey_hours[journey] += took
-        late_days = max(0.0, took - promise_hours[journey]) / HOURS_PER_DAY
-        if late_days == 0.0:
+        late_days = (took - promise_hours[journey]) / HOURS_PER_DAY
+        if late_days <= 0.0:
+            late_days = 0.0
             journey_kept[journey] += 1
         if not external[journey]:
             return
@@ -314,7 +316,8 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             + per_error * len(wrong)
             + per_complaint * c_complaints[case]
         )
-        happy = min(1.0, max(0.0, happy))
+        if happy < 0.0:
+            happy = 0.0
         satisfaction += happy
         if uniform() < churn_when_unhappy * (1.0 - happy):
             lost += 1
@@ -341,7 +344,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                     start_work(department, now)
                 continue
             done[department] += 1
-            if target[service] < math.inf:
+            if target[service] < no_target:
                 ola_due += 1
                 if now - offered <= target[service]:
                     ola_met += 1
