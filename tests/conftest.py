@@ -13,7 +13,8 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,14 +136,21 @@ def _free_port() -> int:
 class LiveServer:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
+        self.clients: list[httpx.Client] = []
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=30)
+        client = httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=30)
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
 
 
-@pytest.fixture
-def live_server(db: Database, clock: Clock) -> Iterator[LiveServer]:
+@contextmanager
+def serving(db: Database, clock: Clock) -> Iterator[LiveServer]:
     """The real app on a real port, with the test's clock; the sweeper is driven by the test."""
     settings = Settings(database_url=db.url, sweeper_in_process=False)
     app = create_app(settings, database=db, clock=clock)
@@ -157,14 +165,23 @@ def live_server(db: Database, clock: Clock) -> Iterator[LiveServer]:
         if time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
-    yield LiveServer(f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+    live = LiveServer(f"http://127.0.0.1:{port}")
+    try:
+        yield live
+    finally:
+        live.close()
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture
-def tokens(db: Database, world: World, clock: Clock) -> dict[str, str]:
-    """An API token for each person in the small world, by handle."""
+def live_server(db: Database, clock: Clock) -> Iterator[LiveServer]:
+    with serving(db, clock) as live:
+        yield live
+
+
+def issue_tokens(db: Database, world: World, clock: Clock) -> dict[str, str]:
+    """An API token for each person in the world, by handle."""
     from followthrough.auth.service import create_api_token
     from followthrough.org.models import Person
 
@@ -177,4 +194,6 @@ def tokens(db: Database, world: World, clock: Clock) -> dict[str, str]:
     return result
 
 
-ActorFor = Callable[[str], object]
+@pytest.fixture
+def tokens(db: Database, world: World, clock: Clock) -> dict[str, str]:
+    return issue_tokens(db, world, clock)

@@ -14,7 +14,7 @@ from followthrough.org.service import get_person
 from followthrough.requests import rules
 from followthrough.requests.models import Request
 from followthrough.requests.rules import Actor
-from followthrough.requests.service import load_for_change
+from followthrough.requests.service import load_for_change, touch
 
 BLOCKS = ("understand", "own", "serve", "communicate")
 FEEDBACK_KINDS = ("praise", "constructive")
@@ -50,7 +50,7 @@ def rate_request(
         rated_at=now,
     )
     session.add(rating)
-    request.updated_at = now
+    touch(request, now)
     record_event(
         session,
         "rated",

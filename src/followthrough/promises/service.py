@@ -13,9 +13,9 @@ from followthrough.notify.service import notify
 from followthrough.promises import rules
 from followthrough.promises.models import Promise
 from followthrough.requests import rules as request_rules
-from followthrough.requests.models import Request, RequestParticipant
+from followthrough.requests.models import Request
 from followthrough.requests.rules import Actor
-from followthrough.requests.service import load_for_change
+from followthrough.requests.service import load_for_change, participate, touch
 
 
 def make_promise(
@@ -39,9 +39,8 @@ def make_promise(
         made_at=now,
     )
     session.add(promise)
-    request.updated_at = now
-    if session.get(RequestParticipant, (request.id, actor.person_id)) is None:
-        session.add(RequestParticipant(request_id=request.id, person_id=actor.person_id))
+    touch(request, now)
+    participate(session, request.id, actor.person_id)
     session.flush()
     record_event(
         session,
@@ -92,7 +91,7 @@ def keep_promise(
     outcome = rules.outcome_when_done(promise.due_at, now)
     promise.done_at = now
     promise.done_note = note
-    request.updated_at = now
+    touch(request, now)
     if outcome == rules.KEPT:
         promise.state = rules.KEPT
         record_event(
@@ -136,13 +135,11 @@ def _break(
     notify(session, promise.made_to_id, "promise_broken", message, now, request_id=request.id)
 
 
-def break_promise(session: Session, promise: Promise, now: datetime) -> None:
-    """The sweeper breaks an open promise at its due time."""
+def break_promise(session: Session, promise: Promise, request: Request, now: datetime) -> None:
+    """The sweeper breaks an open promise at its due time (the caller holds the request lock)."""
     if promise.state != rules.OPEN or not rules.is_broken_by(promise.due_at, now):
         return
-    request = session.get(Request, promise.request_id)
-    assert request is not None
-    request.updated_at = now
+    touch(request, now)
     _break(session, promise, request, now)
     session.flush()
 

@@ -45,9 +45,17 @@ def readable_requests(viewer: Actor) -> Select[Request]:
     return select(Request).where(visibility_clause(viewer))
 
 
-def get_readable_request(session: Session, viewer: Actor, request_id: int) -> Request:
-    """The request, or NotFound when it does not exist or the viewer may not see it."""
-    request = session.scalar(readable_requests(viewer).where(Request.id == request_id))
+def get_readable_request(
+    session: Session, viewer: Actor, request_id: int, *, for_change: bool = False
+) -> Request:
+    """The request, or NotFound when it does not exist or the viewer may not see it.
+
+    `for_change` locks the row (PostgreSQL) so concurrent changes queue instead of failing.
+    """
+    query = readable_requests(viewer).where(Request.id == request_id)
+    if for_change:
+        query = query.with_for_update(of=Request).execution_options(populate_existing=True)
+    request = session.scalar(query)
     if request is None:
         raise NotFound(f"request {request_id} does not exist", field="request_id")
     return request

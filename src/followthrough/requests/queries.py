@@ -54,16 +54,16 @@ def person_names(session: Session, person_ids: Iterable[int]) -> dict[int, str]:
     ids = set(person_ids)
     if not ids:
         return {}
-    return dict(
-        session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).tuples().all()
-    )
+    rows = session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+    return dict(rows)
 
 
 def team_names(session: Session, team_ids: Iterable[int]) -> dict[int, str]:
     ids = set(team_ids)
     if not ids:
         return {}
-    return dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(ids))).tuples().all())
+    rows = session.execute(select(Team.id, Team.name).where(Team.id.in_(ids)))
+    return dict(rows)
 
 
 def list_requests(

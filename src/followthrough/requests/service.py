@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from followthrough.cases.models import Case, RequestCase
 from followthrough.errors import (
@@ -102,13 +103,21 @@ def _service_of(session: Session, request: Request) -> Service | None:
     return None if request.service_id is None else session.get(Service, request.service_id)
 
 
-def _participate(session: Session, request_id: int, person_id: int) -> None:
-    if session.get(RequestParticipant, (request_id, person_id)) is None:
-        session.add(RequestParticipant(request_id=request_id, person_id=person_id))
+def participate(session: Session, request_id: int, person_id: int) -> None:
+    """Record that the person takes part in the request (idempotent, also within a flush)."""
+    key = (request_id, person_id)
+    pending = (
+        (p.request_id, p.person_id) for p in session.new if isinstance(p, RequestParticipant)
+    )
+    if key in pending or session.get(RequestParticipant, key) is not None:
+        return
+    session.add(RequestParticipant(request_id=request_id, person_id=person_id))
 
 
-def _touch(request: Request, now: datetime) -> None:
+def touch(request: Request, now: datetime) -> None:
+    """Mark the request changed, so its version moves on even if no other column did."""
     request.updated_at = now
+    flag_modified(request, "updated_at")
 
 
 def _check_version(request: Request, expected_version: int | None) -> None:
@@ -123,7 +132,7 @@ def _check_version(request: Request, expected_version: int | None) -> None:
 def load_for_change(
     session: Session, actor: Actor, request_id: int, expected_version: int | None = None
 ) -> Request:
-    request = get_readable_request(session, actor, request_id)
+    request = get_readable_request(session, actor, request_id, for_change=True)
     _check_version(request, expected_version)
     return request
 
@@ -141,6 +150,14 @@ def _suspend_update_ladder(request: Request) -> None:
     request.next_update_due_at = None
     request.update_escalate_at = None
     request.update_reminded_at = None
+
+
+def lock_request(session: Session, request_id: int) -> Request:
+    """Load a request for a change made by the product itself (sweeper), waiting for its lock."""
+    request = session.get(Request, request_id, with_for_update=True, populate_existing=True)
+    if request is None:
+        raise NotFound(f"request {request_id} does not exist", field="request_id")
+    return request
 
 
 def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime) -> Request:
@@ -205,8 +222,8 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
     session.add(request)
     session.flush()
     session.add(PathStep(request_id=request.id, team_id=team.id, entered_at=now))
-    _participate(session, request.id, actor.person_id)
-    _participate(session, request.id, owner_id)
+    participate(session, request.id, actor.person_id)
+    participate(session, request.id, owner_id)
     offer = Offer(
         request_id=request.id,
         kind="intake",
@@ -250,7 +267,7 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
         request_id=request.id,
     )
     if parent is not None:
-        _touch(parent, now)
+        touch(parent, now)
         record_event(
             session,
             "sub_request_opened",
@@ -327,7 +344,7 @@ def offer_request(
         due_at=add_business_hours(calendar, now, targets.accept_hours),
     )
     session.add(offer)
-    _touch(request, now)
+    touch(request, now)
     session.flush()
     record_event(
         session,
@@ -343,7 +360,7 @@ def offer_request(
     )
     receivers = [to_person_id] if to_person_id is not None else [duty_owner_of(team)]
     for person_id in receivers:
-        _participate(session, request.id, person_id)
+        participate(session, request.id, person_id)
         notify(
             session,
             person_id,
@@ -413,8 +430,8 @@ def accept_offer(
         _reset_update_ladder(
             request, team_calendar(session, request.team_id), targets.update_every_hours, now
         )
-    _participate(session, request.id, actor.person_id)
-    _touch(request, now)
+    participate(session, request.id, actor.person_id)
+    touch(request, now)
     record_event(
         session,
         "accepted",
@@ -464,7 +481,7 @@ def decline_offer(
     offer.answered_at = now
     offer.answered_by_id = actor.person_id
     offer.decline_reason = reason
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "declined",
@@ -511,7 +528,7 @@ def withdraw_offer(
     offer.state = "withdrawn"
     offer.answered_at = now
     offer.answered_by_id = actor.person_id
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "withdrawn",
@@ -586,7 +603,7 @@ def ask_clarification(
     rules.require_working_on(actor, request.owner_id, request.team_id, "ask for clarification")
     _start_pause(session, request, actor, "clarification", question, now)
     request.state = rules.NEEDS_CLARIFICATION
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "clarification_asked",
@@ -625,7 +642,7 @@ def answer_clarification(
         raise NotAllowed("only the requester or the owning team can answer the question")
     paused = _end_pause(session, request, now)
     request.state = rules.working_state(request.accepted_at is not None)
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "clarification_answered",
@@ -684,7 +701,7 @@ def start_waiting(
         )
     _start_pause(session, request, actor, reason, note, now, child_request_id)
     request.state = rules.WAITING
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "paused",
@@ -711,9 +728,7 @@ def resume(
 ) -> Request:
     """End a wait. `actor` None is the product itself (a sub-request it waited on resolved)."""
     if actor is None:
-        request = session.get(Request, request_id)
-        if request is None:
-            raise NotFound(f"request {request_id} does not exist", field="request_id")
+        request = lock_request(session, request_id)
     else:
         request = load_for_change(session, actor, request_id, expected_version)
         rules.require_working_on(actor, request.owner_id, request.team_id, "resume the request")
@@ -721,7 +736,7 @@ def resume(
     reason = request.waiting_on
     paused = _end_pause(session, request, now)
     request.state = rules.IN_PROGRESS
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "resumed",
@@ -762,8 +777,8 @@ def post_update(
         _reset_update_ladder(
             request, team_calendar(session, request.team_id), targets.update_every_hours, now
         )
-    _participate(session, request.id, actor.person_id)
-    _touch(request, now)
+    participate(session, request.id, actor.person_id)
+    touch(request, now)
     session.flush()
     record_event(
         session,
@@ -821,7 +836,7 @@ def resolve_request(
     )
     request.eta_median_at = None
     request.eta_likely_at = None
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "resolved",
@@ -849,8 +864,9 @@ def resolve_request(
 
 def _on_child_resolved(session: Session, child: Request, now: datetime) -> None:
     """A parent waiting on this sub-request picks up again by itself."""
-    parent = session.get(Request, child.parent_id)
-    if parent is None or parent.state != rules.WAITING or parent.waiting_on != "sub_request":
+    assert child.parent_id is not None
+    parent = lock_request(session, child.parent_id)
+    if parent.state != rules.WAITING or parent.waiting_on != "sub_request":
         return
     pause = session.scalar(
         select(Pause).where(Pause.request_id == parent.id, Pause.ended_at.is_(None))
@@ -892,7 +908,7 @@ def _close(
     request.state = rules.CLOSED
     request.closed_at = now
     request.auto_close_at = None
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "closed",
@@ -930,7 +946,7 @@ def reopen_request(
     _reset_update_ladder(
         request, team_calendar(session, request.team_id), targets.update_every_hours, now
     )
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "reopened",
@@ -967,7 +983,7 @@ def link_case(
     if session.get(RequestCase, (request.id, case.id)) is not None:
         raise Conflict(f"case {case.reference} is already linked", field="case_id")
     session.add(RequestCase(request_id=request.id, case_id=case.id))
-    _touch(request, now)
+    touch(request, now)
     record_event(
         session,
         "case_linked",

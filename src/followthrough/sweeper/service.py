@@ -1,10 +1,12 @@
 """The sweeper: finds due items and fires each exactly once.
 
-Each kind of due item is claimed in small batches with SELECT ... FOR UPDATE SKIP LOCKED on
-PostgreSQL, so several worker processes sweeping at the same moment split the work instead of
-firing it twice; the item's own state (escalated_at, reminded_at, state) is updated in the same
-transaction, so a committed item is never due again. SQLite has one writer at a time, which
-gives the same guarantee.
+Every due item belongs to a request, and every change to a request (by a person or by the
+sweeper) first locks the request row. The sweeper takes those locks with SKIP LOCKED on
+PostgreSQL: a request another worker or a person is changing right now is left for the next
+sweep, so several sweeping processes split the work without waiting on or deadlocking with each
+other. After taking the lock the item is read again and fired only if it is still due, and its
+own state (escalated_at, reminded_at, state) changes in the same transaction, so a committed item
+is never due again. SQLite has one writer at a time, which gives the same guarantee.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from followthrough.db import Database
@@ -27,17 +29,28 @@ from followthrough.promises.models import Promise
 from followthrough.promises.service import break_promise, remind_promise
 from followthrough.requests import rules
 from followthrough.requests.models import Offer, Request
-from followthrough.requests.service import auto_close
+from followthrough.requests.service import auto_close, touch
 from followthrough.timescale.service import refresh_curve, stale_curves
 
 BATCH = 200
 
 
 def _claim(session: Session, query: Select[Any]) -> list[Any]:
+    """Due requests, locked; rows locked elsewhere are skipped (left for the next sweep)."""
     query = query.limit(BATCH)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
+
+
+def _lock_free_request(session: Session, request_id: int) -> Request | None:
+    """The request, locked, or None if someone else holds its lock right now."""
+    query = (
+        select(Request).where(Request.id == request_id).execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
 
 
 def _lead_or_duty(session: Session, team_id: int) -> int:
@@ -48,17 +61,24 @@ def _lead_or_duty(session: Session, team_id: int) -> int:
 
 def escalate_offers(session: Session, now: datetime) -> int:
     """Offers not answered within the acceptance target go to the receiving team's lead."""
-    offers: list[Offer] = _claim(
-        session,
-        select(Offer)
-        .where(Offer.state == "open", Offer.escalated_at.is_(None), Offer.due_at <= now)
-        .order_by(Offer.due_at),
-    )
-    for offer in offers:
+    due = (Offer.state == "open") & Offer.escalated_at.is_(None) & (Offer.due_at <= now)
+    candidates = session.execute(
+        select(Offer.id, Offer.request_id).where(due).order_by(Offer.due_at).limit(BATCH)
+    ).all()
+    fired = 0
+    for offer_id, request_id in candidates:
+        request = _lock_free_request(session, request_id)
+        offer = session.get(Offer, offer_id, populate_existing=True)
+        if (
+            request is None
+            or offer is None
+            or offer.state != "open"
+            or offer.escalated_at is not None
+        ):
+            continue
+        fired += 1
         offer.escalated_at = now
-        request = session.get(Request, offer.request_id)
-        assert request is not None
-        request.updated_at = now
+        touch(request, now)
         lead = _lead_or_duty(session, offer.to_team_id)
         record_event(
             session,
@@ -80,7 +100,7 @@ def escalate_offers(session: Session, now: datetime) -> int:
             request_id=request.id,
         )
     session.flush()
-    return len(offers)
+    return fired
 
 
 def remind_updates(session: Session, now: datetime) -> int:
@@ -96,7 +116,7 @@ def remind_updates(session: Session, now: datetime) -> int:
     )
     for request in requests:
         request.update_reminded_at = now
-        request.updated_at = now
+        touch(request, now)
         record_event(
             session,
             "update_reminded",
@@ -130,7 +150,7 @@ def escalate_updates(session: Session, now: datetime) -> int:
     )
     for request in requests:
         request.update_escalate_at = None
-        request.updated_at = now
+        touch(request, now)
         lead = _lead_or_duty(session, request.team_id)
         record_event(
             session,
@@ -153,34 +173,43 @@ def escalate_updates(session: Session, now: datetime) -> int:
     return len(requests)
 
 
+def _promise_candidates(session: Session, due: ColumnElement[bool]) -> list[tuple[int, int]]:
+    query = select(Promise.id, Promise.request_id).where(due).order_by(Promise.due_at).limit(BATCH)
+    return [(promise_id, request_id) for promise_id, request_id in session.execute(query)]
+
+
 def break_promises(session: Session, now: datetime) -> int:
-    promises: list[Promise] = _claim(
-        session,
-        select(Promise)
-        .where(Promise.state == promise_rules.OPEN, Promise.due_at <= now)
-        .order_by(Promise.due_at),
-    )
-    for promise in promises:
-        break_promise(session, promise, now)
-    return len(promises)
+    """Open promises past their due time are broken."""
+    due = (Promise.state == promise_rules.OPEN) & (Promise.due_at <= now)
+    fired = 0
+    for promise_id, request_id in _promise_candidates(session, due):
+        request = _lock_free_request(session, request_id)
+        promise = session.get(Promise, promise_id, populate_existing=True)
+        if request is None or promise is None or promise.state != promise_rules.OPEN:
+            continue
+        break_promise(session, promise, request, now)
+        fired += 1
+    return fired
 
 
 def remind_promises(session: Session, now: datetime) -> int:
-    promises: list[Promise] = _claim(
-        session,
-        select(Promise)
-        .where(
-            Promise.state == promise_rules.OPEN,
-            Promise.reminded_at.is_(None),
-            Promise.due_at <= now + promise_rules.REMINDER_LEAD,
-            Promise.due_at > now,
-        )
-        .order_by(Promise.due_at),
+    """Whoever made a promise hears about it shortly before it falls due."""
+    due = (
+        (Promise.state == promise_rules.OPEN)
+        & Promise.reminded_at.is_(None)
+        & (Promise.due_at <= now + promise_rules.REMINDER_LEAD)
+        & (Promise.due_at > now)
     )
-    for promise in promises:
+    fired = 0
+    for promise_id, request_id in _promise_candidates(session, due):
+        request = _lock_free_request(session, request_id)
+        promise = session.get(Promise, promise_id, populate_existing=True)
+        if request is None or promise is None or promise.reminded_at is not None:
+            continue
         remind_promise(session, promise, now)
+        fired += 1
     session.flush()
-    return len(promises)
+    return fired
 
 
 def auto_close_resolved(session: Session, now: datetime) -> int:

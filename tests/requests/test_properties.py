@@ -1,0 +1,294 @@
+"""Random sequences of operations keep the product's promises about ownership and history.
+
+After every step: exactly one accountable owner (the one our model predicts), at most one open
+offer, no event lost (a success writes its event, a refusal writes nothing), clocks never
+negative, and states consistent with their timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlalchemy import func, select
+
+from followthrough.db import Database
+from followthrough.errors import DomainError
+from followthrough.history.models import Event
+from followthrough.promises import service as promises
+from followthrough.promises.models import Promise
+from followthrough.requests import rules, service
+from followthrough.requests.models import Offer, Request
+from followthrough.requests.service import NewRequest
+from followthrough.sweeper.service import sweep
+from tests.conftest import T0, _empty_postgres
+from tests.factories import World, build_world
+
+HANDLES = ["asha", "lee", "dan", "cleo", "carl", "hana", "otto", "tess"]
+TEAMS = ["claims", "admin", "hr", "triage"]
+
+
+def run_machine(db: Database, reset: object) -> None:
+    class Desk(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            reset_fn = reset
+            assert callable(reset_fn)
+            reset_fn()
+            with db.unit_of_work() as session:
+                self.world: World = build_world(session)
+            self.now: datetime = T0
+            self.owners: dict[int, int] = {}
+            self.events = 0
+
+        def _count_events(self) -> int:
+            with db.unit_of_work(readonly=True) as session:
+                return int(session.scalar(select(func.count()).select_from(Event)) or 0)
+
+        def _attempt(self, action: object, expect_kind: str | None) -> bool:
+            """Run an action in one transaction; a refusal must leave no trace."""
+            before = self._count_events()
+            try:
+                with db.unit_of_work() as session:
+                    assert callable(action)
+                    action(session)
+            except DomainError:
+                assert self._count_events() == before, "a refused action wrote history"
+                return False
+            after = self._count_events()
+            assert after > before, "a successful action wrote no history"
+            if expect_kind is not None:
+                with db.unit_of_work(readonly=True) as session:
+                    kinds = set(session.scalars(select(Event.kind).where(Event.id > before)))
+                assert expect_kind in kinds
+            return True
+
+        def _actor(self, session, handle: str):  # type: ignore[no-untyped-def]
+            return self.world.actor(session, handle)
+
+        @initialize()
+        def start(self) -> None:
+            self.events = self._count_events()
+
+        @rule(
+            handle=st.sampled_from(HANDLES),
+            service_key=st.sampled_from(["correct_policy", "claim_review", None]),
+        )
+        def open_request(self, handle: str, service_key: str | None) -> None:
+            def act(session):  # type: ignore[no-untyped-def]
+                service_id = None if service_key is None else self.world.services[service_key]
+                new = NewRequest(title="t", need="n", service_id=service_id)
+                request = service.open_request(session, self._actor(session, handle), new, self.now)
+                self.owners[request.id] = request.owner_id
+
+            self._attempt(act, "opened")
+
+        def _requests(self) -> list[int]:
+            return sorted(self.owners)
+
+        @precondition(lambda self: bool(self.owners))
+        @rule(
+            data=st.data(),
+            handle=st.sampled_from(HANDLES),
+            team=st.sampled_from(TEAMS),
+            to_person=st.booleans(),
+        )
+        def offer(self, data: st.DataObject, handle: str, team: str, to_person: bool) -> None:
+            rid = data.draw(st.sampled_from(self._requests()))
+            person = data.draw(st.sampled_from(HANDLES)) if to_person else None
+
+            def act(session):  # type: ignore[no-untyped-def]
+                service.offer_request(
+                    session,
+                    self._actor(session, handle),
+                    rid,
+                    self.world.teams[team],
+                    None if person is None else self.world.people[person],
+                    "note",
+                    self.now,
+                )
+
+            self._attempt(act, "offered")
+
+        def _open_offers(self) -> list[tuple[int, int]]:
+            with db.unit_of_work(readonly=True) as session:
+                return [
+                    (o.request_id, o.id)
+                    for o in session.scalars(
+                        select(Offer).where(Offer.state == "open").order_by(Offer.id)
+                    )
+                ]
+
+        @rule(data=st.data(), handle=st.sampled_from(HANDLES))
+        def accept(self, data: st.DataObject, handle: str) -> None:
+            offers = self._open_offers()
+            if not offers:
+                return
+            rid, oid = data.draw(st.sampled_from(offers))
+
+            def act(session):  # type: ignore[no-untyped-def]
+                actor = self._actor(session, handle)
+                service.accept_offer(session, actor, rid, oid, self.now)
+
+            if self._attempt(act, "accepted"):
+                self.owners[rid] = self.world.people[handle]
+
+        @rule(
+            data=st.data(),
+            handle=st.sampled_from(HANDLES),
+            reason=st.sampled_from(["", "not ours"]),
+        )
+        def decline(self, data: st.DataObject, handle: str, reason: str) -> None:
+            offers = self._open_offers()
+            if not offers:
+                return
+            rid, oid = data.draw(st.sampled_from(offers))
+            self._attempt(
+                lambda session: service.decline_offer(
+                    session, self._actor(session, handle), rid, oid, reason, self.now
+                ),
+                "declined",
+            )
+
+        @precondition(lambda self: bool(self.owners))
+        @rule(
+            data=st.data(),
+            handle=st.sampled_from(HANDLES),
+            action=st.sampled_from(
+                [
+                    "update",
+                    "clarify",
+                    "answer",
+                    "wait",
+                    "resume",
+                    "resolve",
+                    "confirm",
+                    "reopen",
+                    "promise",
+                ]
+            ),
+        )
+        def act_on_request(self, data: st.DataObject, handle: str, action: str) -> None:
+            rid = data.draw(st.sampled_from(self._requests()))
+            now = self.now
+
+            def act(session):  # type: ignore[no-untyped-def]
+                actor = self._actor(session, handle)
+                if action == "update":
+                    service.post_update(session, actor, rid, "progress", now)
+                elif action == "clarify":
+                    service.ask_clarification(session, actor, rid, "which one?", now)
+                elif action == "answer":
+                    service.answer_clarification(session, actor, rid, "this one", now)
+                elif action == "wait":
+                    service.start_waiting(session, actor, rid, "outside", "broker", now)
+                elif action == "resume":
+                    service.resume(session, actor, rid, now)
+                elif action == "resolve":
+                    service.resolve_request(session, actor, rid, "done", now)
+                elif action == "confirm":
+                    service.confirm_resolution(session, actor, rid, now)
+                elif action == "reopen":
+                    service.reopen_request(session, actor, rid, "not done", now)
+                else:
+                    promises.make_promise(
+                        session, actor, rid, "call back", now + timedelta(hours=1), now
+                    )
+
+            self._attempt(act, None)
+
+        @rule(data=st.data())
+        def keep_a_promise(self, data: st.DataObject) -> None:
+            with db.unit_of_work(readonly=True) as session:
+                open_ = [
+                    (p.request_id, p.id, p.made_by_id)
+                    for p in session.scalars(select(Promise).where(Promise.state == "open"))
+                ]
+            if not open_:
+                return
+            rid, pid, maker = data.draw(st.sampled_from(open_))
+            handle = next(h for h, i in self.world.people.items() if i == maker)
+            self._attempt(
+                lambda session: promises.keep_promise(
+                    session, self._actor(session, handle), rid, pid, "called", self.now
+                ),
+                None,
+            )
+
+        @rule(hours=st.integers(0, 40))
+        def time_passes_and_the_sweeper_runs(self, hours: int) -> None:
+            self.now += timedelta(hours=hours)
+            sweep(db, self.now)
+
+        @invariant()
+        def exactly_one_accountable_owner(self) -> None:
+            with db.unit_of_work(readonly=True) as session:
+                for request in session.scalars(select(Request)):
+                    assert request.owner_id == self.owners[request.id]
+                    open_offers = session.scalar(
+                        select(func.count())
+                        .select_from(Offer)
+                        .where(Offer.request_id == request.id, Offer.state == "open")
+                    )
+                    assert open_offers is not None
+                    assert open_offers <= 1
+                    if request.state not in rules.OPEN_STATES:
+                        assert open_offers == 0
+
+        @invariant()
+        def clocks_never_negative_and_states_match_times(self) -> None:
+            with db.unit_of_work(readonly=True) as session:
+                for request in session.scalars(select(Request)):
+                    assert request.paused_business_seconds >= 0
+                    assert (
+                        request.resolve_due_at is None
+                        or request.resolve_due_at >= request.opened_at
+                    )
+                    if request.next_update_due_at is not None:
+                        assert request.next_update_due_at >= request.opened_at
+                    assert (request.state in rules.PAUSED_STATES) == (
+                        request.clock_paused_at is not None
+                    )
+                    assert (request.state in (rules.RESOLVED, rules.CLOSED)) == (
+                        request.resolved_at is not None
+                    )
+                    assert (request.state == rules.CLOSED) == (request.closed_at is not None)
+                    assert (request.state == rules.NEW) == (
+                        request.accepted_at is None
+                    ) or request.state in rules.PAUSED_STATES
+                    if request.state in (rules.RESOLVED, rules.CLOSED):
+                        assert request.next_update_due_at is None
+                for promise in session.scalars(select(Promise)):
+                    assert promise.due_at > promise.made_at
+                    if promise.state == "kept":
+                        assert promise.done_at is not None
+                        assert promise.done_at <= promise.due_at
+
+    Desk.TestCase.settings = settings(
+        max_examples=12,
+        stateful_step_count=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    Desk.TestCase().runTest()
+
+
+@pytest.mark.slow
+def test_random_operation_sequences_keep_ownership_and_history_consistent(
+    db: Database, request: pytest.FixtureRequest
+) -> None:
+    template = request.getfixturevalue("sqlite_template") if db.is_sqlite else None
+
+    def reset() -> None:
+        if template is not None:
+            import shutil
+
+            db.dispose()
+            shutil.copy(template, db.url.removeprefix("sqlite:///"))
+        else:
+            _empty_postgres(db)
+
+    run_machine(db, reset)
