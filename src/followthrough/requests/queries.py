@@ -55,7 +55,7 @@ def person_names(session: Session, person_ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-    return dict(rows)
+    return {row.id: row.name for row in rows}
 
 
 def team_names(session: Session, team_ids: Iterable[int]) -> dict[int, str]:
@@ -63,7 +63,7 @@ def team_names(session: Session, team_ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Team.id, Team.name).where(Team.id.in_(ids)))
-    return dict(rows)
+    return {row.id: row.name for row in rows}
 
 
 def list_requests(
