@@ -150,9 +150,14 @@ class LiveServer:
 
 
 @contextmanager
-def serving(db: Database, clock: Clock) -> Iterator[LiveServer]:
-    """The real app on a real port, with the test's clock; the sweeper is driven by the test."""
-    settings = Settings(database_url=db.url, sweeper_in_process=False)
+def serving(db: Database, clock: Clock, sweep_every: float | None = None) -> Iterator[LiveServer]:
+    """The real app on a real port, with the test's clock. The test drives the sweeper, unless
+    `sweep_every` (seconds) asks the server to run its own, as it does in production."""
+    settings = Settings(
+        database_url=db.url,
+        sweeper_in_process=sweep_every is not None,
+        sweep_interval_seconds=sweep_every or 30.0,
+    )
     app = create_app(settings, database=db, clock=clock)
     port = _free_port()
     server = uvicorn.Server(

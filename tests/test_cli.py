@@ -1,0 +1,144 @@
+"""The `followthrough` command: set-up, people and the sweeper, with clear errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from followthrough.cli import app
+from followthrough.db import Database
+from followthrough.org.models import Membership, Person
+from followthrough.promises import service as promises
+from followthrough.promises.models import Promise
+from followthrough.requests import service
+from followthrough.requests.service import NewRequest
+from tests.conftest import T0
+from tests.factories import World
+
+runner = CliRunner()
+
+
+def test_init_creates_the_schema_and_a_first_admin(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/new/ft.sqlite3"
+    result = runner.invoke(
+        app, ["init", "--database-url", url, "--admin-password", "long enough pw"]
+    )
+    assert result.exit_code == 0, result.output
+    db = Database(url)
+    with db.unit_of_work(readonly=True) as session:
+        admin = session.scalar(select(Person).where(Person.handle == "admin"))
+        assert admin is not None
+        assert admin.is_admin
+    db.dispose()
+
+
+def test_init_refuses_a_short_password_and_writes_no_person(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ft.sqlite3"
+    result = runner.invoke(app, ["init", "--database-url", url, "--admin-password", "short"])
+    assert result.exit_code == 2
+    assert "password must be at least 8 characters" in result.output
+    db = Database(url)
+    with db.unit_of_work(readonly=True) as session:
+        assert session.scalars(select(Person)).all() == []
+    db.dispose()
+
+
+def test_user_add_joins_teams_and_names_a_missing_team(db: Database, world: World) -> None:
+    ok = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "zoe",
+            "--name",
+            "Zoe Z",
+            "--email",
+            "zoe@example.com",
+            "--password",
+            "long enough pw",
+            "--team",
+            "Claims",
+            "--database-url",
+            db.url,
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    with db.unit_of_work(readonly=True) as session:
+        zoe = session.scalar(select(Person).where(Person.handle == "zoe"))
+        assert zoe is not None
+        assert session.get(Membership, (world.teams["claims"], zoe.id)) is not None
+    bad = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "yan",
+            "--name",
+            "Yan",
+            "--email",
+            "yan@example.com",
+            "--password",
+            "long enough pw",
+            "--team",
+            "Nowhere",
+            "--database-url",
+            db.url,
+        ],
+    )
+    assert bad.exit_code == 2
+    assert "no team named 'Nowhere'" in bad.output
+    duplicate = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "zoe",
+            "--name",
+            "Zoe",
+            "--email",
+            "z2@example.com",
+            "--password",
+            "long enough pw",
+            "--database-url",
+            db.url,
+        ],
+    )
+    assert duplicate.exit_code == 2
+    assert "handle" in duplicate.output
+    with db.unit_of_work(readonly=True) as session:
+        assert session.scalar(select(Person).where(Person.handle == "yan")) is None
+
+
+def test_sweep_once_breaks_due_promises(db: Database, world: World) -> None:
+    with db.unit_of_work() as session:
+        cleo = world.actor(session, "cleo")
+        request = service.open_request(
+            session,
+            cleo,
+            NewRequest(title="t", need="n", service_id=world.services["correct_policy"]),
+            T0,
+        )
+        promises.make_promise(session, cleo, request.id, "call back", T0 + timedelta(hours=1), T0)
+    later = (T0 + timedelta(hours=2)).isoformat()
+    result = runner.invoke(app, ["sweep", "--once", "--now", later, "--database-url", db.url])
+    assert result.exit_code == 0, result.output
+    assert "promises broken" in result.output
+    with db.unit_of_work(readonly=True) as session:
+        assert [p.state for p in session.scalars(select(Promise))] == ["broken"]
+
+
+def test_sweep_names_a_bad_time(db: Database) -> None:
+    result = runner.invoke(app, ["sweep", "--once", "--now", "tea time", "--database-url", db.url])
+    assert result.exit_code == 2
+    assert "--now must be an ISO 8601 time" in result.output
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["serve", "--workers", "2", "--database-url", f"sqlite:///{tmp_path}/x.sqlite3"]
+    )
+    assert result.exit_code == 2
+    assert "several workers need PostgreSQL" in result.output
