@@ -1,0 +1,163 @@
+"""The words people write in the demo history: needs, questions, updates, promises, feedback."""
+
+from __future__ import annotations
+
+CUSTOMERS = (
+    "Mrs Adaeze Okafor",
+    "Mr Peter Walsh",
+    "Ms Hannah Goldberg",
+    "Mr Tariq Hussain",
+    "Mrs Joan Pritchard",
+    "Mr Luca Bianchi",
+    "Ms Erin O'Neill",
+    "Mr David Chen",
+    "Mrs Sarah Lloyd",
+    "Mr Kwame Boateng",
+    "Ms Priti Desai",
+    "Mr George Hammond",
+    "Mrs Maria Santos",
+    "Mr Callum Fraser",
+    "Ms Zainab Bello",
+    "Mr Robert Ellis",
+    "Mrs Agnieszka Nowak",
+    "Mr Simon Marsh",
+    "Ms Chloe Dubois",
+    "Mr Imran Qureshi",
+)
+
+NEEDS = (
+    "The customer is waiting on this before we can settle.",
+    "We promised the customer an answer this week.",
+    "Without this the claim cannot move forward.",
+    "The customer has called twice about it.",
+    "This is holding up the renewal.",
+    "Needed for month-end reporting.",
+)
+
+CONTEXTS = (
+    "Customer called this morning.",
+    "Found while reviewing the file.",
+    "Raised by the broker.",
+    "",
+    "",
+)
+
+QUESTIONS = (
+    "Which policy number is this about? The claim links to two.",
+    "Can you send the customer's signed form?",
+    "Is the change from the start date or from today?",
+    "Which address is correct, the one on the claim or the proposal?",
+    "Do you have the garage's invoice?",
+)
+ANSWERS = (
+    "It is the second one; I've added it to the notes.",
+    "Attached now.",
+    "From the start date, please.",
+    "The one on the proposal form is correct.",
+    "Yes, uploaded to the claim file.",
+)
+
+OUTSIDE_WAITS = (
+    "Waiting for the garage's invoice",
+    "Waiting for the broker to confirm",
+    "Waiting for the bank to return the payment",
+    "Waiting for the loss adjuster's report",
+    "Waiting for the supplier's fix",
+)
+REQUESTER_WAITS = (
+    "Waiting for the customer's signed form",
+    "Waiting for photos from the customer",
+)
+
+UPDATES = (
+    "Picked up; checking the file now.",
+    "Halfway through; no problems so far.",
+    "Still on it — waiting for a second check.",
+    "Checked the history; the fix is clear, doing it now.",
+    "Sorry for the wait, this is next in my queue.",
+    "Done the main part; final checks tomorrow morning.",
+)
+
+PROMISES = (
+    "Call you back by {time} with the answer",
+    "Send the corrected document by {time}",
+    "Confirm the payment date by {time}",
+    "Email you the outcome by {time}",
+    "Ring the customer by {time}",
+)
+KEEP_NOTES = (
+    "Called as promised.",
+    "Sent; check your inbox.",
+    "Done and confirmed by email.",
+    "Customer called and updated.",
+)
+
+DECLINE_TO_PERSON = (
+    "On leave from tomorrow — please give it to someone else.",
+    "I'm on the month-end run all week.",
+    "Not my area; Dawn knows these best.",
+)
+DECLINE_TO_TEAM = (
+    "Not ours — this needs {team}.",
+    "We can't change this; it sits with {team}.",
+    "Wrong team: {team} handles these.",
+)
+HANDOFF_NOTES = (
+    "This needs {team} as well — can you take it?",
+    "Passing to {team}: their approval is needed.",
+    "{team} owns this part.",
+)
+BOUNCE_NOTES = (
+    "Back to you: our part is done, the rest is yours.",
+    "Returning this — it's a {team} change after all.",
+)
+TRIAGE_NOTES = (
+    "Sounds like {team} — please take it.",
+    "Routing to {team}.",
+)
+REOPEN_REASONS = (
+    "Still wrong on the new document.",
+    "The customer says nothing has changed.",
+    "Only half of it was fixed.",
+)
+
+GOOD_COMMENTS = (
+    "Quick and clear, thank you.",
+    "Kept me posted all the way.",
+    "Exactly what I needed.",
+    "",
+    "",
+)
+POOR_COMMENTS = (
+    "Took far too long and nobody told me why.",
+    "The promised call-back never came.",
+    "It went round three teams before anyone owned it.",
+    "Fixed in the end, but I had to chase twice.",
+)
+
+PRAISE = (
+    (
+        "{title}",
+        "You kept me updated before I had to ask",
+        "I could tell the customer exactly when",
+    ),
+    ("{title}", "You called back when you said you would", "The customer trusted us again"),
+    ("{title}", "You took it straight away and owned it to the end", "Nothing fell between teams"),
+)
+CONSTRUCTIVE = (
+    (
+        "{title}",
+        "You promised a call-back and it didn't come",
+        "The customer rang me twice and I had no answer",
+    ),
+    (
+        "{title}",
+        "The request came back to us without a note",
+        "We lost a day working out what was needed",
+    ),
+    (
+        "{title}",
+        "There was no update until I chased",
+        "I couldn't give the customer a date",
+    ),
+)
