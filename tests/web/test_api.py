@@ -318,3 +318,47 @@ def test_only_admins_change_the_organisation(
     preview = asha.get(f"/services/{service.json()['id']}/timescale").json()
     assert preview["likely_business_hours"] == 8
     assert not preview["from_history"]
+
+
+def test_colleague_feedback_is_situation_behaviour_impact_and_private(
+    world: World, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    asha, cleo, otto = (live_server.client(tokens[h]) for h in ("asha", "cleo", "otto"))
+    praise = {
+        "to_person_id": world.people["cleo"],
+        "kind": "praise",
+        "situation": "The policy error on Mrs Jones's claim",
+        "behaviour": "You called me back within the hour",
+        "impact": "The customer was paid the same day",
+    }
+    assert asha.post("/feedback", json=praise).status_code == 201
+    missing_impact = asha.post("/feedback", json={**praise, "impact": ""})
+    assert missing_impact.status_code == 422
+    assert missing_impact.json()["field"] == "impact"
+    to_self = cleo.post("/feedback", json=praise)
+    assert to_self.status_code == 422
+    assert to_self.json()["field"] == "to_person_id"
+    received = cleo.get("/feedback").json()
+    assert [(f["kind"], f["from_person_id"]) for f in received] == [
+        ("praise", world.people["asha"])
+    ]
+    assert otto.get("/feedback").json() == []
+    assert [
+        f["to_person_id"] for f in asha.get("/feedback", params={"direction": "given"}).json()
+    ] == [world.people["cleo"]]
+
+
+def test_cases_are_found_by_reference_or_customer(
+    world: World, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    asha = live_server.client(tokens["asha"])
+    asha.post("/cases", json={"reference": "CLM-7", "customer": "Mrs Jones"})
+    asha.post("/cases", json={"reference": "CLM-8", "customer": "Mr Patel"})
+    assert [c["reference"] for c in asha.get("/cases", params={"q": "jones"}).json()] == ["CLM-7"]
+    assert [c["reference"] for c in asha.get("/cases", params={"q": "CLM"}).json()] == [
+        "CLM-8",
+        "CLM-7",
+    ]
+    duplicate = asha.post("/cases", json={"reference": "CLM-7", "customer": "Someone"})
+    assert duplicate.status_code == 409
+    assert duplicate.json()["field"] == "reference"

@@ -56,6 +56,14 @@ def add_case(body: CaseIn, session: DbSession, actor: CurrentActor, now: Now) ->
     return _out(case)
 
 
+@router.get("", response_model=list[CaseOut])
+def find_cases(
+    session: DbSession, actor: CurrentActor, q: str = "", limit: int = 50
+) -> list[CaseOut]:
+    """Search cases by reference or customer."""
+    return [_out(c) for c in service.find_cases(session, q, max(1, min(limit, 200)))]
+
+
 @router.get("/{case_id}", response_model=CaseDetail)
 def get_case(case_id: int, session: DbSession, actor: CurrentActor) -> CaseDetail:
     case = service.get_case(session, case_id)

@@ -57,3 +57,12 @@ def case_requests(session: Session, viewer: Actor, case_id: int) -> list[Request
         .order_by(Request.id)
     )
     return list(session.scalars(query))
+
+
+def find_cases(session: Session, text: str, limit: int = 50) -> list[Case]:
+    """Cases whose reference or customer contains `text`, newest first."""
+    query = select(Case).order_by(Case.id.desc()).limit(limit)
+    if text.strip():
+        pattern = f"%{text.strip()}%"
+        query = query.where(Case.reference.ilike(pattern) | Case.customer.ilike(pattern))
+    return list(session.scalars(query))

@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from followthrough.feedback import service
+from followthrough.feedback.models import ColleagueFeedback
 from followthrough.requests.api import detail_response
 from followthrough.requests.schemas import Input, RequestDetail
-from followthrough.web.deps import CurrentActor, DbSession, Now
+from followthrough.web.deps import CurrentActor, CurrentPerson, DbSession, Now
 
 router = APIRouter(tags=["feedback"])
 
@@ -38,9 +39,28 @@ class FeedbackIn(Input):
 
 class FeedbackOut(BaseModel):
     id: int
+    from_person_id: int
     to_person_id: int
     kind: str
+    situation: str
+    behaviour: str
+    impact: str
+    request_id: int | None
     given_at: datetime
+
+
+def _out(feedback: ColleagueFeedback) -> FeedbackOut:
+    return FeedbackOut(
+        id=feedback.id,
+        from_person_id=feedback.from_person_id,
+        to_person_id=feedback.to_person_id,
+        kind=feedback.kind,
+        situation=feedback.situation,
+        behaviour=feedback.behaviour,
+        impact=feedback.impact,
+        request_id=feedback.request_id,
+        given_at=feedback.given_at,
+    )
 
 
 @router.post("/requests/{request_id}/rating", status_code=201, response_model=RequestDetail)
@@ -69,9 +89,13 @@ def give_feedback(
         now,
         body.request_id,
     )
-    return FeedbackOut(
-        id=feedback.id,
-        to_person_id=feedback.to_person_id,
-        kind=feedback.kind,
-        given_at=feedback.given_at,
-    )
+    return _out(feedback)
+
+
+@router.get("/feedback", response_model=list[FeedbackOut])
+def my_feedback(
+    session: DbSession, person: CurrentPerson, direction: Literal["received", "given"] = "received"
+) -> list[FeedbackOut]:
+    """Your own feedback, received or given."""
+    rows = service.feedback_for(session, person.id, received=direction == "received")
+    return [_out(f) for f in rows]

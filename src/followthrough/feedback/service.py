@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotAllowed
@@ -123,3 +124,14 @@ def give_feedback(
     )
     session.flush()
     return feedback
+
+
+def feedback_for(
+    session: Session, person_id: int, *, received: bool, limit: int = 50
+) -> list[ColleagueFeedback]:
+    """Feedback a person received (or gave), newest first. Only they see it."""
+    column = ColleagueFeedback.to_person_id if received else ColleagueFeedback.from_person_id
+    query = (
+        select(ColleagueFeedback).where(column == person_id).order_by(ColleagueFeedback.id.desc())
+    )
+    return list(session.scalars(query.limit(limit)))
