@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from followthrough.config import Settings, load_settings
 from followthrough.db import Database
 from followthrough.errors import DomainError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     help="Followthrough: internal requests with one owner and kept promises.", no_args_is_help=True
@@ -213,6 +218,215 @@ def demo(
     settings = _settings(database_url)
     _ensure_sqlite_folder(settings.database_url)
     build_demo(settings.database_url, requests=requests, seed=seed, console=console)
+
+
+# --- import and export ------------------------------------------------------------------------
+
+import_app = typer.Typer(help="Import the organisation or another system's history.")
+export_app = typer.Typer(help="Export requests and the event history.")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+
+class _Bar:
+    """A rich progress bar on stderr, fed by the importers and exporters."""
+
+    def __init__(self, progress: Progress, description: str) -> None:
+        self.progress = progress
+        self.task = progress.add_task(description, total=None)
+
+    def total(self, amount: int) -> None:
+        self.progress.update(self.task, total=amount)
+
+    def advance(self, amount: int) -> None:
+        self.progress.advance(self.task, amount)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _rejected(exc: DomainError) -> typer.Exit:
+    from followthrough.org.importer import ImportRejected
+
+    if isinstance(exc, ImportRejected):
+        for problem in exc.problems[:-1]:
+            err.print(f"error: {problem}", markup=False, highlight=False)
+        return fail_plain(str(exc.problems[-1]))
+    return fail_plain(f"{exc.field}: {exc.detail}" if exc.field else exc.detail)
+
+
+def fail_plain(message: str) -> typer.Exit:
+    err.print(f"error: {message}", markup=False, highlight=False)
+    return typer.Exit(code=2)
+
+
+@import_app.command("org")
+def import_org_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="A YAML file, a folder of CSV files, or CSV files named departments.csv, "
+            "teams.csv, holidays.csv, people.csv, services.csv."
+        ),
+    ],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create or update departments, teams, people and services; all or nothing."""
+    from followthrough.org.importer import import_org, read_org
+
+    settings = _settings(database_url)
+    db = Database(settings.database_url)
+    try:
+        spec = read_org(files)
+        with db.unit_of_work() as session:
+            summary = import_org(session, spec)
+    except DomainError as exc:
+        raise _rejected(exc) from None
+    finally:
+        db.dispose()
+    created = ", ".join(f"{n} {what}" for what, n in summary.created.items()) or "nothing"
+    updated = ", ".join(f"{n} {what}" for what, n in summary.updated.items()) or "nothing"
+    err.print(f"created {created}; updated {updated}", markup=False, highlight=False)
+
+
+@import_app.command("history")
+def import_history_command(
+    file: Annotated[Path, typer.Argument(help="An XES or CSV event log.")],
+    log_format: Annotated[
+        str | None,
+        typer.Option("--format", help="xes or csv; by default from the file name."),
+    ] = None,
+    activity_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="ACTIVITY=KIND, overriding the built-in mapping (repeatable)."),
+    ] = None,
+    reject_unmapped: Annotated[
+        bool,
+        typer.Option("--reject-unmapped", help="Refuse activities the mapping does not know."),
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import another system's tickets as requests and their history; all or nothing."""
+    from followthrough.history.importer import import_history
+
+    if log_format not in (None, "xes", "csv"):
+        raise fail_plain(f"--format: {log_format!r} is not one of xes, csv")
+    mapping: dict[str, str] = {}
+    for entry in activity_map or []:
+        activity, sep, kind = entry.partition("=")
+        if not sep or not activity.strip() or not kind.strip():
+            raise fail_plain(f"--map: {entry!r} is not ACTIVITY=KIND")
+        mapping[activity.strip()] = kind.strip()
+    settings = _settings(database_url)
+    db = Database(settings.database_url)
+    try:
+        with _progress() as progress, db.unit_of_work() as session:
+            summary = import_history(
+                session,
+                file,
+                datetime.now(UTC),
+                fmt="xes" if log_format == "xes" else "csv" if log_format == "csv" else None,
+                activity_map=mapping,
+                reject_unmapped=reject_unmapped,
+                progress=_Bar(progress, f"importing {file.name}"),
+            )
+    except DomainError as exc:
+        raise _rejected(exc) from None
+    finally:
+        db.dispose()
+    err.print(
+        f"imported {summary.requests} requests and {summary.events} events; created "
+        f"{summary.people_created} people and {summary.teams_created} teams",
+        markup=False,
+        highlight=False,
+    )
+    for activity, count in sorted(summary.unmapped_activities.items()):
+        err.print(f"  unmapped activity {activity!r} ({count}) kept as update_posted", markup=False)
+
+
+OutputFile = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write here instead of to standard output.")
+]
+
+
+@export_app.command("requests")
+def export_requests_command(
+    out_format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    output: OutputFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """One row per request."""
+    from followthrough.history.export import count_requests, export_requests
+
+    if out_format not in ("csv", "jsonl"):
+        raise fail_plain(f"--format: {out_format!r} is not one of csv, jsonl")
+    _export(database_url, output, "requests", count_requests, export_requests, out_format)
+
+
+@export_app.command("events")
+def export_events_command(
+    out_format: Annotated[str, typer.Option("--format", help="csv, jsonl or xes.")] = "csv",
+    output: OutputFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The full event history."""
+    from followthrough.history.export import count_events, export_events
+
+    if out_format not in ("csv", "jsonl", "xes"):
+        raise fail_plain(f"--format: {out_format!r} is not one of csv, jsonl, xes")
+
+    def count(session: Session) -> int:
+        return count_events(session, with_request_only=out_format == "xes")
+
+    _export(database_url, output, "events", count, export_events, out_format)
+
+
+def _export(
+    database_url: str | None,
+    output: Path | None,
+    what: str,
+    count: Callable[[Session], int],
+    write: Callable[[Session, TextIO, Any, Callable[[int], None]], int],
+    out_format: str,
+) -> None:
+    """Stream an export to a file (written whole or not at all) or to standard output."""
+    import os
+    import sys
+    import tempfile
+
+    settings = _settings(database_url)
+    db = Database(settings.database_url)
+    partial: Path | None = None
+    try:
+        with db.unit_of_work(readonly=True) as session, _progress() as progress:
+            bar = _Bar(progress, f"exporting {what}")
+            bar.total(count(session))
+            if output is None:
+                written = write(session, sys.stdout, out_format, bar.advance)
+                sys.stdout.flush()
+            else:
+                fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+                partial = Path(name)
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                    written = write(session, out, out_format, bar.advance)
+                partial.replace(output)
+                partial = None
+    except OSError as exc:
+        raise fail_plain(f"{output}: {exc.strerror or exc}") from None
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        db.dispose()
+    err.print(f"exported {written} {what}", markup=False, highlight=False)
 
 
 def main() -> None:
