@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from followthrough.requests.models import PathStep, Request
 from followthrough.sweeper.service import sweep
 
 SMALL = 400
+CLI = (sys.executable, "-c", "from followthrough.cli import app; app()")
 STORY_TITLE = "Correct the policy error on policy HP-20417"
 
 
@@ -67,6 +71,21 @@ def test_the_same_seed_writes_identical_rows(tmp_path: Path) -> None:
     build_demo(first, requests=300, seed=11, console=_quiet())
     build_demo(second, requests=300, seed=11, console=_quiet())
     assert _dump(first) == _dump(second)
+
+
+def test_the_same_seed_writes_identical_rows_in_separate_processes(tmp_path: Path) -> None:
+    """String hashing differs between processes; nothing may depend on set or hash order."""
+    urls = []
+    for hash_seed in ("1", "2"):
+        url = f"sqlite:///{tmp_path / f'{hash_seed}.sqlite3'}"
+        subprocess.run(
+            [*CLI, "demo", "--database-url", url, "--requests", "200", "--seed", "4"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        urls.append(url)
+    assert _dump(urls[0]) == _dump(urls[1])
 
 
 def test_a_different_seed_writes_a_different_history(tmp_path: Path) -> None:
