@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := $(CURDIR)/var/demo.sqlite3
-export FOLLOWTHROUGH_DATABASE_URL ?= sqlite:///$(DEMO_DB)
+# The demo history ends here (followthrough.demo.history.END); the demo server runs on from it.
+DEMO_END := 2026-11-20T16:00:00+00:00
 
 .PHONY: demo test lint typecheck bench install clean
 
@@ -19,7 +20,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	mkdir -p var
 	$(BIN)/followthrough demo --database-url sqlite:///$(DEMO_DB)
-	$(BIN)/followthrough serve --database-url sqlite:///$(DEMO_DB) --host 127.0.0.1 --port 8000
+	$(BIN)/followthrough serve --database-url sqlite:///$(DEMO_DB) --host 127.0.0.1 --port 8000 --clock-start $(DEMO_END)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

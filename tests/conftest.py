@@ -31,7 +31,7 @@ from followthrough.web.app import create_app
 from tests.factories import World, build_world
 
 PG_ADMIN_URL = os.environ.get(
-    "FOLLOWTHROUGH_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -142,3 +142,22 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "several workers need PostgreSQL" in result.output
+
+
+def test_user_token_prints_a_working_api_token(db: Database, world: World) -> None:
+    from followthrough.auth.service import person_for_token
+
+    result = runner.invoke(
+        app, ["user", "token", "asha", "--name", "script", "--database-url", db.url]
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip()
+    with db.unit_of_work(readonly=True) as session:
+        person = person_for_token(session, secret, T0, record_use=False)
+        assert person is not None
+        assert person.handle == "asha"
+    unknown = runner.invoke(
+        app, ["user", "token", "nobody", "--name", "x", "--database-url", db.url]
+    )
+    assert unknown.exit_code == 2
+    assert "no person with handle 'nobody'" in unknown.output

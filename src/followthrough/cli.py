@@ -15,6 +15,7 @@ from rich.table import Table
 from followthrough.config import Settings, load_settings
 from followthrough.db import Database
 from followthrough.errors import DomainError
+from followthrough.practice.cli import sim_app
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage people who can sign in.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.add_typer(sim_app, name="sim", help="Run and validate business simulation scenarios.")
 console = Console()
 err = Console(stderr=True)
 
@@ -118,6 +120,12 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Worker processes (PostgreSQL for more than one).")
     ] = 1,
+    clock_start: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the clock from this instant (ISO 8601), e.g. the demo history's end."
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app and the API."""
     import os
@@ -128,6 +136,10 @@ def serve(
     if workers > 1 and settings.database_url.startswith("sqlite"):
         raise fail("several workers need PostgreSQL; SQLite has a single writer")
     os.environ["FOLLOWTHROUGH_DATABASE_URL"] = settings.database_url
+    if clock_start is not None:
+        os.environ["FOLLOWTHROUGH_CLOCK_START"] = parse_time(
+            clock_start, "--clock-start"
+        ).isoformat()
     console.print(
         f"Followthrough on [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)"
     )
@@ -200,6 +212,33 @@ def user_add(
     finally:
         db.dispose()
     console.print(f"[green]added[/green] {handle}")
+
+
+@user_app.command("token")
+def user_token(
+    handle: Annotated[str, typer.Argument(help="Sign-in name of the person.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Mint a personal API token for a person and print it (shown once)."""
+    from sqlalchemy import select
+
+    from followthrough.auth.service import create_api_token
+    from followthrough.org.models import Person
+
+    settings = _settings(database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.unit_of_work() as session:
+            person = session.scalar(select(Person).where(Person.handle == handle.strip().lower()))
+            if person is None or not person.active:
+                raise fail(f"no person with handle {handle!r}")
+            secret, _ = create_api_token(session, person, name, datetime.now(UTC))
+    except DomainError as exc:
+        raise fail(f"{exc.field}: {exc.detail}" if exc.field else exc.detail) from None
+    finally:
+        db.dispose()
+    typer.echo(secret)
 
 
 @app.command()

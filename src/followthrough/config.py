@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from datetime import datetime
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,12 +21,32 @@ class Settings(BaseSettings):
     sweeper_in_process: bool = True
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     session_days: int = Field(default=14, gt=0)
-    # Minimum resolved requests of a service before its own history is used for timescales.
-    timescale_min_history: int = Field(default=20, ge=1)
     secure_cookies: bool = False
+    # The demo's history ends at a fixed instant; serving it "from then on" keeps it as seeded
+    # instead of firing days of escalations the moment the server starts.
+    clock_start: datetime | None = None
+
+
+PREFIX = "FOLLOWTHROUGH_"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """FOLLOWTHROUGH_* variables that name no setting: almost always a typo."""
+    known = {PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(
+        key for key in environ if key.upper().startswith(PREFIX) and key.upper() not in known
+    )
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides (CLI flags) taking precedence."""
+    """Settings from the environment, with explicit overrides (CLI flags) taking precedence.
+
+    A mistyped variable stops the start-up instead of being silently ignored.
+    """
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(Settings.model_fields))}"
+        )
     clean = {key: value for key, value in overrides.items() if value is not None}
     return Settings(**clean)  # type: ignore[arg-type]

@@ -38,7 +38,7 @@ def rate_request(
     rules.require_state("rate", request.state)
     if actor.person_id != request.requester_id:
         raise NotAllowed("only the requester can rate the request")
-    if session.query(Rating).filter(Rating.request_id == request.id).first() is not None:
+    if session.scalar(select(Rating.id).where(Rating.request_id == request.id)) is not None:
         raise Conflict("the request has already been rated", field="request_id")
     rating = Rating(
         request_id=request.id,

@@ -451,7 +451,7 @@ def accept_offer(
             session,
             previous_owner,
             "offer_accepted",
-            f"Accepted: {request.title} is now owned by person {actor.person_id}",
+            f"Accepted: {request.title} is now owned by {get_person(session, actor.person_id).name}",
             now,
             request_id=request.id,
         )

@@ -59,6 +59,7 @@ def refresh_curve(session: Session, service_id: int, now: datetime) -> Timescale
         .where(
             Request.service_id == service_id,
             Request.opened_at >= since,
+            Request.opened_at <= now,
             or_(
                 Request.resolved_at.is_not(None),
                 Request.state.in_(("new", "in_progress", "needs_clarification", "waiting")),

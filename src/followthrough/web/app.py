@@ -58,12 +58,20 @@ class SweeperThread(threading.Thread):
                 log.exception("sweep failed")
 
 
+def shifted_clock(start: datetime) -> Callable[[], datetime]:
+    """A clock that reads `start` now and then runs forward in real time."""
+    offset = start - utcnow()
+    return lambda: utcnow() + offset
+
+
 def create_app(
     settings: Settings,
     database: Database | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     db = database or Database(settings.database_url)
+    if clock is None:
+        clock = utcnow if settings.clock_start is None else shifted_clock(settings.clock_start)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
