@@ -15,6 +15,7 @@ from rich.table import Table
 from followthrough.config import Settings, load_settings
 from followthrough.db import Database
 from followthrough.errors import DomainError
+from followthrough.insight.cli import insight_app
 from followthrough.practice.cli import sim_app
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ app = typer.Typer(
 user_app = typer.Typer(help="Manage people who can sign in.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(sim_app, name="sim", help="Run and validate business simulation scenarios.")
+app.add_typer(insight_app, name="insight")
 console = Console()
 err = Console(stderr=True)
 
