@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from followthrough.errors import InvalidInput, InvalidTransition, NotAllowed
 from followthrough.org.rules import WorkingCalendar, add_business_hours
@@ -81,6 +82,21 @@ def is_working_on(actor: Actor, owner_id: int, team_id: int) -> bool:
 def require_working_on(actor: Actor, owner_id: int, team_id: int, what: str) -> None:
     if not is_working_on(actor, owner_id, team_id):
         raise NotAllowed(f"only the owner or the owning team can {what}")
+
+
+class HeldRequest(Protocol):
+    """What the permission rules need to know about a request."""
+
+    requester_id: int
+    owner_id: int
+    team_id: int
+
+
+def require_requester_or_working_on(actor: Actor, request: HeldRequest, what: str) -> None:
+    if actor.person_id != request.requester_id and not is_working_on(
+        actor, request.owner_id, request.team_id
+    ):
+        raise NotAllowed(f"only the requester or the owning team can {what}")
 
 
 def require_owner_or_lead(actor: Actor, owner_id: int, team_id: int, what: str) -> None:

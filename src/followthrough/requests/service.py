@@ -317,9 +317,7 @@ def offer_request(
         if to_person_id == request.owner_id:
             raise InvalidInput("the request is already owned by that person", field="to_person_id")
     if previous is not None:
-        previous.state = "withdrawn"
-        previous.answered_at = now
-        previous.answered_by_id = actor.person_id
+        _answer(previous, "withdrawn", actor.person_id, now)
         record_event(
             session,
             "withdrawn",
@@ -373,6 +371,13 @@ def offer_request(
     return offer
 
 
+def _answer(offer: Offer, state: str, person_id: int, now: datetime) -> None:
+    """Close an open offer as accepted, declined or withdrawn, recording who and when."""
+    offer.state = state
+    offer.answered_at = now
+    offer.answered_by_id = person_id
+
+
 def _get_offer(session: Session, offer_id: int, request_id: int) -> Offer:
     offer = session.get(Offer, offer_id)
     if offer is None or offer.request_id != request_id:
@@ -398,9 +403,7 @@ def accept_offer(
         raise NotAllowed("only the person or team the request was offered to can accept it")
     previous_owner = request.owner_id
     previous_team = request.team_id
-    offer.state = "accepted"
-    offer.answered_at = now
-    offer.answered_by_id = actor.person_id
+    _answer(offer, "accepted", actor.person_id, now)
     request.owner_id = actor.person_id
     bounce = False
     if offer.to_team_id != request.team_id:
@@ -477,9 +480,7 @@ def decline_offer(
         raise OfferNotOpen(f"offer {offer.id} is {offer.state}", field="offer_id")
     if not rules.may_answer_offer(actor, offer.to_team_id, offer.to_person_id):
         raise NotAllowed("only the person or team the request was offered to can decline it")
-    offer.state = "declined"
-    offer.answered_at = now
-    offer.answered_by_id = actor.person_id
+    _answer(offer, "declined", actor.person_id, now)
     offer.decline_reason = reason
     touch(request, now)
     record_event(
@@ -525,9 +526,7 @@ def withdraw_offer(
             "the intake offer is answered by accepting or handing on", field="offer_id"
         )
     rules.require_owner_or_lead(actor, request.owner_id, request.team_id, "withdraw the offer")
-    offer.state = "withdrawn"
-    offer.answered_at = now
-    offer.answered_by_id = actor.person_id
+    _answer(offer, "withdrawn", actor.person_id, now)
     touch(request, now)
     record_event(
         session,
@@ -636,10 +635,7 @@ def answer_clarification(
     answer = rules.require_text(answer, "answer")
     request = load_for_change(session, actor, request_id, expected_version)
     rules.require_state("answer_clarification", request.state)
-    if actor.person_id != request.requester_id and not rules.is_working_on(
-        actor, request.owner_id, request.team_id
-    ):
-        raise NotAllowed("only the requester or the owning team can answer the question")
+    rules.require_requester_or_working_on(actor, request, "answer the question")
     paused = _end_pause(session, request, now)
     request.state = rules.working_state(request.accepted_at is not None)
     touch(request, now)
@@ -819,9 +815,7 @@ def resolve_request(
     rules.require_owner_or_lead(actor, request.owner_id, request.team_id, "resolve the request")
     offer = open_offer_of(session, request.id)
     if offer is not None:
-        offer.state = "withdrawn"
-        offer.answered_at = now
-        offer.answered_by_id = actor.person_id
+        _answer(offer, "withdrawn", actor.person_id, now)
     if request.accepted_at is None:
         # Resolving it is the strongest way of owning it.
         request.accepted_at = now
@@ -973,10 +967,7 @@ def link_case(
     session: Session, actor: Actor, request_id: int, case_id: int, now: datetime
 ) -> Request:
     request = load_for_change(session, actor, request_id)
-    if actor.person_id != request.requester_id and not rules.is_working_on(
-        actor, request.owner_id, request.team_id
-    ):
-        raise NotAllowed("only the requester or the owning team can link cases")
+    rules.require_requester_or_working_on(actor, request, "link cases")
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound(f"case {case_id} does not exist", field="case_id")
