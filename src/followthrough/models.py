@@ -7,6 +7,7 @@ from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
+from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
 from followthrough.promises.models import Promise
 from followthrough.requests.models import (
     Offer,
@@ -25,6 +26,10 @@ __all__ = [
     "ColleagueFeedback",
     "Department",
     "Event",
+    "GameDecision",
+    "GameResult",
+    "GameSession",
+    "GameTeam",
     "Holiday",
     "IdempotentResponse",
     "Membership",

@@ -71,40 +71,84 @@ def round_cost(decisions: Decisions, prices: Prices) -> float:
     )
 
 
-def decision_problems(
+@dataclass(frozen=True, slots=True)
+class DecisionProblem:
+    """One reason a set of decisions cannot be played, and the field it is about.
+
+    Fields are named as a form would name them: `training.communication_skills`,
+    `staffing.claims`, `policies.update_every_hours`, `budget`.
+    """
+
+    field: str
+    message: str
+
+
+def decision_field_problems(
     decisions: Decisions, scenario: Scenario, budget: float, prices: Prices
-) -> list[str]:
-    """Every reason the decisions cannot be played, in plain words; empty when they can."""
+) -> list[DecisionProblem]:
+    """Every reason the decisions cannot be played, each with its field; empty when they can."""
     problems = [
-        f"training in {theme.value} cannot be negative"
+        DecisionProblem(f"training.{theme.value}", f"training in {theme.value} cannot be negative")
         for theme, amount in decisions.training.items()
         if amount < 0
     ]
     if decisions.recognition < 0:
-        problems.append("recognition cannot be negative")
+        problems.append(DecisionProblem("recognition", "recognition cannot be negative"))
     if not 0 <= decisions.lunch_and_learn_sessions <= prices.max_lunch_and_learn_sessions:
         problems.append(
-            f"lunch-and-learn sessions must be between 0 and {prices.max_lunch_and_learn_sessions}"
+            DecisionProblem(
+                "lunch_and_learn_sessions",
+                f"lunch-and-learn sessions must be between 0 and "
+                f"{prices.max_lunch_and_learn_sessions}",
+            )
         )
     known = {d.id for d in scenario.departments}
     for department, staff in decisions.staffing.items():
         if department not in known:
-            problems.append(f"there is no department {department!r}")
+            problems.append(
+                DecisionProblem(f"staffing.{department}", f"there is no department {department!r}")
+            )
         elif staff < 1:
-            problems.append(f"{department} needs at least one person")
+            problems.append(
+                DecisionProblem(f"staffing.{department}", f"{department} needs at least one person")
+            )
     cadence = decisions.policies.update_every_hours
     if cadence is not None and cadence <= 0:
-        problems.append("the update cadence must be a positive number of hours")
+        problems.append(
+            DecisionProblem(
+                "policies.update_every_hours",
+                "the update cadence must be a positive number of hours",
+            )
+        )
     cost = round_cost(decisions, prices)
     if cost > budget:
-        problems.append(f"the decisions cost {cost:,.0f}, more than the budget of {budget:,.0f}")
+        problems.append(
+            DecisionProblem(
+                "budget", f"the decisions cost {cost:,.0f}, more than the budget of {budget:,.0f}"
+            )
+        )
     return problems
+
+
+def decision_problems(
+    decisions: Decisions, scenario: Scenario, budget: float, prices: Prices
+) -> list[str]:
+    """Every reason the decisions cannot be played, in plain words; empty when they can."""
+    return [p.message for p in decision_field_problems(decisions, scenario, budget, prices)]
+
+
+class InvalidDecisions(InvalidInput):
+    """Decisions that cannot be played; `problems` names the field of each."""
+
+    def __init__(self, problems: list[DecisionProblem]) -> None:
+        super().__init__("; ".join(p.message for p in problems), field=problems[0].field)
+        self.problems = tuple(problems)
 
 
 def check_decisions(
     decisions: Decisions, scenario: Scenario, budget: float, prices: Prices
 ) -> None:
-    """Raise `InvalidInput` listing every problem with the decisions."""
-    problems = decision_problems(decisions, scenario, budget, prices)
+    """Raise `InvalidDecisions` listing every problem with the decisions."""
+    problems = decision_field_problems(decisions, scenario, budget, prices)
     if problems:
-        raise InvalidInput("; ".join(problems), field="decisions")
+        raise InvalidDecisions(problems)
