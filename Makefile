@@ -7,7 +7,10 @@ DEMO_DB := $(CURDIR)/var/demo.sqlite3
 # The demo history ends here (followthrough.demo.history.END); the demo server runs on from it.
 DEMO_END := 2026-11-20T16:00:00+00:00
 
-.PHONY: demo test lint typecheck bench install clean
+.PHONY: demo test lint typecheck bench install clean chromium
+
+VENDOR := src/followthrough/web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +18,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Browser assets come from npm (package-lock.json) and are served by the app from $(VENDOR).
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	touch $(VENDOR_STAMP)
 
-demo: $(STAMP)
+# The browser tests drive Debian's Chromium with Playwright (its own browser download is not used).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+install: $(STAMP) $(VENDOR_STAMP)
+
+demo: $(STAMP) $(VENDOR_STAMP)
 	mkdir -p var
 	$(BIN)/followthrough demo --database-url sqlite:///$(DEMO_DB)
 	$(BIN)/followthrough serve --database-url sqlite:///$(DEMO_DB) --host 127.0.0.1 --port 8000 --clock-start $(DEMO_END)
@@ -29,11 +43,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
-test: lint typecheck
+test: lint typecheck $(VENDOR_STAMP) chromium
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules $(VENDOR)

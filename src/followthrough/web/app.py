@@ -1,4 +1,4 @@
-"""The application factory: API routers, problem handlers, the landing page and the sweeper."""
+"""The application factory: API routers, web pages, static assets, problem handlers, the sweeper."""
 
 from __future__ import annotations
 
@@ -7,36 +7,33 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from followthrough import __version__
 from followthrough.auth.api import router as auth_router
+from followthrough.auth.web import router as auth_pages
 from followthrough.cases.api import router as cases_router
+from followthrough.cases.web import router as case_pages
 from followthrough.config import Settings
 from followthrough.db import Database, utcnow
 from followthrough.feedback.api import router as feedback_router
 from followthrough.notify.api import router as inbox_router
+from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
+from followthrough.org.web import router as admin_pages
 from followthrough.promises.api import router as promises_router
 from followthrough.requests.api import router as requests_router
+from followthrough.requests.team_web import router as team_pages
+from followthrough.requests.web import router as request_pages
 from followthrough.sweeper.service import sweep
+from followthrough.web.pages import STATIC, SignInRequired, error_page
 from followthrough.web.problems import install_problem_handlers
 
 log = logging.getLogger("followthrough.sweeper")
-
-LANDING = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Followthrough</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
-<h1>Followthrough</h1>
-<p>Internal requests with one owner, accepted handoffs, kept promises and honest timescales.</p>
-<ul>
-<li><a href="/docs">API reference (OpenAPI)</a></li>
-<li><a href="/api/v1/health">Health</a></li>
-</ul>
-</body></html>"""
 
 
 class SweeperThread(threading.Thread):
@@ -117,8 +114,15 @@ def create_app(
         api.include_router(router)
     app.include_router(api)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def landing() -> str:
-        return LANDING
+    # Pages answer errors with HTML pages; the API keeps its problem documents.
+    app.state.render_error = error_page
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for pages in (auth_pages, home_pages, request_pages, team_pages, case_pages, admin_pages):
+        app.include_router(pages)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> RedirectResponse:
+        target = "/sign-in" if exc.next_path == "/" else f"/sign-in?next={quote(exc.next_path)}"
+        return RedirectResponse(target, status_code=303)
 
     return app

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +26,15 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def _answer(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:
+    """A problem document for the API; an HTML error page for the web pages."""
+    render = getattr(request.app.state, "render_error", None)
+    if render is not None and not request.url.path.startswith("/api/"):
+        page: Response = render(request, status, title, detail)
+        return page
+    return problem(status, title, detail, **extra)
+
+
 def _field_name(location: tuple[Any, ...]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or str(location[-1] if location else "")
@@ -33,15 +42,16 @@ def _field_name(location: tuple[Any, ...]) -> str:
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
         errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-        return problem(
-            exc.status, exc.title, exc.detail, field=exc.field, errors=errors, **exc.extra
+        return _answer(
+            request, exc.status, exc.title, exc.detail, field=exc.field, errors=errors, **exc.extra
         )
 
     @app.exception_handler(StaleDataError)
-    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
-        return problem(
+    async def _stale(request: Request, exc: StaleDataError) -> Response:
+        return _answer(
+            request,
             409,
             "The request changed since you loaded it",
             "someone else changed this request at the same moment; reload and try again",
@@ -49,7 +59,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = []
         for error in exc.errors():
             field = _field_name(tuple(error.get("loc", ())))
@@ -58,7 +68,8 @@ def install_problem_handlers(app: FastAPI) -> None:
                 message = "unknown field"
             errors.append({"field": field, "message": message})
         first = errors[0] if errors else {"field": "", "message": "invalid input"}
-        return problem(
+        return _answer(
+            request,
             422,
             "Invalid input",
             f"{first['field']}: {first['message']}",
@@ -67,5 +78,5 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return _answer(request, exc.status_code, str(exc.detail), str(exc.detail))

@@ -1,0 +1,763 @@
+"""Request pages: raise a request, my requests, the request page with its actions, live updates.
+
+Each action calls the same service function as the API; errors come back next to the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from followthrough.cases import service as cases
+from followthrough.cases.models import Case
+from followthrough.db import Database
+from followthrough.errors import DomainError, InvalidInput, NotFound
+from followthrough.feedback import service as feedback
+from followthrough.feedback.service import BLOCKS
+from followthrough.org.models import Membership, Person, Service, Team
+from followthrough.promises import service as promises
+from followthrough.requests import queries, rules, service
+from followthrough.requests import schemas as s
+from followthrough.requests.board import case_refs, open_promise_counts
+from followthrough.requests.queries import RequestFilter, person_names, team_names
+from followthrough.timescale.service import estimate_for_service
+from followthrough.web.pages import (
+    ChangePage,
+    FormErrors,
+    Page,
+    ReadPage,
+    Viewer,
+    model_from_form,
+    page_viewer,
+    safe_next,
+)
+
+router = APIRouter(include_in_schema=False)
+
+LIVE_POLL_SECONDS = 1.0
+LIVE_MAX_SECONDS = 120.0
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+
+
+def utc_input(value: str, *, end_of_day: str = "17:00") -> str:
+    """Date or datetime-local inputs carry no zone; the product reads them as UTC."""
+    value = value.strip()
+    if DATE_ONLY.match(value):
+        return f"{value}T{end_of_day}:00+00:00"
+    if LOCAL_DATETIME.match(value):
+        return value + "+00:00"
+    return value
+
+
+# ---- raise a request ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceOption:
+    id: int
+    name: str
+    description: str
+    team: str
+    confidential: bool
+    accept_target_hours: float
+    update_every_hours: float
+    resolve_target_hours: float
+
+
+def find_services(session: Session, q: str, limit: int = 25) -> list[ServiceOption]:
+    """Active catalog services whose name, description or team matches every word of `q`."""
+    query = (
+        select(Service, Team.name)
+        .join(Team, Team.id == Service.team_id)
+        .where(Service.active.is_(True))
+        .order_by(Team.name, Service.name)
+        .limit(limit)
+    )
+    for word in q.split()[:5]:
+        pattern = f"%{word.lower()}%"
+        query = query.where(
+            or_(
+                Service.name.ilike(pattern),
+                Service.description.ilike(pattern),
+                Team.name.ilike(pattern),
+            )
+        )
+    return [
+        ServiceOption(
+            id=svc.id,
+            name=svc.name,
+            description=svc.description,
+            team=team,
+            confidential=svc.confidential,
+            accept_target_hours=svc.accept_target_hours,
+            update_every_hours=svc.update_every_hours,
+            resolve_target_hours=svc.resolve_target_hours,
+        )
+        for svc, team in session.execute(query)
+    ]
+
+
+def _preview(page: Page, service_id: int | None) -> dict[str, Any]:
+    if service_id is None:
+        return {"chosen": None, "estimate": None}
+    found = page.session.get(Service, service_id)
+    if found is None or not found.active:
+        return {"chosen": None, "estimate": None}
+    option = find_services(page.session, "", 1000)
+    chosen = next((o for o in option if o.id == service_id), None)
+    return {"chosen": chosen, "estimate": estimate_for_service(page.session, service_id, page.now)}
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
+
+
+def _raise_form(page: Page, errors: FormErrors | None = None) -> Response:
+    q = page.form.get("q")
+    service_id = _int_or_none(page.form.get("service_id"))
+    parent_id = _int_or_none(page.form.get("parent_id"))
+    return page.render(
+        "raise.html",
+        status=200 if errors is None else errors.status,
+        q=q,
+        services=find_services(page.session, q),
+        service_id=service_id,
+        parent_id=parent_id,
+        errors=errors,
+        **_preview(page, service_id),
+    )
+
+
+@router.get("/requests/new")
+def raise_form(page: ReadPage) -> Response:
+    return _raise_form(page)
+
+
+@router.get("/requests/new/services")
+def service_options(page: ReadPage) -> Response:
+    """The service list for the search box (htmx swaps it in as the person types)."""
+    return page.render(
+        "raise_services.html",
+        services=find_services(page.session, page.form.get("q")),
+        service_id=_int_or_none(page.form.get("service_id")),
+        errors=None,
+    )
+
+
+@router.get("/requests/new/preview")
+def service_preview(page: ReadPage) -> Response:
+    return page.render(
+        "raise_preview.html", **_preview(page, _int_or_none(page.form.get("service_id")))
+    )
+
+
+def _linked_cases(page: Page, references: str, customer: str) -> tuple[int, ...]:
+    """Existing cases by reference; an unknown reference becomes a new case if a customer is named."""
+    ids: list[int] = []
+    for reference in [r.strip() for r in references.replace(";", ",").split(",") if r.strip()]:
+        found = page.session.scalar(select(Case).where(Case.reference == reference))
+        if found is None:
+            if not customer.strip():
+                raise InvalidInput(
+                    f"there is no case {reference} yet: add the customer's name to create it",
+                    field="cases",
+                )
+            found = cases.add_case(
+                page.session, page.actor, reference, customer, None, "", page.now
+            )
+        ids.append(found.id)
+    return tuple(ids)
+
+
+@router.post("/requests/new")
+def raise_request(page: ChangePage) -> Response:
+    form = page.form
+    opened: list[int] = []
+
+    def open_it() -> None:
+        values = {"desired_by": utc_input(form.get("desired_by"))}
+        if form.get("service_id") in ("", "unsure"):
+            values["service_id"] = ""
+        body = model_from_form(s.RequestIn, form.replaced(values))
+        case_ids = _linked_cases(page, form.get("cases"), form.get("customer"))
+        request = service.open_request(
+            page.session,
+            page.actor,
+            service.NewRequest(
+                title=body.title,
+                need=body.need,
+                service_id=body.service_id,
+                context=body.context,
+                impact_customers=body.impact_customers,
+                desired_by=body.desired_by,
+                priority=body.priority,
+                case_ids=case_ids,
+                parent_id=body.parent_id,
+            ),
+            page.now,
+        )
+        opened.append(request.id)
+
+    errors = page.attempt("raise", open_it, {"case_ids": "cases", "team_id": "service_id"})
+    if errors:
+        return _raise_form(page, errors)
+    return page.redirect(
+        f"/requests/{opened[0]}", "Request raised. The receiving team has been told."
+    )
+
+
+# ---- my requests --------------------------------------------------------------------------------
+
+
+@router.get("/requests")
+def my_requests(page: ReadPage, show: str = "open", offset: int = 0) -> Response:
+    states = tuple(sorted(rules.OPEN_STATES)) if show == "open" else ()
+    if show == "resolved":
+        states = (rules.RESOLVED,)
+    result = queries.list_requests(
+        page.session,
+        page.actor,
+        RequestFilter(
+            states=states,
+            requester_id=page.viewer.person_id,
+            sort="-updated_at",
+            limit=50,
+            offset=max(0, offset),
+        ),
+        page.now,
+    )
+    ids = [r.id for r in result.items]
+    return page.render(
+        "my_requests.html",
+        result=result,
+        show=show,
+        promises=open_promise_counts(page.session, ids),
+        cases=case_refs(page.session, ids),
+    )
+
+
+# ---- the request page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    id: int
+    at: datetime
+    kind: str
+    text: str
+    detail: str
+    tone: str
+
+
+def describe(event: s.EventOut, people: dict[int, str], teams: dict[int, str]) -> TimelineEntry:
+    """One history event in the users' words."""
+    p = event.payload
+
+    def person(pid: int | None) -> str:
+        return people.get(pid, "someone") if pid is not None else "Followthrough"
+
+    def team(tid: int | None) -> str:
+        return teams.get(tid, "a team") if tid is not None else "a team"
+
+    actor = person(event.actor_id)
+    tone = ""
+    detail = ""
+    kind = event.kind
+    if kind == "opened":
+        text = f"{actor} raised it for {team(event.team_id)}; {person(event.person_id)} is accountable until someone accepts"
+    elif kind == "offered":
+        if p.get("intake"):
+            text = f"Offered to {team(event.team_id)}"
+        else:
+            target = team(event.other_team_id or event.team_id)
+            if event.person_id is not None:
+                target = f"{person(event.person_id)} ({target})"
+            text = f"{actor} offered it to {target}"
+        detail = str(p.get("note") or "")
+    elif kind == "accepted":
+        text = f"{actor} accepted and is now the owner"
+        if p.get("bounce"):
+            text += f" — it bounced back to {team(event.team_id)}"
+            tone = "warn"
+    elif kind == "declined":
+        text = f"{actor} declined the offer"
+        detail = str(p.get("reason") or "")
+        tone = "warn"
+    elif kind == "withdrawn":
+        text = "The offer was withdrawn" + (" (handed on instead)" if p.get("superseded") else "")
+    elif kind == "escalated":
+        text = f"Not accepted in time — escalated to {person(event.person_id)}"
+        tone = "bad"
+    elif kind == "paused":
+        text = f"{actor} paused it: waiting on {str(p.get('reason', '')).replace('_', ' ')}"
+        detail = str(p.get("note") or "")
+    elif kind == "resumed":
+        text = f"{actor} resumed it" if event.actor_id else "Resumed"
+        detail = str(p.get("why") or "")
+    elif kind == "clarification_asked":
+        text = f"{actor} asked the requester a question"
+        detail = str(p.get("question") or "")
+    elif kind == "clarification_answered":
+        text = f"{actor} answered the question"
+        detail = str(p.get("answer") or "")
+    elif kind == "update_posted":
+        text = f"{actor} posted an update"
+    elif kind == "update_reminded":
+        text = f"Update due — {person(event.person_id)} was reminded"
+        tone = "warn"
+    elif kind == "update_escalated":
+        text = f"Update overdue — escalated to {person(event.person_id)}"
+        tone = "bad"
+    elif kind == "promise_made":
+        text = f"{actor} promised: {p.get('what', '')}"
+        detail = f"by {str(p.get('due_at', ''))[:16].replace('T', ' ')} UTC"
+    elif kind == "promise_kept":
+        text = f"{person(event.person_id)} kept a promise"
+        detail = str(p.get("note") or "")
+        tone = "good"
+    elif kind == "promise_broken":
+        text = f"A promise by {person(event.person_id)} was broken"
+        detail = str(p.get("late_note") or "")
+        tone = "bad"
+    elif kind == "resolved":
+        text = f"{actor} resolved it" + (
+            "" if p.get("within_target", True) else " (after the target)"
+        )
+        detail = str(p.get("resolution") or "")
+        tone = "good"
+    elif kind == "reopened":
+        text = f"{actor} reopened it"
+        detail = str(p.get("reason") or "")
+        tone = "warn"
+    elif kind == "closed":
+        text = "Closed automatically" if p.get("auto") else f"{actor} confirmed it is done"
+    elif kind == "rated":
+        scores = " · ".join(f"{b.title()} {p.get(b)}" for b in BLOCKS)
+        text = f"{actor} rated it: {scores}"
+        detail = str(p.get("comment") or "")
+    elif kind == "case_linked":
+        text = f"{actor} linked case {p.get('reference', '')}"
+    elif kind == "sub_request_opened":
+        text = f"{actor} opened sub-request #{p.get('child_id')} for {team(event.other_team_id)}"
+    else:
+        text = f"{actor}: {kind.replace('_', ' ')}"
+    return TimelineEntry(event.id, event.at, kind, text, detail, tone)
+
+
+@dataclass(frozen=True)
+class HandoffTarget:
+    value: str
+    label: str
+
+
+def handoff_targets(session: Session) -> list[tuple[str, list[HandoffTarget]]]:
+    """Every team and its members, for the hand-off menu: 'team:<id>' or 'person:<team>:<id>'."""
+    teams = list(session.execute(select(Team.id, Team.name, Team.lead_id).order_by(Team.name)))
+    members: dict[int, list[tuple[int, str]]] = {}
+    rows = session.execute(
+        select(Membership.team_id, Person.id, Person.name)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Person.active.is_(True))
+        .order_by(Person.name)
+    )
+    for team_id, pid, name in rows:
+        members.setdefault(team_id, []).append((pid, name))
+    groups = []
+    for team_id, name, _lead in teams:
+        options = [HandoffTarget(f"team:{team_id}", f"{name} — anyone in the team")]
+        options += [
+            HandoffTarget(f"person:{team_id}:{pid}", f"{pname} ({name})")
+            for pid, pname in members.get(team_id, [])
+        ]
+        groups.append((name, options))
+    return groups
+
+
+def _request_page(page: Page, request_id: int, errors: FormErrors | None = None) -> Response:
+    actor = page.actor
+    detail = queries.request_detail(page.session, actor, request_id)
+    events = queries.request_events(page.session, actor, request_id)
+    people = person_names(
+        page.session,
+        [e.actor_id for e in events if e.actor_id] + [e.person_id for e in events if e.person_id],
+    )
+    teams = team_names(
+        page.session,
+        [e.team_id for e in events if e.team_id]
+        + [e.other_team_id for e in events if e.other_team_id],
+    )
+    open_offer = next((o for o in detail.offers if o.state == "open"), None)
+    working = rules.is_working_on(actor, detail.owner.id, detail.team.id)
+    owner_or_lead = (
+        actor.person_id == detail.owner.id or detail.team.id in actor.lead_of or actor.is_admin
+    )
+    state = detail.state
+    can = {
+        "answer_offer": open_offer is not None
+        and state in rules.ALLOWED_IN["answer_offer"]
+        and rules.may_answer_offer(
+            actor,
+            open_offer.to_team.id,
+            None if open_offer.to_person is None else open_offer.to_person.id,
+        ),
+        "withdraw": open_offer is not None and open_offer.kind != "intake" and owner_or_lead,
+        "hand_off": state in rules.ALLOWED_IN["offer"]
+        and (
+            owner_or_lead
+            or (
+                open_offer is not None
+                and open_offer.kind == "intake"
+                and detail.team.id in actor.team_ids
+            )
+        ),
+        "update": state in rules.ALLOWED_IN["post_update"]
+        and (working or actor.person_id == detail.requester.id),
+        "promise": state in rules.ALLOWED_IN["make_promise"] and working,
+        "ask": state in rules.ALLOWED_IN["ask_clarification"] and working,
+        "answer": state in rules.ALLOWED_IN["answer_clarification"]
+        and (working or actor.person_id == detail.requester.id),
+        "pause": state in rules.ALLOWED_IN["wait"] and working,
+        "resume": state in rules.ALLOWED_IN["resume"] and working,
+        "resolve": state in rules.ALLOWED_IN["resolve"] and owner_or_lead,
+        "confirm": state in rules.ALLOWED_IN["confirm"] and actor.person_id == detail.requester.id,
+        "rate": state in rules.ALLOWED_IN["rate"]
+        and actor.person_id == detail.requester.id
+        and detail.rating is None,
+        "sub_request": state in rules.ALLOWED_IN["open_sub_request"] and working,
+        "link_case": actor.person_id == detail.requester.id or working,
+    }
+    can["keep"] = working or actor.person_id == detail.owner.id
+    update_bodies = {u.id: u for u in detail.updates}
+    return page.render(
+        "request.html",
+        status=200 if errors is None else errors.status,
+        r=detail,
+        timeline=[describe(e, people, teams) for e in reversed(events)],
+        last_event_id=events[-1].id if events else 0,
+        updates=update_bodies,
+        open_offer=open_offer,
+        can=can,
+        working=working,
+        errors=errors,
+        targets=handoff_targets(page.session) if can["hand_off"] else [],
+        open_children=[c for c in detail.children if c.state in rules.OPEN_STATES],
+        blocks=BLOCKS,
+    )
+
+
+@router.get("/requests/{request_id}")
+def request_page(request_id: int, page: ReadPage) -> Response:
+    return _request_page(page, request_id)
+
+
+def _act(
+    page: Page,
+    request_id: int,
+    form: str,
+    action: Callable[[], object],
+    flash: str,
+    rename: dict[str, str] | None = None,
+) -> Response:
+    errors = page.attempt(form, action, rename)
+    if errors:
+        return _request_page(page, request_id, errors)
+    return page.redirect(safe_next(page.form.get("next"), f"/requests/{request_id}"), flash)
+
+
+def _version(page: Page) -> int | None:
+    return _int_or_none(page.form.get("version"))
+
+
+@router.post("/requests/{request_id}/offers")
+def hand_off(request_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        target = page.form.get("target")
+        parts = target.split(":")
+        if len(parts) == 2 and parts[0] == "team" and parts[1].isdigit():
+            team_id, person_id = int(parts[1]), None
+        elif len(parts) == 3 and parts[0] == "person" and parts[1].isdigit() and parts[2].isdigit():
+            team_id, person_id = int(parts[1]), int(parts[2])
+        else:
+            raise InvalidInput("choose a team or a person to offer it to", field="target")
+        body = s.OfferIn(to_team_id=team_id, to_person_id=person_id, note=page.form.get("note"))
+        service.offer_request(
+            page.session,
+            page.actor,
+            request_id,
+            body.to_team_id,
+            body.to_person_id,
+            body.note,
+            page.now,
+            _version(page),
+        )
+
+    return _act(
+        page,
+        request_id,
+        "handoff",
+        act,
+        "Offered. You stay accountable until they accept.",
+        {"to_team_id": "target", "to_person_id": "target"},
+    )
+
+
+@router.post("/requests/{request_id}/offers/{offer_id}/accept")
+def accept(request_id: int, offer_id: int, page: ChangePage) -> Response:
+    return _act(
+        page,
+        request_id,
+        "offer",
+        lambda: service.accept_offer(
+            page.session, page.actor, request_id, offer_id, page.now, _version(page)
+        ),
+        "Accepted. You are now the owner.",
+    )
+
+
+@router.post("/requests/{request_id}/offers/{offer_id}/decline")
+def decline(request_id: int, offer_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        body = model_from_form(s.DeclineIn, page.form)
+        service.decline_offer(
+            page.session, page.actor, request_id, offer_id, body.reason, page.now, body.version
+        )
+
+    return _act(page, request_id, "decline", act, "Declined. The sender has your reason.")
+
+
+@router.post("/requests/{request_id}/offers/{offer_id}/withdraw")
+def withdraw(request_id: int, offer_id: int, page: ChangePage) -> Response:
+    return _act(
+        page,
+        request_id,
+        "offer",
+        lambda: service.withdraw_offer(
+            page.session, page.actor, request_id, offer_id, page.now, _version(page)
+        ),
+        "Offer withdrawn.",
+    )
+
+
+@router.post("/requests/{request_id}/updates")
+def post_update(request_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        body = model_from_form(s.UpdateIn, page.form)
+        service.post_update(page.session, page.actor, request_id, body.body, page.now, body.version)
+
+    return _act(page, request_id, "update", act, "Update posted.")
+
+
+@router.post("/requests/{request_id}/promises")
+def make_promise(request_id: int, page: ChangePage) -> Response:
+    from followthrough.promises.api import PromiseIn
+
+    def act() -> None:
+        body = model_from_form(
+            PromiseIn,
+            page.form.replaced({"due_at": utc_input(page.form.get("due_at"))}),
+        )
+        promises.make_promise(
+            page.session, page.actor, request_id, body.what, body.due_at, page.now
+        )
+
+    return _act(
+        page,
+        request_id,
+        "promise",
+        act,
+        "Promise made. It is kept only if you mark it done in time.",
+    )
+
+
+@router.post("/requests/{request_id}/promises/{promise_id}/keep")
+def keep_promise(request_id: int, promise_id: int, page: ChangePage) -> Response:
+    from followthrough.promises.api import KeepIn
+
+    def act() -> None:
+        body = model_from_form(KeepIn, page.form)
+        promises.keep_promise(page.session, page.actor, request_id, promise_id, body.note, page.now)
+
+    return _act(page, request_id, f"keep-{promise_id}", act, "Promise marked done.")
+
+
+@router.post("/requests/{request_id}/clarification")
+def ask(request_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        body = model_from_form(s.QuestionIn, page.form)
+        service.ask_clarification(
+            page.session, page.actor, request_id, body.question, page.now, body.version
+        )
+
+    return _act(
+        page, request_id, "ask", act, "Question sent. The clock is paused until they answer."
+    )
+
+
+@router.post("/requests/{request_id}/clarification/answer")
+def answer(request_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        body = model_from_form(s.AnswerIn, page.form)
+        service.answer_clarification(
+            page.session, page.actor, request_id, body.answer, page.now, body.version
+        )
+
+    return _act(page, request_id, "answer", act, "Answer sent. The clock runs again.")
+
+
+@router.post("/requests/{request_id}/wait")
+def pause(request_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        body = model_from_form(s.WaitIn, page.form)
+        service.start_waiting(
+            page.session,
+            page.actor,
+            request_id,
+            body.reason,
+            body.note,
+            page.now,
+            body.child_request_id,
+            body.version,
+        )
+
+    return _act(page, request_id, "pause", act, "Paused. The target moves on by the time it waits.")
+
+
+@router.post("/requests/{request_id}/resume")
+def resume(request_id: int, page: ChangePage) -> Response:
+    return _act(
+        page,
+        request_id,
+        "resume",
+        lambda: service.resume(page.session, page.actor, request_id, page.now, _version(page)),
+        "Resumed.",
+    )
+
+
+@router.post("/requests/{request_id}/resolve")
+def resolve(request_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        body = model_from_form(s.ResolveIn, page.form)
+        service.resolve_request(
+            page.session, page.actor, request_id, body.resolution, page.now, body.version
+        )
+
+    return _act(page, request_id, "resolve", act, "Resolved. The requester is asked to confirm.")
+
+
+@router.post("/requests/{request_id}/confirm")
+def confirm(request_id: int, page: ChangePage) -> Response:
+    return _act(
+        page,
+        request_id,
+        "confirm",
+        lambda: service.confirm_resolution(
+            page.session, page.actor, request_id, page.now, _version(page)
+        ),
+        "Confirmed and closed. Thank you — please rate how it went.",
+    )
+
+
+@router.post("/requests/{request_id}/reopen")
+def reopen(request_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        body = model_from_form(s.ReopenIn, page.form)
+        service.reopen_request(
+            page.session, page.actor, request_id, body.reason, page.now, body.version
+        )
+
+    return _act(page, request_id, "reopen", act, "Reopened. The owner has been told why.")
+
+
+@router.post("/requests/{request_id}/rating")
+def rate(request_id: int, page: ChangePage) -> Response:
+    from followthrough.feedback.api import RatingIn
+
+    def act() -> None:
+        body = model_from_form(RatingIn, page.form)
+        feedback.rate_request(
+            page.session,
+            page.actor,
+            request_id,
+            body.model_dump(exclude={"comment"}),
+            body.comment,
+            page.now,
+        )
+
+    return _act(
+        page, request_id, "rating", act, "Thank you for rating. The team sees it on their board."
+    )
+
+
+@router.post("/requests/{request_id}/cases")
+def link_case(request_id: int, page: ChangePage) -> Response:
+    def act() -> None:
+        ids = _linked_cases(page, page.form.get("cases"), page.form.get("customer"))
+        if not ids:
+            raise InvalidInput("enter a case reference", field="cases")
+        for case_id in ids:
+            service.link_case(page.session, page.actor, request_id, case_id, page.now)
+
+    return _act(page, request_id, "cases", act, "Case linked.", {"case_id": "cases"})
+
+
+# ---- live updates -------------------------------------------------------------------------------
+
+
+def _new_event_ids(
+    database: Database, viewer: Viewer, request_id: int, after_id: int
+) -> list[int] | None:
+    """Ids of events after `after_id` the viewer may see; None once the request is not readable."""
+    with database.unit_of_work(readonly=True) as session:
+        try:
+            return [
+                e.id for e in queries.request_events(session, viewer.actor, request_id, after_id)
+            ]
+        except NotFound:
+            return None
+
+
+@router.get("/requests/{request_id}/live")
+def live(request_id: int, request: Request, page: ReadPage, after: int = 0) -> StreamingResponse:
+    """Server-sent events: 'change' with the newest event id whenever the request changes."""
+    queries.request_events(page.session, page.actor, request_id, after_id=2**62)  # readable?
+    database: Database = request.app.state.database
+    viewer = page.viewer
+    header = request.headers.get("last-event-id", "")
+    start = int(header) if header.isdigit() else max(0, after)
+
+    async def stream() -> AsyncIterator[str]:
+        last = start
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LIVE_MAX_SECONDS
+        yield "retry: 2000\n\n"
+        while loop.time() < deadline:
+            if await request.is_disconnected():
+                return
+            ids = await to_thread.run_sync(_new_event_ids, database, viewer, request_id, last)
+            if ids is None:
+                yield "event: gone\ndata: \n\n"
+                return
+            if ids:
+                last = ids[-1]
+                yield f"id: {last}\nevent: change\ndata: {last}\n\n"
+            await asyncio.sleep(LIVE_POLL_SECONDS)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+__all__ = ["DomainError", "page_viewer", "router"]

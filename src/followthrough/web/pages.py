@@ -1,0 +1,417 @@
+"""The page shell shared by every server-rendered page: who is signed in, CSRF, rendering,
+form errors and POST-redirect-GET.
+
+Pages sign in with the same web session as the API (cookie `ft_session`) and check the same
+CSRF token, sent as a hidden form field (or the X-CSRF-Token header for scripted requests).
+Authorisation is not here: routes call the same service and query functions as the API.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote, unquote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from followthrough.auth.service import web_session_for
+from followthrough.errors import DomainError, NotAllowed, VersionConflict
+from followthrough.org.models import Person
+from followthrough.org.service import actor_for
+from followthrough.requests.board import nav_counts
+from followthrough.requests.rules import Actor
+from followthrough.web.deps import CSRF_HEADER, SESSION_COOKIE, DbSession, Now
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+FLASH_COOKIE = "ft_flash"
+CSRF_FIELD = "csrf_token"
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class SignInRequired(Exception):
+    """Raised by a page that needs a signed-in person; answered with a redirect to sign in."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person, their authorisation facts and their session's CSRF token."""
+
+    person_id: int
+    name: str
+    handle: str
+    actor: Actor
+    csrf_token: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.actor.is_admin
+
+    @property
+    def leads(self) -> bool:
+        return bool(self.actor.lead_of) or self.actor.is_admin
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A local path to go to after a form, never another site."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
+def _viewer_from_cookie(request: Request, session: Session, at: datetime) -> Viewer | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    row = web_session_for(session, cookie, at)
+    if row is None:
+        return None
+    person = session.get(Person, row.person_id)
+    if person is None or not person.active:
+        return None
+    return Viewer(
+        person_id=person.id,
+        name=person.name,
+        handle=person.handle,
+        actor=actor_for(session, person),
+        csrf_token=row.csrf_token,
+    )
+
+
+def optional_viewer(request: Request, session: DbSession, at: Now) -> Viewer | None:
+    return _viewer_from_cookie(request, session, at)
+
+
+def page_viewer(request: Request, session: DbSession, at: Now) -> Viewer:
+    viewer = _viewer_from_cookie(request, session, at)
+    if viewer is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(path)
+    return viewer
+
+
+class FormFields:
+    """The submitted form: single values trimmed of nothing, lists for repeated names."""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self.items = items
+
+    def get(self, name: str, default: str = "") -> str:
+        for key, value in self.items:
+            if key == name:
+                return value
+        return default
+
+    def getlist(self, name: str) -> list[str]:
+        return [value for key, value in self.items if key == name]
+
+    def replaced(self, values: Mapping[str, str]) -> FormFields:
+        """The same form with some values set (e.g. a date read as UTC)."""
+        kept = [(key, value) for key, value in self.items if key not in values]
+        return FormFields(kept + list(values.items()))
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.items)
+
+
+async def read_form(request: Request) -> FormFields:
+    if request.method in ("GET", "HEAD"):
+        return FormFields(list(request.query_params.multi_items()))
+    form = await request.form()
+    items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    await form.close()
+    return FormFields(items)
+
+
+PageForm = Annotated[FormFields, Depends(read_form)]
+
+
+def checked_viewer(
+    request: Request, form: PageForm, viewer: Annotated[Viewer, Depends(page_viewer)]
+) -> Viewer:
+    """The viewer, after checking the form carries their session's CSRF token."""
+    sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
+    if not sent or not secrets.compare_digest(sent, viewer.csrf_token):
+        raise NotAllowed(
+            "this form has expired or did not come from Followthrough; reload the page and try again",
+            field=CSRF_FIELD,
+        )
+    return viewer
+
+
+@dataclass
+class FormErrors:
+    """What went wrong with one form: messages per field and one for the whole form."""
+
+    form: str
+    fields: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    status: int = 422
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.message)
+
+    def get(self, name: str) -> str:
+        return self.fields.get(name, "")
+
+
+_FRIENDLY = {
+    "missing": "Please fill this in.",
+    "string_too_short": "Please fill this in.",
+    "int_parsing": "Enter a whole number.",
+    "float_parsing": "Enter a number.",
+    "datetime_from_date_parsing": "Enter a date and time.",
+    "datetime_parsing": "Enter a date and time.",
+    "date_from_datetime_parsing": "Enter a date.",
+    "date_parsing": "Enter a date.",
+    "literal_error": "Choose one of the options.",
+}
+
+
+def errors_from_validation(
+    form: str, exc: ValidationError, rename: Mapping[str, str]
+) -> FormErrors:
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error.get("loc", ()))
+        name = rename.get(loc, loc)
+        message = _FRIENDLY.get(str(error.get("type")), str(error.get("msg", "invalid")))
+        fields.setdefault(name, message)
+    return FormErrors(form=form, fields=fields, message="Please check the highlighted fields.")
+
+
+def errors_from_domain(form: str, exc: DomainError, rename: Mapping[str, str]) -> FormErrors:
+    message = exc.detail[:1].upper() + exc.detail[1:]
+    if not message.endswith("."):
+        message += "."
+    if isinstance(exc, VersionConflict):
+        return FormErrors(
+            form=form,
+            message="Someone changed this request while you were looking at it. "
+            "This is the latest; please check and try again.",
+            status=409,
+        )
+    name = rename.get(exc.field or "", exc.field or "")
+    if name and name not in ("state", "request_id", CSRF_FIELD):
+        return FormErrors(form=form, fields={name: message}, message="", status=exc.status)
+    return FormErrors(form=form, message=message, status=exc.status)
+
+
+def model_from_form(
+    model: type[Model], form: FormFields, names: Mapping[str, str] | None = None
+) -> Model:
+    """Build an API input model from form fields; blank optional fields take their default."""
+    names = names or {}
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        raw = form.get(names.get(name, name))
+        if raw.strip() == "":
+            if info.is_required():
+                values[name] = raw
+            continue
+        values[name] = raw
+    return model.model_validate(values)
+
+
+class Page:
+    """Everything a page route needs: the request, its unit of work, the viewer and the time."""
+
+    def __init__(
+        self, request: Request, session: Session, viewer: Viewer, now: datetime, form: FormFields
+    ) -> None:
+        self.request = request
+        self.session = session
+        self.viewer = viewer
+        self.now = now
+        self.form = form
+
+    @property
+    def actor(self) -> Actor:
+        return self.viewer.actor
+
+    def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        flash = unquote(self.request.cookies.get(FLASH_COOKIE, ""))
+        response = templates.TemplateResponse(
+            self.request,
+            template,
+            {
+                "viewer": self.viewer,
+                "csrf_token": self.viewer.csrf_token,
+                "now": self.now,
+                "nav": nav_counts(self.session, self.actor, self.now),
+                "flash": flash[:300],
+                "form": self.form,
+                **context,
+            },
+            status_code=status,
+        )
+        if flash:
+            response.delete_cookie(FLASH_COOKIE)
+        return response
+
+    def redirect(self, url: str, flash: str = "") -> RedirectResponse:
+        """POST-redirect-GET, with a one-time message for the next page."""
+        response = RedirectResponse(url, status_code=303)
+        if flash:
+            response.set_cookie(
+                FLASH_COOKIE, quote(flash[:300]), max_age=60, httponly=True, samesite="lax"
+            )
+        return response
+
+    def attempt(
+        self, form: str, action: Callable[[], object], rename: Mapping[str, str] | None = None
+    ) -> FormErrors | None:
+        """Run a change; on a domain or validation error roll it back and say what went wrong."""
+        rename = rename or {}
+        try:
+            action()
+            self.session.flush()
+        except ValidationError as exc:
+            self.session.rollback()
+            return errors_from_validation(form, exc, rename)
+        except DomainError as exc:
+            self.session.rollback()
+            return errors_from_domain(form, exc, rename)
+        except StaleDataError:
+            self.session.rollback()
+            return errors_from_domain(form, VersionConflict("changed", field="version"), rename)
+        return None
+
+
+def page(
+    request: Request,
+    session: DbSession,
+    at: Now,
+    form: PageForm,
+    viewer: Annotated[Viewer, Depends(page_viewer)],
+) -> Page:
+    return Page(request, session, viewer, at, form)
+
+
+def change_page(
+    request: Request,
+    session: DbSession,
+    at: Now,
+    form: PageForm,
+    viewer: Annotated[Viewer, Depends(checked_viewer)],
+) -> Page:
+    return Page(request, session, viewer, at, form)
+
+
+ReadPage = Annotated[Page, Depends(page)]
+ChangePage = Annotated[Page, Depends(change_page)]
+OptionalViewer = Annotated[Viewer | None, Depends(optional_viewer)]
+
+
+# ---- template filters -------------------------------------------------------------------------
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def when(value: datetime | None) -> str:
+    """'Mon 2 Mar 14:00' in UTC, the product's one display zone."""
+    if value is None:
+        return "—"
+    v = _as_utc(value)
+    return f"{v:%a} {v.day} {v:%b} {v:%H:%M}"
+
+
+def day(value: datetime) -> str:
+    v = _as_utc(value)
+    return f"{v.day} {v:%b}"
+
+
+def span(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 90:
+        return "1 min" if seconds >= 30 else "now"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    hours = seconds / 3600
+    if hours < 36:
+        return f"{round(hours)} h"
+    return f"{round(hours / 24)} d"
+
+
+def relative(value: datetime | None, now: datetime) -> str:
+    """'in 3 h' or '2 d ago'."""
+    if value is None:
+        return ""
+    delta = (_as_utc(value) - now).total_seconds()
+    text = span(delta)
+    if text == "now":
+        return "now"
+    return f"in {text}" if delta > 0 else f"{text} ago"
+
+
+def time_tag(value: datetime | None, now: datetime, *, show_relative: bool = True) -> Markup:
+    if value is None:
+        return Markup("<span class='muted'>—</span>")
+    iso = _as_utc(value).isoformat()
+    rel = relative(value, now)
+    overdue = show_relative and _as_utc(value) <= now
+    cls = " class='late'" if overdue else ""
+    suffix = f" <span class='rel'>({rel})</span>" if show_relative and rel else ""
+    return Markup("<time datetime='{}'{}>{}</time>{}").format(
+        iso, Markup(cls), when(value), Markup(suffix)
+    )
+
+
+def hours(value: float) -> str:
+    if value == int(value):
+        return f"{int(value)} h"
+    return f"{value:.1f} h"
+
+
+def label(value: str | None) -> str:
+    return "" if value is None else value.replace("_", " ")
+
+
+def percent(part: int, whole: int) -> str:
+    return "—" if whole == 0 else f"{round(100 * part / whole)}%"
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+templates.env.filters.update(when=when, hours=hours, label=label, day=day)
+templates.env.globals.update(
+    relative=relative,
+    time_tag=time_tag,
+    percent=percent,
+    timedelta=timedelta,
+    CSRF_FIELD=CSRF_FIELD,
+)
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    """A plain page for errors on pages (the API answers with problem documents instead)."""
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "viewer": None,
+            "nav": None,
+            "flash": "",
+            "status": status,
+            "title": title,
+            "detail": detail,
+        },
+        status_code=status,
+    )

@@ -1,0 +1,307 @@
+"""The pages over real HTTP: sign-in, CSRF, field errors, authorisation and the request flow."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from followthrough.db import Database
+from followthrough.history.models import Event
+from followthrough.requests.models import Offer, Request
+from followthrough.sweeper.service import sweep
+from tests.conftest import Clock, LiveServer
+from tests.factories import World
+from tests.web.pages import Visitor
+
+
+@pytest.fixture
+def visit(live_server: LiveServer) -> Iterator[dict[str, Visitor]]:
+    """Signed-in visitors by handle, created on first use."""
+    visitors: dict[str, Visitor] = {}
+
+    class Visitors(dict[str, Visitor]):
+        def __missing__(self, handle: str) -> Visitor:
+            visitor = Visitor(live_server.base_url)
+            assert visitor.sign_in(handle).status_code == 303
+            self[handle] = visitor
+            return visitor
+
+    found = Visitors()
+    yield found
+    for visitor in [*found.values(), *visitors.values()]:
+        visitor.close()
+
+
+def _events(db: Database) -> int:
+    with db.unit_of_work(readonly=True) as session:
+        return int(session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+def _raise(visitor: Visitor, world: World, **extra: str) -> int:
+    form = {
+        "service_id": str(world.services["correct_policy"]),
+        "title": "Policy P-100 has the wrong address",
+        "need": "Correct the address so claim C-1 can be paid",
+        **extra,
+    }
+    response = visitor.post("/requests/new", form)
+    assert response.status_code == 303, response.text
+    return int(response.headers["location"].rsplit("/", 1)[1])
+
+
+def _open_offer(db: Database, request_id: int) -> int:
+    with db.unit_of_work(readonly=True) as session:
+        offer = session.scalar(
+            select(Offer.id).where(Offer.request_id == request_id, Offer.state == "open")
+        )
+        assert offer is not None
+        return int(offer)
+
+
+def test_pages_need_sign_in_and_come_back_after_it(live_server: LiveServer, world: World) -> None:
+    visitor = Visitor(live_server.base_url)
+    try:
+        response = visitor.get("/team")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/sign-in?next=/team"
+        wrong = visitor.sign_in("asha", "not the password")
+        assert wrong.status_code == 401
+        assert "do not match" in wrong.text
+        assert visitor.sign_in("asha").status_code == 303
+        home = visitor.get("/")
+        assert home.status_code == 200
+        assert "What needs you now, Asha" in home.text
+    finally:
+        visitor.close()
+
+
+def test_sign_in_form_needs_its_own_token(live_server: LiveServer, world: World) -> None:
+    visitor = Visitor(live_server.base_url)
+    try:
+        forged = visitor.http.post("/sign-in", data={"handle": "asha", "password": "x"})
+        assert forged.status_code == 403
+        assert "ft_session" not in visitor.http.cookies
+    finally:
+        visitor.close()
+
+
+def test_forms_without_the_csrf_token_change_nothing(
+    db: Database, world: World, visit: dict[str, Visitor]
+) -> None:
+    asha = visit["asha"]
+    before = _events(db)
+    refused = asha.post(
+        "/requests/new",
+        {"title": "t", "need": "n", "service_id": str(world.services["correct_policy"])},
+        csrf=False,
+    )
+    assert refused.status_code == 403
+    assert "reload the page" in refused.text
+    assert _events(db) == before
+
+
+def test_raise_form_shows_errors_next_to_the_fields_and_keeps_the_input(
+    db: Database, world: World, visit: dict[str, Visitor]
+) -> None:
+    asha = visit["asha"]
+    page = asha.post(
+        "/requests/new",
+        {
+            "service_id": str(world.services["correct_policy"]),
+            "title": "",
+            "need": "keep me",
+            "desired_by": "2000-01-01",
+        },
+    )
+    assert page.status_code == 422
+    assert 'id="raise-title-error"' in page.text
+    assert "Please fill this in." in page.text
+    assert "keep me" in page.text
+    past = asha.post(
+        "/requests/new",
+        {
+            "service_id": str(world.services["correct_policy"]),
+            "title": "t",
+            "need": "n",
+            "desired_by": "2000-01-01",
+        },
+    )
+    assert 'id="raise-desired_by-error"' in past.text
+    unknown_case = asha.post(
+        "/requests/new",
+        {
+            "service_id": str(world.services["correct_policy"]),
+            "title": "t",
+            "need": "n",
+            "cases": "CLM-404",
+        },
+    )
+    assert 'id="raise-cases-error"' in unknown_case.text
+    with db.unit_of_work(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Request)) == 0
+
+
+def test_raise_form_previews_the_targets_and_the_timescale(
+    world: World, visit: dict[str, Visitor]
+) -> None:
+    asha = visit["asha"]
+    found = asha.get("/requests/new/services", params={"q": "policy document"})
+    assert "Correct a policy document" in found.text
+    assert "Review a claim" not in found.text
+    preview = asha.get(
+        "/requests/new/preview", params={"service_id": world.services["correct_policy"]}
+    )
+    assert "Not enough history" in preview.text
+    assert "resolve: <strong>16 h" in preview.text
+
+
+def test_raising_with_a_new_case_links_it_and_the_case_page_shows_the_honest_date(
+    world: World, visit: dict[str, Visitor]
+) -> None:
+    asha = visit["asha"]
+    rid = _raise(asha, world, cases="CLM-1", customer="Mrs Jones")
+    page = asha.get(f"/requests/{rid}")
+    assert page.status_code == 200
+    assert "CLM-1" in page.text
+    case_link = re.search(r'href="/cases/(\d+)"', page.text)
+    assert case_link
+    case = asha.get(f"/cases/{case_link.group(1)}")
+    assert "Mrs Jones" in case.text
+    assert "What you can tell the customer" in case.text
+    assert f"/requests/{rid}" in case.text
+    assert (
+        asha.get("/cases", params={"reference": "CLM-1"}).headers["location"]
+        == f"/cases/{case_link.group(1)}"
+    )
+
+
+def test_decline_needs_a_reason_and_the_sender_sees_it(
+    db: Database, world: World, visit: dict[str, Visitor]
+) -> None:
+    rid = _raise(visit["asha"], world)
+    offer = _open_offer(db, rid)
+    cleo = visit["cleo"]
+    admin = world.teams["admin"]
+    blank = cleo.post(f"/team/{admin}/offers/{rid}/{offer}/decline", {"reason": "  "})
+    assert blank.status_code == 422
+    assert f'id="decline-{offer}-reason-error"' in blank.text
+    done = cleo.post(
+        f"/team/{admin}/offers/{rid}/{offer}/decline", {"reason": "Claims must fix this"}
+    )
+    assert done.status_code == 303
+    page = visit["asha"].get(f"/requests/{rid}")
+    assert "Claims must fix this" in page.text
+
+
+def test_the_request_flow_through_the_pages(
+    db: Database, world: World, visit: dict[str, Visitor], clock: Clock
+) -> None:
+    asha, dan, cleo, lee = (visit[h] for h in ("asha", "dan", "cleo", "lee"))
+    rid = _raise(asha, world)
+    offer = _open_offer(db, rid)
+    version = re.search(r'name="version" value="(\d+)"', dan.get(f"/requests/{rid}").text)
+    assert version
+    handed = dan.post(
+        f"/requests/{rid}/offers",
+        {
+            "target": f"person:{world.teams['admin']}:{world.people['cleo']}",
+            "note": "yours",
+            "version": version.group(1),
+        },
+    )
+    assert handed.status_code == 303, handed.text
+    stale = dan.post(f"/requests/{rid}/updates", {"body": "late", "version": version.group(1)})
+    assert stale.status_code == 409
+    assert "Someone changed this request" in stale.text
+    assert cleo.get("/").text.count(f"/requests/{rid}") >= 1
+    handoff = _open_offer(db, rid)
+    assert handoff != offer
+    assert cleo.post(f"/requests/{rid}/offers/{handoff}/accept").status_code == 303
+    due = (clock.now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    assert (
+        cleo.post(f"/requests/{rid}/promises", {"what": "Call back", "due_at": due}).status_code
+        == 303
+    )
+    clock.advance(hours=2)
+    sweep(db, clock.now)
+    clock.advance(hours=5)
+    sweep(db, clock.now)
+    board = lee.get("/board")
+    assert board.status_code == 200
+    assert 'Broken promises this week <span class="count">1</span>' in board.text
+    assert 'Escalations this week <span class="count">1</span>' in board.text
+    assert "update overdue" in board.text
+    assert cleo.post(f"/requests/{rid}/resolve", {"resolution": ""}).status_code == 422
+    assert cleo.post(f"/requests/{rid}/resolve", {"resolution": "Fixed"}).status_code == 303
+    assert asha.post(f"/requests/{rid}/confirm").status_code == 303
+    missing = asha.post(f"/requests/{rid}/rating", {"understand": "4", "own": "3", "serve": "4"})
+    assert 'id="rating-communicate-error"' in missing.text
+    rated = asha.post(
+        f"/requests/{rid}/rating",
+        {"understand": "4", "own": "3", "serve": "4", "communicate": "1", "comment": "no call"},
+    )
+    assert rated.status_code == 303
+    page = asha.get(f"/requests/{rid}")
+    assert "rated it: Understand 4" in page.text
+    assert "A promise by Cleo Clerk was broken" in page.text
+    assert "Feedback you received" in cleo.get("/").text
+    assert "no call" in cleo.get("/").text
+
+
+def test_confidential_requests_are_not_found_for_outsiders(
+    world: World, visit: dict[str, Visitor]
+) -> None:
+    rid = _raise(
+        visit["otto"], world, service_id=str(world.services["grievance"]), title="Grievance"
+    )
+    assert visit["cleo"].get(f"/requests/{rid}").status_code == 404
+    assert visit["cleo"].get(f"/requests/{rid}/live").status_code == 404
+    assert "Grievance" not in visit["cleo"].get("/team").text
+    assert visit["hana"].get(f"/requests/{rid}").status_code == 200
+
+
+def test_only_admins_see_admin_and_leads_see_their_board(
+    world: World, visit: dict[str, Visitor]
+) -> None:
+    assert visit["asha"].get("/admin").status_code == 403
+    assert visit["asha"].get(f"/board?team_id={world.teams['admin']}").status_code == 403
+    ada = visit["ada"]
+    assert ada.get("/admin").status_code == 200
+    bad = ada.post(
+        "/admin/teams",
+        {
+            "department_id": str(world.departments["Claims"]),
+            "name": "X",
+            "timezone": "Mars/Olympus",
+        },
+    )
+    assert bad.status_code == 422
+    assert 'id="team-timezone-error"' in bad.text
+    added = ada.post("/admin/departments", {"name": "Finance"})
+    assert added.status_code == 303
+    assert "Finance" in ada.get("/admin").text
+    holiday = ada.post(
+        f"/admin/teams/{world.teams['admin']}/holidays",
+        {"day": "2026-04-06", "name": "Easter Monday"},
+    )
+    assert holiday.status_code == 303
+    assert "2026-04-06" in ada.get(f"/admin/teams/{world.teams['admin']}").text
+
+
+def test_api_tokens_are_shown_once_and_can_be_revoked(
+    live_server: LiveServer, world: World, visit: dict[str, Visitor]
+) -> None:
+    asha = visit["asha"]
+    created = asha.post("/account/tokens", {"name": "script"})
+    secret = re.search(r'<code class="secret">(ft_[^<]+)</code>', created.text)
+    assert secret
+    api = live_server.client(secret.group(1))
+    assert api.get("/me").json()["handle"] == "asha"
+    token_id = re.search(r"/account/tokens/(\d+)/revoke", created.text)
+    assert token_id
+    assert asha.post(f"/account/tokens/{token_id.group(1)}/revoke").status_code == 303
+    assert api.get("/me").status_code == 401
