@@ -109,3 +109,22 @@ def home_teams() -> Subquery:
         .group_by(belongs.c.person_id)
         .subquery("home_team")
     )
+
+
+class day_of(FunctionElement[str]):  # noqa: N801
+    """The UTC day an instant falls in, as 'YYYY-MM-DD' text."""
+
+    type = String()
+    inherit_cache = True
+    name = "day_of"
+
+
+@compiles(day_of, "sqlite")
+def _day_sqlite(element: day_of, compiler: Any, **kw: Any) -> str:
+    return f"date({_only(element, compiler, **kw)})"
+
+
+@compiles(day_of, "postgresql")
+def _day_pg(element: day_of, compiler: Any, **kw: Any) -> str:
+    at = _only(element, compiler, **kw)
+    return f"to_char(date_trunc('day', {at} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
