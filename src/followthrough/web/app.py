@@ -25,6 +25,7 @@ from followthrough.notify.api import router as inbox_router
 from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
 from followthrough.org.web import router as admin_pages
+from followthrough.practice.web import router as game_pages
 from followthrough.promises.api import router as promises_router
 from followthrough.requests.api import router as requests_router
 from followthrough.requests.team_web import router as team_pages
@@ -119,6 +120,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for pages in (auth_pages, home_pages, request_pages, team_pages, case_pages, admin_pages):
         app.include_router(pages)
+    app.include_router(game_pages)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> RedirectResponse:
