@@ -359,11 +359,12 @@ class CustodyEvent:
 
 def custody_of(request_id: int, events: Sequence[CustodyEvent], until: datetime) -> list[Custody]:
     """The stretches each team held the request: from opening (or accepting it) until it moved on,
-    was resolved, or `until` if it is still open. Reopening starts a new stretch."""
+    was resolved, or `until` if it is still open then. Reopening starts a new stretch; events
+    after `until` have not happened yet."""
     result: list[Custody] = []
     holder: Hashable | None = None
     since: datetime | None = None
-    for event in sorted(events, key=lambda e: e.at):
+    for event in sorted((e for e in events if e.at <= until), key=lambda e: e.at):
         if event.kind in ("opened", "reopened"):
             holder, since = event.team, event.at
         elif event.kind == "accepted" and holder is not None and event.team != holder:
