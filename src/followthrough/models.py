@@ -5,6 +5,7 @@ from followthrough.cases.models import Case, RequestCase
 from followthrough.db import Base
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
+from followthrough.insight.models_eta import EtaModelRow, EtaPrediction
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
@@ -25,6 +26,8 @@ __all__ = [
     "Case",
     "ColleagueFeedback",
     "Department",
+    "EtaModelRow",
+    "EtaPrediction",
     "Event",
     "GameDecision",
     "GameResult",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.db import Database
 from followthrough.history.service import record_event
+from followthrough.insight.eta_service import record_eta_outcomes, refresh_eta_model
 from followthrough.notify.service import notify
 from followthrough.org.models import Team
 from followthrough.org.service import duty_owner_of
@@ -239,6 +240,7 @@ SWEEPS: tuple[tuple[str, Callable[[Session, datetime], int]], ...] = (
     ("updates escalated", escalate_updates),
     ("requests auto-closed", auto_close_resolved),
     ("timescales refreshed", refresh_timescales),
+    ("timescale outcomes recorded", record_eta_outcomes),
 )
 
 
@@ -252,4 +254,6 @@ def sweep(database: Database, now: datetime) -> Counter[str]:
             fired[name] += count
             if count < BATCH or name == "timescales refreshed":
                 break
+    # The calibrated model is refitted daily, outside the sweep's write transactions.
+    fired["timescale model refitted"] += refresh_eta_model(database, now)
     return fired

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -104,6 +105,12 @@ def estimate_for(session: Session, request: Request, now: datetime) -> Estimate 
     elapsed = worked_hours(
         calendar, request.opened_at, now, request.paused_business_seconds, request.clock_paused_at
     )
+    # Imported here: the calibrated model's module reads this one's helpers.
+    from followthrough.insight.eta_service import calibrated_estimate
+
+    calibrated = calibrated_estimate(session, request, now, elapsed, calendar)
+    if calibrated is not None:
+        return calibrated
     steps = None
     resolved_count = 0
     if service is not None:
@@ -111,14 +118,23 @@ def estimate_for(session: Session, request: Request, now: datetime) -> Estimate 
         steps = [(float(t), float(s)) for t, s in curve.steps]
         resolved_count = curve.resolved_count
     target = 24.0 if service is None else service.resolve_target_hours
-    return estimate_remaining(
-        steps,
-        resolved_count,
-        MIN_HISTORY,
-        elapsed,
-        target,
-        calendar.business_seconds_per_day / 3600,
+    return _from_history(
+        estimate_remaining(
+            steps,
+            resolved_count,
+            MIN_HISTORY,
+            elapsed,
+            target,
+            calendar.business_seconds_per_day / 3600,
+        )
     )
+
+
+def _from_history(estimate: Estimate | None) -> Estimate | None:
+    """Say which method gave the estimate: the history curve, as against the calibrated model."""
+    if estimate is None or not estimate.from_history:
+        return estimate
+    return replace(estimate, basis=f"{estimate.basis} (from history)")
 
 
 def refresh_estimate(session: Session, request: Request, now: datetime) -> None:
@@ -175,5 +191,6 @@ def estimate_for_service(session: Session, service_id: int, now: datetime) -> Es
         service.resolve_target_hours,
         hours_per_day,
     )
+    estimate = _from_history(estimate)
     assert estimate is not None
     return estimate

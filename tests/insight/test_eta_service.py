@@ -1,0 +1,129 @@
+"""Calibrated timescales on a real database: stated at opening, settled by the sweeper."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from followthrough.db import Database
+from followthrough.insight.eta import EtaCase, EtaQuery, fit_eta_model
+from followthrough.insight.eta_service import (
+    load_eta_cases,
+    record_eta_outcomes,
+    store_model,
+)
+from followthrough.insight.models_eta import EtaModelRow, EtaPrediction
+from followthrough.org.rules import WorkingCalendar
+from followthrough.requests import service
+from followthrough.requests.models import Request
+from followthrough.requests.service import NewRequest
+from tests.conftest import T0
+from tests.factories import World
+
+
+def _store_synthetic_model(db: Database) -> None:
+    """A model fitted on 300 made-up Policy Admin requests taking 2-8 business hours."""
+    rng = random.Random(0)
+    calendar = WorkingCalendar()
+    cases = []
+    for i in range(300):
+        opened = T0 - timedelta(days=60) + timedelta(hours=4 * i)
+        query = EtaQuery(opened, "Correct a policy document", "Policy Admin", "normal",
+                         "Policy has the wrong address", load=i % 5)  # fmt: skip
+        hours = rng.uniform(2.0, 8.0)
+        cases.append(EtaCase(query, hours, True, opened + timedelta(hours=hours), calendar))
+    with db.unit_of_work() as session:
+        store_model(session, fit_eta_model(cases), T0 - timedelta(days=1))
+
+
+def _open(db: Database, world: World, at: datetime = T0) -> int:
+    with db.unit_of_work() as session:
+        request = service.open_request(
+            session,
+            world.actor(session, "asha"),
+            NewRequest(
+                title="Policy P-1 has the wrong address",
+                need="Correct the address so the claim can be paid",
+                service_id=world.services["correct_policy"],
+            ),
+            at,
+        )
+        return request.id
+
+
+def test_without_a_model_the_estimate_falls_back_and_says_so(db: Database, world: World) -> None:
+    rid = _open(db, world)
+    with db.unit_of_work() as session:
+        request = session.get(Request, rid)
+        assert request is not None
+        assert request.eta_basis is not None
+        assert "calibrated" not in request.eta_basis
+        assert "Not enough history" in request.eta_basis
+        assert session.get(EtaPrediction, rid) is None
+
+
+def test_a_new_request_gets_the_calibrated_bound_and_it_is_recorded(
+    db: Database, world: World
+) -> None:
+    _store_synthetic_model(db)
+    rid = _open(db, world)
+    with db.unit_of_work() as session:
+        request = session.get(Request, rid)
+        stated = session.get(EtaPrediction, rid)
+        assert request is not None
+        assert stated is not None
+        assert request.eta_basis is not None
+        assert request.eta_basis.endswith("(calibrated model)")
+        assert 2.0 <= stated.bound_hours <= 9.0
+        assert request.eta_likely_at == stated.due_at
+        assert stated.outcome == "pending"
+
+
+def test_a_request_still_open_past_its_bound_is_a_miss_and_widens_the_next_bounds(
+    db: Database, world: World
+) -> None:
+    _store_synthetic_model(db)
+    rid = _open(db, world)
+    with db.unit_of_work() as session:
+        stated = session.get(EtaPrediction, rid)
+        assert stated is not None
+        due = stated.due_at
+        assert record_eta_outcomes(session, due - timedelta(minutes=1)) == 0
+    with db.unit_of_work() as session:
+        assert record_eta_outcomes(session, due + timedelta(minutes=1)) == 1
+    with db.unit_of_work() as session:
+        stated = session.get(EtaPrediction, rid)
+        model = session.query(EtaModelRow).one()
+        assert stated is not None
+        assert stated.outcome == "miss"
+        assert model.alphas[stated.group] < 0.2
+        assert model.outcomes_seen == 1
+
+
+def test_a_request_resolved_within_its_bound_is_a_hit(db: Database, world: World) -> None:
+    _store_synthetic_model(db)
+    rid = _open(db, world)
+    later = T0 + timedelta(hours=1)
+    with db.unit_of_work() as session:
+        offer = service.open_offer_of(session, rid)
+        assert offer is not None
+        service.accept_offer(session, world.actor(session, "cleo"), rid, offer.id, later)
+        service.resolve_request(session, world.actor(session, "cleo"), rid, "fixed", later)
+    with db.unit_of_work() as session:
+        assert record_eta_outcomes(session, later + timedelta(minutes=5)) == 1
+        stated = session.get(EtaPrediction, rid)
+        assert stated is not None
+        assert stated.outcome == "hit"
+        assert session.query(EtaModelRow).one().alphas[stated.group] > 0.2
+
+
+def test_history_cases_count_business_hours_and_the_team_load_at_opening(
+    db: Database, world: World
+) -> None:
+    _open(db, world)
+    _open(db, world, T0 + timedelta(hours=1))
+    with db.unit_of_work() as session:
+        cases = load_eta_cases(session, T0 + timedelta(hours=3))
+    assert [c.query.load for c in cases] == [0, 1]
+    assert [(c.resolved, c.hours) for c in cases] == [(False, 3.0), (False, 2.0)]
+    assert cases[0].query.team == "Policy Admin"
