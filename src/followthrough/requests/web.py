@@ -149,6 +149,7 @@ def service_options(page: ReadPage) -> Response:
     """The service list for the search box (htmx swaps it in as the person types)."""
     return page.render(
         "raise_services.html",
+        q=page.form.get("q"),
         services=find_services(page.session, page.form.get("q")),
         service_id=_int_or_none(page.form.get("service_id")),
         errors=None,
@@ -421,7 +422,7 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
                 and detail.team.id in actor.team_ids
             )
         ),
-        "update": state in rules.ALLOWED_IN["post_update"]
+        "post_update": state in rules.ALLOWED_IN["post_update"]
         and (working or actor.person_id == detail.requester.id),
         "promise": state in rules.ALLOWED_IN["make_promise"] and working,
         "ask": state in rules.ALLOWED_IN["ask_clarification"] and working,
