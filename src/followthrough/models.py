@@ -5,6 +5,7 @@ from followthrough.cases.models import Case, RequestCase
 from followthrough.db import Base
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
+from followthrough.insight.models import Recognition
 from followthrough.insight.models_eta import EtaModelRow, EtaPrediction
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
@@ -44,6 +45,7 @@ __all__ = [
     "Person",
     "Promise",
     "Rating",
+    "Recognition",
     "Request",
     "RequestCase",
     "RequestParticipant",
