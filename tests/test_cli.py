@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -161,3 +162,31 @@ def test_user_token_prints_a_working_api_token(db: Database, world: World) -> No
     )
     assert unknown.exit_code == 2
     assert "no person with handle 'nobody'" in unknown.output
+
+
+def test_a_bad_database_url_is_named() -> None:
+    result = runner.invoke(app, ["migrate", "--database-url", "nonsense://x"])
+    assert result.exit_code == 2
+    assert (
+        "--database-url: 'nonsense://x' is not a sqlite:/// or postgresql:// URL" in result.output
+    )
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from followthrough.cli import main
+
+    url = "postgresql://postgres@127.0.0.1:1/none"
+    monkeypatch.setattr("sys.argv", ["followthrough", "sweep", "--once", "--database-url", url])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert "cannot use the database" in capsys.readouterr().err
+
+
+def test_a_mistyped_setting_stops_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOLLOWTHROUGH_DATABSE_URL", "sqlite:///x.sqlite3")
+    result = runner.invoke(app, ["sweep", "--once"])
+    assert result.exit_code == 2
+    assert "FOLLOWTHROUGH_DATABSE_URL" in result.output

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from followthrough.config import Settings, load_settings
-from followthrough.db import Database
+from followthrough.db import Database, normalise_url
 from followthrough.errors import DomainError
 from followthrough.insight.cli import insight_app
 from followthrough.practice.cli import sim_app
@@ -40,7 +40,21 @@ DatabaseUrl = Annotated[
 
 
 def _settings(database_url: str | None) -> Settings:
-    return load_settings(database_url=database_url)
+    """Settings for a command; a bad setting or database URL is a clear error, not a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        settings = load_settings(database_url=database_url)
+    except ValueError as exc:
+        raise fail(f"settings: {exc}") from None
+    try:
+        make_url(normalise_url(settings.database_url)).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise fail(
+            f"--database-url: {settings.database_url!r} is not a sqlite:/// or postgresql:// URL"
+        ) from None
+    return settings
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -471,4 +485,11 @@ def _export(
 
 
 def main() -> None:
-    app()
+    """Entry point: a database that cannot be reached is a one-line error with exit code 2."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        app()
+    except OperationalError as exc:
+        err.print(f"[red]error:[/red] cannot use the database: {exc.orig}", highlight=False)
+        raise SystemExit(2) from None
