@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # The demo's history ends at a fixed instant; serving it "from then on" keeps it as seeded
     # instead of firing days of escalations the moment the server starts.
     clock_start: datetime | None = None
+    # Insight: figures about groups smaller than this are shown only inside the group.
+    insight_minimum_group_size: int = Field(default=5, ge=1)
 
 
 PREFIX = "FOLLOWTHROUGH_"

@@ -131,7 +131,7 @@ class RecognitionView:
     confirmed_by: str | None
 
 
-def _views(session: Session, rows: list[Recognition]) -> list[RecognitionView]:
+def views(session: Session, rows: list[Recognition]) -> list[RecognitionView]:
     ids = {r.person_id for r in rows} | {r.confirmed_by_id for r in rows if r.confirmed_by_id}
     names = {
         p.id: p.name
@@ -164,7 +164,7 @@ def suggestions_for(session: Session, viewer: Actor) -> list[RecognitionView]:
             .order_by(Recognition.period_start.desc(), Recognition.id)
         )
     )
-    return _views(session, rows)
+    return views(session, rows)
 
 
 def decide(
@@ -182,7 +182,7 @@ def decide(
     recognition.decided_at = now
     recognition.confirmed_by_id = viewer.person_id
     session.flush()
-    return _views(session, [recognition])[0]
+    return views(session, [recognition])[0]
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ def digest(session: Session, week_start: datetime) -> Digest:
     return Digest(
         week_start,
         week_end,
-        _views(session, rows),
+        views(session, rows),
         counts["resolved"],
         within,
         counts["promise_kept"],

@@ -21,6 +21,7 @@ from followthrough.cases.web import router as case_pages
 from followthrough.config import Settings
 from followthrough.db import Database, utcnow
 from followthrough.feedback.api import router as feedback_router
+from followthrough.insight.api import router as insight_router
 from followthrough.notify.api import router as inbox_router
 from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
@@ -111,6 +112,7 @@ def create_app(
         feedback_router,
         cases_router,
         inbox_router,
+        insight_router,
     ):
         api.include_router(router)
     app.include_router(api)

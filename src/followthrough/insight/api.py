@@ -1,0 +1,240 @@
+"""Insight over HTTP (/api/v1/insight/...): thin translations to the Insight services.
+
+Periods are `start` and `end` (ISO 8601); without them, the 30 days up to now. Privacy is
+applied by the services, so the API and the pages show exactly the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.encoders import jsonable_encoder
+
+from followthrough.config import Settings
+from followthrough.errors import InvalidInput, NotAllowed
+from followthrough.insight import health, recognition, review, ripple, scorecard, silo
+from followthrough.web.deps import CurrentActor, DbSession, Now, settings
+
+router = APIRouter(prefix="/insight", tags=["insight"])
+
+DEFAULT_PERIOD = timedelta(days=30)
+
+Start = Annotated[datetime | None, Query(description="Period start (default: 30 days before end).")]
+End = Annotated[datetime | None, Query(description="Period end, exclusive (default: now).")]
+
+
+def period(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The period asked for, in UTC; the 30 days to now by default."""
+    end = end or now
+    start = start or end - DEFAULT_PERIOD
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput(
+            "start and end need a time zone, e.g. 2026-11-01T00:00:00Z", field="start"
+        )
+    if end <= start:
+        raise InvalidInput("end must be after start", field="end")
+    return start, end
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses (and their nested dicts with non-string keys) as JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return jsonable_encoder(value)
+
+
+def _minimum(request_settings: Settings) -> int:
+    return request_settings.insight_minimum_group_size
+
+
+AppSettings = Annotated[Settings, Depends(settings)]
+
+
+@router.get("/scorecards")
+def list_scorecards(
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    app_settings: AppSettings,
+    level: Annotated[str, Query(description="person, team or department")] = "team",
+    start: Start = None,
+    end: End = None,
+) -> Any:
+    """Every scorecard of a level the caller may see, with the change against the period
+    before; people: only yourself and the people you lead; small groups withheld."""
+    first, last = period(start, end, now)
+    cards = scorecard.scorecards(
+        session,
+        actor,
+        scorecard.require_level(level),
+        first,
+        last,
+        minimum_group_size=_minimum(app_settings),
+    )
+    return plain(cards)
+
+
+@router.get("/scorecards/{level}/{subject_id}")
+def get_scorecard(
+    level: str,
+    subject_id: int,
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    app_settings: AppSettings,
+    start: Start = None,
+    end: End = None,
+    unit: Annotated[str, Query(description="week or month")] = "week",
+) -> Any:
+    """One scorecard with its weekly or monthly trend (404 for a person you may not see)."""
+    if unit not in ("week", "month"):
+        raise InvalidInput("unit must be week or month", field="unit")
+    first, last = period(start, end, now)
+    return plain(
+        scorecard.scorecard(
+            session,
+            actor,
+            scorecard.require_level(level),
+            subject_id,
+            first,
+            last,
+            unit=unit,
+            minimum_group_size=_minimum(app_settings),
+        )
+    )
+
+
+@router.get("/ripple/cases/{case_id}")
+def get_case_ripple(case_id: int, session: DbSession, actor: CurrentActor, now: Now) -> Any:
+    """The requests a customer case waited on and each team's hours of the customer's wait."""
+    return plain(ripple.case_ripple(session, case_id, now))
+
+
+@router.get("/ripple/teams/{team_id}")
+def get_team_ripple(
+    team_id: int,
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    start: Start = None,
+    end: End = None,
+    threshold_hours: Annotated[float, Query(gt=0)] = 8.0,
+) -> Any:
+    """The customers behind a team's work, and how many waited over the threshold on it."""
+    first, last = period(start, end, now)
+    return plain(
+        ripple.team_ripple(
+            session, team_id, first, last, now, threshold=timedelta(hours=threshold_hours)
+        )
+    )
+
+
+@router.get("/silo")
+def get_silo_map(
+    session: DbSession, actor: CurrentActor, now: Now, start: Start = None, end: End = None
+) -> Any:
+    """The department network, E-I indices, modularity, brokers, isolated teams, pair figures."""
+    first, last = period(start, end, now)
+    return plain(silo.silo_map(session, first, last))
+
+
+@router.get("/silo/network.graphml", response_class=Response)
+def get_network_graphml(
+    session: DbSession, actor: CurrentActor, now: Now, start: Start = None, end: End = None
+) -> Response:
+    """The team handover network as GraphML."""
+    first, last = period(start, end, now)
+    body = silo.graphml(silo.load_org(session), silo.team_edges(session, first, last))
+    return Response(body, media_type="application/graphml+xml")
+
+
+@router.get("/silo/network.csv", response_class=Response)
+def get_network_csv(
+    session: DbSession, actor: CurrentActor, now: Now, start: Start = None, end: End = None
+) -> Response:
+    """The team handover network as a CSV edge list."""
+    first, last = period(start, end, now)
+    body = silo.edge_csv(silo.load_org(session), silo.team_edges(session, first, last))
+    return Response(body, media_type="text/csv; charset=utf-8")
+
+
+@router.get("/health")
+def list_relationship_health(
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    team_id: Annotated[int | None, Query(description="Only pairs this team is in.")] = None,
+) -> Any:
+    """Trust per ordered team pair, worst first, with its interval, trend and deterioration."""
+    return plain(health.relationship_health(session, now, team_id=team_id))
+
+
+@router.get("/recognitions")
+def list_recognition_suggestions(session: DbSession, actor: CurrentActor) -> Any:
+    """Open suggestions about the people you lead."""
+    return plain(recognition.suggestions_for(session, actor))
+
+
+@router.post("/recognitions/suggest")
+def suggest_recognitions(
+    session: DbSession, actor: CurrentActor, now: Now, start: Start = None, end: End = None
+) -> Any:
+    """Look through the period for people to recognise (leads and admins)."""
+    if not (actor.lead_of or actor.is_admin):
+        raise NotAllowed("only leads and admins can ask for suggestions")
+    first, last = period(start, end, now)
+    return plain(recognition.views(session, recognition.suggest(session, first, last, now)))
+
+
+@router.post("/recognitions/{recognition_id}/confirm")
+def confirm_recognition(
+    recognition_id: int, session: DbSession, actor: CurrentActor, now: Now
+) -> Any:
+    return plain(recognition.decide(session, actor, recognition_id, True, now))
+
+
+@router.post("/recognitions/{recognition_id}/dismiss")
+def dismiss_recognition(
+    recognition_id: int, session: DbSession, actor: CurrentActor, now: Now
+) -> Any:
+    return plain(recognition.decide(session, actor, recognition_id, False, now))
+
+
+@router.get("/digest")
+def get_digest(
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    week: Annotated[datetime | None, Query(description="Any instant in the week.")] = None,
+) -> Any:
+    """The company's week: confirmed recognitions and wins."""
+    return plain(recognition.digest(session, recognition.week_of(week or now)))
+
+
+@router.get("/review/{a}/{b}")
+def get_pair_review(
+    a: int,
+    b: int,
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    app_settings: AppSettings,
+    start: Start = None,
+    end: End = None,
+) -> Any:
+    """The service review of team A's experience of team B over the period."""
+    first, last = period(start, end, now)
+    return plain(
+        review.pair_review(
+            session, actor, a, b, first, last, now, minimum_group_size=_minimum(app_settings)
+        )
+    )
