@@ -100,9 +100,10 @@ def change(
         return "no change", "same"
     good = (delta > 0) == metric.higher_is_better
     sign = "+" if delta > 0 else "\u2212"
-    text = sign + format_value(abs(delta), metric.unit, currency)
     if metric.unit == "%":
-        text = text.replace("%", " pts")
+        text = f"{sign}{abs(delta) * 100:.1f} pts"
+    else:
+        text = sign + format_value(abs(delta), metric.unit, currency)
     return text, "better" if good else "worse"
 
 

@@ -614,8 +614,5 @@ def save_decisions(request: Request, session: DbSession, form: PageForm, now: No
         session.rollback()
         errors = FormErrors("decide", message=refused.detail[:1].upper() + refused.detail[1:] + ".")
         return _team_page(request, session, team, entered, errors)
-    return _redirect(
-        "/play/team",
-        f"Your decisions for round {game.rounds_played + 1} are saved. "
-        "You can change them until the facilitator runs the round.",
-    )
+    # The team page says the decisions are saved for as long as they are the latest.
+    return _redirect("/play/team")
