@@ -15,6 +15,7 @@ from rich.table import Table
 from followthrough.config import Settings, load_settings
 from followthrough.db import Database, normalise_url
 from followthrough.errors import DomainError
+from followthrough.insight import report_cli  # noqa: F401 - registers the Insight reports
 from followthrough.insight.cli import insight_app
 from followthrough.practice.cli import sim_app
 
