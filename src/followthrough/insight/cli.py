@@ -149,3 +149,30 @@ def _history_source(database_url: str | None, log: Path | None) -> Iterator[Data
             raise typer.Exit(code=2) from None
         finally:
             database.dispose()
+
+
+@insight_app.command("routing-eval")
+def routing_eval(
+    database_url: DatabaseUrl = None,
+    log: Annotated[
+        Path | None,
+        typer.Option("--log", help="Evaluate on this XES or CSV event log instead.", exists=True),
+    ] = None,
+    test_share: Annotated[
+        float, typer.Option(min=0.05, max=0.9, help="Share of resolved requests (newest) held out.")
+    ] = 0.2,
+) -> None:
+    """Top-1 and top-3 accuracy of routing suggestions on a time-ordered held-out split."""
+    from followthrough.insight.routing_service import routing_accuracy
+
+    with (
+        _history_source(database_url, log) as database,
+        database.unit_of_work(readonly=True) as session,
+    ):
+        results = routing_accuracy(session, test_share)
+    table = Table("method", "held out", "top-1", "top-3", title="Routing suggestions")
+    for result in results:
+        table.add_row(
+            result.method, str(result.evaluated), f"{result.top1:.1%}", f"{result.top3:.1%}"
+        )
+    console.print(table)

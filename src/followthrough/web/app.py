@@ -22,6 +22,7 @@ from followthrough.config import Settings
 from followthrough.db import Database, utcnow
 from followthrough.feedback.api import router as feedback_router
 from followthrough.insight.api import router as insight_router
+from followthrough.insight.routing_api import router as routing_router
 from followthrough.notify.api import router as inbox_router
 from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
@@ -113,6 +114,7 @@ def create_app(
         cases_router,
         inbox_router,
         insight_router,
+        routing_router,
     ):
         api.include_router(router)
     app.include_router(api)

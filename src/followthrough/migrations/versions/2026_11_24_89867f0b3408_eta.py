@@ -12,7 +12,6 @@ from alembic import op
 
 import followthrough.db
 
-
 revision: str = "89867f0b3408"
 down_revision: str | None = "eb81bc48deb5"
 branch_labels: str | Sequence[str] | None = None
