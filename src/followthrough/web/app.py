@@ -23,6 +23,7 @@ from followthrough.db import Database, utcnow
 from followthrough.feedback.api import router as feedback_router
 from followthrough.insight.api import router as insight_router
 from followthrough.insight.routing_api import router as routing_router
+from followthrough.insight.web import router as insight_pages
 from followthrough.notify.api import router as inbox_router
 from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
@@ -125,6 +126,7 @@ def create_app(
     for pages in (auth_pages, home_pages, request_pages, team_pages, case_pages, admin_pages):
         app.include_router(pages)
     app.include_router(game_pages)
+    app.include_router(insight_pages)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> RedirectResponse:
