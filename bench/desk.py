@@ -1125,17 +1125,17 @@ def read_table(result: BackendResult) -> Table:
 def summary_table(results: list[BackendResult]) -> Table:
     table = Table(title="Desk benchmark summary")
     for column in (
-        "database",
+        "db",
         "HTTP ops/s",
         "p50 ms",
         "p99 ms",
-        "plain SQL ops/s",
-        "HTTP/plain",
-        "worst list p95 ms",
-        "detail p95 ms",
+        "SQL ops/s",
+        "ratio",
+        "list p95",
+        "detail p95",
         "load s",
     ):
-        table.add_column(column, justify="left" if column == "database" else "right")
+        table.add_column(column, justify="left" if column == "db" else "right")
     for r in results:
         lists = [pct(x.samples, 95) for x in r.reads if x.name != "detail"]
         details = [pct(x.samples, 95) for x in r.reads if x.name == "detail"]
