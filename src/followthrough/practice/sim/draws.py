@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -12,14 +13,13 @@ BATCH = 4096
 Draw = Callable[[], float]
 
 
-def _batches(sample: Callable[[int], npt.NDArray[np.float64]], size: int) -> Iterator[float]:
-    while True:
-        yield from sample(size).tolist()
-
-
 def stream(sample: Callable[[int], npt.NDArray[np.float64]], size: int = BATCH) -> Draw:
-    """A zero-argument function returning the next draw; numpy is called once per `size`."""
-    return _batches(sample, size).__next__
+    """A zero-argument function returning the next draw; numpy is called once per `size`.
+
+    `chain.from_iterable` over lists hands out each draw in C; Python runs once per batch.
+    """
+    batches: Iterator[list[float]] = (sample(size).tolist() for _ in repeat(None))
+    return chain.from_iterable(batches).__next__
 
 
 def exponential(rng: np.random.Generator, mean: float, size: int = BATCH) -> Draw:
