@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 from followthrough.cases import service as cases
 from followthrough.cases.models import Case
 from followthrough.db import Database
-from followthrough.errors import DomainError, InvalidInput, NotFound
+from followthrough.errors import InvalidInput, NotFound
 from followthrough.feedback import service as feedback
 from followthrough.feedback.service import BLOCKS
 from followthrough.org.models import Membership, Person, Service, Team
 from followthrough.promises import service as promises
 from followthrough.requests import queries, rules, service
 from followthrough.requests import schemas as s
+from followthrough.requests.access import get_readable_request
 from followthrough.requests.board import case_refs, open_promise_counts
 from followthrough.requests.queries import RequestFilter, person_names, team_names
 from followthrough.timescale.service import estimate_for_service
@@ -38,7 +39,6 @@ from followthrough.web.pages import (
     ReadPage,
     Viewer,
     model_from_form,
-    page_viewer,
     safe_next,
 )
 
@@ -109,14 +109,22 @@ def find_services(session: Session, q: str, limit: int = 25) -> list[ServiceOpti
 
 
 def _preview(page: Page, service_id: int | None) -> dict[str, Any]:
-    if service_id is None:
-        return {"chosen": None, "estimate": None}
-    found = page.session.get(Service, service_id)
+    """The chosen service's targets and its timescale sentence, shown before submitting."""
+    found = None if service_id is None else page.session.get(Service, service_id)
     if found is None or not found.active:
         return {"chosen": None, "estimate": None}
-    option = find_services(page.session, "", 1000)
-    chosen = next((o for o in option if o.id == service_id), None)
-    return {"chosen": chosen, "estimate": estimate_for_service(page.session, service_id, page.now)}
+    team = page.session.get(Team, found.team_id)
+    chosen = ServiceOption(
+        id=found.id,
+        name=found.name,
+        description=found.description,
+        team="" if team is None else team.name,
+        confidential=found.confidential,
+        accept_target_hours=found.accept_target_hours,
+        update_every_hours=found.update_every_hours,
+        resolve_target_hours=found.resolve_target_hours,
+    )
+    return {"chosen": chosen, "estimate": estimate_for_service(page.session, found.id, page.now)}
 
 
 def _int_or_none(value: str) -> int | None:
@@ -731,7 +739,7 @@ def _new_event_ids(
 @router.get("/requests/{request_id}/live")
 def live(request_id: int, request: Request, page: ReadPage, after: int = 0) -> StreamingResponse:
     """Server-sent events: 'change' with the newest event id whenever the request changes."""
-    queries.request_events(page.session, page.actor, request_id, after_id=2**62)  # readable?
+    get_readable_request(page.session, page.actor, request_id)
     database: Database = request.app.state.database
     viewer = page.viewer
     header = request.headers.get("last-event-id", "")
@@ -759,6 +767,3 @@ def live(request_id: int, request: Request, page: ReadPage, after: int = 0) -> S
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
-
-
-__all__ = ["DomainError", "page_viewer", "router"]
