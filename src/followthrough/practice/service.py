@@ -12,7 +12,7 @@ random numbers). More replications narrow the noise between teams and cost time 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -434,8 +434,3 @@ def record_decisions(
 
 def correlations_of(game: GameSession) -> PublishedCorrelations:
     return records.correlations_from_json(game.correlations)
-
-
-def default_decisions(scenario: Scenario, previous: Mapping[str, int] | None = None) -> Decisions:
-    """What the decision form starts from: current staffing, nothing bought."""
-    return Decisions(staffing=dict(previous or {d.id: d.staff for d in scenario.departments}))
