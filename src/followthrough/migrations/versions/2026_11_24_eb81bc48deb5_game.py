@@ -12,7 +12,6 @@ from alembic import op
 
 import followthrough.db
 
-
 revision: str = "eb81bc48deb5"
 down_revision: str | None = "8939cf7e240a"
 branch_labels: str | Sequence[str] | None = None
