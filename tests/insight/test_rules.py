@@ -294,3 +294,15 @@ def test_recognitions_are_suggested_for_cross_team_work_kept_promises_and_praise
     ]
     found = {(s.person_id, s.reason) for s in rules.suggest_recognitions(records)}
     assert found == {(1, "cross_team"), (2, "promises"), (2, "praise")}
+
+
+@given(st.lists(st.tuples(st.integers(0, 24 * 90), st.booleans(), st.integers(1, 5)), max_size=30))
+def test_trust_series_equals_trust_at_each_point(raw: list[tuple[int, bool, int]]) -> None:
+    interactions = [Interaction(h(hours), positive, weight) for hours, positive, weight in raw]
+    points = [h(24 * d) for d in (0, 30, 60, 90)]
+    series = rules.trust_series(interactions, points, HALF_LIFE)
+    for point, trust in zip(points, series, strict=True):
+        expected = rules.trust_of(interactions, point, HALF_LIFE)
+        assert trust.score == pytest.approx(expected.score)
+        assert trust.low == pytest.approx(expected.low)
+        assert trust.high == pytest.approx(expected.high)
