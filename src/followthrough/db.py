@@ -6,6 +6,7 @@ rolls back, so a state change and its history event land together or not at all.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,6 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -69,10 +69,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine configured for this product: SQLite in WAL mode with foreign keys, or PostgreSQL."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        # File connections are pooled, so the PRAGMAs run once per connection, not per request.
         engine = create_engine(
             url,
             connect_args={"isolation_level": None, "check_same_thread": False, "timeout": 30},
-            poolclass=kwargs.pop("poolclass", NullPool) if ":memory:" not in url else None,
             **kwargs,
         )
         _configure_sqlite(engine)
@@ -104,6 +104,21 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# SQLite has one writer at a time. Writers of one process queue on this lock in arrival order;
+# otherwise they would all wait in SQLite's busy handler, whose growing sleeps let late arrivals
+# overtake and starve some writers for seconds. The busy timeout still arbitrates between processes.
+# A plain Lock, not an RLock: web frameworks may enter and leave a unit of work on different
+# threads of their pool, and only a plain Lock may be released by another thread.
+_sqlite_writers: dict[str, threading.Lock] = {}
+_sqlite_writers_guard = threading.Lock()
+WRITER_WAIT_SECONDS = 60.0
+
+
+def _writer_lock(url: str) -> threading.Lock:
+    with _sqlite_writers_guard:
+        return _sqlite_writers.setdefault(url, threading.Lock())
+
+
 class Database:
     """An engine plus its session factory; created once per process by the app or the CLI."""
 
@@ -111,6 +126,7 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._writers = _writer_lock(self.url) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -119,6 +135,20 @@ class Database:
     @contextmanager
     def unit_of_work(self, *, readonly: bool = False) -> Iterator[Session]:
         """One transaction: commits if the block finishes, rolls back if it raises."""
+        if self._writers is None or readonly:
+            with self._transaction(readonly=readonly) as session:
+                yield session
+            return
+        if not self._writers.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise TimeoutError(f"no SQLite write turn within {WRITER_WAIT_SECONDS:.0f} s")
+        try:
+            with self._transaction(readonly=False) as session:
+                yield session
+        finally:
+            self._writers.release()
+
+    @contextmanager
+    def _transaction(self, *, readonly: bool) -> Iterator[Session]:
         session = self.sessions()
         if readonly:
             session.connection(execution_options={"followthrough_readonly": True})

@@ -21,6 +21,7 @@ from followthrough.history.models import Event
 from followthrough.promises import service as promises
 from followthrough.promises.models import Promise
 from followthrough.requests import rules, service
+from followthrough.requests.access import may_read, visibility_clause
 from followthrough.requests.models import Offer, Request
 from followthrough.requests.service import NewRequest
 from followthrough.sweeper.service import sweep
@@ -237,6 +238,18 @@ def run_machine(db: Database, reset: object) -> None:
                     assert open_offers <= 1
                     if request.state not in rules.OPEN_STATES:
                         assert open_offers == 0
+
+        @invariant()
+        def one_request_and_the_list_agree_on_who_may_see_it(self) -> None:
+            with db.unit_of_work(readonly=True) as session:
+                everything = list(session.scalars(select(Request)))
+                for handle in HANDLES:
+                    actor = self._actor(session, handle)
+                    listed = set(
+                        session.scalars(select(Request.id).where(visibility_clause(actor)))
+                    )
+                    one_by_one = {r.id for r in everything if may_read(session, actor, r)}
+                    assert listed == one_by_one, handle
 
         @invariant()
         def clocks_never_negative_and_states_match_times(self) -> None:

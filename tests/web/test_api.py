@@ -362,3 +362,23 @@ def test_cases_are_found_by_reference_or_customer(
     duplicate = asha.post("/cases", json={"reference": "CLM-7", "customer": "Someone"})
     assert duplicate.status_code == 409
     assert duplicate.json()["field"] == "reference"
+
+
+def test_prefer_return_minimal_answers_changes_briefly(
+    world: World, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    asha, cleo = live_server.client(tokens["asha"]), live_server.client(tokens["cleo"])
+    minimal = {"Prefer": "return=minimal"}
+    body = {"title": "Brief", "need": "n", "service_id": world.services["correct_policy"]}
+    opened = asha.post("/requests", json=body, headers=minimal)
+    assert opened.status_code == 201
+    assert opened.headers["preference-applied"] == "return=minimal"
+    assert set(opened.json()) == {"id", "state", "version", "owner_id", "team_id"}
+    assert opened.json()["owner_id"] == world.people["dan"]
+    rid = opened.json()["id"]
+    intake = cleo.get(f"/requests/{rid}").json()["offers"][0]["id"]
+    accepted = cleo.post(f"/requests/{rid}/offers/{intake}/accept", headers=minimal)
+    assert accepted.json()["owner_id"] == world.people["cleo"]
+    assert accepted.headers["etag"] == f'"{accepted.json()["version"]}"'
+    full = cleo.post(f"/requests/{rid}/updates", json={"body": "on it"})
+    assert full.json()["updates"][0]["body"] == "on it"

@@ -100,11 +100,16 @@ def create_api_token(
 def person_for_token(
     session: Session, secret: str, now: datetime, *, record_use: bool = True
 ) -> Person | None:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
-    if token is None or token.revoked_at is not None:
+    """The active person behind an unrevoked token (one query), or None."""
+    row = session.execute(
+        select(ApiToken, Person)
+        .join(Person, Person.id == ApiToken.person_id)
+        .where(ApiToken.token_hash == _digest(secret))
+    ).first()
+    if row is None:
         return None
-    person = session.get(Person, token.person_id)
-    if person is None or not person.active:
+    token, person = row
+    if token.revoked_at is not None or not person.active:
         return None
     # Recording use on every call would make every read a write; once a minute is enough.
     if record_use and (

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from followthrough.feedback import service
 from followthrough.feedback.models import ColleagueFeedback
-from followthrough.requests.api import detail_response
+from followthrough.requests.api import Minimal, detail_response
 from followthrough.requests.schemas import Input, RequestDetail
 from followthrough.web.deps import CurrentActor, CurrentPerson, DbSession, Now
 
@@ -65,12 +65,17 @@ def _out(feedback: ColleagueFeedback) -> FeedbackOut:
 
 @router.post("/requests/{request_id}/rating", status_code=201, response_model=RequestDetail)
 def rate(
-    request_id: int, body: RatingIn, session: DbSession, actor: CurrentActor, now: Now
+    request_id: int,
+    body: RatingIn,
+    session: DbSession,
+    actor: CurrentActor,
+    minimal: Minimal,
+    now: Now,
 ) -> JSONResponse:
     """The requester rates Understand, Own, Serve and Communicate from 1 to 5."""
     scores = body.model_dump(exclude={"comment"})
     service.rate_request(session, actor, request_id, scores, body.comment, now)
-    return detail_response(session, actor, request_id, status=201)
+    return detail_response(session, actor, request_id, status=201, minimal=minimal)
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackOut)

@@ -41,8 +41,8 @@ def notify(
         person_id=person_id, kind=kind, message=message, request_id=request_id, created_at=at
     )
     session.add(notification)
-    session.flush()
-    session.add(OutboxMessage(notification_id=notification.id, channel="email", created_at=at))
+    # Linked by relationship, so both rows go in with the unit of work's next flush.
+    session.add(OutboxMessage(notification=notification, channel="email", created_at=at))
     return notification
 
 

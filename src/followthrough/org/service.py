@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,9 +25,18 @@ def calendar_of(team: Team, holidays: list[date]) -> WorkingCalendar:
 
 
 def team_calendar(session: Session, team_id: int) -> WorkingCalendar:
-    team = get_team(session, team_id)
-    days = list(session.scalars(select(Holiday.day).where(Holiday.team_id == team_id)))
-    return calendar_of(team, days)
+    """The team's working calendar, built once per unit of work (several rules need it)."""
+    cache: dict[int, WorkingCalendar] = session.info.setdefault("team_calendars", {})
+    if team_id not in cache:
+        team = get_team(session, team_id)
+        days = list(session.scalars(select(Holiday.day).where(Holiday.team_id == team_id)))
+        cache[team_id] = calendar_of(team, days)
+    return cache[team_id]
+
+
+def forget_calendar(session: Session, team_id: int) -> None:
+    """Drop the cached calendar after the team's hours or holidays change."""
+    session.info.get("team_calendars", {}).pop(team_id, None)
 
 
 def get_team(session: Session, team_id: int) -> Team:
@@ -58,12 +67,17 @@ def team_ids_of(session: Session, person_id: int) -> frozenset[int]:
 
 
 def actor_for(session: Session, person: Person) -> Actor:
-    """The authorisation facts about a person: their teams and the teams they lead."""
-    lead_of = frozenset(session.scalars(select(Team.id).where(Team.lead_id == person.id)))
+    """The authorisation facts about a person: their teams and the teams they lead (one query)."""
+    member = select(Membership.team_id, literal(False).label("leads")).where(
+        Membership.person_id == person.id
+    )
+    leads = select(Team.id, literal(True).label("leads")).where(Team.lead_id == person.id)
+    rows = session.execute(member.union_all(leads)).all()
+    lead_of = frozenset(team_id for team_id, is_lead in rows if is_lead)
     return Actor(
         person_id=person.id,
         is_admin=person.is_admin,
-        team_ids=team_ids_of(session, person.id) | lead_of,
+        team_ids=frozenset(team_id for team_id, _ in rows),
         lead_of=lead_of,
     )
 
@@ -186,6 +200,7 @@ def add_person(
 
 def add_holiday(session: Session, team_id: int, day: date, name: str = "") -> Holiday:
     get_team(session, team_id)
+    forget_calendar(session, team_id)
     holiday = Holiday(team_id=team_id, day=day, name=name)
     session.add(holiday)
     try:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from followthrough.promises import service
-from followthrough.requests.api import detail_response
+from followthrough.requests.api import Minimal, detail_response
 from followthrough.requests.schemas import Input, RequestDetail
 from followthrough.web.deps import CurrentActor, DbSession, Now
 
@@ -27,10 +27,15 @@ class KeepIn(Input):
 
 @router.post("", status_code=201, response_model=RequestDetail)
 def make_promise(
-    request_id: int, body: PromiseIn, session: DbSession, actor: CurrentActor, now: Now
+    request_id: int,
+    body: PromiseIn,
+    session: DbSession,
+    actor: CurrentActor,
+    minimal: Minimal,
+    now: Now,
 ) -> JSONResponse:
     service.make_promise(session, actor, request_id, body.what, body.due_at, now)
-    return detail_response(session, actor, request_id, status=201)
+    return detail_response(session, actor, request_id, status=201, minimal=minimal)
 
 
 @router.post("/{promise_id}/keep", response_model=RequestDetail)
@@ -40,7 +45,8 @@ def keep_promise(
     body: KeepIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
 ) -> JSONResponse:
     service.keep_promise(session, actor, request_id, promise_id, body.note, now)
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)

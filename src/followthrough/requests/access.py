@@ -45,6 +45,33 @@ def readable_requests(viewer: Actor) -> Select[Request]:
     return select(Request).where(visibility_clause(viewer))
 
 
+def may_read(session: Session, viewer: Actor, request: Request) -> bool:
+    """The same rule as `visibility_clause`, for one loaded request: cheapest facts first, so
+    the owner, requester and owning team (nearly every change) need no extra query."""
+    if request.requester_id == viewer.person_id or request.owner_id == viewer.person_id:
+        return True
+    if request.team_id in viewer.team_ids:
+        return True
+    if request.confidential:
+        if not viewer.team_ids or request.service_id is None:
+            return False
+        service = session.get(Service, request.service_id)
+        return service is not None and service.team_id in viewer.team_ids
+    if viewer.is_admin:
+        return True
+    if session.get(RequestParticipant, (request.id, viewer.person_id)) is not None:
+        return True
+    offered = select(Offer.id).where(
+        Offer.request_id == request.id,
+        Offer.state == "open",
+        or_(
+            Offer.to_team_id.in_(tuple(viewer.team_ids) or (-1,)),
+            Offer.to_person_id == viewer.person_id,
+        ),
+    )
+    return session.scalar(offered.limit(1)) is not None
+
+
 def get_readable_request(
     session: Session, viewer: Actor, request_id: int, *, for_change: bool = False
 ) -> Request:
@@ -52,10 +79,9 @@ def get_readable_request(
 
     `for_change` locks the row (PostgreSQL) so concurrent changes queue instead of failing.
     """
-    query = readable_requests(viewer).where(Request.id == request_id)
-    if for_change:
-        query = query.with_for_update(of=Request).execution_options(populate_existing=True)
-    request = session.scalar(query)
-    if request is None:
+    request = session.get(
+        Request, request_id, with_for_update=for_change or None, populate_existing=for_change
+    )
+    if request is None or not may_read(session, viewer, request):
         raise NotFound(f"request {request_id} does not exist", field="request_id")
     return request

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from followthrough.auth.models import IdempotentResponse
 from followthrough.errors import Conflict, InvalidInput
 from followthrough.requests import queries, service
 from followthrough.requests import schemas as s
+from followthrough.requests.models import Request
 from followthrough.requests.rules import Actor
 from followthrough.web.deps import CurrentActor, DbSession, Now
 
@@ -35,9 +36,34 @@ def expected_version(if_match: str | None, body_version: int | None) -> int | No
     return header_version if header_version is not None else body_version
 
 
+def prefers_minimal(
+    prefer: Annotated[
+        str | None, Header(description="Send 'return=minimal' for a short answer to a change")
+    ] = None,
+) -> bool:
+    return prefer is not None and "return=minimal" in prefer.replace(" ", "").lower()
+
+
+Minimal = Annotated[bool, Depends(prefers_minimal)]
+
+
 def detail_response(
-    session: Session, actor: Actor, request_id: int, status: int = 200
+    session: Session, actor: Actor, request_id: int, status: int = 200, *, minimal: bool = False
 ) -> JSONResponse:
+    """The request's full detail, or with `Prefer: return=minimal` (RFC 7240) just its id, state,
+    version, owner and team: a client that acts in a loop need not pay for the detail."""
+    if minimal:
+        request = session.get(Request, request_id)
+        assert request is not None, "the change just loaded it"
+        body = {
+            "id": request.id,
+            "state": request.state,
+            "version": request.version,
+            "owner_id": request.owner_id,
+            "team_id": request.team_id,
+        }
+        headers = {"ETag": f'"{request.version}"', "Preference-Applied": "return=minimal"}
+        return JSONResponse(body, status_code=status, headers=headers)
     detail = queries.request_detail(session, actor, request_id)
     return JSONResponse(
         detail.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{detail.version}"'}
@@ -86,6 +112,7 @@ def open_request(
     body: s.RequestIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
@@ -118,7 +145,7 @@ def open_request(
         ),
         now,
     )
-    response = detail_response(session, actor, request.id, status=201)
+    response = detail_response(session, actor, request.id, status=201, minimal=minimal)
     if idempotency_key is not None:
         session.add(
             IdempotentResponse(
@@ -153,6 +180,7 @@ def offer(
     body: s.OfferIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
@@ -167,7 +195,7 @@ def offer(
         now,
         expected_version(if_match, body.version),
     )
-    return detail_response(session, actor, request_id, status=201)
+    return detail_response(session, actor, request_id, status=201, minimal=minimal)
 
 
 @router.post("/{request_id}/offers/{offer_id}/accept", response_model=s.RequestDetail)
@@ -176,13 +204,14 @@ def accept(
     offer_id: int,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     body: s.VersionedIn | None = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     version = expected_version(if_match, None if body is None else body.version)
     service.accept_offer(session, actor, request_id, offer_id, now, version)
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/offers/{offer_id}/decline", response_model=s.RequestDetail)
@@ -192,6 +221,7 @@ def decline(
     body: s.DeclineIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
@@ -204,7 +234,7 @@ def decline(
         now,
         expected_version(if_match, body.version),
     )
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/offers/{offer_id}/withdraw", response_model=s.RequestDetail)
@@ -213,13 +243,14 @@ def withdraw(
     offer_id: int,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     body: s.VersionedIn | None = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     version = expected_version(if_match, None if body is None else body.version)
     service.withdraw_offer(session, actor, request_id, offer_id, now, version)
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/clarification", response_model=s.RequestDetail)
@@ -228,13 +259,14 @@ def ask_clarification(
     body: s.QuestionIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     service.ask_clarification(
         session, actor, request_id, body.question, now, expected_version(if_match, body.version)
     )
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/clarification/answer", response_model=s.RequestDetail)
@@ -243,13 +275,14 @@ def answer_clarification(
     body: s.AnswerIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     service.answer_clarification(
         session, actor, request_id, body.answer, now, expected_version(if_match, body.version)
     )
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/wait", response_model=s.RequestDetail)
@@ -258,6 +291,7 @@ def wait(
     body: s.WaitIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
@@ -271,7 +305,7 @@ def wait(
         body.child_request_id,
         expected_version(if_match, body.version),
     )
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/resume", response_model=s.RequestDetail)
@@ -279,6 +313,7 @@ def resume(
     request_id: int,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     body: s.VersionedIn | None = None,
     if_match: IfMatch = None,
@@ -290,7 +325,7 @@ def resume(
         now,
         expected_version(if_match, None if body is None else body.version),
     )
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/updates", status_code=201, response_model=s.RequestDetail)
@@ -299,13 +334,14 @@ def post_update(
     body: s.UpdateIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     service.post_update(
         session, actor, request_id, body.body, now, expected_version(if_match, body.version)
     )
-    return detail_response(session, actor, request_id, status=201)
+    return detail_response(session, actor, request_id, status=201, minimal=minimal)
 
 
 @router.post("/{request_id}/resolve", response_model=s.RequestDetail)
@@ -314,13 +350,14 @@ def resolve(
     body: s.ResolveIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     service.resolve_request(
         session, actor, request_id, body.resolution, now, expected_version(if_match, body.version)
     )
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/confirm", response_model=s.RequestDetail)
@@ -328,13 +365,14 @@ def confirm(
     request_id: int,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     body: s.VersionedIn | None = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     version = expected_version(if_match, None if body is None else body.version)
     service.confirm_resolution(session, actor, request_id, now, version)
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/reopen", response_model=s.RequestDetail)
@@ -343,18 +381,24 @@ def reopen(
     body: s.ReopenIn,
     session: DbSession,
     actor: CurrentActor,
+    minimal: Minimal,
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     service.reopen_request(
         session, actor, request_id, body.reason, now, expected_version(if_match, body.version)
     )
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/cases", response_model=s.RequestDetail)
 def link_case(
-    request_id: int, body: s.LinkCaseIn, session: DbSession, actor: CurrentActor, now: Now
+    request_id: int,
+    body: s.LinkCaseIn,
+    session: DbSession,
+    actor: CurrentActor,
+    minimal: Minimal,
+    now: Now,
 ) -> JSONResponse:
     service.link_case(session, actor, request_id, body.case_id, now)
-    return detail_response(session, actor, request_id)
+    return detail_response(session, actor, request_id, minimal=minimal)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.org.models import Holiday, Service, Team
 from followthrough.org.rules import WorkingCalendar, add_business_hours, business_seconds_between
-from followthrough.org.service import calendar_of
+from followthrough.org.service import calendar_of, team_calendar
 from followthrough.requests.models import Request
 from followthrough.timescale.models import TimescaleCurve
 from followthrough.timescale.rules import Estimate, Observation, estimate_remaining, kaplan_meier
@@ -98,10 +98,7 @@ def curve_for(session: Session, service_id: int, now: datetime) -> TimescaleCurv
 
 def estimate_for(session: Session, request: Request, now: datetime) -> Estimate | None:
     service = None if request.service_id is None else session.get(Service, request.service_id)
-    team = session.get(Team, request.team_id)
-    assert team is not None
-    days = list(session.scalars(select(Holiday.day).where(Holiday.team_id == team.id)))
-    calendar = calendar_of(team, days)
+    calendar = team_calendar(session, request.team_id)
     elapsed = worked_hours(
         calendar, request.opened_at, now, request.paused_business_seconds, request.clock_paused_at
     )
@@ -148,17 +145,12 @@ def refresh_estimate(session: Session, request: Request, now: datetime) -> None:
         request.eta_median_at = request.eta_likely_at = None
         request.eta_basis = None
         return
-    team = session.get(Team, request.team_id)
-    assert team is not None
-    days = list(session.scalars(select(Holiday.day).where(Holiday.team_id == team.id)))
-    calendar = calendar_of(team, days)
-    # A paused clock does not run: the estimate counts from when the clock restarts.
-    start = now
-    request.eta_likely_at = add_business_hours(calendar, start, estimate.likely_hours)
+    calendar = team_calendar(session, request.team_id)
+    request.eta_likely_at = add_business_hours(calendar, now, estimate.likely_hours)
     request.eta_median_at = (
         None
         if estimate.median_hours is None
-        else add_business_hours(calendar, start, estimate.median_hours)
+        else add_business_hours(calendar, now, estimate.median_hours)
     )
     request.eta_basis = estimate.basis[:200]
 
