@@ -270,7 +270,8 @@ def http_sequence(
     """open → offer → accept → update → promise → resolve, as the people who would do each."""
 
     def auth(person: int) -> dict[str, str]:
-        return {"Authorization": f"Bearer {tokens[person]}"}
+        # A client acting in a loop asks for the short answer (RFC 7240), as an integration would.
+        return {"Authorization": f"Bearer {tokens[person]}", "Prefer": "return=minimal"}
 
     opened = _timed(
         result,
@@ -297,7 +298,7 @@ def http_sequence(
         ),
         201,
     )
-    offer_id = next(o["id"] for o in offered["offers"] if o["state"] == "open")
+    offer_id = offered["offer_id"]
     _timed(
         result,
         "accept",

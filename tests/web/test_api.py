@@ -382,3 +382,21 @@ def test_prefer_return_minimal_answers_changes_briefly(
     assert accepted.headers["etag"] == f'"{accepted.json()["version"]}"'
     full = cleo.post(f"/requests/{rid}/updates", json={"body": "on it"})
     assert full.json()["updates"][0]["body"] == "on it"
+
+
+def test_a_minimal_answer_to_an_offer_names_the_new_offer(
+    world: World, live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    asha, dan, cleo = (live_server.client(tokens[h]) for h in ("asha", "dan", "cleo"))
+    rid = _open(asha, world)["id"]
+    offered = dan.post(
+        f"/requests/{rid}/offers",
+        json={"to_team_id": world.teams["admin"], "to_person_id": world.people["cleo"]},
+        headers={"Prefer": "return=minimal"},
+    )
+    assert offered.status_code == 201
+    offer_id = offered.json()["offer_id"]
+    assert (
+        cleo.post(f"/requests/{rid}/offers/{offer_id}/accept").json()["owner"]["name"]
+        == "Cleo Clerk"
+    )

@@ -34,8 +34,10 @@ def make_promise(
     minimal: Minimal,
     now: Now,
 ) -> JSONResponse:
-    service.make_promise(session, actor, request_id, body.what, body.due_at, now)
-    return detail_response(session, actor, request_id, status=201, minimal=minimal)
+    promise = service.make_promise(session, actor, request_id, body.what, body.due_at, now)
+    return detail_response(
+        session, actor, request_id, status=201, minimal=minimal, created={"promise_id": promise.id}
+    )
 
 
 @router.post("/{promise_id}/keep", response_model=RequestDetail)

@@ -48,10 +48,17 @@ Minimal = Annotated[bool, Depends(prefers_minimal)]
 
 
 def detail_response(
-    session: Session, actor: Actor, request_id: int, status: int = 200, *, minimal: bool = False
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    status: int = 200,
+    *,
+    minimal: bool = False,
+    created: dict[str, int] | None = None,
 ) -> JSONResponse:
     """The request's full detail, or with `Prefer: return=minimal` (RFC 7240) just its id, state,
-    version, owner and team: a client that acts in a loop need not pay for the detail."""
+    version, owner and team (plus the ids of what the change `created`): a client that acts in
+    a loop need not pay for the detail."""
     if minimal:
         request = session.get(Request, request_id)
         assert request is not None, "the change just loaded it"
@@ -61,6 +68,7 @@ def detail_response(
             "version": request.version,
             "owner_id": request.owner_id,
             "team_id": request.team_id,
+            **(created or {}),
         }
         headers = {"ETag": f'"{request.version}"', "Preference-Applied": "return=minimal"}
         return JSONResponse(body, status_code=status, headers=headers)
@@ -185,7 +193,7 @@ def offer(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Hand off: offer to a team or a person. You stay accountable until they accept."""
-    service.offer_request(
+    offer = service.offer_request(
         session,
         actor,
         request_id,
@@ -195,7 +203,9 @@ def offer(
         now,
         expected_version(if_match, body.version),
     )
-    return detail_response(session, actor, request_id, status=201, minimal=minimal)
+    return detail_response(
+        session, actor, request_id, status=201, minimal=minimal, created={"offer_id": offer.id}
+    )
 
 
 @router.post("/{request_id}/offers/{offer_id}/accept", response_model=s.RequestDetail)
@@ -338,10 +348,12 @@ def post_update(
     now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    service.post_update(
+    update = service.post_update(
         session, actor, request_id, body.body, now, expected_version(if_match, body.version)
     )
-    return detail_response(session, actor, request_id, status=201, minimal=minimal)
+    return detail_response(
+        session, actor, request_id, status=201, minimal=minimal, created={"update_id": update.id}
+    )
 
 
 @router.post("/{request_id}/resolve", response_model=s.RequestDetail)
