@@ -8,7 +8,6 @@ the stored model (unpickled once per process and model) and predicts one row.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import pickle
 import threading
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ MODEL_MAX_AGE = timedelta(hours=24)
 MODELS_KEPT = 3
 OUTCOME_BATCH = 500
 
-_loaded: dict[str, EtaModel] = {}
+_loaded: dict[int, EtaModel] = {}
 _loaded_lock = threading.Lock()
 
 
@@ -153,10 +152,6 @@ def load_eta_cases(session: Session, now: datetime, since: datetime | None = Non
     return cases
 
 
-def _digest(blob: bytes) -> str:
-    return hashlib.sha256(blob).hexdigest()
-
-
 def fit_from_history(session: Session, now: datetime) -> EtaModel | None:
     """A model fitted on the history up to `now`, or None when history is too thin."""
     from followthrough.insight.eta import fit_eta_model
@@ -239,16 +234,18 @@ def current_model(session: Session) -> CurrentModel | None:
     ).first()
     if head is None:
         return None
-    blob = session.scalar(select(EtaModelRow.model).where(EtaModelRow.id == head.id))
-    assert blob is not None
-    key = _digest(blob)
     with _loaded_lock:
-        model = _loaded.get(key)
-        if model is None:
-            # Our own table, written by our own fit: the bytes are as trusted as the database.
-            model = pickle.loads(blob)
+        model = _loaded.get(head.id)
+    if model is None:
+        # Only a model we have not loaded yet is read and unpickled: the blob is large, and a
+        # stored model never changes, so its row id identifies it.
+        blob = session.scalar(select(EtaModelRow.model).where(EtaModelRow.id == head.id))
+        assert blob is not None
+        # Our own table, written by our own fit: the bytes are as trusted as the database.
+        model = pickle.loads(blob)
+        with _loaded_lock:
             _loaded.clear()
-            _loaded[key] = model
+            _loaded[head.id] = model
     return CurrentModel(head.id, model, {k: float(v) for k, v in head.alphas.items()})
 
 
