@@ -327,13 +327,23 @@ def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> li
         .where(Event.kind.in_(("accepted", "resolved")), *_in(Event.at, start, end))
         .subquery()
     )
-    home = home_teams()
+    # The requester, looked up per step through the (request_id, id) index: a join here makes
+    # SQLite walk the whole event table.
     opened = aliased(Event)
-    work_rows = session.execute(
-        select(home.c.team_id, steps.c.team_id, seconds_between(steps.c.at, steps.c.until))
-        .join(opened, and_(opened.request_id == steps.c.request_id, opened.kind == "opened"))
-        .join(home, home.c.person_id == opened.actor_id)
-        .where(steps.c.kind == "accepted", steps.c.until.is_not(None))
+    requester = (
+        select(opened.actor_id)
+        .where(opened.request_id == steps.c.request_id, opened.kind == "opened")
+        .limit(1)
+        .scalar_subquery()
+    )
+    home = {row.person_id: row.team_id for row in session.execute(select(home_teams()))}
+    work_rows = (
+        (home.get(person), team, seconds)
+        for person, team, seconds in session.execute(
+            select(requester, steps.c.team_id, seconds_between(steps.c.at, steps.c.until))
+            .select_from(steps)
+            .where(steps.c.kind == "accepted", steps.c.until.is_not(None))
+        )
     )
     work: dict[tuple[int, int], list[float]] = defaultdict(list)
     for came_from, team, seconds in work_rows:
