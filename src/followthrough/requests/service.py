@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -104,14 +106,13 @@ def _service_of(session: Session, request: Request) -> Service | None:
 
 
 def participate(session: Session, request_id: int, person_id: int) -> None:
-    """Record that the person takes part in the request (idempotent, also within a flush)."""
-    key = (request_id, person_id)
-    pending = (
-        (p.request_id, p.person_id) for p in session.new if isinstance(p, RequestParticipant)
+    """Record that the person takes part in the request; one idempotent statement."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(RequestParticipant)
+        .values(request_id=request_id, person_id=person_id)
+        .on_conflict_do_nothing()
     )
-    if key in pending or session.get(RequestParticipant, key) is not None:
-        return
-    session.add(RequestParticipant(request_id=request_id, person_id=person_id))
 
 
 def touch(request: Request, now: datetime) -> None:
