@@ -20,6 +20,8 @@ pytestmark = pytest.mark.browser
 def raise_request(page: Page, search: str, service: str, title: str, **fields: str) -> int:
     page.get_by_role("link", name="Raise a request").click()
     page.get_by_label("Search the service catalog").fill(search)
+    # Enter searches even before htmx has wired up the as-you-type search.
+    page.get_by_label("Search the service catalog").press("Enter")
     expect(page.locator(f'#service-options[data-q="{search}"]')).to_have_count(1)
     option = page.get_by_label(re.compile(service))
     expect(option).to_be_visible()

@@ -75,13 +75,20 @@ class NavCounts:
 def nav_counts(session: Session, actor: Actor, now: datetime) -> NavCounts:
     """The badges in the navigation, in one round trip."""
     visible = visibility_clause(actor)
-    offers = (
-        select(func.count())
-        .select_from(Offer)
-        .join(Request, Request.id == Offer.request_id)
-        .where(_offers_waiting(actor), visible)
-        .scalar_subquery()
-    )
+
+    def count_offers(where: ColumnElement[bool]) -> Any:
+        # Each count is driven by one offer index; an OR across columns here makes the
+        # planner walk every visible request instead.
+        return (
+            select(func.count())
+            .select_from(Offer)
+            .join(Request, Request.id == Offer.request_id)
+            .where(Offer.state == "open", where, visible)
+            .scalar_subquery()
+        )
+
+    to_me = count_offers(Offer.to_person_id == actor.person_id)
+    to_my_teams = count_offers(Offer.to_team_id.in_(_teams(actor)) & Offer.to_person_id.is_(None))
     team_offers = (
         select(func.count())
         .select_from(Offer)
@@ -122,8 +129,10 @@ def nav_counts(session: Session, actor: Actor, now: datetime) -> NavCounts:
         )
         .scalar_subquery()
     )
-    row = session.execute(select(offers, promises, updates, escalations, team_offers)).one()
-    return NavCounts(needs_me=int(row[0] + row[1] + row[2] + row[3]), queue=int(row[4]))
+    row = session.execute(
+        select(to_me, to_my_teams, promises, updates, escalations, team_offers)
+    ).one()
+    return NavCounts(needs_me=int(sum(row[:5])), queue=int(row[5]))
 
 
 @dataclass(frozen=True)
@@ -568,50 +577,44 @@ def _team_events(
 
 
 def member_load(session: Session, team_id: int, now: datetime) -> list[MemberLoad]:
-    """Open requests owned, overdue, and open promises, per member of the team (lead included)."""
+    """Open requests owned, overdue, and open promises, per member of the team (lead included).
+
+    Three small aggregates instead of one join of them: each is driven by its own index."""
     team = get_team(session, team_id)
-    members = select(Membership.person_id).where(Membership.team_id == team_id)
-    owned = (
-        select(
-            Request.owner_id.label("pid"),
-            func.count().label("owned"),
-            func.sum(
-                case(
-                    (or_(Request.next_update_due_at <= now, Request.resolve_due_at <= now), 1),
-                    else_=0,
-                )
-            ).label("overdue"),
+    overdue = or_(Request.next_update_due_at <= now, Request.resolve_due_at <= now)
+    owned = {
+        pid: (int(count), int(late or 0))
+        for pid, count, late in session.execute(
+            select(Request.owner_id, func.count(), func.sum(case((overdue, 1), else_=0)))
+            .where(Request.team_id == team_id, _open())
+            .group_by(Request.owner_id)
         )
-        .where(Request.team_id == team_id, _open())
-        .group_by(Request.owner_id)
-        .subquery()
-    )
-    promised = (
-        select(Promise.made_by_id.label("pid"), func.count().label("promises"))
-        .join(Request, Request.id == Promise.request_id)
-        .where(Request.team_id == team_id, Promise.state == "open")
-        .group_by(Promise.made_by_id)
-        .subquery()
-    )
-    people = or_(
-        Person.id.in_(members),
-        Person.id == (team.lead_id or -1),
-        Person.id.in_(select(owned.c.pid)),
-    )
-    rows = session.execute(
-        select(
-            Person.id,
-            Person.name,
-            func.coalesce(owned.c.owned, 0),
-            func.coalesce(owned.c.overdue, 0),
-            func.coalesce(promised.c.promises, 0),
+    }
+    promised = {
+        pid: int(count)
+        for pid, count in session.execute(
+            select(Promise.made_by_id, func.count())
+            .join(Request, Request.id == Promise.request_id)
+            .where(Request.team_id == team_id, _open(), Promise.state == "open")
+            .group_by(Promise.made_by_id)
         )
-        .outerjoin(owned, owned.c.pid == Person.id)
-        .outerjoin(promised, promised.c.pid == Person.id)
-        .where(people)
-        .order_by(func.coalesce(owned.c.owned, 0).desc(), Person.name)
+    }
+    member_ids = set(
+        session.scalars(select(Membership.person_id).where(Membership.team_id == team_id))
     )
-    return [MemberLoad(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+    if team.lead_id is not None:
+        member_ids.add(team.lead_id)
+    names = {
+        row.id: row.name
+        for row in session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(member_ids | set(owned)))
+        )
+    }
+    load = [
+        MemberLoad(pid, name, *owned.get(pid, (0, 0)), promised.get(pid, 0))
+        for pid, name in names.items()
+    ]
+    return sorted(load, key=lambda m: (-m.owned, m.name))
 
 
 def attainment(
