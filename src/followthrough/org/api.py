@@ -197,23 +197,16 @@ def add_team(body: TeamIn, session: DbSession, admin: AdminActor) -> TeamOut:
         working_days=body.working_days,
         lead_id=body.lead_id,
         duty_owner_id=body.duty_owner_id,
+        is_triage=body.is_triage,
     )
-    team.is_triage = body.is_triage
     return _team_out(session, team)
 
 
 @router.patch("/teams/{team_id}", response_model=TeamOut)
 def patch_team(team_id: int, body: TeamPatch, session: DbSession, admin: AdminActor) -> TeamOut:
     """Change the lead or the duty owner (who is accountable for new requests)."""
-    team = service.get_team(session, team_id)
-    for field in body.model_fields_set:
-        person_id = getattr(body, field)
-        if person_id is not None:
-            service.get_person(session, person_id, field)
-            service.add_member(session, team.id, person_id)
-        setattr(team, field, person_id)
-    session.flush()
-    return _team_out(session, team)
+    roles = {field: getattr(body, field) for field in body.model_fields_set}
+    return _team_out(session, service.set_team_roles(session, team_id, roles))
 
 
 @router.post("/teams/{team_id}/members", status_code=201, response_model=TeamOut)

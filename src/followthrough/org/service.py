@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from sqlalchemy import literal, select
@@ -119,6 +120,7 @@ def add_team(
     working_days: str = "12345",
     lead_id: int | None = None,
     duty_owner_id: int | None = None,
+    is_triage: bool = False,
 ) -> Team:
     if session.get(Department, department_id) is None:
         raise NotFound(f"department {department_id} does not exist", field="department_id")
@@ -151,12 +153,33 @@ def add_team(
         working_days=working_days,
         lead_id=lead_id,
         duty_owner_id=duty_owner_id,
+        is_triage=is_triage,
     )
     session.add(team)
     session.flush()
     for person_id in {lead_id, duty_owner_id} - {None}:
         assert person_id is not None
         add_member(session, team.id, person_id)
+    return team
+
+
+TEAM_ROLES = ("lead_id", "duty_owner_id")
+
+
+def set_team_roles(session: Session, team_id: int, roles: Mapping[str, int | None]) -> Team:
+    """Change a team's lead and/or duty owner; a new role holder also becomes a member.
+
+    Clearing the duty owner makes the lead accountable for new requests again.
+    """
+    team = get_team(session, team_id)
+    for role, person_id in roles.items():
+        if role not in TEAM_ROLES:
+            raise InvalidInput(f"{role} is not a team role", field=role)
+        if person_id is not None:
+            get_person(session, person_id, role)
+            add_member(session, team.id, person_id)
+        setattr(team, role, person_id)
+    session.flush()
     return team
 
 

@@ -83,6 +83,7 @@ class Offer(Base):
     __table_args__ = (
         Index("ix_offer_state_due", "state", "due_at"),
         Index("ix_offer_to_team_state", "to_team_id", "state"),
+        Index("ix_offer_to_person_state", "to_person_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -831,6 +831,7 @@ def resolve_request(
     )
     request.eta_median_at = None
     request.eta_likely_at = None
+    request.eta_basis = None
     touch(request, now)
     record_event(
         session,
