@@ -1,4 +1,4 @@
-"""`python -m bench`: the desk benchmark, then the simulation benchmark, in one run."""
+"""`python -m bench`: the desk, web-page, Insight and simulation benchmarks, in one run."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from bench import desk
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke test.")
-    parser.add_argument("--only", choices=("desk", "sim"), help="Run one benchmark only.")
+    parser.add_argument(
+        "--only", choices=("desk", "web", "insight", "sim"), help="Run one benchmark only."
+    )
     parser.add_argument("--requests", type=int, help="Requests to bulk-load (default 1,000,000).")
     parser.add_argument("--events", type=int, help="Events to bulk-load (default 10,000,000).")
     parser.add_argument(
@@ -61,6 +63,25 @@ def main(argv: list[str] | None = None) -> None:
     console = Console()
     if args.only in (None, "desk"):
         desk.run(console, desk_options(args))
+    if args.only in (None, "web"):
+        from bench import web
+
+        if args.quick:
+            web.run(console, requests=2_000, samples=20)
+        else:
+            web.run(console, requests=args.requests or 1_000_000)
+    if args.only in (None, "insight"):
+        import os
+
+        from bench import insight
+
+        if args.quick:
+            os.environ.setdefault("INSIGHT_BENCH_REQUESTS", "2000")
+            os.environ.setdefault("INSIGHT_BENCH_EVENTS", "20000")
+        elif args.requests or args.events:
+            os.environ.setdefault("INSIGHT_BENCH_REQUESTS", str(args.requests or 1_000_000))
+            os.environ.setdefault("INSIGHT_BENCH_EVENTS", str(args.events or 10_000_000))
+        insight.run(console)
     if args.only in (None, "sim"):
         try:
             sim = importlib.import_module("bench.sim")
