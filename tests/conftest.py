@@ -202,3 +202,27 @@ def issue_tokens(db: Database, world: World, clock: Clock) -> dict[str, str]:
 @pytest.fixture
 def tokens(db: Database, world: World, clock: Clock) -> dict[str, str]:
     return issue_tokens(db, world, clock)
+
+
+# Browser tests drive Debian's Chromium through Playwright; one browser serves the whole run
+# (two sync Playwright instances cannot live in one process).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def require_chromium() -> None:
+    """Skip a browser test module when Chromium is missing, except in CI, where it must exist."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            raise RuntimeError(f"Chromium is not installed at {CHROMIUM}; `make test` installs it")
+        pytest.skip("Chromium is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        yield chromium
+        chromium.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,32 +10,17 @@ from pathlib import Path
 import pytest
 
 from followthrough.db import Database
-from tests.conftest import T0, Clock, LiveServer, serving
+from tests.conftest import T0, Clock, LiveServer, require_chromium, serving
 from tests.factories import PASSWORD, World, build_world
 from tests.insight.conftest import Story, tell_story
 
-CHROMIUM = os.environ.get("FOLLOWTHROUGH_CHROMIUM", "/usr/bin/chromium")
 PERIOD = "start=2026-03-01&end=2026-03-08"
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"Chromium is not installed at {CHROMIUM}")
-    pytest.skip("Chromium is not installed", allow_module_level=True)
+require_chromium()
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 
 @pytest.fixture
