@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followthrough.db import Base, UTCDateTime
@@ -20,6 +20,14 @@ class Event(Base):
         Index("ix_event_request_id_id", "request_id", "id"),
         Index("ix_event_kind_at", "kind", "at"),
         Index("ix_event_team_at", "team_id", "at"),
+        # When each request opened (time to resolve), without reading its other events.
+        Index(
+            "ix_event_opened_request_id",
+            "request_id",
+            "at",
+            sqlite_where=text("kind = 'opened'"),
+            postgresql_where=text("kind = 'opened'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
