@@ -66,6 +66,9 @@ class RunResult:
     """Every figure of one replication. Rates are shares between 0 and 1."""
 
     days: float
+    # The model's events: case arrivals, handoff offers (first and after a bounce) and
+    # acceptances, work starts and completions, updates owed to open cases, leavers and their
+    # places filled again. Department openings and the end of the run are bookkeeping.
     events: int
     # Internal service
     handoffs: int
@@ -119,9 +122,13 @@ class RunResult:
 
 
 # Event kinds. Ties in time are broken by kind, then id, so runs are exactly repeatable.
-_OPEN, _DONE, _ACCEPT, _OFFER, _ARRIVE, _UPDATE, _LEAVE, _END = range(8)
+# The id is a request for _DONE, _ACCEPT and _OFFER, a journey for _ARRIVE and _UPDATE and a
+# department for _OPEN, _LEAVE and _REFILLED (a leaver's place is filled again).
+_OPEN, _DONE, _ACCEPT, _OFFER, _ARRIVE, _UPDATE, _LEAVE, _REFILLED, _END = range(9)
 # Request kinds.
-_STEP, _SUB, _REWORK, _COMPLAINT, _VACANCY = range(5)
+_STEP, _SUB, _REWORK, _COMPLAINT = range(4)
+# Stands in a department's queue for a leaver's empty place.
+_VACANT = -1
 
 
 def turnover_per_year(scenario: Scenario, engagement: float) -> float:
@@ -196,21 +203,37 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     expo = draws.exponential(streams[-2], 1.0)
     uniform = draws.uniform(streams[-1])
 
-    # Requests by id: (kind, service, department, sender, case, first offered). Queues hold
-    # (request, accepted at). Tuples, because they are much cheaper than objects here.
-    requests: list[tuple[int, int, int, int, int, float]] = []
-    # Case state, indexed by case id.
+    # Request and case state in parallel lists of numbers, indexed by id: cheaper than an
+    # object per request, and numbers leave the garbage collector nothing to scan. A request
+    # is its kind, service, department, sender, case and when it was first offered.
+    r_kind: list[int] = []
+    r_service: list[int] = []
+    r_department: list[int] = []
+    r_sender: list[int] = []
+    r_case: list[int] = []
+    r_offered: list[float] = []
     c_journey: list[int] = []
     c_opened: list[float] = []
     c_step: list[int] = []
     c_waiting: list[int] = []
-    c_errors: list[list[int]] = []
+    c_errors: list[tuple[int, ...]] = []  # services whose errors nobody has found yet
     c_missed: list[int] = []
     c_complaints: list[int] = []
     c_closed: list[bool] = []
 
+    # Departments' queues of (request or _VACANT, accepted at).
     queues: list[deque[tuple[int, float]]] = [deque() for _ in departments]
+    # Updates owed, per journey: (due, case) in time order, because every case of a journey
+    # has the same cadence. Only the front one is in the event heap, so a closed case's
+    # reminder is dropped when it reaches the front instead of being scheduled for nothing.
+    owed: list[deque[tuple[float, int]]] = [deque() for _ in journeys]
     busy = [0] * n_departments
+    # When each department's current working day ends (in the past while it is closed) and
+    # when its next one begins, kept by the _OPEN events: most work ends today or on the next
+    # working day, and these two times settle that without walking the calendar.
+    open_until = [-math.inf] * n_departments
+    reopens = [next_opening(0.0, d.opens, d.closes, workdays) for d in departments]
+    day_hours = [d.closes - d.opens for d in departments]
     work_hours = [0.0] * n_departments
     queued_hours = [0.0] * n_departments
     done = [0] * n_departments
@@ -223,7 +246,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     journey_hours = [0.0] * len(journeys)
     journey_kept = [0] * len(journeys)
 
-    handoffs = bounces = starts = 0
+    handoffs = bounces = offers_again = starts = refilled = 0
     accept_hours = 0.0
     ola_due = ola_met = reworks = 0
     updates_due = updates_kept = 0
@@ -237,16 +260,14 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         nonlocal bounces
         receiver = service_department[service]
         if request < 0:
-            request = len(requests)
-            requests.append((kind, service, receiver, sender, case, now))
-        delay = accept_mean[receiver] * expo()
-        day = int(now // HOURS_PER_DAY)
-        hour = now - day * HOURS_PER_DAY
-        # Most handoffs are looked at the same working day; only the rest need the calendar.
-        if day % 7 in workdays and opens[receiver] <= hour and hour + delay <= closes[receiver]:
-            look = now + delay
-        else:
-            look = finish_time(now, delay, opens[receiver], closes[receiver], workdays)
+            request = len(r_kind)
+            r_kind.append(kind)
+            r_service.append(service)
+            r_department.append(receiver)
+            r_sender.append(sender)
+            r_case.append(case)
+            r_offered.append(now)
+        look = working_hours_later(receiver, now, accept_mean[receiver] * expo())
         if uniform() < bounce[sender][receiver]:
             bounces += 1
             again = finish_time(
@@ -255,6 +276,17 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             push(events, (again, _OFFER, request))
         else:
             push(events, (look, _ACCEPT, request))
+
+    def working_hours_later(department: int, now: float, hours: float) -> float:
+        # When `hours` of the department's working time from `now` have passed.
+        today = open_until[department] - now
+        if hours <= today:
+            return now + hours
+        if today < 0.0:
+            today = 0.0
+        if hours - today <= day_hours[department]:
+            return reopens[department] + (hours - today)
+        return finish_time(now, hours, opens[department], closes[department], workdays)
 
     def begin_step(case: int, now: float) -> None:
         journey = c_journey[case]
@@ -268,27 +300,32 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
 
     def start_work(department: int, now: float) -> None:
         nonlocal starts
+        closing = open_until[department]
+        if now >= closing:
+            return  # closed: the department's next opening starts its queue
         queue = queues[department]
-        day = int(now // HOURS_PER_DAY)
-        hour = now - day * HOURS_PER_DAY
-        if day % 7 not in workdays or not opens[department] <= hour < closes[department]:
-            return
-        closing = day * HOURS_PER_DAY + closes[department]
         while queue and busy[department] < capacity[department]:
             request, accepted = queue.popleft()
             busy[department] += 1
-            kind, service, _, _, _, _ = requests[request]
-            if kind == _VACANCY:
-                push(events, (now + vacancy_hours, _DONE, request))
+            if request == _VACANT:
+                push(events, (now + vacancy_hours, _REFILLED, department))
                 continue
             starts += 1
-            effort = work[service]()
+            effort = work[r_service[request]]()
             work_hours[department] += effort
             queued_hours[department] += now - accepted
             end = now + effort
             if end > closing:
-                end = finish_time(now, effort, opens[department], closes[department], workdays)
+                end = working_hours_later(department, now, effort)
             push(events, (end, _DONE, request))
+
+    def remind_next(journey: int) -> None:
+        # Drop reminders of closed cases from the front and put the next open one in the heap.
+        reminders = owed[journey]
+        while reminders and c_closed[reminders[0][1]]:
+            reminders.popleft()
+        if reminders:
+            push(events, (reminders[0][0], _UPDATE, journey))
 
     def close_case(case: int, now: float) -> None:
         nonlocal closed, kept_promises, reached, satisfaction, lost, lost_years
@@ -325,50 +362,45 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
 
     events: list[tuple[float, int, int]] = [(horizon, _END, 0)]
     for d in range(n_departments):
-        events.append((next_opening(0.0, opens[d], closes[d], workdays), _OPEN, d))
+        events.append((reopens[d], _OPEN, d))
         if leave_rate[d] > 0:
             events.append((expo() / leave_rate[d], _LEAVE, d))
     for j in range(len(journeys)):
         events.append((between[j](), _ARRIVE, j))
     heapq.heapify(events)
-    popped = 0
 
+    # The branches are in order of how often they run.
     while True:
         now, kind, ident = pop(events)
-        popped += 1
         if kind == _DONE:
-            request_kind, service, department, _, case, offered = requests[ident]
+            request_kind, department = r_kind[ident], r_department[ident]
             busy[department] -= 1
-            if request_kind == _VACANCY:
-                if queues[department] and busy[department] < capacity[department]:
-                    start_work(department, now)
-                continue
             done[department] += 1
+            service, case = r_service[ident], r_case[ident]
             if target[service] < no_target:
                 ola_due += 1
-                if now - offered <= target[service]:
+                if now - r_offered[ident] <= target[service]:
                     ola_met += 1
-            if queues[department] and busy[department] < capacity[department]:
+            if queues[department]:  # a person has just become free
                 start_work(department, now)
             if request_kind == _COMPLAINT:
                 continue
-            errors = c_errors[case]
             if request_kind == _STEP:
                 found = 0
-                if errors:
+                if c_errors[case]:
                     unfound = []
-                    for wrong in errors:
+                    for wrong in c_errors[case]:
                         if uniform() < found_chance[wrong]:
                             found += 1
                             hand_off(_REWORK, wrong, case, department, now, -1)
                         else:
                             unfound.append(wrong)
-                    c_errors[case] = errors = unfound
+                    c_errors[case] = tuple(unfound)
                 if found:
                     c_waiting[case] = found
                     continue
                 if uniform() < error_chance[service]:
-                    errors.append(service)
+                    c_errors[case] += (service,)
                     errors_made[department] += 1
                 c_step[case] += 1
                 if c_step[case] == len(steps[c_journey[case]]):
@@ -379,7 +411,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             if request_kind == _REWORK:
                 reworks += 1
             if uniform() < error_chance[service]:
-                errors.append(service)
+                c_errors[case] += (service,)
                 errors_made[department] += 1
             c_waiting[case] -= 1
             if c_waiting[case] == 0:
@@ -388,24 +420,30 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                 hand_off(_STEP, step_service, case, owner[journey], now, -1)
         elif kind == _ACCEPT:
             handoffs += 1
-            _, _, department, _, _, offered = requests[ident]
-            accept_hours += now - offered
+            department = r_department[ident]
+            accept_hours += now - r_offered[ident]
             queues[department].append((ident, now))
-            if queues[department] and busy[department] < capacity[department]:
+            if busy[department] < capacity[department]:
                 start_work(department, now)
-        elif kind == _OPEN:
-            start_work(ident, now)
-            day = int(now // HOURS_PER_DAY)
-            push(
-                events,
-                (
-                    next_opening(
-                        day * HOURS_PER_DAY + closes[ident], opens[ident], closes[ident], workdays
-                    ),
-                    _OPEN,
-                    ident,
-                ),
-            )
+        elif kind == _UPDATE:
+            _, case = owed[ident].popleft()
+            # A case that closed while its reminder was at the front is owed nothing.
+            if not c_closed[case]:
+                keeper = owner[ident]
+                updates_due += 1
+                if uniform() < keep_update[keeper]:
+                    updates_kept += 1
+                else:
+                    missed[keeper] += 1
+                    c_missed[case] += 1
+                    if uniform() < complain[keeper]:
+                        complaints += 1
+                        complaints_at[keeper] += 1
+                        c_complaints[case] += 1
+                        if complaint_service >= 0:
+                            hand_off(_COMPLAINT, complaint_service, case, keeper, now, -1)
+                owed[ident].append((now + cadence[ident], case))
+            remind_next(ident)
         elif kind == _ARRIVE:
             push(events, (now + between[ident](), _ARRIVE, ident))
             case = len(c_journey)
@@ -413,43 +451,36 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             c_opened.append(now)
             c_step.append(0)
             c_waiting.append(0)
-            c_errors.append([])
+            c_errors.append(())
             c_missed.append(0)
             c_complaints.append(0)
             c_closed.append(False)
             if external[ident] and cadence[ident] > 0:
-                push(events, (now + cadence[ident], _UPDATE, case))
+                owed[ident].append((now + cadence[ident], case))
+                if len(owed[ident]) == 1:
+                    push(events, (now + cadence[ident], _UPDATE, ident))
             begin_step(case, now)
         elif kind == _OFFER:
-            request_kind, service, _, sender, case, _ = requests[ident]
-            hand_off(request_kind, service, case, sender, now, ident)
-        elif kind == _UPDATE:
-            if c_closed[ident]:
-                popped -= 1  # a reminder for a closed case does nothing: not an event
-                continue
-            journey = c_journey[ident]
-            keeper = owner[journey]
-            updates_due += 1
-            if uniform() < keep_update[keeper]:
-                updates_kept += 1
-            else:
-                missed[keeper] += 1
-                c_missed[ident] += 1
-                if uniform() < complain[keeper]:
-                    complaints += 1
-                    complaints_at[keeper] += 1
-                    c_complaints[ident] += 1
-                    if complaint_service >= 0:
-                        hand_off(_COMPLAINT, complaint_service, ident, keeper, now, -1)
-            push(events, (now + cadence[journey], _UPDATE, ident))
+            offers_again += 1
+            hand_off(r_kind[ident], r_service[ident], r_case[ident], r_sender[ident], now, ident)
+        elif kind == _OPEN:
+            closing = int(now // HOURS_PER_DAY) * HOURS_PER_DAY + closes[ident]
+            open_until[ident] = closing
+            start_work(ident, now)
+            reopens[ident] = next_opening(closing, opens[ident], closes[ident], workdays)
+            push(events, (reopens[ident], _OPEN, ident))
         elif kind == _LEAVE:
             # The leaver's place is held empty: it goes first in the queue, so it takes the
             # next person to become free, and stays empty for the vacancy time.
             leavers[ident] += 1
-            requests.append((_VACANCY, -1, ident, ident, -1, now))
-            queues[ident].appendleft((len(requests) - 1, now))
+            queues[ident].appendleft((_VACANT, now))
             start_work(ident, now)
             push(events, (now + expo() / leave_rate[ident], _LEAVE, ident))
+        elif kind == _REFILLED:
+            refilled += 1
+            busy[ident] -= 1
+            if queues[ident]:
+                start_work(ident, now)
         else:
             break
 
@@ -491,7 +522,14 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     external_hours = sum(h for h, e in zip(journey_hours, external, strict=True) if e)
     return RunResult(
         days=horizon / HOURS_PER_DAY,
-        events=popped + starts,
+        events=len(c_journey)  # arrivals
+        + offers_again
+        + handoffs
+        + starts
+        + sum(done)
+        + refilled
+        + updates_due
+        + sum(leavers),
         handoffs=handoffs,
         mean_accept_hours=accept_hours / handoffs if handoffs else 0.0,
         bounce_rate=bounces / (handoffs + bounces) if handoffs + bounces else 0.0,
