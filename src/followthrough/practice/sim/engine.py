@@ -319,14 +319,6 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                 end = working_hours_later(department, now, effort)
             push(events, (end, _DONE, request))
 
-    def remind_next(journey: int) -> None:
-        # Drop reminders of closed cases from the front and put the next open one in the heap.
-        reminders = owed[journey]
-        while reminders and c_closed[reminders[0][1]]:
-            reminders.popleft()
-        if reminders:
-            push(events, (reminders[0][0], _UPDATE, journey))
-
     def close_case(case: int, now: float) -> None:
         nonlocal closed, kept_promises, reached, satisfaction, lost, lost_years
         c_closed[case] = True
@@ -426,7 +418,8 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             if busy[department] < capacity[department]:
                 start_work(department, now)
         elif kind == _UPDATE:
-            _, case = owed[ident].popleft()
+            reminders = owed[ident]
+            _, case = reminders.popleft()
             # A case that closed while its reminder was at the front is owed nothing.
             if not c_closed[case]:
                 keeper = owner[ident]
@@ -442,8 +435,12 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                         c_complaints[case] += 1
                         if complaint_service >= 0:
                             hand_off(_COMPLAINT, complaint_service, case, keeper, now, -1)
-                owed[ident].append((now + cadence[ident], case))
-            remind_next(ident)
+                reminders.append((now + cadence[ident], case))
+            # Drop closed cases' reminders from the front; the next open one goes in the heap.
+            while reminders and c_closed[reminders[0][1]]:
+                reminders.popleft()
+            if reminders:
+                push(events, (reminders[0][0], _UPDATE, ident))
         elif kind == _ARRIVE:
             push(events, (now + between[ident](), _ARRIVE, ident))
             case = len(c_journey)
