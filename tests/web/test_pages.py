@@ -305,3 +305,42 @@ def test_api_tokens_are_shown_once_and_can_be_revoked(
     assert token_id
     assert asha.post(f"/account/tokens/{token_id.group(1)}/revoke").status_code == 303
     assert api.get("/me").status_code == 401
+
+
+def test_unsure_requests_get_team_suggestions_and_can_go_straight_to_one(
+    db: Database, world: World, visit: dict[str, Visitor]
+) -> None:
+    asha = visit["asha"]
+    for n in range(3):
+        rid = _raise(asha, world, title=f"Policy address wrong {n}", need="fix the policy address")
+        dan = visit["dan"]
+        intake = _open_offer(db, rid)
+        assert dan.post(f"/requests/{rid}/offers/{intake}/accept", {}).status_code == 303
+        done = dan.post(f"/requests/{rid}/resolve", {"resolution": "fixed"})
+        assert done.status_code == 303
+    suggested = asha.get(
+        "/requests/new/suggestions", params={"title": "wrong policy address", "need": "please fix"}
+    )
+    assert "Who usually does this?" in suggested.text
+    assert "Policy Admin" in suggested.text
+    assert (
+        asha.get("/requests/new/suggestions", params={"title": "", "need": ""}).text.count(
+            "<fieldset"
+        )
+        == 0
+    )
+    form = {"service_id": "unsure", "title": "Address again", "need": "fix the policy address"}
+    sent = asha.post("/requests/new", {**form, "team_id": str(world.teams["admin"])})
+    assert sent.status_code == 303
+    rid = int(sent.headers["location"].rsplit("/", 1)[1])
+    with db.unit_of_work(readonly=True) as session:
+        request = session.get(Request, rid)
+        assert request is not None
+        assert request.team_id == world.teams["admin"]
+        assert request.owner_id == world.people["dan"]
+    triaged = asha.post("/requests/new", {**form, "team_id": ""})
+    rid = int(triaged.headers["location"].rsplit("/", 1)[1])
+    with db.unit_of_work(readonly=True) as session:
+        request = session.get(Request, rid)
+        assert request is not None
+        assert request.team_id == world.teams["triage"]

@@ -171,6 +171,19 @@ def service_preview(page: ReadPage) -> Response:
     )
 
 
+@router.get("/requests/new/suggestions")
+def routing_suggestions(page: ReadPage) -> Response:
+    """For "not sure which team": the teams that resolved the most similar requests."""
+    from followthrough.insight.routing_service import suggest_teams
+
+    text = f"{page.form.get('title')} {page.form.get('need')}"
+    return page.render(
+        "raise_suggestions.html",
+        suggestions=suggest_teams(page.session, text) if text.strip() else [],
+        team_id=_int_or_none(page.form.get("team_id")),
+    )
+
+
 def _linked_cases(page: Page, references: str, customer: str) -> tuple[int, ...]:
     """Existing cases by reference; an unknown reference becomes a new case if a customer is named."""
     ids: list[int] = []
@@ -196,8 +209,11 @@ def raise_request(page: ChangePage) -> Response:
 
     def open_it() -> None:
         values = {"desired_by": utc_input(form.get("desired_by"))}
-        if form.get("service_id") in ("", "unsure"):
+        unsure = form.get("service_id") in ("", "unsure")
+        if unsure:
             values["service_id"] = ""
+        # A suggested team only applies to "not sure which team"; a service names its own team.
+        values["team_id"] = form.get("team_id") if unsure else ""
         body = model_from_form(s.RequestIn, form.replaced(values))
         case_ids = _linked_cases(page, form.get("cases"), form.get("customer"))
         request = service.open_request(
@@ -207,6 +223,7 @@ def raise_request(page: ChangePage) -> Response:
                 title=body.title,
                 need=body.need,
                 service_id=body.service_id,
+                team_id=body.team_id,
                 context=body.context,
                 impact_customers=body.impact_customers,
                 desired_by=body.desired_by,
