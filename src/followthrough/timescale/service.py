@@ -12,6 +12,7 @@ from followthrough.org.models import Holiday, Service, Team
 from followthrough.org.rules import WorkingCalendar, add_business_hours, business_seconds_between
 from followthrough.org.service import calendar_of, team_calendar
 from followthrough.requests.models import Request
+from followthrough.requests.rules import OPEN_STATES
 from followthrough.timescale.models import TimescaleCurve
 from followthrough.timescale.rules import Estimate, Observation, estimate_remaining, kaplan_meier
 
@@ -47,7 +48,6 @@ def worked_hours(
 
 def refresh_curve(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
     """Recompute the Kaplan-Meier curve of one service from its recent requests."""
-    calendars = _calendars(session)
     since = now - HISTORY_WINDOW
     rows = session.execute(
         select(
@@ -61,17 +61,15 @@ def refresh_curve(session: Session, service_id: int, now: datetime) -> Timescale
             Request.service_id == service_id,
             Request.opened_at >= since,
             Request.opened_at <= now,
-            or_(
-                Request.resolved_at.is_not(None),
-                Request.state.in_(("new", "in_progress", "needs_clarification", "waiting")),
-            ),
+            or_(Request.resolved_at.is_not(None), Request.state.in_(OPEN_STATES)),
         )
         .order_by(Request.opened_at.desc())
         .limit(HISTORY_LIMIT)
     ).all()
     observations = []
     for team_id, opened_at, resolved_at, paused, paused_at in rows:
-        calendar = calendars[team_id]
+        # Built once per team and unit of work, so a sweep over every service reuses them.
+        calendar = team_calendar(session, team_id)
         end = resolved_at if resolved_at is not None else now
         hours = worked_hours(calendar, opened_at, end, paused, None if resolved_at else paused_at)
         observations.append(Observation(hours=round(hours, 4), resolved=resolved_at is not None))
