@@ -79,7 +79,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping before each checkout: it was one more round trip on every request. A connection
+    # lost to a database restart fails its one request with a 503 (web.problems), and the pool
+    # then replaces every connection older than the loss.
+    kwargs.setdefault("pool_pre_ping", False)
     return create_engine(url, **kwargs)
 
 

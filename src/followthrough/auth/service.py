@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from followthrough.auth.models import ApiToken, WebSession
@@ -16,6 +16,7 @@ from followthrough.auth.models import ApiToken, WebSession
 __all__ = ["ApiToken", "WebSession"]
 from followthrough.errors import InvalidInput, NotFound, NotSignedIn
 from followthrough.org.models import Person
+from followthrough.org.snapshot import note_revision, revision_column
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "ft_"
@@ -97,18 +98,24 @@ def create_api_token(
     return secret, token
 
 
+# Built once: every API call runs it.
+_TOKEN_LOOKUP = (
+    select(ApiToken, Person, revision_column())
+    .join(Person, Person.id == ApiToken.person_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def person_for_token(
     session: Session, secret: str, now: datetime, *, record_use: bool = True
 ) -> Person | None:
     """The active person behind an unrevoked token (one query), or None."""
-    row = session.execute(
-        select(ApiToken, Person)
-        .join(Person, Person.id == ApiToken.person_id)
-        .where(ApiToken.token_hash == _digest(secret))
-    ).first()
+    row = session.execute(_TOKEN_LOOKUP, {"token_hash": _digest(secret)}).first()
     if row is None:
         return None
-    token, person = row
+    token, person, revision = row
+    # The organisation's revision rides on this statement, so the caller's teams need none.
+    note_revision(session, revision)
     if token.revoked_at is not None or not person.active:
         return None
     # Recording use on every call would make every read a write; once a minute is enough.

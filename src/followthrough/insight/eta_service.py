@@ -21,6 +21,7 @@ from followthrough.db import Database
 from followthrough.insight.models_eta import EtaModelRow, EtaPrediction
 from followthrough.org.models import Service, Team
 from followthrough.org.rules import WorkingCalendar, add_business_hours
+from followthrough.org.snapshot import org_snapshot
 from followthrough.requests.models import PathStep, Request
 from followthrough.timescale.rules import Estimate, describe_hours
 
@@ -263,9 +264,9 @@ def team_load(session: Session, team_id: int) -> int:
 def query_for(session: Session, request: Request) -> EtaQuery:
     from followthrough.insight.eta import EtaQuery
 
-    team = session.get(Team, request.team_id)
-    assert team is not None
-    service = None if request.service_id is None else session.get(Service, request.service_id)
+    org = org_snapshot(session)
+    team = org.team(request.team_id)
+    service = None if request.service_id is None else org.services.get(request.service_id)
     return EtaQuery(
         opened_at=request.opened_at,
         service="" if service is None else service.name,
@@ -296,7 +297,10 @@ def calibrated_estimate(
     bound has passed (then the history curve, conditional on the time spent, is the honest guide).
     """
     hours_per_day = calendar.business_seconds_per_day / 3600
-    stated = session.get(EtaPrediction, request.id)
+    from followthrough.timescale.service import JUST_OPENED
+
+    just_opened = request.id in session.info.get(JUST_OPENED, ())
+    stated = None if just_opened else session.get(EtaPrediction, request.id)
     if stated is None:
         if request.state != "new" or elapsed > 0.0 or request.id is None:
             return None

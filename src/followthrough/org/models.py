@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followthrough.db import Base, UTCDateTime, utcnow
@@ -88,3 +98,17 @@ class Service(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     team: Mapped[Team] = relationship(lazy="raise")
+
+
+class OrgRevision(Base):
+    """One row whose revision moves on with every change to the organisation and catalog.
+
+    Database triggers on the organisation's tables move it, in the same transaction as the
+    change, whoever makes it (the app, an import, a hand-written statement). Each process keeps a
+    copy of the organisation and trusts it only while the revision is the one it was read at.
+    """
+
+    __tablename__ = "org_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from sqlalchemy import literal, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotFound
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.org.rules import WorkingCalendar
+from followthrough.org.snapshot import org_snapshot
 from followthrough.requests.rules import Actor, effective_duty_owner
 
 
@@ -26,18 +27,8 @@ def calendar_of(team: Team, holidays: list[date]) -> WorkingCalendar:
 
 
 def team_calendar(session: Session, team_id: int) -> WorkingCalendar:
-    """The team's working calendar, built once per unit of work (several rules need it)."""
-    cache: dict[int, WorkingCalendar] = session.info.setdefault("team_calendars", {})
-    if team_id not in cache:
-        team = get_team(session, team_id)
-        days = list(session.scalars(select(Holiday.day).where(Holiday.team_id == team_id)))
-        cache[team_id] = calendar_of(team, days)
-    return cache[team_id]
-
-
-def forget_calendar(session: Session, team_id: int) -> None:
-    """Drop the cached calendar after the team's hours or holidays change."""
-    session.info.get("team_calendars", {}).pop(team_id, None)
+    """The team's working calendar, from the organisation as this transaction sees it."""
+    return org_snapshot(session).team(team_id).calendar
 
 
 def get_team(session: Session, team_id: int) -> Team:
@@ -68,17 +59,13 @@ def team_ids_of(session: Session, person_id: int) -> frozenset[int]:
 
 
 def actor_for(session: Session, person: Person) -> Actor:
-    """The authorisation facts about a person: their teams and the teams they lead (one query)."""
-    member = select(Membership.team_id, literal(False).label("leads")).where(
-        Membership.person_id == person.id
-    )
-    leads = select(Team.id, literal(True).label("leads")).where(Team.lead_id == person.id)
-    rows = session.execute(member.union_all(leads)).all()
-    lead_of = frozenset(team_id for team_id, is_lead in rows if is_lead)
+    """The authorisation facts about a person: their teams and the teams they lead."""
+    org = org_snapshot(session)
+    lead_of = org.leads.get(person.id, frozenset())
     return Actor(
         person_id=person.id,
         is_admin=person.is_admin,
-        team_ids=frozenset(team_id for team_id, _ in rows),
+        team_ids=org.member_of.get(person.id, frozenset()) | lead_of,
         lead_of=lead_of,
     )
 
@@ -223,7 +210,6 @@ def add_person(
 
 def add_holiday(session: Session, team_id: int, day: date, name: str = "") -> Holiday:
     get_team(session, team_id)
-    forget_calendar(session, team_id)
     holiday = Holiday(team_id=team_id, day=day, name=name)
     session.add(holiday)
     try:

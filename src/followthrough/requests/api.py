@@ -36,7 +36,7 @@ def expected_version(if_match: str | None, body_version: int | None) -> int | No
     return header_version if header_version is not None else body_version
 
 
-def prefers_minimal(
+async def prefers_minimal(
     prefer: Annotated[
         str | None, Header(description="Send 'return=minimal' for a short answer to a change")
     ] = None,

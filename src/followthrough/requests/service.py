@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,21 +27,15 @@ from followthrough.errors import (
 )
 from followthrough.history.service import record_event
 from followthrough.notify.service import notify
-from followthrough.org.models import Service, Team
+from followthrough.org.models import Service
 from followthrough.org.rules import (
     WorkingCalendar,
     add_business_hours,
     add_business_seconds,
     business_seconds_between,
 )
-from followthrough.org.service import (
-    duty_owner_of,
-    get_person,
-    get_service,
-    get_team,
-    is_member,
-    team_calendar,
-)
+from followthrough.org.service import team_calendar
+from followthrough.org.snapshot import ServiceFacts, org_snapshot
 from followthrough.requests import rules
 from followthrough.requests.access import get_readable_request
 from followthrough.requests.models import (
@@ -52,7 +47,7 @@ from followthrough.requests.models import (
     RequestUpdate,
 )
 from followthrough.requests.rules import Actor
-from followthrough.timescale.service import refresh_estimate
+from followthrough.timescale.service import JUST_OPENED, refresh_estimate
 
 # Targets for requests raised without a catalog service ("not sure which team").
 UNCATALOGUED_ACCEPT_HOURS = 4.0
@@ -69,7 +64,7 @@ class Targets:
     auto_close_days: int
 
 
-def targets_of(service: Service | None) -> Targets:
+def targets_of(service: Service | ServiceFacts | None) -> Targets:
     if service is None:
         return Targets(
             UNCATALOGUED_ACCEPT_HOURS,
@@ -101,17 +96,26 @@ class NewRequest:
     parent_id: int | None = None
 
 
-def _service_of(session: Session, request: Request) -> Service | None:
-    return None if request.service_id is None else session.get(Service, request.service_id)
+def _service_of(session: Session, request: Request) -> ServiceFacts | None:
+    if request.service_id is None:
+        return None
+    return org_snapshot(session).services.get(request.service_id)
 
 
-def participate(session: Session, request_id: int, person_id: int) -> None:
-    """Record that the person takes part in the request; one idempotent statement."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(RequestParticipant)
-        .values(request_id=request_id, person_id=person_id)
-        .on_conflict_do_nothing()
+# Built once per dialect, on the plain table: participants are written by nearly every change,
+# and the ORM's bulk insert machinery costs more than the statement.
+_PARTICIPANTS = cast(Table, RequestParticipant.__table__)
+_PARTICIPATE = {
+    name: insert(_PARTICIPANTS).on_conflict_do_nothing()
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+def participate(session: Session, request_id: int, *person_ids: int) -> None:
+    """Record that the people take part in the request; one idempotent statement."""
+    session.connection().execute(
+        _PARTICIPATE[session.get_bind().dialect.name],
+        [{"request_id": request_id, "person_id": p} for p in dict.fromkeys(person_ids)],
     )
 
 
@@ -135,6 +139,9 @@ def load_for_change(
 ) -> Request:
     request = get_readable_request(session, actor, request_id, for_change=True)
     _check_version(request, expected_version)
+    # The identity map holds objects weakly: without this, a change that returns its offer or
+    # update would let the request go, and answering with its new version would read it again.
+    session.info.setdefault("changed_requests", []).append(request)
     return request
 
 
@@ -170,22 +177,23 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
         raise InvalidInput("impact_customers must not be negative", field="impact_customers")
     if new.desired_by is not None and new.desired_by <= now:
         raise InvalidInput("desired_by must be in the future", field="desired_by")
-    service: Service | None = None
+    org = org_snapshot(session)
+    service: ServiceFacts | None = None
     if new.service_id is not None:
-        service = get_service(session, new.service_id)
+        service = org.service(new.service_id)
         if new.team_id is not None and new.team_id != service.team_id:
             raise InvalidInput("team_id does not offer that service", field="team_id")
-        team = get_team(session, service.team_id)
+        team = org.team(service.team_id)
     elif new.team_id is not None:
-        team = get_team(session, new.team_id)
+        team = org.team(new.team_id)
     else:
-        triage = session.scalar(select(Team).where(Team.is_triage.is_(True)).order_by(Team.id))
-        if triage is None:
+        triage = [t for t in org.teams.values() if t.is_triage]
+        if not triage:
             raise InvalidInput(
                 "choose a service or a team: no triage team is set up for unsure requests",
                 field="service_id",
             )
-        team = triage
+        team = min(triage, key=lambda t: t.id)
     cases = []
     for case_id in dict.fromkeys(new.case_ids):
         case = session.get(Case, case_id)
@@ -199,8 +207,8 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
         rules.require_working_on(actor, parent.owner_id, parent.team_id, "open a sub-request")
 
     targets = targets_of(service)
-    calendar = team_calendar(session, team.id)
-    owner_id = duty_owner_of(team)
+    calendar = team.calendar
+    owner_id = team.duty_owner
     request = Request(
         title=title,
         need=need,
@@ -222,9 +230,10 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
     _reset_update_ladder(request, calendar, targets.update_every_hours, now)
     session.add(request)
     session.flush()
+    # Nothing was stated about a request this young: the estimate need not look.
+    session.info.setdefault(JUST_OPENED, set()).add(request.id)
     session.add(PathStep(request_id=request.id, team_id=team.id, entered_at=now))
-    participate(session, request.id, actor.person_id)
-    participate(session, request.id, owner_id)
+    participate(session, request.id, actor.person_id, owner_id)
     offer = Offer(
         request_id=request.id,
         kind="intake",
@@ -310,10 +319,11 @@ def offer_request(
         rules.require_owner_or_lead(
             actor, request.owner_id, request.team_id, "hand the request off"
         )
-    team = get_team(session, to_team_id)
+    org = org_snapshot(session)
+    team = org.team(to_team_id, "to_team_id")
     if to_person_id is not None:
-        get_person(session, to_person_id, "to_person_id")
-        if not is_member(session, to_team_id, to_person_id):
+        org.person(to_person_id, "to_person_id")
+        if not org.is_member(to_team_id, to_person_id):
             raise InvalidInput("to_person_id is not a member of to_team_id", field="to_person_id")
         if to_person_id == request.owner_id:
             raise InvalidInput("the request is already owned by that person", field="to_person_id")
@@ -330,7 +340,7 @@ def offer_request(
             superseded=True,
         )
     targets = targets_of(_service_of(session, request))
-    calendar = team_calendar(session, team.id)
+    calendar = team.calendar
     offer = Offer(
         request_id=request.id,
         kind="handoff",
@@ -357,7 +367,7 @@ def offer_request(
         offer_id=offer.id,
         note=offer.note or None,
     )
-    receivers = [to_person_id] if to_person_id is not None else [duty_owner_of(team)]
+    receivers = [to_person_id] if to_person_id is not None else [team.duty_owner]
     for person_id in receivers:
         participate(session, request.id, person_id)
         notify(
@@ -455,7 +465,7 @@ def accept_offer(
             session,
             previous_owner,
             "offer_accepted",
-            f"Accepted: {request.title} is now owned by {get_person(session, actor.person_id).name}",
+            f"Accepted: {request.title} is now owned by {org_snapshot(session).person(actor.person_id).name}",
             now,
             request_id=request.id,
         )

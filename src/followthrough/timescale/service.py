@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from followthrough.org.models import Holiday, Service, Team
 from followthrough.org.rules import WorkingCalendar, add_business_hours, business_seconds_between
 from followthrough.org.service import calendar_of, team_calendar
+from followthrough.org.snapshot import org_snapshot
 from followthrough.requests.models import Request
 from followthrough.requests.rules import OPEN_STATES
 from followthrough.timescale.models import TimescaleCurve
@@ -21,6 +22,9 @@ HISTORY_WINDOW = timedelta(days=180)
 HISTORY_LIMIT = 2000
 CURVE_MAX_AGE = timedelta(hours=6)
 MIN_HISTORY = 20
+
+# Session.info key: ids of requests opened in this transaction (see calibrated_estimate).
+JUST_OPENED = "just_opened_requests"
 
 
 def _calendars(session: Session) -> dict[int, WorkingCalendar]:
@@ -95,8 +99,9 @@ def curve_for(session: Session, service_id: int, now: datetime) -> TimescaleCurv
 
 
 def estimate_for(session: Session, request: Request, now: datetime) -> Estimate | None:
-    service = None if request.service_id is None else session.get(Service, request.service_id)
-    calendar = team_calendar(session, request.team_id)
+    org = org_snapshot(session)
+    service = None if request.service_id is None else org.services.get(request.service_id)
+    calendar = org.team(request.team_id).calendar
     elapsed = worked_hours(
         calendar, request.opened_at, now, request.paused_business_seconds, request.clock_paused_at
     )

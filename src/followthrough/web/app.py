@@ -106,11 +106,12 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    # Routes are matched in order: the request desk's, called most, come first.
     for router in (
-        auth_router,
-        org_router,
         requests_router,
         promises_router,
+        auth_router,
+        org_router,
         feedback_router,
         cases_router,
         inbox_router,

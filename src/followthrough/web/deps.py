@@ -32,7 +32,9 @@ def settings(request: Request) -> Settings:
     return value
 
 
-def now(request: Request) -> datetime:
+# A coroutine: it does no I/O, and a plain function would cost a hop to the thread pool and
+# back on every request.
+async def now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
 
@@ -50,6 +52,13 @@ Now = Annotated[datetime, Depends(now)]
 
 def current_person(request: Request, session: DbSession, at: Now) -> Person:
     """The caller, from a bearer API token or the session cookie (which also needs CSRF)."""
+    known: Person | None = getattr(request.state, "caller", None)
+    if known is None:
+        known = request.state.caller = _caller(request, session, at)
+    return known
+
+
+def _caller(request: Request, session: Session, at: datetime) -> Person:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         person = person_for_token(
@@ -77,8 +86,10 @@ def current_person(request: Request, session: DbSession, at: Now) -> Person:
 CurrentPerson = Annotated[Person, Depends(current_person)]
 
 
-def current_actor(session: DbSession, person: CurrentPerson) -> Actor:
-    return actor_for(session, person)
+def current_actor(request: Request, session: DbSession, at: Now) -> Actor:
+    # Not built on the CurrentPerson dependency: each synchronous dependency is a hop to the
+    # thread pool and back, and nearly every endpoint needs the actor.
+    return actor_for(session, current_person(request, session, at))
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -56,6 +57,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             "The request changed since you loaded it",
             "someone else changed this request at the same moment; reload and try again",
             field="version",
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        if not exc.connection_invalidated:
+            raise exc
+        return _answer(
+            request,
+            503,
+            "The database connection was lost",
+            "the database went away during this request and nothing was changed; try again",
         )
 
     @app.exception_handler(RequestValidationError)
