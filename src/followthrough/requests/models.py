@@ -82,7 +82,8 @@ class Offer(Base):
     __tablename__ = "offer"
     __table_args__ = (
         Index("ix_offer_state_due", "state", "due_at"),
-        Index("ix_offer_to_team_state", "to_team_id", "state"),
+        # The answer time last: the lead board counts a team's offers accepted in recent weeks.
+        Index("ix_offer_to_team_state_answered", "to_team_id", "state", "answered_at"),
         Index("ix_offer_to_person_state", "to_person_id", "state"),
     )
 
