@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from followthrough.org.models import Holiday, Service, Team
+from followthrough.org.models import Service, Team
 from followthrough.org.rules import WorkingCalendar, add_business_hours, business_seconds_between
-from followthrough.org.service import calendar_of, team_calendar
+from followthrough.org.service import team_calendar
 from followthrough.org.snapshot import org_snapshot
 from followthrough.requests.models import Request
 from followthrough.requests.rules import OPEN_STATES
@@ -28,13 +28,7 @@ JUST_OPENED = "just_opened_requests"
 
 
 def _calendars(session: Session) -> dict[int, WorkingCalendar]:
-    holidays: dict[int, list] = {}  # type: ignore[type-arg]
-    for team_id, day in session.execute(select(Holiday.team_id, Holiday.day)):
-        holidays.setdefault(team_id, []).append(day)
-    return {
-        team.id: calendar_of(team, holidays.get(team.id, []))
-        for team in session.scalars(select(Team))
-    }
+    return {team.id: team.calendar for team in org_snapshot(session).teams.values()}
 
 
 def worked_hours(
