@@ -286,10 +286,8 @@ def _mark_changed(session: Session) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _on_flush(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    if session.info.get(CHANGED):
-        # Still drop the transaction's own copy: it may predate this flush.
-        session.info.pop(SNAPSHOT, None)
-    elif _has_unflushed_org_change(session):
+    # Also when the transaction already changed the organisation: its own copy predates this.
+    if _has_unflushed_org_change(session):
         _mark_changed(session)
 
 
