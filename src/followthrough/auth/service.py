@@ -16,7 +16,7 @@ from followthrough.auth.models import ApiToken, WebSession
 __all__ = ["ApiToken", "WebSession"]
 from followthrough.errors import InvalidInput, NotFound, NotSignedIn
 from followthrough.org.models import Person
-from followthrough.org.snapshot import note_revision, revision_column
+from followthrough.org.snapshot import REVISION_COLUMN, note_revision
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "ft_"
@@ -100,7 +100,7 @@ def create_api_token(
 
 # Built once: every API call runs it.
 _TOKEN_LOOKUP = (
-    select(ApiToken, Person, revision_column())
+    select(ApiToken, Person, REVISION_COLUMN)
     .join(Person, Person.id == ApiToken.person_id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )

@@ -13,7 +13,7 @@ from followthrough.errors import Conflict, InvalidInput, NotFound
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.org.rules import WorkingCalendar
 from followthrough.org.snapshot import org_snapshot
-from followthrough.requests.rules import Actor, effective_duty_owner
+from followthrough.requests.rules import Actor
 
 
 def calendar_of(team: Team, holidays: list[date]) -> WorkingCalendar:
@@ -52,12 +52,6 @@ def get_service(session: Session, service_id: int, field: str = "service_id") ->
     return service
 
 
-def team_ids_of(session: Session, person_id: int) -> frozenset[int]:
-    return frozenset(
-        session.scalars(select(Membership.team_id).where(Membership.person_id == person_id))
-    )
-
-
 def actor_for(session: Session, person: Person) -> Actor:
     """The authorisation facts about a person: their teams and the teams they lead."""
     org = org_snapshot(session)
@@ -68,20 +62,6 @@ def actor_for(session: Session, person: Person) -> Actor:
         team_ids=org.member_of.get(person.id, frozenset()) | lead_of,
         lead_of=lead_of,
     )
-
-
-def duty_owner_of(team: Team) -> int:
-    owner = effective_duty_owner(team.duty_owner_id, team.lead_id)
-    if owner is None:
-        raise Conflict(f"team {team.name} has neither a duty owner nor a lead", field="team_id")
-    return owner
-
-
-def is_member(session: Session, team_id: int, person_id: int) -> bool:
-    team = get_team(session, team_id)
-    if team.lead_id == person_id:
-        return True
-    return session.get(Membership, (team_id, person_id)) is not None
 
 
 def add_department(session: Session, name: str) -> Department:

@@ -121,14 +121,10 @@ _shared: weakref.WeakKeyDictionary[Engine, OrgSnapshot] = weakref.WeakKeyDiction
 _shared_lock = threading.Lock()
 
 
+# The current revision as a scalar subquery, to ride along on a statement already sent.
 REVISION_COLUMN: ScalarSelect[int] = (
     select(OrgRevision.revision).where(OrgRevision.id == 1).scalar_subquery()
 )
-
-
-def revision_column() -> ScalarSelect[int]:
-    """The current revision as a scalar subquery, to ride along on a statement already sent."""
-    return REVISION_COLUMN
 
 
 def note_revision(session: Session, revision: int | None) -> None:

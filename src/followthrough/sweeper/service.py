@@ -23,8 +23,7 @@ from followthrough.db import Database
 from followthrough.history.service import record_event
 from followthrough.insight.eta_service import record_eta_outcomes, refresh_eta_model
 from followthrough.notify.service import notify
-from followthrough.org.models import Team
-from followthrough.org.service import duty_owner_of
+from followthrough.org.snapshot import org_snapshot
 from followthrough.promises import rules as promise_rules
 from followthrough.promises.models import Promise
 from followthrough.promises.service import break_promise, remind_promise
@@ -55,9 +54,8 @@ def _lock_free_request(session: Session, request_id: int) -> Request | None:
 
 
 def _lead_or_duty(session: Session, team_id: int) -> int:
-    team = session.get(Team, team_id)
-    assert team is not None
-    return team.lead_id if team.lead_id is not None else duty_owner_of(team)
+    team = org_snapshot(session).team(team_id)
+    return team.lead_id if team.lead_id is not None else team.duty_owner
 
 
 def escalate_offers(session: Session, now: datetime) -> int:
