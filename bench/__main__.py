@@ -33,10 +33,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"PostgreSQL server to create the {desk.PG_BENCH_DB} database on.",
     )
     parser.add_argument("--pg-workers", type=int, help="uvicorn workers on PostgreSQL.")
+    parser.add_argument(
+        "--threads", type=int, help="Requests each server worker works on at once (default 2)."
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the bench databases.")
     parser.add_argument("--markdown", type=Path, help="Also write the figures as Markdown here.")
     args = parser.parse_args(argv)
-    for name in ("requests", "events", "clients", "pg_workers"):
+    for name in ("requests", "events", "clients", "pg_workers", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -48,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def desk_options(args: argparse.Namespace) -> desk.Options:
     overrides = {
         name: getattr(args, name)
-        for name in ("requests", "events", "clients", "seconds", "pg_workers")
+        for name in ("requests", "events", "clients", "seconds", "pg_workers", "threads")
         if getattr(args, name) is not None
     }
     overrides["backends"] = ("sqlite", "postgresql") if args.backend == "all" else (args.backend,)

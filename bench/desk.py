@@ -63,7 +63,10 @@ class Options:
     samples: int = 100
     backends: tuple[str, ...] = ("sqlite", "postgresql")
     pg_admin_url: str = PG_ADMIN_URL
-    pg_workers: int = 4
+    # One worker process per core, each working on two requests at once: the most CPU-efficient
+    # setting measured on the 2-core machine (see docs/benchmarks.md).
+    pg_workers: int = 2
+    threads: int = 2
     keep: bool = False
     markdown: Path | None = None
 
@@ -123,6 +126,7 @@ class BackendResult:
     plain: Workload
     reads: list[Latency]
     workers: int
+    threads: int
 
 
 def pct(values: list[float], q: float) -> float:
@@ -152,11 +156,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(url: str, workers: int) -> Iterator[tuple[str, int]]:
+def running_server(url: str, workers: int, threads: int = 2) -> Iterator[tuple[str, int]]:
     """uvicorn in a subprocess on a free loopback port; yields the base URL and its pid."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("FOLLOWTHROUGH_")}
     env["FOLLOWTHROUGH_DATABASE_URL"] = url
+    env["FOLLOWTHROUGH_WORKER_THREADS"] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [
         sys.executable,
@@ -1041,7 +1046,7 @@ def run_backend(backend: str, opts: Options, console: Console) -> BackendResult:
         tokens = issue_tokens(url, people | set(viewers.values()))
         detail_ids = sample_request_ids(url, reader_team, max(opts.samples, 10))
         dsn = None if backend == "sqlite" else bulk._pg_dsn(url)
-        with running_server(url, workers) as (base, pid):
+        with running_server(url, workers, opts.threads) as (base, pid):
             console.print(f"mixed workload over HTTP: {opts.clients} clients, {opts.seconds:.0f} s")
             http = http_workload(base, cast_list, tokens, opts, CpuMeter(pid, dsn))
             console.print("the same transactions in plain SQL")
@@ -1056,7 +1061,7 @@ def run_backend(backend: str, opts: Options, console: Console) -> BackendResult:
                 detail_ids,
                 opts,
             )
-    result = BackendResult(backend, report, http, plain, reads, workers)
+    result = BackendResult(backend, report, http, plain, reads, workers, opts.threads)
     console.print(workload_table(result))
     console.print(read_table(result))
     for name, workload in (("HTTP", http), ("plain SQL", plain)):
@@ -1098,7 +1103,7 @@ def workload_table(result: BackendResult) -> Table:
     http, plain = result.http, result.plain
     table = Table(
         title=f"Mixed workload, {result.backend} ({len(http.latencies['open']) and 'HTTP'}"
-        f" with {result.workers} worker(s))"
+        f" with {result.workers} worker(s) x {result.threads} threads)"
     )
     for column in ("operation", "HTTP p50 ms", "HTTP p99 ms", "SQL p50 ms", "SQL p99 ms"):
         table.add_column(column, justify="right" if column != "operation" else "left")
@@ -1212,7 +1217,7 @@ def markdown(results: list[BackendResult], opts: Options) -> str:
             *(f"| {k} | {v:.1f} |" for k, v in r.load.seconds.items()),
             f"| total | {r.load.total_seconds:.1f} |",
             "",
-            f"Mixed workload ({r.workers} worker(s)):",
+            f"Mixed workload ({r.workers} worker(s) x {r.threads} threads each):",
             "",
             "| operation | HTTP p50 ms | HTTP p99 ms | plain SQL p50 ms | plain SQL p99 ms |",
             "|---|---:|---:|---:|---:|",

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     # The demo's history ends at a fixed instant; serving it "from then on" keeps it as seeded
     # instead of firing days of escalations the moment the server starts.
     clock_start: datetime | None = None
+    # How many requests each worker process works on at once (its thread pool; the framework's
+    # own default is 40). Beyond about one per core they only contend for the interpreter and
+    # the database: on the 2-core bench machine, 2 workers x 2 ran the desk workload with about a
+    # quarter less CPU per operation than 4 workers x 40 (docs/benchmarks.md). Requests beyond
+    # the limit wait, in arrival order, for a free slot.
+    worker_threads: int = Field(default=4, ge=1, le=200)
     # Insight: figures about groups smaller than this are shown only inside the group.
     insight_minimum_group_size: int = Field(default=5, ge=1)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.auth.models import ApiToken, WebSession
@@ -16,7 +17,7 @@ from followthrough.auth.models import ApiToken, WebSession
 __all__ = ["ApiToken", "WebSession"]
 from followthrough.errors import InvalidInput, NotFound, NotSignedIn
 from followthrough.org.models import Person
-from followthrough.org.snapshot import REVISION_COLUMN, note_revision
+from followthrough.org.snapshot import REVISION_COLUMN, note_revision, org_snapshot
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "ft_"
@@ -98,32 +99,49 @@ def create_api_token(
     return secret, token
 
 
-# Built once: every API call runs it.
-_TOKEN_LOOKUP = (
-    select(ApiToken, Person, REVISION_COLUMN)
-    .join(Person, Person.id == ApiToken.person_id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
+# Built once: every API call runs it. Plain columns, not entities: the organisation snapshot
+# already knows the person, so the call loads no ORM objects to learn who is calling.
+_TOKENS = cast(Table, ApiToken.__table__)
+_TOKEN_LOOKUP = select(
+    _TOKENS.c.id,
+    _TOKENS.c.person_id,
+    _TOKENS.c.revoked_at,
+    _TOKENS.c.last_used_at,
+    REVISION_COLUMN,
+).where(_TOKENS.c.token_hash == bindparam("token_hash"))
+_TOKEN_USED = (
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("used_at", type_=_TOKENS.c.last_used_at.type))
 )
+
+
+def person_id_for_token(
+    session: Session, secret: str, now: datetime, *, record_use: bool = True
+) -> int | None:
+    """The id of the active person behind an unrevoked token (one query), or None."""
+    connection = session.connection()
+    row = connection.execute(_TOKEN_LOOKUP, {"token_hash": _digest(secret)}).first()
+    if row is None:
+        return None
+    token_id, person_id, revoked_at, last_used_at, revision = row
+    # The organisation's revision rides on this statement, so the caller's teams need none.
+    note_revision(session, revision)
+    person = org_snapshot(session).people.get(person_id)
+    if revoked_at is not None or person is None or not person.active:
+        return None
+    # Recording use on every call would make every read a write; once a minute is enough.
+    if record_use and (last_used_at is None or now - last_used_at > timedelta(minutes=1)):
+        connection.execute(_TOKEN_USED, {"token_id": token_id, "used_at": now})
+    return int(person_id)
 
 
 def person_for_token(
     session: Session, secret: str, now: datetime, *, record_use: bool = True
 ) -> Person | None:
-    """The active person behind an unrevoked token (one query), or None."""
-    row = session.execute(_TOKEN_LOOKUP, {"token_hash": _digest(secret)}).first()
-    if row is None:
-        return None
-    token, person, revision = row
-    # The organisation's revision rides on this statement, so the caller's teams need none.
-    note_revision(session, revision)
-    if token.revoked_at is not None or not person.active:
-        return None
-    # Recording use on every call would make every read a write; once a minute is enough.
-    if record_use and (
-        token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)
-    ):
-        token.last_used_at = now
-    return person
+    """The active person behind an unrevoked token, or None."""
+    person_id = person_id_for_token(session, secret, now, record_use=record_use)
+    return None if person_id is None else session.get(Person, person_id)
 
 
 def revoke_api_token(session: Session, person: Person, token_id: int, now: datetime) -> ApiToken:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from followthrough.history.models import Event
@@ -38,6 +38,12 @@ EVENT_KINDS = (
 )
 
 
+# The plain table, not the mapped class: nothing reads an event back in the transaction that
+# writes it, so the row goes straight in, without the unit of work's bookkeeping.
+_EVENTS = cast(Table, Event.__table__)
+_INSERT_EVENT = insert(_EVENTS)
+
+
 def record_event(
     session: Session,
     kind: str,
@@ -50,21 +56,24 @@ def record_event(
     other_team_id: int | None = None,
     person_id: int | None = None,
     **payload: Any,
-) -> Event:
+) -> None:
+    """Write one event row now, in the session's transaction. The rows it refers to (request,
+    people, teams) must already be in the database, that is flushed."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    event = Event(
-        kind=kind,
-        at=at,
-        request_id=request_id,
-        actor_id=actor_id,
-        team_id=team_id,
-        other_team_id=other_team_id,
-        person_id=person_id,
-        payload={k: v for k, v in payload.items() if v is not None},
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "kind": kind,
+            "at": at,
+            "request_id": request_id,
+            "actor_id": actor_id,
+            "team_id": team_id,
+            "other_team_id": other_team_id,
+            "person_id": person_id,
+            "payload": {k: v for k, v in payload.items() if v is not None},
+        },
     )
-    session.add(event)
-    return event
 
 
 def request_events(session: Session, request_id: int) -> list[Event]:

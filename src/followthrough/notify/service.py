@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Insert, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.notify.models import Notification, OutboxMessage
@@ -26,6 +27,36 @@ NOTIFICATION_KINDS = (
 )
 
 
+_NOTIFICATIONS = cast(Table, Notification.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_NOTIFICATION_COLUMNS = ("person_id", "kind", "message", "request_id", "created_at")
+_INSERT_NOTIFICATION = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
+_INSERT_OUTBOX = insert(_OUTBOX).values(channel="email", state="pending", attempts=0)
+
+
+def _notification_with_outbox() -> Insert:
+    """PostgreSQL: the notification and its outbox row in one statement."""
+    created = (
+        insert(_NOTIFICATIONS)
+        .values({name: bindparam(name) for name in _NOTIFICATION_COLUMNS})
+        .returning(_NOTIFICATIONS.c.id)
+        .cte("created")
+    )
+    return insert(_OUTBOX).from_select(
+        ["notification_id", "channel", "state", "attempts", "created_at"],
+        select(
+            created.c.id,
+            literal("email"),
+            literal("pending"),
+            literal(0),
+            bindparam("queued_at", type_=_OUTBOX.c.created_at.type),
+        ),
+    )
+
+
+_INSERT_BOTH = _notification_with_outbox()
+
+
 def notify(
     session: Session,
     person_id: int,
@@ -34,16 +65,24 @@ def notify(
     at: datetime,
     *,
     request_id: int | None = None,
-) -> Notification:
+) -> None:
+    """Put a notification in the person's inbox and queue it for mail, now, in the session's
+    transaction (the request it names must already be flushed)."""
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    notification = Notification(
-        person_id=person_id, kind=kind, message=message, request_id=request_id, created_at=at
-    )
-    session.add(notification)
-    # Linked by relationship, so both rows go in with the unit of work's next flush.
-    session.add(OutboxMessage(notification=notification, channel="email", created_at=at))
-    return notification
+    row = {
+        "person_id": person_id,
+        "kind": kind,
+        "message": message,
+        "request_id": request_id,
+        "created_at": at,
+    }
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_INSERT_BOTH, {**row, "queued_at": at})
+        return
+    notification_id = connection.execute(_INSERT_NOTIFICATION, row).scalar_one()
+    connection.execute(_INSERT_OUTBOX, {"notification_id": notification_id, "created_at": at})
 
 
 def inbox(

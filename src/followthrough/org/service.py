@@ -54,12 +54,18 @@ def get_service(session: Session, service_id: int, field: str = "service_id") ->
 
 def actor_for(session: Session, person: Person) -> Actor:
     """The authorisation facts about a person: their teams and the teams they lead."""
+    return actor_of(session, person.id)
+
+
+def actor_of(session: Session, person_id: int) -> Actor:
+    """As actor_for, from the organisation snapshot alone."""
     org = org_snapshot(session)
-    lead_of = org.leads.get(person.id, frozenset())
+    lead_of = org.leads.get(person_id, frozenset())
+    person = org.people.get(person_id)
     return Actor(
-        person_id=person.id,
-        is_admin=person.is_admin,
-        team_ids=org.member_of.get(person.id, frozenset()) | lead_of,
+        person_id=person_id,
+        is_admin=person is not None and person.is_admin,
+        team_ids=org.member_of.get(person_id, frozenset()) | lead_of,
         lead_of=lead_of,
     )
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from followthrough.promises import service
 from followthrough.requests.api import Minimal, detail_response
 from followthrough.requests.schemas import Input, RequestDetail
-from followthrough.web.deps import CurrentActor, DbSession, Now
+from followthrough.web.deps import as_caller
 
 router = APIRouter(prefix="/requests/{request_id}/promises", tags=["promises"])
 
@@ -29,15 +29,19 @@ class KeepIn(Input):
 def make_promise(
     request_id: int,
     body: PromiseIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
 ) -> JSONResponse:
-    promise = service.make_promise(session, actor, request_id, body.what, body.due_at, now)
-    return detail_response(
-        session, actor, request_id, status=201, minimal=minimal, created={"promise_id": promise.id}
-    )
+    with as_caller(request) as (session, actor, now):
+        promise = service.make_promise(session, actor, request_id, body.what, body.due_at, now)
+        return detail_response(
+            session,
+            actor,
+            request_id,
+            status=201,
+            minimal=minimal,
+            created={"promise_id": promise.id},
+        )
 
 
 @router.post("/{promise_id}/keep", response_model=RequestDetail)
@@ -45,10 +49,9 @@ def keep_promise(
     request_id: int,
     promise_id: int,
     body: KeepIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
 ) -> JSONResponse:
-    service.keep_promise(session, actor, request_id, promise_id, body.note, now)
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.keep_promise(session, actor, request_id, promise_id, body.note, now)
+        return detail_response(session, actor, request_id, minimal=minimal)

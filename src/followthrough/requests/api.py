@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -14,9 +14,9 @@ from followthrough.auth.models import IdempotentResponse
 from followthrough.errors import Conflict, InvalidInput
 from followthrough.requests import queries, service
 from followthrough.requests import schemas as s
-from followthrough.requests.models import Request
+from followthrough.requests.models import Request as RequestRow
 from followthrough.requests.rules import Actor
-from followthrough.web.deps import CurrentActor, DbSession, Now
+from followthrough.web.deps import as_caller
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 
@@ -60,7 +60,7 @@ def detail_response(
     version, owner and team (plus the ids of what the change `created`): a client that acts in
     a loop need not pay for the detail."""
     if minimal:
-        request = session.get(Request, request_id)
+        request = session.get(RequestRow, request_id)
         assert request is not None, "the change just loaded it"
         body = {
             "id": request.id,
@@ -80,9 +80,7 @@ def detail_response(
 
 @router.get("", response_model=s.RequestPage)
 def list_requests(
-    session: DbSession,
-    actor: CurrentActor,
-    now: Now,
+    request: Request,
     state: Annotated[list[str] | None, Query()] = None,
     team_id: int | None = None,
     owner_id: int | None = None,
@@ -95,20 +93,21 @@ def list_requests(
     limit: int = 50,
     offset: int = 0,
 ) -> s.RequestPage:
-    flt = queries.RequestFilter(
-        states=tuple(state or ()),
-        team_id=team_id,
-        owner_id=owner_id,
-        requester_id=requester_id,
-        service_id=service_id,
-        case_id=case_id,
-        overdue=overdue,
-        bounced=bounced,
-        sort=sort,
-        limit=limit,
-        offset=offset,
-    )
-    return queries.list_requests(session, actor, flt, now)
+    with as_caller(request) as (session, actor, now):
+        flt = queries.RequestFilter(
+            states=tuple(state or ()),
+            team_id=team_id,
+            owner_id=owner_id,
+            requester_id=requester_id,
+            service_id=service_id,
+            case_id=case_id,
+            overdue=overdue,
+            bounced=bounced,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+        return queries.list_requests(session, actor, flt, now)
 
 
 def _fingerprint(body: dict[str, Any]) -> str:
@@ -118,110 +117,110 @@ def _fingerprint(body: dict[str, Any]) -> str:
 @router.post("", status_code=201, response_model=s.RequestDetail)
 def open_request(
     body: s.RequestIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Open a request. Retrying with the same Idempotency-Key returns the first result."""
-    fingerprint = _fingerprint(body.model_dump(mode="json"))
-    if idempotency_key is not None:
-        stored = session.get(IdempotentResponse, (actor.person_id, idempotency_key))
-        if stored is not None:
-            if stored.fingerprint != fingerprint:
-                raise Conflict(
-                    "this Idempotency-Key was used with a different body", field="idempotency-key"
+    with as_caller(request) as (session, actor, now):
+        fingerprint = _fingerprint(body.model_dump(mode="json"))
+        if idempotency_key is not None:
+            stored = session.get(IdempotentResponse, (actor.person_id, idempotency_key))
+            if stored is not None:
+                if stored.fingerprint != fingerprint:
+                    raise Conflict(
+                        "this Idempotency-Key was used with a different body",
+                        field="idempotency-key",
+                    )
+                return JSONResponse(
+                    stored.body,
+                    status_code=stored.status_code,
+                    headers={"Idempotent-Replayed": "true"},
                 )
-            return JSONResponse(
-                stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
-            )
-    request = service.open_request(
-        session,
-        actor,
-        service.NewRequest(
-            title=body.title,
-            need=body.need,
-            service_id=body.service_id,
-            team_id=body.team_id,
-            context=body.context,
-            impact_customers=body.impact_customers,
-            desired_by=body.desired_by,
-            priority=body.priority,
-            case_ids=tuple(body.case_ids),
-            parent_id=body.parent_id,
-        ),
-        now,
-    )
-    response = detail_response(session, actor, request.id, status=201, minimal=minimal)
-    if idempotency_key is not None:
-        session.add(
-            IdempotentResponse(
-                person_id=actor.person_id,
-                key=idempotency_key,
-                fingerprint=fingerprint,
-                status_code=201,
-                body=json.loads(bytes(response.body)),
-                created_at=now,
-            )
+        opened = service.open_request(
+            session,
+            actor,
+            service.NewRequest(
+                title=body.title,
+                need=body.need,
+                service_id=body.service_id,
+                team_id=body.team_id,
+                context=body.context,
+                impact_customers=body.impact_customers,
+                desired_by=body.desired_by,
+                priority=body.priority,
+                case_ids=tuple(body.case_ids),
+                parent_id=body.parent_id,
+            ),
+            now,
         )
-        session.flush()
-    response.headers["Location"] = f"/api/v1/requests/{request.id}"
-    return response
+        response = detail_response(session, actor, opened.id, status=201, minimal=minimal)
+        if idempotency_key is not None:
+            session.add(
+                IdempotentResponse(
+                    person_id=actor.person_id,
+                    key=idempotency_key,
+                    fingerprint=fingerprint,
+                    status_code=201,
+                    body=json.loads(bytes(response.body)),
+                    created_at=now,
+                )
+            )
+            session.flush()
+        response.headers["Location"] = f"/api/v1/requests/{opened.id}"
+        return response
 
 
 @router.get("/{request_id}", response_model=s.RequestDetail)
-def get_request(request_id: int, session: DbSession, actor: CurrentActor) -> JSONResponse:
-    return detail_response(session, actor, request_id)
+def get_request(request_id: int, request: Request) -> JSONResponse:
+    with as_caller(request) as (session, actor, _):
+        return detail_response(session, actor, request_id)
 
 
 @router.get("/{request_id}/events", response_model=list[s.EventOut])
-def get_events(
-    request_id: int, session: DbSession, actor: CurrentActor, after_id: int = 0
-) -> list[s.EventOut]:
-    return queries.request_events(session, actor, request_id, after_id)
+def get_events(request_id: int, request: Request, after_id: int = 0) -> list[s.EventOut]:
+    with as_caller(request) as (session, actor, _):
+        return queries.request_events(session, actor, request_id, after_id)
 
 
 @router.post("/{request_id}/offers", status_code=201, response_model=s.RequestDetail)
 def offer(
     request_id: int,
     body: s.OfferIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Hand off: offer to a team or a person. You stay accountable until they accept."""
-    offer = service.offer_request(
-        session,
-        actor,
-        request_id,
-        body.to_team_id,
-        body.to_person_id,
-        body.note,
-        now,
-        expected_version(if_match, body.version),
-    )
-    return detail_response(
-        session, actor, request_id, status=201, minimal=minimal, created={"offer_id": offer.id}
-    )
+    with as_caller(request) as (session, actor, now):
+        offer = service.offer_request(
+            session,
+            actor,
+            request_id,
+            body.to_team_id,
+            body.to_person_id,
+            body.note,
+            now,
+            expected_version(if_match, body.version),
+        )
+        return detail_response(
+            session, actor, request_id, status=201, minimal=minimal, created={"offer_id": offer.id}
+        )
 
 
 @router.post("/{request_id}/offers/{offer_id}/accept", response_model=s.RequestDetail)
 def accept(
     request_id: int,
     offer_id: int,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     body: s.VersionedIn | None = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    version = expected_version(if_match, None if body is None else body.version)
-    service.accept_offer(session, actor, request_id, offer_id, now, version)
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        version = expected_version(if_match, None if body is None else body.version)
+        service.accept_offer(session, actor, request_id, offer_id, now, version)
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/offers/{offer_id}/decline", response_model=s.RequestDetail)
@@ -229,188 +228,187 @@ def decline(
     request_id: int,
     offer_id: int,
     body: s.DeclineIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    service.decline_offer(
-        session,
-        actor,
-        request_id,
-        offer_id,
-        body.reason,
-        now,
-        expected_version(if_match, body.version),
-    )
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.decline_offer(
+            session,
+            actor,
+            request_id,
+            offer_id,
+            body.reason,
+            now,
+            expected_version(if_match, body.version),
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/offers/{offer_id}/withdraw", response_model=s.RequestDetail)
 def withdraw(
     request_id: int,
     offer_id: int,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     body: s.VersionedIn | None = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    version = expected_version(if_match, None if body is None else body.version)
-    service.withdraw_offer(session, actor, request_id, offer_id, now, version)
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        version = expected_version(if_match, None if body is None else body.version)
+        service.withdraw_offer(session, actor, request_id, offer_id, now, version)
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/clarification", response_model=s.RequestDetail)
 def ask_clarification(
     request_id: int,
     body: s.QuestionIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    service.ask_clarification(
-        session, actor, request_id, body.question, now, expected_version(if_match, body.version)
-    )
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.ask_clarification(
+            session, actor, request_id, body.question, now, expected_version(if_match, body.version)
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/clarification/answer", response_model=s.RequestDetail)
 def answer_clarification(
     request_id: int,
     body: s.AnswerIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    service.answer_clarification(
-        session, actor, request_id, body.answer, now, expected_version(if_match, body.version)
-    )
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.answer_clarification(
+            session, actor, request_id, body.answer, now, expected_version(if_match, body.version)
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/wait", response_model=s.RequestDetail)
 def wait(
     request_id: int,
     body: s.WaitIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    service.start_waiting(
-        session,
-        actor,
-        request_id,
-        body.reason,
-        body.note,
-        now,
-        body.child_request_id,
-        expected_version(if_match, body.version),
-    )
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.start_waiting(
+            session,
+            actor,
+            request_id,
+            body.reason,
+            body.note,
+            now,
+            body.child_request_id,
+            expected_version(if_match, body.version),
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/resume", response_model=s.RequestDetail)
 def resume(
     request_id: int,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     body: s.VersionedIn | None = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    service.resume(
-        session,
-        actor,
-        request_id,
-        now,
-        expected_version(if_match, None if body is None else body.version),
-    )
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.resume(
+            session,
+            actor,
+            request_id,
+            now,
+            expected_version(if_match, None if body is None else body.version),
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/updates", status_code=201, response_model=s.RequestDetail)
 def post_update(
     request_id: int,
     body: s.UpdateIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    update = service.post_update(
-        session, actor, request_id, body.body, now, expected_version(if_match, body.version)
-    )
-    return detail_response(
-        session, actor, request_id, status=201, minimal=minimal, created={"update_id": update.id}
-    )
+    with as_caller(request) as (session, actor, now):
+        update = service.post_update(
+            session, actor, request_id, body.body, now, expected_version(if_match, body.version)
+        )
+        return detail_response(
+            session,
+            actor,
+            request_id,
+            status=201,
+            minimal=minimal,
+            created={"update_id": update.id},
+        )
 
 
 @router.post("/{request_id}/resolve", response_model=s.RequestDetail)
 def resolve(
     request_id: int,
     body: s.ResolveIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    service.resolve_request(
-        session, actor, request_id, body.resolution, now, expected_version(if_match, body.version)
-    )
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.resolve_request(
+            session,
+            actor,
+            request_id,
+            body.resolution,
+            now,
+            expected_version(if_match, body.version),
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/confirm", response_model=s.RequestDetail)
 def confirm(
     request_id: int,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     body: s.VersionedIn | None = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    version = expected_version(if_match, None if body is None else body.version)
-    service.confirm_resolution(session, actor, request_id, now, version)
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        version = expected_version(if_match, None if body is None else body.version)
+        service.confirm_resolution(session, actor, request_id, now, version)
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/reopen", response_model=s.RequestDetail)
 def reopen(
     request_id: int,
     body: s.ReopenIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    service.reopen_request(
-        session, actor, request_id, body.reason, now, expected_version(if_match, body.version)
-    )
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.reopen_request(
+            session, actor, request_id, body.reason, now, expected_version(if_match, body.version)
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
 
 
 @router.post("/{request_id}/cases", response_model=s.RequestDetail)
 def link_case(
     request_id: int,
     body: s.LinkCaseIn,
-    session: DbSession,
-    actor: CurrentActor,
+    request: Request,
     minimal: Minimal,
-    now: Now,
 ) -> JSONResponse:
-    service.link_case(session, actor, request_id, body.case_id, now)
-    return detail_response(session, actor, request_id, minimal=minimal)
+    with as_caller(request) as (session, actor, now):
+        service.link_case(session, actor, request_id, body.case_id, now)
+        return detail_response(session, actor, request_id, minimal=minimal)

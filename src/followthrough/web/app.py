@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from urllib.parse import quote
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -76,6 +77,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Synchronous endpoints run on this loop's thread pool; its size is how many requests
+        # this process works on at once.
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         sweeper = None
         if settings.sweeper_in_process:
             sweeper = SweeperThread(db, settings.sweep_interval_seconds, clock)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from followthrough.auth.service import person_for_token, web_session_for
+from followthrough.auth.service import person_for_token, person_id_for_token, web_session_for
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.errors import NotAllowed, NotSignedIn
 from followthrough.org.models import Person
-from followthrough.org.service import actor_for
+from followthrough.org.service import actor_for, actor_of
 from followthrough.requests.rules import Actor
 
 SESSION_COOKIE = "ft_session"
@@ -89,6 +90,17 @@ CurrentPerson = Annotated[Person, Depends(current_person)]
 def current_actor(request: Request, session: DbSession, at: Now) -> Actor:
     # Not built on the CurrentPerson dependency: each synchronous dependency is a hop to the
     # thread pool and back, and nearly every endpoint needs the actor.
+    known: Person | None = getattr(request.state, "caller", None)
+    header = request.headers.get("authorization", "")
+    if known is None and header.lower().startswith("bearer "):
+        # An API client: who it is and what it may do come from the token and the organisation
+        # snapshot; nothing needs the person's row.
+        person_id = person_id_for_token(
+            session, header[7:].strip(), at, record_use=request.method not in SAFE_METHODS
+        )
+        if person_id is None:
+            raise NotSignedIn("the API token is unknown or revoked", field="authorization")
+        return actor_of(session, person_id)
     return actor_for(session, current_person(request, session, at))
 
 
@@ -102,3 +114,17 @@ def admin_actor(actor: CurrentActor) -> Actor:
 
 
 AdminActor = Annotated[Actor, Depends(admin_actor)]
+
+
+@contextmanager
+def as_caller(request: Request) -> Iterator[tuple[Session, Actor, datetime]]:
+    """The caller's unit of work, opened inside a synchronous endpoint: the transaction, who is
+    calling and the time, all on the endpoint's own worker thread.
+
+    The request desk's endpoints use this instead of the DbSession and CurrentActor
+    dependencies: FastAPI runs each synchronous dependency (and the session's close) on the thread
+    pool separately, four hops per request where this takes one.
+    """
+    at: datetime = request.app.state.clock()
+    with database(request).unit_of_work(readonly=request.method in SAFE_METHODS) as session:
+        yield session, current_actor(request, session, at), at
