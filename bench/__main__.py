@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--pg-workers", type=int, help="uvicorn workers on PostgreSQL.")
     parser.add_argument(
-        "--threads", type=int, help="Requests each server worker works on at once (default 2)."
+        "--threads", type=int, help="Requests each server worker works on at once (default 3)."
     )
     parser.add_argument("--keep", action="store_true", help="Keep the bench databases.")
     parser.add_argument("--markdown", type=Path, help="Also write the figures as Markdown here.")

@@ -63,10 +63,10 @@ class Options:
     samples: int = 100
     backends: tuple[str, ...] = ("sqlite", "postgresql")
     pg_admin_url: str = PG_ADMIN_URL
-    # One worker process per core, each working on two requests at once: the most CPU-efficient
-    # setting measured on the 2-core machine (see docs/benchmarks.md).
+    # One worker process per core, each working on three requests at once: the most
+    # CPU-efficient setting measured on the 2-core machine (see docs/benchmarks.md).
     pg_workers: int = 2
-    threads: int = 2
+    threads: int = 3
     keep: bool = False
     markdown: Path | None = None
 
@@ -156,7 +156,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(url: str, workers: int, threads: int = 2) -> Iterator[tuple[str, int]]:
+def running_server(url: str, workers: int, threads: int = 3) -> Iterator[tuple[str, int]]:
     """uvicorn in a subprocess on a free loopback port; yields the base URL and its pid."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("FOLLOWTHROUGH_")}

@@ -145,6 +145,14 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
     assert "several workers need PostgreSQL" in result.output
 
 
+def test_serve_refuses_a_thread_count_below_one(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["serve", "--threads", "0", "--database-url", f"sqlite:///{tmp_path}/x.sqlite3"]
+    )
+    assert result.exit_code == 2
+    assert "--threads" in result.output
+
+
 def test_user_token_prints_a_working_api_token(db: Database, world: World) -> None:
     from followthrough.auth.service import person_for_token
 

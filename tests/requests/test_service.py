@@ -72,7 +72,18 @@ def test_opening_makes_the_duty_owner_accountable_and_offers_it_to_the_team(
             .where(Notification.person_id == world.people["dan"])
         )
         assert inbox == 1
-        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        # The notification is queued for mail with it, pointing at it.
+        notification = session.scalars(select(Notification)).one()
+        outbox = session.scalars(select(OutboxMessage)).one()
+        assert (outbox.notification_id, outbox.channel, outbox.state, outbox.attempts) == (
+            notification.id,
+            "email",
+            "pending",
+            0,
+        )
+        assert outbox.created_at == notification.created_at == T0
+        assert notification.request_id == rid
+        assert notification.kind == "offer"
 
 
 def test_duty_owner_offers_on_to_a_clerk_who_accepts(db: Database, world: World) -> None:

@@ -7,8 +7,10 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import func, select
 
+from followthrough.auth.models import ApiToken
 from followthrough.db import Database
 from followthrough.history.models import Event
+from followthrough.org.models import Person
 from followthrough.requests.models import Request
 from followthrough.sweeper.service import sweep
 from tests.conftest import Clock, LiveServer
@@ -154,6 +156,51 @@ def test_revoked_tokens_stop_working(
     assert script.get("/me").status_code == 200
     assert asha.delete(f"/me/tokens/{created['id']}").json()["revoked_at"] is not None
     assert script.get("/me").status_code == 401
+
+
+def test_a_deactivated_persons_token_stops_working_and_writes_nothing(
+    db: Database, live_server: LiveServer, tokens: dict[str, str], world: World
+) -> None:
+    asha = live_server.client(tokens["asha"])
+    _open(asha, world)
+    with db.unit_of_work() as session:
+        person = session.get(Person, world.people["asha"])
+        assert person is not None
+        person.active = False
+    before = _events(db)
+    refused = asha.post(
+        "/requests",
+        json={"title": "T", "need": "N", "service_id": world.services["correct_policy"]},
+    )
+    assert refused.status_code == 401
+    assert refused.json()["field"] == "authorization"
+    assert _events(db) == before
+
+
+def _token_used_at(db: Database, token_id: int) -> object:
+    with db.unit_of_work(readonly=True) as session:
+        token = session.get(ApiToken, token_id)
+        assert token is not None
+        return token.last_used_at
+
+
+def test_a_token_records_its_use_on_changes_at_most_once_a_minute(
+    db: Database, live_server: LiveServer, tokens: dict[str, str], world: World, clock: Clock
+) -> None:
+    asha = live_server.client(tokens["asha"])
+    created = asha.post("/me/tokens", json={"name": "script"}).json()
+    script = live_server.client(created["token"])
+    assert script.get("/requests").status_code == 200
+    assert _token_used_at(db, created["id"]) is None  # a read is not recorded
+    opened_at = clock.now
+    _open(script, world)
+    assert _token_used_at(db, created["id"]) == opened_at
+    clock.advance(seconds=30)
+    _open(script, world)
+    assert _token_used_at(db, created["id"]) == opened_at
+    later = clock.advance(seconds=31)
+    _open(script, world)
+    assert _token_used_at(db, created["id"]) == later
 
 
 def test_bad_input_names_the_field_and_changes_nothing(

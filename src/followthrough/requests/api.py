@@ -123,8 +123,9 @@ def open_request(
 ) -> JSONResponse:
     """Open a request. Retrying with the same Idempotency-Key returns the first result."""
     with as_caller(request) as (session, actor, now):
-        fingerprint = _fingerprint(body.model_dump(mode="json"))
+        fingerprint = ""
         if idempotency_key is not None:
+            fingerprint = _fingerprint(body.model_dump(mode="json"))
             stored = session.get(IdempotentResponse, (actor.person_id, idempotency_key))
             if stored is not None:
                 if stored.fingerprint != fingerprint:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import threading
+import time
+import weakref
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from followthrough.org.models import Service, Team
@@ -82,7 +85,51 @@ def refresh_curve(session: Session, service_id: int, now: datetime) -> Timescale
     curve.open_count = len(observations) - resolved
     curve.steps = [[t, s] for t, s in steps]
     session.flush()
+    session.info[CURVES_WRITTEN] = True
+    _kept_curves(session).pop(service_id, None)
     return curve
+
+
+@dataclass(frozen=True)
+class CurveFacts:
+    steps: tuple[tuple[float, float], ...]
+    resolved_count: int
+
+
+# A service's curve is recomputed every few hours (CURVE_MAX_AGE), and every opened or accepted
+# request reads it: a process keeps what it read for a minute rather than reading and parsing it
+# each time. A transaction that wrote a curve neither uses nor keeps a copy, so only committed
+# curves are shared.
+CURVE_KEEP_SECONDS = 60.0
+CURVES_WRITTEN = "timescale_curves_written"  # Session.info key
+_kept: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, CurveFacts]]] = (
+    weakref.WeakKeyDictionary()
+)
+_kept_lock = threading.Lock()
+
+
+def _kept_curves(session: Session) -> dict[int, tuple[float, CurveFacts]]:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _kept_lock:
+        return _kept.setdefault(engine, {})
+
+
+def curve_facts(session: Session, service_id: int, now: datetime) -> CurveFacts:
+    """The service's curve, from this process's copy when it is less than a minute old."""
+    kept = _kept_curves(session)
+    writer = bool(session.info.get(CURVES_WRITTEN))
+    entry = kept.get(service_id)
+    if entry is not None and not writer and time.monotonic() - entry[0] < CURVE_KEEP_SECONDS:
+        return entry[1]
+    curve = curve_for(session, service_id, now)
+    facts = CurveFacts(
+        steps=tuple((float(t), float(s)) for t, s in curve.steps),
+        resolved_count=curve.resolved_count,
+    )
+    if not session.info.get(CURVES_WRITTEN):
+        kept[service_id] = (time.monotonic(), facts)
+    return facts
 
 
 def curve_for(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
@@ -108,8 +155,8 @@ def estimate_for(session: Session, request: Request, now: datetime) -> Estimate 
     steps = None
     resolved_count = 0
     if service is not None:
-        curve = curve_for(session, service.id, now)
-        steps = [(float(t), float(s)) for t, s in curve.steps]
+        curve = curve_facts(session, service.id, now)
+        steps = list(curve.steps)
         resolved_count = curve.resolved_count
     target = 24.0 if service is None else service.resolve_target_hours
     return _from_history(

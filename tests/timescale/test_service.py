@@ -1,0 +1,63 @@
+"""The resolution curve each change reads: kept per process for a minute, never uncommitted."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from followthrough.db import Database
+from followthrough.timescale import service as timescale
+from followthrough.timescale.models import TimescaleCurve
+from tests.conftest import T0
+from tests.factories import World
+
+
+def _set_resolved_count(db: Database, service_id: int, count: int) -> None:
+    """Change the stored curve behind the process's back, as another worker's sweep would."""
+    with db.unit_of_work() as session:
+        session.execute(
+            update(TimescaleCurve)
+            .where(TimescaleCurve.service_id == service_id)
+            .values(resolved_count=count)
+        )
+
+
+def _resolved_count(db: Database, service_id: int) -> int:
+    with db.unit_of_work(readonly=True) as session:
+        return timescale.curve_facts(session, service_id, T0).resolved_count
+
+
+def test_a_kept_curve_is_used_for_a_minute_then_read_again(
+    db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service_id = world.services["correct_policy"]
+    with db.unit_of_work() as session:
+        timescale.refresh_curve(session, service_id, T0)
+    assert _resolved_count(db, service_id) == 0
+    _set_resolved_count(db, service_id, 42)
+    # Within the minute the process's copy answers.
+    assert _resolved_count(db, service_id) == 0
+    monkeypatch.setattr(timescale, "CURVE_KEEP_SECONDS", 0.0)
+    assert _resolved_count(db, service_id) == 42
+
+
+def test_a_curve_refreshed_here_is_seen_at_once_and_a_rolled_back_one_never(
+    db: Database, world: World
+) -> None:
+    service_id = world.services["correct_policy"]
+    with db.unit_of_work() as session:
+        timescale.refresh_curve(session, service_id, T0)
+    assert _resolved_count(db, service_id) == 0
+    _set_resolved_count(db, service_id, 7)
+    # A refresh in this process drops the kept copy; the transaction that wrote it reads its own.
+    session = db.sessions()
+    try:
+        curve = timescale.refresh_curve(session, service_id, T0)
+        curve.resolved_count = 99
+        session.flush()
+        assert timescale.curve_facts(session, service_id, T0).resolved_count == 99
+    finally:
+        session.rollback()
+        session.close()
+    # The rolled-back curve was never kept: the next reader sees what is committed.
+    assert _resolved_count(db, service_id) == 7
