@@ -318,3 +318,49 @@ def test_sub_request_resolution_resumes_the_waiting_parent(db: Database, world: 
         assert request is not None
         assert request.state == "in_progress"
         assert request.waiting_on is None
+
+
+def test_everyone_who_worked_a_request_still_sees_it_after_it_moves_on(
+    db: Database, world: World
+) -> None:
+    """The owner is recorded as taking part when made owner, so changes by the owner need not
+    record them again, and whoever held the request keeps sight of it after handing it on."""
+    from followthrough.promises.service import make_promise
+    from followthrough.requests.access import get_readable_request
+    from followthrough.requests.models import RequestParticipant
+
+    rid = _open(db, world)
+    with db.unit_of_work() as session:
+        offer = service.offer_request(
+            session,
+            world.actor(session, "dan"),
+            rid,
+            world.teams["admin"],
+            world.people["cleo"],
+            "yours",
+            T0,
+        )
+        offer_id = offer.id
+    with db.unit_of_work() as session:
+        cleo = world.actor(session, "cleo")
+        service.accept_offer(session, cleo, rid, offer_id, T0)
+        service.post_update(session, cleo, rid, "on it", T0)
+        make_promise(session, cleo, rid, "call back", T0 + timedelta(hours=1), T0)
+    with db.unit_of_work() as session:
+        handoff = service.offer_request(
+            session, world.actor(session, "cleo"), rid, world.teams["claims"], None, "over", T0
+        )
+        handoff_id = handoff.id
+    with db.unit_of_work() as session:
+        service.accept_offer(session, world.actor(session, "carl"), rid, handoff_id, T0)
+    with db.unit_of_work(readonly=True) as session:
+        taking_part = set(
+            session.scalars(
+                select(RequestParticipant.person_id).where(RequestParticipant.request_id == rid)
+            )
+        )
+        assert taking_part == {world.people[h] for h in ("asha", "dan", "cleo", "carl")}
+        # Cleo is no longer owner nor in the holding team, and still sees what she worked on.
+        request = get_readable_request(session, world.actor(session, "cleo"), rid)
+        assert request.owner_id == world.people["carl"]
+        assert request.team_id == world.teams["claims"]

@@ -40,7 +40,8 @@ def make_promise(
     )
     session.add(promise)
     touch(request, now)
-    participate(session, request.id, actor.person_id)
+    if actor.person_id != request.owner_id:  # the owner was recorded when made owner
+        participate(session, request.id, actor.person_id)
     session.flush()
     record_event(
         session,

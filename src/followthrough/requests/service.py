@@ -112,7 +112,11 @@ _PARTICIPATE = {
 
 
 def participate(session: Session, request_id: int, *person_ids: int) -> None:
-    """Record that the people take part in the request; one idempotent statement."""
+    """Record that the people take part in the request; one idempotent statement.
+
+    Whoever is made owner (on opening, on accepting) and whoever an offer names is recorded
+    then, so a change by the owner need not record them again.
+    """
     session.connection().execute(
         _PARTICIPATE[session.get_bind().dialect.name],
         [{"request_id": request_id, "person_id": p} for p in dict.fromkeys(person_ids)],
@@ -444,7 +448,8 @@ def accept_offer(
         _reset_update_ladder(
             request, team_calendar(session, request.team_id), targets.update_every_hours, now
         )
-    participate(session, request.id, actor.person_id)
+    if offer.to_person_id != actor.person_id:  # an offer to a person recorded them
+        participate(session, request.id, actor.person_id)
     touch(request, now)
     record_event(
         session,
@@ -784,7 +789,8 @@ def post_update(
         _reset_update_ladder(
             request, team_calendar(session, request.team_id), targets.update_every_hours, now
         )
-    participate(session, request.id, actor.person_id)
+    if actor.person_id != request.owner_id:  # the owner was recorded when made owner
+        participate(session, request.id, actor.person_id)
     touch(request, now)
     session.flush()
     record_event(
