@@ -933,6 +933,9 @@ def _load_postgres(
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM (ANALYZE)")
+        # Write the loaded pages out now: otherwise the checkpoint that follows a load of this
+        # size runs during the measurement and the workload pays for the bulk load.
+        conn.execute("CHECKPOINT")
         report.seconds["analyze"] = time.perf_counter() - t0
     return org, report
 
