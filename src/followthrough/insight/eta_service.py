@@ -277,9 +277,19 @@ def query_for(session: Session, request: Request) -> EtaQuery:
     )
 
 
+CALIBRATED_MARK = "(calibrated model)"
+
+
 def calibrated_basis(bound_hours: float, hours_per_day: float) -> str:
     span = describe_hours(bound_hours, hours_per_day)
-    return f"8 in 10 similar requests are resolved within {span} (calibrated model)"
+    return f"8 in 10 similar requests are resolved within {span} {CALIBRATED_MARK}"
+
+
+def _may_have_a_live_bound(request: Request) -> bool:
+    """False when the request's last estimate came from the history curve: it was never given a
+    calibrated bound, or its bound has passed, and worked time only adds up. Either way there is
+    no stated bound to look up."""
+    return request.eta_basis is None or request.eta_basis.endswith(CALIBRATED_MARK)
 
 
 def calibrated_estimate(
@@ -300,7 +310,8 @@ def calibrated_estimate(
     from followthrough.timescale.service import JUST_OPENED
 
     just_opened = request.id in session.info.get(JUST_OPENED, ())
-    stated = None if just_opened else session.get(EtaPrediction, request.id)
+    look = not just_opened and _may_have_a_live_bound(request)
+    stated = session.get(EtaPrediction, request.id) if look else None
     if stated is None:
         if request.state != "new" or elapsed > 0.0 or request.id is None:
             return None
