@@ -136,14 +136,6 @@ def person_id_for_token(
     return int(person_id)
 
 
-def person_for_token(
-    session: Session, secret: str, now: datetime, *, record_use: bool = True
-) -> Person | None:
-    """The active person behind an unrevoked token, or None."""
-    person_id = person_id_for_token(session, secret, now, record_use=record_use)
-    return None if person_id is None else session.get(Person, person_id)
-
-
 def revoke_api_token(session: Session, person: Person, token_id: int, now: datetime) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or token.person_id != person.id:

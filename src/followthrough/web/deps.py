@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from followthrough.auth.service import person_for_token, person_id_for_token, web_session_for
+from followthrough.auth.service import person_id_for_token, web_session_for
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.errors import NotAllowed, NotSignedIn
@@ -59,14 +59,24 @@ def current_person(request: Request, session: DbSession, at: Now) -> Person:
     return known
 
 
-def _caller(request: Request, session: Session, at: datetime) -> Person:
+def _bearer_person_id(request: Request, session: Session, at: datetime) -> int | None:
+    """Who the request's API token belongs to; None when it carries no token."""
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        person = person_for_token(
-            session, header[7:].strip(), at, record_use=request.method not in SAFE_METHODS
-        )
-        if person is None:
-            raise NotSignedIn("the API token is unknown or revoked", field="authorization")
+    if not header.lower().startswith("bearer "):
+        return None
+    person_id = person_id_for_token(
+        session, header[7:].strip(), at, record_use=request.method not in SAFE_METHODS
+    )
+    if person_id is None:
+        raise NotSignedIn("the API token is unknown or revoked", field="authorization")
+    return person_id
+
+
+def _caller(request: Request, session: Session, at: datetime) -> Person:
+    person_id = _bearer_person_id(request, session, at)
+    if person_id is not None:
+        person = session.get(Person, person_id)
+        assert person is not None, "the token's person exists (foreign key)"
         return person
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -90,17 +100,12 @@ CurrentPerson = Annotated[Person, Depends(current_person)]
 def current_actor(request: Request, session: DbSession, at: Now) -> Actor:
     # Not built on the CurrentPerson dependency: each synchronous dependency is a hop to the
     # thread pool and back, and nearly every endpoint needs the actor.
-    known: Person | None = getattr(request.state, "caller", None)
-    header = request.headers.get("authorization", "")
-    if known is None and header.lower().startswith("bearer "):
+    if getattr(request.state, "caller", None) is None:
         # An API client: who it is and what it may do come from the token and the organisation
         # snapshot; nothing needs the person's row.
-        person_id = person_id_for_token(
-            session, header[7:].strip(), at, record_use=request.method not in SAFE_METHODS
-        )
-        if person_id is None:
-            raise NotSignedIn("the API token is unknown or revoked", field="authorization")
-        return actor_of(session, person_id)
+        person_id = _bearer_person_id(request, session, at)
+        if person_id is not None:
+            return actor_of(session, person_id)
     return actor_for(session, current_person(request, session, at))
 
 
