@@ -138,23 +138,7 @@ def open_request(
                     status_code=stored.status_code,
                     headers={"Idempotent-Replayed": "true"},
                 )
-        opened = service.open_request(
-            session,
-            actor,
-            service.NewRequest(
-                title=body.title,
-                need=body.need,
-                service_id=body.service_id,
-                team_id=body.team_id,
-                context=body.context,
-                impact_customers=body.impact_customers,
-                desired_by=body.desired_by,
-                priority=body.priority,
-                case_ids=tuple(body.case_ids),
-                parent_id=body.parent_id,
-            ),
-            now,
-        )
+        opened = service.open_request(session, actor, body.as_new_request(), now)
         response = detail_response(session, actor, opened.id, status=201, minimal=minimal)
         if idempotency_key is not None:
             session.add(

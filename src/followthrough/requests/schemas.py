@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from followthrough.requests.service import NewRequest
+
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -25,6 +27,21 @@ class RequestIn(Input):
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     case_ids: list[int] = Field(default_factory=list, max_length=50)
     parent_id: int | None = Field(default=None, description="Open as a sub-request of this request")
+
+    def as_new_request(self, case_ids: tuple[int, ...] | None = None) -> NewRequest:
+        """What the requester tells us, for the service; `case_ids` replaces the listed cases."""
+        return NewRequest(
+            title=self.title,
+            need=self.need,
+            service_id=self.service_id,
+            team_id=self.team_id,
+            context=self.context,
+            impact_customers=self.impact_customers,
+            desired_by=self.desired_by,
+            priority=self.priority,
+            case_ids=tuple(self.case_ids) if case_ids is None else case_ids,
+            parent_id=self.parent_id,
+        )
 
 
 class VersionedIn(Input):

@@ -217,21 +217,7 @@ def raise_request(page: ChangePage) -> Response:
         body = model_from_form(s.RequestIn, form.replaced(values))
         case_ids = _linked_cases(page, form.get("cases"), form.get("customer"))
         request = service.open_request(
-            page.session,
-            page.actor,
-            service.NewRequest(
-                title=body.title,
-                need=body.need,
-                service_id=body.service_id,
-                team_id=body.team_id,
-                context=body.context,
-                impact_customers=body.impact_customers,
-                desired_by=body.desired_by,
-                priority=body.priority,
-                case_ids=case_ids,
-                parent_id=body.parent_id,
-            ),
-            page.now,
+            page.session, page.actor, body.as_new_request(case_ids), page.now
         )
         opened.append(request.id)
 
