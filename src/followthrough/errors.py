@@ -57,3 +57,26 @@ class OfferNotOpen(Conflict):
 
 class VersionConflict(Conflict):
     title = "The request changed since you loaded it"
+
+
+class ServiceBusy(DomainError):
+    """The desk could not start the work within its bound (no free worker, no write turn, too
+    many password checks at once). Nothing was changed; `retry_after` seconds is a fair wait."""
+
+    status = 503
+    title = "Busy; try again shortly"
+
+    def __init__(self, detail: str, *, retry_after: int = 2, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed attempts (sign-in, join code) from one account or address."""
+
+    status = 429
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after

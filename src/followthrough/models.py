@@ -1,6 +1,6 @@
 """Imports every table so Alembic and the tests see the whole schema."""
 
-from followthrough.auth.models import ApiToken, IdempotentResponse, WebSession
+from followthrough.auth.models import ApiToken, FailedAttempt, IdempotentResponse, WebSession
 from followthrough.cases.models import Case, RequestCase
 from followthrough.db import Base
 from followthrough.feedback.models import ColleagueFeedback, Rating
@@ -19,6 +19,7 @@ from followthrough.requests.models import (
     RequestParticipant,
     RequestUpdate,
 )
+from followthrough.sweeper.models import JobRun
 from followthrough.timescale.models import TimescaleCurve
 
 __all__ = [
@@ -30,12 +31,14 @@ __all__ = [
     "EtaModelRow",
     "EtaPrediction",
     "Event",
+    "FailedAttempt",
     "GameDecision",
     "GameResult",
     "GameSession",
     "GameTeam",
     "Holiday",
     "IdempotentResponse",
+    "JobRun",
     "Membership",
     "Notification",
     "Offer",

@@ -15,10 +15,11 @@ from followthrough.web.deps import (
     CurrentPerson,
     DbSession,
     Now,
+    UnitOfWorkRoute,
     settings,
 )
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["auth"])
 
 
 class SignInIn(Input):

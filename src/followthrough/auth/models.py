@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followthrough.db import Base, UTCDateTime
@@ -47,3 +47,24 @@ class IdempotentResponse(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FailedAttempt(Base):
+    """A failed sign-in or game-join attempt, kept for a while to slow down guessing.
+
+    Stored in the database rather than in each process's memory, so every worker of a
+    deployment counts the same attempts: `kind` is "sign_in" or "join_code", `account` the
+    handle (or join code) tried, `address` the client's address.
+    """
+
+    __tablename__ = "failed_attempt"
+    __table_args__ = (
+        Index("ix_failed_attempt_kind_account_at", "kind", "account", "at"),
+        Index("ix_failed_attempt_kind_address_at", "kind", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

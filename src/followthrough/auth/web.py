@@ -11,7 +11,7 @@ from followthrough.auth import service
 from followthrough.errors import DomainError
 from followthrough.org.models import Person
 from followthrough.org.service import get_person
-from followthrough.web.deps import SESSION_COOKIE, DbSession, Now, settings
+from followthrough.web.deps import SESSION_COOKIE, DbSession, Now, UnitOfWorkRoute, settings
 from followthrough.web.pages import (
     ChangePage,
     FormErrors,
@@ -23,7 +23,7 @@ from followthrough.web.pages import (
     templates,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 # Before sign-in there is no session, so the sign-in form uses a double-submit token instead.
 SIGNIN_COOKIE = "ft_signin"

@@ -11,9 +11,9 @@ from followthrough.cases import service
 from followthrough.cases.models import Case
 from followthrough.requests.queries import person_names, summary, team_names
 from followthrough.requests.schemas import Input, RequestSummary
-from followthrough.web.deps import CurrentActor, DbSession, Now
+from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cases", tags=["cases"])
 
 
 class CaseIn(Input):

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from followthrough.cases.api import get_case
 from followthrough.cases.models import Case
 from followthrough.errors import NotFound
+from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ReadPage
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 @router.get("/cases")

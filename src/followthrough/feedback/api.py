@@ -13,9 +13,9 @@ from followthrough.feedback import service
 from followthrough.feedback.models import ColleagueFeedback
 from followthrough.requests.api import Minimal, detail_response
 from followthrough.requests.schemas import Input, RequestDetail
-from followthrough.web.deps import CurrentActor, CurrentPerson, DbSession, Now
+from followthrough.web.deps import CurrentActor, CurrentPerson, DbSession, Now, UnitOfWorkRoute
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["feedback"])
 
 Score = Field(ge=1, le=5)
 

@@ -16,9 +16,9 @@ from fastapi.encoders import jsonable_encoder
 from followthrough.config import Settings
 from followthrough.errors import InvalidInput, NotAllowed
 from followthrough.insight import health, recognition, review, ripple, scorecard, silo
-from followthrough.web.deps import CurrentActor, DbSession, Now, settings
+from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute, settings
 
-router = APIRouter(prefix="/insight", tags=["insight"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/insight", tags=["insight"])
 
 DEFAULT_PERIOD = timedelta(days=30)
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from followthrough.insight.routing_service import suggest_teams
-from followthrough.web.deps import CurrentActor, DbSession
+from followthrough.web.deps import CurrentActor, DbSession, UnitOfWorkRoute
 
-router = APIRouter(tags=["routing"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["routing"])
 
 
 class SuggestedPersonOut(BaseModel):

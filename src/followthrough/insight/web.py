@@ -19,9 +19,10 @@ from followthrough.errors import InvalidInput
 from followthrough.insight import health, recognition, review, ripple, rules, scorecard, silo
 from followthrough.insight.api import DEFAULT_PERIOD
 from followthrough.org.models import Team
+from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, ReadPage
 
-router = APIRouter(prefix="/insight", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/insight", include_in_schema=False)
 
 PERCENT = ("ola_attainment", "promises_kept", "updates_on_time")
 LABELS = {

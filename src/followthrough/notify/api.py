@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 
 from followthrough.notify import service
 from followthrough.requests.schemas import Input
-from followthrough.web.deps import CurrentPerson, DbSession, Now
+from followthrough.web.deps import CurrentPerson, DbSession, Now, UnitOfWorkRoute
 
-router = APIRouter(prefix="/inbox", tags=["inbox"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/inbox", tags=["inbox"])
 
 
 class NotificationOut(BaseModel):

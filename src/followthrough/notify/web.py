@@ -7,9 +7,10 @@ from fastapi.responses import Response
 
 from followthrough.notify import service
 from followthrough.requests.board import needs_me
+from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, ReadPage
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 @router.get("/")

@@ -15,9 +15,9 @@ from followthrough.org import service
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.requests.schemas import Input
 from followthrough.timescale.service import estimate_for_service
-from followthrough.web.deps import AdminActor, CurrentActor, DbSession, Now
+from followthrough.web.deps import AdminActor, CurrentActor, DbSession, Now, UnitOfWorkRoute
 
-router = APIRouter(tags=["organisation"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["organisation"])
 
 
 class DepartmentIn(Input):

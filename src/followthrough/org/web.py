@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from followthrough.org import api
-from followthrough.web.deps import admin_actor
+from followthrough.web.deps import UnitOfWorkRoute, admin_actor
 from followthrough.web.pages import (
     ChangePage,
     FormErrors,
@@ -20,7 +20,7 @@ from followthrough.web.pages import (
     model_from_form,
 )
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/admin", include_in_schema=False)
 
 CHECKBOXES = ("is_triage", "is_admin", "confidential")
 

@@ -33,7 +33,7 @@ from followthrough.practice.game.decisions import (
 from followthrough.practice.game.effects import Effects, PublishedCorrelations
 from followthrough.practice.models import GameSession, GameTeam
 from followthrough.practice.sim.scenario import SHIPPED, Scenario, load_scenario
-from followthrough.web.deps import DbSession, Now, settings
+from followthrough.web.deps import DbSession, Now, UnitOfWorkRoute, settings
 from followthrough.web.pages import (
     CSRF_FIELD,
     FLASH_COOKIE,
@@ -46,7 +46,7 @@ from followthrough.web.pages import (
     templates,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 TEAM_COOKIE = "ft_team"
 JOIN_COOKIE = "ft_join"

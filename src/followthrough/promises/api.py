@@ -11,9 +11,11 @@ from pydantic import Field
 from followthrough.promises import service
 from followthrough.requests.api import Minimal, detail_response
 from followthrough.requests.schemas import Input, RequestDetail
-from followthrough.web.deps import as_caller
+from followthrough.web.deps import UnitOfWorkRoute, as_caller
 
-router = APIRouter(prefix="/requests/{request_id}/promises", tags=["promises"])
+router = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/requests/{request_id}/promises", tags=["promises"]
+)
 
 
 class PromiseIn(Input):

@@ -16,9 +16,9 @@ from followthrough.requests import queries, service
 from followthrough.requests import schemas as s
 from followthrough.requests.models import Request as RequestRow
 from followthrough.requests.rules import Actor
-from followthrough.web.deps import as_caller
+from followthrough.web.deps import UnitOfWorkRoute, as_caller
 
-router = APIRouter(prefix="/requests", tags=["requests"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/requests", tags=["requests"])
 
 IfMatch = Annotated[str | None, Header(description='ETag of the version you saw, e.g. "3"')]
 

@@ -8,9 +8,10 @@ from fastapi.responses import Response
 from followthrough.errors import DomainError, NotAllowed, OfferNotOpen
 from followthrough.requests import board, service
 from followthrough.requests import schemas as s
+from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage, model_from_form
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 def _chosen_team(page: Page, team_id: int | None, teams: list[tuple[int, str]]) -> int | None:

@@ -32,6 +32,7 @@ from followthrough.requests.access import get_readable_request
 from followthrough.requests.board import case_refs, open_promise_counts
 from followthrough.requests.queries import RequestFilter, person_names, team_names
 from followthrough.timescale.service import estimate_for_service
+from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import (
     ChangePage,
     FormErrors,
@@ -42,7 +43,7 @@ from followthrough.web.pages import (
     safe_next,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 LIVE_POLL_SECONDS = 1.0
 LIVE_MAX_SECONDS = 120.0

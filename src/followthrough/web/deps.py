@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
+from anyio import to_thread
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from followthrough.auth.service import person_id_for_token, web_session_for
@@ -21,6 +23,7 @@ from followthrough.requests.rules import Actor
 SESSION_COOKIE = "ft_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 def database(request: Request) -> Database:
@@ -133,3 +136,23 @@ def as_caller(request: Request) -> Iterator[tuple[Session, Actor, datetime]]:
     at: datetime = request.app.state.clock()
     with database(request).unit_of_work(readonly=request.method in SAFE_METHODS) as session:
         yield session, current_actor(request, session, at), at
+
+
+class UnitOfWorkRoute(APIRoute):
+    """Every route of the app: its unit of work, the caller and the endpoint run in one
+    thread-pool call, after a bounded wait for a free worker (and, on SQLite, the write turn)."""
+
+
+async def run_in_unit_of_work(
+    request: Request, work: Callable[[Session, datetime], T], *, write: bool
+) -> T:
+    """Run `work(session, now)` in one unit of work on a worker thread, after the same bounded
+    admission as the routes. For async endpoints that need several steps (e.g. sign-in: read,
+    check the password off the pool, then write)."""
+    at: datetime = request.app.state.clock()
+
+    def call() -> T:
+        with database(request).unit_of_work(readonly=not write) as session:
+            return work(session, at)
+
+    return await to_thread.run_sync(call)

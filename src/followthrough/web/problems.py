@@ -45,9 +45,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-        return _answer(
+        response = _answer(
             request, exc.status, exc.title, exc.detail, field=exc.field, errors=errors, **exc.extra
         )
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, int(retry_after)))
+        return response
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> Response:
