@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 
 from followthrough.config import Settings
 from followthrough.errors import InvalidInput, NotAllowed
+from followthrough.fields import Hours, Id, ZonedDateTime
 from followthrough.insight import health, recognition, review, ripple, scorecard, silo
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute, settings
 
@@ -22,8 +23,10 @@ router = APIRouter(route_class=UnitOfWorkRoute, prefix="/insight", tags=["insigh
 
 DEFAULT_PERIOD = timedelta(days=30)
 
-Start = Annotated[datetime | None, Query(description="Period start (default: 30 days before end).")]
-End = Annotated[datetime | None, Query(description="Period end, exclusive (default: now).")]
+Start = Annotated[
+    ZonedDateTime | None, Query(description="Period start (default: 30 days before end).")
+]
+End = Annotated[ZonedDateTime | None, Query(description="Period end, exclusive (default: now).")]
 
 
 def period(
@@ -86,7 +89,7 @@ def list_scorecards(
 @router.get("/scorecards/{level}/{subject_id}")
 def get_scorecard(
     level: str,
-    subject_id: int,
+    subject_id: Id,
     session: DbSession,
     actor: CurrentActor,
     now: Now,
@@ -114,20 +117,20 @@ def get_scorecard(
 
 
 @router.get("/ripple/cases/{case_id}")
-def get_case_ripple(case_id: int, session: DbSession, actor: CurrentActor, now: Now) -> Any:
+def get_case_ripple(case_id: Id, session: DbSession, actor: CurrentActor, now: Now) -> Any:
     """The requests a customer case waited on and each team's hours of the customer's wait."""
     return plain(ripple.case_ripple(session, case_id, now))
 
 
 @router.get("/ripple/teams/{team_id}")
 def get_team_ripple(
-    team_id: int,
+    team_id: Id,
     session: DbSession,
     actor: CurrentActor,
     now: Now,
     start: Start = None,
     end: End = None,
-    threshold_hours: Annotated[float, Query(gt=0)] = 8.0,
+    threshold_hours: Annotated[Hours, Query()] = 8.0,
 ) -> Any:
     """The customers behind a team's work, and how many waited over the threshold on it."""
     first, last = period(start, end, now)
@@ -172,7 +175,7 @@ def list_relationship_health(
     session: DbSession,
     actor: CurrentActor,
     now: Now,
-    team_id: Annotated[int | None, Query(description="Only pairs this team is in.")] = None,
+    team_id: Annotated[Id | None, Query(description="Only pairs this team is in.")] = None,
 ) -> Any:
     """Trust per ordered team pair, worst first, with its interval, trend and deterioration."""
     return plain(health.relationship_health(session, now, team_id=team_id))
@@ -214,7 +217,7 @@ def get_digest(
     session: DbSession,
     actor: CurrentActor,
     now: Now,
-    week: Annotated[datetime | None, Query(description="Any instant in the week.")] = None,
+    week: Annotated[ZonedDateTime | None, Query(description="Any instant in the week.")] = None,
 ) -> Any:
     """The company's week: confirmed recognitions and wins."""
     return plain(recognition.digest(session, recognition.week_of(week or now)))
@@ -222,8 +225,8 @@ def get_digest(
 
 @router.get("/review/{a}/{b}")
 def get_pair_review(
-    a: int,
-    b: int,
+    a: Id,
+    b: Id,
     session: DbSession,
     actor: CurrentActor,
     now: Now,
