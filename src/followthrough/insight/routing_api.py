@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from followthrough.fields import Text
 from followthrough.insight.routing_service import suggest_teams
 from followthrough.web.deps import CurrentActor, DbSession, UnitOfWorkRoute
 
@@ -31,7 +32,7 @@ class TeamSuggestionOut(BaseModel):
 def routing_suggestions(
     session: DbSession,
     actor: CurrentActor,
-    text: Annotated[str, Query(min_length=1, max_length=4000)],
+    text: Annotated[Text, Query(min_length=1, max_length=4000)],
     limit: Annotated[int, Query(ge=1, le=10)] = 3,
 ) -> list[TeamSuggestionOut]:
     """Teams (and people) that resolved the most similar requests, best first."""
