@@ -28,7 +28,7 @@ def test_a_case_wait_is_split_between_the_teams_that_held_its_requests(
     db: Database, world: World, story: Story
 ) -> None:
     with db.unit_of_work(readonly=True) as session:
-        result = ripple.case_ripple(session, story.case, NOW)
+        result = ripple.case_ripple(session, None, story.case, NOW)
     assert result.requests == [story.r1, story.r3]
     assert (result.wait_start, result.wait_end) == (at(-2), at(7))
     assert not result.still_waiting
@@ -38,7 +38,7 @@ def test_a_case_wait_is_split_between_the_teams_that_held_its_requests(
 
 def test_a_case_still_waiting_runs_until_now(db: Database, world: World, story: Story) -> None:
     with db.unit_of_work(readonly=True) as session:
-        result = ripple.case_ripple(session, story.case, at(5))
+        result = ripple.case_ripple(session, None, story.case, at(5))
     assert result.still_waiting
     # Until +5h: front line 2, Policy Admin 1 + 3, Claims 1.
     assert result.hours_by_team == pytest.approx({"Policy Admin": 4, "Claims": 1, FRONT_LINE: 2})
@@ -49,12 +49,12 @@ def test_team_ripple_counts_customers_who_waited_over_the_threshold_because_of_i
 ) -> None:
     with db.unit_of_work(readonly=True) as session:
         admin = ripple.team_ripple(
-            session, world.teams["admin"], START, END, NOW, threshold=timedelta(hours=4)
+            session, None, world.teams["admin"], START, END, NOW, threshold=timedelta(hours=4)
         )
         claims = ripple.team_ripple(
-            session, world.teams["claims"], START, END, NOW, threshold=timedelta(hours=4)
+            session, None, world.teams["claims"], START, END, NOW, threshold=timedelta(hours=4)
         )
-        hr = ripple.team_ripple(session, world.teams["hr"], START, END, NOW)
+        hr = ripple.team_ripple(session, None, world.teams["hr"], START, END, NOW)
     assert (admin.customers_touched, admin.customers_waited_over) == (1, 1)
     assert admin.lines[0].customer == "Mrs Jones"
     assert admin.lines[0].team_hours == pytest.approx(5)
@@ -64,4 +64,4 @@ def test_team_ripple_counts_customers_who_waited_over_the_threshold_because_of_i
 
 def test_an_unknown_case_is_not_found(db: Database, world: World, story: Story) -> None:
     with db.unit_of_work(readonly=True) as session, pytest.raises(NotFound):
-        ripple.case_ripple(session, 99999, NOW)
+        ripple.case_ripple(session, None, 99999, NOW)

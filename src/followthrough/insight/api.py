@@ -12,11 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.encoders import jsonable_encoder
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from followthrough.config import Settings
-from followthrough.errors import InvalidInput, NotAllowed
+from followthrough.errors import InvalidInput
 from followthrough.fields import Hours, Id, ZonedDateTime
 from followthrough.insight import health, recognition, review, ripple, scorecard, silo
+from followthrough.requests.rules import Actor
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute, settings
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/insight", tags=["insight"])
@@ -119,7 +122,7 @@ def get_scorecard(
 @router.get("/ripple/cases/{case_id}")
 def get_case_ripple(case_id: Id, session: DbSession, actor: CurrentActor, now: Now) -> Any:
     """The requests a customer case waited on and each team's hours of the customer's wait."""
-    return plain(ripple.case_ripple(session, case_id, now))
+    return plain(ripple.case_ripple(session, actor, case_id, now))
 
 
 @router.get("/ripple/teams/{team_id}")
@@ -136,7 +139,7 @@ def get_team_ripple(
     first, last = period(start, end, now)
     return plain(
         ripple.team_ripple(
-            session, team_id, first, last, now, threshold=timedelta(hours=threshold_hours)
+            session, actor, team_id, first, last, now, threshold=timedelta(hours=threshold_hours)
         )
     )
 
@@ -182,34 +185,49 @@ def list_relationship_health(
 
 
 @router.get("/recognitions")
-def list_recognition_suggestions(session: DbSession, actor: CurrentActor) -> Any:
-    """Open suggestions about the people you lead."""
-    return plain(recognition.suggestions_for(session, actor))
-
-
-@router.post("/recognitions/suggest")
-def suggest_recognitions(
+def list_recognition_suggestions(
     session: DbSession, actor: CurrentActor, now: Now, start: Start = None, end: End = None
 ) -> Any:
-    """Look through the period for people to recognise (leads and admins)."""
-    if not (actor.lead_of or actor.is_admin):
-        raise NotAllowed("only leads and admins can ask for suggestions")
+    """Suggestions from the period about the people you lead, not yet confirmed or dismissed.
+    Worked out when asked; nothing is stored until a lead decides."""
     first, last = period(start, end, now)
-    return plain(recognition.views(session, recognition.suggest(session, first, last, now)))
+    return plain(recognition.suggestions_for(session, actor, first, last))
 
 
-@router.post("/recognitions/{recognition_id}/confirm")
+class RecognitionDecision(BaseModel):
+    """One suggestion of `GET /insight/recognitions`, named by its person, reason and period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int = Field(ge=1, le=2**31 - 1)
+    reason: str = Field(min_length=1, max_length=32)
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+
+
+def _decide(
+    body: RecognitionDecision, session: Session, actor: Actor, now: datetime, confirm: bool
+) -> Any:
+    first, last = period(body.period_start, body.period_end, now)
+    return plain(
+        recognition.decide(session, actor, body.person_id, body.reason, first, last, confirm, now)
+    )
+
+
+@router.post("/recognitions/confirm")
 def confirm_recognition(
-    recognition_id: int, session: DbSession, actor: CurrentActor, now: Now
+    body: RecognitionDecision, session: DbSession, actor: CurrentActor, now: Now
 ) -> Any:
-    return plain(recognition.decide(session, actor, recognition_id, True, now))
+    """A lead of the person confirms the suggestion: it then appears in the weekly digest."""
+    return _decide(body, session, actor, now, True)
 
 
-@router.post("/recognitions/{recognition_id}/dismiss")
+@router.post("/recognitions/dismiss")
 def dismiss_recognition(
-    recognition_id: int, session: DbSession, actor: CurrentActor, now: Now
+    body: RecognitionDecision, session: DbSession, actor: CurrentActor, now: Now
 ) -> Any:
-    return plain(recognition.decide(session, actor, recognition_id, False, now))
+    """A lead of the person dismisses the suggestion: it is not suggested again for the period."""
+    return _decide(body, session, actor, now, False)
 
 
 @router.get("/digest")

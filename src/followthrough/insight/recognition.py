@@ -1,16 +1,22 @@
 """Recognition and review: suggestions from the history for a lead to confirm, and the weekly
-company digest of confirmed recognitions and wins. Services flush; they never commit."""
+company digest of confirmed recognitions and wins. Services flush; they never commit.
+
+Suggestions are individual figures: a lead sees them about the people they lead, nobody else
+does. Working them out stores nothing; a lead's confirmation (or dismissal) is the one write.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from followthrough.errors import Conflict, NotAllowed, NotFound
+from followthrough.errors import Conflict, NotFound
 from followthrough.history.models import Event
 from followthrough.insight import rules
 from followthrough.insight.models import Recognition
@@ -19,12 +25,17 @@ from followthrough.org.models import Membership, Person, Team
 from followthrough.requests.rules import Actor
 
 
-def person_records(session: Session, start: datetime, end: datetime) -> list[rules.PersonRecord]:
-    """What each person did in [start, end) that a recognition looks for, counted in SQL."""
+def person_records(
+    session: Session, start: datetime, end: datetime, people: Collection[int]
+) -> list[rules.PersonRecord]:
+    """What each of `people` did in [start, end) that a recognition looks for, counted in SQL."""
     spanning: dict[int, int] = defaultdict(int)
     kept: dict[int, int] = defaultdict(int)
     broken: dict[int, int] = defaultdict(int)
     praise: dict[int, int] = defaultdict(int)
+    if not people:
+        return []
+    whose = Event.person_id.in_(sorted(people))
     moved = select(Event.request_id).where(
         Event.kind == "accepted", Event.other_team_id.is_not(None)
     )
@@ -32,6 +43,7 @@ def person_records(session: Session, start: datetime, end: datetime) -> list[rul
         select(Event.person_id, func.count())
         .where(
             Event.kind == "resolved",
+            whose,
             Event.at >= start,
             Event.at < end,
             Event.request_id.in_(moved),
@@ -44,6 +56,7 @@ def person_records(session: Session, start: datetime, end: datetime) -> list[rul
         select(Event.person_id, Event.kind, func.count())
         .where(
             Event.kind.in_(("promise_kept", "promise_broken")),
+            whose,
             Event.at >= start,
             Event.at < end,
         )
@@ -63,6 +76,7 @@ def person_records(session: Session, start: datetime, end: datetime) -> list[rul
             Event.kind == "feedback_given",
             Event.payload["kind"].as_string() == "praise",
             giver_team.department_id != receiver_team.department_id,
+            whose,
             Event.at >= start,
             Event.at < end,
         )
@@ -70,51 +84,64 @@ def person_records(session: Session, start: datetime, end: datetime) -> list[rul
     ):
         if person_id is not None:
             praise[person_id] = n
-    people = set(spanning) | set(kept) | set(broken) | set(praise)
+    found = set(spanning) | set(kept) | set(broken) | set(praise)
     return [
-        rules.PersonRecord(p, spanning[p], kept[p], broken[p], praise[p]) for p in sorted(people)
+        rules.PersonRecord(p, spanning[p], kept[p], broken[p], praise[p]) for p in sorted(found)
     ]
 
 
-def suggest(
-    session: Session, start: datetime, end: datetime, now: datetime, **thresholds: int
-) -> list[Recognition]:
-    """Store the period's suggestions (once per person, reason and period) and return the new;
-    `thresholds` override `rules.suggest_recognitions`' minimums."""
-    existing = {
-        (row.person_id, row.reason)
-        for row in session.execute(
-            select(Recognition.person_id, Recognition.reason).where(
-                Recognition.period_start == start
-            )
-        )
-    }
-    created = []
-    for suggestion in rules.suggest_recognitions(person_records(session, start, end), **thresholds):
-        if (suggestion.person_id, suggestion.reason) in existing:
-            continue
-        recognition = Recognition(
-            person_id=suggestion.person_id,
-            reason=suggestion.reason,
-            detail=suggestion.detail,
-            period_start=start,
-            period_end=end,
-            state="suggested",
-            suggested_at=now,
-        )
-        session.add(recognition)
-        created.append(recognition)
-    session.flush()
-    return created
-
-
-def _led_people(session: Session, viewer: Actor) -> set[int]:
-    """The people in the teams the viewer leads."""
+def led_people(session: Session, viewer: Actor) -> set[int]:
+    """Whose individual figures a lead sees besides their own: the people in the teams they
+    lead (the individual-figures rule, `rules.may_see_person`)."""
     if not viewer.lead_of:
         return set()
     return set(
         session.scalars(select(Membership.person_id).where(Membership.team_id.in_(viewer.lead_of)))
-    )
+    ) - {viewer.person_id}
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    """A suggestion to recognise someone, worked out from the history when asked and stored
+    nowhere: only a lead's decision is stored."""
+
+    person_id: int
+    person: str
+    reason: str
+    detail: str
+    period_start: datetime
+    period_end: datetime
+
+
+def _names(session: Session, ids: Collection[int]) -> dict[int, str]:
+    return {
+        p.id: p.name
+        for p in session.execute(select(Person.id, Person.name).where(Person.id.in_(sorted(ids))))
+    }
+
+
+def suggestions_for(
+    session: Session, viewer: Actor, start: datetime, end: datetime, **thresholds: int
+) -> list[SuggestionView]:
+    """The period's suggestions about the people the viewer leads, minus those a lead already
+    confirmed or dismissed for the period; `thresholds` override `rules.suggest_recognitions`'
+    minimums. Reads only: nothing is stored until a lead decides (`decide`)."""
+    people = led_people(session, viewer)
+    found = rules.suggest_recognitions(person_records(session, start, end, people), **thresholds)
+    decided = {
+        (person_id, reason)
+        for person_id, reason in session.execute(
+            select(Recognition.person_id, Recognition.reason).where(
+                Recognition.period_start == start, Recognition.person_id.in_(sorted(people))
+            )
+        )
+    }
+    names = _names(session, {s.person_id for s in found})
+    return [
+        SuggestionView(s.person_id, names.get(s.person_id, ""), s.reason, s.detail, start, end)
+        for s in found
+        if (s.person_id, s.reason) not in decided
+    ]
 
 
 @dataclass(frozen=True)
@@ -132,11 +159,10 @@ class RecognitionView:
 
 
 def views(session: Session, rows: list[Recognition]) -> list[RecognitionView]:
-    ids = {r.person_id for r in rows} | {r.confirmed_by_id for r in rows if r.confirmed_by_id}
-    names = {
-        p.id: p.name
-        for p in session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-    }
+    names = _names(
+        session,
+        {r.person_id for r in rows} | {r.confirmed_by_id for r in rows if r.confirmed_by_id},
+    )
     return [
         RecognitionView(
             r.id,
@@ -154,34 +180,60 @@ def views(session: Session, rows: list[Recognition]) -> list[RecognitionView]:
     ]
 
 
-def suggestions_for(session: Session, viewer: Actor) -> list[RecognitionView]:
-    """Open suggestions about the people the viewer leads (a lead's to-do list)."""
-    people = _led_people(session, viewer)
-    rows = list(
-        session.scalars(
-            select(Recognition)
-            .where(Recognition.state == "suggested", Recognition.person_id.in_(people))
-            .order_by(Recognition.period_start.desc(), Recognition.id)
-        )
-    )
-    return views(session, rows)
-
-
 def decide(
-    session: Session, viewer: Actor, recognition_id: int, confirm: bool, now: datetime
+    session: Session,
+    viewer: Actor,
+    person_id: int,
+    reason: str,
+    start: datetime,
+    end: datetime,
+    confirm: bool,
+    now: datetime,
+    **thresholds: int,
 ) -> RecognitionView:
-    """A lead of one of the person's teams confirms or dismisses a suggestion, once."""
-    recognition = session.get(Recognition, recognition_id, with_for_update=True)
-    if recognition is None:
-        raise NotFound(f"recognition {recognition_id} does not exist", field="recognition_id")
-    if recognition.person_id not in _led_people(session, viewer):
-        raise NotAllowed("only a lead of one of their teams can confirm a recognition")
-    if recognition.state != "suggested":
-        raise Conflict(f"the recognition is already {recognition.state}", field="recognition_id")
-    recognition.state = "confirmed" if confirm else "dismissed"
-    recognition.decided_at = now
-    recognition.confirmed_by_id = viewer.person_id
-    session.flush()
+    """A lead of one of the person's teams confirms or dismisses a suggestion of the period,
+    once; the decision (with the suggestion it was about) is the first thing stored.
+
+    The suggestion is worked out again, so only what the history supports can be confirmed.
+    Someone whose figures the viewer may not see does not exist for them (NotFound).
+    """
+    if person_id not in led_people(session, viewer):
+        raise NotFound(f"person {person_id} does not exist", field="person_id")
+    suggestion = next(
+        (
+            s
+            for s in rules.suggest_recognitions(
+                person_records(session, start, end, {person_id}), **thresholds
+            )
+            if s.reason == reason
+        ),
+        None,
+    )
+    if suggestion is None:
+        raise NotFound(
+            f"nothing in that period suggests recognising person {person_id} for {reason!r}",
+            field="reason",
+        )
+    recognition = Recognition(
+        person_id=person_id,
+        reason=reason,
+        detail=suggestion.detail,
+        period_start=start,
+        period_end=end,
+        state="confirmed" if confirm else "dismissed",
+        suggested_at=now,
+        decided_at=now,
+        confirmed_by_id=viewer.person_id,
+    )
+    try:
+        # The unique (person, reason, period start) makes a second decision, even a
+        # simultaneous one by another lead, a conflict rather than a second row.
+        with session.begin_nested():
+            session.add(recognition)
+    except IntegrityError:
+        raise Conflict(
+            "that recognition has already been confirmed or dismissed", field="reason"
+        ) from None
     return views(session, [recognition])[0]
 
 

@@ -202,7 +202,7 @@ def ripple_command(
             case_id = session.scalar(select(Case.id).where(Case.reference == case))
             if case_id is None:
                 raise _fail(f"no case has the reference {case!r}")
-            result = ripple.case_ripple(session, case_id, at)
+            result = ripple.case_ripple(session, None, case_id, at)
             table = Table(
                 "who held it",
                 "hours",
@@ -215,6 +215,7 @@ def ripple_command(
         assert team is not None
         team_result = ripple.team_ripple(
             session,
+            None,
             _team_id(session, team),
             first,
             last,
@@ -333,25 +334,18 @@ def health_command(
 @insight_app.command("recognitions")
 def recognitions_command(
     viewer: As,
-    suggest: Annotated[
-        bool, typer.Option(help="Look through the period for suggestions first.")
-    ] = False,
     start: StartOption = None,
     end: EndOption = None,
     now: NowOption = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Suggested recognitions about the people you lead."""
-    first, last, at = _period(start, end, now)
+    """Suggested recognitions about the people you lead (worked out, never stored)."""
+    first, last, _ = _period(start, end, now)
     with _session(database_url) as (session, _):
-        actor = _actor(session, viewer)
-        if suggest:
-            recognition.suggest(session, first, last, at)
-        todo = recognition.suggestions_for(session, actor)
-    table = Table("id", "person", "why", "period")
+        todo = recognition.suggestions_for(session, _actor(session, viewer), first, last)
+    table = Table("person", "why", "period")
     for item in todo:
         table.add_row(
-            str(item.id),
             item.person,
             item.detail,
             f"{item.period_start:%Y-%m-%d}-{item.period_end:%Y-%m-%d}",

@@ -3,6 +3,11 @@ the customer's waiting hours each team used (`rules.decompose_wait`, defined in 
 
 A case's wait runs from the case's creation until its last linked request was resolved (or now
 while one is still open). The custody of each linked request comes from its history.
+
+Only the requests the viewer may read count (`requests.access.visibility_clause`): a request
+they may not read adds no hours, no team and no customer line, so a ripple never reveals that a
+case waited on a confidential request the viewer cannot see. The viewer `None` is the operator
+at the database (the command line), who sees every request.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from followthrough.cases.models import Case, RequestCase
@@ -21,6 +26,9 @@ from followthrough.history.models import Event
 from followthrough.insight import rules
 from followthrough.insight.rules import Custody, CustodyEvent
 from followthrough.org.models import Team
+from followthrough.requests.access import visibility_clause
+from followthrough.requests.models import Request
+from followthrough.requests.rules import Actor
 
 CUSTODY_KINDS = ("opened", "accepted", "resolved", "reopened")
 DEFAULT_THRESHOLD = timedelta(hours=8)
@@ -57,16 +65,20 @@ def _custody(
     return {rid: rules.custody_of(rid, evs, now) for rid, evs in events.items()}
 
 
+def _readable(viewer: Actor | None) -> ColumnElement[bool]:
+    return true() if viewer is None else visibility_clause(viewer)
+
+
 def _ripples(
-    session: Session, cases: list[Case], now: datetime
+    session: Session, viewer: Actor | None, cases: list[Case], now: datetime
 ) -> list[tuple[Case, list[int], rules.Decomposition, list[Custody], datetime, bool]]:
     links: dict[int, list[int]] = defaultdict(list)
     case_ids = [c.id for c in cases]
     for start in range(0, len(case_ids), 500):
         for request_id, case_id in session.execute(
-            select(RequestCase.request_id, RequestCase.case_id).where(
-                RequestCase.case_id.in_(case_ids[start : start + 500])
-            )
+            select(RequestCase.request_id, RequestCase.case_id)
+            .join(Request, Request.id == RequestCase.request_id)
+            .where(RequestCase.case_id.in_(case_ids[start : start + 500]), _readable(viewer))
         ):
             links[case_id].append(request_id)
     custody = _custody(session, (r for rs in links.values() for r in rs), now)
@@ -91,12 +103,15 @@ def _team_names(session: Session) -> dict[int, str]:
     return {t.id: t.name for t in session.execute(select(Team.id, Team.name))}
 
 
-def case_ripple(session: Session, case_id: int, now: datetime) -> CaseRipple:
-    """One case: the requests it waited on and each team's share of the customer's wait."""
+def case_ripple(session: Session, viewer: Actor | None, case_id: int, now: datetime) -> CaseRipple:
+    """One case: the requests it waited on that the viewer may read, and each team's share of
+    the customer's wait on them."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound(f"case {case_id} does not exist", field="case_id")
-    ((_, requests, decomposition, custody, end, still_open),) = _ripples(session, [case], now)
+    ((_, requests, decomposition, custody, end, still_open),) = _ripples(
+        session, viewer, [case], now
+    )
     return CaseRipple(
         case.id,
         case.reference,
@@ -138,13 +153,15 @@ class TeamRipple:
 
 def team_ripple(
     session: Session,
+    viewer: Actor | None,
     team_id: int,
     start: datetime,
     end: datetime,
     now: datetime,
     threshold: timedelta = DEFAULT_THRESHOLD,
 ) -> TeamRipple:
-    """The customers whose cases waited on requests the team held during [start, end).
+    """The customers whose cases waited on requests the team held during [start, end), counting
+    only the requests the viewer may read.
 
     A customer "waited more than X because of your queue" when the team's share of that case's
     wait (the decomposition, not the whole wait) exceeds X.
@@ -168,9 +185,10 @@ def team_ripple(
             select(Case)
             .where(
                 Case.id.in_(
-                    select(RequestCase.case_id).join(
-                        held, held.c.request_id == RequestCase.request_id
-                    )
+                    select(RequestCase.case_id)
+                    .join(held, held.c.request_id == RequestCase.request_id)
+                    .join(Request, Request.id == RequestCase.request_id)
+                    .where(_readable(viewer))
                 )
             )
             .order_by(Case.id)
@@ -178,7 +196,7 @@ def team_ripple(
     )
     lines = []
     for case, _requests, decomposition, _custody_list, _end, still_open in _ripples(
-        session, cases, min(now, end)
+        session, viewer, cases, min(now, end)
     ):
         lines.append(
             CustomerLine(

@@ -232,7 +232,13 @@ def team_ripple_page(
         raise InvalidInput("threshold_hours must be positive", field="threshold_hours")
     first, last = _period(page, start, end)
     result = ripple.team_ripple(
-        page.session, team_id, first, last, page.now, threshold=timedelta(hours=threshold_hours)
+        page.session,
+        page.actor,
+        team_id,
+        first,
+        last,
+        page.now,
+        threshold=timedelta(hours=threshold_hours),
     )
     top = result.lines[:15]
     chart = _bar_chart(
@@ -247,7 +253,7 @@ def team_ripple_page(
 
 @router.get("/ripple/cases/{case_id}")
 def case_ripple_page(case_id: int, page: ReadPage) -> Response:
-    result = ripple.case_ripple(page.session, case_id, page.now)
+    result = ripple.case_ripple(page.session, page.actor, case_id, page.now)
     chart = _bar_chart(
         list(result.hours_by_team), list(result.hours_by_team.values()), "Hours of the wait"
     )
@@ -289,26 +295,44 @@ def health_page(page: ReadPage, team_id: int | None = None) -> Response:
 
 
 @router.get("/recognitions")
-def recognitions_page(page: ReadPage) -> Response:
+def recognitions_page(page: ReadPage, start: str = "", end: str = "") -> Response:
+    first, last = _period(page, start, end)
     return page.render(
         "insight/recognitions.html",
-        suggestions=recognition.suggestions_for(page.session, page.actor),
+        suggestions=recognition.suggestions_for(page.session, page.actor, first, last),
         leads=bool(page.actor.lead_of),
+        start=first,
+        end=last,
     )
 
 
-@router.post("/recognitions/suggest")
-def suggest_page(page: ChangePage) -> Response:
-    if not (page.actor.lead_of or page.actor.is_admin):
-        return page.redirect("/insight/recognitions", "Only leads can look for recognitions.")
-    created = recognition.suggest(page.session, page.now - DEFAULT_PERIOD, page.now, page.now)
-    return page.redirect("/insight/recognitions", f"{len(created)} new suggestions.")
+def _moment(value: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date and time", field=name) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name} needs a time zone", field=name)
+    return moment
 
 
-@router.post("/recognitions/{recognition_id}")
-def decide_page(recognition_id: int, page: ChangePage) -> Response:
+@router.post("/recognitions")
+def decide_page(page: ChangePage) -> Response:
     confirm = page.form.get("decision") == "confirm"
-    view = recognition.decide(page.session, page.actor, recognition_id, confirm, page.now)
+    try:
+        person_id = int(page.form.get("person_id"))
+    except ValueError:
+        raise InvalidInput("choose a suggestion", field="person_id") from None
+    view = recognition.decide(
+        page.session,
+        page.actor,
+        person_id,
+        page.form.get("reason"),
+        _moment(page.form.get("period_start"), "period_start"),
+        _moment(page.form.get("period_end"), "period_end"),
+        confirm,
+        page.now,
+    )
     return page.redirect(
         "/insight/recognitions", f"{'Confirmed' if confirm else 'Dismissed'}: {view.person}."
     )

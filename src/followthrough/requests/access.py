@@ -16,7 +16,9 @@ def visibility_clause(viewer: Actor):  # type: ignore[no-untyped-def]
 
     Employees see what they raised or take part in; team members see their teams' requests and
     offers made to their teams. A confidential request is seen only by its requester, the team
-    that owns its service, and the team and person holding it now.
+    that owns its service, the team and person holding it now, and the team and person an open
+    offer names (they must be able to read what they are asked to accept; once they accept, they
+    hold it). Admins see every request that is not confidential.
     """
     teams = tuple(viewer.team_ids) or (-1,)
     mine = or_(Request.requester_id == viewer.person_id, Request.owner_id == viewer.person_id)
@@ -34,7 +36,11 @@ def visibility_clause(viewer: Actor):  # type: ignore[no-untyped-def]
     )
     service_team = Request.service_id.in_(select(Service.id).where(Service.team_id.in_(teams)))
     open_access = true() if viewer.is_admin else or_(mine, in_my_team, takes_part, offered_to_me)
-    confidential_access = or_(mine, in_my_team, service_team) if viewer.team_ids else mine
+    confidential_access = (
+        or_(mine, in_my_team, service_team, offered_to_me)
+        if viewer.team_ids
+        else or_(mine, offered_to_me)
+    )
     return or_(
         (Request.confidential == false()) & open_access,
         (Request.confidential == true()) & confidential_access,
@@ -53,14 +59,20 @@ def may_read(session: Session, viewer: Actor, request: Request) -> bool:
     if request.team_id in viewer.team_ids:
         return True
     if request.confidential:
-        if not viewer.team_ids or request.service_id is None:
-            return False
-        service = session.get(Service, request.service_id)
-        return service is not None and service.team_id in viewer.team_ids
+        if viewer.team_ids and request.service_id is not None:
+            service = session.get(Service, request.service_id)
+            if service is not None and service.team_id in viewer.team_ids:
+                return True
+        return _offered_to(session, viewer, request)
     if viewer.is_admin:
         return True
     if session.get(RequestParticipant, (request.id, viewer.person_id)) is not None:
         return True
+    return _offered_to(session, viewer, request)
+
+
+def _offered_to(session: Session, viewer: Actor, request: Request) -> bool:
+    """An open offer of the request names the viewer or one of their teams."""
     offered = select(Offer.id).where(
         Offer.request_id == request.id,
         Offer.state == "open",
