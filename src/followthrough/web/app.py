@@ -36,6 +36,7 @@ from followthrough.requests.team_web import router as team_pages
 from followthrough.requests.web import router as request_pages
 from followthrough.sweeper.service import sweep
 from followthrough.web.pages import STATIC, SignInRequired, error_page
+from followthrough.web.openapi import install_openapi
 from followthrough.web.problems import install_problem_handlers
 
 log = logging.getLogger("followthrough.sweeper")
@@ -103,6 +104,7 @@ def create_app(
     app.state.database = db
     app.state.clock = clock
     install_problem_handlers(app)
+    install_openapi(app)
 
     api = APIRouter(prefix="/api/v1")
 

@@ -2,38 +2,100 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from followthrough.errors import DomainError
 
 PROBLEM = "application/problem+json"
+# RFC 6750: a 401 names the scheme that would have worked. Pages never answer 401 (they redirect
+# to the sign-in page), so only the API sends it.
+WWW_AUTHENTICATE = 'Bearer realm="followthrough"'
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+class FieldError(BaseModel):
+    """One refused input: the field (dotted, as sent) and what is wrong with it."""
+
+    field: str
+    message: str
 
 
-def _answer(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:
-    """A problem document for the API; an HTML error page for the web pages."""
+class Problem(BaseModel):
+    """An RFC 9457 problem document; `field` and `errors` say which input to change."""
+
+    # A domain error may carry more members (RFC 9457 extensions), e.g. every field's problem.
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(default="about:blank", description="A URI naming the kind of problem")
+    title: str = Field(description="A short summary of the kind of problem")
+    status: int = Field(ge=400, le=599, description="The HTTP status code of this answer")
+    detail: str = Field(description="What went wrong this time, and what to do about it")
+    instance: str | None = Field(default=None, description="The path that was asked for")
+    field: str | None = Field(default=None, description="The input to change, when one is at fault")
+    errors: list[FieldError] | None = Field(
+        default=None, description="Every refused input, when the problem is invalid input"
+    )
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """The problem document as a response; members that are None are left out."""
+    body = Problem(type="about:blank", title=title, status=status, detail=detail, **extra)
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM,
+        headers=headers,
+    )
+
+
+def _answer(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A problem document for the API; an HTML error page for the web pages. Both keep the
+    headers the error carries (Allow on a 405, Retry-After on a 429 or 503)."""
+    kept = dict(headers or {})
     render = getattr(request.app.state, "render_error", None)
     if render is not None and not request.url.path.startswith("/api/"):
         page: Response = render(request, status, title, detail)
+        page.headers.update(kept)
         return page
-    return problem(status, title, detail, **extra)
+    if status == 401:
+        kept.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
+    return problem(status, title, detail, headers=kept, instance=request.url.path, **extra)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at the request's path. Starlette's 405 names only the
+    methods of the first route with that path; the same path may have several routes."""
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -45,13 +107,20 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-        response = _answer(
-            request, exc.status, exc.title, exc.detail, field=exc.field, errors=errors, **exc.extra
-        )
+        headers = {}
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
-            response.headers["Retry-After"] = str(max(1, int(retry_after)))
-        return response
+            headers["Retry-After"] = str(max(1, int(retry_after)))
+        return _answer(
+            request,
+            exc.status,
+            exc.title,
+            exc.detail,
+            headers=headers,
+            field=exc.field,
+            errors=errors,
+            **exc.extra,
+        )
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> Response:
@@ -72,6 +141,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             503,
             "The database connection was lost",
             "the database went away during this request and nothing was changed; try again",
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(RequestValidationError)
@@ -95,4 +165,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return _answer(request, exc.status_code, str(exc.detail), str(exc.detail))
+        # Starlette's own errors carry headers that belong to the answer: Allow on a 405.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        return _answer(request, exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # A bug, not a user's mistake: still a problem document (or the error page), never a
+        # plain-text page, and never the exception's text, which may name tables or values.
+        # Starlette re-raises the exception after this answer, so the server logs it.
+        return _answer(
+            request, 500, "Internal error", "something went wrong on our side; it was logged"
+        )

@@ -1,0 +1,303 @@
+"""The API description, told as the API behaves: every error a problem document, every status an
+operation can answer, the headers that come with them, and how a caller signs in.
+
+FastAPI's own description knows only the success answer and its default 422 body, which this
+API never sends. `describe_api` starts from FastAPI's document and adds what each operation's
+own declaration shows (its path parameters, query, headers and body, its method); the few facts
+a declaration cannot show (who may call without signing in, which services refuse a duplicate)
+are kept in `KNOWN`, one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, ConfigDict, Field
+
+from followthrough.web.problems import PROBLEM, WWW_AUTHENTICATE, Problem
+
+API_PREFIX = "/api/v1"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+COMPONENT = "#/components/schemas/{model}"
+
+
+class RequestMinimal(BaseModel):
+    """The short answer to a change sent with `Prefer: return=minimal` (RFC 7240), built by
+    `requests.api.detail_response`: enough to act again without loading the detail."""
+
+    # Closed, so that a full detail never also reads as the short answer (the two are `oneOf`).
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    state: str
+    version: int
+    owner_id: int | None
+    team_id: int
+    offer_id: int | None = Field(default=None, description="The offer this change made")
+    update_id: int | None = Field(default=None, description="The update this change posted")
+    promise_id: int | None = Field(default=None, description="The promise this change made")
+
+
+@dataclass(frozen=True)
+class Known:
+    """What an operation's declaration cannot show."""
+
+    anonymous: bool = False
+    """Answers without a caller (everything else needs a bearer token or a signed-in cookie)."""
+    errors: frozenset[int] = frozenset()
+    """Statuses its services raise beyond those derived: 409 for a duplicate or a used-up
+    state, 429 for throttled guessing."""
+
+
+def _known(*errors: int, anonymous: bool = False) -> Known:
+    return Known(anonymous=anonymous, errors=frozenset(errors))
+
+
+# Keyed by method and the path as declared. A test checks that every key names a real route.
+KNOWN: dict[tuple[str, str], Known] = {
+    ("GET", "/api/v1/health"): _known(anonymous=True),
+    ("POST", "/api/v1/session"): _known(429, anonymous=True),
+    # Names and references are unique: a second one is refused with 409.
+    ("POST", "/api/v1/cases"): _known(409),
+    ("POST", "/api/v1/departments"): _known(409),
+    ("POST", "/api/v1/teams"): _known(409),
+    ("POST", "/api/v1/teams/{team_id}/holidays"): _known(409),
+    ("POST", "/api/v1/people"): _known(409),
+    ("POST", "/api/v1/services"): _known(409),
+    ("POST", "/api/v1/requests/{request_id}/cases"): _known(409),
+    # Something that can be decided once: a second decision is refused with 409.
+    ("POST", "/api/v1/requests/{request_id}/rating"): _known(409),
+    ("POST", "/api/v1/requests/{request_id}/promises"): _known(409),
+    ("POST", "/api/v1/requests/{request_id}/promises/{promise_id}/keep"): _known(409),
+    ("POST", "/api/v1/insight/recognitions/confirm"): _known(409),
+    ("POST", "/api/v1/insight/recognitions/dismiss"): _known(409),
+}
+
+TITLES = {
+    401: "Not signed in: no bearer token or session cookie, or an unknown or revoked token",
+    403: "Not allowed: the caller's role does not permit it (or a cookie session sent no CSRF token)",
+    404: "Not found, or not visible to the caller",
+    409: "Conflict: changed since you loaded it (version), not possible in the current state, or a duplicate",
+    422: "Invalid input: `field` and `errors` name what to change",
+    429: "Too many failed attempts: wait Retry-After seconds",
+    503: "Busy, or the database connection was lost; nothing was changed: retry after Retry-After seconds",
+}
+
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 1},
+}
+HEADERS_OF_ERROR: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": f"The scheme to sign in with: `{WWW_AUTHENTICATE}`",
+            "schema": {"type": "string"},
+        }
+    },
+    429: {"Retry-After": RETRY_AFTER},
+    503: {"Retry-After": RETRY_AFTER},
+}
+ETAG = {
+    "description": 'The request\'s version as an ETag, e.g. "3": send it back as If-Match',
+    "schema": {"type": "string"},
+}
+
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token (`followthrough user token`, or POST /me/tokens)",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "ft_session",
+        "description": "The web session cookie that POST /session sets",
+    },
+    "csrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": "With the session cookie, every change also sends the `csrf_token` of /me",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the description, with what its declaration shows."""
+
+    method: str
+    path: str
+    spec: dict[str, Any]
+    known: Known
+
+    @property
+    def parameters(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.spec.get("parameters", [])
+        return found
+
+    @property
+    def takes_input(self) -> bool:
+        return bool(self.parameters) or "requestBody" in self.spec
+
+    def parameter(self, place: str, name: str) -> bool:
+        return any(p["in"] == place and p["name"].lower() == name.lower() for p in self.parameters)
+
+
+def error_statuses(operation: Operation, body_fields: Callable[[Operation], set[str]]) -> set[int]:
+    """Every error status `operation` can answer, derived from its declaration plus `KNOWN`."""
+    statuses = {503} | set(operation.known.errors)
+    fields = body_fields(operation)
+    needs_caller = not operation.known.anonymous
+    if needs_caller:
+        statuses.add(401)
+        if operation.method not in SAFE_METHODS:
+            # A cookie session without its CSRF token, and every rule about who may change what.
+            statuses.add(403)
+    if operation.takes_input:
+        statuses.add(422)
+    if any(p["in"] == "path" for p in operation.parameters) or any(
+        name.endswith("_id") for name in fields
+    ):
+        # A path names something that may not exist (or that the caller may not see); an id in a
+        # body must name something that exists.
+        statuses.add(404)
+    if (
+        operation.parameter("header", "if-match")
+        or operation.parameter("header", "idempotency-key")
+        or "version" in fields
+    ):
+        # A stale version, a change the request's current state does not allow, or an
+        # Idempotency-Key reused with another body.
+        statuses.add(409)
+    return statuses
+
+
+def _operations(document: dict[str, Any]) -> Iterator[Operation]:
+    for path, item in document["paths"].items():
+        if not path.startswith(API_PREFIX):
+            continue
+        for method, spec in item.items():
+            known = KNOWN.get((method.upper(), path), Known())
+            yield Operation(method.upper(), path, spec, known)
+
+
+def _component_schemas(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of `model` and the models it uses, as named components."""
+    schema = model.model_json_schema(ref_template=COMPONENT)
+    nested: dict[str, Any] = schema.pop("$defs", {})
+    return {model.__name__: schema, **nested}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": TITLES.get(status, "Error"),
+        "content": {PROBLEM: {"schema": {"$ref": COMPONENT.format(model=Problem.__name__)}}},
+    }
+    if status in HEADERS_OF_ERROR:
+        response["headers"] = HEADERS_OF_ERROR[status]
+    return response
+
+
+def _success_responses(operation: Operation) -> Iterator[dict[str, Any]]:
+    for status, response in operation.spec["responses"].items():
+        if status.startswith("2"):
+            yield response
+
+
+def _describe_success(operation: Operation) -> None:
+    detail_ref = COMPONENT.format(model="RequestDetail")
+    minimal_ref = COMPONENT.format(model=RequestMinimal.__name__)
+    for response in _success_responses(operation):
+        content = response.get("content", {}).get("application/json")
+        if content is None or content.get("schema", {}).get("$ref") != detail_ref:
+            continue
+        # Every answer with a request's detail is made by requests.api.detail_response, which
+        # sets its version as the ETag.
+        headers = response.setdefault("headers", {})
+        headers["ETag"] = ETAG
+        if operation.parameter("header", "prefer"):
+            content["schema"] = {"oneOf": [{"$ref": detail_ref}, {"$ref": minimal_ref}]}
+            headers["Preference-Applied"] = {
+                "description": "`return=minimal` when the short answer was sent",
+                "schema": {"type": "string"},
+            }
+        if operation.method == "POST" and operation.parameter("header", "idempotency-key"):
+            headers["Location"] = {
+                "description": "The new request's address",
+                "schema": {"type": "string"},
+            }
+            headers["Idempotent-Replayed"] = {
+                "description": "`true` when this is the stored answer to an earlier try",
+                "schema": {"type": "string"},
+            }
+
+
+def _security(operation: Operation) -> list[dict[str, list[str]]]:
+    if operation.known.anonymous:
+        return []
+    cookie: dict[str, list[str]] = {"session": []}
+    if operation.method not in SAFE_METHODS:
+        cookie["csrf"] = []
+    return [{"bearer": []}, cookie]
+
+
+def describe_api(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document of `app`'s API, with every error status and header it can answer."""
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.update(_component_schemas(Problem))
+    schemas.update(_component_schemas(RequestMinimal))
+    components["securitySchemes"] = SECURITY_SCHEMES
+
+    def body_fields(operation: Operation) -> set[str]:
+        content = operation.spec.get("requestBody", {}).get("content", {})
+        found: set[str] = set()
+        for media in content.values():
+            found |= set(_resolve(media.get("schema", {}), schemas).get("properties", {}))
+        return found
+
+    for operation in _operations(document):
+        responses = operation.spec["responses"]
+        # FastAPI's default 422 describes a body this API never sends.
+        responses.pop("422", None)
+        for status in sorted(error_statuses(operation, body_fields)):
+            responses[str(status)] = _problem_response(status)
+        _describe_success(operation)
+        operation.spec["security"] = _security(operation)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
+def _resolve(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A body schema with its reference followed; an optional body is `anyOf [ref, null]`."""
+    if "$ref" in schema:
+        resolved: dict[str, Any] = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return resolved
+    for choice in schema.get("anyOf", []):
+        if "$ref" in choice:
+            return _resolve(choice, schemas)
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve `describe_api` as the app's /openapi.json (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_api(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
