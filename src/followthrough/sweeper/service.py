@@ -1,22 +1,33 @@
-"""The sweeper: finds due items and fires each exactly once.
+"""The sweeper: fires each due item exactly once, and runs each periodic job once per interval.
 
 Every due item belongs to a request, and every change to a request (by a person or by the
-sweeper) first locks the request row. The sweeper takes those locks with SKIP LOCKED on
-PostgreSQL: a request another worker or a person is changing right now is left for the next
-sweep, so several sweeping processes split the work without waiting on or deadlocking with each
-other. After taking the lock the item is read again and fired only if it is still due, and its
-own state (escalated_at, reminded_at, state) changes in the same transaction, so a committed item
-is never due again. SQLite has one writer at a time, which gives the same guarantee.
+sweeper) first locks the request row. A batch claims its due items by locking their requests
+with SKIP LOCKED on PostgreSQL, so any number of sweeping processes split the work without
+waiting on or deadlocking with each other: what another sweeper holds, that sweeper fires. A
+batch that came back full may have more behind it, so the pass goes on with the next batch
+until a batch comes back short, that is until every item still due is held by someone else.
+After taking the lock each item is read again and fired only if it is still due, and its own
+state (escalated_at, reminded_at, state) changes in the same transaction, so a committed item
+is never due again. Each batch is its own short transaction. SQLite has one writer at a time,
+which gives the same guarantees without SKIP LOCKED.
+
+Periodic jobs (the ETA model refit, stale timescale curves, forgetting old rows) are not due
+items: every process sweeps, but each job runs once per interval across all of them. A process
+takes a job's turn with one conditional UPDATE of its `job_run` row, committed before the job
+starts, so no lock is held while the job runs.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, CursorResult, Select, Table, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from followthrough.db import Database
@@ -30,27 +41,58 @@ from followthrough.promises.service import break_promise, remind_promise
 from followthrough.requests import rules
 from followthrough.requests.models import Offer, Request
 from followthrough.requests.service import auto_close, touch
+from followthrough.sweeper.models import JobRun
 from followthrough.timescale.service import refresh_curve, stale_curves
 
 BATCH = 200
 
 
-def _claim(session: Session, query: Select[Any]) -> list[Any]:
-    """Due requests, locked; rows locked elsewhere are skipped (left for the next sweep)."""
-    query = query.limit(BATCH)
-    if session.get_bind().dialect.name == "postgresql":
+@dataclass(frozen=True)
+class Batch:
+    """What one batch did: items it claimed (locked), how many it fired, and the claimed ones
+    it found no longer due on a closer look (left out of the rest of the pass)."""
+
+    claimed: int
+    fired: int
+    passed_over: frozenset[int] = frozenset()
+
+
+# A kind of due item: claims at most `limit` items not in `exclude`, fires those still due.
+DueStep = Callable[[Session, datetime, int, frozenset[int]], Batch]
+
+
+def _on_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _claim(session: Session, query: Select[Any], limit: int) -> list[Any]:
+    """Due rows, locked; rows locked elsewhere are skipped (their holder deals with them)."""
+    query = query.limit(limit)
+    if _on_postgres(session):
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
 
 
-def _lock_free_request(session: Session, request_id: int) -> Request | None:
-    """The request, locked, or None if someone else holds its lock right now."""
-    query = (
-        select(Request).where(Request.id == request_id).execution_options(populate_existing=True)
+def _claim_by_request(
+    session: Session, query: Select[int, int], limit: int
+) -> list[tuple[int, int]]:
+    """(item id, request id) of due items whose request this transaction now holds locked.
+
+    Only the request row is locked (every change locks it first), so the item itself must be
+    read again afterwards: the claim saw it as of the statement's start.
+    """
+    query = query.join(Request).limit(limit)
+    if _on_postgres(session):
+        query = query.with_for_update(of=Request, skip_locked=True)
+    return [(item_id, request_id) for item_id, request_id in session.execute(query)]
+
+
+def _read_again(session: Session, model: type[Any], ids: Collection[int]) -> dict[int, Any]:
+    """The rows as now committed (the lock is held), replacing any copy the session has."""
+    rows = session.scalars(
+        select(model).where(model.id.in_(ids)).execution_options(populate_existing=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.scalar(query)
+    return {row.id: row for row in rows}
 
 
 def _lead_or_duty(session: Session, team_id: int) -> int:
@@ -58,24 +100,24 @@ def _lead_or_duty(session: Session, team_id: int) -> int:
     return team.lead_id if team.lead_id is not None else team.duty_owner
 
 
-def escalate_offers(session: Session, now: datetime) -> int:
+def escalate_offers(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
     """Offers not answered within the acceptance target go to the receiving team's lead."""
     due = (Offer.state == "open") & Offer.escalated_at.is_(None) & (Offer.due_at <= now)
-    candidates = session.execute(
-        select(Offer.id, Offer.request_id).where(due).order_by(Offer.due_at).limit(BATCH)
-    ).all()
-    fired = 0
-    for offer_id, request_id in candidates:
-        request = _lock_free_request(session, request_id)
-        offer = session.get(Offer, offer_id, populate_existing=True)
-        if (
-            request is None
-            or offer is None
-            or offer.state != "open"
-            or offer.escalated_at is not None
-        ):
+    claimed = _claim_by_request(
+        session,
+        select(Offer.id, Offer.request_id)
+        .where(due, Offer.id.not_in(exclude))
+        .order_by(Offer.due_at, Offer.id),
+        limit,
+    )
+    requests = _read_again(session, Request, {r for _, r in claimed})
+    offers = _read_again(session, Offer, [o for o, _ in claimed])
+    passed_over = set()
+    for offer_id, request_id in claimed:
+        request, offer = requests[request_id], offers[offer_id]
+        if offer.state != "open" or offer.escalated_at is not None or offer.due_at > now:
+            passed_over.add(offer_id)
             continue
-        fired += 1
         offer.escalated_at = now
         touch(request, now)
         lead = _lead_or_duty(session, offer.to_team_id)
@@ -99,10 +141,11 @@ def escalate_offers(session: Session, now: datetime) -> int:
             request_id=request.id,
         )
     session.flush()
-    return fired
+    return Batch(len(claimed), len(claimed) - len(passed_over), frozenset(passed_over))
 
 
-def remind_updates(session: Session, now: datetime) -> int:
+def remind_updates(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
+    """The owner hears that an update is due (once per rung of the update ladder)."""
     requests: list[Request] = _claim(
         session,
         select(Request)
@@ -110,8 +153,10 @@ def remind_updates(session: Session, now: datetime) -> int:
             Request.state.in_(rules.OPEN_STATES),
             Request.next_update_due_at <= now,
             Request.update_reminded_at.is_(None),
+            Request.id.not_in(exclude),
         )
-        .order_by(Request.next_update_due_at),
+        .order_by(Request.next_update_due_at, Request.id),
+        limit,
     )
     for request in requests:
         request.update_reminded_at = now
@@ -133,10 +178,11 @@ def remind_updates(session: Session, now: datetime) -> int:
             request_id=request.id,
         )
     session.flush()
-    return len(requests)
+    return Batch(len(requests), len(requests))
 
 
-def escalate_updates(session: Session, now: datetime) -> int:
+def escalate_updates(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
+    """An update still missing after the reminder goes to the team's lead."""
     requests: list[Request] = _claim(
         session,
         select(Request)
@@ -144,8 +190,10 @@ def escalate_updates(session: Session, now: datetime) -> int:
             Request.state.in_(rules.OPEN_STATES),
             Request.update_reminded_at.is_not(None),
             Request.update_escalate_at <= now,
+            Request.id.not_in(exclude),
         )
-        .order_by(Request.update_escalate_at),
+        .order_by(Request.update_escalate_at, Request.id),
+        limit,
     )
     for request in requests:
         request.update_escalate_at = None
@@ -169,29 +217,42 @@ def escalate_updates(session: Session, now: datetime) -> int:
             request_id=request.id,
         )
     session.flush()
-    return len(requests)
+    return Batch(len(requests), len(requests))
 
 
-def _promise_candidates(session: Session, due: ColumnElement[bool]) -> list[tuple[int, int]]:
-    query = select(Promise.id, Promise.request_id).where(due).order_by(Promise.due_at).limit(BATCH)
-    return [(promise_id, request_id) for promise_id, request_id in session.execute(query)]
+def _claim_promises(
+    session: Session, due: ColumnElement[bool], limit: int, exclude: frozenset[int]
+) -> tuple[list[tuple[int, int]], dict[int, Request], dict[int, Promise]]:
+    claimed = _claim_by_request(
+        session,
+        select(Promise.id, Promise.request_id)
+        .where(due, Promise.id.not_in(exclude))
+        .order_by(Promise.due_at, Promise.id),
+        limit,
+    )
+    requests = _read_again(session, Request, {r for _, r in claimed})
+    promises = _read_again(session, Promise, [p for p, _ in claimed])
+    return claimed, requests, promises
 
 
-def break_promises(session: Session, now: datetime) -> int:
+def break_promises(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
     """Open promises past their due time are broken."""
     due = (Promise.state == promise_rules.OPEN) & (Promise.due_at <= now)
-    fired = 0
-    for promise_id, request_id in _promise_candidates(session, due):
-        request = _lock_free_request(session, request_id)
-        promise = session.get(Promise, promise_id, populate_existing=True)
-        if request is None or promise is None or promise.state != promise_rules.OPEN:
+    claimed, requests, promises = _claim_promises(session, due, limit, exclude)
+    passed_over = set()
+    for promise_id, request_id in claimed:
+        promise = promises[promise_id]
+        if promise.state != promise_rules.OPEN or not promise_rules.is_broken_by(
+            promise.due_at, now
+        ):
+            passed_over.add(promise_id)
             continue
-        break_promise(session, promise, request, now)
-        fired += 1
-    return fired
+        break_promise(session, promise, requests[request_id], now)
+    session.flush()
+    return Batch(len(claimed), len(claimed) - len(passed_over), frozenset(passed_over))
 
 
-def remind_promises(session: Session, now: datetime) -> int:
+def remind_promises(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
     """Whoever made a promise hears about it shortly before it falls due."""
     due = (
         (Promise.state == promise_rules.OPEN)
@@ -199,59 +260,179 @@ def remind_promises(session: Session, now: datetime) -> int:
         & (Promise.due_at <= now + promise_rules.REMINDER_LEAD)
         & (Promise.due_at > now)
     )
-    fired = 0
-    for promise_id, request_id in _promise_candidates(session, due):
-        request = _lock_free_request(session, request_id)
-        promise = session.get(Promise, promise_id, populate_existing=True)
-        if request is None or promise is None or promise.reminded_at is not None:
+    claimed, _, promises = _claim_promises(session, due, limit, exclude)
+    passed_over = set()
+    for promise_id, _ in claimed:
+        promise = promises[promise_id]
+        if promise.state != promise_rules.OPEN or promise.reminded_at is not None:
+            passed_over.add(promise_id)
             continue
         remind_promise(session, promise, now)
-        fired += 1
     session.flush()
-    return fired
+    return Batch(len(claimed), len(claimed) - len(passed_over), frozenset(passed_over))
 
 
-def auto_close_resolved(session: Session, now: datetime) -> int:
+def auto_close_resolved(
+    session: Session, now: datetime, limit: int, exclude: frozenset[int]
+) -> Batch:
+    """Resolved requests the requester neither confirmed nor reopened in time are closed."""
     requests: list[Request] = _claim(
         session,
         select(Request)
-        .where(Request.state == rules.RESOLVED, Request.auto_close_at <= now)
-        .order_by(Request.auto_close_at),
+        .where(
+            Request.state == rules.RESOLVED,
+            Request.auto_close_at <= now,
+            Request.id.not_in(exclude),
+        )
+        .order_by(Request.auto_close_at, Request.id),
+        limit,
     )
     for request in requests:
         auto_close(session, request, now)
-    return len(requests)
+    return Batch(len(requests), len(requests))
 
 
-def refresh_timescales(session: Session, now: datetime) -> int:
-    services = stale_curves(session, now)
-    for service_id in services:
-        refresh_curve(session, service_id, now)
-    return len(services)
+def settle_eta_outcomes(
+    session: Session, now: datetime, limit: int, exclude: frozenset[int]
+) -> Batch:
+    """Stated timescales whose outcome is now known (the model's levels move with them).
+
+    One sweeper at a time holds the model row; the others find nothing to claim. Its batch is
+    its own (OUTCOME_BATCH) and excludes nothing: a bound it looked at but could not settle yet
+    gets a later due time, so it is not due again in this pass. The pass goes on while a batch
+    settled at least `limit`.
+    """
+    settled = record_eta_outcomes(session, now)
+    return Batch(claimed=settled, fired=settled)
 
 
-SWEEPS: tuple[tuple[str, Callable[[Session, datetime], int]], ...] = (
+DUE_WORK: tuple[tuple[str, DueStep], ...] = (
     ("offers escalated", escalate_offers),
     ("promises broken", break_promises),
     ("promises reminded", remind_promises),
     ("updates reminded", remind_updates),
     ("updates escalated", escalate_updates),
     ("requests auto-closed", auto_close_resolved),
-    ("timescales refreshed", refresh_timescales),
-    ("timescale outcomes recorded", record_eta_outcomes),
+    ("timescale outcomes recorded", settle_eta_outcomes),
 )
 
 
-def sweep(database: Database, now: datetime) -> Counter[str]:
-    """Fire everything due at `now`. Each batch is its own transaction; loops until none is due."""
+def drain(database: Database, step: DueStep, now: datetime, limit: int = BATCH) -> int:
+    """Fire every item of one kind due at `now` that no one else holds; how many fired.
+
+    Batch after batch, each in its own transaction, until a batch claims fewer than `limit`:
+    then every item still due was held by another transaction when it looked.
+    """
+    fired = 0
+    passed_over: frozenset[int] = frozenset()
+    while True:
+        with database.unit_of_work() as session:
+            batch = step(session, now, limit, passed_over)
+        fired += batch.fired
+        passed_over |= batch.passed_over
+        if batch.claimed < limit:
+            return fired
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work done once per `every` across all processes; `run` opens its own transactions."""
+
+    name: str
+    every: timedelta
+    run: Callable[[Database, datetime], int]
+
+
+_JOB_RUNS = cast(Table, JobRun.__table__)
+_ADD_JOB = {
+    "postgresql": pg_insert(_JOB_RUNS).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_JOB_RUNS).on_conflict_do_nothing(),
+}
+
+
+def take_turn(session: Session, job: str, every: timedelta, now: datetime) -> bool:
+    """True if this transaction moved the job's last run to `now`: it is this process's turn.
+
+    The UPDATE's condition is checked against the row as committed, so of any number of
+    processes at once only one moves it; the others' updates match no row.
+    """
+    session.execute(_ADD_JOB[session.get_bind().dialect.name], {"name": job, "last_run_at": None})
+    moved = cast(
+        CursorResult[Any],
+        session.execute(
+            update(_JOB_RUNS)
+            .where(
+                _JOB_RUNS.c.name == job,
+                or_(_JOB_RUNS.c.last_run_at.is_(None), _JOB_RUNS.c.last_run_at <= now - every),
+            )
+            .values(last_run_at=now)
+        ),
+    )
+    return moved.rowcount == 1
+
+
+def _give_turn_back(session: Session, job: str, now: datetime) -> None:
+    """A failed run does not count: the next sweep (in any process) tries again."""
+    session.execute(
+        update(_JOB_RUNS)
+        .where(_JOB_RUNS.c.name == job, _JOB_RUNS.c.last_run_at == now)
+        .values(last_run_at=None)
+    )
+
+
+def run_periodic(database: Database, job: PeriodicJob, now: datetime) -> int | None:
+    """Run the job if its interval has passed and no other process took this turn; None if not."""
+    with database.unit_of_work() as session:
+        if not take_turn(session, job.name, job.every, now):
+            return None
+    try:
+        return job.run(database, now)
+    except BaseException:
+        with database.unit_of_work() as session:
+            _give_turn_back(session, job.name, now)
+        raise
+
+
+def refresh_stale_curves(database: Database, now: datetime) -> int:
+    """Recompute each stale timescale curve, one service per transaction."""
+    with database.unit_of_work(readonly=True) as session:
+        services = stale_curves(session, now)
+    for service_id in services:
+        with database.unit_of_work() as session:
+            refresh_curve(session, service_id, now)
+    return len(services)
+
+
+def refit_eta_model(database: Database, now: datetime) -> int:
+    return int(refresh_eta_model(database, now))
+
+
+# The refit itself waits for the model to be MODEL_MAX_AGE old; the hour is how often a
+# process looks. Curves older than CURVE_MAX_AGE are looked for every ten minutes.
+PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (
+    (
+        "timescales refreshed",
+        PeriodicJob("timescale_curves", timedelta(minutes=10), refresh_stale_curves),
+    ),
+    (
+        "timescale model refitted",
+        PeriodicJob("eta_model_refit", timedelta(hours=1), refit_eta_model),
+    ),
+)
+
+
+def sweep(
+    database: Database,
+    now: datetime,
+    *,
+    batch: int = BATCH,
+    jobs: Sequence[tuple[str, PeriodicJob]] = PERIODIC_JOBS,
+) -> Counter[str]:
+    """Fire everything due at `now` that no other sweeper holds, and the periodic jobs whose
+    turn it is; counts by what was done."""
     fired: Counter[str] = Counter()
-    for name, step in SWEEPS:
-        while True:
-            with database.unit_of_work() as session:
-                count = step(session, now)
-            fired[name] += count
-            if count < BATCH or name == "timescales refreshed":
-                break
-    # The calibrated model is refitted daily, outside the sweep's write transactions.
-    fired["timescale model refitted"] += refresh_eta_model(database, now)
+    for name, step in DUE_WORK:
+        fired[name] += drain(database, step, now, batch)
+    for name, job in jobs:
+        fired[name] += run_periodic(database, job, now) or 0
     return fired
