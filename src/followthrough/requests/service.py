@@ -832,7 +832,18 @@ def resolve_request(
     rules.require_owner_or_lead(actor, request.owner_id, request.team_id, "resolve the request")
     offer = open_offer_of(session, request.id)
     if offer is not None:
+        # Resolving ends the hand-off: the offer is withdrawn, and the history says so.
         _answer(offer, "withdrawn", actor.person_id, now)
+        record_event(
+            session,
+            "withdrawn",
+            now,
+            request_id=request.id,
+            actor_id=actor.person_id,
+            team_id=offer.to_team_id,
+            offer_id=offer.id,
+            resolved=True,
+        )
     if request.accepted_at is None:
         # Resolving it is the strongest way of owning it.
         request.accepted_at = now
