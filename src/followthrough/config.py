@@ -31,6 +31,17 @@ class Settings(BaseSettings):
     # quarter less CPU per operation than 4 workers x 40 (docs/benchmarks.md). Requests beyond
     # the limit wait, in arrival order, for a free slot.
     worker_threads: int = Field(default=4, ge=1, le=200)
+    # How long a request may wait for a free worker (and, on SQLite, for its turn to write)
+    # before it is answered 503 with Retry-After. Waiting happens on the event loop, holding
+    # nothing, so a burst never blocks health checks or reads.
+    admission_wait_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Password hashing has its own lane (auth.passwords): this many argon2 checks at once per
+    # process (each takes a core for 0.2-0.6 s, so 1 suits 2 cores), at most
+    # `password_checks_waiting` more waiting, each at most `password_check_wait_seconds`; beyond
+    # that a sign-in is answered 503 with Retry-After and the rest of the desk keeps its workers.
+    password_checks_at_once: int = Field(default=1, ge=1, le=64)
+    password_checks_waiting: int = Field(default=8, ge=0, le=1000)
+    password_check_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     # Insight: figures about groups smaller than this are shown only inside the group.
     insight_minimum_group_size: int = Field(default=5, ge=1)
 

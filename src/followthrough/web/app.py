@@ -38,6 +38,7 @@ from followthrough.sweeper.service import sweep
 from followthrough.web.pages import STATIC, SignInRequired, error_page
 from followthrough.web.openapi import install_openapi
 from followthrough.web.problems import install_problem_handlers
+from followthrough.web.security import install_security
 
 log = logging.getLogger("followthrough.sweeper")
 
@@ -80,7 +81,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Synchronous endpoints run on this loop's thread pool; its size is how many requests
         # this process works on at once.
-        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        # Units of work are bounded by web.deps.Admission; the default pool only serves what
+        # runs outside one (static files, the live stream's polls), so it never starves them.
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads + 4
         sweeper = None
         if settings.sweeper_in_process:
             sweeper = SweeperThread(db, settings.sweep_interval_seconds, clock)
@@ -90,7 +93,7 @@ def create_app(
         finally:
             if sweeper is not None:
                 sweeper.stopped.set()
-                sweeper.join(timeout=10)
+                sweeper.join(timeout=3)
             if database is None:
                 db.dispose()
 
@@ -105,11 +108,13 @@ def create_app(
     app.state.clock = clock
     install_problem_handlers(app)
     install_openapi(app)
+    install_security(app)
 
     api = APIRouter(prefix="/api/v1")
 
+    # A coroutine with no database: it answers from the event loop however busy the workers are.
     @api.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     # Routes are matched in order: the request desk's, called most, come first.

@@ -30,7 +30,7 @@ from followthrough.org.models import Person
 from followthrough.org.service import actor_for
 from followthrough.requests.board import nav_counts
 from followthrough.requests.rules import Actor
-from followthrough.web.deps import CSRF_HEADER, SESSION_COOKIE, DbSession, Now
+from followthrough.web.deps import CSRF_HEADER, SESSION_COOKIE, DbSession, Now, in_work
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -312,6 +312,34 @@ def change_page(
 ) -> Page:
     return Page(request, session, viewer, at, form)
 
+
+# Computed inside the endpoint's unit of work (web.deps.UnitOfWorkRoute), on its worker thread;
+# the form body is read first, on the event loop.
+in_work(page_viewer, lambda work: page_viewer(work.request, work.session, work.now))
+in_work(optional_viewer, lambda work: optional_viewer(work.request, work.session, work.now))
+in_work(
+    checked_viewer,
+    lambda work: checked_viewer(work.request, work.prepared[checked_viewer], work.get(page_viewer)),
+    prepare=read_form,
+)
+in_work(
+    page,
+    lambda work: Page(
+        work.request, work.session, work.get(page_viewer), work.now, work.prepared[page]
+    ),
+    prepare=read_form,
+)
+in_work(
+    change_page,
+    lambda work: Page(
+        work.request,
+        work.session,
+        work.get(checked_viewer),
+        work.now,
+        work.prepared[change_page],
+    ),
+    prepare=read_form,
+)
 
 ReadPage = Annotated[Page, Depends(page)]
 ChangePage = Annotated[Page, Depends(change_page)]
