@@ -17,6 +17,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from followthrough.errors import ServiceBusy
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -65,6 +67,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
+LOCK_TIMEOUT_MS = 15_000
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine configured for this product: SQLite in WAL mode with foreign keys, or PostgreSQL."""
     url = normalise_url(url)
@@ -83,7 +88,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # lost to a database restart fails its one request with a 503 (web.problems), and the pool
     # then replaces every connection older than the loss.
     kwargs.setdefault("pool_pre_ping", False)
-    return create_engine(url, **kwargs)
+    # A statement never waits more than this for a row or table lock: a wait that long means
+    # something is stuck, and a 503 the client can retry beats a request that hangs for good.
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("options", f"-c lock_timeout={LOCK_TIMEOUT_MS}")
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -114,7 +123,9 @@ def _configure_sqlite(engine: Engine) -> None:
 # threads of their pool, and only a plain Lock may be released by another thread.
 _sqlite_writers: dict[str, threading.Lock] = {}
 _sqlite_writers_guard = threading.Lock()
-WRITER_WAIT_SECONDS = 60.0
+# Web requests wait for their write turn on the event loop (web.deps.Admission) and find this
+# lock free or held briefly by the sweeper; the wait here bounds CLI commands and the sweeper.
+WRITER_WAIT_SECONDS = 30.0
 
 
 def _writer_lock(url: str) -> threading.Lock:
@@ -143,7 +154,11 @@ class Database:
                 yield session
             return
         if not self._writers.acquire(timeout=WRITER_WAIT_SECONDS):
-            raise TimeoutError(f"no SQLite write turn within {WRITER_WAIT_SECONDS:.0f} s")
+            raise ServiceBusy(
+                f"no turn to write to the database within {WRITER_WAIT_SECONDS:.0f} s; "
+                "nothing was changed",
+                retry_after=5,
+            )
         try:
             with self._transaction(readonly=False) as session:
                 yield session
