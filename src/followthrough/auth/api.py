@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from followthrough.auth import service
+from followthrough.auth.passwords import password_checks
 from followthrough.requests.schemas import Input
 from followthrough.web.deps import (
     SESSION_COOKIE,
@@ -16,8 +17,10 @@ from followthrough.web.deps import (
     DbSession,
     Now,
     UnitOfWorkRoute,
+    run_in_unit_of_work,
     settings,
 )
+from followthrough.web.security import client_address, cookies_secure
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["auth"])
 
@@ -58,19 +61,36 @@ class NewTokenOut(TokenOut):
 
 
 @router.post("/session", response_model=MeOut)
-def sign_in(
-    body: SignInIn, request: Request, response: Response, session: DbSession, now: Now
-) -> MeOut:
-    person = service.authenticate(session, body.handle, body.password)
-    config = settings(request)
-    token, row = service.start_web_session(session, person, now, config.session_days)
+async def sign_in(body: SignInIn, request: Request, response: Response) -> MeOut:
+    """Three steps, no transaction open while the password is hashed: read the hash (refused
+    with 429 if the account or address must wait), check it on the password lane (503 if the
+    lane is full), then record the failure or start the session."""
+    address = client_address(request)
+    attempt = await run_in_unit_of_work(
+        request,
+        lambda session, now: service.begin_sign_in(session, body.handle, address, now),
+        write=False,
+    )
+    if not await password_checks(request).matches(attempt.password_hash, body.password):
+        await run_in_unit_of_work(
+            request,
+            lambda session, now: service.record_failed_sign_in(session, attempt, now),
+            write=True,
+        )
+        raise service.wrong_password()
+    days = settings(request).session_days
+    person, token, row = await run_in_unit_of_work(
+        request,
+        lambda session, now: service.finish_sign_in(session, attempt, now, days),
+        write=True,
+    )
     response.set_cookie(
         SESSION_COOKIE,
         token,
         httponly=True,
         samesite="lax",
-        secure=config.secure_cookies,
-        max_age=config.session_days * 86400,
+        secure=cookies_secure(request),
+        max_age=days * 86400,
     )
     return MeOut(
         id=person.id,

@@ -1,54 +1,166 @@
-"""Passwords (argon2), web sessions and personal API tokens. Only hashes of secrets are stored."""
+"""Passwords (argon2), web sessions, personal API tokens and failed attempts. Only hashes of
+secrets are stored."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from followthrough.auth.models import ApiToken, WebSession
-
-__all__ = ["ApiToken", "WebSession"]
-from followthrough.errors import InvalidInput, NotFound, NotSignedIn
+from followthrough.auth.models import ApiToken, FailedAttempt, WebSession
+from followthrough.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from followthrough.auth.rules import (
+    LONGEST_MEMORY,
+    RECENT_FAILURES_NEEDED,
+    AttemptKind,
+    join_code_wait,
+    retry_after_seconds,
+    sign_in_wait,
+)
+from followthrough.errors import InvalidInput, NotFound, NotSignedIn, TooManyAttempts
 from followthrough.org.models import Person
 from followthrough.org.snapshot import REVISION_COLUMN, note_revision, org_snapshot
 
-_hasher = PasswordHasher()
+__all__ = ["MIN_PASSWORD_LENGTH", "ApiToken", "WebSession", "hash_password"]
+
 TOKEN_PREFIX = "ft_"
-MIN_PASSWORD_LENGTH = 8
-
-
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
-    return _hasher.hash(password)
+# The stored columns' widths: a longer handle or address is cut, never refused.
+_ACCOUNT_LENGTH = 200
+_ADDRESS_LENGTH = 64
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def authenticate(session: Session, handle: str, password: str) -> Person:
-    """The person with this handle and password, or NotSignedIn (same message either way)."""
-    person = session.scalar(select(Person).where(Person.handle == handle.strip().lower()))
-    failure = NotSignedIn("unknown handle or wrong password", field="password")
-    if person is None or not person.active or person.password_hash is None:
-        # Spend the same time as a real check so handles cannot be probed by timing.
-        _hasher.hash(password or "x")
-        raise failure
-    try:
-        _hasher.verify(person.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise failure from None
-    return person
+# ---- failed attempts --------------------------------------------------------------------------
+
+
+def _recent_failures(
+    session: Session, kind: AttemptKind, which: ColumnElement[bool], now: datetime
+) -> list[datetime]:
+    return list(
+        session.scalars(
+            select(FailedAttempt.at)
+            .where(
+                FailedAttempt.kind == kind.value,
+                which,
+                FailedAttempt.at > now - LONGEST_MEMORY,
+            )
+            .order_by(FailedAttempt.at.desc())
+            .limit(RECENT_FAILURES_NEEDED)
+        )
+    )
+
+
+def record_failed_attempt(
+    session: Session, kind: AttemptKind, account: str, address: str, now: datetime
+) -> None:
+    """Count one wrong guess against the account (handle or code) and the client address."""
+    session.add(
+        FailedAttempt(
+            kind=kind.value,
+            account=account[:_ACCOUNT_LENGTH],
+            address=address[:_ADDRESS_LENGTH],
+            at=now,
+        )
+    )
+    session.flush()
+
+
+def forget_old_attempts(session: Session, now: datetime) -> int:
+    """Delete failed attempts no limit remembers any more; returns how many. For the sweeper."""
+    result = session.execute(delete(FailedAttempt).where(FailedAttempt.at <= now - LONGEST_MEMORY))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _too_many(wait: timedelta, what: str) -> TooManyAttempts:
+    seconds = retry_after_seconds(wait)
+    return TooManyAttempts(
+        f"too many wrong {what}; try again in {seconds} seconds", retry_after=seconds
+    )
+
+
+def check_join_code_allowed(session: Session, address: str, now: datetime) -> None:
+    """TooManyAttempts when this address has guessed too many wrong join codes lately."""
+    failures = _recent_failures(
+        session,
+        AttemptKind.JOIN_CODE,
+        FailedAttempt.address == address[:_ADDRESS_LENGTH],
+        now,
+    )
+    wait = join_code_wait(failures, now)
+    if wait:
+        raise _too_many(wait, "codes")
+
+
+# ---- signing in -------------------------------------------------------------------------------
+
+
+def account_of(handle: str) -> str:
+    """The key a handle is looked up and counted by: trimmed, lower case."""
+    return handle.strip().lower()[:_ACCOUNT_LENGTH]
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """What checking one sign-in needs, read before the password is hashed."""
+
+    account: str
+    address: str
+    person_id: int | None
+    password_hash: str | None
+
+
+def begin_sign_in(session: Session, handle: str, address: str, now: datetime) -> SignInAttempt:
+    """The stored hash to check the password against (None for an unknown or inactive handle),
+    or TooManyAttempts when the account or the address must wait: then nothing is hashed."""
+    account = account_of(handle)
+    address = address[:_ADDRESS_LENGTH]
+    wait = sign_in_wait(
+        _recent_failures(session, AttemptKind.SIGN_IN, FailedAttempt.account == account, now),
+        _recent_failures(session, AttemptKind.SIGN_IN, FailedAttempt.address == address, now),
+        now,
+    )
+    if wait:
+        raise _too_many(wait, "passwords")
+    person = session.scalar(select(Person).where(Person.handle == account))
+    if person is None or not person.active:
+        return SignInAttempt(account, address, None, None)
+    return SignInAttempt(account, address, person.id, person.password_hash)
+
+
+def record_failed_sign_in(session: Session, attempt: SignInAttempt, now: datetime) -> None:
+    record_failed_attempt(session, AttemptKind.SIGN_IN, attempt.account, attempt.address, now)
+
+
+def wrong_password() -> NotSignedIn:
+    """The one answer to a wrong handle or password, so neither can be told from the other."""
+    return NotSignedIn("unknown handle or wrong password", field="password")
+
+
+def finish_sign_in(
+    session: Session, attempt: SignInAttempt, now: datetime, days: int
+) -> tuple[Person, str, WebSession]:
+    """After the password matched: the person, a new session's cookie value and its row. The
+    account's failures are forgotten (the address's are not: they may be someone else's)."""
+    person = session.get(Person, attempt.person_id) if attempt.person_id is not None else None
+    # The row may have changed while the password was checked, outside any transaction.
+    if person is None or not person.active or person.password_hash != attempt.password_hash:
+        raise wrong_password()
+    session.execute(
+        delete(FailedAttempt).where(
+            FailedAttempt.kind == AttemptKind.SIGN_IN.value,
+            FailedAttempt.account == attempt.account,
+        )
+    )
+    token, row = start_web_session(session, person, now, days)
+    return person, token, row
 
 
 def start_web_session(

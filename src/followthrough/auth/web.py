@@ -8,10 +8,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from followthrough.auth import service
-from followthrough.errors import DomainError
+from followthrough.auth.passwords import password_checks
+from followthrough.auth.rules import wait_in_words
+from followthrough.errors import NotSignedIn, ServiceBusy, TooManyAttempts
 from followthrough.org.models import Person
 from followthrough.org.service import get_person
-from followthrough.web.deps import SESSION_COOKIE, DbSession, Now, UnitOfWorkRoute, settings
+from followthrough.web.deps import (
+    SESSION_COOKIE,
+    UnitOfWorkRoute,
+    run_in_unit_of_work,
+    settings,
+)
 from followthrough.web.pages import (
     ChangePage,
     FormErrors,
@@ -22,6 +29,7 @@ from followthrough.web.pages import (
     safe_next,
     templates,
 )
+from followthrough.web.security import client_address, cookies_secure
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -30,7 +38,11 @@ SIGNIN_COOKIE = "ft_signin"
 
 
 def _sign_in_page(
-    request: Request, next_path: str, handle: str = "", errors: FormErrors | None = None
+    request: Request,
+    next_path: str,
+    handle: str = "",
+    errors: FormErrors | None = None,
+    retry_after: int | None = None,
 ) -> Response:
     token = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(24)
     response = templates.TemplateResponse(
@@ -47,7 +59,16 @@ def _sign_in_page(
         },
         status_code=200 if errors is None else errors.status,
     )
-    response.set_cookie(SIGNIN_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=cookies_secure(request),
+        max_age=3600,
+    )
     return response
 
 
@@ -59,9 +80,11 @@ def sign_in_form(request: Request, viewer: OptionalViewer, next: str = "/") -> R
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, form: PageForm, session: DbSession, now: Now) -> Response:
+async def sign_in(request: Request, form: PageForm) -> Response:
+    """The API's three steps (auth.api.sign_in), answered with the form and a message."""
     next_path = safe_next(form.get("next"))
     handle = form.get("handle").strip()
+    password = form.get("password")
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     sent = form.get("signin_token")
     if not expected or not secrets.compare_digest(expected, sent):
@@ -74,13 +97,50 @@ def sign_in(request: Request, form: PageForm, session: DbSession, now: Now) -> R
     fields = {}
     if not handle:
         fields["handle"] = "Enter your sign-in name."
-    if not form.get("password"):
+    if not password:
         fields["password"] = "Enter your password."
     if fields:
         return _sign_in_page(request, next_path, handle, FormErrors("signin", fields=fields))
+    address = client_address(request)
     try:
-        person = service.authenticate(session, handle, form.get("password"))
-    except DomainError:
+        attempt = await run_in_unit_of_work(
+            request,
+            lambda session, now: service.begin_sign_in(session, handle, address, now),
+            write=False,
+        )
+        matches = await password_checks(request).matches(attempt.password_hash, password)
+    except TooManyAttempts as refused:
+        wait = wait_in_words(refused.retry_after)
+        return _sign_in_page(
+            request,
+            next_path,
+            handle,
+            FormErrors(
+                "signin",
+                message=f"Too many wrong passwords. For your account's safety, wait {wait} "
+                "before trying again.",
+                status=429,
+            ),
+            retry_after=refused.retry_after,
+        )
+    except ServiceBusy as busy:
+        return _sign_in_page(
+            request,
+            next_path,
+            handle,
+            FormErrors(
+                "signin",
+                message="Many people are signing in right now. Please try again in a few seconds.",
+                status=503,
+            ),
+            retry_after=busy.retry_after,
+        )
+    if not matches:
+        await run_in_unit_of_work(
+            request,
+            lambda session, now: service.record_failed_sign_in(session, attempt, now),
+            write=True,
+        )
         return _sign_in_page(
             request,
             next_path,
@@ -91,16 +151,33 @@ def sign_in(request: Request, form: PageForm, session: DbSession, now: Now) -> R
                 status=401,
             ),
         )
-    config = settings(request)
-    token, _row = service.start_web_session(session, person, now, config.session_days)
+    days = settings(request).session_days
+    try:
+        _person, token, _row = await run_in_unit_of_work(
+            request,
+            lambda session, now: service.finish_sign_in(session, attempt, now, days),
+            write=True,
+        )
+    except NotSignedIn:
+        # The account changed (deactivated, new password) while the password was checked.
+        return _sign_in_page(
+            request,
+            next_path,
+            handle,
+            FormErrors(
+                "signin",
+                fields={"password": "That sign-in name and password do not match."},
+                status=401,
+            ),
+        )
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
         httponly=True,
         samesite="lax",
-        secure=config.secure_cookies,
-        max_age=config.session_days * 86400,
+        secure=cookies_secure(request),
+        max_age=days * 86400,
     )
     response.delete_cookie(SIGNIN_COOKIE)
     return response

@@ -17,7 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from followthrough.errors import DomainError, NotAllowed
+from followthrough.auth.rules import AttemptKind, wait_in_words
+from followthrough.auth.service import check_join_code_allowed, record_failed_attempt
+from followthrough.errors import DomainError, NotAllowed, TooManyAttempts
 from followthrough.practice import debrief, service
 from followthrough.practice.charts import Chart, chart_named, png, svg
 from followthrough.practice.game.decisions import (
@@ -33,7 +35,7 @@ from followthrough.practice.game.decisions import (
 from followthrough.practice.game.effects import Effects, PublishedCorrelations
 from followthrough.practice.models import GameSession, GameTeam
 from followthrough.practice.sim.scenario import SHIPPED, Scenario, load_scenario
-from followthrough.web.deps import DbSession, Now, UnitOfWorkRoute, settings
+from followthrough.web.deps import DbSession, Now, UnitOfWorkRoute
 from followthrough.web.pages import (
     CSRF_FIELD,
     FLASH_COOKIE,
@@ -45,6 +47,7 @@ from followthrough.web.pages import (
     ReadPage,
     templates,
 )
+from followthrough.web.security import client_address, cookies_secure
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -349,7 +352,14 @@ def _join_page(request: Request, code: str = "", errors: FormErrors | None = Non
         code=code,
         join_token=token,
     )
-    response.set_cookie(JOIN_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    response.set_cookie(
+        JOIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=cookies_secure(request),
+        max_age=3600,
+    )
     return response
 
 
@@ -371,9 +381,30 @@ def join(request: Request, form: PageForm, session: DbSession, now: Now) -> Resp
                 "join", message="The form expired. Please enter the code again.", status=403
             ),
         )
+    address = client_address(request)
+    try:
+        check_join_code_allowed(session, address, now)
+    except TooManyAttempts as refused:
+        wait = wait_in_words(refused.retry_after)
+        page = _join_page(
+            request,
+            form.get("code"),
+            FormErrors(
+                "join",
+                message=f"Too many wrong codes from this computer. Wait {wait}, then check the "
+                "code with your facilitator before trying again.",
+                status=429,
+            ),
+        )
+        page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     try:
         team = service.join_team(session, form.get("code"), now)
     except DomainError as error:
+        guess = form.get("code").strip().upper()
+        if guess:
+            # Counted, and committed with the answer: the unit of work ends normally.
+            record_failed_attempt(session, AttemptKind.JOIN_CODE, guess, address, now)
         return _join_page(
             request,
             form.get("code"),
@@ -385,7 +416,7 @@ def join(request: Request, form: PageForm, session: DbSession, now: Now) -> Resp
         team.secret,
         httponly=True,
         samesite="lax",
-        secure=settings(request).secure_cookies,
+        secure=cookies_secure(request),
         max_age=TEAM_COOKIE_DAYS * 86400,
     )
     response.delete_cookie(JOIN_COOKIE)

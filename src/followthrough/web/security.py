@@ -1,0 +1,113 @@
+"""Browser-facing protections: security headers on every answer, Secure cookies over HTTPS, and
+the client address that abuse limits count by.
+
+The headers are added by a plain ASGI middleware (not Starlette's BaseHTTPMiddleware, which
+buffers each response through a task and would break the live stream), so pages, the API,
+static files, error answers and redirects all carry them.
+
+The pages run no inline script: every script is a file under /static, and data for it travels in
+`data-*` attributes, so `script-src 'self'` holds. Styles still allow 'unsafe-inline': templates
+use a few `style` attributes and `<style>` blocks, htmx adds its indicator style and Chart.js
+sizes canvases with inline styles; a style cannot run code.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# FastAPI's API reference pages load Swagger UI and ReDoc from a CDN, and Swagger UI starts with
+# an inline script. Only these pages get this policy; they show no user data, and framing is
+# still refused.
+API_REFERENCE_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+_CDN = "https://cdn.jsdelivr.net"
+API_REFERENCE_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        f"script-src 'self' 'unsafe-inline' {_CDN}",
+        f"style-src 'self' 'unsafe-inline' {_CDN}",
+        "img-src 'self' data: https://fastapi.tiangolo.com",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def _headers(policy: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+
+
+_PAGE_HEADERS = _headers(CONTENT_SECURITY_POLICY)
+_API_REFERENCE_HEADERS = _headers(API_REFERENCE_POLICY)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP answer, unless the answer set one itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        added = (
+            _API_REFERENCE_HEADERS if scope.get("path") in API_REFERENCE_PATHS else _PAGE_HEADERS
+        )
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _value in headers}
+                headers.extend(header for header in added if header[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install_security(app: FastAPI) -> None:
+    """Security headers on every answer of `app`, including its error answers."""
+    build_stack = app.build_middleware_stack
+
+    # Around the whole stack, not added with add_middleware: Starlette puts added middleware
+    # inside ServerErrorMiddleware, whose answers to unexpected errors would then go out bare.
+    def build_stack_with_headers() -> ASGIApp:
+        return SecurityHeaders(build_stack())
+
+    app.build_middleware_stack = build_stack_with_headers  # type: ignore[method-assign]
+
+
+def cookies_secure(request: Request) -> bool:
+    """Whether cookies should be sent only over HTTPS: when this request came over HTTPS (uvicorn
+    has already read X-Forwarded-Proto, if the proxy is trusted) or the settings force it."""
+    forced: bool = request.app.state.settings.secure_cookies
+    return forced or request.url.scheme == "https"
+
+
+def client_address(request: Request) -> str:
+    """The address abuse limits count by. Behind a trusted proxy uvicorn has already replaced the
+    peer with the X-Forwarded-For client; headers from untrusted peers are never read here."""
+    return request.client.host if request.client else "unknown"
