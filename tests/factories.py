@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from followthrough.auth.service import hash_password
+from followthrough.cases.service import add_case
 from followthrough.org import service as org
 from followthrough.org.service import actor_for
 from followthrough.requests.rules import Actor
+from followthrough.requests.service import NewRequest, open_request
 
 PASSWORD = "correct horse battery"
 
@@ -81,3 +84,52 @@ def build_world(session: Session) -> World:
     ).id
     session.flush()
     return world
+
+
+# ---- a confidential request and the objects around it, for the authorisation test -------------
+
+GRIEVANCE_TITLE = "Grievance about Quokka-Title-91"
+GRIEVANCE_NEED = "Manatee-Need-37 happened twice"
+HR_ONLY_CASE = "CASE-HRONLY-7Q2"
+HR_ONLY_CUSTOMER = "Zebulon-Customer-7Q2"
+
+
+@dataclass(frozen=True)
+class ConfidentialStory:
+    """otto raises a policy fix (Policy Admin's); tess raises an HR grievance (confidential).
+    A shared case waits on both; a second case waits only on the grievance."""
+
+    normal: int
+    confidential: int
+    shared_case: int
+    hr_only_case: int
+
+
+def build_confidential_story(session: Session, world: World, now: datetime) -> ConfidentialStory:
+    otto, tess = world.actor(session, "otto"), world.actor(session, "tess")
+    shared = add_case(session, otto, "CASE-SHARED-1", "Shared Customer", None, "", now)
+    hr_only = add_case(session, tess, HR_ONLY_CASE, HR_ONLY_CUSTOMER, None, "", now)
+    normal = open_request(
+        session,
+        otto,
+        NewRequest(
+            title="Correct my policy schedule",
+            need="The schedule names the wrong car",
+            service_id=world.services["correct_policy"],
+            case_ids=(shared.id,),
+        ),
+        now,
+    )
+    confidential = open_request(
+        session,
+        tess,
+        NewRequest(
+            title=GRIEVANCE_TITLE,
+            need=GRIEVANCE_NEED,
+            service_id=world.services["grievance"],
+            case_ids=(shared.id, hr_only.id),
+        ),
+        now,
+    )
+    session.flush()
+    return ConfidentialStory(normal.id, confidential.id, shared.id, hr_only.id)

@@ -1,0 +1,254 @@
+"""Who may call each route: one named rule per route of the app, in one table.
+
+The rules themselves live where the data is (`requests.access` for requests, the Insight
+privacy rule for figures, the organisation's roles for admins and leads); this table says which
+one guards each route, so a reviewer reads every route's authorisation in one place and
+tests/web/test_authorisation.py can check each route, as each role, against what its rule
+promises. A route missing here, or a row for a route that no longer exists, fails that test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule in the users' words: who may call a route and what everyone else gets."""
+
+    name: str
+    who: str
+
+
+PUBLIC = Rule("public", "Anyone, signed in or not.")
+YOURSELF = Rule(
+    "yourself",
+    "Any signed-in person, about themselves only (their tokens, inbox, feedback); "
+    "anyone else is asked to sign in.",
+)
+SIGNED_IN = Rule(
+    "signed in",
+    "Any signed-in person; lists and searches hold only the requests they may read.",
+)
+DIRECTORY = Rule(
+    "directory",
+    "Any signed-in person: the organisation's departments, teams, people and services.",
+)
+ADMIN = Rule("admin", "Admins only; anyone else signed in gets 403.")
+LEAD = Rule("lead", "A lead of some team, or an admin; anyone else signed in gets 403.")
+TEAM_MEMBER = Rule(
+    "team member",
+    "Members of the team in the path answer its offers; anyone else signed in gets 403 or 404.",
+)
+TEAM_LEAD = Rule(
+    "team lead",
+    "The lead of the team in the path, or an admin; anyone else signed in gets 403.",
+)
+RAISE = Rule("raise", "Any signed-in person may raise a request.")
+REQUEST_READER = Rule(
+    "request reader",
+    "Whoever may read the request in the path (requests.access); anyone else gets 404, "
+    "as if it did not exist.",
+)
+REQUEST_CHANGE = Rule(
+    "request change",
+    "A reader of the request whose part in it allows the change (the lifecycle rules); "
+    "other readers get 403 or 409, anyone else 404.",
+)
+CASE_READER = Rule(
+    "case reader",
+    "Any signed-in person sees a case's reference and customer; of its requests, and of "
+    "the hours they held the customer, only those they may read.",
+)
+READABLE_FIGURES = Rule(
+    "readable figures",
+    "Any signed-in person; the figures count only the requests they may read.",
+)
+GROUP_FIGURES = Rule(
+    "group figures",
+    "Team and department figures for anyone signed in (a small group's withheld unless "
+    "one is in it); a person's only for that person and their leads, 404 for anyone else.",
+)
+PERSON_FIGURES = Rule(
+    "individual figures",
+    "About the people one leads: their leads see them and decide; anyone else sees none "
+    "and gets 404 for a named person.",
+)
+COMPANY_FIGURES = Rule(
+    "company figures",
+    "Any signed-in person: counts between teams and departments that name no request and "
+    "no person below the group size.",
+)
+GAME_FACILITATOR = Rule(
+    "game facilitator",
+    "The facilitator of the game in the path; anyone else signed in gets 404.",
+)
+GAME_PLAYER = Rule(
+    "game player",
+    "Whoever joined a game with its code (a cookie names their team); anyone else is sent to join.",
+)
+
+API = "/api/v1"
+
+ROUTES: dict[tuple[str, str], Rule] = {
+    # The service and its description.
+    ("GET", f"{API}/health"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+    # Requests (API).
+    ("GET", f"{API}/requests"): SIGNED_IN,
+    ("POST", f"{API}/requests"): RAISE,
+    ("GET", f"{API}/requests/{{request_id}}"): REQUEST_READER,
+    ("GET", f"{API}/requests/{{request_id}}/events"): REQUEST_READER,
+    ("POST", f"{API}/requests/{{request_id}}/offers"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/offers/{{offer_id}}/accept"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/offers/{{offer_id}}/decline"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/offers/{{offer_id}}/withdraw"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/clarification"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/clarification/answer"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/wait"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/resume"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/updates"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/resolve"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/confirm"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/reopen"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/cases"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/promises"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/promises/{{promise_id}}/keep"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/rating"): REQUEST_CHANGE,
+    # Signing in and one's own account.
+    ("POST", f"{API}/session"): PUBLIC,
+    ("DELETE", f"{API}/session"): YOURSELF,
+    ("GET", f"{API}/me"): YOURSELF,
+    ("GET", f"{API}/me/tokens"): YOURSELF,
+    ("POST", f"{API}/me/tokens"): YOURSELF,
+    ("DELETE", f"{API}/me/tokens/{{token_id}}"): YOURSELF,
+    ("POST", f"{API}/feedback"): YOURSELF,
+    ("GET", f"{API}/feedback"): YOURSELF,
+    ("GET", f"{API}/inbox"): YOURSELF,
+    ("POST", f"{API}/inbox/read"): YOURSELF,
+    # The organisation.
+    ("GET", f"{API}/departments"): DIRECTORY,
+    ("POST", f"{API}/departments"): ADMIN,
+    ("GET", f"{API}/teams"): DIRECTORY,
+    ("POST", f"{API}/teams"): ADMIN,
+    ("PATCH", f"{API}/teams/{{team_id}}"): ADMIN,
+    ("POST", f"{API}/teams/{{team_id}}/members"): ADMIN,
+    ("POST", f"{API}/teams/{{team_id}}/holidays"): ADMIN,
+    ("GET", f"{API}/people"): DIRECTORY,
+    ("POST", f"{API}/people"): ADMIN,
+    ("GET", f"{API}/services"): DIRECTORY,
+    ("POST", f"{API}/services"): ADMIN,
+    ("GET", f"{API}/services/{{service_id}}/timescale"): DIRECTORY,
+    # Customer cases.
+    ("POST", f"{API}/cases"): SIGNED_IN,
+    ("GET", f"{API}/cases"): CASE_READER,
+    ("GET", f"{API}/cases/{{case_id}}"): CASE_READER,
+    # Insight (API).
+    ("GET", f"{API}/insight/scorecards"): GROUP_FIGURES,
+    ("GET", f"{API}/insight/scorecards/{{level}}/{{subject_id}}"): GROUP_FIGURES,
+    ("GET", f"{API}/insight/ripple/cases/{{case_id}}"): CASE_READER,
+    ("GET", f"{API}/insight/ripple/teams/{{team_id}}"): READABLE_FIGURES,
+    ("GET", f"{API}/insight/silo"): COMPANY_FIGURES,
+    ("GET", f"{API}/insight/silo/network.graphml"): COMPANY_FIGURES,
+    ("GET", f"{API}/insight/silo/network.csv"): COMPANY_FIGURES,
+    ("GET", f"{API}/insight/health"): COMPANY_FIGURES,
+    ("GET", f"{API}/insight/recognitions"): PERSON_FIGURES,
+    ("POST", f"{API}/insight/recognitions/confirm"): PERSON_FIGURES,
+    ("POST", f"{API}/insight/recognitions/dismiss"): PERSON_FIGURES,
+    ("GET", f"{API}/insight/digest"): COMPANY_FIGURES,
+    ("GET", f"{API}/insight/review/{{a}}/{{b}}"): GROUP_FIGURES,
+    ("GET", f"{API}/routing/suggestions"): READABLE_FIGURES,
+    # Pages: signing in, home, account.
+    ("GET", "/sign-in"): PUBLIC,
+    ("POST", "/sign-in"): PUBLIC,
+    ("POST", "/sign-out"): YOURSELF,
+    ("GET", "/account/tokens"): YOURSELF,
+    ("POST", "/account/tokens"): YOURSELF,
+    ("POST", "/account/tokens/{token_id}/revoke"): YOURSELF,
+    ("GET", "/"): YOURSELF,
+    ("POST", "/inbox/read"): YOURSELF,
+    # Pages: requests.
+    ("GET", "/requests/new"): RAISE,
+    ("GET", "/requests/new/services"): RAISE,
+    ("GET", "/requests/new/preview"): RAISE,
+    ("GET", "/requests/new/suggestions"): READABLE_FIGURES,
+    ("POST", "/requests/new"): RAISE,
+    ("GET", "/requests"): SIGNED_IN,
+    ("GET", "/requests/{request_id}"): REQUEST_READER,
+    ("GET", "/requests/{request_id}/live"): REQUEST_READER,
+    ("POST", "/requests/{request_id}/offers"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/offers/{offer_id}/accept"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/offers/{offer_id}/decline"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/offers/{offer_id}/withdraw"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/updates"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/promises"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/promises/{promise_id}/keep"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/clarification"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/clarification/answer"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/wait"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/resume"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/resolve"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/confirm"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/reopen"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/rating"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/cases"): REQUEST_CHANGE,
+    # Pages: teams and leads.
+    ("GET", "/team"): SIGNED_IN,
+    ("POST", "/team/{team_id}/offers/{request_id}/{offer_id}/accept"): TEAM_MEMBER,
+    ("POST", "/team/{team_id}/offers/{request_id}/{offer_id}/decline"): TEAM_MEMBER,
+    ("POST", "/team/{team_id}/accept"): TEAM_LEAD,
+    ("GET", "/board"): LEAD,
+    # Pages: cases.
+    ("GET", "/cases"): CASE_READER,
+    ("GET", "/cases/{case_id}"): CASE_READER,
+    # Pages: the organisation.
+    ("GET", "/admin"): ADMIN,
+    ("GET", "/admin/teams/{team_id}"): ADMIN,
+    ("POST", "/admin/departments"): ADMIN,
+    ("POST", "/admin/teams"): ADMIN,
+    ("POST", "/admin/people"): ADMIN,
+    ("POST", "/admin/services"): ADMIN,
+    ("POST", "/admin/teams/{team_id}/roles"): ADMIN,
+    ("POST", "/admin/teams/{team_id}/members"): ADMIN,
+    ("POST", "/admin/teams/{team_id}/holidays"): ADMIN,
+    # Pages: practice games.
+    ("GET", "/practice"): YOURSELF,
+    ("GET", "/practice/new"): YOURSELF,
+    ("POST", "/practice/new"): YOURSELF,
+    ("GET", "/practice/{game_id}"): GAME_FACILITATOR,
+    ("GET", "/practice/{game_id}/status"): GAME_FACILITATOR,
+    ("POST", "/practice/{game_id}/rounds"): GAME_FACILITATOR,
+    ("GET", "/practice/{game_id}/assumptions"): GAME_FACILITATOR,
+    ("POST", "/practice/{game_id}/assumptions"): GAME_FACILITATOR,
+    ("GET", "/practice/{game_id}/debrief"): GAME_FACILITATOR,
+    ("GET", "/practice/{game_id}/report.html"): GAME_FACILITATOR,
+    ("GET", "/practice/{game_id}/charts/{slug}.png"): GAME_FACILITATOR,
+    ("GET", "/play"): PUBLIC,
+    ("POST", "/play"): PUBLIC,
+    ("GET", "/play/team"): GAME_PLAYER,
+    ("GET", "/play/team/budget"): GAME_PLAYER,
+    ("GET", "/play/team/status"): GAME_PLAYER,
+    ("POST", "/play/team/decisions"): GAME_PLAYER,
+    # Pages: Insight.
+    ("GET", "/insight"): SIGNED_IN,
+    ("GET", "/insight/scorecards"): GROUP_FIGURES,
+    ("GET", "/insight/scorecards/{level}/{subject_id}"): GROUP_FIGURES,
+    ("GET", "/insight/ripple"): READABLE_FIGURES,
+    ("GET", "/insight/ripple/teams/{team_id}"): READABLE_FIGURES,
+    ("GET", "/insight/ripple/cases/{case_id}"): CASE_READER,
+    ("GET", "/insight/silo"): COMPANY_FIGURES,
+    ("GET", "/insight/health"): COMPANY_FIGURES,
+    ("GET", "/insight/recognitions"): PERSON_FIGURES,
+    ("POST", "/insight/recognitions"): PERSON_FIGURES,
+    ("GET", "/insight/digest"): COMPANY_FIGURES,
+    ("GET", "/insight/review/{a}/{b}"): GROUP_FIGURES,
+}
+
+
+def rule_for(method: str, path: str) -> Rule:
+    """The rule guarding a route (HEAD follows GET); KeyError for a route with none."""
+    return ROUTES[("GET" if method == "HEAD" else method, path)]

@@ -1,0 +1,403 @@
+"""Every route of the app, as every role, against the one rule the route table names for it.
+
+The route list comes from the application itself: a route without a rule in
+`followthrough.web.route_rules.ROUTES`, or a rule for a route that no longer exists, fails.
+Then, over real HTTP, every GET route (and every change on a confidential request) is called
+as each role with its path bound to a normal request, a confidential HR grievance, a person,
+a case waiting on both, and teams; each answer must be what the route's rule promises, and
+nothing identifying the grievance may appear in any answer to anyone who may not read it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import func, select
+from starlette.routing import Mount
+
+from followthrough.auth.service import start_web_session
+from followthrough.config import Settings
+from followthrough.db import Database
+from followthrough.history.models import Event
+from followthrough.org.models import Person
+from followthrough.requests.models import Offer
+from followthrough.requests.service import decline_offer
+from followthrough.web import route_rules as r
+from followthrough.web.app import create_app
+from tests.conftest import Clock, LiveServer, issue_tokens, serving
+from tests.factories import (
+    GRIEVANCE_NEED,
+    GRIEVANCE_TITLE,
+    HR_ONLY_CASE,
+    HR_ONLY_CUSTOMER,
+    ConfidentialStory,
+    World,
+    build_confidential_story,
+)
+
+MARKERS = ("Quokka-Title-91", "Manatee-Need-37")
+CASE_MARKERS = (HR_ONLY_CASE, HR_ONLY_CUSTOMER)
+assert all(m in GRIEVANCE_TITLE + GRIEVANCE_NEED for m in MARKERS)
+
+# Who each role is in the test world (tests/factories.py).
+ROLES = {
+    "anonymous": None,
+    "raises only": "otto",  # in no team; raised the normal request
+    "other team": "asha",  # Claims
+    "owning team": "cleo",  # Policy Admin, which owns the normal request
+    "lead": "carl",  # leads Claims
+    "owning lead": "lee",  # leads Policy Admin, and so cleo
+    "admin": "ada",
+    "HR": "hana",  # leads HR, which owns the grievance
+}
+READS_NORMAL = {"otto", "cleo", "lee", "ada"}
+READS_CONFIDENTIAL = {"hana"}
+
+
+def _app_routes() -> set[tuple[str, str]]:
+    app = create_app(Settings(database_url="sqlite:///:memory:"))
+    found = set()
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.route, Mount):
+            found.add(("GET", str(route.path)))
+            continue
+        for method in route.methods or ():
+            if method != "HEAD":
+                found.add((method, str(route.path)))
+    return found
+
+
+def test_every_route_has_exactly_one_rule_and_every_rule_a_route() -> None:
+    routes = _app_routes()
+    assert sorted(routes - set(r.ROUTES)) == [], "routes without an authorisation rule"
+    assert sorted(set(r.ROUTES) - routes) == [], "rules for routes that no longer exist"
+
+
+def test_a_head_request_follows_the_get_rule() -> None:
+    assert r.rule_for("HEAD", "/api/v1/health") is r.PUBLIC
+    with pytest.raises(KeyError):
+        r.rule_for("GET", "/no/such/route")
+
+
+# ---- the sweep over real HTTP -----------------------------------------------------------------
+
+
+@dataclass
+class Caller:
+    handle: str | None
+    api: httpx.Client
+    pages: httpx.Client
+    csrf: str
+
+
+@dataclass
+class Answer:
+    method: str
+    path: str
+    url: str
+    handle: str | None
+    status: int
+    body: str
+    location: str
+
+
+def _callers(db: Database, world: World, clock: Clock, live: LiveServer) -> Iterator[Caller]:
+    tokens = issue_tokens(db, world, clock)
+    for handle in ROLES.values():
+        if handle is None:
+            api = httpx.Client(base_url=live.base_url, timeout=30)
+            pages = httpx.Client(base_url=live.base_url, timeout=30)
+            yield Caller(None, api, pages, "")
+            continue
+        with db.unit_of_work() as session:
+            person = session.get(Person, world.people[handle])
+            assert person is not None
+            cookie, row = start_web_session(session, person, clock.now, 1)
+            csrf = row.csrf_token
+        api = httpx.Client(
+            base_url=live.base_url,
+            headers={"Authorization": f"Bearer {tokens[handle]}"},
+            timeout=30,
+        )
+        pages = httpx.Client(base_url=live.base_url, cookies={"ft_session": cookie}, timeout=30)
+        yield Caller(handle, api, pages, csrf)
+
+
+def _bindings(world: World, story: ConfidentialStory) -> dict[str, list[str]]:
+    """The values each path parameter takes: every combination is called."""
+    return {
+        "request_id": [str(story.normal), str(story.confidential)],
+        "case_id": [str(story.shared_case), str(story.hr_only_case)],
+        "team_id": [str(world.teams["hr"]), str(world.teams["admin"])],
+        "level": ["person", "team"],
+        "subject_id": [str(world.people["cleo"])],
+        "a": [str(world.teams["claims"])],
+        "b": [str(world.teams["hr"])],
+        "service_id": [str(world.services["grievance"])],
+        "game_id": ["999999"],
+        "slug": ["flow"],
+        "token_id": ["999999"],
+        "offer_id": ["999999"],
+        "promise_id": ["999999"],
+    }
+
+
+# Query strings that make a route search or show something the grievance could leak into.
+QUERIES = {
+    "/api/v1/requests": {"limit": "200"},
+    "/api/v1/routing/suggestions": {"text": GRIEVANCE_TITLE},
+    "/requests/new/suggestions": {"title": GRIEVANCE_TITLE, "need": GRIEVANCE_NEED},
+    "/requests/new/preview": {"service_id": "0"},
+    "/api/v1/cases": {"q": ""},
+    "/cases": {"reference": HR_ONLY_CASE},
+    "/insight/ripple/teams/{team_id}": {"start": "2026-01-01"},
+    "/api/v1/insight/ripple/teams/{team_id}": {"start": "2026-01-01T00:00:00Z"},
+}
+
+
+def _urls(path: str, bindings: dict[str, list[str]]) -> list[tuple[str, dict[str, str]]]:
+    names = re.findall(r"{(\w+)}", path)
+    combos: list[dict[str, str]] = [{}]
+    for name in names:
+        combos = [{**c, name: v} for c in combos for v in bindings[name]]
+    result = []
+    for combo in combos:
+        url = path
+        for name, value in combo.items():
+            url = url.replace("{" + name + "}", value)
+        result.append((url, combo))
+    return result
+
+
+def _call(caller: Caller, method: str, path: str, url: str, data: dict[str, str]) -> Answer:
+    client = caller.api if path.startswith("/api/") else caller.pages
+    params = QUERIES.get(path, {})
+    if path == "/static":
+        url = "/static/app.css"
+    if path.endswith("/live"):
+        with client.stream(method, url, params=params) as response:
+            first = next(response.iter_text(), "") if response.status_code == 200 else ""
+            body = first if response.status_code == 200 else response.read().decode()
+            location = response.headers.get("location", "")
+            return Answer(method, path, url, caller.handle, response.status_code, body, location)
+    if method == "GET":
+        response = client.get(url, params=params)
+    elif path.startswith("/api/"):
+        response = client.request(method, url, json=data)
+    else:
+        response = client.request(
+            method, url, data={**data, "csrf_token": caller.csrf}, headers={"HX-Request": "true"}
+        )
+    return Answer(
+        method,
+        path,
+        url,
+        caller.handle,
+        response.status_code,
+        response.text,
+        response.headers.get("location", ""),
+    )
+
+
+def _expect_status(
+    answer: Answer, rule: r.Rule, combo: dict[str, str], story: ConfidentialStory
+) -> None:
+    """The status the route's rule promises this caller."""
+    where = f"{answer.method} {answer.url} as {answer.handle}: {answer.status}"
+    assert answer.status < 500, where
+    if rule is r.PUBLIC:
+        assert answer.status not in (401, 403), where
+        return
+    if rule is r.GAME_PLAYER:
+        # Nobody here joined a game: sent to join, or (the page's poll) nothing to show.
+        assert answer.status in (204, 303, 307), where
+        assert answer.status == 204 or "/play" in answer.location, where
+        return
+    if answer.handle is None:
+        if answer.path.startswith("/api/"):
+            assert answer.status == 401, where
+        else:
+            assert answer.status == 303, where
+            assert answer.location.startswith("/sign-in"), where
+        return
+    assert answer.status != 401, where
+    request_id = combo.get("request_id")
+    if rule is r.REQUEST_READER and request_id is not None:
+        readers = READS_CONFIDENTIAL if int(request_id) == story.confidential else READS_NORMAL
+        if answer.handle in readers:
+            assert answer.status == 200, where
+        else:
+            assert answer.status == 404, where
+    elif rule is r.ADMIN:
+        assert answer.status == (200 if answer.handle == "ada" else 403), where
+    elif rule is r.LEAD:
+        leads = {"carl", "lee", "hana", "ada"}
+        assert answer.status == (200 if answer.handle in leads else 403), where
+    elif rule is r.GAME_FACILITATOR:
+        assert answer.status == 404, where  # nobody facilitates game 999999
+    elif rule is r.GROUP_FIGURES and combo.get("level") == "person":
+        may = answer.handle in ("cleo", "lee")  # the person and her lead
+        assert answer.status == (200 if may else 404), where
+    elif rule in (r.COMPANY_FIGURES, r.PERSON_FIGURES, r.READABLE_FIGURES, r.YOURSELF):
+        assert answer.status in (200, 303), where
+
+
+def _assert_no_leak(answer: Answer, rule: r.Rule) -> None:
+    if answer.handle in READS_CONFIDENTIAL or answer.handle == "tess":
+        return
+    where = f"{answer.method} {answer.url} as {answer.handle}"
+    for marker in MARKERS:
+        assert marker not in answer.body, f"{where} shows the grievance ({marker})"
+    # A case is not confidential: its own pages show its reference to anyone signed in. Nothing
+    # else may tie it (or its customer) to the grievance it waits on.
+    if rule is not r.CASE_READER:
+        for marker in CASE_MARKERS:
+            assert marker not in answer.body, f"{where} shows the HR-only case ({marker})"
+
+
+def _grievance_events(db: Database, story: ConfidentialStory) -> int:
+    with db.unit_of_work(readonly=True) as session:
+        return int(
+            session.scalar(select(func.count()).where(Event.request_id == story.confidential)) or 0
+        )
+
+
+def test_every_route_answers_each_role_as_its_rule_says_and_never_shows_the_grievance(
+    db: Database, world: World, clock: Clock, request: pytest.FixtureRequest
+) -> None:
+    if "postgresql" in request.node.callspec.id:
+        pytest.skip("the sweep runs on SQLite; the hand-off test covers PostgreSQL")
+    with db.unit_of_work() as session:
+        story = build_confidential_story(session, world, clock.now)
+    clock.advance(hours=5)
+    bindings = _bindings(world, story)
+    events_before = _grievance_events(db, story)
+    seen_by_hr = False
+    with serving(db, clock) as live:
+        callers = list(_callers(db, world, clock, live))
+        try:
+            for (method, path), rule in sorted(r.ROUTES.items()):
+                if method != "GET" and not ("{request_id}" in path and rule is r.REQUEST_CHANGE):
+                    continue
+                for url, combo in _urls(path, bindings):
+                    if method != "GET" and combo["request_id"] != str(story.confidential):
+                        continue
+                    for caller in callers:
+                        if method != "GET" and caller.handle in READS_CONFIDENTIAL:
+                            continue
+                        answer = _call(caller, method, path, url, {})
+                        if method == "GET":
+                            _expect_status(answer, rule, combo, story)
+                        elif caller.handle is not None:
+                            # A change to a request one may not read: 404, or 422 for a body
+                            # the route cannot read at all; never 403, which says it exists.
+                            assert answer.status in (404, 422), (
+                                f"{method} {url} as {caller.handle}: {answer.status}"
+                            )
+                        _assert_no_leak(answer, rule)
+                        if caller.handle == "hana" and MARKERS[0] in answer.body:
+                            seen_by_hr = True
+        finally:
+            for caller in callers:
+                caller.api.close()
+                caller.pages.close()
+    # The markers are findable: HR, who may read the grievance, does see them.
+    assert seen_by_hr
+    assert _grievance_events(db, story) == events_before, "a refused change wrote history"
+
+
+# ---- the confidential hand-off, on both databases ----------------------------------------------
+
+
+def test_a_confidential_request_offered_to_another_team_is_theirs_to_read_and_answer(
+    db: Database, world: World, clock: Clock
+) -> None:
+    with db.unit_of_work() as session:
+        story = build_confidential_story(session, world, clock.now)
+    tokens = issue_tokens(db, world, clock)
+    clock.advance(hours=1)
+    path = f"/requests/{story.confidential}"
+    with serving(db, clock) as live:
+        api = {handle: live.client(token) for handle, token in tokens.items()}
+
+        def readers() -> set[str]:
+            found = set()
+            for handle in ("dan", "cleo", "lee", "asha", "carl", "otto", "ada", "hana"):
+                answer = api[handle].get(path)
+                assert answer.status_code in (200, 404), (handle, answer.status_code)
+                if answer.status_code == 200:
+                    assert answer.json()["title"] == GRIEVANCE_TITLE
+                    found.add(handle)
+            return found
+
+        admin_team = world.teams["admin"]
+        offer = api["hana"].post(
+            f"{path}/offers", json={"to_team_id": admin_team, "to_person_id": world.people["dan"]}
+        )
+        assert offer.status_code in (200, 201), offer.text
+        # While the offer is open, Policy Admin (and dan, whom it names) may read it.
+        assert readers() == {"dan", "cleo", "lee", "hana"}
+        assert GRIEVANCE_TITLE in api["dan"].get("/inbox").text
+        assert GRIEVANCE_TITLE not in api["asha"].get("/inbox").text
+        offer_id = _open_offer_id(db, story.confidential)
+        # Declined through the service: the API's decline answers with the request, which the
+        # decliner may no longer read (see the xfail test below).
+        with db.unit_of_work() as session:
+            decline_offer(
+                session, world.actor(session, "dan"), story.confidential, offer_id, "no", clock.now
+            )
+        # Declined: back to HR alone.
+        assert readers() == {"hana"}
+
+        api["hana"].post(f"{path}/offers", json={"to_team_id": admin_team})
+        offer_id = _open_offer_id(db, story.confidential)
+        # Someone outside the team it was offered to cannot even see the offer.
+        assert api["asha"].post(f"{path}/offers/{offer_id}/accept").status_code == 404
+        accepted = api["cleo"].post(f"{path}/offers/{offer_id}/accept")
+        assert accepted.status_code == 200, accepted.text
+        assert api["cleo"].get(path).json()["owner"]["id"] == world.people["cleo"]
+        # Policy Admin holds it now; HR still reads it (its service); nobody else does.
+        assert readers() == {"dan", "cleo", "lee", "hana"}
+
+        # The shared case's ripple: otto, who raised the normal request, sees it and its hours,
+        # but no hours, request or team of the grievance.
+        ripple = api["otto"].get(f"/insight/ripple/cases/{story.shared_case}").json()
+        assert story.confidential not in ripple["requests"]
+        assert story.normal in ripple["requests"]
+        assert "HR" not in ripple["hours_by_team"]
+        assert (
+            "HR"
+            in api["hana"].get(f"/insight/ripple/cases/{story.shared_case}").json()["hours_by_team"]
+        )
+
+
+def _open_offer_id(db: Database, request_id: int) -> int:
+    with db.unit_of_work(readonly=True) as session:
+        found = session.scalar(
+            select(Offer.id).where(Offer.request_id == request_id, Offer.state == "open")
+        )
+    assert found is not None
+    return int(found)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="requests/api.py answers a decline with the request, which a confidential "
+    "request's decliner may no longer read: 404 and the decline rolled back",
+)
+def test_the_api_declines_a_confidential_offer(db: Database, world: World, clock: Clock) -> None:
+    with db.unit_of_work() as session:
+        story = build_confidential_story(session, world, clock.now)
+    tokens = issue_tokens(db, world, clock)
+    path = f"/requests/{story.confidential}"
+    with serving(db, clock) as live:
+        hana, dan = live.client(tokens["hana"]), live.client(tokens["dan"])
+        hana.post(f"{path}/offers", json={"to_team_id": world.teams["admin"]})
+        offer_id = _open_offer_id(db, story.confidential)
+        declined = dan.post(f"{path}/offers/{offer_id}/decline", json={"reason": "not ours"})
+    assert declined.status_code == 200, declined.text
