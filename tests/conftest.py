@@ -150,13 +150,17 @@ class LiveServer:
 
 
 @contextmanager
-def serving(db: Database, clock: Clock, sweep_every: float | None = None) -> Iterator[LiveServer]:
+def serving(
+    db: Database, clock: Clock, sweep_every: float | None = None, **overrides: object
+) -> Iterator[LiveServer]:
     """The real app on a real port, with the test's clock. The test drives the sweeper, unless
-    `sweep_every` (seconds) asks the server to run its own, as it does in production."""
+    `sweep_every` (seconds) asks the server to run its own, as it does in production; other
+    settings can be given as keywords (e.g. worker_threads=2)."""
     settings = Settings(
         database_url=db.url,
         sweeper_in_process=sweep_every is not None,
         sweep_interval_seconds=sweep_every or 30.0,
+        **overrides,  # type: ignore[arg-type]
     )
     app = create_app(settings, database=db, clock=clock)
     port = _free_port()

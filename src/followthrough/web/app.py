@@ -35,6 +35,7 @@ from followthrough.requests.api import router as requests_router
 from followthrough.requests.team_web import router as team_pages
 from followthrough.requests.web import router as request_pages
 from followthrough.sweeper.service import sweep
+from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import STATIC, SignInRequired, error_page
 from followthrough.web.openapi import install_openapi
 from followthrough.web.problems import install_problem_handlers
@@ -110,7 +111,7 @@ def create_app(
     install_openapi(app)
     install_security(app)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
     # A coroutine with no database: it answers from the event loop however busy the workers are.
     @api.get("/health", tags=["health"])
