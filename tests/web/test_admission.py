@@ -161,29 +161,31 @@ def test_a_write_that_cannot_get_its_turn_in_time_answers_503_with_retry_after(
     tokens = issue_tokens(db, world, clock)
     asha = {"Authorization": f"Bearer {tokens['asha']}"}
     blocker = _hold_the_write_lock(db)
-    with serving(db, clock, worker_threads=1, admission_wait_seconds=0.5) as live:
-        with httpx.Client(base_url=live.base_url, timeout=30) as client:
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                first = pool.submit(
-                    client.post,
-                    "/api/v1/cases",
-                    json={"reference": "CLM-1", "customer": "First"},
-                    headers=asha,
-                )
-                time.sleep(0.3)  # the first is admitted and waits inside the database
-                second = client.post(
-                    "/api/v1/cases", json={"reference": "CLM-2", "customer": "Second"}, headers=asha
-                )
-                health_started = time.monotonic()
-                assert client.get("/api/v1/health").status_code == 200
-                assert time.monotonic() - health_started < 1.0
-                blocker.release()
-                assert first.result().status_code == 201
-            assert second.status_code == 503
-            assert second.headers["content-type"].startswith("application/problem+json")
-            assert int(second.headers["retry-after"]) >= 1
-            found = client.get("/api/v1/cases", params={"q": "CLM-"}, headers=asha).json()
-            assert [case["reference"] for case in found] == ["CLM-1"]
+    with (
+        serving(db, clock, worker_threads=1, admission_wait_seconds=0.5) as live,
+        httpx.Client(base_url=live.base_url, timeout=30) as client,
+    ):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(
+                client.post,
+                "/api/v1/cases",
+                json={"reference": "CLM-1", "customer": "First"},
+                headers=asha,
+            )
+            time.sleep(0.3)  # the first is admitted and waits inside the database
+            second = client.post(
+                "/api/v1/cases", json={"reference": "CLM-2", "customer": "Second"}, headers=asha
+            )
+            health_started = time.monotonic()
+            assert client.get("/api/v1/health").status_code == 200
+            assert time.monotonic() - health_started < 1.0
+            blocker.release()
+            assert first.result().status_code == 201
+        assert second.status_code == 503
+        assert second.headers["content-type"].startswith("application/problem+json")
+        assert int(second.headers["retry-after"]) >= 1
+        found = client.get("/api/v1/cases", params={"q": "CLM-"}, headers=asha).json()
+        assert [case["reference"] for case in found] == ["CLM-1"]
 
 
 class _Blocker:

@@ -36,8 +36,8 @@ from followthrough.requests.team_web import router as team_pages
 from followthrough.requests.web import router as request_pages
 from followthrough.sweeper.service import sweep
 from followthrough.web.deps import UnitOfWorkRoute
-from followthrough.web.pages import STATIC, SignInRequired, error_page
 from followthrough.web.openapi import install_openapi
+from followthrough.web.pages import STATIC, SignInRequired, error_page
 from followthrough.web.problems import install_problem_handlers
 from followthrough.web.security import install_security
 
