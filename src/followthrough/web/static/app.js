@@ -1,6 +1,9 @@
 // Progressive enhancement: everything works without this file.
 // 1. Live updates: the request page listens for server-sent events and refreshes its parts.
-// 2. Charts on the lead board.
+// 2. Charts: the lead board's, Insight's (canvas[data-insight-chart]) and the silo map's network.
+// 3. Small behaviours named by data attributes: select[data-go-to], button[data-print].
+// The pages' Content-Security-Policy allows no inline script, so every script lives here and
+// reads its data from data-* attributes.
 (function () {
   "use strict";
   var source = null;
@@ -67,12 +70,76 @@
     });
   }
 
-  function init(root) { listen(document); charts(root || document); }
+  // Every canvas[data-insight-chart], with the Chart.js configuration it carries.
+  function insightCharts(root) {
+    if (!window.Chart || !root.querySelectorAll) return;
+    root.querySelectorAll("canvas[data-insight-chart]").forEach(function (canvas) {
+      if (canvas.dataset.drawn) return;
+      var config = JSON.parse(canvas.getAttribute("data-insight-chart"));
+      if (!config.type) return;
+      canvas.dataset.drawn = "1";
+      new window.Chart(canvas, config);
+    });
+  }
+
+  // The silo map: departments on a circle, arrows weighted by requests and handoffs.
+  function siloNetwork(root) {
+    var svg = root.querySelector ? root.querySelector("svg#silo-network[data-network]") : null;
+    if (!svg || svg.dataset.drawn) return;
+    svg.dataset.drawn = "1";
+    var net = JSON.parse(svg.getAttribute("data-network"));
+    var ns = "http://www.w3.org/2000/svg", cx = 320, cy = 220, r = 160, pos = {};
+    function el(name, attrs, text) {
+      var e = document.createElementNS(ns, name);
+      for (var k in attrs) e.setAttribute(k, attrs[k]);
+      if (text) e.textContent = text;
+      svg.appendChild(e);
+      return e;
+    }
+    var defs = el("defs", {});
+    var marker = document.createElementNS(ns, "marker");
+    [["id", "arrow"], ["viewBox", "0 0 10 10"], ["refX", "10"], ["refY", "5"], ["markerWidth", "5"], ["markerHeight", "5"], ["orient", "auto-start-reverse"]].forEach(function (a) { marker.setAttribute(a[0], a[1]); });
+    var tip = document.createElementNS(ns, "path"); tip.setAttribute("d", "M 0 0 L 10 5 L 0 10 z"); tip.setAttribute("fill", "#64748b");
+    marker.appendChild(tip); defs.appendChild(marker);
+    net.nodes.forEach(function (n, i) {
+      var a = 2 * Math.PI * i / net.nodes.length - Math.PI / 2;
+      pos[n.id] = [cx + r * Math.cos(a), cy + r * Math.sin(a)];
+    });
+    var max = Math.max.apply(null, net.edges.map(function (e) { return e.weight; }).concat([1]));
+    net.edges.forEach(function (e) {
+      var s = pos[e.source], t = pos[e.target];
+      if (!s || !t) return;
+      var dx = t[0] - s[0], dy = t[1] - s[1], len = Math.sqrt(dx * dx + dy * dy) || 1;
+      var ox = -dy / len * 8, oy = dx / len * 8, pad = 30 / len;
+      var line = el("line", { x1: s[0] + dx * pad + ox, y1: s[1] + dy * pad + oy, x2: t[0] - dx * pad + ox, y2: t[1] - dy * pad + oy,
+        stroke: "#64748b", "stroke-opacity": 0.6, "stroke-width": 1 + 9 * e.weight / max, "marker-end": "url(#arrow)", "class": "edge" });
+      var title = document.createElementNS(ns, "title"); title.textContent = e.weight + " requests and handoffs"; line.appendChild(title);
+    });
+    net.nodes.forEach(function (n) {
+      var p = pos[n.id], ei = n.ei === null ? 0 : n.ei;
+      var colour = ei < 0 ? "#93c5fd" : "#fdba74";
+      el("circle", { cx: p[0], cy: p[1], r: 26, fill: colour, stroke: "#1e293b", "class": "node" });
+      el("text", { x: p[0], y: p[1] + 42, "text-anchor": "middle", "font-size": 13 }, n.name);
+    });
+  }
+
+  function drawAll(root) { charts(root); insightCharts(root); siloNetwork(root); }
+
+  // Listened for on the document, so they survive boosted navigation, which swaps the body.
+  document.addEventListener("change", function (e) {
+    var select = e.target.closest ? e.target.closest("select[data-go-to]") : null;
+    if (select) window.location = select.getAttribute("data-go-to") + encodeURIComponent(select.value);
+  });
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("button[data-print]")) window.print();
+  });
+
+  function init(root) { listen(document); drawAll(root || document); }
   document.addEventListener("DOMContentLoaded", function () {
     init(document);
     if (window.htmx) {
       document.body.addEventListener("htmx:afterSettle", function (e) {
-        if (e.detail && e.detail.boosted) init(document); else charts(e.target);
+        if (e.detail && e.detail.boosted) init(document); else drawAll(e.target);
       });
     }
   });
