@@ -15,6 +15,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from followthrough.errors import InvalidInput
+
 # PostgreSQL's `integer` (every id and count column); SQLite's is wider, so this is the bound.
 MAX_ID = 2**31 - 1
 # More customers than any one request can touch; far below the column's limit.
@@ -89,7 +91,22 @@ def _holds_nul(value: Any) -> bool:
 
 
 Text = Annotated[str, AfterValidator(without_nul)]
-"""Text from a query string or a form field read outside an input model."""
+"""Text from a query string or a header."""
+
+
+def form_text(value: str, field: str) -> str:
+    """A form field read outside an input model; refused, naming the field, if it holds a NUL."""
+    if "\x00" in value:
+        raise InvalidInput("must not contain a NUL (\\x00) character", field=field)
+    return value
+
+
+def form_id(value: str) -> int | None:
+    """A form field holding an optional id: None when blank or not an id the desk could hold."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
+        return None
+    return int(value)
 
 
 class RefusesNul(BaseModel):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from followthrough.cases import service
 from followthrough.cases.models import Case
+from followthrough.fields import MAX_ID, Id, Text, ZonedDateTime
 from followthrough.requests.queries import person_names, summary, team_names
 from followthrough.requests.schemas import Input, RequestSummary
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
@@ -19,7 +21,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cases", tags=["cases"])
 class CaseIn(Input):
     reference: str = Field(min_length=1, max_length=64)
     customer: str = Field(min_length=1, max_length=200)
-    external_due_at: datetime | None = None
+    external_due_at: ZonedDateTime | None = None
     note: str = Field(default="", max_length=5000)
 
 
@@ -58,14 +60,17 @@ def add_case(body: CaseIn, session: DbSession, actor: CurrentActor, now: Now) ->
 
 @router.get("", response_model=list[CaseOut])
 def find_cases(
-    session: DbSession, actor: CurrentActor, q: str = "", limit: int = 50
+    session: DbSession,
+    actor: CurrentActor,
+    q: Annotated[Text, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_ID)] = 50,
 ) -> list[CaseOut]:
     """Search cases by reference or customer."""
     return [_out(c) for c in service.find_cases(session, q, max(1, min(limit, 200)))]
 
 
 @router.get("/{case_id}", response_model=CaseDetail)
-def get_case(case_id: int, session: DbSession, actor: CurrentActor) -> CaseDetail:
+def get_case(case_id: Id, session: DbSession, actor: CurrentActor) -> CaseDetail:
     case = service.get_case(session, case_id)
     requests = service.case_requests(session, actor, case_id)
     people = person_names(session, [p for r in requests for p in (r.owner_id, r.requester_id)])

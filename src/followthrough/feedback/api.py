@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from followthrough.feedback import service
 from followthrough.feedback.models import ColleagueFeedback
+from followthrough.fields import Id
 from followthrough.requests.api import Minimal, detail_response
 from followthrough.requests.schemas import Input, RequestDetail
 from followthrough.web.deps import CurrentActor, CurrentPerson, DbSession, Now, UnitOfWorkRoute
@@ -29,12 +30,12 @@ class RatingIn(Input):
 
 
 class FeedbackIn(Input):
-    to_person_id: int
+    to_person_id: Id
     kind: Literal["praise", "constructive"]
     situation: str = Field(min_length=1, max_length=2000)
     behaviour: str = Field(min_length=1, max_length=2000)
     impact: str = Field(min_length=1, max_length=2000)
-    request_id: int | None = None
+    request_id: Id | None = None
 
 
 class FeedbackOut(BaseModel):
@@ -65,7 +66,7 @@ def _out(feedback: ColleagueFeedback) -> FeedbackOut:
 
 @router.post("/requests/{request_id}/rating", status_code=201, response_model=RequestDetail)
 def rate(
-    request_id: int,
+    request_id: Id,
     body: RatingIn,
     session: DbSession,
     actor: CurrentActor,

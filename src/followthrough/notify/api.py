@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from followthrough.fields import MAX_ID, Id
 from followthrough.notify import service
 from followthrough.requests.schemas import Input
 from followthrough.web.deps import CurrentPerson, DbSession, Now, UnitOfWorkRoute
@@ -29,12 +31,17 @@ class InboxOut(BaseModel):
 
 
 class MarkReadIn(Input):
-    ids: list[int] | None = Field(default=None, description="Omit to mark everything read")
+    ids: list[Id] | None = Field(
+        default=None, max_length=1000, description="Omit to mark everything read"
+    )
 
 
 @router.get("", response_model=InboxOut)
 def inbox(
-    session: DbSession, person: CurrentPerson, unread_only: bool = False, limit: int = 50
+    session: DbSession,
+    person: CurrentPerson,
+    unread_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_ID)] = 50,
 ) -> InboxOut:
     items = service.inbox(
         session, person.id, unread_only=unread_only, limit=max(1, min(limit, 200))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from followthrough.auth.service import hash_password
 from followthrough.errors import InvalidInput
+from followthrough.fields import AutoCloseDays, Hours, Id
 from followthrough.org import service
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.requests.schemas import Input
@@ -30,20 +31,20 @@ class DepartmentOut(BaseModel):
 
 
 class TeamIn(Input):
-    department_id: int
+    department_id: Id
     name: str = Field(min_length=1, max_length=120)
     timezone: str = "UTC"
     day_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
     day_end: str = Field(default="17:00", pattern=r"^\d{2}:\d{2}$")
     working_days: str = Field(default="12345", pattern=r"^[1-7]{1,7}$", description="ISO weekdays")
-    lead_id: int | None = None
-    duty_owner_id: int | None = None
+    lead_id: Id | None = None
+    duty_owner_id: Id | None = None
     is_triage: bool = False
 
 
 class TeamPatch(Input):
-    lead_id: int | None = None
-    duty_owner_id: int | None = None
+    lead_id: Id | None = None
+    duty_owner_id: Id | None = None
 
 
 class TeamOut(BaseModel):
@@ -62,7 +63,7 @@ class TeamOut(BaseModel):
 
 
 class MemberIn(Input):
-    person_id: int
+    person_id: Id
 
 
 class HolidayIn(Input):
@@ -88,14 +89,14 @@ class PersonOut(BaseModel):
 
 
 class ServiceIn(Input):
-    team_id: int
+    team_id: Id
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
     confidential: bool = False
-    accept_target_hours: float = Field(default=4.0, gt=0)
-    update_every_hours: float = Field(default=8.0, gt=0)
-    resolve_target_hours: float = Field(default=24.0, gt=0)
-    auto_close_days: int = Field(default=5, ge=1)
+    accept_target_hours: Hours = 4.0
+    update_every_hours: Hours = 8.0
+    resolve_target_hours: Hours = 24.0
+    auto_close_days: AutoCloseDays = 5
 
 
 class ServiceOut(BaseModel):
@@ -203,20 +204,20 @@ def add_team(body: TeamIn, session: DbSession, admin: AdminActor) -> TeamOut:
 
 
 @router.patch("/teams/{team_id}", response_model=TeamOut)
-def patch_team(team_id: int, body: TeamPatch, session: DbSession, admin: AdminActor) -> TeamOut:
+def patch_team(team_id: Id, body: TeamPatch, session: DbSession, admin: AdminActor) -> TeamOut:
     """Change the lead or the duty owner (who is accountable for new requests)."""
     roles = {field: getattr(body, field) for field in body.model_fields_set}
     return _team_out(session, service.set_team_roles(session, team_id, roles))
 
 
 @router.post("/teams/{team_id}/members", status_code=201, response_model=TeamOut)
-def add_member(team_id: int, body: MemberIn, session: DbSession, admin: AdminActor) -> TeamOut:
+def add_member(team_id: Id, body: MemberIn, session: DbSession, admin: AdminActor) -> TeamOut:
     service.add_member(session, team_id, body.person_id)
     return _team_out(session, service.get_team(session, team_id))
 
 
 @router.post("/teams/{team_id}/holidays", status_code=201, response_model=TeamOut)
-def add_holiday(team_id: int, body: HolidayIn, session: DbSession, admin: AdminActor) -> TeamOut:
+def add_holiday(team_id: Id, body: HolidayIn, session: DbSession, admin: AdminActor) -> TeamOut:
     service.add_holiday(session, team_id, body.day, body.name)
     return _team_out(session, service.get_team(session, team_id))
 
@@ -263,7 +264,7 @@ def add_person(body: PersonIn, session: DbSession, admin: AdminActor) -> PersonO
 
 @router.get("/services", response_model=list[ServiceOut])
 def list_services(
-    session: DbSession, actor: CurrentActor, team_id: int | None = None
+    session: DbSession, actor: CurrentActor, team_id: Id | None = None
 ) -> list[ServiceOut]:
     query = select(Service).where(Service.active.is_(True)).order_by(Service.name)
     if team_id is not None:
@@ -279,7 +280,7 @@ def add_service(body: ServiceIn, session: DbSession, admin: AdminActor) -> Servi
 
 @router.get("/services/{service_id}/timescale", response_model=TimescaleOut)
 def service_timescale(
-    service_id: int, session: DbSession, actor: CurrentActor, now: Now
+    service_id: Id, session: DbSession, actor: CurrentActor, now: Now
 ) -> TimescaleOut:
     """What a new request for this service can expect, before it is raised."""
     service.get_service(session, service_id)

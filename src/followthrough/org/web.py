@@ -9,6 +9,7 @@ from collections.abc import Callable
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from followthrough.fields import Id
 from followthrough.org import api
 from followthrough.web.deps import UnitOfWorkRoute, admin_actor
 from followthrough.web.pages import (
@@ -68,7 +69,7 @@ def overview(page: ReadPage) -> Response:
 
 
 @router.get("/teams/{team_id}")
-def team_page(team_id: int, page: ReadPage) -> Response:
+def team_page(team_id: Id, page: ReadPage) -> Response:
     return _team_page(page, team_id)
 
 
@@ -149,7 +150,7 @@ def add_service(page: ChangePage) -> Response:
 
 
 @router.post("/teams/{team_id}/roles")
-def set_roles(team_id: int, page: ChangePage) -> Response:
+def set_roles(team_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         values = {k: page.form.get(k) for k in ("lead_id", "duty_owner_id")}
         body = api.TeamPatch.model_validate({k: (v or None) for k, v in values.items()})
@@ -166,7 +167,7 @@ def set_roles(team_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/teams/{team_id}/members")
-def add_member(team_id: int, page: ChangePage) -> Response:
+def add_member(team_id: Id, page: ChangePage) -> Response:
     return _admin_change(
         page,
         "member",
@@ -180,7 +181,7 @@ def add_member(team_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/teams/{team_id}/holidays")
-def add_holiday(team_id: int, page: ChangePage) -> Response:
+def add_holiday(team_id: Id, page: ChangePage) -> Response:
     return _admin_change(
         page,
         "holiday",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from followthrough.fields import Id, ZonedDateTime
 from followthrough.promises import service
 from followthrough.requests.api import Minimal, detail_response
 from followthrough.requests.schemas import Input, RequestDetail
@@ -20,7 +19,7 @@ router = APIRouter(
 
 class PromiseIn(Input):
     what: str = Field(min_length=1, max_length=1000, description="What you promise the requester")
-    due_at: datetime
+    due_at: ZonedDateTime
 
 
 class KeepIn(Input):
@@ -29,7 +28,7 @@ class KeepIn(Input):
 
 @router.post("", status_code=201, response_model=RequestDetail)
 def make_promise(
-    request_id: int,
+    request_id: Id,
     body: PromiseIn,
     request: Request,
     minimal: Minimal,
@@ -48,8 +47,8 @@ def make_promise(
 
 @router.post("/{promise_id}/keep", response_model=RequestDetail)
 def keep_promise(
-    request_id: int,
-    promise_id: int,
+    request_id: Id,
+    promise_id: Id,
     body: KeepIn,
     request: Request,
     minimal: Minimal,

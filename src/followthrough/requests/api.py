@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from followthrough.auth.models import IdempotentResponse
 from followthrough.errors import Conflict, InvalidInput
+from followthrough.fields import MAX_ID, Id, Offset, Text
 from followthrough.requests import queries, service
 from followthrough.requests import schemas as s
 from followthrough.requests.models import Request as RequestRow
@@ -28,7 +33,7 @@ def expected_version(if_match: str | None, body_version: int | None) -> int | No
     header_version: int | None = None
     if if_match:
         raw = if_match.strip().removeprefix("W/").strip('"')
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
             raise InvalidInput('If-Match must be an ETag like "3"', field="if-match")
         header_version = int(raw)
     if header_version is not None and body_version is not None and header_version != body_version:
@@ -81,17 +86,17 @@ def detail_response(
 @router.get("", response_model=s.RequestPage)
 def list_requests(
     request: Request,
-    state: Annotated[list[str] | None, Query()] = None,
-    team_id: int | None = None,
-    owner_id: int | None = None,
-    requester_id: int | None = None,
-    service_id: int | None = None,
-    case_id: int | None = None,
+    state: Annotated[list[Text] | None, Query()] = None,
+    team_id: Id | None = None,
+    owner_id: Id | None = None,
+    requester_id: Id | None = None,
+    service_id: Id | None = None,
+    case_id: Id | None = None,
     overdue: bool | None = None,
     bounced: bool | None = None,
-    sort: str = "-opened_at",
-    limit: int = 50,
-    offset: int = 0,
+    sort: Text = "-opened_at",
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
+    offset: Offset = 0,
 ) -> s.RequestPage:
     with as_caller(request) as (session, actor, now):
         flt = queries.RequestFilter(
@@ -114,63 +119,99 @@ def _fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# A claimed key whose answer is not written yet. Only its own transaction can see it: the claim
+# and the answer commit together.
+_PENDING = 0
+_CLAIM = {
+    name: insert(cast(Table, IdempotentResponse.__table__)).on_conflict_do_nothing()
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+def _claim_key(session: Session, person_id: int, key: str, fingerprint: str, now: datetime) -> bool:
+    """Claim an Idempotency-Key for this transaction; False if another already holds it.
+
+    The insert is the lock: on PostgreSQL a second claim of the same key waits for the first
+    transaction to end, then finds its committed answer (or, if it rolled back, claims the key
+    itself), so simultaneous retries never both open a request nor fail on the primary key."""
+    statement = _CLAIM[session.get_bind().dialect.name].values(
+        person_id=person_id,
+        key=key,
+        fingerprint=fingerprint,
+        status_code=_PENDING,
+        body={},
+        created_at=now,
+    )
+    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+
+
+def _replay(session: Session, person_id: int, key: str, fingerprint: str) -> JSONResponse:
+    """The first answer given for this key, or 409 if it came with another body."""
+    stored = session.execute(
+        select(
+            IdempotentResponse.fingerprint, IdempotentResponse.status_code, IdempotentResponse.body
+        ).where(IdempotentResponse.person_id == person_id, IdempotentResponse.key == key)
+    ).one_or_none()
+    if stored is None or stored.status_code == _PENDING:
+        # Only possible if the first holder vanished between our claim and this read.
+        raise Conflict(
+            "a request with this Idempotency-Key is still being opened; retry shortly",
+            field="idempotency-key",
+        )
+    if stored.fingerprint != fingerprint:
+        raise Conflict(
+            "this Idempotency-Key was used with a different body", field="idempotency-key"
+        )
+    return JSONResponse(
+        stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+    )
+
+
 @router.post("", status_code=201, response_model=s.RequestDetail)
 def open_request(
     body: s.RequestIn,
     request: Request,
     minimal: Minimal,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[Text | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
-    """Open a request. Retrying with the same Idempotency-Key returns the first result."""
+    """Open a request. Retrying with the same Idempotency-Key returns the first result, even
+    when the retries arrive at the same moment."""
     with as_caller(request) as (session, actor, now):
         fingerprint = ""
         if idempotency_key is not None:
             fingerprint = _fingerprint(body.model_dump(mode="json"))
-            stored = session.get(IdempotentResponse, (actor.person_id, idempotency_key))
-            if stored is not None:
-                if stored.fingerprint != fingerprint:
-                    raise Conflict(
-                        "this Idempotency-Key was used with a different body",
-                        field="idempotency-key",
-                    )
-                return JSONResponse(
-                    stored.body,
-                    status_code=stored.status_code,
-                    headers={"Idempotent-Replayed": "true"},
-                )
+            if not _claim_key(session, actor.person_id, idempotency_key, fingerprint, now):
+                return _replay(session, actor.person_id, idempotency_key, fingerprint)
         opened = service.open_request(session, actor, body.as_new_request(), now)
         response = detail_response(session, actor, opened.id, status=201, minimal=minimal)
         if idempotency_key is not None:
-            session.add(
-                IdempotentResponse(
-                    person_id=actor.person_id,
-                    key=idempotency_key,
-                    fingerprint=fingerprint,
-                    status_code=201,
-                    body=json.loads(bytes(response.body)),
-                    created_at=now,
+            session.execute(
+                update(IdempotentResponse)
+                .where(
+                    IdempotentResponse.person_id == actor.person_id,
+                    IdempotentResponse.key == idempotency_key,
                 )
+                .values(status_code=201, body=json.loads(bytes(response.body)))
             )
-            session.flush()
         response.headers["Location"] = f"/api/v1/requests/{opened.id}"
         return response
 
 
 @router.get("/{request_id}", response_model=s.RequestDetail)
-def get_request(request_id: int, request: Request) -> JSONResponse:
+def get_request(request_id: Id, request: Request) -> JSONResponse:
     with as_caller(request) as (session, actor, _):
         return detail_response(session, actor, request_id)
 
 
 @router.get("/{request_id}/events", response_model=list[s.EventOut])
-def get_events(request_id: int, request: Request, after_id: int = 0) -> list[s.EventOut]:
+def get_events(request_id: Id, request: Request, after_id: Offset = 0) -> list[s.EventOut]:
     with as_caller(request) as (session, actor, _):
         return queries.request_events(session, actor, request_id, after_id)
 
 
 @router.post("/{request_id}/offers", status_code=201, response_model=s.RequestDetail)
 def offer(
-    request_id: int,
+    request_id: Id,
     body: s.OfferIn,
     request: Request,
     minimal: Minimal,
@@ -195,8 +236,8 @@ def offer(
 
 @router.post("/{request_id}/offers/{offer_id}/accept", response_model=s.RequestDetail)
 def accept(
-    request_id: int,
-    offer_id: int,
+    request_id: Id,
+    offer_id: Id,
     request: Request,
     minimal: Minimal,
     body: s.VersionedIn | None = None,
@@ -210,8 +251,8 @@ def accept(
 
 @router.post("/{request_id}/offers/{offer_id}/decline", response_model=s.RequestDetail)
 def decline(
-    request_id: int,
-    offer_id: int,
+    request_id: Id,
+    offer_id: Id,
     body: s.DeclineIn,
     request: Request,
     minimal: Minimal,
@@ -232,8 +273,8 @@ def decline(
 
 @router.post("/{request_id}/offers/{offer_id}/withdraw", response_model=s.RequestDetail)
 def withdraw(
-    request_id: int,
-    offer_id: int,
+    request_id: Id,
+    offer_id: Id,
     request: Request,
     minimal: Minimal,
     body: s.VersionedIn | None = None,
@@ -247,7 +288,7 @@ def withdraw(
 
 @router.post("/{request_id}/clarification", response_model=s.RequestDetail)
 def ask_clarification(
-    request_id: int,
+    request_id: Id,
     body: s.QuestionIn,
     request: Request,
     minimal: Minimal,
@@ -262,7 +303,7 @@ def ask_clarification(
 
 @router.post("/{request_id}/clarification/answer", response_model=s.RequestDetail)
 def answer_clarification(
-    request_id: int,
+    request_id: Id,
     body: s.AnswerIn,
     request: Request,
     minimal: Minimal,
@@ -277,7 +318,7 @@ def answer_clarification(
 
 @router.post("/{request_id}/wait", response_model=s.RequestDetail)
 def wait(
-    request_id: int,
+    request_id: Id,
     body: s.WaitIn,
     request: Request,
     minimal: Minimal,
@@ -299,7 +340,7 @@ def wait(
 
 @router.post("/{request_id}/resume", response_model=s.RequestDetail)
 def resume(
-    request_id: int,
+    request_id: Id,
     request: Request,
     minimal: Minimal,
     body: s.VersionedIn | None = None,
@@ -318,7 +359,7 @@ def resume(
 
 @router.post("/{request_id}/updates", status_code=201, response_model=s.RequestDetail)
 def post_update(
-    request_id: int,
+    request_id: Id,
     body: s.UpdateIn,
     request: Request,
     minimal: Minimal,
@@ -340,7 +381,7 @@ def post_update(
 
 @router.post("/{request_id}/resolve", response_model=s.RequestDetail)
 def resolve(
-    request_id: int,
+    request_id: Id,
     body: s.ResolveIn,
     request: Request,
     minimal: Minimal,
@@ -360,7 +401,7 @@ def resolve(
 
 @router.post("/{request_id}/confirm", response_model=s.RequestDetail)
 def confirm(
-    request_id: int,
+    request_id: Id,
     request: Request,
     minimal: Minimal,
     body: s.VersionedIn | None = None,
@@ -374,7 +415,7 @@ def confirm(
 
 @router.post("/{request_id}/reopen", response_model=s.RequestDetail)
 def reopen(
-    request_id: int,
+    request_id: Id,
     body: s.ReopenIn,
     request: Request,
     minimal: Minimal,
@@ -389,7 +430,7 @@ def reopen(
 
 @router.post("/{request_id}/cases", response_model=s.RequestDetail)
 def link_case(
-    request_id: int,
+    request_id: Id,
     body: s.LinkCaseIn,
     request: Request,
     minimal: Minimal,

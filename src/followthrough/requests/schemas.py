@@ -7,10 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from followthrough.fields import Customers, Id, RefusesNul, Version, ZonedDateTime
 from followthrough.requests.service import NewRequest
 
 
-class Input(BaseModel):
+class Input(RefusesNul):
+    """Every API body and form model: unknown fields, NUL characters and unbounded values are
+    refused here, naming the field (ids, counts and instants take the types in fields.py)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -19,14 +23,14 @@ class RequestIn(Input):
     need: str = Field(
         min_length=1, max_length=10_000, description="The need in the requester's words"
     )
-    service_id: int | None = Field(default=None, description="Omit for 'not sure which team'")
-    team_id: int | None = None
+    service_id: Id | None = Field(default=None, description="Omit for 'not sure which team'")
+    team_id: Id | None = None
     context: str = Field(default="", max_length=10_000)
-    impact_customers: int = Field(default=0, ge=0)
-    desired_by: datetime | None = None
+    impact_customers: Customers = 0
+    desired_by: ZonedDateTime | None = None
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
-    case_ids: list[int] = Field(default_factory=list, max_length=50)
-    parent_id: int | None = Field(default=None, description="Open as a sub-request of this request")
+    case_ids: list[Id] = Field(default_factory=list, max_length=50)
+    parent_id: Id | None = Field(default=None, description="Open as a sub-request of this request")
 
     def as_new_request(self, case_ids: tuple[int, ...] | None = None) -> NewRequest:
         """What the requester tells us, for the service; `case_ids` replaces the listed cases."""
@@ -45,12 +49,14 @@ class RequestIn(Input):
 
 
 class VersionedIn(Input):
-    version: int | None = Field(default=None, description="The version you saw; 409 if it moved on")
+    version: Version | None = Field(
+        default=None, description="The version you saw; 409 if it moved on"
+    )
 
 
 class OfferIn(VersionedIn):
-    to_team_id: int
-    to_person_id: int | None = None
+    to_team_id: Id
+    to_person_id: Id | None = None
     note: str = Field(default="", max_length=5000, description="What was already done")
 
 
@@ -69,7 +75,7 @@ class AnswerIn(VersionedIn):
 class WaitIn(VersionedIn):
     reason: Literal["requester", "sub_request", "outside"]
     note: str = Field(min_length=1, max_length=5000)
-    child_request_id: int | None = None
+    child_request_id: Id | None = None
 
 
 class UpdateIn(VersionedIn):
@@ -85,7 +91,7 @@ class ReopenIn(VersionedIn):
 
 
 class LinkCaseIn(Input):
-    case_id: int
+    case_id: Id
 
 
 class PersonRef(BaseModel):

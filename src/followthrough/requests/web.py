@@ -10,9 +10,9 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import or_, select
@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from followthrough.cases import service as cases
 from followthrough.cases.models import Case
 from followthrough.db import Database
-from followthrough.errors import InvalidInput, NotFound
+from followthrough.errors import InvalidInput, NotFound, ServiceBusy
 from followthrough.feedback import service as feedback
 from followthrough.feedback.service import BLOCKS
+from followthrough.fields import Id, Offset, Text, form_id, form_text
 from followthrough.org.models import Membership, Person, Service, Team
 from followthrough.promises import service as promises
 from followthrough.requests import queries, rules, service
@@ -32,7 +33,7 @@ from followthrough.requests.access import get_readable_request
 from followthrough.requests.board import case_refs, open_promise_counts
 from followthrough.requests.queries import RequestFilter, person_names, team_names
 from followthrough.timescale.service import estimate_for_service
-from followthrough.web.deps import UnitOfWorkRoute
+from followthrough.web.deps import UnitOfWorkRoute, admission
 from followthrough.web.pages import (
     ChangePage,
     FormErrors,
@@ -48,16 +49,19 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 LIVE_POLL_SECONDS = 1.0
 LIVE_MAX_SECONDS = 120.0
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+LOCAL_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2})?)$")
 
 
 def utc_input(value: str, *, end_of_day: str = "17:00") -> str:
-    """Date or datetime-local inputs carry no zone; the product reads them as UTC."""
+    """Date or datetime-local inputs carry no zone; the product reads them as UTC. A typed
+    "2026-11-23 15:00" (a space for the T) reads the same; anything else is left for the input
+    model to accept (it has a zone) or refuse beside the field."""
     value = value.strip()
     if DATE_ONLY.match(value):
         return f"{value}T{end_of_day}:00+00:00"
-    if LOCAL_DATETIME.match(value):
-        return value + "+00:00"
+    local = LOCAL_DATETIME.match(value)
+    if local:
+        return f"{local[1]}T{local[2]}+00:00"
     return value
 
 
@@ -129,11 +133,12 @@ def _preview(page: Page, service_id: int | None) -> dict[str, Any]:
 
 
 def _int_or_none(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
+    return form_id(value)
 
 
 def _raise_form(page: Page, errors: FormErrors | None = None) -> Response:
-    q = page.form.get("q")
+    # A NUL in the search box was refused beside it; the form is drawn again without it.
+    q = page.form.get("q").replace("\x00", "")
     service_id = _int_or_none(page.form.get("service_id"))
     parent_id = _int_or_none(page.form.get("parent_id"))
     return page.render(
@@ -150,6 +155,7 @@ def _raise_form(page: Page, errors: FormErrors | None = None) -> Response:
 
 @router.get("/requests/new")
 def raise_form(page: ReadPage) -> Response:
+    form_text(page.form.get("q"), "q")
     return _raise_form(page)
 
 
@@ -159,7 +165,7 @@ def service_options(page: ReadPage) -> Response:
     return page.render(
         "raise_services.html",
         q=page.form.get("q"),
-        services=find_services(page.session, page.form.get("q")),
+        services=find_services(page.session, form_text(page.form.get("q"), "q")),
         service_id=_int_or_none(page.form.get("service_id")),
         errors=None,
     )
@@ -177,7 +183,9 @@ def routing_suggestions(page: ReadPage) -> Response:
     """For "not sure which team": the teams that resolved the most similar requests."""
     from followthrough.insight.routing_service import suggest_teams
 
-    text = f"{page.form.get('title')} {page.form.get('need')}"
+    text = (
+        f"{form_text(page.form.get('title'), 'title')} {form_text(page.form.get('need'), 'need')}"
+    )
     return page.render(
         "raise_suggestions.html",
         suggestions=suggest_teams(page.session, text) if text.strip() else [],
@@ -187,6 +195,8 @@ def routing_suggestions(page: ReadPage) -> Response:
 
 def _linked_cases(page: Page, references: str, customer: str) -> tuple[int, ...]:
     """Existing cases by reference; an unknown reference becomes a new case if a customer is named."""
+    form_text(references, "cases")
+    form_text(customer, "cases")
     ids: list[int] = []
     for reference in [r.strip() for r in references.replace(";", ",").split(",") if r.strip()]:
         found = page.session.scalar(select(Case).where(Case.reference == reference))
@@ -210,6 +220,8 @@ def raise_request(page: ChangePage) -> Response:
 
     def open_it() -> None:
         values = {"desired_by": utc_input(form.get("desired_by"))}
+        for name in ("q", "service_id", "team_id"):
+            form_text(form.get(name), name)
         unsure = form.get("service_id") in ("", "unsure")
         if unsure:
             values["service_id"] = ""
@@ -234,7 +246,7 @@ def raise_request(page: ChangePage) -> Response:
 
 
 @router.get("/requests")
-def my_requests(page: ReadPage, show: str = "open", offset: int = 0) -> Response:
+def my_requests(page: ReadPage, show: Text = "open", offset: Offset = 0) -> Response:
     states = tuple(sorted(rules.OPEN_STATES)) if show == "open" else ()
     if show == "resolved":
         states = (rules.RESOLVED,)
@@ -246,7 +258,7 @@ def my_requests(page: ReadPage, show: str = "open", offset: int = 0) -> Response
             requester_id=page.viewer.person_id,
             sort="-updated_at",
             limit=50,
-            offset=max(0, offset),
+            offset=offset,
         ),
         page.now,
     )
@@ -470,7 +482,7 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
 
 
 @router.get("/requests/{request_id}")
-def request_page(request_id: int, page: ReadPage) -> Response:
+def request_page(request_id: Id, page: ReadPage) -> Response:
     return _request_page(page, request_id)
 
 
@@ -489,13 +501,18 @@ def _act(
 
 
 def _version(page: Page) -> int | None:
-    return _int_or_none(page.form.get("version"))
+    """The version the form was drawn at; an impossible one is refused, never ignored."""
+    raw = page.form.get("version")
+    version = _int_or_none(raw)
+    if version is None and raw.strip():
+        raise InvalidInput("the page is out of date; reload it", field="version")
+    return version
 
 
 @router.post("/requests/{request_id}/offers")
-def hand_off(request_id: int, page: ChangePage) -> Response:
+def hand_off(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
-        target = page.form.get("target")
+        target = form_text(page.form.get("target"), "target")
         parts = target.split(":")
         if len(parts) == 2 and parts[0] == "team" and parts[1].isdigit():
             team_id, person_id = int(parts[1]), None
@@ -526,7 +543,7 @@ def hand_off(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/offers/{offer_id}/accept")
-def accept(request_id: int, offer_id: int, page: ChangePage) -> Response:
+def accept(request_id: Id, offer_id: Id, page: ChangePage) -> Response:
     return _act(
         page,
         request_id,
@@ -539,7 +556,7 @@ def accept(request_id: int, offer_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/offers/{offer_id}/decline")
-def decline(request_id: int, offer_id: int, page: ChangePage) -> Response:
+def decline(request_id: Id, offer_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(s.DeclineIn, page.form)
         service.decline_offer(
@@ -550,7 +567,7 @@ def decline(request_id: int, offer_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/offers/{offer_id}/withdraw")
-def withdraw(request_id: int, offer_id: int, page: ChangePage) -> Response:
+def withdraw(request_id: Id, offer_id: Id, page: ChangePage) -> Response:
     return _act(
         page,
         request_id,
@@ -563,7 +580,7 @@ def withdraw(request_id: int, offer_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/updates")
-def post_update(request_id: int, page: ChangePage) -> Response:
+def post_update(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(s.UpdateIn, page.form)
         service.post_update(page.session, page.actor, request_id, body.body, page.now, body.version)
@@ -572,7 +589,7 @@ def post_update(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/promises")
-def make_promise(request_id: int, page: ChangePage) -> Response:
+def make_promise(request_id: Id, page: ChangePage) -> Response:
     from followthrough.promises.api import PromiseIn
 
     def act() -> None:
@@ -594,7 +611,7 @@ def make_promise(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/promises/{promise_id}/keep")
-def keep_promise(request_id: int, promise_id: int, page: ChangePage) -> Response:
+def keep_promise(request_id: Id, promise_id: Id, page: ChangePage) -> Response:
     from followthrough.promises.api import KeepIn
 
     def act() -> None:
@@ -605,7 +622,7 @@ def keep_promise(request_id: int, promise_id: int, page: ChangePage) -> Response
 
 
 @router.post("/requests/{request_id}/clarification")
-def ask(request_id: int, page: ChangePage) -> Response:
+def ask(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(s.QuestionIn, page.form)
         service.ask_clarification(
@@ -618,7 +635,7 @@ def ask(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/clarification/answer")
-def answer(request_id: int, page: ChangePage) -> Response:
+def answer(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(s.AnswerIn, page.form)
         service.answer_clarification(
@@ -629,7 +646,7 @@ def answer(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/wait")
-def pause(request_id: int, page: ChangePage) -> Response:
+def pause(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(s.WaitIn, page.form)
         service.start_waiting(
@@ -647,7 +664,7 @@ def pause(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/resume")
-def resume(request_id: int, page: ChangePage) -> Response:
+def resume(request_id: Id, page: ChangePage) -> Response:
     return _act(
         page,
         request_id,
@@ -658,7 +675,7 @@ def resume(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/resolve")
-def resolve(request_id: int, page: ChangePage) -> Response:
+def resolve(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(s.ResolveIn, page.form)
         service.resolve_request(
@@ -669,7 +686,7 @@ def resolve(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/confirm")
-def confirm(request_id: int, page: ChangePage) -> Response:
+def confirm(request_id: Id, page: ChangePage) -> Response:
     return _act(
         page,
         request_id,
@@ -682,7 +699,7 @@ def confirm(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/reopen")
-def reopen(request_id: int, page: ChangePage) -> Response:
+def reopen(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(s.ReopenIn, page.form)
         service.reopen_request(
@@ -693,7 +710,7 @@ def reopen(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/rating")
-def rate(request_id: int, page: ChangePage) -> Response:
+def rate(request_id: Id, page: ChangePage) -> Response:
     from followthrough.feedback.api import RatingIn
 
     def act() -> None:
@@ -713,7 +730,7 @@ def rate(request_id: int, page: ChangePage) -> Response:
 
 
 @router.post("/requests/{request_id}/cases")
-def link_case(request_id: int, page: ChangePage) -> Response:
+def link_case(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         ids = _linked_cases(page, page.form.get("cases"), page.form.get("customer"))
         if not ids:
@@ -741,13 +758,13 @@ def _new_event_ids(
 
 
 @router.get("/requests/{request_id}/live")
-def live(request_id: int, request: Request, page: ReadPage, after: int = 0) -> StreamingResponse:
+def live(request_id: Id, request: Request, page: ReadPage, after: Offset = 0) -> StreamingResponse:
     """Server-sent events: 'change' with the newest event id whenever the request changes."""
     get_readable_request(page.session, page.actor, request_id)
     database: Database = request.app.state.database
     viewer = page.viewer
     header = request.headers.get("last-event-id", "")
-    start = int(header) if header.isdigit() else max(0, after)
+    start = form_id(header) or after
 
     async def stream() -> AsyncIterator[str]:
         last = start
@@ -757,7 +774,15 @@ def live(request_id: int, request: Request, page: ReadPage, after: int = 0) -> S
         while loop.time() < deadline:
             if await request.is_disconnected():
                 return
-            ids = await to_thread.run_sync(_new_event_ids, database, viewer, request_id, last)
+            try:
+                # Through the same admission as every route: a stream never takes a worker
+                # that the desk's changes are waiting for.
+                ids = await admission(request).run(
+                    partial(_new_event_ids, database, viewer, request_id, last), write=False
+                )
+            except ServiceBusy:
+                await asyncio.sleep(LIVE_POLL_SECONDS)
+                continue
             if ids is None:
                 yield "event: gone\ndata: \n\n"
                 return
