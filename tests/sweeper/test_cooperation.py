@@ -11,6 +11,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import ColumnElement, func, insert, select, text
 
+from followthrough.auth.models import FailedAttempt
+from followthrough.auth.rules import AttemptKind
+from followthrough.auth.service import record_failed_attempt
 from followthrough.db import Base, Database
 from followthrough.history.models import Event
 from followthrough.insight.models_eta import EtaModelRow
@@ -260,3 +263,24 @@ def test_the_model_is_refitted_once_across_concurrent_sweepers_and_again_when_du
     refit_at = T0 + timedelta(days=1, hours=1)
     _at_once([lambda: sweep(db, refit_at) for _ in range(3)])
     assert models() == [T0, refit_at]
+
+
+def test_old_failed_sign_ins_are_forgotten_by_one_sweep_per_hour(db: Database) -> None:
+    def guess(at: datetime) -> None:
+        with db.unit_of_work() as session:
+            record_failed_attempt(session, AttemptKind.SIGN_IN, "asha", "10.0.0.1", at)
+
+    def remembered() -> list[datetime]:
+        with db.unit_of_work(readonly=True) as session:
+            return list(session.scalars(select(FailedAttempt.at).order_by(FailedAttempt.at)))
+
+    guess(T0 - timedelta(hours=3))
+    guess(T0 - timedelta(minutes=5))
+    _at_once([lambda: sweep(db, T0) for _ in range(3)])
+    # An hour is as long as any sign-in limit looks back (auth.rules).
+    assert remembered() == [T0 - timedelta(minutes=5)]
+    guess(T0 - timedelta(hours=2))
+    sweep(db, T0 + timedelta(minutes=30))  # within the hour: not this sweep's turn
+    assert remembered() == [T0 - timedelta(hours=2), T0 - timedelta(minutes=5)]
+    assert sweep(db, T0 + timedelta(hours=1))["failed attempts forgotten"] == 2
+    assert remembered() == []

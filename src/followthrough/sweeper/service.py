@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from followthrough.auth.service import forget_old_attempts
 from followthrough.db import Database
 from followthrough.history.service import record_event
 from followthrough.insight.eta_service import record_eta_outcomes, refresh_eta_model
@@ -407,8 +408,15 @@ def refit_eta_model(database: Database, now: datetime) -> int:
     return int(refresh_eta_model(database, now))
 
 
+def forget_failed_attempts(database: Database, now: datetime) -> int:
+    """Failed sign-ins and join codes no limit remembers any more, deleted in one statement."""
+    with database.unit_of_work() as session:
+        return forget_old_attempts(session, now)
+
+
 # The refit itself waits for the model to be MODEL_MAX_AGE old; the hour is how often a
-# process looks. Curves older than CURVE_MAX_AGE are looked for every ten minutes.
+# process looks. Curves older than CURVE_MAX_AGE are looked for every ten minutes. Failed
+# sign-ins are kept only as long as a limit looks back (auth.rules.LONGEST_MEMORY).
 PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (
     (
         "timescales refreshed",
@@ -417,6 +425,10 @@ PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (
     (
         "timescale model refitted",
         PeriodicJob("eta_model_refit", timedelta(hours=1), refit_eta_model),
+    ),
+    (
+        "failed attempts forgotten",
+        PeriodicJob("forget_failed_attempts", timedelta(hours=1), forget_failed_attempts),
     ),
 )
 
