@@ -101,7 +101,9 @@ def _lead_or_duty(session: Session, team_id: int) -> int:
     return team.lead_id if team.lead_id is not None else team.duty_owner
 
 
-def escalate_offers(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
+def escalate_offers(
+    session: Session, now: datetime, limit: int = BATCH, exclude: frozenset[int] = frozenset()
+) -> Batch:
     """Offers not answered within the acceptance target go to the receiving team's lead."""
     due = (Offer.state == "open") & Offer.escalated_at.is_(None) & (Offer.due_at <= now)
     claimed = _claim_by_request(
@@ -145,7 +147,9 @@ def escalate_offers(session: Session, now: datetime, limit: int, exclude: frozen
     return Batch(len(claimed), len(claimed) - len(passed_over), frozenset(passed_over))
 
 
-def remind_updates(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
+def remind_updates(
+    session: Session, now: datetime, limit: int = BATCH, exclude: frozenset[int] = frozenset()
+) -> Batch:
     """The owner hears that an update is due (once per rung of the update ladder)."""
     requests: list[Request] = _claim(
         session,
@@ -182,7 +186,9 @@ def remind_updates(session: Session, now: datetime, limit: int, exclude: frozens
     return Batch(len(requests), len(requests))
 
 
-def escalate_updates(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
+def escalate_updates(
+    session: Session, now: datetime, limit: int = BATCH, exclude: frozenset[int] = frozenset()
+) -> Batch:
     """An update still missing after the reminder goes to the team's lead."""
     requests: list[Request] = _claim(
         session,
@@ -236,7 +242,9 @@ def _claim_promises(
     return claimed, requests, promises
 
 
-def break_promises(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
+def break_promises(
+    session: Session, now: datetime, limit: int = BATCH, exclude: frozenset[int] = frozenset()
+) -> Batch:
     """Open promises past their due time are broken."""
     due = (Promise.state == promise_rules.OPEN) & (Promise.due_at <= now)
     claimed, requests, promises = _claim_promises(session, due, limit, exclude)
@@ -253,7 +261,9 @@ def break_promises(session: Session, now: datetime, limit: int, exclude: frozens
     return Batch(len(claimed), len(claimed) - len(passed_over), frozenset(passed_over))
 
 
-def remind_promises(session: Session, now: datetime, limit: int, exclude: frozenset[int]) -> Batch:
+def remind_promises(
+    session: Session, now: datetime, limit: int = BATCH, exclude: frozenset[int] = frozenset()
+) -> Batch:
     """Whoever made a promise hears about it shortly before it falls due."""
     due = (
         (Promise.state == promise_rules.OPEN)
