@@ -60,7 +60,8 @@ def _known(*errors: int, anonymous: bool = False) -> Known:
 # Keyed by method and the path as declared. A test checks that every key names a real route.
 KNOWN: dict[tuple[str, str], Known] = {
     ("GET", "/api/v1/health"): _known(anonymous=True),
-    ("POST", "/api/v1/session"): _known(429, anonymous=True),
+    # A wrong handle or password is a 401 too, although no caller is needed.
+    ("POST", "/api/v1/session"): _known(401, 429, anonymous=True),
     # Names and references are unique: a second one is refused with 409.
     ("POST", "/api/v1/cases"): _known(409),
     ("POST", "/api/v1/departments"): _known(409),
@@ -78,7 +79,8 @@ KNOWN: dict[tuple[str, str], Known] = {
 }
 
 TITLES = {
-    401: "Not signed in: no bearer token or session cookie, or an unknown or revoked token",
+    400: "Malformed body: not JSON, or not UTF-8",
+    401: "Not signed in: no or an unknown bearer token or session cookie (or, signing in, a wrong password)",
     403: "Not allowed: the caller's role does not permit it (or a cookie session sent no CSRF token)",
     404: "Not found, or not visible to the caller",
     409: "Conflict: changed since you loaded it (version), not possible in the current state, or a duplicate",
@@ -161,6 +163,9 @@ def error_statuses(operation: Operation, body_fields: Callable[[Operation], set[
             statuses.add(403)
     if operation.takes_input:
         statuses.add(422)
+    if "requestBody" in operation.spec:
+        # A body that does not parse as JSON is refused before it is read as input.
+        statuses.add(400)
     if any(p["in"] == "path" for p in operation.parameters) or any(
         name.endswith("_id") for name in fields
     ):

@@ -152,6 +152,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             message = str(error.get("msg", "invalid"))
             if error.get("type") == "extra_forbidden":
                 message = "unknown field"
+            if error.get("type") == "json_invalid":
+                # Its location is a character offset in the body, not a field.
+                field, message = "body", f"not valid JSON ({message})"
             errors.append({"field": field, "message": message})
         first = errors[0] if errors else {"field": "", "message": "invalid input"}
         return _answer(
