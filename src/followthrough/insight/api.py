@@ -153,7 +153,11 @@ def get_silo_map(
     return plain(silo.silo_map(session, first, last))
 
 
-@router.get("/silo/network.graphml", response_class=Response)
+@router.get(
+    "/silo/network.graphml",
+    response_class=Response,
+    responses={200: {"content": {"application/graphml+xml": {"schema": {"type": "string"}}}}},
+)
 def get_network_graphml(
     session: DbSession, actor: CurrentActor, now: Now, start: Start = None, end: End = None
 ) -> Response:
@@ -163,7 +167,11 @@ def get_network_graphml(
     return Response(body, media_type="application/graphml+xml")
 
 
-@router.get("/silo/network.csv", response_class=Response)
+@router.get(
+    "/silo/network.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def get_network_csv(
     session: DbSession, actor: CurrentActor, now: Now, start: Start = None, end: End = None
 ) -> Response:
