@@ -3,6 +3,9 @@ domain cannot hold is refused with a 422 problem naming its field, never a 500."
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -14,8 +17,8 @@ from sqlalchemy import func, select
 from followthrough.db import Database
 from followthrough.org.models import Service
 from followthrough.requests.models import Request
-from tests.conftest import LiveServer
-from tests.factories import World
+from tests.conftest import Clock, LiveServer, issue_tokens, serving
+from tests.factories import World, build_world
 from tests.web.pages import Visitor
 
 PROBLEM = "application/problem+json"
@@ -411,3 +414,70 @@ def test_arbitrary_json_never_answers_500(
                 assert response.headers["content-type"].startswith(PROBLEM)
 
     check()
+
+
+# ---- simultaneous retries -----------------------------------------------------------------------
+
+
+def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """Start every call at the same instant and collect the answers."""
+    barrier = threading.Barrier(len(calls))
+    results: list[httpx.Response | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return [r for r in results if r is not None]
+
+
+@pytest.mark.postgres
+def test_simultaneous_creates_with_one_idempotency_key_open_one_request(
+    pg_db: Database, clock: Clock
+) -> None:
+    with pg_db.unit_of_work() as session:
+        world = build_world(session)
+    tokens = issue_tokens(pg_db, world, clock)
+    racers = 16
+    with serving(pg_db, clock) as live:
+        clients = [live.client(tokens["asha"]) for _ in range(racers)]
+        for round_ in range(5):
+            headers = {"Idempotency-Key": f"retry-{round_}"}
+            body = _new_request(world, title=f"Round {round_}")
+            other = _new_request(world, title=f"Round {round_}, another body")
+            bodies = [body] * (racers - 1) + [other]
+            answers = _at_once(
+                [
+                    partial(client.post, "/requests", json=b, headers=headers)
+                    for client, b in zip(clients, bodies, strict=True)
+                ]
+            )
+            assert len(answers) == racers
+            statuses = [a.status_code for a in answers]
+            assert set(statuses) <= {201, 409}, [a.text for a in answers if a.status_code >= 500]
+            # One racer opened the request; the others got its answer replayed, or a 409 when
+            # they sent another body than the one that won.
+            fresh = [
+                a
+                for a in answers
+                if a.status_code == 201 and "Idempotent-Replayed" not in a.headers
+            ]
+            assert len(fresh) == 1, [a.text for a in answers][:2]
+            winner = fresh[0].json()
+            for answer in answers:
+                if answer.status_code == 201:
+                    assert answer.json()["id"] == winner["id"]
+                    assert answer.json()["title"] == winner["title"]
+                else:
+                    assert answer.json()["field"] == "idempotency-key"
+                    sent = other if winner["title"] == body["title"] else body
+                    assert sent["title"] != winner["title"]
+    with pg_db.unit_of_work(readonly=True) as session:
+        titles = list(session.scalars(select(Request.title)))
+    assert len(titles) == 5
+    assert sorted(t.split(",")[0] for t in titles) == [f"Round {r}" for r in range(5)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -142,7 +142,7 @@ def _claim_key(session: Session, person_id: int, key: str, fingerprint: str, now
         body={},
         created_at=now,
     )
-    return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+    return session.execute(statement.returning(IdempotentResponse.key)).first() is not None
 
 
 def _replay(session: Session, person_id: int, key: str, fingerprint: str) -> JSONResponse:
