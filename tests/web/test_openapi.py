@@ -235,3 +235,19 @@ def test_waits_are_documented_with_retry_after(status: str) -> None:
     ]
     assert documented
     assert all("Retry-After" in response["headers"] for response in documented)
+
+
+def test_success_content_types_are_the_documented_ones(
+    live_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    document = _document(live_server)
+    asha = live_server.client(tokens["asha"])
+    for path in (
+        "/api/v1/requests",
+        "/api/v1/insight/silo/network.csv",
+        "/api/v1/insight/silo/network.graphml",
+    ):
+        response = asha.get(path.removeprefix("/api/v1"))
+        assert response.status_code == 200, (path, response.text)
+        media_type = response.headers["content-type"].split(";")[0].strip()
+        assert list(document["paths"][path]["get"]["responses"]["200"]["content"]) == [media_type]
