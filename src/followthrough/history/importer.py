@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from xml.parsers import expat
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from followthrough.fields import EARLIEST, LATEST
 from followthrough.history.models import Event
 from followthrough.history.service import EVENT_KINDS
 from followthrough.org import service as org
@@ -45,6 +47,10 @@ DEFAULT_TEAM = "Imported"
 PLACEHOLDER_HANDLE = "imported"
 MAX_PROBLEMS = 50
 EVENT_BATCH = 5000
+# A log is streamed, never held whole; beyond this it is not one desk's history.
+MAX_FILE_BYTES = 1024**3
+# The longest text one cell or attribute may hold (a request's need holds 10,000 characters).
+MAX_FIELD_CHARS = 10_000
 
 
 def _words(activity: str) -> str:
@@ -141,9 +147,38 @@ class ProgressHook(Protocol):
 
 
 def parse_time(text: str) -> datetime:
-    """An ISO 8601 instant; without an offset it is read as UTC."""
+    """An ISO 8601 instant; without an offset it is read as UTC. ValueError outside the years
+    the desk plans in (fields.EARLIEST to fields.LATEST)."""
     value = datetime.fromisoformat(text.strip())
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    # Compared before converting: 9999-12-31T23:00-05:00 would overflow on the way to UTC.
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"{text.strip()!r} is outside {EARLIEST.year} to {LATEST.year}")
+    return value.astimezone(UTC)
+
+
+def _text_problems(name: str, case: LogCase) -> Iterator[Problem]:
+    """Text PostgreSQL cannot store (a NUL character) or longer than MAX_FIELD_CHARS, by line."""
+
+    def check(line: int | None, field_name: str, value: Any) -> Iterator[Problem]:
+        if not isinstance(value, str):
+            return
+        if "\x00" in value:
+            yield Problem(name, line, field_name, "contains a NUL (\\x00) character")
+        elif len(value) > MAX_FIELD_CHARS:
+            yield Problem(name, line, field_name, f"longer than {MAX_FIELD_CHARS} characters")
+
+    yield from check(case.line, "case", case.case_id)
+    for key, value in case.attributes.items():
+        yield from check(case.line, f"case:{key}", key)
+        yield from check(case.line, f"case:{key}", value)
+    for event in case.events:
+        yield from check(event.line, "activity", event.activity)
+        yield from check(event.line, "resource", event.resource)
+        yield from check(event.line, "group", event.group)
+        for key, value in event.extras.items():
+            yield from check(event.line, key, key)
+            yield from check(event.line, key, value)
 
 
 CSV_ALIASES = {
@@ -236,7 +271,10 @@ def _xes_value(tag: str, text: str) -> Any:
     if tag == "int":
         return int(text)
     if tag == "float":
-        return float(text)
+        number = float(text)
+        if not math.isfinite(number):  # JSON (the event payload) has no NaN or infinity
+            raise ValueError(text)
+        return number
     if tag == "boolean":
         return text.strip().lower() == "true"
     if tag == "date":
@@ -474,6 +512,9 @@ def import_history(
         if kind not in EVENT_KINDS:
             raise ImportRejected([Problem(name, None, activity, f"unknown event kind {kind!r}")])
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            reason = f"the file is larger than the limit of {MAX_FILE_BYTES:,} bytes"
+            raise ImportRejected([Problem(name, None, "", reason)])
         digest = file_digest(path)
     except OSError as exc:
         raise ImportRejected([Problem(name, None, "", exc.strerror or str(exc))]) from None
@@ -495,6 +536,7 @@ def import_history(
                     Problem(name, case.line, "case", f"case {case.case_id!r} appears twice")
                 )
             seen[case.case_id] = case.line
+            problems.extend(_text_problems(name, case))
             if reject_unmapped:
                 for event in case.events:
                     if kind_of(event.activity, activity_map) is None:

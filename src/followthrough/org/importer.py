@@ -20,11 +20,12 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followthrough.errors import InvalidInput
+from followthrough.fields import AutoCloseDays, Hours, RefusesNul
 from followthrough.org import service as org
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 
@@ -92,7 +93,7 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class Row(BaseModel):
+class Row(RefusesNul):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -229,10 +230,10 @@ class ServiceRow(Row):
     name: LongName
     description: Annotated[str, Field(max_length=10_000)] = ""
     confidential: bool = False
-    accept_target_hours: Annotated[float, Field(gt=0)] = 4.0
-    update_every_hours: Annotated[float, Field(gt=0)] = 8.0
-    resolve_target_hours: Annotated[float, Field(gt=0)] = 24.0
-    auto_close_days: Annotated[int, Field(ge=1)] = 5
+    accept_target_hours: Hours = 4.0
+    update_every_hours: Hours = 8.0
+    resolve_target_hours: Hours = 24.0
+    auto_close_days: AutoCloseDays = 5
 
 
 class OrgDocument(Row):
@@ -278,6 +279,35 @@ CSV_SECTIONS: dict[str, type[Row]] = {
 }
 
 
+# An organisation file is read whole into memory: this is far beyond any real company's.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class _PlainYamlLoader(yaml.SafeLoader):
+    """YAML without aliases: a `*name` could repeat a whole section, and nested aliases expand
+    exponentially ("billion laughs"), which PyYAML does not limit."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed; write the value out", mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _too_large(path: Path) -> Problem | None:
+    """A problem if the file is beyond MAX_FILE_BYTES (checked before reading any of it)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # reading it reports the reason
+    if size > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        return Problem(path.name, None, "", f"the file is larger than the {limit} MB limit")
+    return None
+
+
 def read_org(paths: Sequence[Path]) -> OrgSpec:
     """Read a YAML file, a folder of CSV files, or CSV files named for their section."""
     if len(paths) == 1 and paths[0].suffix.lower() in (".yaml", ".yml"):
@@ -313,10 +343,15 @@ def _yaml_lines(node: yaml.Node, path: tuple[str | int, ...] = ()) -> Iterator[t
 
 def read_org_yaml(path: Path) -> OrgSpec:
     name = path.name
+    oversized = _too_large(path)
+    if oversized is not None:
+        raise ImportRejected([oversized])
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        document = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_PlainYamlLoader)
+        document = yaml.load(text, Loader=_PlainYamlLoader)
+    except RecursionError:
+        raise ImportRejected([Problem(name, None, "", "nested too deeply")]) from None
     except OSError as exc:
         raise ImportRejected([Problem(name, None, "", exc.strerror or str(exc))]) from None
     except UnicodeDecodeError:
@@ -400,6 +435,11 @@ def _csv_rows(path: Path, model: type[Row], problems: list[Problem]) -> Iterator
     name = path.name
     columns = set(model.model_fields) - {"holidays"}
     required = {n for n, f in model.model_fields.items() if f.is_required()}
+    oversized = _too_large(path)
+    if oversized is not None:
+        problems.append(oversized)
+        return
+    line: int | None = None
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -432,7 +472,9 @@ def _csv_rows(path: Path, model: type[Row], problems: list[Problem]) -> Iterator
     except UnicodeDecodeError:
         problems.append(Problem(name, None, "", "not UTF-8 text"))
     except csv.Error as exc:
-        problems.append(Problem(name, None, "", f"not valid CSV: {exc}"))
+        # The reader stops at the line it could not read, one past the last row it gave.
+        at = None if line is None else line + 1
+        problems.append(Problem(name, at, "", f"not valid CSV: {exc}"))
 
 
 # --- checking and writing ---------------------------------------------------------------------

@@ -1,0 +1,188 @@
+"""Hostile import files on the command line: refused quickly with the file and line, exit 2, and
+nothing written (on both databases)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from followthrough.cli import app
+from followthrough.db import Base, Database
+from followthrough.history import importer as history_importer
+from followthrough.org import importer as org_importer
+
+ORG = """\
+departments:
+  - {name: Operations}
+teams:
+  - {name: Desk, department: Operations}
+"""
+
+BILLION_LAUGHS = """\
+departments:
+  - {name: Operations}
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+LOG_HEADER = "case_id,activity,timestamp,resource,group\n"
+GOOD_CASE = (
+    "A,Create,2026-01-05T09:00:00Z,mia,Desk\n"
+    "A,Assign,2026-01-05T09:10:00Z,sam,Desk\n"
+    "A,Resolve,2026-01-05T10:00:00Z,sam,Desk\n"
+)
+
+
+def _run(db: Database, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [*args, "--database-url", db.url])
+    return result.exit_code, result.stderr
+
+
+def _counts(db: Database) -> dict[str, int]:
+    with db.unit_of_work(readonly=True) as session:
+        return {
+            t.name: session.scalar(select(func.count()).select_from(t)) or 0
+            for t in Base.metadata.sorted_tables
+        }
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly_with_its_line(db: Database, tmp_path: Path) -> None:
+    bomb = tmp_path / "org.yaml"
+    bomb.write_text(BILLION_LAUGHS)
+    before = _counts(db)
+    started = time.monotonic()
+    code, err = _run(db, "import", "org", str(bomb))
+    assert time.monotonic() - started < 10
+    assert code == 2, err
+    assert "org.yaml: line 4" in err  # the first *a
+    assert "aliases" in err
+    assert "Traceback" not in err
+    assert _counts(db) == before
+
+
+def test_a_single_alias_is_refused_too(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        ORG + "people:\n  - &sam {handle: sam, name: Sam, email: s@example.com}\n  - *sam\n"
+    )
+    before = _counts(db)
+    code, err = _run(db, "import", "org", str(path))
+    assert code == 2, err
+    assert "org.yaml: line 7" in err
+    assert _counts(db) == before
+
+
+def test_a_nul_character_in_an_org_csv_is_refused_with_line_and_field(
+    db: Database, tmp_path: Path
+) -> None:
+    (tmp_path / "departments.csv").write_text("name\nOperations\nFinance\x00\n")
+    before = _counts(db)
+    code, err = _run(db, "import", "org", str(tmp_path / "departments.csv"))
+    assert code == 2, err
+    assert "departments.csv: line 3: name:" in err
+    assert "NUL" in err
+    assert _counts(db) == before
+
+
+def test_a_nul_character_in_org_yaml_is_refused_with_line_and_field(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(ORG.replace("{name: Desk,", '{name: "De\\0sk",'))
+    before = _counts(db)
+    code, err = _run(db, "import", "org", str(path))
+    assert code == 2, err
+    assert "org.yaml: line 4: teams[0].name:" in err
+    assert _counts(db) == before
+
+
+@pytest.mark.parametrize("hours", ["1e308", ".inf", ".nan", "8761", "0"])
+def test_an_impossible_service_target_in_an_org_file_is_refused(
+    db: Database, tmp_path: Path, hours: str
+) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        ORG + f"services:\n  - {{team: Desk, name: Forever, resolve_target_hours: {hours}}}\n"
+    )
+    before = _counts(db)
+    code, err = _run(db, "import", "org", str(path))
+    assert code == 2, err
+    assert "org.yaml: line 6: services[0].resolve_target_hours:" in err
+    assert _counts(db) == before
+
+
+def test_an_org_file_beyond_the_size_limit_is_refused_before_it_is_read(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "org.yaml"
+    with path.open("w") as handle:
+        handle.write(ORG)
+        handle.write(("# padding\n") * (org_importer.MAX_FILE_BYTES // 10 + 1))
+    before = _counts(db)
+    code, err = _run(db, "import", "org", str(path))
+    assert code == 2, err
+    assert "org.yaml: the file is larger than the 10 MB limit" in err
+    assert _counts(db) == before
+
+
+def test_a_nul_character_in_a_history_csv_is_refused_and_nothing_is_written(
+    db: Database, tmp_path: Path
+) -> None:
+    log = tmp_path / "log.csv"
+    # Case A is fine and would be written first; the NUL is in case B, on line 5.
+    log.write_text(LOG_HEADER + GOOD_CASE + "B,Create,2026-01-06T09:00:00Z,m\x00ia,Desk\n")
+    before = _counts(db)
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 2, err
+    assert "log.csv: line 5: resource:" in err
+    assert "NUL" in err
+    assert _counts(db) == before
+
+
+def test_an_over_long_history_cell_is_refused_with_its_line(db: Database, tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    long_name = "x" * (history_importer.MAX_FIELD_CHARS + 1)
+    log.write_text(LOG_HEADER + GOOD_CASE + f"B,{long_name},2026-01-06T09:00:00Z,mia,Desk\n")
+    before = _counts(db)
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 2, err
+    assert "log.csv: line 5: activity: longer than 10000 characters" in err
+    assert _counts(db) == before
+
+
+@pytest.mark.parametrize("stamp", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00"])
+def test_a_history_time_at_the_end_of_the_calendar_is_refused_not_overflowed(
+    db: Database, tmp_path: Path, stamp: str
+) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(LOG_HEADER + GOOD_CASE + f"B,Create,{stamp},mia,Desk\n")
+    before = _counts(db)
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 2, err
+    assert "log.csv: line 5: timestamp:" in err
+    assert _counts(db) == before
+
+
+def test_a_history_log_beyond_the_size_limit_is_refused(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real limit is a gigabyte; the same check with a small one.
+    monkeypatch.setattr(history_importer, "MAX_FILE_BYTES", 100)
+    log = tmp_path / "log.csv"
+    log.write_text(LOG_HEADER + GOOD_CASE)
+    before = _counts(db)
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 2, err
+    assert "log.csv: the file is larger than the limit of 100 bytes" in err
+    assert _counts(db) == before
