@@ -776,6 +776,10 @@ class Life:
             offer.state = "withdrawn"
             offer.answered_at = now
             offer.answered_by_id = self.pid(r.owner)
+            # As the service does: resolving withdraws the open offer, and the history says so.
+            self.event(
+                "withdrawn", now, actor=r.owner, team=offer.to_team, offer_id=offer, resolved=True
+            )
         if r.accepted_at is None:
             r.accepted_at = now
         r.state = rules.RESOLVED
