@@ -304,7 +304,7 @@ def burst(server: Server, world: World, rounds: int, seed: int, ledger: Ledger) 
                 time.sleep(0.1)
 
     def writer(n: int) -> None:
-        rng = random.Random(seed * 1000 + n)
+        rng = random.Random(f"{seed}-{n}-{time.monotonic_ns()}")  # a new tag every round
         with httpx.Client(base_url=server.base, timeout=WRITE_LIMIT_S) as client:
             for _ in range(3):
                 started = time.monotonic()

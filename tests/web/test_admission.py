@@ -21,7 +21,7 @@ from followthrough.db import Database
 from followthrough.web.app import create_app
 from followthrough.web.deps import DbSession, UnitOfWorkRoute, one_unit_of_work
 from tests.conftest import Clock, issue_tokens, serving
-from tests.factories import World
+from tests.factories import World, build_world
 
 
 def _api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
@@ -213,3 +213,68 @@ def _hold_the_write_lock(db: Database) -> _Blocker:
         session.close()
 
     return _Blocker(release_postgres)
+
+
+def test_recording_a_tokens_use_never_waits_for_another_request_of_the_same_token(
+    pg_db: Database, clock: Clock
+) -> None:
+    """On PostgreSQL a request that holds the token's row (recording the same use) must not make
+    the next request of that token wait: the burst that once hung the server for good."""
+    with pg_db.unit_of_work() as session:
+        world = build_world(session)
+    tokens = issue_tokens(pg_db, world, clock)
+    holder: Session = pg_db.sessions()
+    holder.connection().exec_driver_sql("SELECT id FROM api_token FOR UPDATE")
+    try:
+        with (
+            serving(pg_db, clock) as live,
+            httpx.Client(base_url=live.base_url, timeout=30) as client,
+        ):
+            started = time.monotonic()
+            answer = client.post(
+                "/api/v1/cases",
+                json={"reference": "CLM-9", "customer": "Waiting"},
+                headers={"Authorization": f"Bearer {tokens['asha']}"},
+            )
+            took = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert answer.status_code == 201
+    assert took < 5.0, f"the write waited {took:.1f} s behind the token's row lock"
+
+
+def test_a_statement_that_waits_too_long_for_a_lock_answers_503_not_500(
+    pg_url: str, clock: Clock
+) -> None:
+    """Every PostgreSQL statement gives up on a lock after the lock timeout (here 0.5 s); the
+    request is answered 503 with Retry-After and writes nothing."""
+    quick = Database(pg_url, connect_args={"options": "-c lock_timeout=500"})
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(quick)
+    with quick.unit_of_work() as session:
+        world = build_world(session)
+    tokens = issue_tokens(quick, world, clock)
+    blocker = _hold_the_write_lock(quick)  # locks the table new cases go into
+    try:
+        with (
+            serving(quick, clock) as live,
+            httpx.Client(base_url=live.base_url, timeout=30) as client,
+        ):
+            answer = client.post(
+                "/api/v1/cases",
+                json={"reference": "CLM-7", "customer": "Blocked"},
+                headers={"Authorization": f"Bearer {tokens['asha']}"},
+            )
+    finally:
+        blocker.release()
+    try:
+        assert answer.status_code == 503
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert int(answer.headers["retry-after"]) >= 1
+        with quick.unit_of_work(readonly=True) as session:
+            count = session.connection().exec_driver_sql("SELECT count(*) FROM customer_case")
+            assert count.scalar() == 0
+    finally:
+        quick.dispose()

@@ -221,9 +221,17 @@ _TOKEN_LOOKUP = select(
     _TOKENS.c.last_used_at,
     REVISION_COLUMN,
 ).where(_TOKENS.c.token_hash == bindparam("token_hash"))
+# Never waits: when another request of the same token holds the row (it is recording the same
+# use), SKIP LOCKED leaves the row to it instead of queueing this request behind that one.
 _TOKEN_USED = (
     update(_TOKENS)
-    .where(_TOKENS.c.id == bindparam("token_id"))
+    .where(
+        _TOKENS.c.id
+        == select(_TOKENS.c.id)
+        .where(_TOKENS.c.id == bindparam("token_id"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     .values(last_used_at=bindparam("used_at", type_=_TOKENS.c.last_used_at.type))
 )
 

@@ -103,6 +103,18 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(location[-1] if location else "")
 
 
+# PostgreSQL: lock_timeout (55P03) or a cancelled statement (57014); SQLite: the busy timeout
+# ran out. Each means the request waited its bounded time and gave up with nothing written.
+_WAITED_TOO_LONG_SQLSTATES = frozenset({"55P03", "57014"})
+
+
+def _waited_too_long(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _WAITED_TOO_LONG_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
@@ -134,6 +146,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> Response:
+        if _waited_too_long(exc):
+            return _answer(
+                request,
+                503,
+                "Busy; try again shortly",
+                "another change held what this request needed for too long; nothing was "
+                "changed; try again",
+                headers={"Retry-After": "2"},
+            )
         if not exc.connection_invalidated:
             raise exc
         return _answer(
