@@ -9,11 +9,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import uvicorn
 from sqlalchemy import func, select
 
 from followthrough.auth.models import FailedAttempt
+from followthrough.config import Settings
 from followthrough.db import Database
-from tests.conftest import Clock, LiveServer
+from followthrough.web.app import create_app
+from tests.conftest import Clock, LiveServer, _free_port
 from tests.factories import PASSWORD, World
 from tests.web.pages import Visitor
 
@@ -167,3 +170,57 @@ def test_the_session_cookie_is_secure_when_the_trusted_proxy_says_https(
     over_http = _sign_in(_api(live_server), "lee", PASSWORD)
     assert over_http.status_code == 200
     assert "secure" not in over_http.headers["set-cookie"].lower()
+
+
+def test_an_untrusted_peer_cannot_claim_https_or_another_address(
+    world: World, db: Database, clock: Clock
+) -> None:
+    # Served the way `followthrough serve` is, but trusting only a proxy at 10.9.9.9: the test
+    # client at 127.0.0.1 is not it, so its forwarded headers are ignored by uvicorn.
+    app = create_app(
+        Settings(database_url=db.url, sweeper_in_process=False), database=db, clock=clock
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            proxy_headers=True,
+            forwarded_allow_ips="10.9.9.9",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30) as client:
+            claimed = client.post(
+                "/session",
+                json={"handle": "asha", "password": PASSWORD},
+                headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.3.0.1"},
+            )
+            assert claimed.status_code == 200
+            assert "secure" not in claimed.headers["set-cookie"].lower()
+            # Twenty failures "from" twenty forwarded addresses all count against the peer.
+            for number in range(20):
+                forged = {"X-Forwarded-For": f"10.3.1.{number}"}
+                response = client.post(
+                    "/session",
+                    json={"handle": f"nobody-{number}", "password": WRONG},
+                    headers=forged,
+                )
+                assert response.status_code == 401
+            refused = client.post(
+                "/session",
+                json={"handle": "lee", "password": PASSWORD},
+                headers={"X-Forwarded-For": "10.3.9.9"},
+            )
+            assert refused.status_code == 429
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
