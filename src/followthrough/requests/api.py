@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from followthrough.auth.models import IdempotentResponse
-from followthrough.errors import Conflict, InvalidInput
+from followthrough.errors import Conflict, InvalidInput, NotFound
 from followthrough.fields import MAX_ID, Id, Offset, Text
 from followthrough.requests import queries, service
 from followthrough.requests import schemas as s
@@ -60,27 +60,40 @@ def detail_response(
     *,
     minimal: bool = False,
     created: dict[str, int] | None = None,
+    may_lose_sight: bool = False,
 ) -> JSONResponse:
     """The request's full detail, or with `Prefer: return=minimal` (RFC 7240) just its id, state,
     version, owner and team (plus the ids of what the change `created`): a client that acts in
     a loop need not pay for the detail."""
+    if not minimal:
+        try:
+            detail = queries.request_detail(session, actor, request_id)
+        except NotFound:
+            # `may_lose_sight`: the change may take the request out of the caller's sight (they
+            # declined a confidential offer); the change stands, and the short answer says only
+            # what they already knew.
+            if not may_lose_sight:
+                raise
+        else:
+            return JSONResponse(
+                detail.model_dump(mode="json"),
+                status_code=status,
+                headers={"ETag": f'"{detail.version}"'},
+            )
+    request = session.get(RequestRow, request_id)
+    assert request is not None, "the change just loaded it"
+    body = {
+        "id": request.id,
+        "state": request.state,
+        "version": request.version,
+        "owner_id": request.owner_id,
+        "team_id": request.team_id,
+        **(created or {}),
+    }
+    headers = {"ETag": f'"{request.version}"'}
     if minimal:
-        request = session.get(RequestRow, request_id)
-        assert request is not None, "the change just loaded it"
-        body = {
-            "id": request.id,
-            "state": request.state,
-            "version": request.version,
-            "owner_id": request.owner_id,
-            "team_id": request.team_id,
-            **(created or {}),
-        }
-        headers = {"ETag": f'"{request.version}"', "Preference-Applied": "return=minimal"}
-        return JSONResponse(body, status_code=status, headers=headers)
-    detail = queries.request_detail(session, actor, request_id)
-    return JSONResponse(
-        detail.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{detail.version}"'}
-    )
+        headers["Preference-Applied"] = "return=minimal"
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 @router.get("", response_model=s.RequestPage)
@@ -268,7 +281,7 @@ def decline(
             now,
             expected_version(if_match, body.version),
         )
-        return detail_response(session, actor, request_id, minimal=minimal)
+        return detail_response(session, actor, request_id, minimal=minimal, may_lose_sight=True)
 
 
 @router.post("/{request_id}/offers/{offer_id}/withdraw", response_model=s.RequestDetail)

@@ -497,6 +497,12 @@ def _act(
     errors = page.attempt(form, action, rename)
     if errors:
         return _request_page(page, request_id, errors)
+    try:
+        get_readable_request(page.session, page.actor, request_id)
+    except NotFound:
+        # The change took it out of the person's sight (declining a confidential offer): go
+        # Home with the confirmation rather than to a page that would now answer "not found".
+        return page.redirect("/", flash)
     return page.redirect(safe_next(page.form.get("next"), f"/requests/{request_id}"), flash)
 
 
