@@ -196,3 +196,61 @@ def test_a_mistyped_setting_stops_the_command(monkeypatch: pytest.MonkeyPatch) -
     result = runner.invoke(app, ["sweep", "--once"])
     assert result.exit_code == 2
     assert "FOLLOWTHROUGH_DATABSE_URL" in result.output
+
+
+def test_serve_stops_within_five_seconds_of_sigterm_while_a_stream_is_open(
+    tmp_path: Path,
+) -> None:
+    """A process manager's SIGTERM ends the server within seconds, even with a client holding
+    a connection open (the live stream of a request page keeps one for minutes)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.conftest import _free_port
+
+    url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
+    port = _free_port()
+    command = [
+        str(Path(sys.executable).parent / "followthrough"),
+        "serve",
+        "--database-url",
+        url,
+        "--port",
+        str(port),
+    ]
+    environment = {**os.environ, "FOLLOWTHROUGH_SWEEPER_IN_PROCESS": "true"}
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        # A client in the middle of a request that never finishes sending its body.
+        lingering = socket.create_connection(("127.0.0.1", port))
+        lingering.sendall(
+            b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"handle": '
+        )
+        time.sleep(0.5)
+        try:
+            started = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=15)
+            took = time.monotonic() - started
+        finally:
+            lingering.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert took < 5.0, f"the server took {took:.1f} s to stop"

@@ -172,8 +172,22 @@ def serve(
         f"Followthrough on [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)"
     )
     uvicorn.run(
-        "followthrough.web.asgi:app", host=host, port=port, workers=workers, log_level="warning"
+        "followthrough.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        # On SIGTERM, requests in flight get this long to finish; then they are cancelled (a
+        # started unit of work still commits or rolls back) and the process exits.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        # X-Forwarded-For/-Proto are believed only from the addresses in
+        # FORWARDED_ALLOW_IPS (uvicorn's setting; the local machine by default), so a client
+        # cannot fake its address to dodge the sign-in limits.
+        proxy_headers=True,
     )
+
+
+SHUTDOWN_GRACE_SECONDS = 3
 
 
 @app.command("sweep")
