@@ -3,20 +3,31 @@ changing it is for admins."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from followthrough.auth.service import hash_password
+from followthrough.auth.passwords import password_checks
 from followthrough.errors import InvalidInput
 from followthrough.fields import AutoCloseDays, Hours, Id
 from followthrough.org import service
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
+from followthrough.requests.rules import Actor
 from followthrough.requests.schemas import Input
 from followthrough.timescale.service import estimate_for_service
-from followthrough.web.deps import AdminActor, CurrentActor, DbSession, Now, UnitOfWorkRoute
+from followthrough.web.deps import (
+    AdminActor,
+    CurrentActor,
+    DbSession,
+    Now,
+    UnitOfWorkRoute,
+    admin_actor,
+    current_actor,
+    run_in_unit_of_work,
+)
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["organisation"])
 
@@ -243,23 +254,38 @@ def list_people(session: DbSession, actor: CurrentActor) -> list[PersonOut]:
 
 
 @router.post("/people", status_code=201, response_model=PersonOut)
-def add_person(body: PersonIn, session: DbSession, admin: AdminActor) -> PersonOut:
-    person = service.add_person(
-        session,
-        body.handle,
-        body.name,
-        body.email,
-        password_hash=None if body.password is None else hash_password(body.password),
-        is_admin=body.is_admin,
-    )
-    return PersonOut(
-        id=person.id,
-        handle=person.handle,
-        name=person.name,
-        email=person.email,
-        is_admin=person.is_admin,
-        team_ids=[],
-    )
+async def add_person(body: PersonIn, request: Request) -> PersonOut:
+    """Three steps, so no transaction is open while a password is hashed: check the caller is an
+    admin, hash the password on the password lane, then add the person."""
+
+    def admin(session: Session, now: datetime) -> Actor:
+        return admin_actor(current_actor(request, session, now))
+
+    await run_in_unit_of_work(request, admin, write=False)
+    password_hash = None
+    if body.password is not None:
+        password_hash = await password_checks(request).hashed(body.password)
+
+    def add(session: Session, now: datetime) -> PersonOut:
+        admin(session, now)
+        person = service.add_person(
+            session,
+            body.handle,
+            body.name,
+            body.email,
+            password_hash=password_hash,
+            is_admin=body.is_admin,
+        )
+        return PersonOut(
+            id=person.id,
+            handle=person.handle,
+            name=person.name,
+            email=person.email,
+            is_admin=person.is_admin,
+            team_ids=[],
+        )
+
+    return await run_in_unit_of_work(request, add, write=True)
 
 
 @router.get("/services", response_model=list[ServiceOut])
