@@ -7,7 +7,7 @@ DEMO_DB := $(CURDIR)/var/demo.sqlite3
 # The demo history ends here (followthrough.demo.history.END); the demo server runs on from it.
 DEMO_END := 2026-11-20T16:00:00+00:00
 
-.PHONY: demo test lint typecheck bench install clean chromium
+.PHONY: demo test lint typecheck bench soak install clean chromium
 
 VENDOR := src/followthrough/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
@@ -48,6 +48,12 @@ test: lint typecheck $(VENDOR_STAMP) chromium
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The long hardening runs against a real server on SQLite and PostgreSQL (2 workers): bursts
+# with health probed, SIGTERM under load, kill -9 with every acknowledged write checked, then
+# schemathesis over every operation as an employee and as an admin (bench/soak.py).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules $(VENDOR)
