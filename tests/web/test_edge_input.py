@@ -4,7 +4,7 @@ domain cannot hold is refused with a 422 problem naming its field, never a 500."
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -260,7 +260,7 @@ def test_a_nul_character_in_notes_names_and_query_strings_is_refused(
 
 
 @pytest.fixture
-def asha_browser(live_server: LiveServer) -> Any:
+def asha_browser(world: World, live_server: LiveServer) -> Iterator[Visitor]:
     visitor = Visitor(live_server.base_url)
     assert visitor.sign_in("asha").status_code == 303
     yield visitor
