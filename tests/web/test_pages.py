@@ -344,3 +344,37 @@ def test_unsure_requests_get_team_suggestions_and_can_go_straight_to_one(
         request = session.get(Request, rid)
         assert request is not None
         assert request.team_id == world.teams["triage"]
+
+
+def test_an_admin_adds_a_person_on_the_admin_page_who_can_then_sign_in(
+    live_server: LiveServer, world: World, visit: dict[str, Visitor]
+) -> None:
+    ada = visit["ada"]
+    short = ada.post(
+        "/admin/people",
+        {"handle": "nina", "name": "Nina New", "email": "nina@example.com", "password": "short"},
+    )
+    assert short.status_code == 422
+    assert 'id="person-password-error"' in short.text
+    refused = visit["asha"].post(
+        "/admin/people",
+        {"handle": "mal", "name": "Mal", "email": "mal@example.com", "password": "long enough 1"},
+    )
+    assert refused.status_code == 403
+    added = ada.post(
+        "/admin/people",
+        {
+            "handle": "nina",
+            "name": "Nina New",
+            "email": "nina@example.com",
+            "password": "long enough 1",
+        },
+    )
+    assert added.status_code == 303, added.text
+    assert "Nina New" in ada.get("/admin").text
+    assert "Mal" not in ada.get("/admin").text
+    nina = Visitor(live_server.base_url)
+    try:
+        assert nina.sign_in("nina", "long enough 1").status_code == 303
+    finally:
+        nina.close()

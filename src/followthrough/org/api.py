@@ -267,25 +267,32 @@ async def add_person(body: PersonIn, request: Request) -> PersonOut:
         password_hash = await password_checks(request).hashed(body.password)
 
     def add(session: Session, now: datetime) -> PersonOut:
-        admin(session, now)
-        person = service.add_person(
-            session,
-            body.handle,
-            body.name,
-            body.email,
-            password_hash=password_hash,
-            is_admin=body.is_admin,
-        )
-        return PersonOut(
-            id=person.id,
-            handle=person.handle,
-            name=person.name,
-            email=person.email,
-            is_admin=person.is_admin,
-            team_ids=[],
-        )
+        return add_hashed_person(body, password_hash, session, admin(session, now))
 
     return await run_in_unit_of_work(request, add, write=True)
+
+
+def add_hashed_person(
+    body: PersonIn, password_hash: str | None, session: Session, admin: Actor
+) -> PersonOut:
+    """Adds the person, whose password (if any) was hashed beforehand, off the transaction."""
+    admin_actor(admin)
+    person = service.add_person(
+        session,
+        body.handle,
+        body.name,
+        body.email,
+        password_hash=password_hash,
+        is_admin=body.is_admin,
+    )
+    return PersonOut(
+        id=person.id,
+        handle=person.handle,
+        name=person.name,
+        email=person.email,
+        is_admin=person.is_admin,
+        team_ids=[],
+    )
 
 
 @router.get("/services", response_model=list[ServiceOut])

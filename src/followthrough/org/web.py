@@ -5,19 +5,26 @@ function, so a page can do exactly what the API allows and nothing else."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from followthrough.auth.passwords import password_checks
 from followthrough.fields import Id
 from followthrough.org import api
-from followthrough.web.deps import UnitOfWorkRoute, admin_actor
+from followthrough.web.deps import UnitOfWorkRoute, admin_actor, run_in_unit_of_work
 from followthrough.web.pages import (
     ChangePage,
     FormErrors,
     FormFields,
     Page,
+    PageForm,
     ReadPage,
+    change_page_in,
+    errors_from_validation,
     model_from_form,
 )
 
@@ -122,17 +129,38 @@ def add_team(page: ChangePage) -> Response:
 
 
 @router.post("/people")
-def add_person(page: ChangePage) -> Response:
-    return _admin_change(
-        page,
-        "person",
-        lambda: api.add_person(
-            model_from_form(api.PersonIn, _fields(page)), page.session, page.actor
-        ),
-        "Person added.",
-        lambda e: _overview(page, e),
-        "/admin#people",
-    )
+async def add_person(request: Request, form: PageForm) -> Response:
+    """Three steps, so no transaction is open while the password is hashed on the password
+    lane: check the admin and the form, hash, then add the person."""
+
+    def check(session: Session, now: datetime) -> api.PersonIn | Response:
+        page = change_page_in(request, session, now, form)
+        admin_actor(page.actor)
+        try:
+            return model_from_form(api.PersonIn, _fields(page))
+        except ValidationError as exc:
+            return _overview(page, errors_from_validation("person", exc, {}))
+
+    checked = await run_in_unit_of_work(request, check, write=False)
+    if isinstance(checked, Response):
+        return checked
+    body = checked
+    password_hash = None
+    if body.password is not None:
+        password_hash = await password_checks(request).hashed(body.password)
+
+    def add(session: Session, now: datetime) -> Response:
+        page = change_page_in(request, session, now, form)
+        return _admin_change(
+            page,
+            "person",
+            lambda: api.add_hashed_person(body, password_hash, page.session, page.actor),
+            "Person added.",
+            lambda e: _overview(page, e),
+            "/admin#people",
+        )
+
+    return await run_in_unit_of_work(request, add, write=True)
 
 
 @router.post("/services")

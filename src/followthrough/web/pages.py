@@ -341,6 +341,14 @@ in_work(
     prepare=read_form,
 )
 
+
+def change_page_in(request: Request, session: Session, at: datetime, form: FormFields) -> Page:
+    """The ChangePage of one step of an async page route (each step its own unit of work,
+    `web.deps.run_in_unit_of_work`): signed in, CSRF checked."""
+    viewer = checked_viewer(request, form, page_viewer(request, session, at))
+    return Page(request, session, viewer, at, form)
+
+
 ReadPage = Annotated[Page, Depends(page)]
 ChangePage = Annotated[Page, Depends(change_page)]
 OptionalViewer = Annotated[Viewer | None, Depends(optional_viewer)]
