@@ -92,3 +92,16 @@ def test_business_time_adds_up_over_consecutive_spans(
     whole = business_seconds_between(calendar, a, c)
     parts = business_seconds_between(calendar, a, b) + business_seconds_between(calendar, b, c)
     assert whole == pytest.approx(parts, abs=1e-3)
+
+
+def test_a_year_of_business_hours_on_a_sparse_calendar_is_far_off_but_never_an_error() -> None:
+    """Half an hour a week: a year of business hours (8,760 h) is 17,520 weeks away, past the
+    search's 200 years, so the due time is the end of the search: later than any real date."""
+    sparse = WorkingCalendar(
+        day_start_minute=9 * 60, day_end_minute=9 * 60 + 30, working_days=frozenset({3})
+    )
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    due = add_business_hours(sparse, start, 8760)
+    assert due > start + timedelta(days=199 * 365)
+    # Within reach, the same calendar is exact: two half-hours are the second Wednesday's end.
+    assert add_business_hours(sparse, start, 1) == datetime(2026, 3, 11, 9, 30, tzinfo=UTC)

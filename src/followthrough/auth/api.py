@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from followthrough.auth import service
 from followthrough.auth.passwords import password_checks
+from followthrough.fields import Id
 from followthrough.requests.schemas import Input
 from followthrough.web.deps import (
     SESSION_COOKIE,
@@ -153,5 +154,5 @@ def create_token(body: TokenIn, session: DbSession, person: CurrentPerson, now: 
 
 
 @router.delete("/me/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, session: DbSession, person: CurrentPerson, now: Now) -> TokenOut:
+def revoke_token(token_id: Id, session: DbSession, person: CurrentPerson, now: Now) -> TokenOut:
     return _token_out(service.revoke_api_token(session, person, token_id, now))

@@ -11,6 +11,7 @@ from followthrough.auth import service
 from followthrough.auth.passwords import password_checks
 from followthrough.auth.rules import wait_in_words
 from followthrough.errors import NotSignedIn, ServiceBusy, TooManyAttempts
+from followthrough.fields import Id
 from followthrough.org.models import Person
 from followthrough.org.service import get_person
 from followthrough.web.deps import (
@@ -225,7 +226,7 @@ def create_token(page: ChangePage) -> Response:
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, page: ChangePage) -> Response:
+def revoke_token(token_id: Id, page: ChangePage) -> Response:
     person = _person(page)
     errors = page.attempt(
         "revoke", lambda: service.revoke_api_token(page.session, person, token_id, page.now)

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from followthrough.errors import InvalidInput
+from followthrough.fields import Hours, Id
 from followthrough.insight import health, recognition, review, ripple, rules, scorecard, silo
 from followthrough.insight.api import DEFAULT_PERIOD
 from followthrough.org.models import Team
@@ -160,7 +161,7 @@ def scorecards_page(
 
 @router.get("/scorecards/{level}/{subject_id}")
 def scorecard_page(
-    level: str, subject_id: int, page: ReadPage, start: str = "", end: str = "", unit: str = "week"
+    level: str, subject_id: Id, page: ReadPage, start: str = "", end: str = "", unit: str = "week"
 ) -> Response:
     if unit not in ("week", "month"):
         raise InvalidInput("unit must be week or month", field="unit")
@@ -226,7 +227,7 @@ def ripple_home(page: ReadPage) -> Response:
 
 @router.get("/ripple/teams/{team_id}")
 def team_ripple_page(
-    team_id: int, page: ReadPage, start: str = "", end: str = "", threshold_hours: float = 8.0
+    team_id: Id, page: ReadPage, start: str = "", end: str = "", threshold_hours: Hours = 8.0
 ) -> Response:
     if threshold_hours <= 0:
         raise InvalidInput("threshold_hours must be positive", field="threshold_hours")
@@ -252,7 +253,7 @@ def team_ripple_page(
 
 
 @router.get("/ripple/cases/{case_id}")
-def case_ripple_page(case_id: int, page: ReadPage) -> Response:
+def case_ripple_page(case_id: Id, page: ReadPage) -> Response:
     result = ripple.case_ripple(page.session, page.actor, case_id, page.now)
     chart = _bar_chart(
         list(result.hours_by_team), list(result.hours_by_team.values()), "Hours of the wait"
@@ -287,7 +288,7 @@ def silo_page(page: ReadPage, start: str = "", end: str = "") -> Response:
 
 
 @router.get("/health")
-def health_page(page: ReadPage, team_id: int | None = None) -> Response:
+def health_page(page: ReadPage, team_id: Id | None = None) -> Response:
     pairs = health.relationship_health(page.session, page.now, team_id=team_id)
     return page.render(
         "insight/health.html", pairs=pairs, teams=_team_choices(page), team_id=team_id
@@ -351,7 +352,7 @@ def digest_page(page: ReadPage, week: str = "") -> Response:
 
 
 @router.get("/review/{a}/{b}")
-def review_page(a: int, b: int, page: ReadPage, start: str = "", end: str = "") -> Response:
+def review_page(a: Id, b: Id, page: ReadPage, start: str = "", end: str = "") -> Response:
     first, last = _period(page, start, end)
     result = review.pair_review(
         page.session, page.actor, a, b, first, last, page.now, minimum_group_size=_minimum(page)

@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 # Beyond this many calendar days without a working minute the calendar is considered broken.
 _MAX_SEARCH_DAYS = 3660
+# A target a calendar cannot meet within this many days (a year of business hours on a calendar
+# of one short day a week) is due at the end of it: never, in practice, and never an error.
+_FOREVER_DAYS = 200 * 366
 
 
 @lru_cache(maxsize=256)
@@ -80,7 +83,9 @@ def add_business_seconds(calendar: WorkingCalendar, start: datetime, seconds: fl
         raise ValueError("cannot add a negative business time")
     day = calendar._local_day(start)
     remaining = seconds
-    for _ in range(_MAX_SEARCH_DAYS):
+    for searched in range(_FOREVER_DAYS):
+        if searched == _MAX_SEARCH_DAYS and remaining == seconds and seconds > 0:
+            raise ValueError("calendar has no working time in ten years")
         if calendar.is_working_day(day):
             opens, closes = calendar._window(day)
             lo = max(opens, start)
@@ -91,7 +96,7 @@ def add_business_seconds(calendar: WorkingCalendar, start: datetime, seconds: fl
                     return lo + timedelta(seconds=remaining)
                 remaining -= available
         day += timedelta(days=1)
-    raise ValueError("calendar has no working time in ten years")
+    return calendar._window(day)[0]
 
 
 def add_business_hours(calendar: WorkingCalendar, start: datetime, hours: float) -> datetime:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from followthrough.auth.rules import AttemptKind, wait_in_words
 from followthrough.auth.service import check_join_code_allowed, record_failed_attempt
 from followthrough.errors import DomainError, NotAllowed, TooManyAttempts
+from followthrough.fields import Id, Offset
 from followthrough.practice import debrief, service
 from followthrough.practice.charts import Chart, chart_named, png, svg
 from followthrough.practice.game.decisions import (
@@ -148,19 +149,19 @@ def _console(page: Page, game: GameSession, errors: FormErrors | None = None) ->
 
 
 @router.get("/practice/{game_id}")
-def console_page(game_id: int, page: ReadPage) -> Response:
+def console_page(game_id: Id, page: ReadPage) -> Response:
     return _console(page, _game(page, game_id))
 
 
 @router.get("/practice/{game_id}/status")
-def console_status(game_id: int, page: ReadPage) -> Response:
+def console_status(game_id: Id, page: ReadPage) -> Response:
     """The teams' join and decision status, polled by the console."""
     game = _game(page, game_id)
     return page.render("practice/_status.html", board=service.board(page.session, game), game=game)
 
 
 @router.post("/practice/{game_id}/rounds")
-def run_round(game_id: int, page: ChangePage) -> Response:
+def run_round(game_id: Id, page: ChangePage) -> Response:
     fill = page.form.get("fill_missing") == "on"
 
     def run() -> int:
@@ -224,12 +225,12 @@ def _assumptions(page: Page, game: GameSession, errors: FormErrors | None = None
 
 
 @router.get("/practice/{game_id}/assumptions")
-def assumptions_page(game_id: int, page: ReadPage) -> Response:
+def assumptions_page(game_id: Id, page: ReadPage) -> Response:
     return _assumptions(page, _game(page, game_id))
 
 
 @router.post("/practice/{game_id}/assumptions")
-def change_assumptions(game_id: int, page: ChangePage) -> Response:
+def change_assumptions(game_id: Id, page: ChangePage) -> Response:
     game = _game(page, game_id)
     fields: dict[str, str] = {}
     if page.form.get("reset") == "1":
@@ -282,13 +283,13 @@ def _debrief_context(session: Session, game: GameSession) -> dict[str, Any]:
 
 
 @router.get("/practice/{game_id}/debrief")
-def debrief_page(game_id: int, page: ReadPage) -> Response:
+def debrief_page(game_id: Id, page: ReadPage) -> Response:
     game = _game(page, game_id)
     return page.render("practice/debrief.html", **_debrief_context(page.session, game))
 
 
 @router.get("/practice/{game_id}/report.html")
-def report(game_id: int, page: ReadPage) -> Response:
+def report(game_id: Id, page: ReadPage) -> Response:
     """The debrief as one self-contained HTML file: inline CSS and SVG, no scripts, printable."""
     game = _game(page, game_id)
     response = templates.TemplateResponse(
@@ -303,7 +304,7 @@ def report(game_id: int, page: ReadPage) -> Response:
 
 
 @router.get("/practice/{game_id}/charts/{slug}.png")
-def chart_png(game_id: int, slug: str, page: ReadPage) -> Response:
+def chart_png(game_id: Id, slug: str, page: ReadPage) -> Response:
     game = _game(page, game_id)
     chart: Chart = chart_named(debrief.board_charts(service.board(page.session, game)), slug)
     return Response(
@@ -605,7 +606,7 @@ def team_budget(request: Request, session: DbSession, form: PageForm) -> Respons
 
 
 @router.get("/play/team/status")
-def team_status(request: Request, session: DbSession, played: int = 0) -> Response:
+def team_status(request: Request, session: DbSession, played: Offset = 0) -> Response:
     """Nothing while the round is unchanged; asks the page to reload once results are in."""
     team = _team(request, session)
     if team is None:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from followthrough.errors import DomainError, NotAllowed, OfferNotOpen
+from followthrough.fields import Id
 from followthrough.requests import board, service
 from followthrough.requests import schemas as s
 from followthrough.web.deps import UnitOfWorkRoute
@@ -55,7 +56,7 @@ def _queue_page(
 
 @router.get("/team")
 def queue(
-    page: ReadPage, team_id: int | None = None, filter: list[str] = Query(default=[])
+    page: ReadPage, team_id: Id | None = None, filter: list[str] = Query(default=[])
 ) -> Response:
     return _queue_page(page, team_id, [f for f in filter if f in board.QUEUE_FILTERS])
 
@@ -65,7 +66,7 @@ def _back(team_id: int) -> str:
 
 
 @router.post("/team/{team_id}/offers/{request_id}/{offer_id}/accept")
-def accept(team_id: int, request_id: int, offer_id: int, page: ChangePage) -> Response:
+def accept(team_id: Id, request_id: Id, offer_id: Id, page: ChangePage) -> Response:
     errors = page.attempt(
         f"offer-{offer_id}",
         lambda: service.accept_offer(page.session, page.actor, request_id, offer_id, page.now),
@@ -76,7 +77,7 @@ def accept(team_id: int, request_id: int, offer_id: int, page: ChangePage) -> Re
 
 
 @router.post("/team/{team_id}/offers/{request_id}/{offer_id}/decline")
-def decline(team_id: int, request_id: int, offer_id: int, page: ChangePage) -> Response:
+def decline(team_id: Id, request_id: Id, offer_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(s.DeclineIn, page.form)
         service.decline_offer(page.session, page.actor, request_id, offer_id, body.reason, page.now)
@@ -88,7 +89,7 @@ def decline(team_id: int, request_id: int, offer_id: int, page: ChangePage) -> R
 
 
 @router.post("/team/{team_id}/accept")
-def bulk_accept(team_id: int, page: ChangePage) -> Response:
+def bulk_accept(team_id: Id, page: ChangePage) -> Response:
     """A lead accepts several offers at once; each is its own savepoint, so one that was
     answered meanwhile does not stop the others."""
     if team_id not in page.actor.lead_of and not page.actor.is_admin:
@@ -123,7 +124,7 @@ def bulk_accept(team_id: int, page: ChangePage) -> Response:
 
 
 @router.get("/board")
-def lead_board(page: ReadPage, team_id: int | None = None) -> Response:
+def lead_board(page: ReadPage, team_id: Id | None = None) -> Response:
     teams = [
         t
         for t in board.teams_of(page.session, page.actor)

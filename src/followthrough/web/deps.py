@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import anyio
 from anyio import to_thread
 from fastapi import Depends, Request, params
 from fastapi.routing import APIRoute
+from pydantic.fields import FieldInfo
 from sqlalchemy.orm import Session
 
 from followthrough.auth.service import person_id_for_token, web_session_for
@@ -294,6 +296,26 @@ def _check_no_hidden_work(annotation: Any, endpoint: Callable[..., Any]) -> None
                     )
 
 
+_UNBOUNDED = (int, float)
+
+
+def _check_bounded(name: str, annotation: Any, default: Any, endpoint: Callable[..., Any]) -> None:
+    """A bare int or float parameter would let 2**63 or 1e300 through to the database or the
+    calendar; path and query numbers use the bounded types of `followthrough.fields` (or say
+    their upper bound in Query(le=…))."""
+    if isinstance(default, FieldInfo) and any(
+        getattr(rule, "le", None) is not None or getattr(rule, "lt", None) is not None
+        for rule in default.metadata
+    ):
+        return
+    choices = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    if annotation in _UNBOUNDED or any(choice in _UNBOUNDED for choice in choices):
+        raise TypeError(
+            f"{endpoint.__qualname__}: parameter {name!r} is a bare {annotation}; use a bounded "
+            "type from followthrough.fields (Id, Offset, Hours, …)"
+        )
+
+
 def one_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """The endpoint as FastAPI should call it: admitted on the event loop, then its unit of
     work, its in-work dependencies and its body on one worker thread, in one transaction.
@@ -312,6 +334,7 @@ def one_unit_of_work(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             deferred[name] = dependency
             continue
         _check_no_hidden_work(annotation, endpoint)
+        _check_bounded(name, annotation, parameter.default, endpoint)
         kept.append(parameter.replace(annotation=annotation))
     if inspect.iscoroutinefunction(endpoint):
         if deferred:

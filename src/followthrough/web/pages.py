@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from followthrough.auth.service import web_session_for
-from followthrough.errors import DomainError, NotAllowed, VersionConflict
+from followthrough.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
 from followthrough.org.models import Person
 from followthrough.org.service import actor_for
 from followthrough.requests.board import nav_counts
@@ -135,6 +135,10 @@ async def read_form(request: Request) -> FormFields:
     form = await request.form()
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     await form.close()
+    for key, value in items:
+        # PostgreSQL cannot store it, and no person types it: refused for every form at once.
+        if "\x00" in value:
+            raise InvalidInput("must not contain a NUL (\\x00) character", field=key)
     return FormFields(items)
 
 

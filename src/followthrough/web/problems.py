@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -142,6 +142,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             "The request changed since you loaded it",
             "someone else changed this request at the same moment; reload and try again",
             field="version",
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        # A value the edge's bounded types let through but the database cannot hold (a number
+        # out of range, a NUL character): refused, and nothing was written.
+        return _answer(
+            request, 422, "Invalid input", "a value is out of the range the desk can store"
         )
 
     @app.exception_handler(DBAPIError)
