@@ -244,6 +244,7 @@ def read_report(report: dict[str, Any], output: str, outcome: Outcome) -> None:
 
 
 FAILURE_HEADER = re.compile(r"^_{3,} (.+?) _{3,}$")
+STATUS_LINE = re.compile(r"^\[\d{3}\] ")
 
 
 def failing_requests(output: str) -> list[str]:
@@ -268,6 +269,8 @@ def failing_requests(output: str) -> list[str]:
             checks.append(line[2:])
         elif line.startswith("Received:"):
             received = line.removeprefix("Received:").strip()
+        elif STATUS_LINE.match(line) and not received:
+            received = line[1:4]
         elif line.startswith("curl "):
             found.append(f"{operation}: {'; '.join(checks)}, received {received or '?'}: {line}")
             checks = []
