@@ -54,6 +54,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Session.info key: the unit of work is a read, rolled back at its end; code that would write
+# on the side (a cache refresh) must not.
+READ_ONLY = "followthrough_read_only"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -169,6 +174,7 @@ class Database:
     def _transaction(self, *, readonly: bool) -> Iterator[Session]:
         session = self.sessions()
         if readonly:
+            session.info[READ_ONLY] = True
             session.connection(execution_options={"followthrough_readonly": True})
         try:
             yield session

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from followthrough.db import Database
 from followthrough.timescale import service as timescale
@@ -61,3 +61,28 @@ def test_a_curve_refreshed_here_is_seen_at_once_and_a_rolled_back_one_never(
         session.close()
     # The rolled-back curve was never kept: the next reader sees what is committed.
     assert _resolved_count(db, service_id) == 7
+
+
+def test_a_read_works_out_a_missing_curve_without_storing_it(db: Database, world: World) -> None:
+    """A page or API read of a service's timescale never writes (on SQLite it would have to wait
+    for the writer); a change stores the curve as before."""
+    service_id = world.services["correct_policy"]
+    writes: list[str] = []
+
+    def count_writes(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count_writes)
+    try:
+        with db.unit_of_work(readonly=True) as session:
+            assert session.get(TimescaleCurve, service_id) is None
+            estimate = timescale.estimate_for_service(session, service_id, T0)
+            assert estimate.likely_hours > 0
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count_writes)
+    assert writes == []
+    with db.unit_of_work() as session:
+        timescale.estimate_for_service(session, service_id, T0)
+    with db.unit_of_work(readonly=True) as session:
+        assert session.get(TimescaleCurve, service_id) is not None

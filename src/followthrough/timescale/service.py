@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
+from followthrough.db import READ_ONLY
 from followthrough.org.models import Service, Team
 from followthrough.org.rules import WorkingCalendar, add_business_hours, business_seconds_between
 from followthrough.org.service import team_calendar
@@ -48,7 +49,24 @@ def worked_hours(
 
 
 def refresh_curve(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
-    """Recompute the Kaplan-Meier curve of one service from its recent requests."""
+    """Recompute the Kaplan-Meier curve of one service from its recent requests, and store it."""
+    computed = computed_curve(session, service_id, now)
+    curve = session.get(TimescaleCurve, service_id)
+    if curve is None:
+        curve = TimescaleCurve(service_id=service_id)
+        session.add(curve)
+    curve.computed_at = computed.computed_at
+    curve.resolved_count = computed.resolved_count
+    curve.open_count = computed.open_count
+    curve.steps = computed.steps
+    session.flush()
+    session.info[CURVES_WRITTEN] = True
+    _kept_curves(session).pop(service_id, None)
+    return curve
+
+
+def computed_curve(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
+    """The Kaplan-Meier curve of one service from its recent requests, not stored (reads only)."""
     since = now - HISTORY_WINDOW
     rows = session.execute(
         select(
@@ -75,19 +93,14 @@ def refresh_curve(session: Session, service_id: int, now: datetime) -> Timescale
         hours = worked_hours(calendar, opened_at, end, paused, None if resolved_at else paused_at)
         observations.append(Observation(hours=round(hours, 4), resolved=resolved_at is not None))
     steps = kaplan_meier(observations)
-    curve = session.get(TimescaleCurve, service_id)
     resolved = sum(o.resolved for o in observations)
-    if curve is None:
-        curve = TimescaleCurve(service_id=service_id)
-        session.add(curve)
-    curve.computed_at = now
-    curve.resolved_count = resolved
-    curve.open_count = len(observations) - resolved
-    curve.steps = [[t, s] for t, s in steps]
-    session.flush()
-    session.info[CURVES_WRITTEN] = True
-    _kept_curves(session).pop(service_id, None)
-    return curve
+    return TimescaleCurve(
+        service_id=service_id,
+        computed_at=now,
+        resolved_count=resolved,
+        open_count=len(observations) - resolved,
+        steps=[[t, s] for t, s in steps],
+    )
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,10 @@ def curve_facts(session: Session, service_id: int, now: datetime) -> CurveFacts:
 def curve_for(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
     curve = session.get(TimescaleCurve, service_id)
     if curve is None:
+        if session.info.get(READ_ONLY):
+            # A read never writes: the curve is worked out for this answer, and the sweeper's
+            # periodic refresh stores it. (Writing here made a page wait for SQLite's writer.)
+            return computed_curve(session, service_id, now)
         curve = refresh_curve(session, service_id, now)
     return curve
 
