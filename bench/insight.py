@@ -268,8 +268,10 @@ def run_backend(backend: str, console: Console) -> BackendRun:
                     "relationship health, 8-week trend (8 months of evidence)", seconds, p_seconds
                 )
             )
-            seconds, _ = _timed(lambda: recognition.person_records(session, start, end))
-            result.timings.append(Timing("recognition suggestions, 30 days", seconds))
+            # A lead sees suggestions for the people they lead; timed here for everyone at once.
+            everyone = set(session.scalars(select(Person.id)))
+            seconds, _ = _timed(lambda: recognition.person_records(session, start, end, everyone))
+            result.timings.append(Timing("recognition suggestions, 30 days, everyone", seconds))
             seconds, _ = _timed(
                 lambda: recognition.digest(session, recognition.week_of(NOW - timedelta(days=7)))
             )

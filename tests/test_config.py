@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
-from anyio import to_thread
+from fastapi import APIRouter
 
 from followthrough.config import Settings, load_settings, unknown_variables
+from followthrough.migrate import upgrade
 from followthrough.web.app import create_app, shifted_clock
+from followthrough.web.deps import DbSession, UnitOfWorkRoute
 
 
 def test_a_mistyped_variable_is_named() -> None:
@@ -46,22 +50,51 @@ def test_the_app_uses_the_configured_clock_start() -> None:
 
 
 def test_each_worker_works_on_at_most_worker_threads_requests_at_once(tmp_path: Path) -> None:
+    """Eight requests at once to a worker set to three: never more than three are worked on
+    together; the others wait their turn (on the event loop) and are all answered."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/x.sqlite3", sweeper_in_process=False, worker_threads=3
     )
     app = create_app(settings)
+    upgrade(settings.database_url)
+    in_flight: list[int] = [0]
+    most: list[int] = [0]
+    guard = threading.Lock()
+    probe = APIRouter(route_class=UnitOfWorkRoute)
 
-    async def pool_size_while_serving() -> float:
+    @probe.get("/probe")
+    def slow(session: DbSession) -> dict[str, int]:
+        with guard:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.2)
+        with guard:
+            in_flight[0] -= 1
+        return {"ok": 1}
+
+    app.include_router(probe)
+
+    async def eight_at_once() -> list[int]:
         async with app.router.lifespan_context(app):
-            # The pool that runs the synchronous endpoints, on the loop that serves requests.
-            return to_thread.current_default_thread_limiter().total_tokens
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                statuses: list[int] = []
+
+                async def call() -> None:
+                    statuses.append((await client.get("/probe")).status_code)
+
+                async with anyio.create_task_group() as group:
+                    for _ in range(8):
+                        group.start_soon(call)
+                return statuses
 
     # On a thread of its own: the browser tests leave an event loop running on this one.
-    sizes: list[float] = []
-    thread = threading.Thread(target=lambda: sizes.append(anyio.run(pool_size_while_serving)))
+    results: list[list[int]] = []
+    thread = threading.Thread(target=lambda: results.append(anyio.run(eight_at_once)))
     thread.start()
-    thread.join(timeout=30)
-    assert sizes == [3]
+    thread.join(timeout=60)
+    assert results == [[200] * 8]
+    assert most[0] == 3
 
 
 def test_a_worker_thread_count_below_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
