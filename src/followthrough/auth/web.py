@@ -34,6 +34,14 @@ from followthrough.web.security import client_address, cookies_secure
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
+
+def _no_match() -> FormErrors:
+    """The same answer for an unknown name and a wrong password, so neither can be told apart."""
+    return FormErrors(
+        "signin", fields={"password": "That sign-in name and password do not match."}, status=401
+    )
+
+
 # Before sign-in there is no session, so the sign-in form uses a double-submit token instead.
 SIGNIN_COOKIE = "ft_signin"
 
@@ -142,16 +150,7 @@ async def sign_in(request: Request, form: PageForm) -> Response:
             lambda session, now: service.record_failed_sign_in(session, attempt, now),
             write=True,
         )
-        return _sign_in_page(
-            request,
-            next_path,
-            handle,
-            FormErrors(
-                "signin",
-                fields={"password": "That sign-in name and password do not match."},
-                status=401,
-            ),
-        )
+        return _sign_in_page(request, next_path, handle, _no_match())
     days = settings(request).session_days
     try:
         _person, token, _row = await run_in_unit_of_work(
@@ -161,16 +160,7 @@ async def sign_in(request: Request, form: PageForm) -> Response:
         )
     except NotSignedIn:
         # The account changed (deactivated, new password) while the password was checked.
-        return _sign_in_page(
-            request,
-            next_path,
-            handle,
-            FormErrors(
-                "signin",
-                fields={"password": "That sign-in name and password do not match."},
-                status=401,
-            ),
-        )
+        return _sign_in_page(request, next_path, handle, _no_match())
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

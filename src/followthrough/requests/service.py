@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -332,17 +332,7 @@ def offer_request(
         if to_person_id == request.owner_id:
             raise InvalidInput("the request is already owned by that person", field="to_person_id")
     if previous is not None:
-        _answer(previous, "withdrawn", actor.person_id, now)
-        record_event(
-            session,
-            "withdrawn",
-            now,
-            request_id=request.id,
-            actor_id=actor.person_id,
-            team_id=previous.to_team_id,
-            offer_id=previous.id,
-            superseded=True,
-        )
+        _withdraw(session, previous, actor, now, superseded=True)
     targets = targets_of(_service_of(session, request))
     calendar = team.calendar
     offer = Offer(
@@ -391,6 +381,22 @@ def _answer(offer: Offer, state: str, person_id: int, now: datetime) -> None:
     offer.state = state
     offer.answered_at = now
     offer.answered_by_id = person_id
+
+
+def _withdraw(session: Session, offer: Offer, actor: Actor, now: datetime, **why: Any) -> None:
+    """Withdraw an open offer and record it; `why` says what withdrew it when not a person's
+    own choice (superseded by a new offer, the request resolved)."""
+    _answer(offer, "withdrawn", actor.person_id, now)
+    record_event(
+        session,
+        "withdrawn",
+        now,
+        request_id=offer.request_id,
+        actor_id=actor.person_id,
+        team_id=offer.to_team_id,
+        offer_id=offer.id,
+        **why,
+    )
 
 
 def _get_offer(session: Session, offer_id: int, request_id: int) -> Offer:
@@ -542,17 +548,8 @@ def withdraw_offer(
             "the intake offer is answered by accepting or handing on", field="offer_id"
         )
     rules.require_owner_or_lead(actor, request.owner_id, request.team_id, "withdraw the offer")
-    _answer(offer, "withdrawn", actor.person_id, now)
+    _withdraw(session, offer, actor, now)
     touch(request, now)
-    record_event(
-        session,
-        "withdrawn",
-        now,
-        request_id=request.id,
-        actor_id=actor.person_id,
-        team_id=offer.to_team_id,
-        offer_id=offer.id,
-    )
     session.flush()
     return request
 
@@ -833,17 +830,7 @@ def resolve_request(
     offer = open_offer_of(session, request.id)
     if offer is not None:
         # Resolving ends the hand-off: the offer is withdrawn, and the history says so.
-        _answer(offer, "withdrawn", actor.person_id, now)
-        record_event(
-            session,
-            "withdrawn",
-            now,
-            request_id=request.id,
-            actor_id=actor.person_id,
-            team_id=offer.to_team_id,
-            offer_id=offer.id,
-            resolved=True,
-        )
+        _withdraw(session, offer, actor, now, resolved=True)
     if request.accepted_at is None:
         # Resolving it is the strongest way of owning it.
         request.accepted_at = now
