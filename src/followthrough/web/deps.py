@@ -228,8 +228,7 @@ class Admission:
                 held.callback(slots.release)
             if waiting.cancelled_caught:
                 raise ServiceBusy(
-                    "the desk is busy with other changes right now and nothing was changed; "
-                    "try again in a moment",
+                    "the desk is busy right now and nothing was done; try again in a moment",
                     retry_after=2,
                 )
             # Not abandoned on cancellation: a started unit of work always finishes (commits or
