@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.encoders import jsonable_encoder
@@ -71,7 +71,7 @@ def list_scorecards(
     actor: CurrentActor,
     now: Now,
     app_settings: AppSettings,
-    level: Annotated[str, Query(description="person, team or department")] = "team",
+    level: Annotated[scorecard.Level, Query(description="person, team or department")] = "team",
     start: Start = None,
     end: End = None,
 ) -> Any:
@@ -91,7 +91,7 @@ def list_scorecards(
 
 @router.get("/scorecards/{level}/{subject_id}")
 def get_scorecard(
-    level: str,
+    level: scorecard.Level,
     subject_id: Id,
     session: DbSession,
     actor: CurrentActor,
@@ -99,11 +99,9 @@ def get_scorecard(
     app_settings: AppSettings,
     start: Start = None,
     end: End = None,
-    unit: Annotated[str, Query(description="week or month")] = "week",
+    unit: Annotated[Literal["week", "month"], Query(description="week or month")] = "week",
 ) -> Any:
     """One scorecard with its weekly or monthly trend (404 for a person you may not see)."""
-    if unit not in ("week", "month"):
-        raise InvalidInput("unit must be week or month", field="unit")
     first, last = period(start, end, now)
     return plain(
         scorecard.scorecard(
