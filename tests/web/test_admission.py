@@ -3,10 +3,16 @@ thread after a bounded wait; a burst of writes never stalls the server or answer
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -20,7 +26,7 @@ from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.web.app import create_app
 from followthrough.web.deps import DbSession, UnitOfWorkRoute, one_unit_of_work
-from tests.conftest import Clock, issue_tokens, serving
+from tests.conftest import Clock, _free_port, issue_tokens, serving
 from tests.factories import World, build_world
 
 
@@ -114,22 +120,69 @@ def _burst(
                 probes.append(time.monotonic() - started)
                 time.sleep(0.05)
 
-    def timed(call: Callable[[httpx.Client], httpx.Response]) -> tuple[int, float]:
-        with httpx.Client(base_url=base_url, timeout=60) as client:
-            started = time.monotonic()
-            return call(client).status_code, time.monotonic() - started
+    # Made before the burst: building a client costs the load generator tens of milliseconds.
+    clients = [httpx.Client(base_url=base_url, timeout=60) for _ in calls]
 
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        client.get("/api/v1/health")  # the server is up and warm before the burst starts
-    prober = threading.Thread(target=probe)
-    prober.start()
+    def timed(pair: tuple[Callable[[httpx.Client], httpx.Response], httpx.Client]) -> Any:
+        call, client = pair
+        started = time.monotonic()
+        return call(client).status_code, time.monotonic() - started
+
     try:
-        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-            results = list(pool.map(timed, calls))
+        clients[0].get("/api/v1/health")  # the server is up and warm before the burst starts
+        prober = threading.Thread(target=probe)
+        prober.start()
+        try:
+            with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+                results = list(pool.map(timed, zip(calls, clients, strict=True)))
+        finally:
+            done.set()
+            prober.join()
     finally:
-        done.set()
-        prober.join()
+        for client in clients:
+            client.close()
     return [status for status, _ in results], [t for _, t in results], probes
+
+
+@contextmanager
+def _server_process(db: Database, **settings: str) -> Iterator[str]:
+    """`followthrough serve` in a process of its own (as deployed), so the test's own load
+    generator does not share the server's interpreter; its base URL."""
+    port = _free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOLLOWTHROUGH_")},
+        "FOLLOWTHROUGH_SWEEPER_IN_PROCESS": "false",
+        **{f"FOLLOWTHROUGH_{name.upper()}": value for name, value in settings.items()},
+    }
+    command = [
+        str(Path(sys.executable).parent / "followthrough"),
+        "serve",
+        "--database-url",
+        db.url,
+        "--port",
+        str(port),
+    ]
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base_url + "/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, "the server stopped at start-up"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def test_a_burst_of_writes_and_failed_sign_ins_never_stalls_health_or_answers_500(
@@ -147,8 +200,8 @@ def test_a_burst_of_writes_and_failed_sign_ins_never_stalls_health_or_answers_50
         return lambda client: client.post("/api/v1/session", json=body)
 
     calls = [new_case(n) for n in range(16)] + [wrong_sign_in(n) for n in range(12)]
-    with serving(db, clock, worker_threads=2) as live:
-        statuses, times, probes = _burst(live.base_url, calls)
+    with _server_process(db, worker_threads="2") as base_url:
+        statuses, times, probes = _burst(base_url, calls)
     writes, sign_ins = statuses[:16], statuses[16:]
     assert 500 not in statuses
     assert writes == [201] * 16, "every case was created (the burst is small enough to admit)"
