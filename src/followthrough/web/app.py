@@ -80,10 +80,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Synchronous endpoints run on this loop's thread pool; its size is how many requests
-        # this process works on at once.
-        # Units of work are bounded by web.deps.Admission; the default pool only serves what
-        # runs outside one (static files, the live stream's polls), so it never starves them.
+        # How many requests this process works on at once is web.deps.Admission's bound; the
+        # default pool only serves what runs outside a unit of work (static files), with room
+        # to spare so it never holds one up.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads + 4
         sweeper = None
         if settings.sweeper_in_process:
