@@ -106,15 +106,7 @@ def escalate_offers(
 ) -> Batch:
     """Offers not answered within the acceptance target go to the receiving team's lead."""
     due = (Offer.state == "open") & Offer.escalated_at.is_(None) & (Offer.due_at <= now)
-    claimed = _claim_by_request(
-        session,
-        select(Offer.id, Offer.request_id)
-        .where(due, Offer.id.not_in(exclude))
-        .order_by(Offer.due_at, Offer.id),
-        limit,
-    )
-    requests = _read_again(session, Request, {r for _, r in claimed})
-    offers = _read_again(session, Offer, [o for o, _ in claimed])
+    claimed, requests, offers = _claim_items(session, Offer, due, limit, exclude)
     passed_over = set()
     for offer_id, request_id in claimed:
         request, offer = requests[request_id], offers[offer_id]
@@ -227,19 +219,25 @@ def escalate_updates(
     return Batch(len(requests), len(requests))
 
 
-def _claim_promises(
-    session: Session, due: ColumnElement[bool], limit: int, exclude: frozenset[int]
-) -> tuple[list[tuple[int, int]], dict[int, Request], dict[int, Promise]]:
+def _claim_items(
+    session: Session,
+    item: type[Offer] | type[Promise],
+    due: ColumnElement[bool],
+    limit: int,
+    exclude: frozenset[int],
+) -> tuple[list[tuple[int, int]], dict[int, Request], dict[int, Any]]:
+    """Due offers or promises, soonest first, their requests locked: (item id, request id)
+    pairs, the requests and the items as now committed."""
     claimed = _claim_by_request(
         session,
-        select(Promise.id, Promise.request_id)
-        .where(due, Promise.id.not_in(exclude))
-        .order_by(Promise.due_at, Promise.id),
+        select(item.id, item.request_id)
+        .where(due, item.id.not_in(exclude))
+        .order_by(item.due_at, item.id),
         limit,
     )
     requests = _read_again(session, Request, {r for _, r in claimed})
-    promises = _read_again(session, Promise, [p for p, _ in claimed])
-    return claimed, requests, promises
+    items = _read_again(session, item, [i for i, _ in claimed])
+    return claimed, requests, items
 
 
 def break_promises(
@@ -247,7 +245,7 @@ def break_promises(
 ) -> Batch:
     """Open promises past their due time are broken."""
     due = (Promise.state == promise_rules.OPEN) & (Promise.due_at <= now)
-    claimed, requests, promises = _claim_promises(session, due, limit, exclude)
+    claimed, requests, promises = _claim_items(session, Promise, due, limit, exclude)
     passed_over = set()
     for promise_id, request_id in claimed:
         promise = promises[promise_id]
@@ -271,7 +269,7 @@ def remind_promises(
         & (Promise.due_at <= now + promise_rules.REMINDER_LEAD)
         & (Promise.due_at > now)
     )
-    claimed, _, promises = _claim_promises(session, due, limit, exclude)
+    claimed, _, promises = _claim_items(session, Promise, due, limit, exclude)
     passed_over = set()
     for promise_id, _ in claimed:
         promise = promises[promise_id]
