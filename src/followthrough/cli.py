@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
 from rich.console import Console
@@ -317,7 +317,8 @@ class _Bar:
         self.task = progress.add_task(description, total=None)
 
     def total(self, amount: int) -> None:
-        self.progress.update(self.task, total=amount)
+        # A new total starts the bar again: the history import reads, then writes.
+        self.progress.reset(self.task, total=amount)
 
     def advance(self, amount: int) -> None:
         self.progress.advance(self.task, amount)
@@ -386,10 +387,39 @@ def import_history_command(
         str | None,
         typer.Option("--format", help="xes or csv; by default from the file name."),
     ] = None,
+    mapping_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="A TOML or YAML file of rules (activity, lifecycle, status -> kind or ignore) "
+            "and departments.",
+        ),
+    ] = None,
     activity_map: Annotated[
         list[str] | None,
-        typer.Option("--map", help="ACTIVITY=KIND, overriding the built-in mapping (repeatable)."),
+        typer.Option("--map", help="ACTIVITY=KIND, before the other rules (repeatable)."),
     ] = None,
+    department_attribute: Annotated[
+        str | None,
+        typer.Option(
+            "--department-attribute", help="An event attribute naming the group's department."
+        ),
+    ] = None,
+    department_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--department-pattern",
+            help="A regular expression over the group name; its first group names the department.",
+        ),
+    ] = None,
+    status_attribute: Annotated[
+        str | None,
+        typer.Option("--status-attribute", help="The attribute or column holding the status."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what each combination becomes; write nothing."),
+    ] = False,
     reject_unmapped: Annotated[
         bool,
         typer.Option("--reject-unmapped", help="Refuse activities the mapping does not know."),
@@ -397,26 +427,55 @@ def import_history_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Import another system's tickets as requests and their history; all or nothing."""
-    from followthrough.history.importer import import_history
+    import time
+
+    from followthrough.history.import_report import preview_table, summary_lines
+    from followthrough.history.importer import import_history, preview_history
+    from followthrough.history.log_mapping import load_mapping
 
     if log_format not in (None, "xes", "csv"):
         raise fail_plain(f"--format: {log_format!r} is not one of xes, csv")
-    mapping: dict[str, str] = {}
+    fmt: Literal["xes", "csv"] | None = (
+        "xes" if log_format == "xes" else "csv" if log_format == "csv" else None
+    )
+    entries: dict[str, str] = {}
     for entry in activity_map or []:
         activity, sep, kind = entry.partition("=")
         if not sep or not activity.strip() or not kind.strip():
             raise fail_plain(f"--map: {entry!r} is not ACTIVITY=KIND")
-        mapping[activity.strip()] = kind.strip()
+        entries[activity.strip()] = kind.strip()
+    try:
+        mapping = load_mapping(
+            mapping_file,
+            activity_map=entries,
+            department_attribute=department_attribute,
+            department_pattern=department_pattern,
+            status_attribute=status_attribute,
+        )
+        if dry_run:
+            with _progress() as progress:
+                preview = preview_history(
+                    file,
+                    fmt=fmt,
+                    mapping=mapping,
+                    reject_unmapped=reject_unmapped,
+                    progress=_Bar(progress, f"reading {file.name}"),
+                )
+            console.print(preview_table(preview, file.name))
+            return
+    except DomainError as exc:
+        raise _rejected(exc) from None
     settings = _settings(database_url)
     db = Database(settings.database_url)
+    started = time.perf_counter()
     try:
         with _progress() as progress, db.unit_of_work() as session:
             summary = import_history(
                 session,
                 file,
                 datetime.now(UTC),
-                fmt="xes" if log_format == "xes" else "csv" if log_format == "csv" else None,
-                activity_map=mapping,
+                fmt=fmt,
+                mapping=mapping,
                 reject_unmapped=reject_unmapped,
                 progress=_Bar(progress, f"importing {file.name}"),
             )
@@ -424,14 +483,8 @@ def import_history_command(
         raise _rejected(exc) from None
     finally:
         db.dispose()
-    err.print(
-        f"imported {summary.requests} requests and {summary.events} events; created "
-        f"{summary.people_created} people and {summary.teams_created} teams",
-        markup=False,
-        highlight=False,
-    )
-    for activity, count in sorted(summary.unmapped_activities.items()):
-        err.print(f"  unmapped activity {activity!r} ({count}) kept as update_posted", markup=False)
+    for line in summary_lines(summary, time.perf_counter() - started):
+        err.print(line, markup=False, highlight=False)
 
 
 OutputFile = Annotated[

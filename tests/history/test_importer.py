@@ -122,20 +122,29 @@ def test_a_csv_ticket_log_becomes_requests_people_and_teams(db: Database, tmp_pa
     assert t1.closed_at == datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
     assert t1.bounce_count == 1
     events = _events(db, t1.id)
+    # The intake offer and the handoff back to the Service Desk are made up (the log only
+    # shows Sam working there again); the Forward is the log's own.
     assert [e.kind for e in events] == [
         "opened",
+        "offered",
         "accepted",
         "offered",
         "accepted",
         "update_posted",
+        "offered",
         "accepted",
         "resolved",
         "closed",
     ]
-    assert events[4].payload["activity"] == "Call customer"
-    assert events[4].payload["channel"] == "phone"
-    assert teams[events[2].team_id or 0] == "Service Desk"  # offered from ...
-    assert teams[events[2].other_team_id or 0] == "Facilities"  # ... to
+    assert [e.payload.get("synthetic", False) for e in events] == [
+        False, True, False, False, False, False, True, False, False, False
+    ]  # fmt: skip
+    assert events[5].payload["activity"] == "Call customer"
+    assert events[5].payload["channel"] == "phone"
+    assert teams[events[3].team_id or 0] == "Service Desk"  # offered from ...
+    assert teams[events[3].other_team_id or 0] == "Facilities"  # ... to
+    assert events[4].payload["waited_seconds"] == 30 * 60  # forwarded 10:00, accepted 10:30
+    assert events[7].payload["bounce"] is True
     assert all(e.payload["imported_from"] == "tickets.csv" for e in events)
     with db.unit_of_work() as session:
         path = [
@@ -153,10 +162,11 @@ def test_events_are_put_in_time_order_and_naive_times_read_as_utc(
     _import(db, _write(tmp_path, "tickets.csv", TICKETS_CSV))
     t2 = _request(db, "T-2")
     events = _events(db, t2.id)
-    assert [e.kind for e in events] == ["opened", "resolved", "reopened"]
+    # Resolving withdraws the intake offer nobody accepted, as on the desk.
+    assert [e.kind for e in events] == ["opened", "offered", "withdrawn", "resolved", "reopened"]
     assert [e.at for e in events] == sorted(e.at for e in events)
     assert t2.opened_at == datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
-    assert events[1].at == datetime(2026, 1, 7, 11, 0, tzinfo=UTC)
+    assert events[3].at == datetime(2026, 1, 7, 11, 0, tzinfo=UTC)
     assert t2.state == "in_progress"  # reopened after the resolution
     assert t2.resolved_at is None
     assert t2.next_update_due_at is not None  # it owes updates from the import on

@@ -58,6 +58,8 @@ class Request(Base):
     paused_business_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     auto_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
     bounce_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The case id in the system an imported request came from (history import); else None.
+    source_case_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
     # Timescale shown to the requester, recalculated on every change.
     eta_median_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     eta_likely_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

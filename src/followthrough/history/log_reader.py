@@ -1,0 +1,635 @@
+"""Reading another system's event log (XES or CSV) into a spill file, case by case.
+
+A log of a million events is never held in memory: the first pass reads the file row by row,
+checks each row (naming the file and line of every problem) and writes it to a temporary
+SQLite file; the second pass reads the spill back sorted by case and time, so a CSV need not be
+grouped by case. On the way the first pass counts what the import needs before it writes
+anything: each distinct (activity, lifecycle, status) combination, the people, the groups (with
+their department attribute) and who worked in which group. What stays in memory grows with the
+number of distinct cases, people and groups, not with the number of events.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sqlite3
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from xml.parsers import expat
+
+from followthrough.fields import EARLIEST, LATEST
+from followthrough.history.log_mapping import IGNORE, Combination, Decision, LogMapping
+from followthrough.org.importer import Problem
+
+MAX_PROBLEMS = 50
+# The longest text one cell or attribute may hold (a request's need holds 10,000 characters).
+MAX_FIELD_CHARS = 10_000
+SPILL_BATCH = 10_000
+
+# Resources and groups that name nobody: one "unknown" person stands in for all of them.
+PLACEHOLDERS = frozenset({"", "-", "--", "?", "n/a", "na", "none", "null", "unknown", "nobody"})
+
+# Kinds whose actor works in the row's group: they make the actor a member of a team the import
+# creates. Opening, closing, reopening and rating are the requester's as often as the team's.
+MEMBER_KINDS = frozenset(
+    {
+        "accepted",
+        "paused",
+        "resumed",
+        "clarification_asked",
+        "resolved",
+        "update_posted",
+        "promise_made",
+    }
+)
+
+# Attributes (case or event) that hold a status when no status attribute is named.
+STATUS_ATTRIBUTES = ("status", "ticket_status", "ticket status", "lifecycle:state")
+
+
+class ProgressHook(Protocol):
+    """Told how much work there is and how much is done; the CLI draws it as a bar."""
+
+    def total(self, amount: int) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 instant; without an offset it is read as UTC. ValueError outside the years
+    the desk plans in (fields.EARLIEST to fields.LATEST)."""
+    value = datetime.fromisoformat(text.strip())
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    # Compared before converting: 9999-12-31T23:00-05:00 would overflow on the way to UTC.
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"{text.strip()!r} is outside {EARLIEST.year} to {LATEST.year}")
+    return value.astimezone(UTC)
+
+
+def real_name(value: Any) -> str | None:
+    """The text of a resource or group, or None when it is a placeholder ("-", "Unknown")."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return None if text.lower() in PLACEHOLDERS else text
+
+
+@dataclass
+class LogEvent:
+    line: int | None
+    activity: str
+    at: datetime
+    resource: str | None
+    group: str | None
+    lifecycle: str | None = None
+    status: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def combination(self) -> Combination:
+        return Combination(self.activity, self.lifecycle, self.status)
+
+
+@dataclass
+class LogCase:
+    case_id: str
+    line: int | None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    events: list[LogEvent] = field(default_factory=list)
+
+
+@dataclass
+class LogFacts:
+    """What the first pass learnt: enough to build the organisation and to show the dry run."""
+
+    cases: int = 0
+    events: int = 0
+    combinations: Counter[Combination] = field(default_factory=Counter)
+    decisions: dict[Combination, Decision] = field(default_factory=dict)
+    people: dict[str, None] = field(default_factory=dict)  # in order of first appearance
+    placeholder_rows: int = 0
+    groups: dict[str, str | None] = field(default_factory=dict)  # group -> department value
+    workers: dict[tuple[str, str], None] = field(default_factory=dict)  # (group, person)
+    first_line: dict[Combination, int | None] = field(default_factory=dict)
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+class Spill:
+    """The log's rows in a temporary SQLite file, read back one case at a time in time order."""
+
+    def __init__(self, name: str, mapping: LogMapping, problems: list[Problem]) -> None:
+        self.name = name
+        self.mapping = mapping
+        self.problems = problems
+        self.facts = LogFacts()
+        self._folder = tempfile.TemporaryDirectory(prefix="followthrough-import-")
+        self._db = sqlite3.connect(Path(self._folder.name) / "spill.sqlite3")
+        self._db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            PRAGMA temp_store = FILE;
+            CREATE TABLE log_case (key INTEGER PRIMARY KEY, case_id TEXT, line INTEGER);
+            CREATE TABLE case_attribute (
+                key INTEGER, name TEXT, value TEXT, PRIMARY KEY (key, name)
+            ) WITHOUT ROWID;
+            CREATE TABLE log_event (
+                key INTEGER, seq INTEGER, line INTEGER, at TEXT, activity TEXT,
+                lifecycle TEXT, status TEXT, resource TEXT, grp TEXT, extras TEXT
+            );
+            """
+        )
+        self._keys: dict[str, int] = {}
+        self._events: list[tuple[Any, ...]] = []
+        self._attributes: list[tuple[int, str, str]] = []
+
+    def close(self) -> None:
+        self._db.close()
+        self._folder.cleanup()
+
+    def __enter__(self) -> Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def full(self) -> bool:
+        return len(self.problems) >= MAX_PROBLEMS
+
+    def decision(self, combination: Combination) -> Decision:
+        decision = self.facts.decisions.get(combination)
+        if decision is None:
+            decision = self.facts.decisions[combination] = self.mapping.decide(combination)
+        return decision
+
+    # --- writing --------------------------------------------------------------------------
+
+    def case_key(self, case_id: str, line: int | None, *, unique: bool = False) -> int | None:
+        """The spill's key for a case; with `unique` (an XES trace) a second trace of the same
+        id is a problem and gets None."""
+        key = self._keys.get(case_id)
+        if key is not None:
+            if unique:
+                self.problems.append(
+                    Problem(self.name, line, "case", f"case {case_id!r} appears twice")
+                )
+                return None
+            return key
+        key = self._keys[case_id] = len(self._keys) + 1
+        self._db.execute("INSERT INTO log_case VALUES (?, ?, ?)", (key, case_id, line))
+        self.facts.cases += 1
+        return key
+
+    def add_attributes(self, key: int, line: int | None, attributes: dict[str, Any]) -> None:
+        requester = real_name(attributes.get("requester"))
+        if requester is not None:
+            self.facts.people.setdefault(requester)
+        group = real_name(attributes.get("group"))
+        if group is not None:
+            self.facts.groups.setdefault(group, None)
+        for name, value in attributes.items():
+            if _text_problem(self, line, f"case:{name}", name) or _text_problem(
+                self, line, f"case:{name}", value
+            ):
+                continue
+            self._attributes.append((key, name, json.dumps(value, default=str)))
+
+    def add_event(self, key: int, event: LogEvent) -> None:
+        if any(
+            _text_problem(self, event.line, field_name, value)
+            for field_name, value in (
+                ("activity", event.activity),
+                ("resource", event.resource),
+                ("group", event.group),
+                ("lifecycle:transition", event.lifecycle),
+                ("status", event.status),
+                *((name, name) for name in event.extras),
+                *event.extras.items(),
+            )
+        ):
+            return
+        facts = self.facts
+        facts.events += 1
+        combination = event.combination
+        if combination not in facts.combinations:
+            facts.first_line[combination] = event.line
+        facts.combinations[combination] += 1
+        decision = self.decision(combination)
+        resource, group = event.resource, event.group
+        if resource is None:
+            facts.placeholder_rows += 1
+        else:
+            facts.people.setdefault(resource)
+        if group is not None:
+            if group not in facts.groups or facts.groups[group] is None:
+                department = None
+                attribute = self.mapping.department_attribute
+                if attribute is not None and event.extras.get(attribute) is not None:
+                    department = real_name(event.extras[attribute])
+                facts.groups[group] = department
+            if resource is not None and decision.kind in MEMBER_KINDS:
+                facts.workers.setdefault((group, resource))
+        # Our own exports name the other team of a handoff and the person an event is about.
+        for name, names in (("other_group", facts.groups), ("person", facts.people)):
+            named = real_name(event.extras.get(name))
+            if named is not None:
+                names.setdefault(named, None)
+        if facts.first is None or event.at < facts.first:
+            facts.first = event.at
+        if facts.last is None or event.at > facts.last:
+            facts.last = event.at
+        if decision.kind == IGNORE:
+            return
+        self._events.append(
+            (
+                key,
+                facts.events,
+                event.line,
+                event.at.isoformat(timespec="microseconds"),
+                event.activity,
+                event.lifecycle,
+                event.status,
+                resource,
+                group,
+                json.dumps(event.extras, default=str) if event.extras else None,
+            )
+        )
+        if len(self._events) >= SPILL_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._db.executemany(
+            "INSERT INTO log_event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._events
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO case_attribute VALUES (?, ?, ?)", self._attributes
+        )
+        self._events.clear()
+        self._attributes.clear()
+
+    def finish_reading(self) -> None:
+        self._flush()
+        self._db.execute("CREATE INDEX ix_log_event_case ON log_event (key, at, seq)")
+        self._db.commit()
+
+    # --- reading back ----------------------------------------------------------------------
+
+    def cases(self) -> Iterator[LogCase]:
+        """Every case with its attributes and its mapped (not ignored) events in time order
+        (ties keep file order). A case whose every row was ignored comes with no events."""
+
+        def attribute_stream() -> Iterator[tuple[int, str, str]]:
+            cursor = self._db.execute("SELECT key, name, value FROM case_attribute ORDER BY key")
+            while True:
+                rows = cursor.fetchmany(SPILL_BATCH)
+                if not rows:
+                    return
+                yield from rows
+
+        attribute_rows = attribute_stream()
+        next_attribute = next(attribute_rows, None)
+        events = self._db.execute(
+            "SELECT key, line, at, activity, lifecycle, status, resource, grp, extras "
+            "FROM log_event ORDER BY key, at, seq"
+        )
+        next_event = events.fetchone()
+        for key, case_id, line in self._db.execute(
+            "SELECT key, case_id, line FROM log_case ORDER BY key"
+        ).fetchall():
+            case = LogCase(case_id, line)
+            while next_attribute is not None and next_attribute[0] <= key:
+                if next_attribute[0] == key:
+                    case.attributes[next_attribute[1]] = json.loads(next_attribute[2])
+                next_attribute = next(attribute_rows, None)
+            while next_event is not None and next_event[0] == key:
+                _, e_line, at, activity, lifecycle, status, resource, group, extras = next_event
+                case.events.append(
+                    LogEvent(
+                        e_line,
+                        activity,
+                        datetime.fromisoformat(at),
+                        resource,
+                        group,
+                        lifecycle,
+                        status,
+                        json.loads(extras) if extras else {},
+                    )
+                )
+                next_event = events.fetchone()
+            yield case
+
+
+def _text_problem(spill: Spill, line: int | None, field_name: str, value: Any) -> bool:
+    """Text PostgreSQL cannot store (a NUL character) or longer than MAX_FIELD_CHARS."""
+    if not isinstance(value, str):
+        return False
+    if "\x00" in value:
+        spill.problems.append(
+            Problem(spill.name, line, field_name, "contains a NUL (\\x00) character")
+        )
+        return True
+    if len(value) > MAX_FIELD_CHARS:
+        spill.problems.append(
+            Problem(spill.name, line, field_name, f"longer than {MAX_FIELD_CHARS} characters")
+        )
+        return True
+    return False
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+CSV_ALIASES = {
+    "case:concept:name": "case_id",
+    "case": "case_id",
+    "case id": "case_id",
+    "concept:name": "activity",
+    "time:timestamp": "timestamp",
+    "org:resource": "resource",
+    "org:group": "group",
+    "lifecycle:transition": "lifecycle",
+    "transition": "lifecycle",
+    "title": "case:title",
+}
+CSV_REQUIRED = ("case_id", "activity", "timestamp")
+CSV_KNOWN = frozenset({"case_id", "activity", "timestamp", "resource", "group", "lifecycle"})
+
+
+def read_csv(path: Path, spill: Spill, progress: ProgressHook | None = None) -> None:
+    """Spill every row of a CSV event log; rows of a case may be anywhere in the file."""
+    name = spill.name
+    problems = spill.problems
+    status_column = spill.mapping.status_attribute
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        if progress is not None:
+            progress.total(path.stat().st_size)
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            problems.append(Problem(name, 1, "", "the file is empty"))
+            return
+        columns = [CSV_ALIASES.get(c.strip().lower(), c.strip()) for c in header]
+        missing = [c for c in CSV_REQUIRED if c not in columns]
+        for column in missing:
+            problems.append(Problem(name, 1, column, "required column is missing"))
+        if missing:
+            return
+        if status_column is None:
+            status_column = next((c for c in columns if c.lower() in STATUS_ATTRIBUTES), None)
+        line = reader.line_num
+        read = 0
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if progress is not None:
+                read += sum(map(len, cells)) + len(cells)
+                if read >= 1 << 20:
+                    progress.advance(read)
+                    read = 0
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(columns):
+                problems.append(Problem(name, start, "", "more cells than the header has columns"))
+            else:
+                row = {c: v.strip() for c, v in zip(columns, cells, strict=False) if v.strip()}
+                event = _csv_event(name, start, row, problems, status_column)
+                if event is not None:
+                    key = spill.case_key(row["case_id"], start)
+                    assert key is not None
+                    case_attributes = {
+                        c.removeprefix("case:"): v for c, v in row.items() if c.startswith("case:")
+                    }
+                    if case_attributes:
+                        spill.add_attributes(key, start, case_attributes)
+                    spill.add_event(key, event)
+            if spill.full():
+                return
+
+
+def _csv_event(
+    name: str, line: int, row: dict[str, str], problems: list[Problem], status: str | None
+) -> LogEvent | None:
+    bad = False
+    for column in CSV_REQUIRED:
+        if column not in row:
+            problems.append(Problem(name, line, column, "is required"))
+            bad = True
+    if bad:
+        return None
+    try:
+        at = parse_time(row["timestamp"])
+    except ValueError:
+        problems.append(
+            Problem(name, line, "timestamp", f"{row['timestamp']!r} is not an ISO 8601 time")
+        )
+        return None
+    return LogEvent(
+        line=line,
+        activity=row["activity"],
+        at=at,
+        resource=real_name(row.get("resource")),
+        group=real_name(row.get("group")),
+        lifecycle=row.get("lifecycle"),
+        status=None if status is None else row.get(status),
+        extras={
+            k: v
+            for k, v in row.items()
+            if k not in CSV_KNOWN and k != status and not k.startswith("case:")
+        },
+    )
+
+
+# --- XES --------------------------------------------------------------------------------------
+
+_XES_VALUE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id"})
+
+
+def _xes_value(tag: str, text: str) -> Any:
+    if tag == "int":
+        return int(text)
+    if tag == "float":
+        number = float(text)
+        if not math.isfinite(number):  # JSON (the event payload) has no NaN or infinity
+            raise ValueError(text)
+        return number
+    if tag == "boolean":
+        return text.strip().lower() == "true"
+    if tag == "date":
+        return parse_time(text)
+    return text
+
+
+def read_xes(path: Path, spill: Spill, progress: ProgressHook | None = None) -> None:
+    """Spill every trace of an XES file, streamed: one trace in memory at a time."""
+    name = spill.name
+    problems = spill.problems
+    parser = expat.ParserCreate()
+    stack: list[str] = []
+    trace: LogCase | None = None
+    event: dict[str, Any] | None = None
+    event_line = 0
+    seen_log = False
+
+    def local(tag: str) -> str:
+        return tag.rsplit(":", 1)[-1]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal trace, event, event_line, seen_log
+        tag = local(tag)
+        line = parser.CurrentLineNumber
+        parent = stack[-1] if stack else None
+        stack.append(tag)
+        if parent is None:
+            if tag != "log":
+                problems.append(Problem(name, line, tag, "an XES file starts with <log>"))
+            seen_log = True
+        elif tag == "trace" and parent == "log":
+            trace = LogCase("", line)
+        elif tag == "event" and parent == "trace":
+            event, event_line = {}, line
+        elif tag in _XES_VALUE_TAGS and parent in ("trace", "event"):
+            key, text = attrs.get("key"), attrs.get("value")
+            if key is None or text is None:
+                problems.append(Problem(name, line, tag, "an attribute needs key and value"))
+                return
+            try:
+                value = _xes_value(tag, text)
+            except ValueError:
+                problems.append(Problem(name, line, key, f"{text!r} is not a valid {tag}"))
+                return
+            if parent == "event" and event is not None:
+                event[key] = value
+            elif parent == "trace" and trace is not None:
+                trace.attributes[key] = value
+
+    def end(tag: str) -> None:
+        nonlocal trace, event
+        tag = local(tag)
+        stack.pop()
+        if tag == "event" and event is not None and trace is not None and stack[-1:] == ["trace"]:
+            logged = _xes_event(name, event_line, event, problems, spill.mapping.status_attribute)
+            if logged is not None:
+                trace.events.append(logged)
+            event = None
+        elif tag == "trace" and trace is not None and stack == ["log"]:
+            _spill_trace(spill, trace)
+            trace = None
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.buffer_text = True
+    if progress is not None:
+        progress.total(path.stat().st_size)
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1 << 16)
+            try:
+                parser.Parse(chunk, not chunk)
+            except expat.ExpatError as exc:
+                problems.append(
+                    Problem(name, exc.lineno, "", f"not valid XML: {expat.ErrorString(exc.code)}")
+                )
+                return
+            if progress is not None:
+                progress.advance(len(chunk))
+            if not chunk or spill.full():
+                break
+    if not seen_log:
+        problems.append(Problem(name, None, "", "the file holds no XES log"))
+
+
+def _spill_trace(spill: Spill, trace: LogCase) -> None:
+    case_id = trace.attributes.pop("concept:name", None)
+    if case_id is None or str(case_id).strip() == "":
+        spill.problems.append(
+            Problem(spill.name, trace.line, "concept:name", "the trace has no id")
+        )
+        return
+    trace.case_id = str(case_id).strip()
+    if not trace.events:
+        if not spill.problems:
+            spill.problems.append(
+                Problem(spill.name, trace.line, "case", f"case {trace.case_id!r} has no events")
+            )
+        return
+    key = spill.case_key(trace.case_id, trace.line, unique=True)
+    if key is None:
+        return
+    if trace.attributes:
+        spill.add_attributes(
+            key,
+            trace.line,
+            {
+                k: v.isoformat() if isinstance(v, datetime) else v
+                for k, v in trace.attributes.items()
+            },
+        )
+    for logged in trace.events:
+        spill.add_event(key, logged)
+
+
+def _xes_event(
+    name: str,
+    line: int,
+    attributes: dict[str, Any],
+    problems: list[Problem],
+    status_attribute: str | None,
+) -> LogEvent | None:
+    activity = attributes.pop("concept:name", None)
+    at = attributes.pop("time:timestamp", None)
+    if activity is None or str(activity).strip() == "":
+        problems.append(Problem(name, line, "concept:name", "the event has no activity"))
+        return None
+    if not isinstance(at, datetime):
+        problems.append(Problem(name, line, "time:timestamp", "the event has no date"))
+        return None
+    resource = attributes.pop("org:resource", None)
+    group = attributes.pop("org:group", None)
+    lifecycle = attributes.pop("lifecycle:transition", None)
+    status_key = status_attribute or next(
+        (k for k in attributes if k.lower() in STATUS_ATTRIBUTES), None
+    )
+    status = attributes.pop(status_key, None) if status_key is not None else None
+    return LogEvent(
+        line=line,
+        activity=str(activity).strip(),
+        at=at,
+        resource=real_name(resource),
+        group=real_name(group),
+        lifecycle=None if lifecycle is None else str(lifecycle).strip() or None,
+        status=None if status is None else str(status).strip() or None,
+        extras={
+            k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in attributes.items()
+        },
+    )
+
+
+def read_log(
+    path: Path,
+    fmt: str,
+    mapping: LogMapping,
+    problems: list[Problem],
+    progress: ProgressHook | None = None,
+) -> Spill:
+    """The log spilled and counted; the caller closes the spill. Problems are appended."""
+    spill = Spill(path.name, mapping, problems)
+    try:
+        if fmt == "xes":
+            read_xes(path, spill, progress)
+        else:
+            read_csv(path, spill, progress)
+    except UnicodeDecodeError:
+        problems.append(Problem(path.name, None, "", "not UTF-8 text"))
+    except csv.Error as exc:
+        problems.append(Problem(path.name, None, "", f"not valid CSV: {exc}"))
+    except BaseException:
+        spill.close()
+        raise
+    spill.finish_reading()
+    return spill
