@@ -133,7 +133,10 @@ EXPLAINED_BY: dict[str, dict[str, frozenset[str]]] = {
 # Columns that follow another change rather than being one: when it changed, its version, and
 # the estimate recalculated after every change.
 BOOKKEEPING: dict[str, frozenset[str]] = {
-    "request": frozenset({"updated_at", "version", "eta_median_at", "eta_likely_at", "eta_basis"}),
+    # source_case_id: the case id of another desk's log an imported request came from.
+    "request": frozenset(
+        {"updated_at", "version", "eta_median_at", "eta_likely_at", "eta_basis", "source_case_id"}
+    ),
     "offer": frozenset(),
     "promise": frozenset(),
 }

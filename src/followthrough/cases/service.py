@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from followthrough.cases.models import Case, RequestCase
 from followthrough.errors import Conflict, NotFound
+from followthrough.org.actors import Actor
 from followthrough.requests import rules
 from followthrough.requests.access import visibility_clause
 from followthrough.requests.models import Request
-from followthrough.requests.rules import Actor
 
 
 def add_case(

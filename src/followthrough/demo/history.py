@@ -1,15 +1,17 @@
-"""Six months of requests, simulated in memory with the product's own rules.
+"""Six months of requests, simulated in memory through the product's own lifecycle.
 
-Each request is lived through in time order by a `Life`: its methods mirror the request, promise,
-feedback and sweeper services one for one (same state changes, same event kinds and payload keys,
-same notifications), but they only append plain records to a `History`. Before every step the
-life fires whatever the sweeper would have fired by then (escalations, reminders, broken
-promises, auto-closes), so the history is exactly as swept as a live system's. A life that
-reaches the end date simply stops: the request stays open with its offers, promises and
-next-update-due time as they stand.
+Each request is lived through in time order by a `Life`: every step calls the same pure
+transition the services call (`requests.lifecycle`), and appends what it returns (the new state,
+events, notifications, offers, pauses…) as plain records to a `History` instead of writing rows.
+Before every step the life fires whatever the sweeper would have fired by then (the lifecycle's
+due times: escalations, reminders, broken promises, auto-closes), so the history is exactly as
+swept as a live system's. A life that reaches the end date simply stops: the request stays open
+with its offers, promises and next-update-due time as they stand.
 
-Records reference each other as objects; ids are assigned at the end in time order, so the
-written ids follow the order in which the product would have created the rows.
+Records reference each other (and payloads name them) by their `seq`; ids are assigned at the
+end in time order, so the written ids follow the order in which the product would have created
+the rows. With `record_actions` the history also keeps what each person did and when the
+sweeper fired, so the lives can be replayed through the real services (tests/demo).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from __future__ import annotations
 import contextlib
 import heapq
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -29,12 +31,29 @@ from followthrough.demo.company import Company, ServiceSpec
 from followthrough.org.rules import (
     WorkingCalendar,
     add_business_hours,
-    add_business_seconds,
     business_hours_between,
-    business_seconds_between,
 )
-from followthrough.promises import rules as promise_rules
-from followthrough.requests import rules
+from followthrough.requests import lifecycle, rules
+from followthrough.requests.lifecycle import (
+    UNCATALOGUED,
+    Change,
+    Notice,
+    OfferFacts,
+    PromiseChange,
+    PromiseFacts,
+    RequestFacts,
+    Scores,
+    Targets,
+)
+from followthrough.requests.vocabulary import (
+    EventKind,
+    OfferKind,
+    OfferState,
+    Payload,
+    PromiseState,
+    RequestState,
+    WaitReason,
+)
 
 # The demo's six months end at a fixed moment, so every run writes the same rows.
 END = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
@@ -55,7 +74,8 @@ class PastEnd(Exception):
 
 @dataclass(eq=False)
 class Record:
-    """A row to be written; `id` is assigned in time order just before writing."""
+    """A row to be written. Until then `seq` stands for its id wherever another record or a
+    payload names it; `id` is assigned in time order just before writing."""
 
     seq: int
     id: int = field(default=0, init=False)
@@ -73,6 +93,8 @@ class CaseRecord(Record):
 
 @dataclass(eq=False)
 class RequestRecord(Record):
+    """A request: what was asked, and (`facts`) where the lifecycle has taken it."""
+
     title: str
     need: str
     context: str
@@ -86,22 +108,8 @@ class RequestRecord(Record):
     opened_at: datetime
     parent: RequestRecord | None
     confidential: bool
-    state: str = rules.NEW
-    waiting_on: str | None = None
-    accepted_at: datetime | None = None
-    resolved_at: datetime | None = None
+    facts: RequestFacts | None = None
     first_resolved_at: datetime | None = None
-    closed_at: datetime | None = None
-    updated_at: datetime | None = None
-    resolution: str | None = None
-    next_update_due_at: datetime | None = None
-    update_reminded_at: datetime | None = None
-    update_escalate_at: datetime | None = None
-    resolve_due_at: datetime | None = None
-    clock_paused_at: datetime | None = None
-    paused_business_seconds: float = 0.0
-    auto_close_at: datetime | None = None
-    bounce_count: int = 0
     version: int = 1
     path: list[str] = field(default_factory=list)
     participants: dict[str, None] = field(default_factory=dict)
@@ -112,23 +120,46 @@ class RequestRecord(Record):
     declines: int = 0
     reopened: bool = False
 
+    @property
+    def now(self) -> RequestFacts:
+        """The request as it stands (opened: it has facts)."""
+        assert self.facts is not None
+        return self.facts
+
+    @property
+    def state(self) -> RequestState:
+        return self.now.state
+
 
 @dataclass(eq=False)
 class OfferRecord(Record):
     request: RequestRecord
-    kind: str
+    kind: OfferKind
     from_person_id: int
     from_team_id: int | None
-    to_team: str
-    to_person: str | None
+    to_team_id: int
+    to_person_id: int | None
     note: str
     offered_at: datetime
     due_at: datetime
-    state: str = "open"
+    state: OfferState = OfferState.OPEN
     escalated_at: datetime | None = None
     answered_at: datetime | None = None
     answered_by_id: int | None = None
     decline_reason: str | None = None
+
+    def facts(self) -> OfferFacts:
+        return OfferFacts(
+            id=self.seq,
+            kind=self.kind,
+            from_person_id=self.from_person_id,
+            from_team_id=self.from_team_id,
+            to_team_id=self.to_team_id,
+            to_person_id=self.to_person_id,
+            offered_at=self.offered_at,
+            due_at=self.due_at,
+            escalated_at=self.escalated_at,
+        )
 
 
 @dataclass(eq=False)
@@ -136,7 +167,7 @@ class PauseRecord(Record):
     request: RequestRecord
     reason: str
     note: str
-    child: RequestRecord | None
+    child_id: int | None
     started_at: datetime
     started_by_id: int
     ended_at: datetime | None = None
@@ -161,15 +192,7 @@ class PathStepRecord(Record):
 @dataclass(eq=False)
 class PromiseRecord(Record):
     request: RequestRecord
-    made_by: str
-    made_to_id: int
-    what: str
-    due_at: datetime
-    made_at: datetime
-    state: str = promise_rules.OPEN
-    done_at: datetime | None = None
-    done_note: str | None = None
-    reminded_at: datetime | None = None
+    facts: PromiseFacts
 
 
 @dataclass(eq=False)
@@ -195,14 +218,17 @@ class FeedbackRecord(Record):
 
 @dataclass(eq=False)
 class EventRecord(Record):
-    kind: str
     at: datetime
     request: RequestRecord | None
     actor_id: int | None
     team_id: int | None
     other_team_id: int | None
     person_id: int | None
-    payload: dict[str, Any]
+    payload: Payload
+
+    @property
+    def kind(self) -> EventKind:
+        return self.payload.KIND
 
 
 @dataclass(eq=False)
@@ -212,6 +238,19 @@ class NotificationRecord(Record):
     message: str
     request: RequestRecord | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a person did, as the services would be asked to do it (kept only when the
+    simulation is asked to, for replaying it through the real services)."""
+
+    at: datetime
+    seq: int
+    what: str
+    request: RequestRecord | None
+    actor_id: int
+    args: dict[str, Any]
 
 
 @dataclass
@@ -229,6 +268,9 @@ class History:
     feedback: list[FeedbackRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
     notifications: list[NotificationRecord] = field(default_factory=list)
+    # With `record_actions`: what people did, and when the sweeper fired something.
+    actions: list[Action] = field(default_factory=list)
+    sweeps: set[datetime] = field(default_factory=set)
     _seq: int = 0
 
     def next_seq(self) -> int:
@@ -240,13 +282,8 @@ def _lognormal(rng: random.Random, median: float, sigma: float = 0.8) -> float:
     return median * rng.lognormvariate(0.0, sigma)
 
 
-def _sub_request_resolved(child: RequestRecord) -> str:
-    """The `why` of a resume; a function because the child's id is only known when written."""
-    return f"sub-request {child.id} resolved"
-
-
 def _whole(instant: datetime) -> datetime:
-    """Times in the demo are whole seconds, so derived targets are too."""
+    """Times people choose in the demo are whole seconds."""
     return instant.replace(microsecond=0)
 
 
@@ -269,6 +306,7 @@ class Life:
         self.depth = depth
         self.cursor = request.opened_at
         self.offers: list[OfferRecord] = []
+        self.pauses: list[PauseRecord] = []
         self.promises: list[PromiseRecord] = []
         self.agenda: list[tuple[datetime, int, Callable[[datetime], None]]] = []
 
@@ -289,69 +327,133 @@ class Life:
     def later(self, hours: float, team: str | None = None) -> datetime:
         return _whole(add_business_hours(self.cal(team), self.cursor, hours))
 
-    def event(
-        self,
-        kind: str,
-        at: datetime,
-        /,
-        *,
-        actor: str | None = None,
-        team: str | None = None,
-        other_team: str | None = None,
-        person: str | None = None,
-        **payload: Any,
-    ) -> None:
-        self.history.events.append(
-            EventRecord(
-                self.history.next_seq(),
-                kind,
-                at,
-                self.r,
-                None if actor is None else self.pid(actor),
-                self.tid(team or self.r.team),
-                None if other_team is None else self.tid(other_team),
-                None if person is None else self.pid(person),
-                {k: v for k, v in payload.items() if v is not None},
-            )
-        )
-
-    def notify(self, handle: str, kind: str, message: str, at: datetime) -> None:
-        self.history.notifications.append(
-            NotificationRecord(self.history.next_seq(), self.pid(handle), kind, message, self.r, at)
-        )
-
-    def touch(self, now: datetime) -> None:
-        self.r.updated_at = now
-        self.r.version += 1
-
-    def participate(self, handle: str) -> None:
-        self.r.participants.setdefault(handle, None)
-
-    def reset_ladder(self, now: datetime) -> None:
-        ladder = rules.update_ladder(self.cal(), now, self.targets()[1])
-        self.r.next_update_due_at = ladder.due_at
-        self.r.update_escalate_at = ladder.escalate_at
-        self.r.update_reminded_at = None
-
-    def suspend_ladder(self) -> None:
-        self.r.next_update_due_at = None
-        self.r.update_escalate_at = None
-        self.r.update_reminded_at = None
-
-    def targets(self) -> tuple[float, float, float, int]:
-        """accept, update cadence, resolve, auto-close days (the uncatalogued ones for triage)."""
+    def targets(self) -> Targets:
         if self.r.service is None:
-            return (4.0, 8.0, 24.0, 5)
+            return UNCATALOGUED
         spec = self.company.service_specs[self.r.service]
-        return (spec.accept, spec.update_every, spec.resolve, spec.auto_close_days)
+        return Targets(spec.accept, spec.update_every, spec.resolve, spec.auto_close_days)
+
+    def team_name(self, team: str | None = None) -> str:
+        return self.company.team_specs[team or self.r.team].name
 
     def open_offer(self) -> OfferRecord | None:
-        return next((o for o in self.offers if o.state == "open"), None)
+        return next((o for o in self.offers if o.state == OfferState.OPEN), None)
 
     def member(self, team: str, *, exclude: tuple[str, ...] = ()) -> str:
         spec = self.company.team_specs[team]
         pool = [h for h in spec.members if h not in exclude] or [spec.lead]
         return self.rng.choice(pool)
+
+    def did(self, action: str, at: datetime, actor: str, **args: Any) -> None:
+        """Note what a person did, for a replay through the services."""
+        if self.world.record_actions:
+            self.history.actions.append(
+                Action(at, len(self.history.actions), action, self.r, self.pid(actor), args)
+            )
+
+    # -- writing what the lifecycle decided ------------------------------------------------------
+
+    def write(
+        self, events: Sequence[lifecycle.Event], notices: Sequence[Notice], now: datetime
+    ) -> None:
+        history = self.history
+        for e in events:
+            history.events.append(
+                EventRecord(
+                    history.next_seq(),
+                    e.at,
+                    self.r,
+                    e.actor_id,
+                    e.team_id,
+                    e.other_team_id,
+                    e.person_id,
+                    e.payload,
+                )
+            )
+        for n in notices:
+            history.notifications.append(
+                NotificationRecord(history.next_seq(), n.person_id, n.kind, n.message, self.r, now)
+            )
+
+    def _moved_to(self, facts: RequestFacts) -> None:
+        r = self.r
+        r.facts = facts
+        r.owner = self.world.handles[facts.owner_id]
+        r.team = self.world.team_keys[facts.team_id]
+
+    def apply(self, change: Change, *, touch: bool = True) -> Record | None:
+        """Append what a transition did as records; returns the offer or update it created."""
+        r, history = self.r, self.history
+        now = change.request.updated_at
+        self._moved_to(change.request)
+        r.version += touch
+        offers = {o.seq: o for o in self.offers}
+        for answer in change.answered:
+            offer = offers[answer.offer_id]
+            offer.state = answer.state
+            offer.answered_at = answer.at
+            offer.answered_by_id = answer.by_id
+            offer.decline_reason = answer.decline_reason
+        if change.escalated_offer_id is not None:
+            offers[change.escalated_offer_id].escalated_at = now
+        if change.new_step is not None:
+            step = change.new_step
+            history.path_steps.append(
+                PathStepRecord(history.next_seq(), r, step.team_id, step.entered_at, step.is_bounce)
+            )
+            r.path.append(self.world.team_keys[step.team_id])
+        if change.pause_ended_at is not None:
+            self.pauses[-1].ended_at = change.pause_ended_at
+        if change.new_pause is not None:
+            p = change.new_pause
+            pause = PauseRecord(
+                history.next_seq(), r, p.reason, p.note, p.child_id, p.started_at, p.started_by_id
+            )
+            self.pauses.append(pause)
+            history.pauses.append(pause)
+        created: Record | None = None
+        if change.new_offer is not None:
+            o = change.new_offer
+            offer = OfferRecord(
+                history.next_seq(),
+                r,
+                o.kind,
+                o.from_person_id,
+                o.from_team_id,
+                o.to_team_id,
+                o.to_person_id,
+                o.note,
+                o.offered_at,
+                o.due_at,
+            )
+            self.offers.append(offer)
+            history.offers.append(offer)
+            created = offer
+        elif change.new_update is not None:
+            u = change.new_update
+            created = UpdateRecord(history.next_seq(), r, u.author_id, u.body, u.posted_at)
+            history.updates.append(created)
+        if created is not None:
+            change = change.with_new_row(created.seq)
+        for person_id in change.participants:
+            r.participants.setdefault(self.world.handles[person_id], None)
+        self.write(change.events, change.notices, now)
+        return created
+
+    def apply_promise(self, change: PromiseChange, promise: PromiseRecord | None) -> PromiseRecord:
+        r, history = self.r, self.history
+        self._moved_to(change.request)
+        r.version += 1
+        if promise is None:
+            promise = PromiseRecord(history.next_seq(), r, change.promise)
+            change = change.with_new_row(promise.seq)
+            self.promises.append(promise)
+            history.promises.append(promise)
+        promise.facts = change.promise
+        for person_id in change.participants:
+            r.participants.setdefault(self.world.handles[person_id], None)
+        self.write(change.events, change.notices, change.request.updated_at)
+        return promise
 
     # -- time: the sweeper and the agenda fire before every step --------------------------------
 
@@ -369,23 +471,29 @@ class Life:
         heapq.heappush(self.agenda, (when, self.history.next_seq(), action))
 
     def _due_items(self) -> Iterator[tuple[datetime, int, Callable[[datetime], None]]]:
-        r = self.r
+        """What the sweeper would fire for this request, when, in the sweeper's order."""
+        r = self.r.now
         for offer in self.offers:
-            if offer.state == "open" and offer.escalated_at is None:
-                yield offer.due_at, 1, partial(self.escalate_offer, offer)
+            if offer.state == OfferState.OPEN:
+                due = lifecycle.offer_escalation_due_at(offer.facts())
+                if due is not None:
+                    yield due, 1, partial(self.escalate_offer, offer)
         for promise in self.promises:
-            if promise.state == promise_rules.OPEN:
-                yield promise.due_at, 2, partial(self.break_promise, promise)
-                if promise.reminded_at is None:
-                    remind_at = promise_rules.reminder_due_at(promise.due_at)
-                    yield remind_at, 3, partial(self.remind_promise, promise)
-        if r.state in rules.OPEN_STATES:
-            if r.next_update_due_at is not None and r.update_reminded_at is None:
-                yield r.next_update_due_at, 4, self.remind_update
-            if r.update_reminded_at is not None and r.update_escalate_at is not None:
-                yield r.update_escalate_at, 5, self.escalate_update
-        if r.state == rules.RESOLVED and r.auto_close_at is not None:
-            yield r.auto_close_at, 6, lambda at: self.close(at, actor=None)
+            due = lifecycle.promise_break_due_at(promise.facts)
+            if due is not None:
+                yield due, 2, partial(self.break_promise, promise)
+            due = lifecycle.promise_reminder_due_at(promise.facts)
+            if due is not None:
+                yield due, 3, partial(self.remind_promise, promise)
+        due = lifecycle.update_reminder_due_at(r)
+        if due is not None:
+            yield due, 4, self.remind_update
+        due = lifecycle.update_escalation_due_at(r)
+        if due is not None:
+            yield due, 5, self.escalate_update
+        due = lifecycle.auto_close_due_at(r)
+        if due is not None:
+            yield due, 6, self.auto_close
 
     def advance(self, until: datetime) -> None:
         while True:
@@ -398,14 +506,17 @@ class Life:
                 continue
             if best is None or best[0] > until:
                 return
-            best[2](max(best[0], self.cursor))
+            at = max(best[0], self.cursor)
+            if self.world.record_actions:
+                self.history.sweeps.add(at)
+            best[2](at)
 
     def pass_until(self, when: datetime, diligence: float | None = None) -> None:
         """Let time pass to `when`, the owner posting updates as the cadence asks."""
         behaviour = self.company.team_specs[self.r.team].behaviour
         diligence = behaviour.diligence if diligence is None else diligence
-        while self.r.next_update_due_at is not None and self.r.next_update_due_at < when:
-            due = self.r.next_update_due_at
+        while self.r.now.next_update_due_at is not None and self.r.now.next_update_due_at < when:
+            due = self.r.now.next_update_due_at
             if self.rng.random() < diligence:
                 gap = business_hours_between(self.cal(), self.cursor, due)
                 posted = self.later(gap * self.rng.uniform(0.5, 0.95))
@@ -420,408 +531,225 @@ class Life:
     def pass_hours(self, hours: float, diligence: float | None = None) -> None:
         self.pass_until(self.later(hours), diligence)
 
-    # -- the services, mirrored ------------------------------------------------------------
+    # -- what people do, through the lifecycle ---------------------------------------------------
 
     def open(self, cases: list[CaseRecord]) -> None:
         r, now = self.r, self.r.opened_at
-        accept, _, resolve, _ = self.targets()
-        r.resolve_due_at = _whole(add_business_hours(self.cal(), now, resolve))
-        r.updated_at = now
-        self.reset_ladder(now)
-        r.path.append(r.team)
-        self.history.path_steps.append(
-            PathStepRecord(self.history.next_seq(), r, self.tid(r.team), now, False)
-        )
-        self.participate(r.requester)
-        self.participate(r.owner)
-        offer = OfferRecord(
-            self.history.next_seq(),
-            r,
-            "intake",
-            self.pid(r.requester),
-            None,
-            r.team,
-            None,
-            "",
-            now,
-            _whole(add_business_hours(self.cal(), now, accept)),
-        )
-        self.offers.append(offer)
-        self.history.offers.append(offer)
         r.cases = cases
-        self.event(
-            "opened",
-            now,
-            actor=r.requester,
-            person=r.owner,
+        self.did("open", now, r.requester)
+        change = lifecycle.open_request(
+            title=r.title,
+            requester_id=self.pid(r.requester),
+            team_id=self.tid(r.team),
+            team_name=self.team_name(),
+            duty_owner_id=self.pid(r.owner),
+            calendar=self.cal(),
+            targets=self.targets(),
+            now=now,
             service_id=None if r.service is None else self.company.services[r.service],
-            case_ids=list(cases) or None,
-            parent_id=r.parent,
+            case_ids=[c.seq for c in cases],
+            parent_id=None if r.parent is None else r.parent.seq,
         )
-        self.event("offered", now, actor=r.requester, offer_id=offer, intake=True)
-        self.notify(r.owner, "offer", f"New request for {self.team_name()}: {r.title}", now)
-
-    def team_name(self, team: str | None = None) -> str:
-        return self.company.team_specs[team or self.r.team].name
+        self.apply(change, touch=False)
 
     def offer(
         self, actor: str, to_team: str, to_person: str | None, note: str, now: datetime
     ) -> OfferRecord:
-        r = self.r
         previous = self.open_offer()
-        if previous is not None:
-            previous.state = "withdrawn"
-            previous.answered_at = now
-            previous.answered_by_id = self.pid(actor)
-            self.event(
-                "withdrawn",
-                now,
-                actor=actor,
-                team=previous.to_team,
-                offer_id=previous,
-                superseded=True,
-            )
-        offer = OfferRecord(
-            self.history.next_seq(),
-            r,
-            "handoff",
-            self.pid(actor),
-            self.tid(r.team),
-            to_team,
-            to_person,
-            note,
-            now,
-            _whole(add_business_hours(self.cal(to_team), now, self.targets()[0])),
+        self.did("offer", now, actor, to_team=to_team, to_person=to_person, note=note)
+        change = lifecycle.offer(
+            self.r.now,
+            previous=None if previous is None else previous.facts(),
+            actor_id=self.pid(actor),
+            to_team_id=self.tid(to_team),
+            to_person_id=None if to_person is None else self.pid(to_person),
+            to_team_duty_owner_id=self.pid(self.company.duty_owner(to_team)),
+            note=note,
+            calendar=self.cal(to_team),
+            targets=self.targets(),
+            now=now,
         )
-        self.offers.append(offer)
-        self.history.offers.append(offer)
-        self.touch(now)
-        self.event(
-            "offered",
-            now,
-            actor=actor,
-            other_team=to_team,
-            person=to_person,
-            offer_id=offer,
-            note=note or None,
-        )
-        receiver = to_person if to_person is not None else self.company.duty_owner(to_team)
-        self.participate(receiver)
-        self.notify(
-            receiver,
-            "offer",
-            f"Offered to you: {r.title} (accept by {offer.due_at:%Y-%m-%d %H:%M} UTC)",
-            now,
-        )
+        offer = self.apply(change)
+        assert isinstance(offer, OfferRecord)
         return offer
 
     def accept(self, actor: str, offer: OfferRecord, now: datetime) -> None:
-        r = self.r
-        previous_owner, previous_team = r.owner, r.team
-        offer.state = "accepted"
-        offer.answered_at = now
-        offer.answered_by_id = self.pid(actor)
-        r.owner = actor
-        bounce = False
-        if offer.to_team != r.team:
-            ids = [self.tid(t) for t in r.path]
-            bounce = rules.is_bounce(ids, self.tid(offer.to_team))
-            r.path.append(offer.to_team)
-            self.history.path_steps.append(
-                PathStepRecord(self.history.next_seq(), r, self.tid(offer.to_team), now, bounce)
-            )
-            r.team = offer.to_team
-            if bounce:
-                r.bounce_count += 1
-        if r.accepted_at is None:
-            r.accepted_at = now
-        if r.state == rules.NEW:
-            r.state = rules.IN_PROGRESS
-        if r.waiting_on not in ("clarification", "requester"):
-            self.reset_ladder(now)
-        self.participate(actor)
-        self.touch(now)
-        self.event(
-            "accepted",
-            now,
-            actor=actor,
-            other_team=previous_team if previous_team != r.team else None,
-            person=actor,
-            offer_id=offer,
-            previous_owner_id=self.pid(previous_owner),
-            bounce=bounce or None,
-            waited_seconds=(now - offer.offered_at).total_seconds(),
+        self.did("accept", now, actor, offer=offer)
+        change = lifecycle.accept(
+            self.r.now,
+            offer.facts(),
+            actor_id=self.pid(actor),
+            actor_name=self.company.names[actor],
+            path=[self.tid(t) for t in self.r.path],
+            calendar=self.cal(self.world.team_keys[offer.to_team_id]),
+            targets=self.targets(),
+            now=now,
         )
-        if previous_owner != actor:
-            self.notify(
-                previous_owner,
-                "offer_accepted",
-                f"Accepted: {r.title} is now owned by person {self.pid(actor)}",
-                now,
-            )
+        self.apply(change)
 
     def decline(self, actor: str, offer: OfferRecord, reason: str, now: datetime) -> None:
-        offer.state = "declined"
-        offer.answered_at = now
-        offer.answered_by_id = self.pid(actor)
-        offer.decline_reason = reason
         self.r.declines += 1
-        self.touch(now)
-        from_team = None
-        if offer.from_team_id is not None:
-            from_team = next(k for k, v in self.company.teams.items() if v == offer.from_team_id)
-        self.event(
-            "declined",
-            now,
-            actor=actor,
-            team=offer.to_team,
-            other_team=from_team,
-            offer_id=offer,
-            reason=reason,
-            intake=offer.kind == "intake" or None,
+        self.did("decline", now, actor, offer=offer, reason=reason)
+        self.apply(
+            lifecycle.decline(
+                self.r.now, offer.facts(), actor_id=self.pid(actor), reason=reason, now=now
+            )
         )
-        from_handle = next(h for h, i in self.company.people.items() if i == offer.from_person_id)
-        for handle in sorted({self.r.owner, from_handle} - {actor}, key=self.pid):
-            self.notify(handle, "offer_declined", f"Declined: {self.r.title} — {reason}", now)
-
-    def start_pause(
-        self, actor: str, reason: str, note: str, now: datetime, child: RequestRecord | None = None
-    ) -> None:
-        self.history.pauses.append(
-            PauseRecord(self.history.next_seq(), self.r, reason, note, child, now, self.pid(actor))
-        )
-        self.r.clock_paused_at = now
-        self.r.waiting_on = reason
-        if reason in ("clarification", "requester"):
-            self.suspend_ladder()
-
-    def end_pause(self, now: datetime) -> float:
-        r = self.r
-        pause = next(p for p in reversed(self.history.pauses) if p.request is r)
-        pause.ended_at = now
-        paused = 0.0
-        if r.clock_paused_at is not None:
-            paused = business_seconds_between(self.cal(), r.clock_paused_at, now)
-        r.paused_business_seconds += paused
-        if r.resolve_due_at is not None:
-            r.resolve_due_at = add_business_seconds(self.cal(), r.resolve_due_at, paused)
-        r.clock_paused_at = None
-        r.waiting_on = None
-        self.reset_ladder(now)
-        return paused
 
     def ask(self, actor: str, question: str, now: datetime) -> None:
-        self.start_pause(actor, "clarification", question, now)
-        self.r.state = rules.NEEDS_CLARIFICATION
-        self.touch(now)
-        self.event("clarification_asked", now, actor=actor, question=question)
-        self.notify(
-            self.r.requester, "clarification", f"Question on {self.r.title}: {question}", now
+        self.did("ask", now, actor, question=question)
+        self.apply(
+            lifecycle.ask_clarification(
+                self.r.now, actor_id=self.pid(actor), question=question, now=now
+            )
         )
 
     def answer(self, answer: str, now: datetime) -> None:
-        paused = self.end_pause(now)
-        self.r.state = rules.working_state(self.r.accepted_at is not None)
-        self.touch(now)
-        self.event(
-            "clarification_answered",
-            now,
-            actor=self.r.requester,
+        self.did("answer", now, self.r.requester, answer=answer)
+        change = lifecycle.answer_clarification(
+            self.r.now,
+            actor_id=self.pid(self.r.requester),
             answer=answer,
-            paused_business_seconds=paused,
+            calendar=self.cal(),
+            targets=self.targets(),
+            now=now,
         )
-        self.notify(self.r.owner, "clarification", f"Answered: {self.r.title}: {answer}", now)
+        self.apply(change)
 
     def wait(
-        self, reason: str, note: str, now: datetime, child: RequestRecord | None = None
+        self, reason: WaitReason, note: str, now: datetime, child: RequestRecord | None = None
     ) -> None:
-        self.start_pause(self.r.owner, reason, note, now, child)
-        self.r.state = rules.WAITING
-        self.touch(now)
-        self.event("paused", now, actor=self.r.owner, reason=reason, note=note, child_id=child)
-
-    def resume(
-        self, actor: str | None, now: datetime, why: Callable[[], str] | None = None
-    ) -> None:
-        reason = self.r.waiting_on
-        paused = self.end_pause(now)
-        self.r.state = rules.IN_PROGRESS
-        self.touch(now)
-        self.event(
-            "resumed",
-            now,
-            actor=actor,
+        owner = self.r.owner
+        self.did("wait", now, owner, reason=reason, note=note, child=child)
+        change = lifecycle.wait(
+            self.r.now,
+            actor_id=self.pid(owner),
             reason=reason,
-            why=why,
-            paused_business_seconds=paused,
+            note=note,
+            now=now,
+            child_id=None if child is None else child.seq,
         )
+        self.apply(change)
+
+    def resume(self, actor: str, now: datetime) -> None:
+        self.did("resume", now, actor)
+        change = lifecycle.resume(
+            self.r.now,
+            actor_id=self.pid(actor),
+            calendar=self.cal(),
+            targets=self.targets(),
+            now=now,
+        )
+        self.apply(change)
+
+    def child_resolved(self, child: RequestRecord, now: datetime) -> None:
+        """The product picks the request up again when the sub-request it waits on resolves."""
+        change = lifecycle.child_resolved(
+            self.r.now,
+            child_id=child.seq,
+            child_title=child.title,
+            waiting_on_child_id=self.pauses[-1].child_id if self.pauses else None,
+            calendar=self.cal(),
+            targets=self.targets(),
+            now=now,
+        )
+        if change is not None:
+            self.apply(change)
 
     def post_update(self, author: str, body: str, now: datetime) -> None:
-        r = self.r
-        update = UpdateRecord(self.history.next_seq(), r, self.pid(author), body, now)
-        self.history.updates.append(update)
-        if r.next_update_due_at is not None:
-            self.reset_ladder(now)
-        self.participate(author)
-        self.touch(now)
-        self.event("update_posted", now, actor=author, update_id=update)
-        if r.requester != author:
-            self.notify(r.requester, "update_posted", f"Update on {r.title}: {body[:200]}", now)
+        self.did("post_update", now, author, body=body)
+        change = lifecycle.post_update(
+            self.r.now,
+            actor_id=self.pid(author),
+            body=body,
+            working=True,
+            calendar=self.cal(),
+            targets=self.targets(),
+            now=now,
+        )
+        self.apply(change)
 
     def make_promise(self, actor: str, what: str, due_at: datetime, now: datetime) -> PromiseRecord:
-        r = self.r
-        promise = PromiseRecord(
-            self.history.next_seq(), r, actor, self.pid(r.requester), what, due_at, now
+        self.did("make_promise", now, actor, what=what, due_at=due_at)
+        change = lifecycle.make_promise(
+            self.r.now, actor_id=self.pid(actor), what=what, due_at=due_at, now=now
         )
-        self.promises.append(promise)
-        self.history.promises.append(promise)
-        r.updated_at = now
-        r.version += 1
-        self.participate(actor)
-        self.event(
-            "promise_made",
-            now,
-            actor=actor,
-            person=actor,
-            promise_id=promise,
-            what=what,
-            due_at=due_at.isoformat(),
-        )
-        self.notify(
-            r.requester,
-            "promise_due",
-            f"Promised on {r.title}: {what} by {due_at:%Y-%m-%d %H:%M} UTC",
-            now,
-        )
-        return promise
+        return self.apply_promise(change, None)
 
     def keep_promise(self, promise: PromiseRecord, note: str, now: datetime) -> None:
-        if promise.state != promise_rules.OPEN:
+        if promise.facts.state != PromiseState.OPEN:
             return
-        assert promise_rules.outcome_when_done(promise.due_at, now) == promise_rules.KEPT
-        promise.done_at = now
-        promise.done_note = note
-        promise.state = promise_rules.KEPT
-        self.touch(now)
-        self.event(
-            "promise_kept",
-            now,
-            actor=promise.made_by,
-            person=promise.made_by,
-            promise_id=promise,
-            note=note,
+        actor = promise.facts.made_by_id
+        self.did("keep_promise", now, self.world.handles[actor], promise=promise, note=note)
+        change = lifecycle.keep_promise(
+            self.r.now, promise.facts, actor_id=actor, note=note, now=now
         )
+        self.apply_promise(change, promise)
 
     def break_promise(self, promise: PromiseRecord, now: datetime) -> None:
-        promise.state = promise_rules.BROKEN
         self.r.broken += 1
-        self.touch(now)
-        self.event(
-            "promise_broken",
-            now,
-            person=promise.made_by,
-            promise_id=promise,
-            due_at=promise.due_at.isoformat(),
-        )
-        message = f"Broken promise on {self.r.title}: {promise.what}"
-        self.notify(promise.made_by, "promise_broken", message, now)
-        self.notify(self.r.requester, "promise_broken", message, now)
+        self.apply_promise(lifecycle.break_promise(self.r.now, promise.facts, now=now), promise)
 
     def remind_promise(self, promise: PromiseRecord, now: datetime) -> None:
-        promise.reminded_at = now
-        self.notify(
-            promise.made_by,
-            "promise_due",
-            f"Due at {promise.due_at:%H:%M} UTC: {promise.what}",
-            now,
+        promise.facts, notice = lifecycle.remind_promise(promise.facts, now=now)
+        self.write((), (notice,), now)
+
+    def _escalates_to(self, team: str) -> int:
+        return lifecycle.escalates_to(
+            self.pid(self.company.lead(team)), self.pid(self.company.duty_owner(team))
         )
 
     def escalate_offer(self, offer: OfferRecord, now: datetime) -> None:
-        offer.escalated_at = now
         self.r.escalations += 1
-        self.touch(now)
-        lead = self.company.lead(offer.to_team)
-        from_team = None
-        if offer.from_team_id is not None:
-            from_team = next(k for k, v in self.company.teams.items() if v == offer.from_team_id)
-        self.event(
-            "escalated",
-            now,
-            team=offer.to_team,
-            other_team=from_team,
-            person=lead,
-            offer_id=offer,
-            what="offer_not_accepted",
-        )
-        self.notify(lead, "escalation", f"Not accepted in time: {self.r.title}", now)
+        lead = self._escalates_to(self.world.team_keys[offer.to_team_id])
+        self.apply(lifecycle.escalate_offer(self.r.now, offer.facts(), lead_id=lead, now=now))
 
     def remind_update(self, now: datetime) -> None:
-        self.r.update_reminded_at = now
-        self.touch(now)
-        self.event("update_reminded", now, person=self.r.owner)
-        self.notify(self.r.owner, "update_due", f"Update due: {self.r.title}", now)
+        self.apply(lifecycle.remind_update(self.r.now, now=now))
 
     def escalate_update(self, now: datetime) -> None:
-        self.r.update_escalate_at = None
         self.r.escalations += 1
-        self.touch(now)
-        lead = self.company.lead(self.r.team)
-        self.event("update_escalated", now, person=lead, owner_id=self.pid(self.r.owner))
-        self.notify(lead, "escalation", f"Update overdue: {self.r.title}", now)
+        lead = self._escalates_to(self.r.team)
+        self.apply(lifecycle.escalate_update(self.r.now, lead_id=lead, now=now))
 
     def resolve(self, resolution: str, now: datetime) -> None:
         r = self.r
-        offer = self.open_offer()
-        if offer is not None:
-            offer.state = "withdrawn"
-            offer.answered_at = now
-            offer.answered_by_id = self.pid(r.owner)
-            # As the service does: resolving withdraws the open offer, and the history says so.
-            self.event(
-                "withdrawn", now, actor=r.owner, team=offer.to_team, offer_id=offer, resolved=True
-            )
-        if r.accepted_at is None:
-            r.accepted_at = now
-        r.state = rules.RESOLVED
-        r.resolution = resolution
-        r.resolved_at = now
         if r.first_resolved_at is None:
             r.first_resolved_at = now
-        self.suspend_ladder()
-        cal = self.cal()
-        days = self.targets()[3]
-        r.auto_close_at = _whole(
-            add_business_hours(cal, now, days * cal.business_seconds_per_day / 3600)
-        )
-        self.touch(now)
-        self.event(
-            "resolved",
-            now,
-            actor=r.owner,
-            person=r.owner,
+        offer = self.open_offer()
+        self.did("resolve", now, r.owner, resolution=resolution)
+        change = lifecycle.resolve(
+            r.now,
+            open_offer=None if offer is None else offer.facts(),
+            actor_id=self.pid(r.owner),
             resolution=resolution,
-            within_target=(r.resolve_due_at is None or now <= r.resolve_due_at),
+            calendar=self.cal(),
+            targets=self.targets(),
+            now=now,
         )
-        self.notify(r.requester, "resolved", f"Resolved: {r.title} — {resolution[:200]}", now)
+        self.apply(change)
 
-    def close(self, now: datetime, *, actor: str | None) -> None:
-        r = self.r
-        r.state = rules.CLOSED
-        r.closed_at = now
-        r.auto_close_at = None
-        self.touch(now)
-        self.event("closed", now, actor=actor, auto=actor is None or None)
+    def confirm(self, now: datetime) -> None:
+        requester = self.r.requester
+        self.did("confirm", now, requester)
+        self.apply(lifecycle.confirm(self.r.now, actor_id=self.pid(requester), now=now))
+
+    def auto_close(self, now: datetime) -> None:
+        self.apply(lifecycle.auto_close(self.r.now, now=now))
 
     def reopen(self, reason: str, now: datetime) -> None:
         r = self.r
-        r.state = rules.IN_PROGRESS
-        r.resolved_at = None
-        r.auto_close_at = None
         r.reopened = True
-        self.reset_ladder(now)
-        self.touch(now)
-        self.event("reopened", now, actor=r.requester, reason=reason)
-        self.notify(r.owner, "reopened", f"Reopened: {r.title} — {reason}", now)
+        self.did("reopen", now, r.requester, reason=reason)
+        change = lifecycle.reopen(
+            r.now,
+            actor_id=self.pid(r.requester),
+            reason=reason,
+            calendar=self.cal(),
+            targets=self.targets(),
+            now=now,
+        )
+        self.apply(change)
 
     def rate(self, scores: dict[str, int], comment: str, now: datetime) -> None:
         r = self.r
@@ -829,20 +757,15 @@ class Life:
             self.history.next_seq(), r, self.pid(r.requester), scores, comment, now
         )
         self.history.ratings.append(rating)
-        r.updated_at = now
-        r.version += 1
-        self.event(
-            "rated",
-            now,
-            actor=r.requester,
-            person=r.owner,
-            comment=comment or None,
-            understand=scores["understand"],
-            own=scores["own"],
-            serve=scores["serve"],
-            communicate=scores["communicate"],
+        self.did("rate", now, r.requester, scores=scores, comment=comment)
+        change = lifecycle.rate(
+            r.now,
+            actor_id=self.pid(r.requester),
+            scores=Scores(**scores),
+            comment=comment,
+            now=now,
         )
-        self.notify(r.owner, "feedback", f"Rated: {r.title}", now)
+        self.apply(change)
 
     def give_feedback(
         self, giver: str, receiver: str, kind: str, sbi: tuple[str, str, str], now: datetime
@@ -860,17 +783,30 @@ class Life:
             now,
         )
         self.history.feedback.append(feedback)
-        self.event(
-            "feedback_given", now, actor=giver, person=receiver, feedback_id=feedback, kind=kind
+        self.did("give_feedback", now, giver, receiver=receiver, kind=kind, sbi=sbi)
+        event, notice = lifecycle.give_feedback(
+            team_id=self.r.now.team_id,
+            actor_id=self.pid(giver),
+            to_person_id=self.pid(receiver),
+            kind=kind,
+            now=now,
         )
-        self.notify(receiver, "feedback", f"You received {kind} feedback", now)
+        self.write(
+            (replace(event, payload=event.payload.with_new_row(feedback.seq)),), (notice,), now
+        )
 
     def link_case(self, case: CaseRecord, now: datetime) -> None:
-        self.r.cases.append(case)
-        self.touch(now)
-        self.event(
-            "case_linked", now, actor=self.r.requester, case_id=case, reference=case.reference
+        r = self.r
+        r.cases.append(case)
+        self.did("link_case", now, r.requester, case=case)
+        change = lifecycle.link_case(
+            r.now,
+            actor_id=self.pid(r.requester),
+            case_id=case.seq,
+            reference=case.reference,
+            now=now,
         )
+        self.apply(change)
 
     # -- the story of one request ------------------------------------------------------------
 
@@ -904,7 +840,7 @@ class Life:
         r, rng = self.r, self.rng
         team = r.team
         behaviour = self.company.team_specs[team].behaviour
-        accept_median = self.targets()[0] * behaviour.accept_factor
+        accept_median = self.targets().accept_hours * behaviour.accept_factor
         intake = self.offers[0]
         if rng.random() < behaviour.direct_offer:
             duty = self.company.duty_owner(team)
@@ -973,7 +909,7 @@ class Life:
         note = rng.choice(texts.HANDOFF_NOTES).format(team=self.team_name(other))
         offer = self.offer(r.owner, other, None, note, self.cursor)
         other_behaviour = self.company.team_specs[other].behaviour
-        accept_median = self.targets()[0] * other_behaviour.accept_factor
+        accept_median = self.targets().accept_hours * other_behaviour.accept_factor
         self.pass_until(self.later(_lognormal(rng, accept_median), other))
         if rng.random() < other_behaviour.decline * 2:
             reason = rng.choice(texts.DECLINE_TO_TEAM).format(team=self.team_name(home))
@@ -987,7 +923,10 @@ class Life:
             back = self.offer(r.owner, home, None, note, self.cursor)
             home_behaviour = self.company.team_specs[home].behaviour
             self.pass_until(
-                self.later(_lognormal(rng, self.targets()[0] * home_behaviour.accept_factor), home)
+                self.later(
+                    _lognormal(rng, self.targets().accept_hours * home_behaviour.accept_factor),
+                    home,
+                )
             )
             self.accept(self.member(home, exclude=(r.requester,)), back, self.cursor)
 
@@ -1008,12 +947,17 @@ class Life:
         child = self.world.open_request(
             r.owner, service, self.cursor, parent=r, cases=list(r.cases)
         )
-        self.touch(self.cursor)
-        self.event(
-            "sub_request_opened", self.cursor, actor=r.owner, other_team=team, child_id=child.r
+        self.apply(
+            lifecycle.open_sub_request(
+                r.now,
+                child_id=child.r.seq,
+                child_team_id=child.r.now.team_id,
+                actor_id=self.pid(r.owner),
+                now=self.cursor,
+            )
         )
         self.wait(
-            "sub_request",
+            WaitReason.SUB_REQUEST,
             f"Waiting on {self.team_name(team)}: {child.r.title}",
             self.cursor,
             child.r,
@@ -1024,8 +968,7 @@ class Life:
             self.pass_until(END + timedelta(seconds=1))
             return
         self.pass_until(resolved)
-        self.resume(None, resolved, why=partial(_sub_request_resolved, child.r))
-        self.notify(r.owner, "resolved", f"Sub-request resolved: {child.r.title}", resolved)
+        self.child_resolved(child.r, resolved)
 
     def _wait_outside(self) -> None:
         rng = self.rng
@@ -1033,9 +976,9 @@ class Life:
         if self.r.state != rules.IN_PROGRESS:
             return
         if rng.random() < 0.25:
-            reason, note = "requester", rng.choice(texts.REQUESTER_WAITS)
+            reason, note = WaitReason.REQUESTER, rng.choice(texts.REQUESTER_WAITS)
         else:
-            reason, note = "outside", rng.choice(texts.OUTSIDE_WAITS)
+            reason, note = WaitReason.OUTSIDE, rng.choice(texts.OUTSIDE_WAITS)
         self.wait(reason, note, self.cursor)
         self.pass_hours(_lognormal(rng, 6.0))
         self.resume(self.r.owner, self.cursor)
@@ -1044,7 +987,7 @@ class Life:
         """Work the request to resolution, posting updates and making (and keeping) promises."""
         r, rng = self.r, self.rng
         behaviour = self.company.team_specs[r.team].behaviour
-        work = _lognormal(rng, self.targets()[2] * behaviour.work_factor * share, 0.8)
+        work = _lognormal(rng, self.targets().resolve_hours * behaviour.work_factor * share, 0.8)
         if rng.random() < behaviour.promise:
             self.pass_hours(work * rng.uniform(0.05, 0.5))
             self._promise(behaviour.keep)
@@ -1089,10 +1032,10 @@ class Life:
             add_business_hours(self.requester_cal(), self.cursor, _lognormal(rng, 4.0))
         )
         confirms = rng.random() < CONFIRM_SHARE
-        self.reach(replied if confirms else (r.auto_close_at or replied))
+        self.reach(replied if confirms else (r.now.auto_close_at or replied))
         if confirms and r.state == rules.RESOLVED:
-            self.close(self.cursor, actor=r.requester)
-        bad = r.broken + r.escalations + r.bounce_count + r.declines + int(r.reopened)
+            self.confirm(self.cursor)
+        bad = r.broken + r.escalations + r.now.bounce_count + r.declines + int(r.reopened)
         if rng.random() < RATING_SHARE + 0.1 * min(bad, 3):
             self.reach(self.cursor + timedelta(minutes=rng.randint(1, 30)))
             self.rate(*self._scores(), self.cursor)
@@ -1107,14 +1050,15 @@ class Life:
     def _scores(self) -> tuple[dict[str, int], str]:
         r, rng = self.r, self.rng
         base = self.company.team_specs[r.team].behaviour.quality
-        late = r.resolve_due_at is not None and (r.first_resolved_at or END) > r.resolve_due_at
+        due = r.now.resolve_due_at
+        late = due is not None and (r.first_resolved_at or END) > due
 
         def score(value: float) -> int:
             return max(1, min(5, round(value + rng.gauss(0.0, 0.6))))
 
         scores = {
             "understand": score(base + 0.3 - 0.5 * r.reopened),
-            "own": score(base - 0.8 * r.escalations - 0.8 * r.bounce_count - 0.4 * r.declines),
+            "own": score(base - 0.8 * r.escalations - 0.8 * r.now.bounce_count - 0.4 * r.declines),
             "serve": score(base - 0.8 * late - 1.0 * r.reopened),
             "communicate": score(base - 1.2 * r.broken - 0.4 * r.escalations),
         }
@@ -1126,10 +1070,15 @@ class Life:
 class Simulation:
     """Opens the requests of six months in time order and lives each one through."""
 
-    def __init__(self, company: Company, rng: random.Random, requests: int) -> None:
+    def __init__(
+        self, company: Company, rng: random.Random, requests: int, *, record_actions: bool = False
+    ) -> None:
         self.company = company
         self.rng = rng
         self.history = History()
+        self.record_actions = record_actions
+        self.handles = {person_id: handle for handle, person_id in company.people.items()}
+        self.team_keys = {team_id: key for key, team_id in company.teams.items()}
         self.sub_budget = round(requests * SUB_REQUEST_SHARE)
         self.roots = max(1, requests - self.sub_budget)
         self._claim = 10_000
@@ -1179,6 +1128,11 @@ class Simulation:
         )
         self.history.cases.append(case)
         self._open_cases.setdefault(handle, []).append(case)
+        if self.record_actions:
+            actions = self.history.actions
+            actions.append(
+                Action(created, len(actions), "add_case", None, case.created_by_id, {"case": case})
+            )
         return case
 
     def cases_for(self, handle: str, team: str, now: datetime) -> list[CaseRecord]:
@@ -1272,7 +1226,12 @@ class Simulation:
 
 
 def simulate(
-    company: Company, rng: random.Random, requests: int, tick: Callable[[], None] | None = None
+    company: Company,
+    rng: random.Random,
+    requests: int,
+    tick: Callable[[], None] | None = None,
+    *,
+    record_actions: bool = False,
 ) -> History:
     """About `requests` requests (sub-requests included) opened over the six months before END."""
-    return Simulation(company, rng, requests).run(tick)
+    return Simulation(company, rng, requests, record_actions=record_actions).run(tick)

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 from followthrough.cases.service import add_case
 from followthrough.demo.company import Company
 from followthrough.feedback.service import give_feedback, rate_request
+from followthrough.org.actors import Actor
 from followthrough.org.service import actor_for, get_person
+from followthrough.promises import scheduled as promises_due
 from followthrough.promises.service import keep_promise, make_promise
+from followthrough.requests import scheduled as requests_due
 from followthrough.requests import service as requests
-from followthrough.requests.rules import Actor
 from followthrough.requests.service import NewRequest
-from followthrough.sweeper import service as sweeper
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def play_story(session: Session, company: Company) -> Story:
         _at(9, 9, 25),
     )
     # Nobody in Policy Admin takes it within the two-hour acceptance target.
-    sweeper.escalate_offers(session, _at(9, 11, 30))
+    requests_due.escalate_offers(session, _at(9, 11, 30))
     intake = requests.open_offer_of(session, request.id)
     assert intake is not None
     offer = requests.offer_request(
@@ -100,9 +101,9 @@ def play_story(session: Session, company: Company) -> Story:
         _at(9, 15),
         _at(9, 12, 10),
     )
-    sweeper.remind_promises(session, _at(9, 14, 35))
-    sweeper.break_promises(session, _at(9, 15, 0))
-    sweeper.remind_updates(session, _at(9, 16, 10))
+    promises_due.remind_promises(session, _at(9, 14, 35))
+    promises_due.break_promises(session, _at(9, 15, 0))
+    requests_due.remind_updates(session, _at(9, 16, 10))
     requests.post_update(
         session,
         asha,
@@ -110,7 +111,7 @@ def play_story(session: Session, company: Company) -> Story:
         "Mrs Okafor has called twice today. When will the policy be corrected?",
         _at(10, 9, 30),
     )
-    sweeper.escalate_updates(session, _at(10, 10, 10))
+    requests_due.escalate_updates(session, _at(10, 10, 10))
     requests.post_update(
         session,
         linda,

@@ -38,17 +38,6 @@ def _number(records: Sequence[Record], when: Callable[[Any], datetime]) -> None:
         record.id = number
 
 
-def _plain(value: Any) -> Any:
-    """Payload values may name records (written as their id) or be computed once ids exist."""
-    if isinstance(value, Record):
-        return value.id
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if callable(value):
-        return value()
-    return value
-
-
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -98,7 +87,6 @@ def write_history(
 ) -> None:
     """Insert every row of the history. Notifications only for the last two weeks."""
     people = company.people
-    teams = company.teams
     services = company.services
     _number(history.cases, lambda c: c.created_at)
     _number(history.requests, lambda r: r.opened_at)
@@ -106,12 +94,25 @@ def write_history(
     _number(history.path_steps, lambda p: p.entered_at)
     _number(history.pauses, lambda p: p.started_at)
     _number(history.updates, lambda u: u.posted_at)
-    _number(history.promises, lambda p: p.made_at)
+    _number(history.promises, lambda p: p.facts.made_at)
     _number(history.ratings, lambda r: r.rated_at)
     _number(history.feedback, lambda f: f.given_at)
     _number(history.events, lambda e: e.at)
     recent = [n for n in history.notifications if n.created_at >= END - NOTIFICATION_WINDOW]
     _number(recent, lambda n: n.created_at)
+    # Records and payloads name each other by seq until now: the final ids, by seq.
+    final_id = {
+        record.seq: record.id
+        for records in (
+            history.cases,
+            history.requests,
+            history.offers,
+            history.updates,
+            history.promises,
+            history.feedback,
+        )
+        for record in records
+    }
 
     _insert(
         session,
@@ -145,26 +146,26 @@ def write_history(
                 "priority": r.priority,
                 "requester_id": people[r.requester],
                 "service_id": None if r.service is None else services[r.service],
-                "team_id": teams[r.team],
-                "owner_id": people[r.owner],
-                "state": r.state,
-                "waiting_on": r.waiting_on,
+                "team_id": r.now.team_id,
+                "owner_id": r.now.owner_id,
+                "state": r.now.state,
+                "waiting_on": r.now.waiting_on,
                 "parent_id": None if r.parent is None else r.parent.id,
                 "confidential": r.confidential,
                 "opened_at": r.opened_at,
-                "accepted_at": r.accepted_at,
-                "resolved_at": r.resolved_at,
-                "closed_at": r.closed_at,
-                "updated_at": r.updated_at or r.opened_at,
-                "resolution": r.resolution,
-                "next_update_due_at": r.next_update_due_at,
-                "update_reminded_at": r.update_reminded_at,
-                "update_escalate_at": r.update_escalate_at,
-                "resolve_due_at": r.resolve_due_at,
-                "clock_paused_at": r.clock_paused_at,
-                "paused_business_seconds": r.paused_business_seconds,
-                "auto_close_at": r.auto_close_at,
-                "bounce_count": r.bounce_count,
+                "accepted_at": r.now.accepted_at,
+                "resolved_at": r.now.resolved_at,
+                "closed_at": r.now.closed_at,
+                "updated_at": r.now.updated_at,
+                "resolution": r.now.resolution,
+                "next_update_due_at": r.now.next_update_due_at,
+                "update_reminded_at": r.now.update_reminded_at,
+                "update_escalate_at": r.now.update_escalate_at,
+                "resolve_due_at": r.now.resolve_due_at,
+                "clock_paused_at": r.now.clock_paused_at,
+                "paused_business_seconds": r.now.paused_business_seconds,
+                "auto_close_at": r.now.auto_close_at,
+                "bounce_count": r.now.bounce_count,
                 "eta_median_at": None,
                 "eta_likely_at": None,
                 "eta_basis": None,
@@ -196,8 +197,8 @@ def write_history(
                 "kind": o.kind,
                 "from_person_id": o.from_person_id,
                 "from_team_id": o.from_team_id,
-                "to_team_id": teams[o.to_team],
-                "to_person_id": None if o.to_person is None else people[o.to_person],
+                "to_team_id": o.to_team_id,
+                "to_person_id": o.to_person_id,
                 "note": o.note,
                 "state": o.state,
                 "offered_at": o.offered_at,
@@ -235,7 +236,7 @@ def write_history(
                 "request_id": p.request.id,
                 "reason": p.reason,
                 "note": p.note,
-                "child_request_id": None if p.child is None else p.child.id,
+                "child_request_id": None if p.child_id is None else final_id[p.child_id],
                 "started_at": p.started_at,
                 "started_by_id": p.started_by_id,
                 "ended_at": p.ended_at,
@@ -266,15 +267,15 @@ def write_history(
             {
                 "id": p.id,
                 "request_id": p.request.id,
-                "made_by_id": people[p.made_by],
-                "made_to_id": p.made_to_id,
-                "what": p.what,
-                "due_at": p.due_at,
-                "made_at": p.made_at,
-                "state": p.state,
-                "done_at": p.done_at,
-                "done_note": p.done_note,
-                "reminded_at": p.reminded_at,
+                "made_by_id": p.facts.made_by_id,
+                "made_to_id": p.facts.made_to_id,
+                "what": p.facts.what,
+                "due_at": p.facts.due_at,
+                "made_at": p.facts.made_at,
+                "state": p.facts.state,
+                "done_at": p.facts.done_at,
+                "done_note": p.facts.done_note,
+                "reminded_at": p.facts.reminded_at,
             }
             for p in sorted(history.promises, key=lambda p: p.id)
         ),
@@ -328,7 +329,7 @@ def write_history(
                 "team_id": e.team_id,
                 "other_team_id": e.other_team_id,
                 "person_id": e.person_id,
-                "payload": {k: _plain(v) for k, v in e.payload.items()},
+                "payload": e.payload.renumbered(final_id).to_json(),
             }
             for e in sorted(history.events, key=lambda e: e.id)
         ),
@@ -349,7 +350,7 @@ def write_history(
                 "created_at": n.created_at,
                 # What still needs attention is unread; the rest was read within the hour.
                 "read_at": None
-                if n.request is not None and n.request.state in attention
+                if n.request is not None and n.request.now.state in attention
                 else min(n.created_at.replace(minute=59, second=0), END),
             }
             for n in recent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -9,13 +10,16 @@ from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotAllowed
 from followthrough.feedback.models import ColleagueFeedback, Rating
-from followthrough.history.service import record_event
-from followthrough.notify.service import notify
+from followthrough.org.actors import Actor
 from followthrough.org.service import get_person
-from followthrough.requests import rules
+from followthrough.requests import lifecycle, rules
 from followthrough.requests.models import Request
-from followthrough.requests.rules import Actor
-from followthrough.requests.service import load_for_change, touch
+from followthrough.requests.service import (
+    apply_change,
+    facts_of,
+    load_for_change,
+    write_events_and_notices,
+)
 
 BLOCKS = ("understand", "own", "serve", "communicate")
 FEEDBACK_KINDS = ("praise", "constructive")
@@ -51,21 +55,14 @@ def rate_request(
         rated_at=now,
     )
     session.add(rating)
-    touch(request, now)
-    record_event(
-        session,
-        "rated",
-        now,
-        request_id=request.id,
+    change = lifecycle.rate(
+        facts_of(request),
         actor_id=actor.person_id,
-        team_id=request.team_id,
-        person_id=request.owner_id,
-        comment=rating.comment or None,
-        **{block: scores[block] for block in BLOCKS},
+        scores=lifecycle.Scores(**{block: scores[block] for block in BLOCKS}),
+        comment=rating.comment,
+        now=now,
     )
-    notify(
-        session, request.owner_id, "feedback", f"Rated: {request.title}", now, request_id=request.id
-    )
+    apply_change(session, request, change)
     session.flush()
     return rating
 
@@ -103,24 +100,19 @@ def give_feedback(
     )
     session.add(feedback)
     session.flush()
-    record_event(
-        session,
-        "feedback_given",
-        now,
-        request_id=request_id,
-        actor_id=actor.person_id,
+    event, notice = lifecycle.give_feedback(
         team_id=None if request is None else request.team_id,
-        person_id=to_person_id,
-        feedback_id=feedback.id,
+        actor_id=actor.person_id,
+        to_person_id=to_person_id,
         kind=kind,
+        now=now,
     )
-    notify(
+    write_events_and_notices(
         session,
-        to_person_id,
-        "feedback",
-        f"You received {kind} feedback",
+        request_id,
+        (replace(event, payload=event.payload.with_new_row(feedback.id)),),
+        (notice,),
         now,
-        request_id=request_id,
     )
     session.flush()
     return feedback

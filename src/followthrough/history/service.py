@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from followthrough.history.models import Event
+from followthrough.history.payloads import EventKind, Payload
 
 # Every kind of event the product writes; Insight and the exports read these names.
-EVENT_KINDS = (
-    "opened",
-    "offered",
-    "accepted",
-    "declined",
-    "withdrawn",
-    "escalated",
-    "paused",
-    "resumed",
-    "clarification_asked",
-    "clarification_answered",
-    "update_posted",
-    "update_reminded",
-    "update_escalated",
-    "promise_made",
-    "promise_kept",
-    "promise_broken",
-    "resolved",
-    "reopened",
-    "closed",
-    "rated",
-    "feedback_given",
-    "case_linked",
-    "sub_request_opened",
-)
+EVENT_KINDS: tuple[EventKind, ...] = tuple(EventKind)
 
 
 # The plain table, not the mapped class: nothing reads an event back in the transaction that
@@ -46,7 +23,7 @@ _INSERT_EVENT = insert(_EVENTS)
 
 def record_event(
     session: Session,
-    kind: str,
+    payload: Payload,
     at: datetime,
     /,
     *,
@@ -55,23 +32,21 @@ def record_event(
     team_id: int | None = None,
     other_team_id: int | None = None,
     person_id: int | None = None,
-    **payload: Any,
 ) -> None:
-    """Write one event row now, in the session's transaction. The rows it refers to (request,
-    people, teams) must already be in the database, that is flushed."""
-    if kind not in EVENT_KINDS:
-        raise ValueError(f"unknown event kind {kind!r}")
+    """Write one event row now, in the session's transaction; its kind is the payload's. The
+    rows it refers to (request, people, teams) must already be in the database, that is
+    flushed."""
     session.connection().execute(
         _INSERT_EVENT,
         {
-            "kind": kind,
+            "kind": payload.KIND.value,
             "at": at,
             "request_id": request_id,
             "actor_id": actor_id,
             "team_id": team_id,
             "other_team_id": other_team_id,
             "person_id": person_id,
-            "payload": {k: v for k, v in payload.items() if v is not None},
+            "payload": payload.to_json(),
         },
     )
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-OPEN = "open"
-KEPT = "kept"
-BROKEN = "broken"
+from followthrough.requests.vocabulary import PromiseState
+
+OPEN = PromiseState.OPEN
+KEPT = PromiseState.KEPT
+BROKEN = PromiseState.BROKEN
 
 # Owners get a nudge this long before a promise falls due.
 REMINDER_LEAD = timedelta(minutes=30)
 
 
-def outcome_when_done(due_at: datetime, done_at: datetime) -> str:
+def outcome_when_done(due_at: datetime, done_at: datetime) -> PromiseState:
     """Done at or before the due time is kept; done late still counts as broken."""
     return KEPT if done_at <= due_at else BROKEN
 

@@ -1,4 +1,8 @@
-"""Promise services: make, keep, and (from the sweeper) remind and break."""
+"""Promise services: make and keep (people), break and remind (the sweeper, see scheduled.py).
+
+The rules of a promise's life are the lifecycle's (`requests.lifecycle`); these functions load,
+apply and write.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,73 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from followthrough.history.service import record_event
-from followthrough.notify.service import notify
-from followthrough.promises import rules
+from followthrough.errors import NotAllowed, NotFound
+from followthrough.org.actors import Actor
 from followthrough.promises.models import Promise
+from followthrough.requests import lifecycle
 from followthrough.requests import rules as request_rules
+from followthrough.requests.lifecycle import PromiseChange, PromiseFacts
 from followthrough.requests.models import Request
-from followthrough.requests.rules import Actor
-from followthrough.requests.service import load_for_change, participate, touch
+from followthrough.requests.service import (
+    copy_facts,
+    facts_of,
+    load_for_change,
+    participate,
+    touch,
+    write_events_and_notices,
+)
+from followthrough.requests.vocabulary import PromiseState
+
+
+def promise_facts(promise: Promise) -> PromiseFacts:
+    return PromiseFacts(
+        id=promise.id,
+        made_by_id=promise.made_by_id,
+        made_to_id=promise.made_to_id,
+        what=promise.what,
+        due_at=promise.due_at,
+        made_at=promise.made_at,
+        state=PromiseState(promise.state),
+        reminded_at=promise.reminded_at,
+        done_at=promise.done_at,
+        done_note=promise.done_note,
+    )
+
+
+def _copy_promise(promise: Promise, facts: PromiseFacts) -> None:
+    promise.state = facts.state
+    promise.reminded_at = facts.reminded_at
+    promise.done_at = facts.done_at
+    promise.done_note = facts.done_note
+
+
+def apply_promise_change(
+    session: Session, request: Request, promise: Promise | None, change: PromiseChange
+) -> Promise:
+    """Write a promise change: the request touched, the promise added or changed, its events
+    and notifications."""
+    now = change.request.updated_at
+    copy_facts(request, change.request)
+    touch(request, now)
+    if promise is None:
+        made = change.promise
+        promise = Promise(
+            request_id=request.id,
+            made_by_id=made.made_by_id,
+            made_to_id=made.made_to_id,
+            what=made.what,
+            due_at=made.due_at,
+            made_at=made.made_at,
+        )
+        session.add(promise)
+        session.flush()
+        change = change.with_new_row(promise.id)
+    else:
+        _copy_promise(promise, change.promise)
+    if change.participants:
+        participate(session, request.id, *change.participants)
+    write_events_and_notices(session, request.id, change.events, change.notices, now)
+    return promise
 
 
 def make_promise(
@@ -23,46 +85,16 @@ def make_promise(
 ) -> Promise:
     """Anyone working the request may promise the requester something by a time."""
     what = request_rules.require_text(what, "what", max_length=1000)
-    if due_at <= now:
-        raise InvalidInput("due_at must be in the future", field="due_at")
+    lifecycle.require_promise_due_after(due_at, now)
     request = load_for_change(session, actor, request_id)
     request_rules.require_state("make_promise", request.state)
     request_rules.require_working_on(
         actor, request.owner_id, request.team_id, "make a promise on it"
     )
-    promise = Promise(
-        request_id=request.id,
-        made_by_id=actor.person_id,
-        made_to_id=request.requester_id,
-        what=what,
-        due_at=due_at,
-        made_at=now,
+    change = lifecycle.make_promise(
+        facts_of(request), actor_id=actor.person_id, what=what, due_at=due_at, now=now
     )
-    session.add(promise)
-    touch(request, now)
-    if actor.person_id != request.owner_id:  # the owner was recorded when made owner
-        participate(session, request.id, actor.person_id)
-    session.flush()
-    record_event(
-        session,
-        "promise_made",
-        now,
-        request_id=request.id,
-        actor_id=actor.person_id,
-        team_id=request.team_id,
-        person_id=actor.person_id,
-        promise_id=promise.id,
-        what=what,
-        due_at=due_at.isoformat(),
-    )
-    notify(
-        session,
-        request.requester_id,
-        "promise_due",
-        f"Promised on {request.title}: {what} by {due_at:%Y-%m-%d %H:%M} UTC",
-        now,
-        request_id=request.id,
-    )
+    promise = apply_promise_change(session, request, None, change)
     session.flush()
     return promise
 
@@ -87,74 +119,30 @@ def keep_promise(
     assert request is not None
     if actor.person_id not in (promise.made_by_id, request.owner_id):
         raise NotAllowed("only whoever made the promise, or the owner, can mark it done")
-    if promise.state != rules.OPEN:
-        raise Conflict(f"the promise is already {promise.state}", field="promise_id")
-    outcome = rules.outcome_when_done(promise.due_at, now)
-    promise.done_at = now
-    promise.done_note = note
-    touch(request, now)
-    if outcome == rules.KEPT:
-        promise.state = rules.KEPT
-        record_event(
-            session,
-            "promise_kept",
-            now,
-            request_id=request.id,
-            actor_id=actor.person_id,
-            team_id=request.team_id,
-            person_id=promise.made_by_id,
-            promise_id=promise.id,
-            note=note,
-        )
-    else:
-        _break(session, promise, request, now, late_note=note)
+    change = lifecycle.keep_promise(
+        facts_of(request), promise_facts(promise), actor_id=actor.person_id, note=note, now=now
+    )
+    apply_promise_change(session, request, promise, change)
     session.flush()
     return promise
 
 
-def _break(
-    session: Session,
-    promise: Promise,
-    request: Request,
-    now: datetime,
-    late_note: str | None = None,
-) -> None:
-    promise.state = rules.BROKEN
-    record_event(
-        session,
-        "promise_broken",
-        now,
-        request_id=request.id,
-        team_id=request.team_id,
-        person_id=promise.made_by_id,
-        promise_id=promise.id,
-        due_at=promise.due_at.isoformat(),
-        late_note=late_note,
-    )
-    message = f"Broken promise on {request.title}: {promise.what}"
-    notify(session, promise.made_by_id, "promise_broken", message, now, request_id=request.id)
-    notify(session, promise.made_to_id, "promise_broken", message, now, request_id=request.id)
-
-
 def break_promise(session: Session, promise: Promise, request: Request, now: datetime) -> None:
-    """The sweeper breaks an open promise at its due time (the caller holds the request lock)."""
-    if promise.state != rules.OPEN or not rules.is_broken_by(promise.due_at, now):
+    """Break an open promise at its due time (the caller holds the request lock)."""
+    facts = promise_facts(promise)
+    due = lifecycle.promise_break_due_at(facts)
+    if due is None or now < due:
         return
-    touch(request, now)
-    _break(session, promise, request, now)
+    change = lifecycle.break_promise(facts_of(request), facts, now=now)
+    apply_promise_change(session, request, promise, change)
     session.flush()
 
 
 def remind_promise(session: Session, promise: Promise, now: datetime) -> None:
-    promise.reminded_at = now
-    notify(
-        session,
-        promise.made_by_id,
-        "promise_due",
-        f"Due at {promise.due_at:%H:%M} UTC: {promise.what}",
-        now,
-        request_id=promise.request_id,
-    )
+    """Remind whoever made the promise; the request does not change."""
+    facts, notice = lifecycle.remind_promise(promise_facts(promise), now=now)
+    _copy_promise(promise, facts)
+    write_events_and_notices(session, promise.request_id, (), (notice,), now)
 
 
 def promises_of(session: Session, request_id: int) -> list[Promise]:

@@ -11,25 +11,32 @@ from datetime import datetime
 from typing import Protocol
 
 from followthrough.errors import InvalidInput, InvalidTransition, NotAllowed
+
+# Who acts and who is accountable live in the organisation; named here for older callers.
+from followthrough.org.actors import Actor as Actor
+from followthrough.org.actors import effective_duty_owner as effective_duty_owner
 from followthrough.org.rules import WorkingCalendar, add_business_hours
+from followthrough.requests.vocabulary import Priority, RequestState, WaitReason
 
-NEW = "new"
-IN_PROGRESS = "in_progress"
-NEEDS_CLARIFICATION = "needs_clarification"
-WAITING = "waiting"
-RESOLVED = "resolved"
-CLOSED = "closed"
+NEW = RequestState.NEW
+IN_PROGRESS = RequestState.IN_PROGRESS
+NEEDS_CLARIFICATION = RequestState.NEEDS_CLARIFICATION
+WAITING = RequestState.WAITING
+RESOLVED = RequestState.RESOLVED
+CLOSED = RequestState.CLOSED
 
-STATES = (NEW, IN_PROGRESS, NEEDS_CLARIFICATION, WAITING, RESOLVED, CLOSED)
+STATES = tuple(RequestState)
 OPEN_STATES = frozenset({NEW, IN_PROGRESS, NEEDS_CLARIFICATION, WAITING})
 PAUSED_STATES = frozenset({NEEDS_CLARIFICATION, WAITING})
 
-# What a paused request waits on; "clarification" is the requester answering a question.
-WAIT_REASONS = ("requester", "sub_request", "outside")
-PRIORITIES = ("low", "normal", "high", "urgent")
+# What an owner may pause a request to wait on; a clarification pauses it by asking.
+WAIT_REASONS = (WaitReason.REQUESTER, WaitReason.SUB_REQUEST, WaitReason.OUTSIDE)
+# While the requester owes an answer, nobody owes them an update.
+REQUESTER_OWES = frozenset({WaitReason.CLARIFICATION, WaitReason.REQUESTER})
+PRIORITIES = tuple(Priority)
 
 # Which actions each state allows. Anything else is an InvalidTransition naming the state.
-ALLOWED_IN: dict[str, frozenset[str]] = {
+ALLOWED_IN: dict[str, frozenset[RequestState]] = {
     "offer": frozenset({NEW, IN_PROGRESS}),
     "answer_offer": frozenset({NEW, IN_PROGRESS}),
     "ask_clarification": frozenset({NEW, IN_PROGRESS}),
@@ -59,19 +66,9 @@ def require_state(action: str, state: str) -> None:
         )
 
 
-def working_state(accepted: bool) -> str:
+def working_state(accepted: bool) -> RequestState:
     """The state an unpaused open request is in: new until a team member has accepted it."""
     return IN_PROGRESS if accepted else NEW
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, and the facts about them that authorisation needs."""
-
-    person_id: int
-    is_admin: bool = False
-    team_ids: frozenset[int] = frozenset()
-    lead_of: frozenset[int] = frozenset()
 
 
 def is_working_on(actor: Actor, owner_id: int, team_id: int) -> bool:
@@ -116,11 +113,6 @@ def is_bounce(path: Sequence[int], to_team_id: int) -> bool:
     return bool(path) and path[-1] != to_team_id and to_team_id in path[:-1]
 
 
-def effective_duty_owner(duty_owner_id: int | None, lead_id: int | None) -> int | None:
-    """The person accountable for new requests to a team: its duty owner, else its lead."""
-    return duty_owner_id if duty_owner_id is not None else lead_id
-
-
 def require_text(value: str, field: str, *, max_length: int = 10_000) -> str:
     """Trimmed, non-empty text, or an InvalidInput naming the field."""
     text = value.strip()
@@ -129,6 +121,11 @@ def require_text(value: str, field: str, *, max_length: int = 10_000) -> str:
     if len(text) > max_length:
         raise InvalidInput(f"{field} is longer than {max_length} characters", field=field)
     return text
+
+
+def owes_updates(waiting_on: str | None) -> bool:
+    """Updates are owed unless the requester owes an answer (a question or a requester wait)."""
+    return waiting_on not in REQUESTER_OWES
 
 
 def require_one_of(value: str, choices: Collection[str], field: str) -> str:

@@ -6,9 +6,10 @@ request at once cannot both succeed: the second gets a VersionConflict.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,17 +28,12 @@ from followthrough.errors import (
 )
 from followthrough.history.service import record_event
 from followthrough.notify.service import notify
-from followthrough.org.models import Service
-from followthrough.org.rules import (
-    WorkingCalendar,
-    add_business_hours,
-    add_business_seconds,
-    business_seconds_between,
-)
+from followthrough.org.actors import Actor
 from followthrough.org.service import team_calendar
 from followthrough.org.snapshot import ServiceFacts, org_snapshot
-from followthrough.requests import rules
+from followthrough.requests import lifecycle, rules
 from followthrough.requests.access import get_readable_request
+from followthrough.requests.lifecycle import Change, OfferFacts, RequestFacts
 from followthrough.requests.models import (
     Offer,
     PathStep,
@@ -46,38 +42,12 @@ from followthrough.requests.models import (
     RequestParticipant,
     RequestUpdate,
 )
-from followthrough.requests.rules import Actor
+from followthrough.requests.vocabulary import OfferKind, OfferState, RequestState, WaitReason
 from followthrough.timescale.service import JUST_OPENED, refresh_estimate
 
-# Targets for requests raised without a catalog service ("not sure which team").
-UNCATALOGUED_ACCEPT_HOURS = 4.0
-UNCATALOGUED_UPDATE_HOURS = 8.0
-UNCATALOGUED_RESOLVE_HOURS = 24.0
-UNCATALOGUED_AUTO_CLOSE_DAYS = 5
-
-
-@dataclass(frozen=True)
-class Targets:
-    accept_hours: float
-    update_every_hours: float
-    resolve_hours: float
-    auto_close_days: int
-
-
-def targets_of(service: Service | ServiceFacts | None) -> Targets:
-    if service is None:
-        return Targets(
-            UNCATALOGUED_ACCEPT_HOURS,
-            UNCATALOGUED_UPDATE_HOURS,
-            UNCATALOGUED_RESOLVE_HOURS,
-            UNCATALOGUED_AUTO_CLOSE_DAYS,
-        )
-    return Targets(
-        service.accept_target_hours,
-        service.update_every_hours,
-        service.resolve_target_hours,
-        service.auto_close_days,
-    )
+# The uncatalogued targets and how a service's targets are read are the lifecycle's.
+Targets = lifecycle.Targets
+targets_of = lifecycle.targets_of
 
 
 @dataclass(frozen=True)
@@ -149,27 +119,165 @@ def load_for_change(
     return request
 
 
-def _reset_update_ladder(
-    request: Request, calendar: WorkingCalendar, every_hours: float, now: datetime
-) -> None:
-    ladder = rules.update_ladder(calendar, now, every_hours)
-    request.next_update_due_at = ladder.due_at
-    request.update_escalate_at = ladder.escalate_at
-    request.update_reminded_at = None
-
-
-def _suspend_update_ladder(request: Request) -> None:
-    request.next_update_due_at = None
-    request.update_escalate_at = None
-    request.update_reminded_at = None
-
-
 def lock_request(session: Session, request_id: int) -> Request:
     """Load a request for a change made by the product itself (sweeper), waiting for its lock."""
     request = session.get(Request, request_id, with_for_update=True, populate_existing=True)
     if request is None:
         raise NotFound(f"request {request_id} does not exist", field="request_id")
     return request
+
+
+# -- between the rows and the lifecycle's plain facts ------------------------------------------
+
+_FACT_COLUMNS = tuple(
+    name for name in RequestFacts.__dataclass_fields__ if name not in ("state", "waiting_on")
+)
+
+
+def facts_of(request: Request) -> RequestFacts:
+    """The request as the lifecycle sees it."""
+    return RequestFacts(
+        state=RequestState(request.state),
+        waiting_on=None if request.waiting_on is None else WaitReason(request.waiting_on),
+        **{name: getattr(request, name) for name in _FACT_COLUMNS},
+    )
+
+
+def offer_facts(offer: Offer) -> OfferFacts:
+    return OfferFacts(
+        id=offer.id,
+        kind=OfferKind(offer.kind),
+        from_person_id=offer.from_person_id,
+        from_team_id=offer.from_team_id,
+        to_team_id=offer.to_team_id,
+        to_person_id=offer.to_person_id,
+        offered_at=offer.offered_at,
+        due_at=offer.due_at,
+        escalated_at=offer.escalated_at,
+    )
+
+
+def copy_facts(request: Request, facts: RequestFacts) -> None:
+    """Set the columns the lifecycle changed (only those, so nothing else looks changed)."""
+    for name in (*_FACT_COLUMNS, "state", "waiting_on"):
+        value = getattr(facts, name)
+        if getattr(request, name) != value:
+            setattr(request, name, value)
+
+
+def apply_change(
+    session: Session,
+    request: Request,
+    change: Change,
+    offers: Mapping[int, Offer] | None = None,
+) -> Offer | RequestUpdate | None:
+    """Write what a lifecycle transition did: the request's columns, the offers it answered
+    (`offers` holds them by id), the rows it added, its events and its notifications. Returns
+    the offer or update it created, if any."""
+    now = change.request.updated_at
+    copy_facts(request, change.request)
+    touch(request, now)
+    for answer in change.answered:
+        answered = (offers or {})[answer.offer_id]
+        answered.state = answer.state
+        answered.answered_at = answer.at
+        answered.answered_by_id = answer.by_id
+        if answer.decline_reason is not None:
+            answered.decline_reason = answer.decline_reason
+    if change.escalated_offer_id is not None:
+        (offers or {})[change.escalated_offer_id].escalated_at = now
+    if change.new_step is not None:
+        step = change.new_step
+        session.add(
+            PathStep(
+                request_id=request.id,
+                team_id=step.team_id,
+                entered_at=step.entered_at,
+                is_bounce=step.is_bounce,
+            )
+        )
+    if change.pause_ended_at is not None:
+        pause = open_pause_of(session, request.id)
+        if pause is not None:
+            pause.ended_at = change.pause_ended_at
+    if change.new_pause is not None:
+        started = change.new_pause
+        session.add(
+            Pause(
+                request_id=request.id,
+                reason=started.reason,
+                note=started.note,
+                child_request_id=started.child_id,
+                started_at=started.started_at,
+                started_by_id=started.started_by_id,
+            )
+        )
+    created: Offer | RequestUpdate | None = None
+    if change.new_offer is not None:
+        new = change.new_offer
+        created = Offer(
+            request_id=request.id,
+            kind=new.kind,
+            from_person_id=new.from_person_id,
+            from_team_id=new.from_team_id,
+            to_team_id=new.to_team_id,
+            to_person_id=new.to_person_id,
+            note=new.note,
+            offered_at=new.offered_at,
+            due_at=new.due_at,
+        )
+    elif change.new_update is not None:
+        update = change.new_update
+        created = RequestUpdate(
+            request_id=request.id,
+            author_id=update.author_id,
+            body=update.body,
+            posted_at=update.posted_at,
+        )
+    if created is not None:
+        session.add(created)
+        session.flush()
+        change = change.with_new_row(created.id)
+    if change.participants:
+        participate(session, request.id, *change.participants)
+    write_events_and_notices(session, request.id, change.events, change.notices, now)
+    return created
+
+
+def write_events_and_notices(
+    session: Session,
+    request_id: int | None,
+    events: Sequence[lifecycle.Event],
+    notices: Sequence[lifecycle.Notice],
+    at: datetime,
+) -> None:
+    """Append the events and notifications of a change (notifications dated `at`)."""
+    for event in events:
+        record_event(
+            session,
+            event.payload,
+            event.at,
+            request_id=request_id,
+            actor_id=event.actor_id,
+            team_id=event.team_id,
+            other_team_id=event.other_team_id,
+            person_id=event.person_id,
+        )
+    for notice in notices:
+        notify(session, notice.person_id, notice.kind, notice.message, at, request_id=request_id)
+
+
+def _targets(session: Session, request: Request) -> lifecycle.Targets:
+    return targets_of(_service_of(session, request))
+
+
+def open_pause_of(session: Session, request_id: int) -> Pause | None:
+    return session.scalar(
+        select(Pause).where(Pause.request_id == request_id, Pause.ended_at.is_(None))
+    )
+
+
+# -- the changes ---------------------------------------------------------------------------------
 
 
 def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime) -> Request:
@@ -210,9 +318,19 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
         rules.require_state("open_sub_request", parent.state)
         rules.require_working_on(actor, parent.owner_id, parent.team_id, "open a sub-request")
 
-    targets = targets_of(service)
-    calendar = team.calendar
-    owner_id = team.duty_owner
+    change = lifecycle.open_request(
+        title=title,
+        requester_id=actor.person_id,
+        team_id=team.id,
+        team_name=team.name,
+        duty_owner_id=team.duty_owner,
+        calendar=team.calendar,
+        targets=targets_of(service),
+        now=now,
+        service_id=None if service is None else service.id,
+        case_ids=[c.id for c in cases],
+        parent_id=new.parent_id,
+    )
     request = Request(
         title=title,
         need=need,
@@ -220,77 +338,28 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
         impact_customers=new.impact_customers,
         desired_by=new.desired_by,
         priority=new.priority,
-        requester_id=actor.person_id,
         service_id=None if service is None else service.id,
-        team_id=team.id,
-        owner_id=owner_id,
-        state=rules.NEW,
-        parent_id=new.parent_id,
         confidential=service is not None and service.confidential,
-        opened_at=now,
-        updated_at=now,
-        resolve_due_at=add_business_hours(calendar, now, targets.resolve_hours),
     )
-    _reset_update_ladder(request, calendar, targets.update_every_hours, now)
+    copy_facts(request, change.request)
     session.add(request)
     session.flush()
     # Nothing was stated about a request this young: the estimate need not look.
     session.info.setdefault(JUST_OPENED, set()).add(request.id)
-    session.add(PathStep(request_id=request.id, team_id=team.id, entered_at=now))
-    participate(session, request.id, actor.person_id, owner_id)
-    offer = Offer(
-        request_id=request.id,
-        kind="intake",
-        from_person_id=actor.person_id,
-        to_team_id=team.id,
-        offered_at=now,
-        due_at=add_business_hours(calendar, now, targets.accept_hours),
-    )
-    session.add(offer)
     for case in cases:
         session.add(RequestCase(request_id=request.id, case_id=case.id))
-    session.flush()
-    record_event(
-        session,
-        "opened",
-        now,
-        request_id=request.id,
-        actor_id=actor.person_id,
-        team_id=team.id,
-        person_id=owner_id,
-        service_id=request.service_id,
-        case_ids=[c.id for c in cases] or None,
-        parent_id=new.parent_id,
-    )
-    record_event(
-        session,
-        "offered",
-        now,
-        request_id=request.id,
-        actor_id=actor.person_id,
-        team_id=team.id,
-        offer_id=offer.id,
-        intake=True,
-    )
-    notify(
-        session,
-        owner_id,
-        "offer",
-        f"New request for {team.name}: {title}",
-        now,
-        request_id=request.id,
-    )
+    apply_change(session, request, change)
     if parent is not None:
-        touch(parent, now)
-        record_event(
+        apply_change(
             session,
-            "sub_request_opened",
-            now,
-            request_id=parent.id,
-            actor_id=actor.person_id,
-            team_id=parent.team_id,
-            other_team_id=team.id,
-            child_id=request.id,
+            parent,
+            lifecycle.open_sub_request(
+                facts_of(parent),
+                child_id=request.id,
+                child_team_id=team.id,
+                actor_id=actor.person_id,
+                now=now,
+            ),
         )
     refresh_estimate(session, request, now)
     session.flush()
@@ -299,7 +368,7 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
 
 def open_offer_of(session: Session, request_id: int) -> Offer | None:
     return session.scalar(
-        select(Offer).where(Offer.request_id == request_id, Offer.state == "open")
+        select(Offer).where(Offer.request_id == request_id, Offer.state == OfferState.OPEN)
     )
 
 
@@ -317,7 +386,7 @@ def offer_request(
     request = load_for_change(session, actor, request_id, expected_version)
     rules.require_state("offer", request.state)
     previous = open_offer_of(session, request.id)
-    is_intake = previous is not None and previous.kind == "intake"
+    is_intake = previous is not None and previous.kind == OfferKind.INTAKE
     # While the intake offer is open, any member of the receiving team may route it on.
     if not (is_intake and request.team_id in actor.team_ids):
         rules.require_owner_or_lead(
@@ -331,72 +400,24 @@ def offer_request(
             raise InvalidInput("to_person_id is not a member of to_team_id", field="to_person_id")
         if to_person_id == request.owner_id:
             raise InvalidInput("the request is already owned by that person", field="to_person_id")
-    if previous is not None:
-        _withdraw(session, previous, actor, now, superseded=True)
-    targets = targets_of(_service_of(session, request))
-    calendar = team.calendar
-    offer = Offer(
-        request_id=request.id,
-        kind="handoff",
-        from_person_id=actor.person_id,
-        from_team_id=request.team_id,
+    change = lifecycle.offer(
+        facts_of(request),
+        previous=None if previous is None else offer_facts(previous),
+        actor_id=actor.person_id,
         to_team_id=team.id,
         to_person_id=to_person_id,
+        to_team_duty_owner_id=team.duty_owner if to_person_id is None else to_person_id,
         note=note.strip(),
-        offered_at=now,
-        due_at=add_business_hours(calendar, now, targets.accept_hours),
+        calendar=team.calendar,
+        targets=_targets(session, request),
+        now=now,
     )
-    session.add(offer)
-    touch(request, now)
+    created = apply_change(
+        session, request, change, {} if previous is None else {previous.id: previous}
+    )
+    assert isinstance(created, Offer)
     session.flush()
-    record_event(
-        session,
-        "offered",
-        now,
-        request_id=request.id,
-        actor_id=actor.person_id,
-        team_id=request.team_id,
-        other_team_id=team.id,
-        person_id=to_person_id,
-        offer_id=offer.id,
-        note=offer.note or None,
-    )
-    receivers = [to_person_id] if to_person_id is not None else [team.duty_owner]
-    for person_id in receivers:
-        participate(session, request.id, person_id)
-        notify(
-            session,
-            person_id,
-            "offer",
-            f"Offered to you: {request.title} (accept by {offer.due_at:%Y-%m-%d %H:%M} UTC)",
-            now,
-            request_id=request.id,
-        )
-    session.flush()
-    return offer
-
-
-def _answer(offer: Offer, state: str, person_id: int, now: datetime) -> None:
-    """Close an open offer as accepted, declined or withdrawn, recording who and when."""
-    offer.state = state
-    offer.answered_at = now
-    offer.answered_by_id = person_id
-
-
-def _withdraw(session: Session, offer: Offer, actor: Actor, now: datetime, **why: Any) -> None:
-    """Withdraw an open offer and record it; `why` says what withdrew it when not a person's
-    own choice (superseded by a new offer, the request resolved)."""
-    _answer(offer, "withdrawn", actor.person_id, now)
-    record_event(
-        session,
-        "withdrawn",
-        now,
-        request_id=offer.request_id,
-        actor_id=actor.person_id,
-        team_id=offer.to_team_id,
-        offer_id=offer.id,
-        **why,
-    )
+    return created
 
 
 def _get_offer(session: Session, offer_id: int, request_id: int) -> Offer:
@@ -404,6 +425,21 @@ def _get_offer(session: Session, offer_id: int, request_id: int) -> Offer:
     if offer is None or offer.request_id != request_id:
         raise NotFound(f"offer {offer_id} does not exist on request {request_id}", field="offer_id")
     return offer
+
+
+def _get_open_offer(session: Session, offer_id: int, request_id: int) -> Offer:
+    offer = _get_offer(session, offer_id, request_id)
+    if offer.state != OfferState.OPEN:
+        raise OfferNotOpen(f"offer {offer.id} is {offer.state}", field="offer_id")
+    return offer
+
+
+def _path_of(session: Session, request_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(PathStep.team_id).where(PathStep.request_id == request_id).order_by(PathStep.id)
+        )
+    )
 
 
 def accept_offer(
@@ -416,70 +452,24 @@ def accept_offer(
 ) -> Request:
     """The receiver accepts: they become the one accountable owner, and the team path grows."""
     request = load_for_change(session, actor, request_id, expected_version)
-    offer = _get_offer(session, offer_id, request.id)
-    if offer.state != "open":
-        raise OfferNotOpen(f"offer {offer.id} is {offer.state}", field="offer_id")
+    offer = _get_open_offer(session, offer_id, request.id)
     rules.require_state("answer_offer", request.state)
     if not rules.may_answer_offer(actor, offer.to_team_id, offer.to_person_id):
         raise NotAllowed("only the person or team the request was offered to can accept it")
-    previous_owner = request.owner_id
-    previous_team = request.team_id
-    _answer(offer, "accepted", actor.person_id, now)
-    request.owner_id = actor.person_id
-    bounce = False
-    if offer.to_team_id != request.team_id:
-        path = list(
-            session.scalars(
-                select(PathStep.team_id)
-                .where(PathStep.request_id == request.id)
-                .order_by(PathStep.id)
-            )
-        )
-        bounce = rules.is_bounce(path, offer.to_team_id)
-        session.add(
-            PathStep(
-                request_id=request.id, team_id=offer.to_team_id, entered_at=now, is_bounce=bounce
-            )
-        )
-        request.team_id = offer.to_team_id
-        if bounce:
-            request.bounce_count += 1
-    if request.accepted_at is None:
-        request.accepted_at = now
-    if request.state == rules.NEW:
-        request.state = rules.IN_PROGRESS
-    # While the requester owes an answer no update is due; otherwise the new owner's cadence starts.
-    if request.waiting_on not in ("clarification", "requester"):
-        targets = targets_of(_service_of(session, request))
-        _reset_update_ladder(
-            request, team_calendar(session, request.team_id), targets.update_every_hours, now
-        )
-    if offer.to_person_id != actor.person_id:  # an offer to a person recorded them
-        participate(session, request.id, actor.person_id)
-    touch(request, now)
-    record_event(
-        session,
-        "accepted",
-        now,
-        request_id=request.id,
+    org = org_snapshot(session)
+    # The path is only read when the request moves to another team.
+    path = _path_of(session, request.id) if offer.to_team_id != request.team_id else []
+    change = lifecycle.accept(
+        facts_of(request),
+        offer_facts(offer),
         actor_id=actor.person_id,
-        team_id=request.team_id,
-        other_team_id=previous_team if previous_team != request.team_id else None,
-        person_id=actor.person_id,
-        offer_id=offer.id,
-        previous_owner_id=previous_owner,
-        bounce=bounce or None,
-        waited_seconds=(now - offer.offered_at).total_seconds(),
+        actor_name=org.person(actor.person_id).name,
+        path=path,
+        calendar=org.team(offer.to_team_id).calendar,
+        targets=_targets(session, request),
+        now=now,
     )
-    if previous_owner != actor.person_id:
-        notify(
-            session,
-            previous_owner,
-            "offer_accepted",
-            f"Accepted: {request.title} is now owned by {org_snapshot(session).person(actor.person_id).name}",
-            now,
-            request_id=request.id,
-        )
+    apply_change(session, request, change, {offer.id: offer})
     refresh_estimate(session, request, now)
     session.flush()
     return request
@@ -497,36 +487,13 @@ def decline_offer(
     """The receiver declines with a reason; the request stays with the sender, who is told why."""
     reason = rules.require_text(reason, "reason")
     request = load_for_change(session, actor, request_id, expected_version)
-    offer = _get_offer(session, offer_id, request.id)
-    if offer.state != "open":
-        raise OfferNotOpen(f"offer {offer.id} is {offer.state}", field="offer_id")
+    offer = _get_open_offer(session, offer_id, request.id)
     if not rules.may_answer_offer(actor, offer.to_team_id, offer.to_person_id):
         raise NotAllowed("only the person or team the request was offered to can decline it")
-    _answer(offer, "declined", actor.person_id, now)
-    offer.decline_reason = reason
-    touch(request, now)
-    record_event(
-        session,
-        "declined",
-        now,
-        request_id=request.id,
-        actor_id=actor.person_id,
-        team_id=offer.to_team_id,
-        other_team_id=offer.from_team_id,
-        offer_id=offer.id,
-        reason=reason,
-        intake=offer.kind == "intake" or None,
+    change = lifecycle.decline(
+        facts_of(request), offer_facts(offer), actor_id=actor.person_id, reason=reason, now=now
     )
-    told = {request.owner_id, offer.from_person_id} - {actor.person_id}
-    for person_id in sorted(told):
-        notify(
-            session,
-            person_id,
-            "offer_declined",
-            f"Declined: {request.title} — {reason}",
-            now,
-            request_id=request.id,
-        )
+    apply_change(session, request, change, {offer.id: offer})
     session.flush()
     return request
 
@@ -540,65 +507,15 @@ def withdraw_offer(
     expected_version: int | None = None,
 ) -> Request:
     request = load_for_change(session, actor, request_id, expected_version)
-    offer = _get_offer(session, offer_id, request.id)
-    if offer.state != "open":
-        raise OfferNotOpen(f"offer {offer.id} is {offer.state}", field="offer_id")
-    if offer.kind == "intake":
-        raise InvalidInput(
-            "the intake offer is answered by accepting or handing on", field="offer_id"
-        )
+    offer = _get_open_offer(session, offer_id, request.id)
+    facts = offer_facts(offer)
+    if facts.kind == OfferKind.INTAKE:
+        lifecycle.withdraw(facts_of(request), facts, actor_id=actor.person_id, now=now)
     rules.require_owner_or_lead(actor, request.owner_id, request.team_id, "withdraw the offer")
-    _withdraw(session, offer, actor, now)
-    touch(request, now)
+    change = lifecycle.withdraw(facts_of(request), facts, actor_id=actor.person_id, now=now)
+    apply_change(session, request, change, {offer.id: offer})
     session.flush()
     return request
-
-
-def _start_pause(
-    session: Session,
-    request: Request,
-    actor: Actor,
-    reason: str,
-    note: str,
-    now: datetime,
-    child_request_id: int | None = None,
-) -> Pause:
-    pause = Pause(
-        request_id=request.id,
-        reason=reason,
-        note=note,
-        child_request_id=child_request_id,
-        started_at=now,
-        started_by_id=actor.person_id,
-    )
-    session.add(pause)
-    request.clock_paused_at = now
-    request.waiting_on = reason
-    # The ball is in the requester's court: no updates are owed until they answer.
-    if reason in ("clarification", "requester"):
-        _suspend_update_ladder(request)
-    return pause
-
-
-def _end_pause(session: Session, request: Request, now: datetime) -> float:
-    """Close the open pause and move the resolve target on by the business time it lasted."""
-    pause = session.scalar(
-        select(Pause).where(Pause.request_id == request.id, Pause.ended_at.is_(None))
-    )
-    if pause is not None:
-        pause.ended_at = now
-    calendar = team_calendar(session, request.team_id)
-    paused = 0.0
-    if request.clock_paused_at is not None:
-        paused = business_seconds_between(calendar, request.clock_paused_at, now)
-    request.paused_business_seconds += paused
-    if request.resolve_due_at is not None:
-        request.resolve_due_at = add_business_seconds(calendar, request.resolve_due_at, paused)
-    request.clock_paused_at = None
-    request.waiting_on = None
-    targets = targets_of(_service_of(session, request))
-    _reset_update_ladder(request, calendar, targets.update_every_hours, now)
-    return paused
 
 
 def ask_clarification(
@@ -613,26 +530,10 @@ def ask_clarification(
     request = load_for_change(session, actor, request_id, expected_version)
     rules.require_state("ask_clarification", request.state)
     rules.require_working_on(actor, request.owner_id, request.team_id, "ask for clarification")
-    _start_pause(session, request, actor, "clarification", question, now)
-    request.state = rules.NEEDS_CLARIFICATION
-    touch(request, now)
-    record_event(
-        session,
-        "clarification_asked",
-        now,
-        request_id=request.id,
-        actor_id=actor.person_id,
-        team_id=request.team_id,
-        question=question,
+    change = lifecycle.ask_clarification(
+        facts_of(request), actor_id=actor.person_id, question=question, now=now
     )
-    notify(
-        session,
-        request.requester_id,
-        "clarification",
-        f"Question on {request.title}: {question}",
-        now,
-        request_id=request.id,
-    )
+    apply_change(session, request, change)
     session.flush()
     return request
 
@@ -649,27 +550,15 @@ def answer_clarification(
     request = load_for_change(session, actor, request_id, expected_version)
     rules.require_state("answer_clarification", request.state)
     rules.require_requester_or_working_on(actor, request, "answer the question")
-    paused = _end_pause(session, request, now)
-    request.state = rules.working_state(request.accepted_at is not None)
-    touch(request, now)
-    record_event(
-        session,
-        "clarification_answered",
-        now,
-        request_id=request.id,
+    change = lifecycle.answer_clarification(
+        facts_of(request),
         actor_id=actor.person_id,
-        team_id=request.team_id,
         answer=answer,
-        paused_business_seconds=paused,
+        calendar=team_calendar(session, request.team_id),
+        targets=_targets(session, request),
+        now=now,
     )
-    notify(
-        session,
-        request.owner_id,
-        "clarification",
-        f"Answered: {request.title}: {answer}",
-        now,
-        request_id=request.id,
-    )
+    apply_change(session, request, change)
     refresh_estimate(session, request, now)
     session.flush()
     return request
@@ -691,7 +580,7 @@ def start_waiting(
     request = load_for_change(session, actor, request_id, expected_version)
     rules.require_state("wait", request.state)
     rules.require_working_on(actor, request.owner_id, request.team_id, "pause the request")
-    if reason == "sub_request":
+    if reason == WaitReason.SUB_REQUEST:
         if child_request_id is None:
             raise InvalidInput(
                 "child_request_id is required when waiting on a sub-request",
@@ -708,55 +597,37 @@ def start_waiting(
         raise InvalidInput(
             "child_request_id is only for waiting on a sub-request", field="child_request_id"
         )
-    _start_pause(session, request, actor, reason, note, now, child_request_id)
-    request.state = rules.WAITING
-    touch(request, now)
-    record_event(
-        session,
-        "paused",
-        now,
-        request_id=request.id,
+    change = lifecycle.wait(
+        facts_of(request),
         actor_id=actor.person_id,
-        team_id=request.team_id,
-        reason=reason,
+        reason=WaitReason(reason),
         note=note,
+        now=now,
         child_id=child_request_id,
     )
+    apply_change(session, request, change)
     session.flush()
     return request
 
 
 def resume(
     session: Session,
-    actor: Actor | None,
+    actor: Actor,
     request_id: int,
     now: datetime,
     expected_version: int | None = None,
-    *,
-    why: str | None = None,
 ) -> Request:
-    """End a wait. `actor` None is the product itself (a sub-request it waited on resolved)."""
-    if actor is None:
-        request = lock_request(session, request_id)
-    else:
-        request = load_for_change(session, actor, request_id, expected_version)
-        rules.require_working_on(actor, request.owner_id, request.team_id, "resume the request")
-    rules.require_state("resume", request.state)
-    reason = request.waiting_on
-    paused = _end_pause(session, request, now)
-    request.state = rules.IN_PROGRESS
-    touch(request, now)
-    record_event(
-        session,
-        "resumed",
-        now,
-        request_id=request.id,
-        actor_id=None if actor is None else actor.person_id,
-        team_id=request.team_id,
-        reason=reason,
-        why=why,
-        paused_business_seconds=paused,
+    """End a wait."""
+    request = load_for_change(session, actor, request_id, expected_version)
+    rules.require_working_on(actor, request.owner_id, request.team_id, "resume the request")
+    change = lifecycle.resume(
+        facts_of(request),
+        actor_id=actor.person_id,
+        calendar=team_calendar(session, request.team_id),
+        targets=_targets(session, request),
+        now=now,
     )
+    apply_change(session, request, change)
     refresh_estimate(session, request, now)
     session.flush()
     return request
@@ -777,39 +648,17 @@ def post_update(
     working = rules.is_working_on(actor, request.owner_id, request.team_id)
     if not working and actor.person_id != request.requester_id:
         raise NotAllowed("only the requester, the owner or the owning team can post updates")
-    update = RequestUpdate(
-        request_id=request.id, author_id=actor.person_id, body=body, posted_at=now
-    )
-    session.add(update)
-    if working and request.next_update_due_at is not None:
-        targets = targets_of(_service_of(session, request))
-        _reset_update_ladder(
-            request, team_calendar(session, request.team_id), targets.update_every_hours, now
-        )
-    if actor.person_id != request.owner_id:  # the owner was recorded when made owner
-        participate(session, request.id, actor.person_id)
-    touch(request, now)
-    session.flush()
-    record_event(
-        session,
-        "update_posted",
-        now,
-        request_id=request.id,
+    change = lifecycle.post_update(
+        facts_of(request),
         actor_id=actor.person_id,
-        team_id=request.team_id,
-        update_id=update.id,
-        from_requester=(not working) or None,
+        body=body,
+        working=working,
+        calendar=team_calendar(session, request.team_id),
+        targets=_targets(session, request),
+        now=now,
     )
-    receiver = request.requester_id if working else request.owner_id
-    if receiver != actor.person_id:
-        notify(
-            session,
-            receiver,
-            "update_posted",
-            f"Update on {request.title}: {body[:200]}",
-            now,
-            request_id=request.id,
-        )
+    update = apply_change(session, request, change)
+    assert isinstance(update, RequestUpdate)
     session.flush()
     return update
 
@@ -828,44 +677,20 @@ def resolve_request(
     rules.require_state("resolve", request.state)
     rules.require_owner_or_lead(actor, request.owner_id, request.team_id, "resolve the request")
     offer = open_offer_of(session, request.id)
-    if offer is not None:
-        # Resolving ends the hand-off: the offer is withdrawn, and the history says so.
-        _withdraw(session, offer, actor, now, resolved=True)
-    if request.accepted_at is None:
-        # Resolving it is the strongest way of owning it.
-        request.accepted_at = now
-    request.state = rules.RESOLVED
-    request.resolution = resolution
-    request.resolved_at = now
-    _suspend_update_ladder(request)
-    targets = targets_of(_service_of(session, request))
-    calendar = team_calendar(session, request.team_id)
-    request.auto_close_at = add_business_hours(
-        calendar, now, targets.auto_close_days * calendar.business_seconds_per_day / 3600
+    change = lifecycle.resolve(
+        facts_of(request),
+        open_offer=None if offer is None else offer_facts(offer),
+        actor_id=actor.person_id,
+        resolution=resolution,
+        calendar=team_calendar(session, request.team_id),
+        targets=_targets(session, request),
+        now=now,
     )
+    apply_change(session, request, change, {} if offer is None else {offer.id: offer})
+    # A resolved request shows no estimate.
     request.eta_median_at = None
     request.eta_likely_at = None
     request.eta_basis = None
-    touch(request, now)
-    record_event(
-        session,
-        "resolved",
-        now,
-        request_id=request.id,
-        actor_id=actor.person_id,
-        team_id=request.team_id,
-        person_id=request.owner_id,
-        resolution=resolution,
-        within_target=(request.resolve_due_at is None or now <= request.resolve_due_at),
-    )
-    notify(
-        session,
-        request.requester_id,
-        "resolved",
-        f"Resolved: {request.title} — {resolution[:200]}",
-        now,
-        request_id=request.id,
-    )
     if request.parent_id is not None:
         _on_child_resolved(session, request, now)
     session.flush()
@@ -876,21 +701,21 @@ def _on_child_resolved(session: Session, child: Request, now: datetime) -> None:
     """A parent waiting on this sub-request picks up again by itself."""
     assert child.parent_id is not None
     parent = lock_request(session, child.parent_id)
-    if parent.state != rules.WAITING or parent.waiting_on != "sub_request":
-        return
-    pause = session.scalar(
-        select(Pause).where(Pause.request_id == parent.id, Pause.ended_at.is_(None))
+    pause = open_pause_of(session, parent.id)
+    change = lifecycle.child_resolved(
+        facts_of(parent),
+        child_id=child.id,
+        child_title=child.title,
+        waiting_on_child_id=None if pause is None else pause.child_request_id,
+        calendar=team_calendar(session, parent.team_id),
+        targets=_targets(session, parent),
+        now=now,
     )
-    if pause is not None and pause.child_request_id == child.id:
-        resume(session, None, parent.id, now, why=f"sub-request {child.id} resolved")
-        notify(
-            session,
-            parent.owner_id,
-            "resolved",
-            f"Sub-request resolved: {child.title}",
-            now,
-            request_id=parent.id,
-        )
+    if change is None:
+        return
+    apply_change(session, parent, change)
+    refresh_estimate(session, parent, now)
+    session.flush()
 
 
 def _require_requester(actor: Actor, request: Request, what: str) -> None:
@@ -908,33 +733,17 @@ def confirm_resolution(
     request = load_for_change(session, actor, request_id, expected_version)
     rules.require_state("confirm", request.state)
     _require_requester(actor, request, "confirm the resolution")
-    _close(session, request, now, actor_id=actor.person_id, auto=False)
-    return request
-
-
-def _close(
-    session: Session, request: Request, now: datetime, *, actor_id: int | None, auto: bool
-) -> None:
-    request.state = rules.CLOSED
-    request.closed_at = now
-    request.auto_close_at = None
-    touch(request, now)
-    record_event(
-        session,
-        "closed",
-        now,
-        request_id=request.id,
-        actor_id=actor_id,
-        team_id=request.team_id,
-        auto=auto or None,
+    apply_change(
+        session, request, lifecycle.confirm(facts_of(request), actor_id=actor.person_id, now=now)
     )
     session.flush()
+    return request
 
 
 def auto_close(session: Session, request: Request, now: datetime) -> None:
     """Close a resolved request the requester neither confirmed nor reopened in time."""
-    rules.require_state("auto_close", request.state)
-    _close(session, request, now, actor_id=None, auto=True)
+    apply_change(session, request, lifecycle.auto_close(facts_of(request), now=now))
+    session.flush()
 
 
 def reopen_request(
@@ -949,31 +758,15 @@ def reopen_request(
     request = load_for_change(session, actor, request_id, expected_version)
     rules.require_state("reopen", request.state)
     _require_requester(actor, request, "reopen the request")
-    request.state = rules.IN_PROGRESS
-    request.resolved_at = None
-    request.auto_close_at = None
-    targets = targets_of(_service_of(session, request))
-    _reset_update_ladder(
-        request, team_calendar(session, request.team_id), targets.update_every_hours, now
-    )
-    touch(request, now)
-    record_event(
-        session,
-        "reopened",
-        now,
-        request_id=request.id,
+    change = lifecycle.reopen(
+        facts_of(request),
         actor_id=actor.person_id,
-        team_id=request.team_id,
         reason=reason,
+        calendar=team_calendar(session, request.team_id),
+        targets=_targets(session, request),
+        now=now,
     )
-    notify(
-        session,
-        request.owner_id,
-        "reopened",
-        f"Reopened: {request.title} — {reason}",
-        now,
-        request_id=request.id,
-    )
+    apply_change(session, request, change)
     refresh_estimate(session, request, now)
     session.flush()
     return request
@@ -990,16 +783,13 @@ def link_case(
     if session.get(RequestCase, (request.id, case.id)) is not None:
         raise Conflict(f"case {case.reference} is already linked", field="case_id")
     session.add(RequestCase(request_id=request.id, case_id=case.id))
-    touch(request, now)
-    record_event(
-        session,
-        "case_linked",
-        now,
-        request_id=request.id,
+    change = lifecycle.link_case(
+        facts_of(request),
         actor_id=actor.person_id,
-        team_id=request.team_id,
         case_id=case.id,
         reference=case.reference,
+        now=now,
     )
+    apply_change(session, request, change)
     session.flush()
     return request

@@ -1,0 +1,318 @@
+"""The kinds of event the product writes, and one typed payload per kind.
+
+Writers (the request lifecycle, the demo, imports) build a payload and `history.service`
+writes it as JSON; readers (the timeline, Insight, exports) read the same keys. A payload's
+JSON holds its fields by name, without the ones that are None and without flags that are
+False, so the stored rows are exactly what the product wrote before the payloads were typed.
+
+Fields that name a row of the history itself (an offer, an update, a promise, a case, a
+request) carry `row` metadata: the demo numbers its rows only when it writes them, and
+`renumbered` moves every such field to the final ids. A field holding `NEW_ROW` names the row
+the same change creates, whose id is known only once it is inserted (`with_new_row`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+# Stands for the id of the row created by the same change until it is known; ids start at 1.
+NEW_ROW = 0
+
+_ROW: dict[str, Any] = {"row": True}
+_FLAG: dict[str, Any] = {"flag": True}
+
+
+class EventKind(StrEnum):
+    """Every kind of event; the values are the names stored in `event.kind`."""
+
+    OPENED = "opened"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    ESCALATED = "escalated"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    CLARIFICATION_ASKED = "clarification_asked"
+    CLARIFICATION_ANSWERED = "clarification_answered"
+    UPDATE_POSTED = "update_posted"
+    UPDATE_REMINDED = "update_reminded"
+    UPDATE_ESCALATED = "update_escalated"
+    PROMISE_MADE = "promise_made"
+    PROMISE_KEPT = "promise_kept"
+    PROMISE_BROKEN = "promise_broken"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    RATED = "rated"
+    FEEDBACK_GIVEN = "feedback_given"
+    CASE_LINKED = "case_linked"
+    SUB_REQUEST_OPENED = "sub_request_opened"
+
+
+def sub_request_resolved(child_id: int) -> str:
+    """Why a request waiting on a sub-request picked up again by itself."""
+    return f"sub-request {child_id} resolved"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Base of the typed payloads; `KIND` names the event kind it belongs to."""
+
+    KIND: ClassVar[EventKind]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored JSON: None left out, flags only when set, instants as ISO 8601."""
+        stored: dict[str, Any] = {}
+        for f in fields(self):
+            if f.metadata.get("stored", True) is False:
+                continue
+            value = getattr(self, f.name)
+            if value is None or (f.metadata.get("flag") and value is False):
+                continue
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            stored[f.name] = value
+        return stored
+
+    def renumbered(self, new_id: dict[int, int]) -> Payload:
+        """The payload with every field naming a history row moved to that row's final id."""
+        moved: dict[str, Any] = {}
+        for f in fields(self):
+            if not f.metadata.get("row"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                moved[f.name] = tuple(new_id[v] for v in value)
+            elif value is not None:
+                moved[f.name] = new_id[value]
+        return replace(self, **moved) if moved else self
+
+    def with_new_row(self, row_id: int) -> Payload:
+        """The payload with `NEW_ROW` replaced by the id of the row the change created."""
+        moved = {
+            f.name: row_id
+            for f in fields(self)
+            if f.metadata.get("row") and getattr(self, f.name) == NEW_ROW
+        }
+        return replace(self, **moved) if moved else self
+
+
+@dataclass(frozen=True)
+class Opened(Payload):
+    KIND = EventKind.OPENED
+    service_id: int | None = None
+    case_ids: tuple[int, ...] | None = field(default=None, metadata=_ROW)
+    parent_id: int | None = field(default=None, metadata=_ROW)
+
+
+@dataclass(frozen=True)
+class Offered(Payload):
+    KIND = EventKind.OFFERED
+    offer_id: int = field(default=NEW_ROW, metadata=_ROW)
+    intake: bool = field(default=False, metadata=_FLAG)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Withdrawn(Payload):
+    """An offer withdrawn: by its sender, by a newer offer (superseded) or by resolving."""
+
+    KIND = EventKind.WITHDRAWN
+    offer_id: int = field(default=NEW_ROW, metadata=_ROW)
+    superseded: bool = field(default=False, metadata=_FLAG)
+    resolved: bool = field(default=False, metadata=_FLAG)
+
+
+@dataclass(frozen=True)
+class Accepted(Payload):
+    KIND = EventKind.ACCEPTED
+    offer_id: int = field(default=NEW_ROW, metadata=_ROW)
+    previous_owner_id: int | None = None
+    bounce: bool = field(default=False, metadata=_FLAG)
+    waited_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Declined(Payload):
+    KIND = EventKind.DECLINED
+    offer_id: int = field(default=NEW_ROW, metadata=_ROW)
+    reason: str = ""
+    intake: bool = field(default=False, metadata=_FLAG)
+
+
+@dataclass(frozen=True)
+class Escalated(Payload):
+    """An offer not accepted within the acceptance target, gone to the receiving lead."""
+
+    KIND = EventKind.ESCALATED
+    offer_id: int = field(default=NEW_ROW, metadata=_ROW)
+    what: str = "offer_not_accepted"
+
+
+@dataclass(frozen=True)
+class Paused(Payload):
+    KIND = EventKind.PAUSED
+    reason: str = ""
+    note: str = ""
+    child_id: int | None = field(default=None, metadata=_ROW)
+
+
+@dataclass(frozen=True)
+class Resumed(Payload):
+    """A wait ended; `child_id` (not stored: `why` names it) when a sub-request's resolution
+    ended it."""
+
+    KIND = EventKind.RESUMED
+    reason: str | None = None
+    why: str | None = None
+    paused_business_seconds: float = 0.0
+    child_id: int | None = field(default=None, metadata={"row": True, "stored": False})
+
+    def renumbered(self, new_id: dict[int, int]) -> Payload:
+        moved = super().renumbered(new_id)
+        assert isinstance(moved, Resumed)
+        if moved.child_id is None:
+            return moved
+        return replace(moved, why=sub_request_resolved(moved.child_id))
+
+
+@dataclass(frozen=True)
+class ClarificationAsked(Payload):
+    KIND = EventKind.CLARIFICATION_ASKED
+    question: str = ""
+
+
+@dataclass(frozen=True)
+class ClarificationAnswered(Payload):
+    KIND = EventKind.CLARIFICATION_ANSWERED
+    answer: str = ""
+    paused_business_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class UpdatePosted(Payload):
+    KIND = EventKind.UPDATE_POSTED
+    update_id: int = field(default=NEW_ROW, metadata=_ROW)
+    from_requester: bool = field(default=False, metadata=_FLAG)
+
+
+@dataclass(frozen=True)
+class UpdateReminded(Payload):
+    KIND = EventKind.UPDATE_REMINDED
+
+
+@dataclass(frozen=True)
+class UpdateEscalated(Payload):
+    KIND = EventKind.UPDATE_ESCALATED
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PromiseMade(Payload):
+    KIND = EventKind.PROMISE_MADE
+    promise_id: int = field(default=NEW_ROW, metadata=_ROW)
+    what: str = ""
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PromiseKept(Payload):
+    KIND = EventKind.PROMISE_KEPT
+    promise_id: int = field(default=NEW_ROW, metadata=_ROW)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class PromiseBroken(Payload):
+    """Broken by the sweeper at its due time, or marked done late (`late_note`)."""
+
+    KIND = EventKind.PROMISE_BROKEN
+    promise_id: int = field(default=NEW_ROW, metadata=_ROW)
+    due_at: datetime | None = None
+    late_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolved(Payload):
+    KIND = EventKind.RESOLVED
+    resolution: str = ""
+    within_target: bool = True
+
+
+@dataclass(frozen=True)
+class Reopened(Payload):
+    KIND = EventKind.REOPENED
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Closed(Payload):
+    KIND = EventKind.CLOSED
+    auto: bool = field(default=False, metadata=_FLAG)
+
+
+@dataclass(frozen=True)
+class Rated(Payload):
+    KIND = EventKind.RATED
+    comment: str | None = None
+    understand: int = 0
+    own: int = 0
+    serve: int = 0
+    communicate: int = 0
+
+
+@dataclass(frozen=True)
+class FeedbackGiven(Payload):
+    KIND = EventKind.FEEDBACK_GIVEN
+    feedback_id: int = field(default=NEW_ROW, metadata=_ROW)
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class CaseLinked(Payload):
+    KIND = EventKind.CASE_LINKED
+    case_id: int = field(default=NEW_ROW, metadata=_ROW)
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class SubRequestOpened(Payload):
+    KIND = EventKind.SUB_REQUEST_OPENED
+    child_id: int = field(default=NEW_ROW, metadata=_ROW)
+
+
+PAYLOADS: dict[EventKind, type[Payload]] = {
+    cls.KIND: cls
+    for cls in (
+        Opened,
+        Offered,
+        Withdrawn,
+        Accepted,
+        Declined,
+        Escalated,
+        Paused,
+        Resumed,
+        ClarificationAsked,
+        ClarificationAnswered,
+        UpdatePosted,
+        UpdateReminded,
+        UpdateEscalated,
+        PromiseMade,
+        PromiseKept,
+        PromiseBroken,
+        Resolved,
+        Reopened,
+        Closed,
+        Rated,
+        FeedbackGiven,
+        CaseLinked,
+        SubRequestOpened,
+    )
+}
+assert set(PAYLOADS) == set(EventKind), "one payload per event kind"

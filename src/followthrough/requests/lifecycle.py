@@ -1,0 +1,1199 @@
+"""The request lifecycle, once: every transition as a pure function.
+
+A transition takes the plain state of a request (`RequestFacts`), `now`, and whatever else it
+needs (calendar, targets, names), and returns a `Change`: the new state, the events (typed
+payloads) and the notifications, and the rows it adds or answers (offers, path steps, pauses,
+updates). The live services, the sweeper, the demo generator and history imports all call these
+functions and only load, apply and write what they return; none of them restates a rule.
+
+Permission checks (who may act) stay with the callers (`rules.require_*`): a replayed log has
+no one to ask. The state machine is checked here (`rules.require_state`).
+
+Rows a change creates have no id yet: the payloads name them with `NEW_ROW`, and the writer
+fills the id in with `Change.with_new_row` once the row is inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from followthrough.errors import Conflict, InvalidInput
+from followthrough.history.payloads import NEW_ROW, sub_request_resolved
+from followthrough.org.rules import (
+    WorkingCalendar,
+    add_business_hours,
+    add_business_seconds,
+    business_seconds_between,
+)
+from followthrough.promises import rules as promise_rules
+from followthrough.requests import rules
+from followthrough.requests.vocabulary import (
+    Accepted,
+    CaseLinked,
+    ClarificationAnswered,
+    ClarificationAsked,
+    Closed,
+    Declined,
+    Escalated,
+    EventKind,
+    FeedbackGiven,
+    NotificationKind,
+    Offered,
+    OfferKind,
+    OfferState,
+    Opened,
+    Paused,
+    Payload,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+    PromiseState,
+    Rated,
+    Reopened,
+    RequestState,
+    Resolved,
+    Resumed,
+    SubRequestOpened,
+    UpdateEscalated,
+    UpdatePosted,
+    UpdateReminded,
+    WaitReason,
+    Withdrawn,
+)
+
+# -- the facts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A service's targets, in the receiving team's business hours (auto-close in days)."""
+
+    accept_hours: float
+    update_every_hours: float
+    resolve_hours: float
+    auto_close_days: int
+
+
+# Targets for requests raised without a catalog service ("not sure which team").
+UNCATALOGUED = Targets(
+    accept_hours=4.0, update_every_hours=8.0, resolve_hours=24.0, auto_close_days=5
+)
+
+
+class ServiceTargets(Protocol):
+    """A catalog service's targets, as the organisation holds them."""
+
+    @property
+    def accept_target_hours(self) -> float: ...
+    @property
+    def update_every_hours(self) -> float: ...
+    @property
+    def resolve_target_hours(self) -> float: ...
+    @property
+    def auto_close_days(self) -> int: ...
+
+
+def targets_of(service: ServiceTargets | None) -> Targets:
+    """The service's targets; the uncatalogued ones for a request without a service."""
+    if service is None:
+        return UNCATALOGUED
+    return Targets(
+        service.accept_target_hours,
+        service.update_every_hours,
+        service.resolve_target_hours,
+        service.auto_close_days,
+    )
+
+
+@dataclass(frozen=True)
+class OfferFacts:
+    """An open offer (a handoff, or the intake offer made on opening)."""
+
+    id: int
+    kind: OfferKind
+    from_person_id: int
+    from_team_id: int | None
+    to_team_id: int
+    to_person_id: int | None
+    offered_at: datetime
+    due_at: datetime
+    escalated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the lifecycle knows about a request: its state, who holds it and its clocks."""
+
+    title: str
+    requester_id: int
+    owner_id: int
+    team_id: int
+    opened_at: datetime
+    updated_at: datetime
+    state: RequestState = RequestState.NEW
+    parent_id: int | None = None
+    waiting_on: WaitReason | None = None
+    accepted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    resolution: str | None = None
+    # Communicate: when the next update is due, and where the reminder ladder stands.
+    next_update_due_at: datetime | None = None
+    update_reminded_at: datetime | None = None
+    update_escalate_at: datetime | None = None
+    # The OLA clock: the resolve target, moved later by every pause.
+    resolve_due_at: datetime | None = None
+    clock_paused_at: datetime | None = None
+    paused_business_seconds: float = 0.0
+    auto_close_at: datetime | None = None
+    bounce_count: int = 0
+
+
+@dataclass(frozen=True)
+class PromiseFacts:
+    id: int
+    made_by_id: int
+    made_to_id: int
+    what: str
+    due_at: datetime
+    made_at: datetime
+    state: PromiseState = PromiseState.OPEN
+    reminded_at: datetime | None = None
+    done_at: datetime | None = None
+    done_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One history row of a request (the writer adds the request's id)."""
+
+    payload: Payload
+    at: datetime
+    actor_id: int | None = None
+    team_id: int | None = None
+    other_team_id: int | None = None
+    person_id: int | None = None
+
+    @property
+    def kind(self) -> EventKind:
+        return self.payload.KIND
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification for one person's inbox."""
+
+    person_id: int
+    kind: NotificationKind
+    message: str
+
+
+@dataclass(frozen=True)
+class OfferAnswer:
+    """An open offer closed: accepted, declined or withdrawn, by whom and when."""
+
+    offer_id: int
+    state: OfferState
+    by_id: int
+    at: datetime
+    decline_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class NewOffer:
+    kind: OfferKind
+    from_person_id: int
+    from_team_id: int | None
+    to_team_id: int
+    to_person_id: int | None
+    note: str
+    offered_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class NewPathStep:
+    team_id: int
+    entered_at: datetime
+    is_bounce: bool
+
+
+@dataclass(frozen=True)
+class NewPause:
+    reason: WaitReason
+    note: str
+    child_id: int | None
+    started_at: datetime
+    started_by_id: int
+
+
+@dataclass(frozen=True)
+class NewUpdate:
+    author_id: int
+    body: str
+    posted_at: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one transition does to a request and around it."""
+
+    request: RequestFacts
+    events: tuple[Event, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    # People who now take part in the request (they may read it from now on).
+    participants: tuple[int, ...] = ()
+    answered: tuple[OfferAnswer, ...] = ()
+    new_offer: NewOffer | None = None
+    escalated_offer_id: int | None = None
+    new_step: NewPathStep | None = None
+    new_pause: NewPause | None = None
+    pause_ended_at: datetime | None = None
+    new_update: NewUpdate | None = None
+
+    def with_new_row(self, row_id: int) -> Change:
+        """The change with the id of the row it created (offer, update) in its payloads."""
+        return replace(
+            self,
+            events=tuple(replace(e, payload=e.payload.with_new_row(row_id)) for e in self.events),
+        )
+
+
+@dataclass(frozen=True)
+class PromiseChange:
+    request: RequestFacts
+    promise: PromiseFacts
+    events: tuple[Event, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    participants: tuple[int, ...] = ()
+
+    def with_new_row(self, row_id: int) -> PromiseChange:
+        """The change with the new promise's id in the promise and its payloads."""
+        return replace(
+            self,
+            promise=replace(self.promise, id=row_id),
+            events=tuple(replace(e, payload=e.payload.with_new_row(row_id)) for e in self.events),
+        )
+
+
+# -- the rules the transitions share -------------------------------------------------------------
+
+
+def _touched(request: RequestFacts, now: datetime, **changes: object) -> RequestFacts:
+    """Every change marks the request changed at `now`."""
+    return replace(request, updated_at=now, **changes)  # type: ignore[arg-type]
+
+
+def _ladder_reset(
+    calendar: WorkingCalendar, targets: Targets, now: datetime
+) -> dict[str, datetime | None]:
+    ladder = rules.update_ladder(calendar, now, targets.update_every_hours)
+    return {
+        "next_update_due_at": ladder.due_at,
+        "update_escalate_at": ladder.escalate_at,
+        "update_reminded_at": None,
+    }
+
+
+_LADDER_SUSPENDED: dict[str, datetime | None] = {
+    "next_update_due_at": None,
+    "update_escalate_at": None,
+    "update_reminded_at": None,
+}
+
+
+def accept_due(calendar: WorkingCalendar, targets: Targets, now: datetime) -> datetime:
+    """An offer is to be accepted within the acceptance target, in the receiver's hours."""
+    return add_business_hours(calendar, now, targets.accept_hours)
+
+
+def auto_close_due(calendar: WorkingCalendar, targets: Targets, resolved_at: datetime) -> datetime:
+    """A resolved request closes by itself `auto_close_days` business days after resolving,
+    unless the requester confirms or reopens it first."""
+    hours = targets.auto_close_days * calendar.business_seconds_per_day / 3600
+    return add_business_hours(calendar, resolved_at, hours)
+
+
+def _pause(
+    request: RequestFacts,
+    actor_id: int,
+    reason: WaitReason,
+    note: str,
+    now: datetime,
+    child_id: int | None = None,
+) -> tuple[dict[str, object], NewPause]:
+    """Stop the OLA clock; while the requester owes an answer, no update is owed either."""
+    changes: dict[str, object] = {"clock_paused_at": now, "waiting_on": reason}
+    if not rules.owes_updates(reason):
+        changes.update(_LADDER_SUSPENDED)
+    return changes, NewPause(reason, note, child_id, now, actor_id)
+
+
+def _unpause(
+    request: RequestFacts, calendar: WorkingCalendar, targets: Targets, now: datetime
+) -> tuple[dict[str, object], float]:
+    """End the pause: the resolve target moves on by the business time it lasted, and the
+    update cadence starts again from now. Returns the changes and the paused seconds."""
+    paused = 0.0
+    if request.clock_paused_at is not None:
+        paused = business_seconds_between(calendar, request.clock_paused_at, now)
+    changes: dict[str, object] = {
+        "paused_business_seconds": request.paused_business_seconds + paused,
+        "clock_paused_at": None,
+        "waiting_on": None,
+        **_ladder_reset(calendar, targets, now),
+    }
+    if request.resolve_due_at is not None:
+        changes["resolve_due_at"] = add_business_seconds(calendar, request.resolve_due_at, paused)
+    return changes, paused
+
+
+# -- opening ---------------------------------------------------------------------------------------
+
+
+def open_request(
+    *,
+    title: str,
+    requester_id: int,
+    team_id: int,
+    team_name: str,
+    duty_owner_id: int,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+    service_id: int | None = None,
+    case_ids: Sequence[int] = (),
+    parent_id: int | None = None,
+) -> Change:
+    """A new request: the team's duty owner is accountable, and an intake offer asks the team
+    to accept it. The change's new offer is the intake offer."""
+    request = RequestFacts(
+        title=title,
+        requester_id=requester_id,
+        owner_id=duty_owner_id,
+        team_id=team_id,
+        opened_at=now,
+        updated_at=now,
+        state=RequestState.NEW,
+        parent_id=parent_id,
+        resolve_due_at=add_business_hours(calendar, now, targets.resolve_hours),
+        **_ladder_reset(calendar, targets, now),  # type: ignore[arg-type]
+    )
+    intake = NewOffer(
+        kind=OfferKind.INTAKE,
+        from_person_id=requester_id,
+        from_team_id=None,
+        to_team_id=team_id,
+        to_person_id=None,
+        note="",
+        offered_at=now,
+        due_at=accept_due(calendar, targets, now),
+    )
+    return Change(
+        request=request,
+        events=(
+            Event(
+                Opened(
+                    service_id=service_id, case_ids=tuple(case_ids) or None, parent_id=parent_id
+                ),
+                now,
+                actor_id=requester_id,
+                team_id=team_id,
+                person_id=duty_owner_id,
+            ),
+            Event(
+                Offered(offer_id=NEW_ROW, intake=True), now, actor_id=requester_id, team_id=team_id
+            ),
+        ),
+        notices=(
+            Notice(duty_owner_id, NotificationKind.OFFER, f"New request for {team_name}: {title}"),
+        ),
+        participants=(requester_id, duty_owner_id),
+        new_offer=intake,
+        new_step=NewPathStep(team_id, now, False),
+    )
+
+
+def open_sub_request(
+    parent: RequestFacts, *, child_id: int, child_team_id: int, actor_id: int, now: datetime
+) -> Change:
+    """The parent's side of a sub-request opened by someone working on it."""
+    rules.require_state("open_sub_request", parent.state)
+    return Change(
+        request=_touched(parent, now),
+        events=(
+            Event(
+                SubRequestOpened(child_id=child_id),
+                now,
+                actor_id=actor_id,
+                team_id=parent.team_id,
+                other_team_id=child_team_id,
+            ),
+        ),
+    )
+
+
+# -- offers ----------------------------------------------------------------------------------------
+
+
+def _withdrawal(
+    offer: OfferFacts, actor_id: int, now: datetime, payload: Withdrawn
+) -> tuple[OfferAnswer, Event]:
+    return (
+        OfferAnswer(offer.id, OfferState.WITHDRAWN, actor_id, now),
+        Event(payload, now, actor_id=actor_id, team_id=offer.to_team_id),
+    )
+
+
+def offer(
+    request: RequestFacts,
+    *,
+    previous: OfferFacts | None,
+    actor_id: int,
+    to_team_id: int,
+    to_person_id: int | None,
+    to_team_duty_owner_id: int,
+    note: str,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+) -> Change:
+    """Offer the request to a team or a person; the owner stays accountable until it is
+    accepted. A still open offer is withdrawn (superseded). `calendar` is the receiving team's.
+    The offer goes to the person named, else to the receiving team's duty owner."""
+    rules.require_state("offer", request.state)
+    events: list[Event] = []
+    answered: list[OfferAnswer] = []
+    if previous is not None:
+        answer, event = _withdrawal(
+            previous, actor_id, now, Withdrawn(previous.id, superseded=True)
+        )
+        answered.append(answer)
+        events.append(event)
+    new = NewOffer(
+        kind=OfferKind.HANDOFF,
+        from_person_id=actor_id,
+        from_team_id=request.team_id,
+        to_team_id=to_team_id,
+        to_person_id=to_person_id,
+        note=note,
+        offered_at=now,
+        due_at=accept_due(calendar, targets, now),
+    )
+    events.append(
+        Event(
+            Offered(offer_id=NEW_ROW, note=note or None),
+            now,
+            actor_id=actor_id,
+            team_id=request.team_id,
+            other_team_id=to_team_id,
+            person_id=to_person_id,
+        )
+    )
+    receiver = to_person_id if to_person_id is not None else to_team_duty_owner_id
+    return Change(
+        request=_touched(request, now),
+        events=tuple(events),
+        notices=(
+            Notice(
+                receiver,
+                NotificationKind.OFFER,
+                f"Offered to you: {request.title} (accept by {new.due_at:%Y-%m-%d %H:%M} UTC)",
+            ),
+        ),
+        participants=(receiver,),
+        answered=tuple(answered),
+        new_offer=new,
+    )
+
+
+def accept(
+    request: RequestFacts,
+    offer: OfferFacts,
+    *,
+    actor_id: int,
+    actor_name: str,
+    path: Sequence[int],
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+) -> Change:
+    """The receiver accepts and becomes the one accountable owner; moving to another team
+    extends the path (a return to a team it left is a bounce). `path` is the teams so far, in
+    order; `calendar` is the receiving team's."""
+    rules.require_state("answer_offer", request.state)
+    previous_owner, previous_team = request.owner_id, request.team_id
+    changes: dict[str, object] = {"owner_id": actor_id}
+    bounce = False
+    step = None
+    if offer.to_team_id != request.team_id:
+        bounce = rules.is_bounce(path, offer.to_team_id)
+        step = NewPathStep(offer.to_team_id, now, bounce)
+        changes["team_id"] = offer.to_team_id
+        changes["bounce_count"] = request.bounce_count + bounce
+    if request.accepted_at is None:
+        changes["accepted_at"] = now
+    if request.state == RequestState.NEW:
+        changes["state"] = RequestState.IN_PROGRESS
+    if rules.owes_updates(request.waiting_on):
+        changes.update(_ladder_reset(calendar, targets, now))
+    after = _touched(request, now, **changes)
+    notices: tuple[Notice, ...] = ()
+    if previous_owner != actor_id:
+        notices = (
+            Notice(
+                previous_owner,
+                NotificationKind.OFFER_ACCEPTED,
+                f"Accepted: {request.title} is now owned by {actor_name}",
+            ),
+        )
+    return Change(
+        request=after,
+        events=(
+            Event(
+                Accepted(
+                    offer_id=offer.id,
+                    previous_owner_id=previous_owner,
+                    bounce=bounce,
+                    waited_seconds=(now - offer.offered_at).total_seconds(),
+                ),
+                now,
+                actor_id=actor_id,
+                team_id=after.team_id,
+                other_team_id=previous_team if previous_team != after.team_id else None,
+                person_id=actor_id,
+            ),
+        ),
+        notices=notices,
+        # An offer to a person recorded them when it was made.
+        participants=() if offer.to_person_id == actor_id else (actor_id,),
+        answered=(OfferAnswer(offer.id, OfferState.ACCEPTED, actor_id, now),),
+        new_step=step,
+    )
+
+
+def decline(
+    request: RequestFacts, offer: OfferFacts, *, actor_id: int, reason: str, now: datetime
+) -> Change:
+    """The receiver declines with a reason; ownership does not move, and the owner and the
+    sender hear why."""
+    told = sorted({request.owner_id, offer.from_person_id} - {actor_id})
+    return Change(
+        request=_touched(request, now),
+        events=(
+            Event(
+                Declined(offer_id=offer.id, reason=reason, intake=offer.kind == OfferKind.INTAKE),
+                now,
+                actor_id=actor_id,
+                team_id=offer.to_team_id,
+                other_team_id=offer.from_team_id,
+            ),
+        ),
+        notices=tuple(
+            Notice(p, NotificationKind.OFFER_DECLINED, f"Declined: {request.title} — {reason}")
+            for p in told
+        ),
+        answered=(OfferAnswer(offer.id, OfferState.DECLINED, actor_id, now, reason),),
+    )
+
+
+def withdraw(request: RequestFacts, offer: OfferFacts, *, actor_id: int, now: datetime) -> Change:
+    """The sender takes a handoff back. The intake offer is answered by accepting or handing on."""
+    if offer.kind == OfferKind.INTAKE:
+        raise InvalidInput(
+            "the intake offer is answered by accepting or handing on", field="offer_id"
+        )
+    answer, event = _withdrawal(offer, actor_id, now, Withdrawn(offer.id))
+    return Change(request=_touched(request, now), events=(event,), answered=(answer,))
+
+
+def offer_escalation_due_at(offer: OfferFacts) -> datetime | None:
+    """An open offer not accepted by its due time escalates once."""
+    return offer.due_at if offer.escalated_at is None else None
+
+
+def escalates_to(lead_id: int | None, duty_owner_id: int) -> int:
+    """Escalations go to the team's lead, or to its duty owner where it has no lead."""
+    return lead_id if lead_id is not None else duty_owner_id
+
+
+def escalate_offer(
+    request: RequestFacts, offer: OfferFacts, *, lead_id: int, now: datetime
+) -> Change:
+    """The receiving team's lead hears of an offer nobody accepted in time."""
+    return Change(
+        request=_touched(request, now),
+        events=(
+            Event(
+                Escalated(offer_id=offer.id),
+                now,
+                team_id=offer.to_team_id,
+                other_team_id=offer.from_team_id,
+                person_id=lead_id,
+            ),
+        ),
+        notices=(
+            Notice(lead_id, NotificationKind.ESCALATION, f"Not accepted in time: {request.title}"),
+        ),
+        escalated_offer_id=offer.id,
+    )
+
+
+# -- pauses ----------------------------------------------------------------------------------------
+
+
+def ask_clarification(
+    request: RequestFacts, *, actor_id: int, question: str, now: datetime
+) -> Change:
+    """The requester is asked a question; the clock stops until they answer."""
+    rules.require_state("ask_clarification", request.state)
+    changes, pause = _pause(request, actor_id, WaitReason.CLARIFICATION, question, now)
+    return Change(
+        request=_touched(request, now, state=RequestState.NEEDS_CLARIFICATION, **changes),
+        events=(
+            Event(
+                ClarificationAsked(question=question),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+            ),
+        ),
+        notices=(
+            Notice(
+                request.requester_id,
+                NotificationKind.CLARIFICATION,
+                f"Question on {request.title}: {question}",
+            ),
+        ),
+        new_pause=pause,
+    )
+
+
+def answer_clarification(
+    request: RequestFacts,
+    *,
+    actor_id: int,
+    answer: str,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+) -> Change:
+    """The question is answered: the clock runs again, and the request is new again if nobody
+    has accepted it yet, else in progress."""
+    rules.require_state("answer_clarification", request.state)
+    changes, paused = _unpause(request, calendar, targets, now)
+    state = rules.working_state(request.accepted_at is not None)
+    return Change(
+        request=_touched(request, now, state=state, **changes),
+        events=(
+            Event(
+                ClarificationAnswered(answer=answer, paused_business_seconds=paused),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+            ),
+        ),
+        notices=(
+            Notice(
+                request.owner_id,
+                NotificationKind.CLARIFICATION,
+                f"Answered: {request.title}: {answer}",
+            ),
+        ),
+        pause_ended_at=now,
+    )
+
+
+def wait(
+    request: RequestFacts,
+    *,
+    actor_id: int,
+    reason: WaitReason,
+    note: str,
+    now: datetime,
+    child_id: int | None = None,
+) -> Change:
+    """Pause the clock while the request waits on the requester, a sub-request or an outsider."""
+    rules.require_state("wait", request.state)
+    changes, pause = _pause(request, actor_id, reason, note, now, child_id)
+    return Change(
+        request=_touched(request, now, state=RequestState.WAITING, **changes),
+        events=(
+            Event(
+                Paused(reason=reason, note=note, child_id=child_id),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+            ),
+        ),
+        new_pause=pause,
+    )
+
+
+def resume(
+    request: RequestFacts,
+    *,
+    actor_id: int | None,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+    why: str | None = None,
+    child_id: int | None = None,
+) -> Change:
+    """End a wait; `actor_id` None is the product itself."""
+    rules.require_state("resume", request.state)
+    changes, paused = _unpause(request, calendar, targets, now)
+    return Change(
+        request=_touched(request, now, state=RequestState.IN_PROGRESS, **changes),
+        events=(
+            Event(
+                Resumed(
+                    reason=request.waiting_on,
+                    why=why,
+                    paused_business_seconds=paused,
+                    child_id=child_id,
+                ),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+            ),
+        ),
+        pause_ended_at=now,
+    )
+
+
+def child_resolved(
+    parent: RequestFacts,
+    *,
+    child_id: int,
+    child_title: str,
+    waiting_on_child_id: int | None,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+) -> Change | None:
+    """A parent waiting on this sub-request picks up again by itself and its owner is told;
+    None if it was not waiting on it. `waiting_on_child_id` is the open pause's sub-request."""
+    if (
+        parent.state != RequestState.WAITING
+        or parent.waiting_on != WaitReason.SUB_REQUEST
+        or waiting_on_child_id != child_id
+    ):
+        return None
+    resumed = resume(
+        parent,
+        actor_id=None,
+        calendar=calendar,
+        targets=targets,
+        now=now,
+        why=sub_request_resolved(child_id),
+        child_id=child_id,
+    )
+    return replace(
+        resumed,
+        notices=(
+            Notice(
+                parent.owner_id, NotificationKind.RESOLVED, f"Sub-request resolved: {child_title}"
+            ),
+        ),
+    )
+
+
+# -- communicating ---------------------------------------------------------------------------------
+
+
+def post_update(
+    request: RequestFacts,
+    *,
+    actor_id: int,
+    body: str,
+    working: bool,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+) -> Change:
+    """An update. From the owning side (`working`) it restarts the update cadence, if one is
+    running, and goes to the requester; from the requester it goes to the owner."""
+    rules.require_state("post_update", request.state)
+    changes: dict[str, object] = {}
+    if working and request.next_update_due_at is not None:
+        changes.update(_ladder_reset(calendar, targets, now))
+    receiver = request.requester_id if working else request.owner_id
+    notices: tuple[Notice, ...] = ()
+    if receiver != actor_id:
+        notices = (
+            Notice(
+                receiver, NotificationKind.UPDATE_POSTED, f"Update on {request.title}: {body[:200]}"
+            ),
+        )
+    return Change(
+        request=_touched(request, now, **changes),
+        events=(
+            Event(
+                UpdatePosted(update_id=NEW_ROW, from_requester=not working),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+            ),
+        ),
+        notices=notices,
+        # The owner was recorded when made owner.
+        participants=() if actor_id == request.owner_id else (actor_id,),
+        new_update=NewUpdate(actor_id, body, now),
+    )
+
+
+def update_reminder_due_at(request: RequestFacts) -> datetime | None:
+    """The owner is reminded once per rung of the ladder, when the next update falls due."""
+    if request.state not in rules.OPEN_STATES or request.update_reminded_at is not None:
+        return None
+    return request.next_update_due_at
+
+
+def remind_update(request: RequestFacts, *, now: datetime) -> Change:
+    return Change(
+        request=_touched(request, now, update_reminded_at=now),
+        events=(Event(UpdateReminded(), now, team_id=request.team_id, person_id=request.owner_id),),
+        notices=(
+            Notice(request.owner_id, NotificationKind.UPDATE_DUE, f"Update due: {request.title}"),
+        ),
+    )
+
+
+def update_escalation_due_at(request: RequestFacts) -> datetime | None:
+    """An update still missing after the reminder escalates once, half a cadence later."""
+    if request.state not in rules.OPEN_STATES or request.update_reminded_at is None:
+        return None
+    return request.update_escalate_at
+
+
+def escalate_update(request: RequestFacts, *, lead_id: int, now: datetime) -> Change:
+    """The team's lead hears of an overdue update."""
+    return Change(
+        request=_touched(request, now, update_escalate_at=None),
+        events=(
+            Event(
+                UpdateEscalated(owner_id=request.owner_id),
+                now,
+                team_id=request.team_id,
+                person_id=lead_id,
+            ),
+        ),
+        notices=(Notice(lead_id, NotificationKind.ESCALATION, f"Update overdue: {request.title}"),),
+    )
+
+
+# -- resolving -------------------------------------------------------------------------------------
+
+
+def resolve(
+    request: RequestFacts,
+    *,
+    open_offer: OfferFacts | None,
+    actor_id: int,
+    resolution: str,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+) -> Change:
+    """Resolve with a summary. Resolving ends any handoff (the open offer is withdrawn, with its
+    event) and is the strongest way of owning it; no update is owed any more, and the request
+    closes by itself unless the requester confirms or reopens it first."""
+    rules.require_state("resolve", request.state)
+    events: list[Event] = []
+    answered: tuple[OfferAnswer, ...] = ()
+    if open_offer is not None:
+        answer, event = _withdrawal(
+            open_offer, actor_id, now, Withdrawn(open_offer.id, resolved=True)
+        )
+        answered = (answer,)
+        events.append(event)
+    after = _touched(
+        request,
+        now,
+        state=RequestState.RESOLVED,
+        resolution=resolution,
+        resolved_at=now,
+        accepted_at=request.accepted_at or now,
+        auto_close_at=auto_close_due(calendar, targets, now),
+        **_LADDER_SUSPENDED,
+    )
+    events.append(
+        Event(
+            Resolved(
+                resolution=resolution,
+                within_target=request.resolve_due_at is None or now <= request.resolve_due_at,
+            ),
+            now,
+            actor_id=actor_id,
+            team_id=request.team_id,
+            person_id=request.owner_id,
+        )
+    )
+    return Change(
+        request=after,
+        events=tuple(events),
+        notices=(
+            Notice(
+                request.requester_id,
+                NotificationKind.RESOLVED,
+                f"Resolved: {request.title} — {resolution[:200]}",
+            ),
+        ),
+        answered=answered,
+    )
+
+
+def _close(request: RequestFacts, *, actor_id: int | None, now: datetime) -> Change:
+    return Change(
+        request=_touched(
+            request, now, state=RequestState.CLOSED, closed_at=now, auto_close_at=None
+        ),
+        events=(
+            Event(Closed(auto=actor_id is None), now, actor_id=actor_id, team_id=request.team_id),
+        ),
+    )
+
+
+def confirm(request: RequestFacts, *, actor_id: int, now: datetime) -> Change:
+    """The requester confirms the resolution: closed."""
+    rules.require_state("confirm", request.state)
+    return _close(request, actor_id=actor_id, now=now)
+
+
+def auto_close_due_at(request: RequestFacts) -> datetime | None:
+    return request.auto_close_at if request.state == RequestState.RESOLVED else None
+
+
+def auto_close(request: RequestFacts, *, now: datetime) -> Change:
+    """Closed by the product: the requester neither confirmed nor reopened it in time."""
+    rules.require_state("auto_close", request.state)
+    return _close(request, actor_id=None, now=now)
+
+
+def reopen(
+    request: RequestFacts,
+    *,
+    actor_id: int,
+    reason: str,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+) -> Change:
+    """The requester reopens: back in progress with the owner, updates owed again."""
+    rules.require_state("reopen", request.state)
+    return Change(
+        request=_touched(
+            request,
+            now,
+            state=RequestState.IN_PROGRESS,
+            resolved_at=None,
+            auto_close_at=None,
+            **_ladder_reset(calendar, targets, now),
+        ),
+        events=(Event(Reopened(reason=reason), now, actor_id=actor_id, team_id=request.team_id),),
+        notices=(
+            Notice(
+                request.owner_id,
+                NotificationKind.REOPENED,
+                f"Reopened: {request.title} — {reason}",
+            ),
+        ),
+    )
+
+
+# -- around the request ----------------------------------------------------------------------------
+
+
+def link_case(
+    request: RequestFacts, *, actor_id: int, case_id: int, reference: str, now: datetime
+) -> Change:
+    return Change(
+        request=_touched(request, now),
+        events=(
+            Event(
+                CaseLinked(case_id=case_id, reference=reference),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The requester's rating of the four blocks, 1 to 5 each."""
+
+    understand: int
+    own: int
+    serve: int
+    communicate: int
+
+
+def rate(
+    request: RequestFacts, *, actor_id: int, scores: Scores, comment: str, now: datetime
+) -> Change:
+    """The requester rates the four blocks; the owner hears of it."""
+    rules.require_state("rate", request.state)
+    return Change(
+        request=_touched(request, now),
+        events=(
+            Event(
+                Rated(
+                    comment=comment or None,
+                    understand=scores.understand,
+                    own=scores.own,
+                    serve=scores.serve,
+                    communicate=scores.communicate,
+                ),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+                person_id=request.owner_id,
+            ),
+        ),
+        notices=(Notice(request.owner_id, NotificationKind.FEEDBACK, f"Rated: {request.title}"),),
+    )
+
+
+def give_feedback(
+    *, team_id: int | None, actor_id: int, to_person_id: int, kind: str, now: datetime
+) -> tuple[Event, Notice]:
+    """Colleague feedback (about a request, whose team is `team_id`, or not): its event (the
+    feedback row is `NEW_ROW`) and the receiver's notice. The request itself does not change."""
+    return (
+        Event(
+            FeedbackGiven(feedback_id=NEW_ROW, kind=kind),
+            now,
+            actor_id=actor_id,
+            team_id=team_id,
+            person_id=to_person_id,
+        ),
+        Notice(to_person_id, NotificationKind.FEEDBACK, f"You received {kind} feedback"),
+    )
+
+
+# -- promises --------------------------------------------------------------------------------------
+
+
+def require_promise_due_after(due_at: datetime, now: datetime) -> None:
+    """A promise is for later: its due time must be after it is made."""
+    if due_at <= now:
+        raise InvalidInput("due_at must be in the future", field="due_at")
+
+
+def make_promise(
+    request: RequestFacts, *, actor_id: int, what: str, due_at: datetime, now: datetime
+) -> PromiseChange:
+    """Someone working on the request promises the requester something by a time. The promise
+    is `NEW_ROW` until written."""
+    require_promise_due_after(due_at, now)
+    rules.require_state("make_promise", request.state)
+    promise = PromiseFacts(
+        id=NEW_ROW,
+        made_by_id=actor_id,
+        made_to_id=request.requester_id,
+        what=what,
+        due_at=due_at,
+        made_at=now,
+    )
+    return PromiseChange(
+        request=_touched(request, now),
+        promise=promise,
+        events=(
+            Event(
+                PromiseMade(promise_id=NEW_ROW, what=what, due_at=due_at),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+                person_id=actor_id,
+            ),
+        ),
+        notices=(
+            Notice(
+                request.requester_id,
+                NotificationKind.PROMISE_DUE,
+                f"Promised on {request.title}: {what} by {due_at:%Y-%m-%d %H:%M} UTC",
+            ),
+        ),
+        participants=() if actor_id == request.owner_id else (actor_id,),
+    )
+
+
+def _broken(
+    request: RequestFacts, promise: PromiseFacts, now: datetime, late_note: str | None
+) -> PromiseChange:
+    message = f"Broken promise on {request.title}: {promise.what}"
+    return PromiseChange(
+        request=_touched(request, now),
+        promise=replace(promise, state=PromiseState.BROKEN),
+        events=(
+            Event(
+                PromiseBroken(promise_id=promise.id, due_at=promise.due_at, late_note=late_note),
+                now,
+                team_id=request.team_id,
+                person_id=promise.made_by_id,
+            ),
+        ),
+        notices=(
+            Notice(promise.made_by_id, NotificationKind.PROMISE_BROKEN, message),
+            Notice(promise.made_to_id, NotificationKind.PROMISE_BROKEN, message),
+        ),
+    )
+
+
+def keep_promise(
+    request: RequestFacts, promise: PromiseFacts, *, actor_id: int, note: str, now: datetime
+) -> PromiseChange:
+    """Marked done: kept if in time; done late it is broken (with the note)."""
+    if promise.state != PromiseState.OPEN:
+        raise Conflict(f"the promise is already {promise.state}", field="promise_id")
+    done = replace(promise, done_at=now, done_note=note)
+    if promise_rules.outcome_when_done(promise.due_at, now) != PromiseState.KEPT:
+        return _broken(request, done, now, late_note=note)
+    return PromiseChange(
+        request=_touched(request, now),
+        promise=replace(done, state=PromiseState.KEPT),
+        events=(
+            Event(
+                PromiseKept(promise_id=promise.id, note=note),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+                person_id=promise.made_by_id,
+            ),
+        ),
+    )
+
+
+def promise_break_due_at(promise: PromiseFacts) -> datetime | None:
+    """An open promise breaks by itself at its due time."""
+    return promise.due_at if promise.state == PromiseState.OPEN else None
+
+
+def break_promise(request: RequestFacts, promise: PromiseFacts, *, now: datetime) -> PromiseChange:
+    """The product breaks an open promise at its due time; maker and requester hear of it."""
+    return _broken(request, promise, now, late_note=None)
+
+
+def promise_reminder_due_at(promise: PromiseFacts) -> datetime | None:
+    """Whoever made an open promise is reminded once, shortly before it falls due."""
+    if promise.state != PromiseState.OPEN or promise.reminded_at is not None:
+        return None
+    return promise_rules.reminder_due_at(promise.due_at)
+
+
+def remind_promise(promise: PromiseFacts, *, now: datetime) -> tuple[PromiseFacts, Notice]:
+    """The reminder; the request does not change."""
+    return (
+        replace(promise, reminded_at=now),
+        Notice(
+            promise.made_by_id,
+            NotificationKind.PROMISE_DUE,
+            f"Due at {promise.due_at:%H:%M} UTC: {promise.what}",
+        ),
+    )
