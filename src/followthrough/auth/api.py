@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 from followthrough.auth import service
 from followthrough.auth.passwords import password_checks
 from followthrough.fields import Id
-from followthrough.requests.schemas import Input
 from followthrough.web.deps import (
     SESSION_COOKIE,
     CurrentActor,
@@ -21,6 +20,7 @@ from followthrough.web.deps import (
     run_in_unit_of_work,
     settings,
 )
+from followthrough.web.schemas import Input
 from followthrough.web.security import client_address, cookies_secure
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["auth"])

@@ -12,8 +12,9 @@ from followthrough.cases import service
 from followthrough.cases.models import Case
 from followthrough.fields import MAX_ID, Id, Text, ZonedDateTime
 from followthrough.requests.queries import person_names, summary, team_names
-from followthrough.requests.schemas import Input, RequestSummary
+from followthrough.requests.schemas import RequestSummary
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
+from followthrough.web.schemas import Input
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/cases", tags=["cases"])
 

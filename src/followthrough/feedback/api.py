@@ -13,8 +13,9 @@ from followthrough.feedback import service
 from followthrough.feedback.models import ColleagueFeedback
 from followthrough.fields import Id
 from followthrough.requests.api import Minimal, detail_response
-from followthrough.requests.schemas import Input, RequestDetail
+from followthrough.requests.schemas import RequestDetail
 from followthrough.web.deps import CurrentActor, CurrentPerson, DbSession, Now, UnitOfWorkRoute
+from followthrough.web.schemas import Input
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["feedback"])
 

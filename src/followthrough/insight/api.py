@@ -19,7 +19,7 @@ from followthrough.config import Settings
 from followthrough.errors import InvalidInput
 from followthrough.fields import Hours, Id, ZonedDateTime
 from followthrough.insight import health, recognition, review, ripple, scorecard, silo
-from followthrough.requests.rules import Actor
+from followthrough.org.actors import Actor
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute, settings
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/insight", tags=["insight"])

@@ -21,8 +21,8 @@ from followthrough.history.models import Event
 from followthrough.insight import rules
 from followthrough.insight.models import Recognition
 from followthrough.insight.sql import home_teams
+from followthrough.org.actors import Actor
 from followthrough.org.models import Membership, Person, Team
-from followthrough.requests.rules import Actor
 
 
 def person_records(

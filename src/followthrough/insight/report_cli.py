@@ -18,14 +18,15 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followthrough.cases.models import Case
 from followthrough.config import load_settings
 from followthrough.db import Database
 from followthrough.errors import DomainError
 from followthrough.insight import health, recognition, review, ripple, rules, scorecard, silo
 from followthrough.insight.cli import DatabaseUrl, console, err, insight_app
+from followthrough.org.actors import Actor
 from followthrough.org.models import Department, Person, Team
 from followthrough.org.service import actor_for
-from followthrough.requests.rules import Actor
 
 As = Annotated[str, typer.Option("--as", help="Show the report as this person (their handle).")]
 StartOption = Annotated[
@@ -195,8 +196,6 @@ def ripple_command(
     if (case is None) == (team is None):
         raise _fail("give either --case or --team")
     first, last, at = _period(start, end, now)
-    from followthrough.cases.models import Case
-
     with _session(database_url) as (session, _):
         if case is not None:
             case_id = session.scalar(select(Case.id).where(Case.reference == case))

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from followthrough.insight import health, rules, scorecard, silo
 from followthrough.insight.health import PairHealth
 from followthrough.insight.scorecard import Scorecard
+from followthrough.org.actors import Actor
 from followthrough.org.service import get_team
-from followthrough.requests.rules import Actor
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 the customer's waiting hours each team used (`rules.decompose_wait`, defined in docs/insight.md).
 
 A case's wait runs from the case's creation until its last linked request was resolved (or now
-while one is still open). The custody of each linked request comes from its history.
+while one is still open). The custody of each linked request comes from its history; which
+requests a case waits on comes from the cases' own link table (cases sit below requests and
+Insight), and whether the viewer may read one from `requests.access` (a fact of now).
 
 Only the requests the viewer may read count (`requests.access.visibility_clause`): a request
 they may not read adds no hours, no team and no customer line, so a ripple never reveals that a
@@ -25,10 +27,10 @@ from followthrough.errors import NotFound
 from followthrough.history.models import Event
 from followthrough.insight import rules
 from followthrough.insight.rules import Custody, CustodyEvent
+from followthrough.org.actors import Actor
 from followthrough.org.models import Team
 from followthrough.requests.access import visibility_clause
 from followthrough.requests.models import Request
-from followthrough.requests.rules import Actor
 
 CUSTODY_KINDS = ("opened", "accepted", "resolved", "reopened")
 DEFAULT_THRESHOLD = timedelta(hours=8)
@@ -66,6 +68,9 @@ def _custody(
 
 
 def _readable(viewer: Actor | None) -> ColumnElement[bool]:
+    # The one place Insight reads the request row: who may read a request is a fact of now (its
+    # confidentiality, its current team and owner, its open offers), not of its history, so it
+    # comes from the requests' own rule (`requests.access`), never restated from events.
     return true() if viewer is None else visibility_clause(viewer)
 
 

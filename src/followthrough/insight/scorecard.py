@@ -21,8 +21,8 @@ from followthrough.history.models import Event
 from followthrough.insight import rules
 from followthrough.insight.rules import Figures, Tally
 from followthrough.insight.sql import bucket, seconds_between
+from followthrough.org.actors import Actor
 from followthrough.org.models import Department, Membership, Person, Team
-from followthrough.requests.rules import Actor
 
 Level = Literal["person", "team", "department"]
 LEVELS: tuple[Level, ...] = ("person", "team", "department")

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from followthrough.fields import MAX_ID, Id
 from followthrough.notify import service
-from followthrough.requests.schemas import Input
 from followthrough.web.deps import CurrentPerson, DbSession, Now, UnitOfWorkRoute
+from followthrough.web.schemas import Input
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/inbox", tags=["inbox"])
 

@@ -14,9 +14,8 @@ from followthrough.auth.passwords import password_checks
 from followthrough.errors import InvalidInput
 from followthrough.fields import AutoCloseDays, Hours, Id
 from followthrough.org import service
+from followthrough.org.actors import Actor
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
-from followthrough.requests.rules import Actor
-from followthrough.requests.schemas import Input
 from followthrough.timescale.service import estimate_for_service
 from followthrough.web.deps import (
     AdminActor,
@@ -28,6 +27,7 @@ from followthrough.web.deps import (
     current_actor,
     run_in_unit_of_work,
 )
+from followthrough.web.schemas import Input
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["organisation"])
 

@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotFound
+from followthrough.org.actors import Actor
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.org.rules import WorkingCalendar
 from followthrough.org.snapshot import org_snapshot
-from followthrough.requests.rules import Actor
 
 
 def calendar_of(team: Team, holidays: list[date]) -> WorkingCalendar:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTran
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from followthrough.errors import Conflict, NotFound
+from followthrough.org.actors import effective_duty_owner
 from followthrough.org.models import (
     Department,
     Holiday,
@@ -34,7 +35,6 @@ from followthrough.org.models import (
     Team,
 )
 from followthrough.org.rules import WorkingCalendar
-from followthrough.requests.rules import effective_duty_owner
 
 ORG_MODELS: tuple[type[Any], ...] = (Department, Team, Person, Membership, Holiday, Service)
 

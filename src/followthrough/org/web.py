@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from followthrough.auth.passwords import password_checks
+from followthrough.errors import NotFound
 from followthrough.fields import Id
 from followthrough.org import api
 from followthrough.web.deps import UnitOfWorkRoute, admin_actor, run_in_unit_of_work
@@ -55,8 +56,6 @@ def _team_page(page: Page, team_id: int, errors: FormErrors | None = None) -> Re
     teams = api.list_teams(page.session, page.actor)
     team = next((t for t in teams if t.id == team_id), None)
     if team is None:
-        from followthrough.errors import NotFound
-
         raise NotFound(f"team {team_id} does not exist", field="team_id")
     people = api.list_people(page.session, page.actor)
     return page.render(

@@ -9,8 +9,9 @@ from pydantic import Field
 from followthrough.fields import Id, ZonedDateTime
 from followthrough.promises import service
 from followthrough.requests.api import Minimal, detail_response
-from followthrough.requests.schemas import Input, RequestDetail
+from followthrough.requests.schemas import RequestDetail
 from followthrough.web.deps import UnitOfWorkRoute, as_caller
+from followthrough.web.schemas import Input
 
 router = APIRouter(
     route_class=UnitOfWorkRoute, prefix="/requests/{request_id}/promises", tags=["promises"]

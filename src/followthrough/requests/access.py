@@ -6,9 +6,9 @@ from sqlalchemy import Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from followthrough.errors import NotFound
+from followthrough.org.actors import Actor
 from followthrough.org.models import Service
 from followthrough.requests.models import Offer, Request, RequestParticipant
-from followthrough.requests.rules import Actor
 
 
 def visibility_clause(viewer: Actor):  # type: ignore[no-untyped-def]

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from followthrough.auth.models import IdempotentResponse
 from followthrough.errors import Conflict, InvalidInput, NotFound
 from followthrough.fields import MAX_ID, Id, Offset, Text
+from followthrough.org.actors import Actor
 from followthrough.requests import queries, service
 from followthrough.requests import schemas as s
 from followthrough.requests.models import Request as RequestRow
-from followthrough.requests.rules import Actor
 from followthrough.web.deps import UnitOfWorkRoute, as_caller
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/requests", tags=["requests"])

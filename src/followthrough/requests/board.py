@@ -1,7 +1,10 @@
-"""Read side for the web pages: what needs a person now, a team's queue and its lead's board.
+"""The read model for the web pages: what needs a person now, a team's queue and its lead's board.
 
-Every query goes through `visibility_clause`, the same authorisation the API uses, and
-aggregates in SQL. Attainment reads the history (events) and the answered offers.
+It only reads: it imports models, the access rule and pure rules, never a service, and no service
+imports it (import-linter contracts in pyproject.toml), so a page's read can neither change a
+request nor be changed by a service's bookkeeping. Every query goes through `visibility_clause`,
+the same authorisation the API uses, and aggregates in SQL. Attainment reads the history
+(events) and the answered offers.
 """
 
 from __future__ import annotations
@@ -15,16 +18,15 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from followthrough.cases.models import Case, RequestCase
-from followthrough.errors import InvalidInput, NotAllowed
+from followthrough.errors import InvalidInput, NotAllowed, NotFound
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
+from followthrough.org.actors import Actor
 from followthrough.org.models import Membership, Person, Team
-from followthrough.org.service import get_team
 from followthrough.promises.models import Promise
 from followthrough.requests import rules
 from followthrough.requests.access import visibility_clause
 from followthrough.requests.models import Offer, Request
-from followthrough.requests.rules import Actor
 
 ESCALATION_KINDS = ("escalated", "update_escalated")
 RECENT = timedelta(days=7)
@@ -552,6 +554,13 @@ class LeadBoard:
     attainment: list[WeekAttainment]
 
 
+def _team(session: Session, team_id: int) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFound(f"team {team_id} does not exist", field="team_id")
+    return team
+
+
 def require_lead(actor: Actor, team_id: int) -> None:
     if team_id not in actor.lead_of and not actor.is_admin:
         raise NotAllowed("only the team's lead can see its board", field="team_id")
@@ -580,7 +589,7 @@ def member_load(session: Session, team_id: int, now: datetime) -> list[MemberLoa
     """Open requests owned, overdue, and open promises, per member of the team (lead included).
 
     Three small aggregates instead of one join of them: each is driven by its own index."""
-    team = get_team(session, team_id)
+    team = _team(session, team_id)
     overdue = or_(Request.next_update_due_at <= now, Request.resolve_due_at <= now)
     owned = {
         pid: (int(count), int(late or 0))
@@ -674,7 +683,7 @@ def attainment(
 
 def lead_board(session: Session, actor: Actor, team_id: int, now: datetime) -> LeadBoard:
     require_lead(actor, team_id)
-    team = get_team(session, team_id)
+    team = _team(session, team_id)
     since = now - RECENT
     queue = team_queue(session, actor, team_id, now, limit=200)
     return LeadBoard(

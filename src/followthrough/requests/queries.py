@@ -14,13 +14,13 @@ from followthrough.cases.models import Case, RequestCase
 from followthrough.errors import InvalidInput
 from followthrough.feedback.models import Rating
 from followthrough.history.models import Event
+from followthrough.org.actors import Actor
 from followthrough.org.models import Person, Team
 from followthrough.promises.models import Promise
 from followthrough.requests import rules
 from followthrough.requests import schemas as s
 from followthrough.requests.access import get_readable_request, visibility_clause
 from followthrough.requests.models import Offer, PathStep, Pause, Request, RequestUpdate
-from followthrough.requests.rules import Actor
 
 SORTS: dict[str, ColumnElement[Any]] = {
     "opened_at": Request.opened_at.asc(),

@@ -5,17 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from followthrough.fields import Customers, Id, RefusesNul, Version, ZonedDateTime
+from followthrough.fields import Customers, Id, Version, ZonedDateTime
 from followthrough.requests.service import NewRequest
-
-
-class Input(RefusesNul):
-    """Every API body and form model: unknown fields, NUL characters and unbounded values are
-    refused here, naming the field (ids, counts and instants take the types in fields.py)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from followthrough.web.schemas import Input
 
 
 class RequestIn(Input):

@@ -21,9 +21,9 @@ from followthrough.auth.service import person_id_for_token, web_session_for
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.errors import NotAllowed, NotSignedIn, ServiceBusy
+from followthrough.org.actors import Actor
 from followthrough.org.models import Person
 from followthrough.org.service import actor_for, actor_of
-from followthrough.requests.rules import Actor
 
 SESSION_COOKIE = "ft_session"
 CSRF_HEADER = "x-csrf-token"

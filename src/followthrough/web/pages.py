@@ -26,10 +26,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from followthrough.auth.service import web_session_for
 from followthrough.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
+from followthrough.org.actors import Actor
 from followthrough.org.models import Person
 from followthrough.org.service import actor_for
 from followthrough.requests.board import nav_counts
-from followthrough.requests.rules import Actor
 from followthrough.web.deps import CSRF_HEADER, SESSION_COOKIE, DbSession, Now, in_work
 
 TEMPLATES = Path(__file__).parent / "templates"
