@@ -536,7 +536,7 @@ class Life:
     def open(self, cases: list[CaseRecord]) -> None:
         r, now = self.r, self.r.opened_at
         r.cases = cases
-        self.did("open", now, r.requester)
+        self.did("open", now, r.requester, team=r.team, cases=list(cases))
         change = lifecycle.open_request(
             title=r.title,
             requester_id=self.pid(r.requester),
