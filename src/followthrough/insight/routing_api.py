@@ -1,14 +1,15 @@
-"""HTTP API for routing suggestions: which team to send a "not sure which team" request to."""
+"""HTTP API for routing suggestions: which team to send a "not sure which team" request to, or
+why no team is suggested."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from followthrough.fields import Text
-from followthrough.insight.routing_service import suggest_teams
+from followthrough.fields import Customers, Text
+from followthrough.insight.routing_service import request_to_route, routing_answer
 from followthrough.web.deps import CurrentActor, DbSession, UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["routing"])
@@ -28,24 +29,56 @@ class TeamSuggestionOut(BaseModel):
     people: list[SuggestedPersonOut]
 
 
-@router.get("/routing/suggestions", response_model=list[TeamSuggestionOut])
+class RoutingAnswerOut(BaseModel):
+    """Suggested teams, or an empty list and the reason; the hold-out figures either way."""
+
+    suggesting: bool = Field(
+        description="false when suggestions did not beat always choosing the busiest team"
+    )
+    reason: str = Field(description="the verdict in words, with the figures")
+    held_out: int = Field(description="newest resolved requests the suggestions were checked on")
+    right: float = Field(description="share of them whose resolving team was suggested first")
+    busiest_team_right: float = Field(
+        description="share of them resolved by the team that resolved most of the older ones"
+    )
+    busiest_team_id: int | None
+    busiest_team_name: str | None
+    teams: list[TeamSuggestionOut]
+
+
+@router.get("/routing/suggestions", response_model=RoutingAnswerOut)
 def routing_suggestions(
     session: DbSession,
     actor: CurrentActor,
     text: Annotated[Text, Query(min_length=1, max_length=4000)],
+    priority: Literal["low", "normal", "high", "urgent"] = "normal",
+    impact_customers: Annotated[Customers, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=10)] = 3,
-) -> list[TeamSuggestionOut]:
-    """Teams (and people) that resolved the most similar requests, best first."""
-    return [
-        TeamSuggestionOut(
-            team_id=s.team_id,
-            team_name=s.team_name,
-            score=s.score,
-            similar_requests=s.similar_requests,
-            people=[
-                SuggestedPersonOut(person_id=p.person_id, name=p.name, share=p.share)
-                for p in s.people
-            ],
-        )
-        for s in suggest_teams(session, text, limit)
-    ]
+) -> RoutingAnswerOut:
+    """Teams (and people) likely to resolve a request raised by the caller, best first; none,
+    with the reason, when suggesting has not beaten always choosing the busiest team."""
+    answer = routing_answer(
+        session, request_to_route(actor, text, priority, impact_customers), limit
+    )
+    return RoutingAnswerOut(
+        suggesting=answer.on,
+        reason=answer.reason,
+        held_out=answer.evaluated,
+        right=answer.right,
+        busiest_team_right=answer.busiest_team_right,
+        busiest_team_id=answer.busiest_team_id,
+        busiest_team_name=answer.busiest_team_name,
+        teams=[
+            TeamSuggestionOut(
+                team_id=s.team_id,
+                team_name=s.team_name,
+                score=s.score,
+                similar_requests=s.similar_requests,
+                people=[
+                    SuggestedPersonOut(person_id=p.person_id, name=p.name, share=p.share)
+                    for p in s.people
+                ],
+            )
+            for s in answer.teams
+        ],
+    )

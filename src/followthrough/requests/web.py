@@ -23,10 +23,13 @@ from followthrough.cases.models import Case
 from followthrough.db import Database
 from followthrough.errors import InvalidInput, NotFound, ServiceBusy
 from followthrough.feedback import service as feedback
+from followthrough.feedback.api import RatingIn
 from followthrough.feedback.service import BLOCKS
 from followthrough.fields import Id, Offset, Text, form_id, form_text
+from followthrough.insight.routing_service import request_to_route, routing_answer
 from followthrough.org.models import Membership, Person, Service, Team
 from followthrough.promises import service as promises
+from followthrough.promises.api import KeepIn, PromiseIn
 from followthrough.requests import queries, rules, service
 from followthrough.requests import schemas as s
 from followthrough.requests.access import get_readable_request
@@ -181,14 +184,24 @@ def service_preview(page: ReadPage) -> Response:
 @router.get("/requests/new/suggestions")
 def routing_suggestions(page: ReadPage) -> Response:
     """For "not sure which team": the teams that resolved the most similar requests."""
-    from followthrough.insight.routing_service import suggest_teams
-
     text = (
         f"{form_text(page.form.get('title'), 'title')} {form_text(page.form.get('need'), 'need')}"
     )
+    priority = form_text(page.form.get("priority"), "priority")
+    impact = _int_or_none(page.form.get("impact_customers")) or 0  # blank or 0: none
+    answer = routing_answer(
+        page.session,
+        request_to_route(
+            page.actor,
+            text,
+            priority if priority in rules.PRIORITIES else "normal",
+            impact,
+        ),
+    )
     return page.render(
         "raise_suggestions.html",
-        suggestions=suggest_teams(page.session, text) if text.strip() else [],
+        suggestions=answer.teams if text.strip() else [],
+        routing=answer if text.strip() else None,
         team_id=_int_or_none(page.form.get("team_id")),
     )
 
@@ -596,8 +609,6 @@ def post_update(request_id: Id, page: ChangePage) -> Response:
 
 @router.post("/requests/{request_id}/promises")
 def make_promise(request_id: Id, page: ChangePage) -> Response:
-    from followthrough.promises.api import PromiseIn
-
     def act() -> None:
         body = model_from_form(
             PromiseIn,
@@ -618,8 +629,6 @@ def make_promise(request_id: Id, page: ChangePage) -> Response:
 
 @router.post("/requests/{request_id}/promises/{promise_id}/keep")
 def keep_promise(request_id: Id, promise_id: Id, page: ChangePage) -> Response:
-    from followthrough.promises.api import KeepIn
-
     def act() -> None:
         body = model_from_form(KeepIn, page.form)
         promises.keep_promise(page.session, page.actor, request_id, promise_id, body.note, page.now)
@@ -717,8 +726,6 @@ def reopen(request_id: Id, page: ChangePage) -> Response:
 
 @router.post("/requests/{request_id}/rating")
 def rate(request_id: Id, page: ChangePage) -> Response:
-    from followthrough.feedback.api import RatingIn
-
     def act() -> None:
         body = model_from_form(RatingIn, page.form)
         feedback.rate_request(
