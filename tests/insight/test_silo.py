@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from datetime import timedelta
 
 import networkx as nx
 import pytest
+from sqlalchemy import insert
 
 from followthrough.db import Database
+from followthrough.history.models import Event
 from followthrough.insight import silo
+from followthrough.org import service as org
 from tests.conftest import T0
 from tests.factories import World
 from tests.insight.conftest import Story
@@ -131,3 +135,93 @@ def test_the_handover_network_exports_as_graphml_and_csv(
         ("Policy Admin", "Policy Admin", "1"),
         ("Policy Admin", "Claims", "1"),
     }
+
+
+def _ring_of_teams() -> tuple[silo.Org, list[silo.TeamEdge]]:
+    """Twelve teams in three departments handing work round a ring with equal weights, plus a
+    few cross ties: a graph whose communities Louvain can cut in several equally good ways."""
+    teams = {t: f"Team {t}" for t in range(101, 113)}
+    department_of = {t: 1 + (t - 101) // 4 for t in teams}
+    edges = [silo.TeamEdge(t, 101 + (t - 100) % 12, 2, 1) for t in teams]
+    edges += [silo.TeamEdge(101, 107, 0, 3), silo.TeamEdge(104, 110, 1, 2)]
+    return silo.Org(teams, department_of, {1: "A", 2: "B", 3: "C"}), edges
+
+
+def test_the_same_history_gives_the_same_communities_whatever_order_the_rows_come_in() -> None:
+    """SQLite and PostgreSQL return teams and edges in their own order; the figures must not
+    depend on it."""
+    base, edges = _ring_of_teams()
+    expected = silo.network_figures(base, edges)
+    rng = random.Random(1)
+    for _ in range(20):
+        names = list(base.team_names.items())
+        rng.shuffle(names)
+        shuffled_org = silo.Org(
+            dict(names),
+            dict(rng.sample(list(base.department_of.items()), len(names))),
+            base.department_names,
+        )
+        shuffled = rng.sample(edges, len(edges))
+        assert silo.network_figures(shuffled_org, shuffled) == expected
+
+
+def test_silo_metrics_equal_networkx_on_a_transfer_graph_built_here(
+    db: Database, world: World
+) -> None:
+    t, d = world.teams, world.departments
+    with db.unit_of_work() as session:
+        t["claims2"] = org.add_team(session, d["Claims"], "Claims North").id
+        t["admin2"] = org.add_team(session, d["Policy Administration"], "Renewals").id
+        t["archive"] = org.add_team(session, d["Operations"], "Archive").id
+        transfers = {
+            ("claims", "admin"): 3,
+            ("admin", "claims"): 1,
+            ("claims", "claims2"): 2,
+            ("admin", "admin2"): 2,
+            ("admin2", "admin"): 1,
+            ("admin2", "triage"): 1,
+            ("triage", "claims"): 1,
+            ("hr", "hr"): 1,  # an offer inside the team: a tie to itself only
+        }
+        at = T0
+        rows = []
+        for (source, target), count in transfers.items():
+            for _ in range(count):
+                at += timedelta(minutes=7)
+                rows.append(
+                    {"kind": "offered", "at": at, "team_id": t[source], "other_team_id": t[target]}
+                )
+        session.execute(insert(Event), rows)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(t.values())
+    for (source, target), count in transfers.items():
+        graph.add_edge(t[source], t[target], weight=count)
+    department_teams = {
+        "Claims": {t["claims"], t["claims2"]},
+        "Policy Administration": {t["admin"], t["admin2"]},
+        "People": {t["hr"]},
+        "Operations": {t["triage"], t["archive"]},
+    }
+    result = silo_map(db)
+
+    by_name = {f.name: f for f in result.departments}
+    for name, members in department_teams.items():
+        inside = graph.subgraph(members).size(weight="weight")
+        out = sum(w for _, _, w in nx.edge_boundary(graph, members, data="weight"))
+        into = sum(w for _, _, w in nx.edge_boundary(graph.reverse(), members, data="weight"))
+        figures = by_name[name]
+        assert (figures.internal, figures.external_out, figures.external_in) == (inside, out, into)
+        assert figures.ei_outgoing == pytest.approx((out - inside) / (out + inside))
+        assert figures.ei_incoming == pytest.approx((into - inside) / (into + inside))
+    assert result.modularity_departments == pytest.approx(
+        nx.community.modularity(graph, list(department_teams.values()), weight="weight")
+    )
+    assert result.modularity_detected == pytest.approx(
+        nx.community.modularity(
+            graph, [set(c) for c in result.detected_communities], weight="weight"
+        )
+    )
+    loopless = graph.copy()
+    loopless.remove_edges_from(list(nx.selfloop_edges(loopless)))
+    assert {f.team_id for f in result.teams if f.isolated} == set(nx.isolates(loopless))
+    assert {f.team_id for f in result.teams if f.isolated} == {t["hr"], t["archive"]}

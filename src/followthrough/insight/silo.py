@@ -27,6 +27,8 @@ from followthrough.insight.sql import home_teams, seconds_between
 from followthrough.org.models import Department, Team
 
 STALL_QUANTILE = 0.9
+# Louvain shuffles the nodes with this seed: the same graph always gives the same communities.
+LOUVAIN_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,12 @@ class Org:
 
 
 def load_org(session: Session) -> Org:
-    teams = list(session.execute(select(Team.id, Team.name, Team.department_id)))
-    departments = {d.id: d.name for d in session.execute(select(Department.id, Department.name))}
+    """Teams and departments in id order (the network's node order, see `team_graph`)."""
+    teams = list(session.execute(select(Team.id, Team.name, Team.department_id).order_by(Team.id)))
+    departments = {
+        d.id: d.name
+        for d in session.execute(select(Department.id, Department.name).order_by(Department.id))
+    }
     return Org({t.id: t.name for t in teams}, {t.id: t.department_id for t in teams}, departments)
 
 
@@ -92,17 +98,22 @@ def team_edges(session: Session, start: datetime, end: datetime) -> list[TeamEdg
 
 def team_graph(org: Org, edges: list[TeamEdge]) -> nx.DiGraph:
     """The handover network: every team a node (named, with its department), edges weighted by
-    requests + handoffs."""
+    requests + handoffs.
+
+    Nodes go in by team id and edges by (source, target), whatever order the rows came in:
+    Louvain visits nodes and neighbours in insertion order (shuffled by its seed), so the same
+    history must build the same graph on SQLite and PostgreSQL to find the same communities.
+    """
     graph = nx.DiGraph()
-    for team_id, name in org.team_names.items():
+    for team_id in sorted(org.team_names):
         department = org.department_of[team_id]
         graph.add_node(
             team_id,
-            name=name,
+            name=org.team_names[team_id],
             department_id=department,
             department=org.department_names.get(department, ""),
         )
-    for edge in edges:
+    for edge in sorted(edges, key=lambda e: (e.source, e.target)):
         graph.add_edge(
             edge.source,
             edge.target,
@@ -176,7 +187,7 @@ def network_figures(
     """E-I per department, brokers and isolated teams, and the modularity of the departments
     against communities detected by Louvain (seeded, so the same graph gives the same answer)."""
     graph = team_graph(org, edges)
-    weighted = [(e.source, e.target, float(e.weight)) for e in edges]
+    weighted = sorted((e.source, e.target, float(e.weight)) for e in edges)
     ei = rules.ei_indices(weighted, {t: org.department_of[t] for t in org.team_names})
     departments = [
         DepartmentFigures(
@@ -193,9 +204,13 @@ def network_figures(
     by_department: dict[int, set[int]] = defaultdict(set)
     for team, department in org.department_of.items():
         by_department[department].add(team)
-    real = list(by_department.values())
+    real = [sorted(by_department[d]) for d in sorted(by_department)]
+    # Communities numbered by their lowest team id, so the numbering is stable too.
     detected = (
-        [sorted(c) for c in nx.community.louvain_communities(graph, weight="weight", seed=0)]
+        sorted(
+            sorted(c)
+            for c in nx.community.louvain_communities(graph, weight="weight", seed=LOUVAIN_SEED)
+        )
         if weighted
         else [[t] for t in sorted(org.team_names)]
     )
