@@ -600,12 +600,18 @@ def decline(
     )
 
 
-def withdraw(request: RequestFacts, offer: OfferFacts, *, actor_id: int, now: datetime) -> Change:
-    """The sender takes a handoff back. The intake offer is answered by accepting or handing on."""
+def require_withdrawable(offer: OfferFacts) -> None:
+    """Only a handoff can be taken back: the intake offer is answered by accepting or handing
+    the request on."""
     if offer.kind == OfferKind.INTAKE:
         raise InvalidInput(
             "the intake offer is answered by accepting or handing on", field="offer_id"
         )
+
+
+def withdraw(request: RequestFacts, offer: OfferFacts, *, actor_id: int, now: datetime) -> Change:
+    """The sender takes a handoff back."""
+    require_withdrawable(offer)
     answer, event = _withdrawal(offer, actor_id, now, Withdrawn(offer.id))
     return Change(request=_touched(request, now), events=(event,), answered=(answer,))
 

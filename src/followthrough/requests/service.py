@@ -406,6 +406,8 @@ def offer_request(
         actor_id=actor.person_id,
         to_team_id=team.id,
         to_person_id=to_person_id,
+        # Only asked for when no one is named: a team with neither duty owner nor lead may
+        # still be offered to one of its people.
         to_team_duty_owner_id=team.duty_owner if to_person_id is None else to_person_id,
         note=note.strip(),
         calendar=team.calendar,
@@ -509,8 +511,7 @@ def withdraw_offer(
     request = load_for_change(session, actor, request_id, expected_version)
     offer = _get_open_offer(session, offer_id, request.id)
     facts = offer_facts(offer)
-    if facts.kind == OfferKind.INTAKE:
-        lifecycle.withdraw(facts_of(request), facts, actor_id=actor.person_id, now=now)
+    lifecycle.require_withdrawable(facts)
     rules.require_owner_or_lead(actor, request.owner_id, request.team_id, "withdraw the offer")
     change = lifecycle.withdraw(facts_of(request), facts, actor_id=actor.person_id, now=now)
     apply_change(session, request, change, {offer.id: offer})
