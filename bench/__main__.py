@@ -15,7 +15,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke test.")
     parser.add_argument(
-        "--only", choices=("desk", "web", "insight", "sim"), help="Run one benchmark only."
+        "--only",
+        choices=("desk", "web", "insight", "sim", "import"),
+        help="Run one benchmark only.",
     )
     parser.add_argument("--requests", type=int, help="Requests to bulk-load (default 1,000,000).")
     parser.add_argument("--events", type=int, help="Events to bulk-load (default 10,000,000).")
@@ -85,6 +87,16 @@ def main(argv: list[str] | None = None) -> None:
             os.environ.setdefault("INSIGHT_BENCH_REQUESTS", str(args.requests or 1_000_000))
             os.environ.setdefault("INSIGHT_BENCH_EVENTS", str(args.events or 10_000_000))
         insight.run(console)
+    if args.only in (None, "import"):
+        from bench import import_bench
+
+        events = 20_000 if args.quick else args.events or 1_000_000
+        import_bench.run(
+            console,
+            events=events,
+            backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
+            pg_admin_url=args.pg_admin_url,
+        )
     if args.only in (None, "sim"):
         try:
             sim = importlib.import_module("bench.sim")

@@ -30,7 +30,7 @@ PAUSED = rules.PAUSED_STATES
 WAIT_REASONS = frozenset(rules.WAIT_REASONS)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Step:
     """One mapped log row. `team_id` is the row's group (None: the log names none);
     `other_team_id` and `person_id` are only named by logs this product exported."""
@@ -61,7 +61,7 @@ class CaseContext:
         return self.calendars.get(team_id) or WorkingCalendar()
 
 
-@dataclass
+@dataclass(slots=True)
 class OfferPlan:
     kind: str  # "intake" or "handoff"
     from_person_id: int
@@ -76,7 +76,7 @@ class OfferPlan:
     decline_reason: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class EventPlan:
     kind: str
     at: datetime
@@ -88,7 +88,7 @@ class EventPlan:
     offer: OfferPlan | None = None  # its id goes into the payload as offer_id
 
 
-@dataclass
+@dataclass(slots=True)
 class PausePlan:
     reason: str
     started_at: datetime

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -33,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from followthrough.errors import DomainError
+from followthrough.history.bulk_rows import BulkRows
 from followthrough.history.case_replay import CaseContext, CasePlan, Step, replay_case
 from followthrough.history.log_mapping import (
     ACTIVITY_KINDS,
@@ -322,6 +324,7 @@ class _Directory:
         self._add_members(facts, created)
         self._load_teams()
         self._unknown: int | None = self.handles.get(UNKNOWN_HANDLE)
+        self.by_name: dict[str, int] = {}
 
     def _create_people(self, names: Sequence[str]) -> None:
         rows: list[dict[str, Any]] = []
@@ -430,7 +433,10 @@ class _Directory:
     def person(self, resource: str | None) -> int:
         if resource is None:
             return self.unknown()
-        return self.handles[handle_for(resource)]
+        person_id = self.by_name.get(resource)
+        if person_id is None:
+            person_id = self.by_name[resource] = self.handles[handle_for(resource)]
+        return person_id
 
     def team(self, group: str) -> int:
         team_id = self.team_ids.get(group[:120])
@@ -490,6 +496,7 @@ def _first_text(attributes: Mapping[str, Any], names: Sequence[str]) -> str | No
     return None
 
 
+@lru_cache(maxsize=1024)
 def _source_key(key: str) -> str:
     """Ids from the other system mean nothing here; they are kept, marked as the source's."""
     return f"source_{key}" if key.endswith(("_id", "_ids")) else key
@@ -516,6 +523,7 @@ class _CaseWriter:
         self.now = now
         self.spill = spill
         self.batch: list[tuple[LogCase, CasePlan, Service | None, dict[str, Any]]] = []
+        self.bulk = BulkRows(session)
         self.services: dict[str, list[Service]] = {}
         for service in session.scalars(select(Service).where(Service.active.is_(True))):
             self.services.setdefault(service.name, []).append(service)
@@ -566,13 +574,15 @@ class _CaseWriter:
     def _steps(self, case: LogCase) -> Iterator[Step]:
         d = self.directory
         for event in case.events:
-            decision = self.spill.decision(event.combination)
+            decision = self.spill.decisions[event.combination_id]
             if decision.kind == IGNORE:
                 continue
             if decision.reason.startswith("unknown"):
                 unmapped = self.summary.unmapped_activities
                 unmapped[event.activity] = unmapped.get(event.activity, 0) + 1
-            payload: dict[str, Any] = {_source_key(k): v for k, v in event.extras.items()}
+            payload: dict[str, Any] = (
+                {_source_key(k): v for k, v in event.extras.items()} if event.extras else {}
+            )
             other_group = payload.pop("other_group", None)
             person = payload.pop("person", None)
             payload["activity"] = event.activity
@@ -626,25 +636,23 @@ class _CaseWriter:
         }
 
     def flush(self) -> None:
-        """Write the buffered cases: requests first (their ids), then what hangs off them."""
+        """Write the buffered cases: ids first, so every row can name the rows it points to."""
         if not self.batch:
             return
-        connection = self.session.connection()
-        t = _TABLES
-        request_rows = [
-            self._request_row(case, plan, service, text) for case, plan, service, text in self.batch
-        ]
-        request_ids = [
-            row[0]
-            for row in connection.execute(
-                insert(t[Request]).returning(t[Request].c.id, sort_by_parameter_order=True),
-                request_rows,
-            )
-        ]
-        offer_rows: list[dict[str, Any]] = []
-        offers = []
-        for request_id, (_, plan, service, _) in zip(request_ids, self.batch, strict=True):
+        bulk = self.bulk
+        time, flag = bulk.time, bulk.flag
+        request_ids = bulk.reserve_ids("request", len(self.batch))
+        offer_ids = iter(bulk.reserve_ids("offer", sum(len(p.offers) for _, p, _, _ in self.batch)))
+        requests: list[tuple[Any, ...]] = []
+        offers: list[tuple[Any, ...]] = []
+        steps: list[tuple[Any, ...]] = []
+        participants: list[tuple[Any, ...]] = []
+        pauses: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        for request_id, (case, plan, service, text) in zip(request_ids, self.batch, strict=True):
             targets = targets_of(service)
+            requests.append(self._request_row(request_id, case, plan, service, text))
+            offer_id: dict[int, int] = {}
             for offer in plan.offers:
                 due_at = offer.due_at
                 if offer.state == "open":  # still to be accepted: the clock starts today
@@ -653,135 +661,175 @@ class _CaseWriter:
                         self.now,
                         targets.accept_hours,
                     )
-                offers.append(offer)
-                offer_rows.append(
-                    {
-                        "request_id": request_id,
-                        "kind": offer.kind,
-                        "from_person_id": offer.from_person_id,
-                        "from_team_id": offer.from_team_id,
-                        "to_team_id": offer.to_team_id,
-                        "to_person_id": offer.to_person_id,
-                        "note": "",
-                        "state": offer.state,
-                        "offered_at": offer.offered_at,
-                        "due_at": due_at,
-                        "escalated_at": None,
-                        "answered_at": offer.answered_at,
-                        "answered_by_id": offer.answered_by_id,
-                        "decline_reason": offer.decline_reason,
-                    }
+                offer_id[id(offer)] = number = next(offer_ids)
+                offers.append(
+                    (
+                        number,
+                        request_id,
+                        offer.kind,
+                        offer.from_person_id,
+                        offer.from_team_id,
+                        offer.to_team_id,
+                        offer.to_person_id,
+                        "",
+                        offer.state,
+                        time(offer.offered_at),
+                        time(due_at),
+                        time(offer.answered_at),
+                        offer.answered_by_id,
+                        offer.decline_reason,
+                    )
                 )
-        offer_ids: dict[int, int] = {}
-        if offer_rows:
-            result = connection.execute(
-                insert(t[Offer]).returning(t[Offer].c.id, sort_by_parameter_order=True),
-                offer_rows,
-            )
-            offer_ids = {id(o): row[0] for o, row in zip(offers, result, strict=True)}
-        steps: list[dict[str, Any]] = []
-        participants: list[dict[str, Any]] = []
-        pauses: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        for request_id, (_, plan, _, _) in zip(request_ids, self.batch, strict=True):
             steps.extend(
-                {"request_id": request_id, "team_id": team, "entered_at": at, "is_bounce": bounce}
-                for team, at, bounce in plan.path
+                (request_id, team, time(at), flag(bounce)) for team, at, bounce in plan.path
             )
-            participants.extend(
-                {"request_id": request_id, "person_id": p} for p in sorted(plan.participants)
-            )
+            participants.extend((request_id, p) for p in sorted(plan.participants))
             pauses.extend(
-                {
-                    "request_id": request_id,
-                    "reason": p.reason,
-                    "note": "",
-                    "child_request_id": None,
-                    "started_at": p.started_at,
-                    "started_by_id": p.started_by_id,
-                    "ended_at": p.ended_at,
-                }
+                (request_id, p.reason, "", time(p.started_at), p.started_by_id, time(p.ended_at))
                 for p in plan.pauses
             )
             for e in plan.events:
                 payload = e.payload
                 if e.offer is not None:
-                    payload["offer_id"] = offer_ids[id(e.offer)]
+                    payload["offer_id"] = offer_id[id(e.offer)]
                 events.append(
-                    {
-                        "kind": e.kind,
-                        "at": e.at,
-                        "request_id": request_id,
-                        "actor_id": e.actor_id,
-                        "team_id": e.team_id,
-                        "other_team_id": e.other_team_id,
-                        "person_id": e.person_id,
-                        "payload": payload,
-                    }
+                    (
+                        e.kind,
+                        time(e.at),
+                        request_id,
+                        e.actor_id,
+                        e.team_id,
+                        e.other_team_id,
+                        e.person_id,
+                        bulk.json(payload),
+                    )
                 )
-        for model, rows in (
-            (PathStep, steps),
-            (RequestParticipant, participants),
-            (Pause, pauses),
-            (Event, events),
-        ):
-            if rows:
-                connection.execute(insert(t[model]), rows)
+        bulk.insert("request", REQUEST_COLUMNS, requests)
+        bulk.insert("offer", OFFER_COLUMNS, offers)
+        bulk.insert("path_step", ("request_id", "team_id", "entered_at", "is_bounce"), steps)
+        bulk.insert("request_participant", ("request_id", "person_id"), participants)
+        bulk.insert(
+            "pause",
+            ("request_id", "reason", "note", "started_at", "started_by_id", "ended_at"),
+            pauses,
+        )
+        bulk.insert(
+            "event",
+            (
+                "kind",
+                "at",
+                "request_id",
+                "actor_id",
+                "team_id",
+                "other_team_id",
+                "person_id",
+                "payload",
+            ),
+            events,
+        )
         self.summary.requests += len(self.batch)
         self.summary.events += len(events)
         self.batch = []
 
     def _request_row(
-        self, case: LogCase, plan: CasePlan, service: Service | None, text: dict[str, Any]
-    ) -> dict[str, Any]:
+        self,
+        request_id: int,
+        case: LogCase,
+        plan: CasePlan,
+        service: Service | None,
+        text: dict[str, Any],
+    ) -> tuple[Any, ...]:
         calendar = self.directory.calendars.get(plan.team_id) or WorkingCalendar()
         targets = targets_of(service)
-        clocks: dict[str, datetime | None] = {
-            "next_update_due_at": None,
-            "update_escalate_at": None,
-            "resolve_due_at": None,
-            "auto_close_at": None,
-        }
+        next_update = escalate = resolve_due = auto_close = None
         # Open imported requests owe updates from now on; resolved ones auto-close as usual.
         if plan.state == rules.RESOLVED:
-            clocks["auto_close_at"] = add_business_hours(
+            auto_close = add_business_hours(
                 calendar,
                 self.now,
                 targets.auto_close_days * calendar.business_seconds_per_day / 3600,
             )
         elif plan.state in rules.OPEN_STATES:
-            clocks["resolve_due_at"] = add_business_hours(calendar, self.now, targets.resolve_hours)
+            resolve_due = add_business_hours(calendar, self.now, targets.resolve_hours)
             if plan.waiting_on not in ("clarification", "requester"):
                 ladder = rules.update_ladder(calendar, self.now, targets.update_every_hours)
-                clocks["next_update_due_at"] = ladder.due_at
-                clocks["update_escalate_at"] = ladder.escalate_at
-        return {
-            **text,
-            "context": "",
-            "impact_customers": 0,
-            "desired_by": None,
-            "requester_id": plan.events[0].actor_id,
-            "service_id": None if service is None else service.id,
-            "team_id": plan.team_id,
-            "owner_id": plan.owner_id,
-            "state": plan.state,
-            "waiting_on": plan.waiting_on,
-            "parent_id": None,
-            "confidential": service is not None and service.confidential,
-            "opened_at": plan.opened_at,
-            "accepted_at": plan.accepted_at,
-            "resolved_at": plan.resolved_at,
-            "closed_at": plan.closed_at,
-            "updated_at": plan.updated_at,
-            "resolution": plan.resolution,
-            "update_reminded_at": None,
-            "clock_paused_at": plan.clock_paused_at,
-            "paused_business_seconds": plan.paused_business_seconds,
-            "bounce_count": plan.bounce_count,
-            "eta_median_at": None,
-            "eta_likely_at": None,
-            "eta_basis": None,
-            "version": 1,
-            "source_case_id": case.case_id[:200],
-            **clocks,
-        }
+                next_update, escalate = ladder.due_at, ladder.escalate_at
+        time = self.bulk.time
+        return (
+            request_id,
+            text["title"],
+            text["need"],
+            "",
+            0,
+            text["priority"],
+            plan.events[0].actor_id,
+            None if service is None else service.id,
+            plan.team_id,
+            plan.owner_id,
+            plan.state,
+            plan.waiting_on,
+            self.bulk.flag(service is not None and service.confidential),
+            time(plan.opened_at),
+            time(plan.accepted_at),
+            time(plan.resolved_at),
+            time(plan.closed_at),
+            time(plan.updated_at),
+            plan.resolution,
+            time(next_update),
+            time(escalate),
+            time(resolve_due),
+            time(plan.clock_paused_at),
+            plan.paused_business_seconds,
+            time(auto_close),
+            plan.bounce_count,
+            1,
+            case.case_id[:200],
+        )
+
+
+REQUEST_COLUMNS = (
+    "id",
+    "title",
+    "need",
+    "context",
+    "impact_customers",
+    "priority",
+    "requester_id",
+    "service_id",
+    "team_id",
+    "owner_id",
+    "state",
+    "waiting_on",
+    "confidential",
+    "opened_at",
+    "accepted_at",
+    "resolved_at",
+    "closed_at",
+    "updated_at",
+    "resolution",
+    "next_update_due_at",
+    "update_escalate_at",
+    "resolve_due_at",
+    "clock_paused_at",
+    "paused_business_seconds",
+    "auto_close_at",
+    "bounce_count",
+    "version",
+    "source_case_id",
+)
+OFFER_COLUMNS = (
+    "id",
+    "request_id",
+    "kind",
+    "from_person_id",
+    "from_team_id",
+    "to_team_id",
+    "to_person_id",
+    "note",
+    "state",
+    "offered_at",
+    "due_at",
+    "answered_at",
+    "answered_by_id",
+    "decline_reason",
+)

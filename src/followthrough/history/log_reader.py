@@ -81,7 +81,7 @@ def real_name(value: Any) -> str | None:
     return None if text.lower() in PLACEHOLDERS else text
 
 
-@dataclass
+@dataclass(slots=True)
 class LogEvent:
     line: int | None
     activity: str
@@ -91,6 +91,7 @@ class LogEvent:
     lifecycle: str | None = None
     status: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    combination_id: int = -1  # the spill's number for (activity, lifecycle, status)
 
     @property
     def combination(self) -> Combination:
@@ -142,12 +143,17 @@ class Spill:
                 key INTEGER, name TEXT, value TEXT, PRIMARY KEY (key, name)
             ) WITHOUT ROWID;
             CREATE TABLE log_event (
-                key INTEGER, seq INTEGER, line INTEGER, at TEXT, activity TEXT,
-                lifecycle TEXT, status TEXT, resource TEXT, grp TEXT, extras TEXT
+                key INTEGER, seq INTEGER, line INTEGER, at TEXT, combination INTEGER,
+                resource TEXT, grp TEXT, extras TEXT
             );
             """
         )
         self._keys: dict[str, int] = {}
+        # Each distinct (activity, lifecycle, status), numbered in order of first sight.
+        self._combination_ids: dict[tuple[str, str | None, str | None], int] = {}
+        self.combinations: list[Combination] = []
+        self.decisions: list[Decision] = []
+        self._counts: list[int] = []
         self._events: list[tuple[Any, ...]] = []
         self._attributes: list[tuple[int, str, str]] = []
 
@@ -203,6 +209,7 @@ class Spill:
             self._attributes.append((key, name, json.dumps(value, default=str)))
 
     def add_event(self, key: int, event: LogEvent) -> None:
+        """Spill one row, after checking every text it holds."""
         if any(
             _text_problem(self, event.line, field_name, value)
             for field_name, value in (
@@ -216,59 +223,86 @@ class Spill:
             )
         ):
             return
+        self.add_checked(
+            key,
+            event.line,
+            event.at,
+            event.activity,
+            event.lifecycle,
+            event.status,
+            event.resource,
+            event.group,
+            event.extras,
+        )
+
+    def add_checked(
+        self,
+        key: int,
+        line: int | None,
+        at: datetime,
+        activity: str,
+        lifecycle: str | None,
+        status: str | None,
+        resource: str | None,
+        group: str | None,
+        extras: dict[str, Any],
+    ) -> None:
+        """Spill one row whose texts are known to be fine (the hot path of a CSV)."""
         facts = self.facts
         facts.events += 1
-        combination = event.combination
-        if combination not in facts.combinations:
-            facts.first_line[combination] = event.line
-        facts.combinations[combination] += 1
-        decision = self.decision(combination)
-        resource, group = event.resource, event.group
+        raw = (activity, lifecycle, status)
+        number = self._combination_ids.get(raw)
+        if number is None:
+            number = self._combination_ids[raw] = len(self.combinations)
+            combination = Combination(activity, lifecycle, status)
+            self.combinations.append(combination)
+            self.decisions.append(self.decision(combination))
+            self._counts.append(0)
+            facts.first_line[combination] = line
+        self._counts[number] += 1
+        kind = self.decisions[number].kind
         if resource is None:
             facts.placeholder_rows += 1
         else:
             facts.people.setdefault(resource)
         if group is not None:
-            if group not in facts.groups or facts.groups[group] is None:
+            if facts.groups.get(group) is None:
                 department = None
                 attribute = self.mapping.department_attribute
-                if attribute is not None and event.extras.get(attribute) is not None:
-                    department = real_name(event.extras[attribute])
+                if attribute is not None and extras.get(attribute) is not None:
+                    department = real_name(extras[attribute])
                 facts.groups[group] = department
-            if resource is not None and decision.kind in MEMBER_KINDS:
+            if resource is not None and kind in MEMBER_KINDS:
                 facts.workers.setdefault((group, resource))
-        # Our own exports name the other team of a handoff and the person an event is about.
-        for name, names in (("other_group", facts.groups), ("person", facts.people)):
-            named = real_name(event.extras.get(name))
-            if named is not None:
-                names.setdefault(named, None)
-        if facts.first is None or event.at < facts.first:
-            facts.first = event.at
-        if facts.last is None or event.at > facts.last:
-            facts.last = event.at
-        if decision.kind == IGNORE:
+        if extras:
+            # Our own exports name the other team of a handoff and the person it is about.
+            for name, names in (("other_group", facts.groups), ("person", facts.people)):
+                named = real_name(extras.get(name))
+                if named is not None:
+                    names.setdefault(named, None)
+        if facts.first is None or at < facts.first:
+            facts.first = at
+        if facts.last is None or at > facts.last:
+            facts.last = at
+        if kind == IGNORE:
             return
         self._events.append(
             (
                 key,
                 facts.events,
-                event.line,
-                event.at.isoformat(timespec="microseconds"),
-                event.activity,
-                event.lifecycle,
-                event.status,
+                line,
+                at.isoformat(timespec="microseconds"),
+                number,
                 resource,
                 group,
-                json.dumps(event.extras, default=str) if event.extras else None,
+                json.dumps(extras) if extras else None,
             )
         )
         if len(self._events) >= SPILL_BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        self._db.executemany(
-            "INSERT INTO log_event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._events
-        )
+        self._db.executemany("INSERT INTO log_event VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._events)
         self._db.executemany(
             "INSERT OR IGNORE INTO case_attribute VALUES (?, ?, ?)", self._attributes
         )
@@ -277,6 +311,7 @@ class Spill:
 
     def finish_reading(self) -> None:
         self._flush()
+        self.facts.combinations = Counter(dict(zip(self.combinations, self._counts, strict=True)))
         self._db.execute("CREATE INDEX ix_log_event_case ON log_event (key, at, seq)")
         self._db.commit()
 
@@ -297,10 +332,11 @@ class Spill:
         attribute_rows = attribute_stream()
         next_attribute = next(attribute_rows, None)
         events = self._db.execute(
-            "SELECT key, line, at, activity, lifecycle, status, resource, grp, extras "
+            "SELECT key, line, at, combination, resource, grp, extras "
             "FROM log_event ORDER BY key, at, seq"
         )
         next_event = events.fetchone()
+        combinations = self.combinations
         for key, case_id, line in self._db.execute(
             "SELECT key, case_id, line FROM log_case ORDER BY key"
         ).fetchall():
@@ -310,17 +346,19 @@ class Spill:
                     case.attributes[next_attribute[1]] = json.loads(next_attribute[2])
                 next_attribute = next(attribute_rows, None)
             while next_event is not None and next_event[0] == key:
-                _, e_line, at, activity, lifecycle, status, resource, group, extras = next_event
+                _, e_line, at, number, resource, group, extras = next_event
+                combination = combinations[number]
                 case.events.append(
                     LogEvent(
                         e_line,
-                        activity,
+                        combination.activity,
                         datetime.fromisoformat(at),
                         resource,
                         group,
-                        lifecycle,
-                        status,
+                        combination.lifecycle,
+                        combination.status,
                         json.loads(extras) if extras else {},
+                        number,
                     )
                 )
                 next_event = events.fetchone()
@@ -385,6 +423,8 @@ def read_csv(path: Path, spill: Spill, progress: ProgressHook | None = None) -> 
             status_column = next((c for c in columns if c.lower() in STATUS_ATTRIBUTES), None)
         line = reader.line_num
         read = 0
+        width = len(columns)
+        has_case_columns = any(c.startswith("case:") for c in columns)
         for cells in reader:
             start, line = line + 1, reader.line_num
             if progress is not None:
@@ -392,22 +432,42 @@ def read_csv(path: Path, spill: Spill, progress: ProgressHook | None = None) -> 
                 if read >= 1 << 20:
                     progress.advance(read)
                     read = 0
-            if not any(c.strip() for c in cells):
+            if len(cells) > width:
+                if any(c.strip() for c in cells):
+                    problems.append(
+                        Problem(name, start, "", "more cells than the header has columns")
+                    )
                 continue
-            if len(cells) > len(columns):
-                problems.append(Problem(name, start, "", "more cells than the header has columns"))
-            else:
-                row = {c: v.strip() for c, v in zip(columns, cells, strict=False) if v.strip()}
-                event = _csv_event(name, start, row, problems, status_column)
-                if event is not None:
-                    key = spill.case_key(row["case_id"], start)
-                    assert key is not None
+            row = {
+                c: v.strip() for c, v in zip(columns, cells, strict=False) if v and not v.isspace()
+            }
+            if not row:
+                continue
+            event = _csv_event(name, start, row, problems, status_column)
+            if event is not None:
+                key = spill.case_key(row["case_id"], start)
+                assert key is not None
+                if has_case_columns:
                     case_attributes = {
                         c.removeprefix("case:"): v for c, v in row.items() if c.startswith("case:")
                     }
                     if case_attributes:
                         spill.add_attributes(key, start, case_attributes)
-                    spill.add_event(key, event)
+                joined = "".join(cells)
+                if "\x00" in joined or len(joined) > MAX_FIELD_CHARS:
+                    spill.add_event(key, event)  # checks each text and names the bad one
+                else:
+                    spill.add_checked(
+                        key,
+                        start,
+                        event.at,
+                        event.activity,
+                        event.lifecycle,
+                        event.status,
+                        event.resource,
+                        event.group,
+                        event.extras,
+                    )
             if spill.full():
                 return
 
