@@ -6,7 +6,6 @@ from followthrough.db import Base
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
 from followthrough.insight.models import Recognition
-from followthrough.insight.models_eta import EtaModelRow, EtaPrediction
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
@@ -20,7 +19,7 @@ from followthrough.requests.models import (
     RequestUpdate,
 )
 from followthrough.sweeper.models import JobRun
-from followthrough.timescale.models import TimescaleCurve
+from followthrough.timescale.models import EtaModelRow, EtaPrediction, TimescaleCurve
 
 __all__ = [
     "ApiToken",

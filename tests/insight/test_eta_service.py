@@ -5,18 +5,22 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
+
 from followthrough.db import Database
-from followthrough.insight.eta import EtaCase, EtaQuery, fit_eta_model
-from followthrough.insight.eta_service import (
-    load_eta_cases,
-    record_eta_outcomes,
-    store_model,
-)
-from followthrough.insight.models_eta import EtaModelRow, EtaPrediction
 from followthrough.org.rules import WorkingCalendar
 from followthrough.requests import service
 from followthrough.requests.models import Request
 from followthrough.requests.service import NewRequest
+from followthrough.timescale.calibrated import (
+    NO_BOUND,
+    fit_from_history,
+    load_eta_cases,
+    record_eta_outcomes,
+    store_model,
+)
+from followthrough.timescale.calibration import EtaCase, EtaQuery, fit_eta_model
+from followthrough.timescale.models import EtaModelRow, EtaPrediction
 from tests.conftest import T0
 from tests.factories import World
 
@@ -33,7 +37,7 @@ def _store_synthetic_model(db: Database) -> None:
         hours = rng.uniform(2.0, 8.0)
         cases.append(EtaCase(query, hours, True, opened + timedelta(hours=hours), calendar))
     with db.unit_of_work() as session:
-        store_model(session, fit_eta_model(cases), T0 - timedelta(days=1))
+        store_model(session, fit_eta_model(cases, T0 - timedelta(days=1)), T0 - timedelta(days=1))
 
 
 def _open(db: Database, world: World, at: datetime = T0) -> int:
@@ -127,3 +131,63 @@ def test_history_cases_count_business_hours_and_the_team_load_at_opening(
     assert [c.query.load for c in cases] == [0, 1]
     assert [(c.resolved, c.hours) for c in cases] == [(False, 3.0), (False, 2.0)]
     assert cases[0].query.team == "Policy Admin"
+
+
+def test_when_the_history_cannot_certify_a_bound_the_request_is_told_so_without_a_date(
+    db: Database, world: World
+) -> None:
+    _store_synthetic_model(db)
+    with db.unit_of_work() as session:
+        # A run of misses has pushed the team's level to zero: no finite bound is honest.
+        session.query(EtaModelRow).one().alphas = {"Policy Admin": 0.0}
+    rid = _open(db, world)
+    with db.unit_of_work() as session:
+        request = session.get(Request, rid)
+        stated = session.get(EtaPrediction, rid)
+        assert request is not None
+        assert stated is not None
+        assert request.eta_basis is not None
+        assert request.eta_basis.startswith("More than ")
+        assert "too little history to be sure" in request.eta_basis
+        assert request.eta_likely_at is None
+        assert request.eta_median_at is None
+        assert stated.outcome == NO_BOUND
+    # Nothing it was told can fail: the level learns a hit at once and comes back up.
+    with db.unit_of_work() as session:
+        assert record_eta_outcomes(session, T0) == 1
+    with db.unit_of_work() as session:
+        assert session.query(EtaModelRow).one().alphas["Policy Admin"] > 0.0
+        assert record_eta_outcomes(session, T0 + timedelta(hours=1)) == 0
+
+
+def test_the_history_year_is_counted_back_from_its_last_event_not_from_today(
+    db: Database, world: World
+) -> None:
+    # Five requests resolved two years before T0, and nothing since: counted from today the
+    # year would hold none of them.
+    long_ago = T0 - timedelta(days=730)
+    rows = [
+        {
+            "title": f"Policy P-{i} has the wrong address",
+            "need": "Correct it",
+            "requester_id": world.people["asha"],
+            "service_id": world.services["correct_policy"],
+            "team_id": world.teams["admin"],
+            "owner_id": world.people["cleo"],
+            "state": "closed",
+            "opened_at": long_ago + timedelta(days=i),
+            "accepted_at": long_ago + timedelta(days=i),
+            "resolved_at": long_ago + timedelta(days=i, hours=3),
+            "closed_at": long_ago + timedelta(days=i + 2),
+            "updated_at": long_ago + timedelta(days=i + 2),
+        }
+        for i in range(5)
+    ]
+    with db.unit_of_work() as session:
+        session.execute(insert(Request), rows)
+    with db.unit_of_work(readonly=True) as session:
+        result = fit_from_history(session, T0)
+    assert result.model is None
+    assert "only 5 requests resolved" in result.message
+    last = long_ago + timedelta(days=6)
+    assert f"to {last:%Y-%m-%d}" in result.message

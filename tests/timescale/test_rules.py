@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from followthrough.timescale.rules import (
+    EstimateBasis,
     Observation,
     conditional_quantile,
     describe_hours,
@@ -74,6 +75,21 @@ def test_enough_history_gives_an_eight_in_ten_sentence() -> None:
     assert estimate.from_history
     assert estimate.likely_hours == 32
     assert estimate.basis == "8 in 10 similar requests were resolved within 4 business days"
+
+
+def test_a_curve_that_never_reaches_eight_in_ten_says_more_than_and_promises_nothing() -> None:
+    # 30 resolved within 1..30 hours, 30 still open after 40: half are still open, so 8 in 10
+    # cannot be stated; what is known is that it takes more than the longest resolution seen.
+    observations = [Observation(float(h), True) for h in range(1, 31)]
+    observations += [Observation(40.0, False)] * 30
+    steps = kaplan_meier(observations)
+    estimate = estimate_remaining(steps, 30, 20, elapsed=2, target_hours=16, hours_per_day=8)
+    assert estimate is not None
+    assert estimate.kind is EstimateBasis.TOO_LITTLE_HISTORY
+    assert not estimate.promised
+    assert estimate.basis == "More than 4 business days; too little history to be sure"
+    assert estimate.likely_hours == 28
+    assert estimate.median_hours is None
 
 
 def test_describe_rounds_up() -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import event, update
 from followthrough.db import Database
 from followthrough.timescale import service as timescale
 from followthrough.timescale.models import TimescaleCurve
+from followthrough.timescale.scheduled import refresh_stale_curves
 from tests.conftest import T0
 from tests.factories import World
 
@@ -65,7 +66,7 @@ def test_a_curve_refreshed_here_is_seen_at_once_and_a_rolled_back_one_never(
 
 def test_a_read_works_out_a_missing_curve_without_storing_it(db: Database, world: World) -> None:
     """A page or API read of a service's timescale never writes (on SQLite it would have to wait
-    for the writer); a change stores the curve as before."""
+    for the writer), nor does a change; the scheduled refresh stores the curve."""
     service_id = world.services["correct_policy"]
     writes: list[str] = []
 
@@ -79,10 +80,14 @@ def test_a_read_works_out_a_missing_curve_without_storing_it(db: Database, world
             assert session.get(TimescaleCurve, service_id) is None
             estimate = timescale.estimate_for_service(session, service_id, T0)
             assert estimate.likely_hours > 0
+        with db.unit_of_work() as session:
+            timescale.estimate_for_service(session, service_id, T0)
     finally:
         event.remove(db.engine, "before_cursor_execute", count_writes)
     assert writes == []
-    with db.unit_of_work() as session:
-        timescale.estimate_for_service(session, service_id, T0)
+    with db.unit_of_work(readonly=True) as session:
+        assert session.get(TimescaleCurve, service_id) is None
+    assert refresh_stale_curves(db, T0) >= 1
     with db.unit_of_work(readonly=True) as session:
         assert session.get(TimescaleCurve, service_id) is not None
+        assert service_id not in timescale.stale_curves(session, T0)

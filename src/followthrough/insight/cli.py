@@ -17,7 +17,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from followthrough.db import Database, utcnow
+from followthrough.config import load_settings
+from followthrough.db import Database, normalise_url, utcnow
+from followthrough.errors import DomainError
+from followthrough.org.importer import ImportRejected
 
 insight_app = typer.Typer(
     help="Insight: scorecards, the ripple to customers, the silo map, relationship health.",
@@ -34,23 +37,41 @@ DatabaseUrl = Annotated[
 ]
 
 
+def _database(database_url: str | None) -> Database:
+    """The configured database; a bad setting or URL is a plain error (exit 2), not a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = load_settings(database_url=database_url).database_url
+        make_url(normalise_url(url)).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise _fail(f"settings: {exc}") from None
+    return Database(url)
+
+
+# The commands below import the timescale's model when they run, not when `followthrough`
+# starts: scikit-learn takes a second to load, and every other command would pay for it.
+
+
 @insight_app.command("eta-fit")
 def eta_fit(database_url: DatabaseUrl = None) -> None:
-    """Fit the calibrated timescale model on the history now (the sweeper does this daily)."""
-    from followthrough.cli import _settings
-    from followthrough.insight.eta_service import MIN_CALIBRATED_HISTORY, refresh_eta_model
+    """Fit the calibrated timescale model on the history now (the sweeper does this daily).
 
-    database = Database(_settings(database_url).database_url)
+    The history's year is counted back from its own last event, so an imported history counts
+    in full; when it is too short to learn from, this says so and why.
+    """
+    from followthrough.timescale.calibrated import refresh_eta_model
+
+    database = _database(database_url)
     try:
-        if refresh_eta_model(database, utcnow(), force=True):
-            console.print("[green]calibrated timescale model fitted and stored[/green]")
-        else:
-            console.print(
-                f"fewer than {MIN_CALIBRATED_HISTORY} resolved requests in the last year: "
-                "timescales stay with the history curves"
-            )
+        result = refresh_eta_model(database, utcnow(), force=True)
     finally:
         database.dispose()
+    if result.model is not None:
+        console.print(f"[green]calibrated timescale model stored:[/green] {result.message}")
+    else:
+        err.print(f"warning: no calibrated model: {result.message}", markup=False)
 
 
 @insight_app.command("eta-eval")
@@ -68,15 +89,16 @@ def eta_eval(
         float, typer.Option(min=0.0, help="Refit every N days while walking forward (0: never).")
     ] = 0.0,
 ) -> None:
-    """Time-ordered evaluation of the 8-in-10 bound: coverage and width per team."""
-    from followthrough.insight.eta import history_baseline, walk_forward
-    from followthrough.insight.eta_service import history_cases
+    """Time-ordered evaluation of the 8-in-10 bound: coverage and width per team, beside the
+    history curves' bound on the same requests, and the rule by which requests were counted."""
+    from followthrough.insight.eta import BASELINE, MODEL, walk_forward
+    from followthrough.timescale.calibrated import history_cases
 
     with (
         _history_source(database_url, log) as database,
         database.unit_of_work(readonly=True) as session,
     ):
-        loaded = history_cases(session)
+        loaded = history_cases(session, utcnow())
     if loaded is None:
         raise _fail("the history is empty")
     end, cases = loaded
@@ -89,43 +111,54 @@ def eta_eval(
             refit_every=timedelta(days=refit_days) if refit_days else None,
         )
     except ValueError as exc:
-        raise _fail(str(exc)) from None
-    baseline = history_baseline(cases, end, train_share=train_share)
-    table = Table(
-        "team",
-        "evaluated",
-        "coverage",
-        "mean width (h)",
-        "median width (h)",
-        "not yet known",
-        title=f"8-in-10 bound: trained on {result.train_count} requests opened before "
-        f"{result.trained_until:%Y-%m-%d}, walked forward to {end:%Y-%m-%d}",
+        raise _fail(f"too little history to evaluate: {exc}") from None
+    title = (
+        f"8-in-10 bound: trained on {result.train_count} requests opened before "
+        f"{result.trained_until:%Y-%m-%d}, walked forward to {end:%Y-%m-%d}"
     )
-    for row in (*result.teams, result.overall, baseline):
-        table.add_row(
-            row.team,
-            str(row.evaluated),
-            f"{row.coverage:.1%}",
-            f"{row.mean_width:.1f}",
-            f"{row.median_width:.1f}",
-            str(row.not_yet_known) if row is not baseline else "",
-            end_section=row is result.teams[-1] if result.teams else False,
+    for method, teams, overall in (
+        (MODEL, result.teams, result.overall),
+        (BASELINE, result.baseline_teams, result.baseline_overall),
+    ):
+        table = Table(
+            "team",
+            "counted",
+            "coverage",
+            "mean width (h)",
+            "median width (h)",
+            "open within bound",
+            "no bound",
+            title=f"{title} — {method}",
         )
-    console.print(table)
+        for row in (*teams, overall):
+            table.add_row(
+                row.team,
+                str(row.counted),
+                f"{row.coverage:.1%}" if row.counted else "—",
+                f"{row.mean_width:.1f}" if row.counted else "—",
+                f"{row.median_width:.1f}" if row.counted else "—",
+                str(row.still_open),
+                str(row.no_bound),
+                end_section=row is teams[-1] if teams else False,
+            )
+        console.print(table)
+    console.print(result.rule(), markup=False, highlight=False)
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"error: {message}", markup=False, highlight=False)
     return typer.Exit(code=2)
 
 
 @contextmanager
 def _history_source(database_url: str | None, log: Path | None) -> Iterator[Database]:
-    """The configured database, or a temporary one holding the imported log."""
-    from followthrough.cli import _settings
+    """The configured database, or a temporary one holding the imported log.
 
+    A log that cannot be imported is an error naming the file (and the line or case where the
+    importer knows it), exit 2; nothing is evaluated.
+    """
     if log is None:
-        database = Database(_settings(database_url).database_url)
+        database = _database(database_url)
         try:
             yield database
         finally:
@@ -133,20 +166,26 @@ def _history_source(database_url: str | None, log: Path | None) -> Iterator[Data
         return
     from followthrough.history.importer import import_history
     from followthrough.migrate import upgrade
-    from followthrough.org.importer import ImportRejected
 
     with tempfile.TemporaryDirectory(prefix="followthrough-eval-") as folder:
         url = f"sqlite:///{Path(folder) / 'log.sqlite3'}"
         upgrade(url)
         database = Database(url)
         try:
-            with database.unit_of_work() as session:
-                import_history(session, log, utcnow())
+            try:
+                with database.unit_of_work() as session:
+                    import_history(session, log, utcnow())
+            except ImportRejected as exc:
+                for problem in exc.problems[:10]:
+                    err.print(f"error: {problem}", markup=False, highlight=False)
+                more = len(exc.problems) - 10
+                if more > 0:
+                    err.print(f"error: … and {more} more problems in {log}", markup=False)
+                raise typer.Exit(code=2) from None
+            except (DomainError, ValueError, OSError) as exc:
+                # The importer names the line or case in its message where it knows it.
+                raise _fail(f"{log}: {exc}") from None
             yield database
-        except ImportRejected as exc:
-            for problem in exc.problems[:10]:
-                err.print(f"error: {problem}")
-            raise typer.Exit(code=2) from None
         finally:
             database.dispose()
 
@@ -162,17 +201,25 @@ def routing_eval(
         float, typer.Option(min=0.05, max=0.9, help="Share of resolved requests (newest) held out.")
     ] = 0.2,
 ) -> None:
-    """Top-1 and top-3 accuracy of routing suggestions on a time-ordered held-out split."""
+    """Top-1 and top-3 accuracy of routing suggestions on a time-ordered held-out split, beside
+    always choosing the busiest team; and whether suggestions are on."""
     from followthrough.insight.routing_service import routing_accuracy
 
     with (
         _history_source(database_url, log) as database,
         database.unit_of_work(readonly=True) as session,
     ):
-        results = routing_accuracy(session, test_share)
-    table = Table("method", "held out", "top-1", "top-3", title="Routing suggestions")
-    for result in results:
+        evaluation = routing_accuracy(session, test_share)
+    table = Table(
+        "method",
+        "held out",
+        "top-1",
+        "top-3",
+        title=f"Routing suggestions (learnt from the oldest {evaluation.learnt_from})",
+    )
+    for result in evaluation.results:
         table.add_row(
             result.method, str(result.evaluated), f"{result.top1:.1%}", f"{result.top3:.1%}"
         )
     console.print(table)
+    console.print(evaluation.reason)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from followthrough.org.rules import WorkingCalendar, business_seconds_between
 
 Step = tuple[float, float]
 
@@ -86,14 +90,58 @@ def describe_hours(hours: float, hours_per_day: float) -> str:
     return f"{days} business day{'s' if days != 1 else ''}"
 
 
+def worked_hours(
+    calendar: WorkingCalendar,
+    opened_at: datetime,
+    until: datetime,
+    paused_business_seconds: float,
+    clock_paused_at: datetime | None,
+) -> float:
+    """Business hours a request has spent with its clock running, never negative."""
+    stop = clock_paused_at if clock_paused_at is not None and clock_paused_at < until else until
+    seconds = business_seconds_between(calendar, opened_at, stop) - paused_business_seconds
+    return max(0.0, seconds) / 3600.0
+
+
+class EstimateBasis(StrEnum):
+    """Where an estimate comes from, and so what its sentence may claim."""
+
+    # A calibrated bound: 8 in 10 within it, kept honest online.
+    CALIBRATED = "calibrated"
+    # The service's Kaplan-Meier curve reaches 8 in 10.
+    HISTORY = "history"
+    # The history cannot certify 8 in 10: only "more than X" is known, and no date is promised.
+    TOO_LITTLE_HISTORY = "too_little_history"
+    # Too few similar requests resolved: the team's target is shown instead, and says so.
+    TARGET = "target"
+
+
+TOO_LITTLE_HISTORY = "too little history to be sure"
+
+
+def too_little_history_sentence(at_least_hours: float, hours_per_day: float) -> str:
+    """What to say when fewer than 8 in 10 are known to finish within `at_least_hours`."""
+    return f"More than {describe_hours(at_least_hours, hours_per_day)}; {TOO_LITTLE_HISTORY}"
+
+
 @dataclass(frozen=True)
 class Estimate:
-    """Remaining business hours to the median and to the 8-in-10 bound, and how we know."""
+    """Remaining business hours to the median and to the 8-in-10 bound, and how we know.
+
+    With `kind` TOO_LITTLE_HISTORY there is no bound: `likely_hours` is then the remaining time
+    to what the history rules out ("more than …"), not a time to promise.
+    """
 
     median_hours: float | None
     likely_hours: float
     basis: str
     from_history: bool
+    kind: EstimateBasis = EstimateBasis.HISTORY
+
+    @property
+    def promised(self) -> bool:
+        """True when `likely_hours` is an 8-in-10 bound a date may be shown for."""
+        return self.kind is not EstimateBasis.TOO_LITTLE_HISTORY
 
 
 def estimate_remaining(
@@ -107,20 +155,32 @@ def estimate_remaining(
     """Remaining time for a request that has already used `elapsed` business hours.
 
     Uses the service's own history when at least `min_history` similar requests have been
-    resolved and the curve reaches 80%; otherwise falls back to the OLA target and says so.
+    resolved: its 8-in-10 point when the curve reaches 80%, else "more than" the longest
+    resolution seen (too many are still open to say more). With fewer resolved, falls back to
+    the OLA target and says so.
     """
     if steps is not None and resolved_count >= min_history:
         likely = conditional_quantile(steps, 0.8, elapsed)
-        if likely is not None:
-            median = conditional_quantile(steps, 0.5, elapsed)
-            total = conditional_quantile(steps, 0.8, 0.0)
-            span = describe_hours(total if total is not None else likely, hours_per_day)
+        if likely is None:
+            # The curve stays above 20% after its last resolution: the 8-in-10 point lies
+            # beyond it, by how much the history cannot tell.
+            at_least = max([elapsed, *(t for t, _ in steps)])
             return Estimate(
-                median_hours=None if median is None else max(0.0, median - elapsed),
-                likely_hours=max(0.0, likely - elapsed),
-                basis=f"8 in 10 similar requests were resolved within {span}",
+                median_hours=None,
+                likely_hours=max(0.0, at_least - elapsed),
+                basis=too_little_history_sentence(at_least, hours_per_day),
                 from_history=True,
+                kind=EstimateBasis.TOO_LITTLE_HISTORY,
             )
+        median = conditional_quantile(steps, 0.5, elapsed)
+        total = conditional_quantile(steps, 0.8, 0.0)
+        span = describe_hours(total if total is not None else likely, hours_per_day)
+        return Estimate(
+            median_hours=None if median is None else max(0.0, median - elapsed),
+            likely_hours=max(0.0, likely - elapsed),
+            basis=f"8 in 10 similar requests were resolved within {span}",
+            from_history=True,
+        )
     if target_hours is None:
         return None
     thin = f"only {resolved_count} similar requests resolved so far"
@@ -130,4 +190,5 @@ def estimate_remaining(
         basis=f"Not enough history ({thin}); showing the team's target of "
         f"{describe_hours(target_hours, hours_per_day)}",
         from_history=False,
+        kind=EstimateBasis.TARGET,
     )

@@ -1,4 +1,9 @@
-"""Timescale services: keep each service's resolution curve fresh and stamp estimates on requests."""
+"""Timescale services: each service's resolution curve and the estimates stamped on requests.
+
+Reading never writes: a missing or stale curve is worked out for the answer and stored only by
+the scheduled refresh (`timescale.scheduled`). Stating a calibrated bound when a request is
+opened is part of that change, not of a read.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from followthrough.db import READ_ONLY
 from followthrough.org.models import Service, Team
-from followthrough.org.rules import WorkingCalendar, add_business_hours, business_seconds_between
+from followthrough.org.rules import add_business_hours
 from followthrough.org.service import team_calendar
 from followthrough.org.snapshot import org_snapshot
 from followthrough.requests.models import Request
 from followthrough.requests.rules import OPEN_STATES
+from followthrough.timescale.calibrated import calibrated_estimate
 from followthrough.timescale.models import TimescaleCurve
-from followthrough.timescale.rules import Estimate, Observation, estimate_remaining, kaplan_meier
+from followthrough.timescale.rules import (
+    Estimate,
+    EstimateBasis,
+    Observation,
+    estimate_remaining,
+    kaplan_meier,
+    worked_hours,
+)
 
 # Recent history is the relevant history: the curve uses the newest requests of the last window.
 HISTORY_WINDOW = timedelta(days=180)
@@ -27,25 +39,9 @@ HISTORY_LIMIT = 2000
 CURVE_MAX_AGE = timedelta(hours=6)
 MIN_HISTORY = 20
 
-# Session.info key: ids of requests opened in this transaction (see calibrated_estimate).
+# Session.info key once set by requests.service.open_request; `refresh_estimate(opened=True)`
+# replaces it. Still read until every caller passes the argument.
 JUST_OPENED = "just_opened_requests"
-
-
-def _calendars(session: Session) -> dict[int, WorkingCalendar]:
-    return {team.id: team.calendar for team in org_snapshot(session).teams.values()}
-
-
-def worked_hours(
-    calendar: WorkingCalendar,
-    opened_at: datetime,
-    until: datetime,
-    paused_business_seconds: float,
-    clock_paused_at: datetime | None,
-) -> float:
-    """Business hours a request has spent with its clock running, never negative."""
-    stop = clock_paused_at if clock_paused_at is not None and clock_paused_at < until else until
-    seconds = business_seconds_between(calendar, opened_at, stop) - paused_business_seconds
-    return max(0.0, seconds) / 3600.0
 
 
 def refresh_curve(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
@@ -146,27 +142,27 @@ def curve_facts(session: Session, service_id: int, now: datetime) -> CurveFacts:
 
 
 def curve_for(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
+    """The stored curve, or one worked out for this answer when none is stored yet.
+
+    Never stores it: a read never writes (on SQLite it would wait for the writer), and a change
+    need not pay for it either; the scheduled refresh (`timescale.scheduled`) stores curves.
+    """
     curve = session.get(TimescaleCurve, service_id)
-    if curve is None:
-        if session.info.get(READ_ONLY):
-            # A read never writes: the curve is worked out for this answer, and the sweeper's
-            # periodic refresh stores it. (Writing here made a page wait for SQLite's writer.)
-            return computed_curve(session, service_id, now)
-        curve = refresh_curve(session, service_id, now)
-    return curve
+    return curve if curve is not None else computed_curve(session, service_id, now)
 
 
-def estimate_for(session: Session, request: Request, now: datetime) -> Estimate | None:
+def estimate_for(
+    session: Session, request: Request, now: datetime, *, opened: bool = False
+) -> Estimate | None:
+    """The request's estimate from now: its calibrated bound when it has one, else the history
+    curve of its service, else the team's target. `opened`: opened in this transaction."""
     org = org_snapshot(session)
     service = None if request.service_id is None else org.services.get(request.service_id)
     calendar = org.team(request.team_id).calendar
     elapsed = worked_hours(
         calendar, request.opened_at, now, request.paused_business_seconds, request.clock_paused_at
     )
-    # Imported here: the calibrated model's module reads this one's helpers.
-    from followthrough.insight.eta_service import calibrated_estimate
-
-    calibrated = calibrated_estimate(session, request, now, elapsed, calendar)
+    calibrated = calibrated_estimate(session, request, now, elapsed, calendar, opened=opened)
     if calibrated is not None:
         return calibrated
     steps = None
@@ -195,16 +191,27 @@ def _from_history(estimate: Estimate | None) -> Estimate | None:
     return replace(estimate, basis=f"{estimate.basis} (from history)")
 
 
-def refresh_estimate(session: Session, request: Request, now: datetime) -> None:
-    """Stamp the request's expected resolution (median and 8-in-10 bound) from now."""
+def refresh_estimate(
+    session: Session, request: Request, now: datetime, *, opened: bool = False
+) -> None:
+    """Stamp the request's expected resolution (median and 8-in-10 bound) from now.
+
+    `opened`: the request was opened in this transaction (nothing was stated about it yet).
+    When the history cannot certify 8 in 10, no date is stamped, only the sentence saying so.
+    """
     if request.state in ("resolved", "closed"):
         request.eta_median_at = request.eta_likely_at = None
         request.eta_basis = None
         return
-    estimate = estimate_for(session, request, now)
+    opened = opened or request.id in session.info.get(JUST_OPENED, ())
+    estimate = estimate_for(session, request, now, opened=opened)
     if estimate is None:
         request.eta_median_at = request.eta_likely_at = None
         request.eta_basis = None
+        return
+    request.eta_basis = estimate.basis[:200]
+    if estimate.kind is EstimateBasis.TOO_LITTLE_HISTORY:
+        request.eta_median_at = request.eta_likely_at = None
         return
     calendar = team_calendar(session, request.team_id)
     request.eta_likely_at = add_business_hours(calendar, now, estimate.likely_hours)
@@ -213,7 +220,6 @@ def refresh_estimate(session: Session, request: Request, now: datetime) -> None:
         if estimate.median_hours is None
         else add_business_hours(calendar, now, estimate.median_hours)
     )
-    request.eta_basis = estimate.basis[:200]
 
 
 def stale_curves(session: Session, now: datetime) -> list[int]:
