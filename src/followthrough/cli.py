@@ -19,6 +19,9 @@ from followthrough.insight import report_cli  # noqa: F401 - registers the Insig
 from followthrough.insight.cli import insight_app
 from followthrough.practice.cli import sim_app
 
+# Each command imports the modules it runs when it runs (the web app, the demo, the importers):
+# for start-up speed of `followthrough --help` and of every other command, not to hide a cycle;
+# nothing below the command line imports this module (import-linter contracts, pyproject.toml).
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
