@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from followthrough.cases.service import add_case
 from followthrough.db import Database
 from followthrough.feedback.service import give_feedback, rate_request
+from followthrough.history.payloads import UpdateReminded
 from followthrough.history.service import record_event
 from followthrough.promises import service as promises
 from followthrough.promises.models import Promise
@@ -112,7 +113,7 @@ def tell_story(db: Database, world: World) -> Story:
         request = service.lock_request(session, r2)
         record_event(
             session,
-            "update_reminded",
+            UpdateReminded(),
             at(48),
             request_id=r2,
             team_id=request.team_id,
