@@ -2,8 +2,8 @@
 
 Routing learns from hundreds of resolved requests; driving each through the services would cost
 seconds per test and prove nothing the request tests do not. A row here is what the services
-leave behind for a resolved request: the request, and its `opened` event when a log's own
-attributes are to be kept in it.
+leave behind for a resolved request: the request, and its first events when a log's own attributes
+are to be kept in them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class Past:
     need: str = "see above"
     priority: str = "normal"
     confidential: bool = False
-    opened_payload: dict[str, Any] | None = field(default=None)
+    # Payloads of its first events: the first is its "opened", the others notes a minute apart.
+    payloads: tuple[dict[str, Any], ...] = field(default=())
 
 
 def write_history(session: Session, history: Sequence[Past]) -> list[int]:
@@ -60,18 +61,19 @@ def write_history(session: Session, history: Sequence[Past]) -> list[int]:
         session.add(request)
         session.flush()
         ids.append(request.id)
-        if past.opened_payload is not None:
+        if past.payloads:
             session.execute(
                 insert(Event),
                 [
                     {
-                        "kind": "opened",
-                        "at": opened,
+                        "kind": "opened" if n == 0 else "update_posted",
+                        "at": opened + timedelta(minutes=n),
                         "request_id": request.id,
                         "actor_id": past.requester_id,
                         "team_id": past.team_id,
-                        "payload": past.opened_payload,
+                        "payload": payload,
                     }
+                    for n, payload in enumerate(past.payloads)
                 ],
             )
     return ids

@@ -163,29 +163,38 @@ def test_an_imported_requests_own_attributes_are_learnt_from_but_not_its_ids(
         "source_incident_id": "77",
         "details": {"country": "Sweden"},
     }
+    log = {"imported_from": "incidents.xes", "case_id": "1-7"}
     with db.unit_of_work() as session:
         write_history(
             session,
             [
-                Past(p["asha"], t["admin"], p["cleo"], "Case 1-364285768", opened_payload=payload),
-                Past(p["asha"], t["admin"], p["cleo"], opened_payload={"service_id": 3}),
+                Past(p["asha"], t["admin"], p["cleo"], "Case 1-364285768", payloads=(payload,)),
+                Past(p["asha"], t["admin"], p["cleo"], payloads=({"service_id": 3},)),
+                # The log's first row was not an opening: the import made one up before it.
+                Past(
+                    p["asha"],
+                    t["admin"],
+                    p["cleo"],
+                    payloads=(
+                        {**log, "synthetic": True},
+                        {**log, "synthetic": True, "intake": True},
+                        {**log, "activity": "Accepted", "product": "PROD9", "waited_seconds": 5},
+                        {**log, "activity": "Completed", "product": "PROD1"},
+                    ),
+                ),
             ],
         )
     with db.unit_of_work(readonly=True) as session:
-        imported, desk = resolved_examples(session)
+        imported, desk, made_up = resolved_examples(session)
+    desk_only = {"priority": "normal", "impact": "none", "requester team": str(t["claims"])}
     assert dict(imported.attributes) == {
-        "priority": "normal",
-        "impact": "none",
-        "requester team": str(t["claims"]),
+        **desk_only,
         "source product": "PROD582",
         "source impact": "Medium",
         "source details.country": "Sweden",
     }
-    assert dict(desk.attributes) == {
-        "priority": "normal",
-        "impact": "none",
-        "requester team": str(t["claims"]),
-    }
+    assert dict(desk.attributes) == desk_only
+    assert dict(made_up.attributes) == {**desk_only, "source product": "PROD9"}
 
 
 def test_what_was_learnt_is_kept_until_the_history_changes_and_then_at_most_so_often(

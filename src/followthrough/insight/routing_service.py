@@ -53,10 +53,29 @@ TEST_SHARE = 0.2
 LARGE_HISTORY = 1000
 REFRESH_SECONDS = 600.0
 
-# What the importer adds to an imported request's `opened` payload about the import itself.
+# What an imported request's first events say about the import and the log's process rather
+# than about the request: the activity and its status, and what the desk worked out itself.
 IMPORT_BOOKKEEPING = frozenset(
-    {"imported_from", "case_id", "activity", "import_digest", "synthetic", "service_id"}
+    {
+        "imported_from",
+        "case_id",
+        "import_digest",
+        "synthetic",
+        "activity",
+        "lifecycle",
+        "status",
+        "service_id",
+        "offer_id",
+        "intake",
+        "waited_seconds",
+        "bounce",
+        "paused_business_seconds",
+    }
 )
+# An imported request opens with events made up by the import (an "opened" and an intake offer,
+# marked synthetic) when the log's first row is of another kind; the log's own attributes are on
+# its first row, so that many first events are read.
+FIRST_EVENTS = 3
 
 
 def impact_band(customers: int) -> str:
@@ -70,11 +89,16 @@ def impact_band(customers: int) -> str:
 
 def source_attributes(payload: Any) -> tuple[Attribute, ...]:
     """A log's own attributes of an imported request (category, product, impact …), as the
-    importer keeps them in the request's `opened` event; nothing for the desk's own requests.
+    importer keeps them in the payload of the request's first event from the log; nothing for
+    the desk's own requests, nor for an event the import made up.
 
     Ids of the other system (`source_…`) and the import's bookkeeping name no kind of request.
     """
-    if not isinstance(payload, Mapping) or "imported_from" not in payload:
+    if (
+        not isinstance(payload, Mapping)
+        or "imported_from" not in payload
+        or payload.get("synthetic")
+    ):
         return ()
     found: dict[str, str] = {}
 
@@ -138,12 +162,26 @@ def resolved_examples(
             select(PathStep.request_id, PathStep.team_id).where(PathStep.request_id.in_(part))
         ):
             passed[request_id].add(team_id)
-        for request_id, payload in session.execute(
-            select(Event.request_id, Event.payload).where(
-                Event.request_id.in_(part), Event.kind == "opened"
+        first = (
+            select(
+                Event.request_id,
+                Event.payload,
+                func.row_number()
+                .over(partition_by=Event.request_id, order_by=(Event.at, Event.id))
+                .label("n"),
             )
+            .where(Event.request_id.in_(part))
+            .subquery()
+        )
+        for request_id, payload in session.execute(
+            select(first.c.request_id, first.c.payload)
+            .where(first.c.n <= FIRST_EVENTS)
+            .order_by(first.c.request_id, first.c.n)
         ):
-            source[request_id] = source_attributes(payload)
+            if request_id not in source:
+                found = source_attributes(payload)
+                if found:
+                    source[request_id] = found
     return [
         ResolvedExample(
             text=f"{row.title} {row.need}",
