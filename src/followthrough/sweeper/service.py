@@ -12,9 +12,9 @@ is never due again. Each batch is its own short transaction. SQLite has one writ
 which gives the same guarantees without SKIP LOCKED. The due steps and their claiming live with
 their domains (`requests/scheduled.py`, `promises/scheduled.py`); this module only runs them.
 
-Periodic jobs (the ETA model refit, stale timescale curves, forgetting old rows) are not due
-items: every process sweeps, but each job runs once per interval across all of them. A process
-takes a job's turn with one conditional UPDATE of its `job_run` row, committed before the job
+Periodic jobs (the ETA model refit, stale timescale curves, forgetting old rows; in
+`timescale/scheduled.py` and `auth/scheduled.py`) are not due items: every process sweeps, but
+each job runs once per interval across all of them. A process takes a job's turn with one conditional UPDATE of its `job_run` row, committed before the job
 starts, so no lock is held while the job runs.
 """
 
@@ -31,14 +31,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from followthrough.auth.service import forget_old_attempts
+from followthrough.auth import scheduled as auth_due
 from followthrough.db import Database
-from followthrough.insight.eta_service import record_eta_outcomes, refresh_eta_model
 from followthrough.promises import scheduled as promises_due
 from followthrough.requests import scheduled as requests_due
 from followthrough.requests.scheduled import BATCH, Batch, DueStep
 from followthrough.sweeper.models import JobRun
-from followthrough.timescale.service import refresh_curve, stale_curves
+from followthrough.timescale import scheduled as timescale_due
 
 
 def settle_eta_outcomes(
@@ -51,7 +50,7 @@ def settle_eta_outcomes(
     gets a later due time, so it is not due again in this pass. The pass goes on while a batch
     settled at least `limit`.
     """
-    settled = record_eta_outcomes(session, now)
+    settled = timescale_due.record_timescale_outcomes(session, now)
     return Batch(claimed=settled, fired=settled)
 
 
@@ -144,41 +143,22 @@ def run_periodic(database: Database, job: PeriodicJob, now: datetime) -> int | N
         raise
 
 
-def refresh_stale_curves(database: Database, now: datetime) -> int:
-    """Recompute each stale timescale curve, one service per transaction."""
-    with database.unit_of_work(readonly=True) as session:
-        services = stale_curves(session, now)
-    for service_id in services:
-        with database.unit_of_work() as session:
-            refresh_curve(session, service_id, now)
-    return len(services)
-
-
-def refit_eta_model(database: Database, now: datetime) -> int:
-    return int(refresh_eta_model(database, now))
-
-
-def forget_failed_attempts(database: Database, now: datetime) -> int:
-    """Failed sign-ins and join codes no limit remembers any more, deleted in one statement."""
-    with database.unit_of_work() as session:
-        return forget_old_attempts(session, now)
-
-
 # The refit itself waits for the model to be MODEL_MAX_AGE old; the hour is how often a
 # process looks. Curves older than CURVE_MAX_AGE are looked for every ten minutes. Failed
-# sign-ins are kept only as long as a limit looks back (auth.rules.LONGEST_MEMORY).
+# sign-ins are kept only as long as a limit looks back (auth.rules.LONGEST_MEMORY). Each job
+# belongs to its domain's scheduled work; the sweeper only takes turns and runs them.
 PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (
     (
         "timescales refreshed",
-        PeriodicJob("timescale_curves", timedelta(minutes=10), refresh_stale_curves),
+        PeriodicJob("timescale_curves", timedelta(minutes=10), timescale_due.refresh_stale_curves),
     ),
     (
         "timescale model refitted",
-        PeriodicJob("eta_model_refit", timedelta(hours=1), refit_eta_model),
+        PeriodicJob("eta_model_refit", timedelta(hours=1), timescale_due.refit_calibrated_model),
     ),
     (
         "failed attempts forgotten",
-        PeriodicJob("forget_failed_attempts", timedelta(hours=1), forget_failed_attempts),
+        PeriodicJob("forget_failed_attempts", timedelta(hours=1), auth_due.forget_failed_attempts),
     ),
 )
 
