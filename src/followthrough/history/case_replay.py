@@ -1,32 +1,35 @@
 """One imported case, replayed through the request lifecycle: plain data in, a plan out.
 
-The log's rows, already mapped to event kinds, are applied in time order to a request as the
-live desk would have seen it: an offer and its acceptance when the case moves to another group
-(with the time it waited and the bounce flag), a pause that stops the clock until the case goes
-on, one resolution (a "Closed" after "Resolved" closes it), reopenings. Rows that repeat the
-state the request is already in ("Accepted" by its owner again, a second "Resolved") are left
-out and counted, so nothing is counted twice. No database here: the writer turns the plan into
-rows. Pure, so the tests can replay a case by hand.
+The log's rows, already mapped to event kinds, are applied in time order through the same
+transition functions the live desk calls (`requests/lifecycle.py`): opening with its intake
+offer, an offer and its acceptance when the case moves to another group (with the time it
+waited and the bounce flag), a wait that stops the clock until the case goes on, one
+resolution (a "Closed" after "Resolved" is the close), reopening. What the lifecycle decides —
+states, the team path, bounces, paused business time, payloads — is its; this module only
+says which transition a row is. A row the desk would refuse in that state, or that repeats the
+state the request is already in ("Accepted" by its owner again, a second "Resolved"), is left
+out and counted. Events the log implies but does not have (the intake offer, an offer before
+a row in another group, a resume before a handoff) are marked `synthetic`. No database here:
+the writer turns the plan into rows.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from followthrough.org.rules import (
-    WorkingCalendar,
-    add_business_hours,
-    add_business_seconds,
-    business_seconds_between,
-)
-from followthrough.requests import rules
+from followthrough.errors import DomainError
+from followthrough.history.payloads import NEW_ROW
+from followthrough.org.rules import WorkingCalendar
+from followthrough.requests import lifecycle, rules
+from followthrough.requests.lifecycle import Change, OfferFacts, RequestFacts, Targets
+from followthrough.requests.vocabulary import OfferKind, RequestState, WaitReason
 
-OPEN = rules.OPEN_STATES
-PAUSED = rules.PAUSED_STATES
+OPEN = frozenset(RequestState(s) for s in rules.OPEN_STATES)
+PAUSED = frozenset(RequestState(s) for s in rules.PAUSED_STATES)
 WAIT_REASONS = frozenset(rules.WAIT_REASONS)
 
 
@@ -53,12 +56,15 @@ class CaseContext:
     accountable: Mapping[int, int | None]  # team -> duty owner, else lead
     unknown_id: int
     requester_id: int
-    accept_hours: float
-    resolve_hours: float
+    targets: Targets
+    title: str
     base: Mapping[str, Any]  # payload every event of the case carries (file, case id)
 
     def calendar(self, team_id: int) -> WorkingCalendar:
         return self.calendars.get(team_id) or WorkingCalendar()
+
+    def duty_owner(self, team_id: int) -> int:
+        return self.accountable.get(team_id) or self.unknown_id
 
 
 @dataclass(slots=True)
@@ -81,7 +87,7 @@ class EventPlan:
     kind: str
     at: datetime
     actor_id: int | None
-    team_id: int
+    team_id: int | None
     other_team_id: int | None
     person_id: int | None
     payload: dict[str, Any]
@@ -98,19 +104,7 @@ class PausePlan:
 
 @dataclass
 class CasePlan:
-    state: str
-    team_id: int
-    owner_id: int
-    opened_at: datetime
-    updated_at: datetime
-    accepted_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    resolution: str | None
-    waiting_on: str | None
-    clock_paused_at: datetime | None
-    paused_business_seconds: float
-    bounce_count: int
+    request: RequestFacts
     path: list[tuple[int, datetime, bool]]
     offers: list[OfferPlan]
     events: list[EventPlan]
@@ -120,172 +114,242 @@ class CasePlan:
 
 
 class _Replay:
-    def __init__(self, ctx: CaseContext, team_id: int, opened_at: datetime) -> None:
+    def __init__(self, ctx: CaseContext) -> None:
         self.ctx = ctx
-        self.team = team_id
-        self.state = rules.NEW
-        self.owner = ctx.accountable.get(team_id) or ctx.unknown_id
-        self.path: list[tuple[int, datetime, bool]] = [(team_id, opened_at, False)]
-        self.bounces = 0
-        self.pending: OfferPlan | None = None
+        self.path: list[tuple[int, datetime, bool]] = []
         self.offers: list[OfferPlan] = []
+        self.pending: OfferFacts | None = None
         self.events: list[EventPlan] = []
         self.pauses: list[PausePlan] = []
-        self.paused_at: datetime | None = None
-        self.waiting_on: str | None = None
-        self.paused_seconds = 0.0
-        self.accepted_at: datetime | None = None
-        self.resolved_at: datetime | None = None
-        self.closed_at: datetime | None = None
-        self.resolution: str | None = None
         self.participants: set[int] = {ctx.requester_id}
         self.left_out: Counter[str] = Counter()
+        self.request: RequestFacts
 
-    # --- writing events ---------------------------------------------------------------------
+    @property
+    def state(self) -> RequestState:
+        return self.request.state
 
-    def emit(
-        self,
-        kind: str,
-        at: datetime,
-        actor: int | None,
-        step: Step | None,
-        *,
-        team: int | None = None,
-        other: int | None = None,
-        person: int | None = None,
-        offer: OfferPlan | None = None,
-        **computed: Any,
-    ) -> None:
-        payload: dict[str, Any] = dict(self.ctx.base)
-        if step is None:
-            payload["synthetic"] = True
-        else:
-            payload.update(step.payload)
-        payload.update({k: v for k, v in computed.items() if v is not None})
-        self.events.append(
-            EventPlan(
-                kind, at, actor, self.team if team is None else team, other, person, payload, offer
+    @property
+    def team(self) -> int:
+        return self.request.team_id
+
+    # --- applying what the lifecycle decided ------------------------------------------------
+
+    def apply(self, change: Change, step: Step | None, *, row_event: int = -1) -> None:
+        """Take the change's request, offers, path, pauses and events. The event at `row_event`
+        is the log row's own (it carries the row's attributes); any other is synthetic."""
+        self.request = change.request
+        for answer in change.answered:
+            offer = self.offers[answer.offer_id - 1]
+            offer.state, offer.answered_at = str(answer.state), answer.at
+            offer.answered_by_id, offer.decline_reason = answer.by_id, answer.decline_reason
+            if self.pending is not None and self.pending.id == answer.offer_id:
+                self.pending = None
+        new_id = NEW_ROW
+        if change.new_offer is not None:
+            new = change.new_offer
+            new_id = len(self.offers) + 1
+            self.offers.append(
+                OfferPlan(
+                    str(new.kind),
+                    new.from_person_id,
+                    new.from_team_id,
+                    new.to_team_id,
+                    new.to_person_id,
+                    new.offered_at,
+                    new.due_at,
+                )
             )
+            self.pending = OfferFacts(
+                new_id,
+                new.kind,
+                new.from_person_id,
+                new.from_team_id,
+                new.to_team_id,
+                new.to_person_id,
+                new.offered_at,
+                new.due_at,
+            )
+        if change.new_step is not None:
+            s = change.new_step
+            self.path.append((s.team_id, s.entered_at, s.is_bounce))
+        if change.pause_ended_at is not None and self.pauses:
+            self.pauses[-1].ended_at = change.pause_ended_at
+        if change.new_pause is not None:
+            p = change.new_pause
+            self.pauses.append(PausePlan(str(p.reason), p.started_at, p.started_by_id))
+        self.participants.update(change.participants)
+        own = len(change.events) + row_event if row_event < 0 else row_event
+        for index, event in enumerate(change.events):
+            payload: dict[str, Any] = dict(self.ctx.base)
+            if step is not None and index == own:
+                payload.update(step.payload)
+            else:
+                payload["synthetic"] = True
+            stored = event.payload.to_json()
+            payload.update(stored)
+            offer_id = stored.get("offer_id")
+            about: OfferPlan | None = None
+            if offer_id is not None:
+                offer_id = new_id if offer_id == NEW_ROW else offer_id
+                about = self.offers[offer_id - 1]
+            self.events.append(
+                EventPlan(
+                    str(event.kind),
+                    event.at,
+                    event.actor_id,
+                    event.team_id,
+                    event.other_team_id,
+                    event.person_id,
+                    payload,
+                    about,
+                )
+            )
+            if event.actor_id is not None:
+                self.participants.add(event.actor_id)
+
+    def note(self, step: Step, kind: str) -> None:
+        """A row that changes nothing the lifecycle keeps (an update, a call): its event only."""
+        payload = {**self.ctx.base, **step.payload}
+        self.events.append(
+            EventPlan(kind, step.at, step.actor_id, self.team, None, step.person_id, payload)
         )
-        if actor is not None:
-            self.participants.add(actor)
+        self.participants.add(step.actor_id)
 
     def leave_out(self, step: Step, why: str) -> None:
         self.left_out[f"{step.kind}: {why}"] += 1
 
-    # --- offers -----------------------------------------------------------------------------
+    # --- transitions ------------------------------------------------------------------------
 
-    def offer(self, at: datetime, to_team: int, step: Step | None, intake: bool = False) -> None:
-        """Offer the request to a team (or a person in it); an open offer is superseded."""
-        if self.pending is not None:
-            self.answer(self.pending, "withdrawn", at, self.owner, superseded=True)
-        actor = self.ctx.requester_id if intake else (self.owner if step is None else step.actor_id)
-        person = None if step is None else step.person_id
-        offer = OfferPlan(
-            kind="intake" if intake else "handoff",
-            from_person_id=actor,
-            from_team_id=None if intake else self.team,
+    def open(self, first: Step, first_team: int, owner: int, intake: Step | None) -> None:
+        ctx = self.ctx
+        change = lifecycle.open_request(
+            title=ctx.title,
+            requester_id=ctx.requester_id,
+            team_id=first_team,
+            team_name="",
+            duty_owner_id=owner,
+            calendar=ctx.calendar(first_team),
+            targets=ctx.targets,
+            now=first.at,
+        )
+        self.request = change.request
+        opened, offered = change.events
+        self.apply(
+            Change(change.request, (opened,), (), change.participants, new_step=change.new_step),
+            first if first.kind == "opened" else None,
+        )
+        self.apply(
+            Change(change.request, (offered,), new_offer=change.new_offer),
+            intake,
+        )
+        if intake is not None:  # the log's own intake row: its time and who queued it
+            self.events[-1].actor_id = intake.actor_id
+            self.events[-1].at = self.offers[-1].offered_at = intake.at
+            if self.pending is not None:
+                self.pending = replace(self.pending, offered_at=intake.at)
+
+    def offer(self, at: datetime, to_team: int, to_person: int | None, step: Step | None) -> None:
+        actor = self.request.owner_id if step is None else step.actor_id
+        change = lifecycle.offer(
+            self.request,
+            previous=self.pending,
+            actor_id=actor,
             to_team_id=to_team,
-            to_person_id=person,
-            offered_at=at,
-            due_at=add_business_hours(self.ctx.calendar(to_team), at, self.ctx.accept_hours),
+            to_person_id=to_person,
+            to_team_duty_owner_id=self.ctx.duty_owner(to_team),
+            note="",
+            calendar=self.ctx.calendar(to_team),
+            targets=self.ctx.targets,
+            now=at,
         )
-        self.offers.append(offer)
-        self.pending = offer
-        self.emit(
-            "offered",
-            at,
-            actor,
-            step,
-            other=None if intake else to_team,
-            person=person,
-            offer=offer,
-            intake=True if intake else None,
-        )
-
-    def answer(self, offer: OfferPlan, state: str, at: datetime, by: int, **why: Any) -> None:
-        offer.state, offer.answered_at, offer.answered_by_id = state, at, by
-        self.pending = None
-        if state == "withdrawn":
-            self.emit("withdrawn", at, by, None, team=offer.to_team_id, offer=offer, **why)
+        self.apply(change, step)
 
     def accept(self, at: datetime, actor: int, step: Step | None) -> None:
-        """The pending offer is accepted by `actor`: they own the request, the path grows."""
         offer = self.pending
         assert offer is not None
-        previous_team, previous_owner = self.team, self.owner
-        offer.state, offer.answered_at, offer.answered_by_id = "accepted", at, actor
-        self.pending = None
-        bounce = False
-        if offer.to_team_id != self.team:
-            teams = [team for team, _, _ in self.path]
-            bounce = rules.is_bounce(teams, offer.to_team_id)
-            self.path.append((offer.to_team_id, at, bounce))
-            self.bounces += bounce
-            self.team = offer.to_team_id
-        self.owner = actor
-        self.accepted_at = self.accepted_at or at
-        if self.state == rules.NEW:
-            self.state = rules.IN_PROGRESS
-        self.emit(
-            "accepted",
-            at,
-            actor,
-            step,
-            other=previous_team if previous_team != self.team else None,
-            person=actor,
-            offer=offer,
-            previous_owner_id=previous_owner,
-            bounce=bounce or None,
-            waited_seconds=(at - offer.offered_at).total_seconds(),
+        change = lifecycle.accept(
+            self.request,
+            offer,
+            actor_id=actor,
+            actor_name="",
+            path=[team for team, _, _ in self.path],
+            calendar=self.ctx.calendar(offer.to_team_id),
+            targets=self.ctx.targets,
+            now=at,
         )
-
-    # --- pauses -----------------------------------------------------------------------------
-
-    def pause(self, step: Step, reason: str) -> None:
-        self.state = rules.NEEDS_CLARIFICATION if reason == "clarification" else rules.WAITING
-        self.paused_at, self.waiting_on = step.at, reason
-        self.pauses.append(PausePlan(reason, step.at, step.actor_id))
-        if step.kind == "clarification_asked":
-            self.emit(step.kind, step.at, step.actor_id, step)
-        else:
-            self.emit("paused", step.at, step.actor_id, step, reason=reason)
+        self.apply(change, step)
 
     def resume(self, at: datetime, actor: int | None, step: Step | None) -> None:
-        """End the pause: the clock stood still for the business time it lasted."""
-        assert self.paused_at is not None
-        paused = business_seconds_between(self.ctx.calendar(self.team), self.paused_at, at)
-        self.paused_seconds += paused
-        self.pauses[-1].ended_at = at
-        reason = self.waiting_on
-        self.paused_at = self.waiting_on = None
-        answered = reason == "clarification"
-        # After a clarification the request is new again if nobody has accepted it yet.
-        self.state = rules.working_state(self.accepted_at is not None)
-        self.emit(
-            "clarification_answered" if answered else "resumed",
-            at,
-            actor,
-            step,
-            reason=None if answered else reason,
-            paused_business_seconds=paused,
+        ctx = self.ctx
+        if self.state == RequestState.NEEDS_CLARIFICATION:
+            change = lifecycle.answer_clarification(
+                self.request,
+                actor_id=actor if actor is not None else ctx.unknown_id,
+                answer=str((step.payload if step else {}).get("activity", "")),
+                calendar=ctx.calendar(self.team),
+                targets=ctx.targets,
+                now=at,
+            )
+        else:
+            change = lifecycle.resume(
+                self.request,
+                actor_id=actor,
+                calendar=ctx.calendar(self.team),
+                targets=ctx.targets,
+                now=at,
+            )
+        self.apply(change, step)
+
+    def resolve(self, step: Step, *, own_row: bool) -> None:
+        if self.state in PAUSED:
+            self.resume(step.at, step.actor_id, None)
+        text = step.payload.get("resolution") or step.payload.get("activity") or "resolved"
+        change = lifecycle.resolve(
+            self.request,
+            open_offer=self.pending,
+            actor_id=step.actor_id,
+            resolution=str(text),
+            calendar=self.ctx.calendar(self.team),
+            targets=self.ctx.targets,
+            now=step.at,
         )
+        self.apply(change, step if own_row else None)
 
     # --- the rows ---------------------------------------------------------------------------
 
-    def apply(self, step: Step) -> None:
+    def row(self, step: Step) -> None:
+        try:
+            self._row(step)
+        except DomainError as refused:
+            self.leave_out(step, refused.detail)
+
+    def _row(self, step: Step) -> None:
         kind = step.kind
         if kind == "opened":
             kind = "update_posted"  # a request opens once; later "opened" rows are notes
-            step = Step(kind, step.at, step.actor_id, step.team_id, step.payload)
         group = self.team if step.team_id is None else step.team_id
         if kind == "offered":
             self.offered(step, group)
-        elif kind in ("declined", "withdrawn"):
-            self.answered(step, kind)
+        elif kind == "declined":
+            if self.pending is None:
+                self.leave_out(step, "no open offer")
+                return
+            reason = str(step.payload.get("reason") or step.payload.get("activity") or "declined")
+            change = lifecycle.decline(
+                self.request, self.pending, actor_id=step.actor_id, reason=reason, now=step.at
+            )
+            self.apply(change, step)
+        elif kind == "withdrawn":
+            if self.pending is None:
+                self.leave_out(step, "no open offer")
+                return
+            change = lifecycle.withdraw(
+                self.request, self.pending, actor_id=step.actor_id, now=step.at
+            )
+            self.apply(change, step)
         elif kind == "escalated":
-            team = self.team if self.pending is None else self.pending.to_team_id
-            self.emit(kind, step.at, step.actor_id, step, team=team, other=step.other_team_id)
+            self.note(step, kind)
         else:
             if group != self.team and self.state in OPEN:
                 self.move_to(group, step)
@@ -298,139 +362,99 @@ class _Replay:
         if self.state not in OPEN:
             self.leave_out(step, "the request is no longer open")
             return
+        pending = self.pending
         if (
-            self.pending is not None
-            and self.pending.to_team_id == target
-            and self.pending.to_person_id == step.person_id
+            pending is not None
+            and pending.to_team_id == target
+            and pending.to_person_id == step.person_id
         ):
             self.leave_out(step, "already offered there")
             return
         if self.state in PAUSED:
             self.resume(step.at, step.actor_id, None)
-        self.offer(step.at, target, step)
-
-    def answered(self, step: Step, kind: str) -> None:
-        offer = self.pending
-        if offer is None:
-            self.leave_out(step, "no open offer")
-            return
-        self.answer(offer, kind, step.at, step.actor_id)
-        if kind == "withdrawn":
-            self.events[-1] = EventPlan(
-                kind,
-                step.at,
-                step.actor_id,
-                offer.to_team_id,
-                None,
-                None,
-                {**self.ctx.base, **step.payload},
-                offer,
-            )
-        else:
-            offer.decline_reason = str(step.payload.get("reason") or "") or None
-            self.emit(
-                kind,
-                step.at,
-                step.actor_id,
-                step,
-                team=offer.to_team_id,
-                other=offer.from_team_id,
-                offer=offer,
-            )
+        self.offer(step.at, target, step.person_id, step)
 
     def move_to(self, group: int, step: Step) -> None:
-        """The case went on in another group: an offer there (unless one is open) accepted by
+        """The case went on in another group: an offer there (unless one is open), accepted by
         whoever acted there first."""
         if self.state in PAUSED:
             self.resume(step.at, step.actor_id, None)
         if self.pending is None or self.pending.to_team_id != group:
-            self.offer(step.at, group, None)
+            self.offer(step.at, group, None, None)
         self.accept(step.at, step.actor_id, step if step.kind == "accepted" else None)
 
     def act(self, kind: str, step: Step) -> None:
         at, actor = step.at, step.actor_id
+        state = self.state
         if kind == "accepted":
             if self.pending is not None and self.pending.to_team_id == self.team:
-                if self.state in PAUSED:
+                if state in PAUSED:
                     self.resume(at, actor, None)
                 self.accept(at, actor, step)
-            elif self.state in PAUSED:
+            elif state in PAUSED:
                 self.resume(at, actor, step)  # taken up again after a wait
-            elif self.state not in OPEN:
+            elif state not in OPEN:
                 self.leave_out(step, "the request is no longer open")
-            elif actor == self.owner:
+            elif actor == self.request.owner_id:
                 self.leave_out(step, "already its owner")
-            else:
-                previous = self.owner
-                self.owner = actor
-                self.accepted_at = self.accepted_at or at
-                self.state = rules.IN_PROGRESS
-                self.emit(kind, at, actor, step, person=actor, previous_owner_id=previous)
+            else:  # someone else in the team took it over: offered to them, accepted
+                self.offer(at, self.team, actor, None)
+                self.accept(at, actor, step)
         elif kind in ("paused", "clarification_asked"):
-            reason = "clarification" if kind == "clarification_asked" else _reason(step)
-            if self.state in PAUSED:
+            if state in PAUSED:
                 self.leave_out(step, "already paused")
-            elif self.state not in OPEN:
+                return
+            if state not in OPEN:
                 self.leave_out(step, "the request is no longer open")
+                return
+            if kind == "clarification_asked":
+                question = str(step.payload.get("question") or step.payload.get("activity") or "")
+                change = lifecycle.ask_clarification(
+                    self.request, actor_id=actor, question=question, now=at
+                )
             else:
-                if (
-                    self.state == rules.NEW
-                    and self.pending is not None
-                    and reason != "clarification"
-                ):
-                    self.accept(at, actor, None)  # only whoever took it up can wait on others
-                self.pause(step, reason)
+                if state == RequestState.NEW and self.pending is not None:
+                    self.accept(at, actor, None)  # only whoever took it up waits on others
+                change = lifecycle.wait(
+                    self.request,
+                    actor_id=actor,
+                    reason=WaitReason(_reason(step)),
+                    note=str(step.payload.get("note") or ""),
+                    now=at,
+                )
+            self.apply(change, step)
         elif kind in ("resumed", "clarification_answered"):
-            if self.state in PAUSED:
+            if state in PAUSED:
                 self.resume(at, actor, step)
             else:
                 self.leave_out(step, "not paused")
         elif kind == "resolved":
-            if self.state not in OPEN:
+            if state not in OPEN:
                 self.leave_out(step, "already resolved")
             else:
-                self.resolve(step)
+                self.resolve(step, own_row=True)
         elif kind == "closed":
-            if self.state == rules.CLOSED:
+            if state == RequestState.CLOSED:
                 self.leave_out(step, "already closed")
                 return
-            if self.state in OPEN:
-                self.resolve(Step("resolved", at, actor, step.team_id, {}), synthetic=True)
-            self.state, self.closed_at = rules.CLOSED, at
-            self.emit(kind, at, actor, step)
+            if state in OPEN:
+                self.resolve(step, own_row=False)  # closed without a resolution first
+            self.apply(lifecycle.confirm(self.request, actor_id=actor, now=at), step)
         elif kind == "reopened":
-            if self.state not in (rules.RESOLVED, rules.CLOSED):
+            if state not in (RequestState.RESOLVED, RequestState.CLOSED):
                 self.leave_out(step, "not resolved")
                 return
-            self.state = rules.IN_PROGRESS
-            self.resolved_at = self.closed_at = self.resolution = None
-            self.emit(kind, at, actor, step)
+            change = lifecycle.reopen(
+                self.request,
+                actor_id=actor,
+                reason=str(step.payload.get("reason") or ""),
+                calendar=self.ctx.calendar(self.team),
+                targets=self.ctx.targets,
+                now=at,
+            )
+            self.apply(change, step)
         else:
-            self.emit(kind, at, actor, step, person=step.person_id)
-
-    def resolve(self, step: Step, synthetic: bool = False) -> None:
-        at, actor = step.at, step.actor_id
-        if self.state in PAUSED:
-            self.resume(at, actor, None)
-        if self.pending is not None:
-            self.answer(self.pending, "withdrawn", at, actor, resolved=True)
-        self.state, self.resolved_at = rules.RESOLVED, at
-        text = step.payload.get("resolution")
-        self.resolution = str(text) if text else None
-        calendar = self.ctx.calendar(self.team)
-        due = add_business_seconds(
-            calendar,
-            add_business_hours(calendar, self.path[0][1], self.ctx.resolve_hours),
-            self.paused_seconds,
-        )
-        self.emit(
-            "resolved",
-            at,
-            actor,
-            None if synthetic else step,
-            person=self.owner,
-            within_target=at <= due,
-        )
+            self.note(step, kind)
 
 
 def _reason(step: Step) -> str:
@@ -445,20 +469,17 @@ def replay_case(steps: Sequence[Step], first_team: int, ctx: CaseContext) -> Cas
     """The request, offers, pauses and events one case of a log amounts to.
 
     The first row opens the request in `first_team` (a row of another kind first gets an
-    "opened" made up at its time, marked synthetic); an intake offer to that team follows
-    unless the log has its own.
+    "opened" made up at its time, marked synthetic); the intake offer to that team is the
+    log's own when its next row offers the case there.
     """
     first = steps[0]
-    replay = _Replay(ctx, first_team, first.at)
+    replay = _Replay(ctx)
     rest = list(steps)
+    owner = ctx.duty_owner(first_team)
     if first.kind == "opened":
         rest.pop(0)
         if first.person_id is not None:
-            replay.owner = first.person_id  # our own logs name the first accountable owner
-        replay.emit("opened", first.at, ctx.requester_id, first, person=replay.owner)
-    else:
-        replay.emit("opened", first.at, ctx.requester_id, None, person=replay.owner)
-    replay.participants.add(replay.owner)
+            owner = first.person_id  # our own logs name the first accountable owner
     intake = rest[0] if rest else None
     if (
         intake is not None
@@ -468,28 +489,14 @@ def replay_case(steps: Sequence[Step], first_team: int, ctx: CaseContext) -> Cas
         and intake.person_id is None
     ):
         rest.pop(0)
-        replay.offer(intake.at, first_team, intake, intake=True)
-        replay.events[-1].actor_id = intake.actor_id
     else:
-        replay.offer(first.at, first_team, None, intake=True)
+        intake = None
+    replay.open(first, first_team, owner, intake)
     for step in rest:
-        replay.apply(step)
-    owner = replay.owner
-    replay.participants.add(owner)
+        replay.row(step)
+    replay.participants.add(replay.request.owner_id)
     return CasePlan(
-        state=replay.state,
-        team_id=replay.team,
-        owner_id=owner,
-        opened_at=first.at,
-        updated_at=replay.events[-1].at,
-        accepted_at=replay.accepted_at if replay.state != rules.NEW else None,
-        resolved_at=replay.resolved_at,
-        closed_at=replay.closed_at,
-        resolution=replay.resolution,
-        waiting_on=replay.waiting_on,
-        clock_paused_at=replay.paused_at,
-        paused_business_seconds=replay.paused_seconds,
-        bounce_count=replay.bounces,
+        request=replay.request,
         path=replay.path,
         offers=replay.offers,
         events=replay.events,
@@ -497,3 +504,6 @@ def replay_case(steps: Sequence[Step], first_team: int, ctx: CaseContext) -> Cas
         participants=replay.participants,
         left_out=replay.left_out,
     )
+
+
+__all__ = ["CaseContext", "CasePlan", "OfferKind", "Step", "replay_case"]

@@ -59,9 +59,8 @@ from followthrough.history.models import Event
 from followthrough.org.importer import ImportRejected, Problem
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.org.rules import WorkingCalendar, add_business_hours
-from followthrough.requests import rules
+from followthrough.requests import lifecycle, rules
 from followthrough.requests.models import Offer, PathStep, Pause, Request, RequestParticipant
-from followthrough.requests.service import targets_of
 
 __all__ = [
     "MAX_FIELD_CHARS",
@@ -540,7 +539,7 @@ class _CaseWriter:
             group = first_group or real_name(attributes.get("group")) or DEFAULT_TEAM
             first_team = d.team(group)
             service = self._service(_first_text(attributes, ("service",)), first_team)
-            targets = targets_of(service)
+            targets = lifecycle.targets_of(service)
             requester_name = real_name(attributes.get("requester"))
             if requester_name is not None:
                 requester = d.person(requester_name)
@@ -548,18 +547,24 @@ class _CaseWriter:
                 requester = steps[0].actor_id
             else:
                 requester = d.unknown()
+            teams = {first_team, *(s.team_id for s in steps), *(s.other_team_id for s in steps)}
+            words = self._request_words(case, service, group)
             context = CaseContext(
                 calendars=d.calendars,
                 accountable=d.accountable,
-                # Only a team nobody is accountable for needs the unknown person as owner.
-                unknown_id=d.unknown() if d.accountable.get(first_team) is None else -1,
+                # Only a team nobody is accountable for needs the unknown person as its owner.
+                unknown_id=(
+                    d.unknown()
+                    if any(d.accountable.get(t) is None for t in teams if t is not None)
+                    else -1
+                ),
                 requester_id=requester,
-                accept_hours=targets.accept_hours,
-                resolve_hours=targets.resolve_hours,
+                targets=targets,
+                title=words["title"],
                 base={"imported_from": self.name, "case_id": case.case_id},
             )
             plan = replay_case(steps, first_team, context)
-        except (ValueError, OverflowError) as exc:
+        except (ValueError, OverflowError, DomainError) as exc:
             raise ImportRejected(
                 [Problem(self.name, case.line, "case", f"case {case.case_id!r}: {exc}")]
             ) from None
@@ -567,7 +572,7 @@ class _CaseWriter:
         self.summary.left_out.update(plan.left_out)
         self.summary.handoffs += sum(1 for o in plan.offers if o.kind == "handoff")
         self.summary.pauses += len(plan.pauses)
-        self.batch.append((case, plan, service, self._request_words(case, service, group)))
+        self.batch.append((case, plan, service, words))
         if len(self.batch) >= CASE_BATCH:
             self.flush()
 
@@ -650,16 +655,16 @@ class _CaseWriter:
         pauses: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         for request_id, (case, plan, service, text) in zip(request_ids, self.batch, strict=True):
-            targets = targets_of(service)
+            targets = lifecycle.targets_of(service)
             requests.append(self._request_row(request_id, case, plan, service, text))
             offer_id: dict[int, int] = {}
             for offer in plan.offers:
                 due_at = offer.due_at
                 if offer.state == "open":  # still to be accepted: the clock starts today
-                    due_at = add_business_hours(
+                    due_at = lifecycle.accept_due(
                         self.directory.calendars.get(offer.to_team_id) or WorkingCalendar(),
+                        targets,
                         self.now,
-                        targets.accept_hours,
                     )
                 offer_id[id(offer)] = number = next(offer_ids)
                 offers.append(
@@ -739,19 +744,17 @@ class _CaseWriter:
         service: Service | None,
         text: dict[str, Any],
     ) -> tuple[Any, ...]:
-        calendar = self.directory.calendars.get(plan.team_id) or WorkingCalendar()
-        targets = targets_of(service)
+        r = plan.request
+        calendar = self.directory.calendars.get(r.team_id) or WorkingCalendar()
+        targets = lifecycle.targets_of(service)
         next_update = escalate = resolve_due = auto_close = None
-        # Open imported requests owe updates from now on; resolved ones auto-close as usual.
-        if plan.state == rules.RESOLVED:
-            auto_close = add_business_hours(
-                calendar,
-                self.now,
-                targets.auto_close_days * calendar.business_seconds_per_day / 3600,
-            )
-        elif plan.state in rules.OPEN_STATES:
+        # The clocks of a request still open or resolved start today, not in the log's past:
+        # it owes updates from now on, and a resolved one closes by itself as usual.
+        if r.state == rules.RESOLVED:
+            auto_close = lifecycle.auto_close_due(calendar, targets, self.now)
+        elif r.state in rules.OPEN_STATES:
             resolve_due = add_business_hours(calendar, self.now, targets.resolve_hours)
-            if plan.waiting_on not in ("clarification", "requester"):
+            if rules.owes_updates(r.waiting_on):
                 ladder = rules.update_ladder(calendar, self.now, targets.update_every_hours)
                 next_update, escalate = ladder.due_at, ladder.escalate_at
         time = self.bulk.time
@@ -762,26 +765,26 @@ class _CaseWriter:
             "",
             0,
             text["priority"],
-            plan.events[0].actor_id,
+            r.requester_id,
             None if service is None else service.id,
-            plan.team_id,
-            plan.owner_id,
-            plan.state,
-            plan.waiting_on,
+            r.team_id,
+            r.owner_id,
+            str(r.state),
+            None if r.waiting_on is None else str(r.waiting_on),
             self.bulk.flag(service is not None and service.confidential),
-            time(plan.opened_at),
-            time(plan.accepted_at),
-            time(plan.resolved_at),
-            time(plan.closed_at),
-            time(plan.updated_at),
-            plan.resolution,
+            time(r.opened_at),
+            time(r.accepted_at),
+            time(r.resolved_at),
+            time(r.closed_at),
+            time(plan.events[-1].at),
+            r.resolution,
             time(next_update),
             time(escalate),
             time(resolve_due),
-            time(plan.clock_paused_at),
-            plan.paused_business_seconds,
+            time(r.clock_paused_at),
+            r.paused_business_seconds,
             time(auto_close),
-            plan.bounce_count,
+            r.bounce_count,
             1,
             case.case_id[:200],
         )
