@@ -11,7 +11,9 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from typer.testing import CliRunner
 
+from followthrough.cli import app
 from followthrough.db import Database
 from followthrough.insight import routing_service
 from followthrough.insight.routing_service import (
@@ -253,3 +255,17 @@ def test_the_suggestions_endpoint_answers_with_teams_or_the_reason_there_are_non
     refused = client.get("/routing/suggestions", params={"text": "x", "priority": "soon"})
     assert refused.status_code in (400, 422)
     assert "priority" in refused.text
+
+
+def test_routing_eval_prints_the_baseline_beside_the_model_and_the_verdict(
+    db: Database, world: World
+) -> None:
+    history = nothing_decides(world)
+    with db.unit_of_work() as session:
+        write_history(session, history)
+    _, share = busiest(history)
+    result = CliRunner().invoke(app, ["insight", "routing-eval", "--database-url", db.url])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert f"always the busiest team (baseline) │ {HELD_OUT} │ {share:.1%}" in output
+    assert f"Suggestions are off: on the last {HELD_OUT} resolved requests" in output
