@@ -382,7 +382,8 @@ class Life:
         r.team = self.world.team_keys[facts.team_id]
 
     def apply(self, change: Change, *, touch: bool = True) -> Record | None:
-        """Append what a transition did as records; returns the offer or update it created."""
+        """Append what a transition did as records; returns the offer or update it created.
+        Every change but the opening moves the request's version on, as a row update does."""
         r, history = self.r, self.history
         now = change.request.updated_at
         self._moved_to(change.request)

@@ -170,13 +170,17 @@ def apply_change(
     request: Request,
     change: Change,
     offers: Mapping[int, Offer] | None = None,
+    *,
+    changes_request: bool = True,
 ) -> Offer | RequestUpdate | None:
     """Write what a lifecycle transition did: the request's columns, the offers it answered
     (`offers` holds them by id), the rows it added, its events and its notifications. Returns
-    the offer or update it created, if any."""
+    the offer or update it created, if any. `changes_request` False: the request row was just
+    inserted as the change has it, so its version does not move."""
     now = change.request.updated_at
     copy_facts(request, change.request)
-    touch(request, now)
+    if changes_request:
+        touch(request, now)
     for answer in change.answered:
         answered = (offers or {})[answer.offer_id]
         answered.state = answer.state
@@ -348,7 +352,7 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
     session.info.setdefault(JUST_OPENED, set()).add(request.id)
     for case in cases:
         session.add(RequestCase(request_id=request.id, case_id=case.id))
-    apply_change(session, request, change)
+    apply_change(session, request, change, changes_request=False)
     if parent is not None:
         apply_change(
             session,
