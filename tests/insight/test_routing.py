@@ -292,4 +292,9 @@ def test_an_attribute_naming_single_requests_is_left_out() -> None:
 def test_the_ranking_does_not_depend_on_the_order_of_equal_teams() -> None:
     examples = [ResolvedExample("x", t, None) for t in (PAYROLL, NETWORK)]
     for ordered in (examples, examples[::-1]):
-        assert TeamModel(ordered, RAISE_TIME).rank([RequestToRoute("x")]) == [[NETWORK, PAYROLL]]
+        model = TeamModel(ordered, RAISE_TIME)
+        assert model.rank([RequestToRoute("x")]) == [[NETWORK, PAYROLL]]
+        # Nothing to compare requests by: no neighbours, so nobody is named.
+        assert [(s.team_id, s.similar, s.people) for s in suggest(model, RequestToRoute("x"))] == [
+            (NETWORK, 0, ())
+        ]

@@ -277,6 +277,7 @@ class TeamModel:
         from sklearn.feature_extraction import DictVectorizer
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import normalize
 
         self.examples = list(examples)
         self.choice = choice
@@ -306,6 +307,11 @@ class TeamModel:
                 self.tfidf = None
         self.one_hot.fit([self._attributes(e) for e in examples] or [{}])
         self.matrix = self._features(examples) if examples else None
+        # Rows of unit length, for the cosine of `neighbours`: worked out once, not per question.
+        # No features at all (no shared word, no attribute): nothing is like anything.
+        self.unit_rows = (
+            None if self.matrix is None or self.matrix.shape[1] == 0 else normalize(self.matrix)
+        )
         self.classifier: Any = None
         if len(counts) > 1 and self.matrix is not None and self.matrix.shape[1] > 0:
             self.classifier = LogisticRegression(
@@ -356,11 +362,11 @@ class TeamModel:
     ) -> list[tuple[ResolvedExample, float]]:
         """The `k` resolved requests most like this one (cosine over the same features), the
         newest first among equals: who resolved them is whom to ask."""
-        if self.matrix is None:
+        if self.unit_rows is None:
             return []
         from sklearn.preprocessing import normalize
 
-        similarity = (normalize(self.matrix) @ normalize(self._features([request])).T).toarray()
+        similarity = (self.unit_rows @ normalize(self._features([request])).T).toarray()
         row = similarity[:, 0]
         newest_first = np.arange(len(row))[::-1]
         order = newest_first[np.argsort(-row[newest_first], kind="stable")][:k]
