@@ -49,14 +49,22 @@ class WorkingCalendar:
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
         """The UTC instants at which business hours open and close on a local day."""
-        zone = _zone(self.timezone)
-        midnight = datetime.combine(day, time(0), tzinfo=zone)
-        opens = (midnight + timedelta(minutes=self.day_start_minute)).astimezone(UTC)
-        closes = (midnight + timedelta(minutes=self.day_end_minute)).astimezone(UTC)
-        return opens, closes
+        return _day_window(self.timezone, self.day_start_minute, self.day_end_minute, day)
 
     def _local_day(self, instant: datetime) -> date:
         return instant.astimezone(_zone(self.timezone)).date()
+
+
+# The same few hundred days come up again and again (every handoff, pause and target of a
+# history import or a busy desk): work each one out once.
+@lru_cache(maxsize=65536)
+def _day_window(
+    timezone: str, start_minute: int, end_minute: int, day: date
+) -> tuple[datetime, datetime]:
+    midnight = datetime.combine(day, time(0), tzinfo=_zone(timezone))
+    opens = (midnight + timedelta(minutes=start_minute)).astimezone(UTC)
+    closes = (midnight + timedelta(minutes=end_minute)).astimezone(UTC)
+    return opens, closes
 
 
 def business_seconds_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> float:
