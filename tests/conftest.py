@@ -1,29 +1,45 @@
 """Test fixtures: a real database per test on SQLite and PostgreSQL, a small org, a live server.
 
-Each test gets a clean, migrated database: on SQLite a copy of a migrated template file, on
-PostgreSQL the tables of a migrated database emptied. Both let a test drive the product the way
-it runs (several transactions, the sweeper, a real HTTP server), which a rolled-back connection
-could not.
+Each test gets its own committed, migrated database, so it drives the product the way it runs
+(several units of work, the sweeper, a real HTTP server on threads, the organisation snapshot
+that the product reads on a connection of its own), which a rolled-back connection could not.
+
+What made that slow was rebuilding: every test emptied every table and built the small world
+again through the services. Now the world is built once per worker process:
+- SQLite: two template files, migrated and migrated-with-the-world; a test copies one (cheap).
+- PostgreSQL: one database per worker, migrated once; the world's rows are read once after it is
+  built through the services, and each test puts the database back to exactly those rows: every
+  table emptied with DELETE (small tables: far cheaper than TRUNCATE's new files), the world
+  inserted again, every id sequence set where it stood.
+A test gets the world's rows when it asks for `world` (directly or through another fixture),
+otherwise an empty migrated database.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 import uvicorn
-from sqlalchemy import text
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import Connection, text
 
+import followthrough.models  # noqa: F401  (every table in Base.metadata)
 from followthrough.config import Settings
 from followthrough.db import Base, Database
 from followthrough.migrate import upgrade
@@ -34,6 +50,24 @@ PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", "postgresql"]
+# pytest-xdist names its workers gw0, gw1, …; without it the run is one process, "main".
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+# Hypothesis: no per-example deadline anywhere (the machines are shared and small, and a slow
+# example is not a wrong one); in CI the examples are also derived from the test, not random,
+# so a red CI run is the same run again.
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "dev")
+)
 
 
 def _pg_reachable() -> bool:
@@ -46,46 +80,154 @@ def _pg_reachable() -> bool:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite file, copied by each test that wants one."""
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     upgrade(f"sqlite:///{path}")
     return path
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def sqlite_world(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, World]:
+    """A migrated SQLite file holding the world, built once through the services."""
+    path = tmp_path_factory.mktemp("template") / "world.sqlite3"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.unit_of_work() as session:
+            world = build_world(session)
+    finally:
+        database.dispose()
+    # Everything into the main file, so copying that one file copies the world.
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path, world
+
+
+@dataclass
+class PostgresWorld:
+    """A worker's PostgreSQL database and the rows that put it back to the world."""
+
+    url: str
+    world: World
+    rows: dict[str, list[dict[str, Any]]]
+    sequences: dict[str, tuple[str, str]]  # sequence -> (table, column)
+
+
+def _sequences(connection: Connection) -> dict[str, tuple[str, str]]:
+    """Every sequence owned by a table column (the id columns), by its qualified name."""
+    found = connection.execute(
+        text(
+            "SELECT s.oid::regclass::text, t.relname, a.attname"
+            " FROM pg_class s"
+            " JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')"
+            " JOIN pg_class t ON t.oid = d.refobjid"
+            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid"
+            " WHERE s.relkind = 'S'"
+        )
+    )
+    return {seq: (table, column) for seq, table, column in found}
+
+
+# The id sequences of the schema (the same in every worker's database), read on the first reset.
+_SEQUENCES: dict[str, tuple[str, str]] | None = None
+
+
+def _reset_postgres(database: Database, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Put every table back to `rows` (empty when not named), ids where they stood.
+
+    Replica mode turns off foreign-key checks and triggers for this one transaction, so tables
+    can be emptied and filled in any order and the organisation's revision trigger does not
+    count the reset as a change: org_revision comes back exactly as the rows say.
+    """
+    global _SEQUENCES
+    tables = Base.metadata.sorted_tables
+    with database.engine.begin() as conn:
+        if _SEQUENCES is None:
+            _SEQUENCES = _sequences(conn)
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        conn.exec_driver_sql("; ".join(f'DELETE FROM "{t.name}"' for t in tables))
+        for table in tables:
+            if rows.get(table.name):
+                conn.execute(table.insert(), rows[table.name])
+        restarts = []
+        for sequence, (table_name, column) in _SEQUENCES.items():
+            used = [row[column] for row in rows.get(table_name, ()) if row[column] is not None]
+            restarts.append(f"SELECT setval('{sequence}', {max(used, default=0) + 1}, false)")
+        if restarts:
+            conn.exec_driver_sql("; ".join(restarts))
+
+
+def _empty_postgres(database: Database) -> None:
+    """Every table empty and every id sequence back at 1 (TRUNCATE … RESTART IDENTITY, fast)."""
+    _reset_postgres(database, {})
+
+
+@pytest.fixture(scope="session")
+def pg_world() -> Iterator[PostgresWorld]:
+    """This worker's PostgreSQL database, migrated, and the world's rows read once."""
     if not _pg_reachable():
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; CI needs it")
         pytest.skip("PostgreSQL is not reachable")
-    name = f"ft_test_{os.getpid()}"
+    name = f"ft_test_{WORKER}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
-    yield url
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    database = Database(url)
+    try:
+        _empty_postgres(database)
+        with database.unit_of_work() as session:
+            world = build_world(session)
+        with database.engine.connect() as conn:
+            rows = {
+                table.name: [dict(row) for row in conn.execute(table.select()).mappings()]
+                for table in Base.metadata.sorted_tables
+            }
+        assert _SEQUENCES is not None
+        yield PostgresWorld(url, world, rows, _SEQUENCES)
+    finally:
+        database.dispose()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _empty_postgres(database: Database) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+@pytest.fixture(scope="session")
+def pg_url(pg_world: PostgresWorld) -> str:
+    return pg_world.url
+
+
+# Where a test's database came with the world already in it (see `db` and `world`).
+SEEDED = pytest.StashKey[World]()
 
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A clean migrated database: SQLite, then PostgreSQL."""
+    """A migrated database of its own, SQLite then PostgreSQL: holding the world when the test
+    asks for `world`, otherwise empty."""
+    seeded = "world" in request.fixturenames
+    world: World | None = None
     if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
+        if seeded:
+            template, world = request.getfixturevalue("sqlite_world")
+        else:
+            template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "test.sqlite3"
         shutil.copy(template, path)
         database = Database(f"sqlite:///{path}")
     else:
-        url: str = request.getfixturevalue("pg_url")
-        database = Database(url, pool_size=5, max_overflow=20)
-        _empty_postgres(database)
+        pg: PostgresWorld = request.getfixturevalue("pg_world")
+        database = Database(pg.url, pool_size=5, max_overflow=20)
+        if seeded:
+            _reset_postgres(database, pg.rows)
+            world = pg.world
+        else:
+            _empty_postgres(database)
+    if world is not None:
+        request.node.stash[SEEDED] = copy.deepcopy(world)
     yield database
     database.dispose()
 
@@ -122,7 +264,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def world(db: Database) -> World:
+def world(db: Database, request: pytest.FixtureRequest) -> World:
+    """The small insurer of tests/factories.py, in the test's database."""
+    seeded = request.node.stash.get(SEEDED, None)
+    if seeded is not None:
+        return seeded
+    # Asked for by name at run time (request.getfixturevalue): build it in the empty database.
     with db.unit_of_work() as session:
         return build_world(session)
 

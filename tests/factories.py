@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy.orm import Session
 
@@ -28,10 +29,17 @@ class World:
         return actor_for(session, org.get_person(session, self.people[handle]))
 
 
+@cache
+def password_hash() -> str:
+    """PASSWORD hashed once per process: argon2 is slow on purpose, and every person of every
+    world built here shares the one password anyway."""
+    return hash_password(PASSWORD)
+
+
 def build_world(session: Session) -> World:
     """Claims (assessor), policy admin (lead, duty owner, clerk), HR (confidential), triage."""
     world = World()
-    hashed = hash_password(PASSWORD)
+    hashed = password_hash()
     for handle, name in [
         ("asha", "Asha Assessor"),
         ("lee", "Lee Lead"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import anyio
@@ -73,6 +75,24 @@ def test_unknown_accounts_cost_a_full_check_and_never_match() -> None:
     assert not password_matches("not a hash", PASSWORD)
 
 
+def _run_on_a_thread_of_its_own(main: Callable[[], Awaitable[None]]) -> None:
+    """anyio.run on a fresh thread: the test process's main thread may already run an event
+    loop (Playwright's, once a browser test has run in this worker)."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anyio.run(main)
+        except BaseException as failure:
+            failures.append(failure)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+
+
 def test_the_lane_refuses_at_once_when_enough_checks_wait() -> None:
     stored = hash_password(PASSWORD)
     lane = PasswordChecks(at_once=1, longest_wait=30, most_waiting=1)
@@ -90,7 +110,7 @@ def test_the_lane_refuses_at_once_when_enough_checks_wait() -> None:
                 group.start_soon(check)
                 await anyio.sleep(0.01)
 
-    anyio.run(main)
+    _run_on_a_thread_of_its_own(main)
     # One hashing, one waiting, two refused at once.
     assert outcomes.count(True) == 2
     refused = [o for o in outcomes if isinstance(o, ServiceBusy)]
@@ -114,7 +134,7 @@ def test_the_lane_gives_up_waiting_after_its_bound() -> None:
             for _ in range(3):
                 group.start_soon(check)
 
-    anyio.run(main)
+    _run_on_a_thread_of_its_own(main)
     # A hash takes far longer than 50 ms: only the first gets a turn in time.
     assert outcomes.count(True) == 1
     assert sum(isinstance(o, ServiceBusy) for o in outcomes) == 2

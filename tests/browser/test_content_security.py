@@ -125,7 +125,7 @@ def test_the_main_pages_run_no_blocked_script(
 
         # The review's charts and print button, once inline too.
         cleo.visit(f"/insight/review/{world.teams['claims']}/{world.teams['admin']}?{PERIOD}")
-        cleo.page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length >= 2")
+        cleo.page.wait_for_function("() => document.querySelectorAll('canvas[data-drawn]').length >= 2")
         assert cleo.page.locator("button[data-print]").is_visible()
 
         # The silo network, drawn by app.js from the data-network attribute.
@@ -152,7 +152,7 @@ def test_an_inline_script_would_be_reported(browser: Browser, server: LiveServer
             "() => { const s = document.createElement('script');"
             " s.textContent = 'window.__ran = 1'; document.body.appendChild(s); }"
         )
-        watched.page.wait_for_function("window.__violations.length > 0")
+        watched.page.wait_for_function("() => window.__violations.length > 0")
         assert watched.page.evaluate("window.__ran") is None
         assert "script-src" in watched.page.evaluate("window.__violations")[0]
     finally:

@@ -53,7 +53,7 @@ def signed_in(browser: Browser, server: LiveServer, handle: str) -> Page:
 
 
 def drawn_charts(page: Page) -> int:
-    page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('canvas[data-drawn]').length > 0")
     return int(page.evaluate("document.querySelectorAll('canvas[data-drawn]').length"))
 
 
