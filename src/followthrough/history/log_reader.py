@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 from xml.parsers import expat
@@ -77,7 +78,12 @@ def real_name(value: Any) -> str | None:
     """The text of a resource or group, or None when it is a placeholder ("-", "Unknown")."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    return _real_name(str(value))
+
+
+@lru_cache(maxsize=65536)  # a log names the same people and groups on row after row
+def _real_name(value: str) -> str | None:
+    text = " ".join(value.split())
     return None if text.lower() in PLACEHOLDERS else text
 
 
@@ -274,7 +280,7 @@ class Spill:
                 facts.groups[group] = department
             if resource is not None and kind in MEMBER_KINDS:
                 facts.workers.setdefault((group, resource))
-        if extras:
+        if "other_group" in extras or "person" in extras:
             # Our own exports name the other team of a handoff and the person it is about.
             for name, names in (("other_group", facts.groups), ("person", facts.people)):
                 named = real_name(extras.get(name))
