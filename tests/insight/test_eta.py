@@ -139,8 +139,16 @@ def test_a_young_open_request_within_its_bound_is_not_yet_known() -> None:
     query = EtaQuery(START, "Fix a policy", "Policy Admin", "normal", "", 0)
     young = EtaCase(query, 3.0, False, None, ALWAYS)
     assert outcome_of(young, bound_hours=10.0, now=START + timedelta(hours=3)) is None
-    resolved = EtaCase(query, 3.0, True, START + timedelta(hours=3), ALWAYS)
-    assert outcome_of(resolved, 10.0, START + timedelta(hours=3)) is not None
+
+
+def test_a_hit_is_learnt_when_its_bound_passes_like_a_miss_not_at_the_resolution() -> None:
+    query = EtaQuery(START, "Fix a policy", "Policy Admin", "normal", "", 0)
+    quick = EtaCase(query, 3.0, True, START + timedelta(hours=3), ALWAYS)
+    assert outcome_of(quick, 10.0, START + timedelta(hours=9)) is None
+    outcome = outcome_of(quick, 10.0, START + timedelta(hours=12))
+    assert outcome is not None
+    assert not outcome.miss
+    assert outcome.known_at == START + timedelta(hours=10)
 
 
 def test_as_of_censors_a_request_that_resolved_later() -> None:

@@ -114,10 +114,17 @@ def test_a_request_resolved_within_its_bound_is_a_hit(db: Database, world: World
         service.accept_offer(session, world.actor(session, "cleo"), rid, offer.id, later)
         service.resolve_request(session, world.actor(session, "cleo"), rid, "fixed", later)
     with db.unit_of_work() as session:
-        assert record_eta_outcomes(session, later + timedelta(minutes=5)) == 1
+        stated = session.get(EtaPrediction, rid)
+        assert stated is not None
+        due = stated.due_at
+        # Learnt when the bound passes, as a miss would be; not at the resolution.
+        assert record_eta_outcomes(session, later + timedelta(minutes=5)) == 0
+    with db.unit_of_work() as session:
+        assert record_eta_outcomes(session, due + timedelta(minutes=1)) == 1
         stated = session.get(EtaPrediction, rid)
         assert stated is not None
         assert stated.outcome == "hit"
+        assert stated.known_at == due
         assert session.query(EtaModelRow).one().alphas[stated.group] > 0.2
 
 

@@ -179,9 +179,9 @@ def walk_forward(
     """Train on the first `train_share` of the cases by opening time, then walk forward.
 
     Each later request gets a bound at its opening from the model and its team's current level;
-    every outcome feeds the level back at the moment it becomes known (a hit when the request
-    resolves within its bound, a miss when the bound passes; a request given no bound is a hit
-    at once, as in Gibbs & Candès). With `refit_every` the model is refitted on everything known
+    every outcome feeds the level back when the bound passes (a hit if the request resolved
+    within it, else a miss), as the sweeper does; a request given no bound is a hit at once, as
+    in Gibbs & Candès. With `refit_every` the model is refitted on everything known
     at that moment, as the sweeper would. `cases` are as known at `end`, the log's last event.
     Raises ValueError (TooLittleHistory) when the older part is too short to learn from.
     """

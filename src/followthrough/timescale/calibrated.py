@@ -427,10 +427,10 @@ def calibrated_estimate(
 
 
 def record_eta_outcomes(session: Session, now: datetime) -> int:
-    """Settle stated bounds whose outcome is now known and move the levels (ACI); the count.
+    """Settle stated bounds that have passed and move the levels (ACI); the count.
 
-    A request resolved within its bound (clock running) is a hit; one whose running clock has
-    passed its bound is a miss at once, resolved or not. One whose bound has passed on the
+    When a bound passes, a request resolved within it (clock running) is a hit and one whose
+    running clock has passed it is a miss, resolved or not. One whose bound has passed on the
     calendar but whose clock was paused meanwhile gets a later `due_at` and waits. A request
     told "too little history to be sure" counts as a hit at once: nothing it was told can fail.
     """
@@ -441,14 +441,14 @@ def record_eta_outcomes(session: Session, now: datetime) -> int:
     model_row = session.scalar(head)
     if model_row is None:
         return 0
+    # Every outcome is learnt when its bound passes, hits as well as misses (see
+    # calibration.outcome_of): learning hits at resolution would teach the level the quick
+    # hits first and the misses days later.
     candidates = session.execute(
         select(EtaPrediction, Request)
         .join(Request, Request.id == EtaPrediction.request_id)
         .where(
-            (
-                (EtaPrediction.outcome == "pending")
-                & ((EtaPrediction.due_at <= now) | Request.resolved_at.is_not(None))
-            )
+            ((EtaPrediction.outcome == "pending") & (EtaPrediction.due_at <= now))
             | ((EtaPrediction.outcome == NO_BOUND) & EtaPrediction.known_at.is_(None))
         )
         .order_by(EtaPrediction.due_at)
@@ -479,7 +479,7 @@ def record_eta_outcomes(session: Session, now: datetime) -> int:
             prediction.known_at = min(prediction.due_at, end)
         elif resolved:
             prediction.outcome = "hit"
-            prediction.known_at = end
+            prediction.known_at = prediction.due_at
         else:
             prediction.due_at = add_business_hours(calendar, now, prediction.bound_hours - hours)
             continue

@@ -462,15 +462,19 @@ class Outcome:
 def outcome_of(case: EtaCase, bound_hours: float, now: datetime) -> Outcome | None:
     """The outcome of stating `bound_hours` for the case, as known at `now`; None if not yet.
 
-    A miss is known the moment the bound passes, whether or not the request has resolved. The
-    moment is taken on the calendar without the request's pauses, so it is never later than the
-    real one: a paused request is counted as soon as the bound has passed on the team's clock.
+    Every outcome is learnt when the bound passes: a miss the moment it passes, whether or not
+    the request has resolved, and a hit (resolved within it) at that same moment, not at the
+    resolution. Learning the hits at resolution would report them (they come early) before the
+    misses (which come when the bound passes), and the level would first drift toward too-short
+    bounds. The moment is taken on the team's calendar without the request's pauses, so a miss
+    is never counted later than it happened.
     """
     opened = case.query.opened_at
+    due = add_business_hours(case.calendar, opened, bound_hours)
     if case.resolved and case.resolved_at is not None and case.hours <= bound_hours:
-        return Outcome(case.resolved_at, miss=False)
+        known = max(due, case.resolved_at)
+        return Outcome(known, miss=False) if known <= now else None
     if case.hours > bound_hours:
-        due = add_business_hours(case.calendar, opened, bound_hours)
         if case.resolved_at is not None:
             due = min(due, case.resolved_at)
         return Outcome(min(due, now), miss=True)
