@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,3 +62,32 @@ def test_eta_fit_on_a_thin_history_warns_plainly(db: Database) -> None:
     assert result.exit_code == 0
     assert "no calibrated model" in output
     assert "history curves" in output
+
+
+def test_a_real_looking_log_with_placeholder_resources_is_evaluated_with_its_rule(
+    tmp_path: Path,
+) -> None:
+    """Resources recorded as "-" and cases handed between groups, as in public incident logs:
+    the evaluation runs, prints both methods on the same requests and the counting rule."""
+    rng = random.Random(3)
+    log = tmp_path / "incidents.csv"
+    start = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    rows = ["case_id,activity,timestamp,resource,group"]
+    for i in range(360):
+        opened = start + timedelta(hours=2 * i)
+        group = "Desk" if i % 3 else "Network"
+        who = "-" if i % 4 == 0 else f"agent{i % 9}"
+        rows.append(f"IN-{i},Open,{opened.isoformat()},{who},{group}")
+        if i % 5 == 0:
+            rows.append(f"IN-{i},Reassign,{(opened + timedelta(hours=1)).isoformat()},-,Network")
+        took = timedelta(hours=rng.lognormvariate(2.0, 0.7))
+        if opened + took < start + timedelta(hours=2 * 340):
+            rows.append(f"IN-{i},Resolve,{(opened + took).isoformat()},{who},{group}")
+    log.write_text("\n".join(rows) + "\n")
+    result, output = _run("eta-eval", "--log", str(log))
+    _no_traceback(result)
+    assert result.exit_code == 0, output
+    assert "calibrated model" in output
+    assert "history (Kaplan-Meier per service)" in output
+    assert "Counted: every request opened from" in output
+    assert "nan" not in output
