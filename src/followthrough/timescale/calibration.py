@@ -9,19 +9,19 @@ team's level online as outcomes arrive, so the bound keeps covering 8 in 10 when
 
 Censoring (requests still open) is the subtle part, and the rule is: never claim more than the
 history shows.
-- The model learns only from requests old enough that we know how nearly all of their kind
-  ended: opened at least the team's *follow-up* before the fitting moment (the time within which
-  9 in 10 of the team's requests resolve, read from a Kaplan-Meier curve). Which requests qualify
-  depends only on when they were opened, never on how they ended, so nothing is favoured.
-- Calibration uses the newest of those. A request still open has an unknown score, and it is
-  counted as *not* within any bound: the bound is then never shorter than the one the full
-  outcomes would give (conservative, so still valid). When too many are open to certify the level
-  the model says so (`Prediction.bound_hours is None`, with `at_least_hours`: fewer than 8 in 10
-  are known to finish within that) instead of falling back to some short bound.
-- Online, a request is a miss as soon as its bound passes, not when it finally resolves: waiting
-  for the resolution would report the hits (which come early) before the misses (which come
-  late). The level has no floor, so a run of misses widens the bound as far as it must, until
-  the history can no longer certify it and the model says so.
+- The regressors learn only from requests old enough that we know how nearly all of their kind
+  ended: opened at least the *follow-up* of their service (or team) before the fitting moment,
+  the time within which 9 in 10 of them resolve, read from a Kaplan-Meier curve. Which requests
+  qualify depends only on when they were opened, never on how they ended.
+- Calibration uses the newest of those and every younger request, each judged only at bounds
+  its follow-up reaches (`ConformityScores`); a request still open there counts as *not* within
+  the bound (conservative, so still valid). When the history cannot certify the level the
+  model says so (`Prediction.bound_hours is None`, with `at_least_hours`: fewer than 8 in 10 are
+  known to finish within that) instead of falling back to the largest score seen.
+- Online, every outcome is learnt when its bound passes: a miss then, whether or not the request
+  has resolved since, and a hit then too (not at its resolution, which would report the quick
+  hits before the misses). The level has no floor, so a run of misses widens the bound as far
+  as it must, until the history can no longer certify it and the model says so.
 
 Everything here is pure: no database, no clock. `now` and calendars are passed in.
 """
@@ -53,7 +53,7 @@ POOLED = "*"
 # At most this many distinct services or teams are told apart (the rest count as unknown).
 MAX_CATEGORIES = 250
 TEXT_COMPONENTS = 12
-# A request is old enough to learn from when this share of its team's requests resolve within
+# A request is old enough to learn from when this share of its service's requests resolve within
 # the time since it was opened (so nearly every outcome among those we learn from is known).
 FOLLOW_UP_SHARE = 0.9
 # Fewer than this many requests old enough to learn from (training and calibration each): no model.
@@ -365,14 +365,14 @@ def fit_eta_model(
     level: float = LEVEL,
     calibration_share: float = 0.25,
 ) -> EtaModel:
-    """Fit on requests old enough to learn from at `moment`; calibrate on the newest of them.
+    """Fit on requests old enough to learn from at `moment`; calibrate on the newer ones.
 
     `cases` are as known at `moment` (the caller censors them with `as_of`). A request is old
     enough when the follow-up (FOLLOW_UP_SHARE) of its service, or of its team for a small
-    service, has passed since it was opened; the newest `calibration_share` of those calibrate,
-    the older ones train. The requests too young to learn from then set each team's starting
-    level, replayed as the live desk would have met them. Raises TooLittleHistory when fewer
-    than MIN_FIT are left for training or calibration.
+    service, has passed since it was opened. The older (1 - `calibration_share`) of those train;
+    the rest and every younger request calibrate, each judged only as far as its follow-up
+    reaches. Raises TooLittleHistory when fewer than MIN_FIT old enough requests are left for
+    training or for calibration.
 
     Runs on one thread: a worker shares its cores with others, and OpenMP threads fighting
     over two cores made a small fit thirty times slower.
