@@ -1,4 +1,5 @@
-"""The API over real HTTP: the story, authentication, errors, idempotency and versions."""
+"""The API over real HTTP: the story, errors, idempotency and versions (signing in and tokens:
+tests/auth/test_api.py; cases and colleague feedback: their own folders)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import func, select
 
-from followthrough.auth.models import ApiToken
 from followthrough.db import Database
 from followthrough.history.models import Event
-from followthrough.org.models import Person
 from followthrough.requests.models import Request
 from followthrough.sweeper.service import sweep
 from tests.conftest import Clock, LiveServer
-from tests.factories import PASSWORD, World
+from tests.factories import World
 
 PROBLEM = "application/problem+json"
 
@@ -117,90 +116,6 @@ def test_the_story_over_http(
     ]
     case_view = asha.get(f"/cases/{case['id']}").json()
     assert [r["id"] for r in case_view["requests"]] == [rid]
-
-
-def test_password_sign_in_sets_a_cookie_and_cookie_writes_need_csrf(
-    world: World, live_server: LiveServer
-) -> None:
-    with httpx.Client(base_url=live_server.base_url + "/api/v1") as browser:
-        wrong = browser.post("/session", json={"handle": "asha", "password": "nope-nope"})
-        assert wrong.status_code == 401
-        assert wrong.headers["content-type"] == PROBLEM
-        signed = browser.post("/session", json={"handle": "asha", "password": PASSWORD})
-        assert signed.status_code == 200
-        csrf = signed.json()["csrf_token"]
-        assert browser.get("/me").json()["handle"] == "asha"
-        body = {"title": "x", "need": "y", "service_id": world.services["correct_policy"]}
-        refused = browser.post("/requests", json=body)
-        assert refused.status_code == 403
-        assert refused.json()["field"] == "x-csrf-token"
-        assert (
-            browser.post("/requests", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
-        )
-
-
-def test_requests_need_authentication(live_server: LiveServer, world: World) -> None:
-    anonymous = live_server.client()
-    assert anonymous.get("/requests").status_code == 401
-    bad = live_server.client("ft_not-a-token").get("/requests")
-    assert bad.status_code == 401
-    assert bad.json()["field"] == "authorization"
-
-
-def test_revoked_tokens_stop_working(
-    live_server: LiveServer, tokens: dict[str, str], world: World
-) -> None:
-    asha = live_server.client(tokens["asha"])
-    created = asha.post("/me/tokens", json={"name": "script"}).json()
-    script = live_server.client(created["token"])
-    assert script.get("/me").status_code == 200
-    assert asha.delete(f"/me/tokens/{created['id']}").json()["revoked_at"] is not None
-    assert script.get("/me").status_code == 401
-
-
-def test_a_deactivated_persons_token_stops_working_and_writes_nothing(
-    db: Database, live_server: LiveServer, tokens: dict[str, str], world: World
-) -> None:
-    asha = live_server.client(tokens["asha"])
-    _open(asha, world)
-    with db.unit_of_work() as session:
-        person = session.get(Person, world.people["asha"])
-        assert person is not None
-        person.active = False
-    before = _events(db)
-    refused = asha.post(
-        "/requests",
-        json={"title": "T", "need": "N", "service_id": world.services["correct_policy"]},
-    )
-    assert refused.status_code == 401
-    assert refused.json()["field"] == "authorization"
-    assert _events(db) == before
-
-
-def _token_used_at(db: Database, token_id: int) -> object:
-    with db.unit_of_work(readonly=True) as session:
-        token = session.get(ApiToken, token_id)
-        assert token is not None
-        return token.last_used_at
-
-
-def test_a_token_records_its_use_on_changes_at_most_once_a_minute(
-    db: Database, live_server: LiveServer, tokens: dict[str, str], world: World, clock: Clock
-) -> None:
-    asha = live_server.client(tokens["asha"])
-    created = asha.post("/me/tokens", json={"name": "script"}).json()
-    script = live_server.client(created["token"])
-    assert script.get("/requests").status_code == 200
-    assert _token_used_at(db, created["id"]) is None  # a read is not recorded
-    opened_at = clock.now
-    _open(script, world)
-    assert _token_used_at(db, created["id"]) == opened_at
-    clock.advance(seconds=30)
-    _open(script, world)
-    assert _token_used_at(db, created["id"]) == opened_at
-    later = clock.advance(seconds=31)
-    _open(script, world)
-    assert _token_used_at(db, created["id"]) == later
 
 
 def test_bad_input_names_the_field_and_changes_nothing(
@@ -365,50 +280,6 @@ def test_only_admins_change_the_organisation(
     preview = asha.get(f"/services/{service.json()['id']}/timescale").json()
     assert preview["likely_business_hours"] == 8
     assert not preview["from_history"]
-
-
-def test_colleague_feedback_is_situation_behaviour_impact_and_private(
-    world: World, live_server: LiveServer, tokens: dict[str, str]
-) -> None:
-    asha, cleo, otto = (live_server.client(tokens[h]) for h in ("asha", "cleo", "otto"))
-    praise = {
-        "to_person_id": world.people["cleo"],
-        "kind": "praise",
-        "situation": "The policy error on Mrs Jones's claim",
-        "behaviour": "You called me back within the hour",
-        "impact": "The customer was paid the same day",
-    }
-    assert asha.post("/feedback", json=praise).status_code == 201
-    missing_impact = asha.post("/feedback", json={**praise, "impact": ""})
-    assert missing_impact.status_code == 422
-    assert missing_impact.json()["field"] == "impact"
-    to_self = cleo.post("/feedback", json=praise)
-    assert to_self.status_code == 422
-    assert to_self.json()["field"] == "to_person_id"
-    received = cleo.get("/feedback").json()
-    assert [(f["kind"], f["from_person_id"]) for f in received] == [
-        ("praise", world.people["asha"])
-    ]
-    assert otto.get("/feedback").json() == []
-    assert [
-        f["to_person_id"] for f in asha.get("/feedback", params={"direction": "given"}).json()
-    ] == [world.people["cleo"]]
-
-
-def test_cases_are_found_by_reference_or_customer(
-    world: World, live_server: LiveServer, tokens: dict[str, str]
-) -> None:
-    asha = live_server.client(tokens["asha"])
-    asha.post("/cases", json={"reference": "CLM-7", "customer": "Mrs Jones"})
-    asha.post("/cases", json={"reference": "CLM-8", "customer": "Mr Patel"})
-    assert [c["reference"] for c in asha.get("/cases", params={"q": "jones"}).json()] == ["CLM-7"]
-    assert [c["reference"] for c in asha.get("/cases", params={"q": "CLM"}).json()] == [
-        "CLM-8",
-        "CLM-7",
-    ]
-    duplicate = asha.post("/cases", json={"reference": "CLM-7", "customer": "Someone"})
-    assert duplicate.status_code == 409
-    assert duplicate.json()["field"] == "reference"
 
 
 def test_prefer_return_minimal_answers_changes_briefly(
