@@ -52,12 +52,11 @@ def test_a_dry_run_shows_each_combination_with_counts_and_writes_nothing(
     code, out, err = _run(db, "import", "history", str(log), "--dry-run")
     assert code == 0, err
     lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
-    assert "Completed Closed 2 closed built-in rule status='closed'" in lines
+    assert "Completed Closed 2 closed built-in: status closed" in lines
     assert (
-        "Accepted Wait - User 1 paused (waiting on requester) built-in rule status='wait user'"
-        in lines
+        "Accepted Wait - User 1 paused (waiting on requester) built-in: status wait user" in lines
     )
-    assert "Accepted In Progress 3 accepted built-in rule status='in progress'" in lines
+    assert "Accepted In Progress 3 accepted built-in: status in progress" in lines
     assert any("9 rows in 2 cases" in line for line in lines)
     assert _counts(db) == before
 

@@ -51,15 +51,15 @@ def summary_lines(summary: HistoryImportSummary, seconds: float | None = None) -
     """The import in a few lines: what was made, and what was left out and why."""
     speed = (
         f" in {seconds:.1f} s ({summary.log_rows / seconds:,.0f} rows/s)"
-        if seconds and seconds > 0
+        if seconds and seconds >= 1
         else ""
     )
     lines = [
         f"imported {summary.requests:,} requests and {summary.events:,} events from "
         f"{summary.log_rows:,} log rows{speed}",
         f"created {summary.people_created:,} people, {summary.teams_created:,} teams and "
-        f"{summary.departments_created:,} departments; {summary.handoffs:,} handoffs, "
-        f"{summary.pauses:,} pauses",
+        f"{summary.departments_created:,} departments; handoffs: {summary.handoffs:,}, "
+        f"pauses: {summary.pauses:,}",
     ]
     if summary.placeholder_rows:
         lines.append(

@@ -623,6 +623,14 @@ class _CaseWriter:
         attributes = case.attributes
         title = _first_text(attributes, TITLE_ATTRIBUTES)
         need = _first_text(attributes, NEED_ATTRIBUTES)
+        if title is None or need is None:
+            # Many exports repeat the ticket's summary on its rows rather than as a case column.
+            for event in case.events:
+                if event.extras:
+                    title = title or _first_text(event.extras, TITLE_ATTRIBUTES)
+                    need = need or _first_text(event.extras, NEED_ATTRIBUTES)
+                    if title is not None and need is not None:
+                        break
         if title is None:
             if need is not None:
                 title = need

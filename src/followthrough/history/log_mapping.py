@@ -147,7 +147,7 @@ class Rule:
 
     def describe(self) -> str:
         parts = [
-            f"{name}={value!r}"
+            f"{name} {value}"
             for name, value in (
                 ("activity", self.activity),
                 ("lifecycle", self.lifecycle),
@@ -155,7 +155,7 @@ class Rule:
             )
             if value is not None
         ]
-        return f"{self.source} rule " + (", ".join(parts) or "(any row)")
+        return f"{self.source}: " + (", ".join(parts) or "any row")
 
 
 def _field_matches(pattern: str | None, value: str | None) -> bool:
