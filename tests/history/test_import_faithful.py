@@ -384,3 +384,88 @@ def test_imports_are_all_or_nothing_and_name_the_line(db: Database, tmp_path: Pa
     ]
     with db.unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 0
+
+
+XES_LIFECYCLE = """<?xml version="1.0" encoding="UTF-8"?>
+<log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">
+  <trace>
+    <string key="concept:name" value="W-1"/>
+    <string key="title" value="Replace the badge reader"/>
+    <event>
+      <string key="concept:name" value="Register"/>
+      <string key="lifecycle:transition" value="complete"/>
+      <string key="org:resource" value="Mia Requester"/>
+      <string key="org:group" value="Facilities"/>
+      <date key="time:timestamp" value="2026-01-05T09:00:00+00:00"/>
+    </event>
+    <event>
+      <string key="concept:name" value="Repair"/>
+      <string key="lifecycle:transition" value="start"/>
+      <string key="org:resource" value="Fay Fixer"/>
+      <string key="org:group" value="Facilities"/>
+      <date key="time:timestamp" value="2026-01-05T10:00:00+00:00"/>
+    </event>
+    <event>
+      <string key="concept:name" value="Assign"/>
+      <string key="lifecycle:transition" value="complete"/>
+      <string key="org:resource" value="Fay Fixer"/>
+      <string key="org:group" value="Facilities"/>
+      <date key="time:timestamp" value="2026-01-05T10:00:00+00:00"/>
+    </event>
+    <event>
+      <string key="concept:name" value="Repair"/>
+      <string key="lifecycle:transition" value="suspend"/>
+      <string key="org:resource" value="Fay Fixer"/>
+      <string key="org:group" value="Facilities"/>
+      <date key="time:timestamp" value="2026-01-05T16:00:00+00:00"/>
+    </event>
+    <event>
+      <string key="concept:name" value="Repair"/>
+      <string key="lifecycle:transition" value="resume"/>
+      <string key="org:resource" value="Fay Fixer"/>
+      <string key="org:group" value="Facilities"/>
+      <date key="time:timestamp" value="2026-01-06T10:30:00+00:00"/>
+    </event>
+    <event>
+      <string key="concept:name" value="Repair"/>
+      <string key="lifecycle:transition" value="complete"/>
+      <string key="status" value="Resolved"/>
+      <string key="org:resource" value="Fay Fixer"/>
+      <string key="org:group" value="Facilities"/>
+      <date key="time:timestamp" value="2026-01-06T12:00:00+00:00"/>
+    </event>
+    <event>
+      <string key="concept:name" value="Update ticket"/>
+      <string key="status" value="Closed"/>
+      <string key="org:resource" value="Mia Requester"/>
+      <string key="org:group" value="Facilities"/>
+      <date key="time:timestamp" value="2026-01-07T09:00:00+00:00"/>
+    </event>
+  </trace>
+</log>
+"""
+
+
+def test_the_xes_standard_lifecycle_and_a_status_attribute(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "works.xes"
+    path.write_text(XES_LIFECYCLE, encoding="utf-8")
+    _import(db, path)
+    w1 = _request(db, "W-1")
+    kinds = [e.kind for e in _events(db, w1.id)]
+    # "start" says nothing the desk keeps; suspend/resume pause; the status decides the rest.
+    assert kinds == [
+        "opened",
+        "offered",
+        "accepted",
+        "paused",
+        "resumed",
+        "resolved",
+        "closed",
+    ]
+    assert w1.title == "Replace the badge reader"
+    assert (w1.state, w1.accepted_at) == ("closed", datetime(2026, 1, 5, 10, tzinfo=UTC))
+    # Monday 16:00-17:00 and Tuesday 09:00-10:30.
+    assert w1.paused_business_seconds == 2.5 * 3600
+    with db.unit_of_work() as session:
+        requester = session.scalar(select(Person.handle).where(Person.id == w1.requester_id))
+    assert requester == "mia.requester"  # the log says she registered it
