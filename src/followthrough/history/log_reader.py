@@ -327,21 +327,17 @@ class Spill:
         """Every case with its attributes and its mapped (not ignored) events in time order
         (ties keep file order). A case whose every row was ignored comes with no events."""
 
-        def attribute_stream() -> Iterator[tuple[int, str, str]]:
-            cursor = self._db.execute("SELECT key, name, value FROM case_attribute ORDER BY key")
-            while True:
-                rows = cursor.fetchmany(SPILL_BATCH)
-                if not rows:
-                    return
-                yield from rows
-
-        attribute_rows = attribute_stream()
-        next_attribute = next(attribute_rows, None)
-        events = self._db.execute(
-            "SELECT key, line, at, combination, resource, grp, extras "
-            "FROM log_event ORDER BY key, at, seq"
+        attribute_rows = _batches(
+            self._db.execute("SELECT key, name, value FROM case_attribute ORDER BY key")
         )
-        next_event = events.fetchone()
+        next_attribute = next(attribute_rows, None)
+        events = _batches(
+            self._db.execute(
+                "SELECT key, line, at, combination, resource, grp, extras "
+                "FROM log_event ORDER BY key, at, seq"
+            )
+        )
+        next_event = next(events, None)
         combinations = self.combinations
         for key, case_id, line in self._db.execute(
             "SELECT key, case_id, line FROM log_case ORDER BY key"
@@ -367,8 +363,17 @@ class Spill:
                         number,
                     )
                 )
-                next_event = events.fetchone()
+                next_event = next(events, None)
             yield case
+
+
+def _batches(cursor: sqlite3.Cursor) -> Iterator[Any]:
+    """A cursor's rows, fetched a batch at a time."""
+    while True:
+        rows = cursor.fetchmany(SPILL_BATCH)
+        if not rows:
+            return
+        yield from rows
 
 
 def _text_problem(spill: Spill, line: int | None, field_name: str, value: Any) -> bool:
