@@ -215,8 +215,8 @@ def fit_from_history(session: Session, now: datetime) -> FitResult:
     message = f"fitted on {model.trained} and calibrated on {model.calibrated} requests of {window}"
     if model.too_young:
         message += (
-            f"; {model.too_young} newer requests were too young to learn from (too many like "
-            "them would still be open)"
+            f"; {model.too_young} of these were too young to learn from (too many like them "
+            "would still be open) and calibrate only as far as their follow-up reaches"
         )
     return FitResult(model, message)
 
