@@ -21,6 +21,7 @@ from followthrough.timescale.calibrated import (
 )
 from followthrough.timescale.calibration import EtaCase, EtaQuery, fit_eta_model
 from followthrough.timescale.models import EtaModelRow, EtaPrediction
+from followthrough.timescale.service import refresh_estimate
 from tests.conftest import T0
 from tests.factories import World
 
@@ -198,3 +199,27 @@ def test_the_history_year_is_counted_back_from_its_last_event_not_from_today(
     assert "only 5 requests resolved" in result.message
     last = long_ago + timedelta(days=6)
     assert f"to {last:%Y-%m-%d}" in result.message
+
+
+def test_a_second_change_in_the_opening_transaction_keeps_the_one_stated_bound(
+    db: Database, world: World
+) -> None:
+    _store_synthetic_model(db)
+    with db.unit_of_work() as session:
+        request = service.open_request(
+            session,
+            world.actor(session, "asha"),
+            NewRequest(
+                title="Policy P-2 has the wrong address",
+                need="Correct the address",
+                service_id=world.services["correct_policy"],
+            ),
+            T0,
+        )
+        first = request.eta_likely_at
+        refresh_estimate(session, request, T0, opened=True)
+        session.flush()
+        assert request.eta_likely_at == first
+        rid = request.id
+    with db.unit_of_work(readonly=True) as session:
+        assert session.query(EtaPrediction).filter_by(request_id=rid).count() == 1

@@ -368,8 +368,14 @@ def calibrated_estimate(
     time spent, is the honest guide).
     """
     hours_per_day = calendar.business_seconds_per_day / 3600
-    look = not opened and _may_have_a_live_bound(request)
-    stated = session.get(EtaPrediction, request.id) if look else None
+    if opened and request.eta_basis is None:
+        # Opened in this transaction and not estimated yet: nothing can have been stated. (A
+        # second change in the same transaction finds the basis stamped and looks.)
+        stated = None
+    elif _may_have_a_live_bound(request):
+        stated = session.get(EtaPrediction, request.id)
+    else:
+        stated = None
     if stated is not None:
         if stated.outcome == NO_BOUND or elapsed >= stated.bound_hours:
             return None
