@@ -44,8 +44,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
+# One worker per core (pytest-xdist), each with its own PostgreSQL database and SQLite files;
+# worksteal evens out the few long tests (tests/conftest.py says how the databases are made).
 test: lint typecheck $(VENDOR_STAMP) chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
