@@ -16,7 +16,6 @@ from followthrough.auth.rules import AttemptKind
 from followthrough.auth.service import record_failed_attempt
 from followthrough.db import Base, Database
 from followthrough.history.models import Event
-from followthrough.insight.models_eta import EtaModelRow
 from followthrough.promises import service as promises
 from followthrough.promises.models import Promise
 from followthrough.requests import service
@@ -24,6 +23,7 @@ from followthrough.requests.models import Offer, Request
 from followthrough.requests.service import NewRequest
 from followthrough.sweeper.models import JobRun
 from followthrough.sweeper.service import PeriodicJob, run_periodic, sweep, take_turn
+from followthrough.timescale.models import EtaModelRow
 from tests.conftest import T0, Clock
 from tests.factories import World, build_world
 

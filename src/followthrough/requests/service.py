@@ -43,7 +43,7 @@ from followthrough.requests.models import (
     RequestUpdate,
 )
 from followthrough.requests.vocabulary import OfferKind, OfferState, RequestState, WaitReason
-from followthrough.timescale.service import JUST_OPENED, refresh_estimate
+from followthrough.timescale.service import refresh_estimate
 
 # The uncatalogued targets and how a service's targets are read are the lifecycle's.
 Targets = lifecycle.Targets
@@ -348,8 +348,6 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
     copy_facts(request, change.request)
     session.add(request)
     session.flush()
-    # Nothing was stated about a request this young: the estimate need not look.
-    session.info.setdefault(JUST_OPENED, set()).add(request.id)
     for case in cases:
         session.add(RequestCase(request_id=request.id, case_id=case.id))
     apply_change(session, request, change, changes_request=False)
@@ -365,7 +363,8 @@ def open_request(session: Session, actor: Actor, new: NewRequest, now: datetime)
                 now=now,
             ),
         )
-    refresh_estimate(session, request, now)
+    # Nothing was stated about a request this young: the estimate need not look.
+    refresh_estimate(session, request, now, opened=True)
     session.flush()
     return request
 

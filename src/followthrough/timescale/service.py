@@ -39,11 +39,6 @@ HISTORY_LIMIT = 2000
 CURVE_MAX_AGE = timedelta(hours=6)
 MIN_HISTORY = 20
 
-# Session.info key once set by requests.service.open_request; `refresh_estimate(opened=True)`
-# replaces it. Still read until every caller passes the argument.
-JUST_OPENED = "just_opened_requests"
-
-
 def refresh_curve(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
     """Recompute the Kaplan-Meier curve of one service from its recent requests, and store it."""
     computed = computed_curve(session, service_id, now)
@@ -203,7 +198,6 @@ def refresh_estimate(
         request.eta_median_at = request.eta_likely_at = None
         request.eta_basis = None
         return
-    opened = opened or request.id in session.info.get(JUST_OPENED, ())
     estimate = estimate_for(session, request, now, opened=opened)
     if estimate is None:
         request.eta_median_at = request.eta_likely_at = None
