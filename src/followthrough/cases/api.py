@@ -37,7 +37,8 @@ class CaseOut(BaseModel):
 class CaseDetail(CaseOut):
     requests: list[RequestSummary]
     latest_likely_at: datetime | None = Field(
-        description="The latest 8-in-10 date among open requests: what the customer can honestly be told"
+        description="The latest 8-in-10 date among open requests: what the customer can honestly be told;"
+        " empty while any open request has no certified date"
     )
 
 
@@ -76,9 +77,13 @@ def get_case(case_id: Id, session: DbSession, actor: CurrentActor) -> CaseDetail
     requests = service.case_requests(session, actor, case_id)
     people = person_names(session, [p for r in requests for p in (r.owner_id, r.requester_id)])
     teams = team_names(session, [r.team_id for r in requests])
-    likely = [r.eta_likely_at for r in requests if r.eta_likely_at is not None]
+    waiting_on = [r for r in requests if r.state not in ("resolved", "closed")]
+    likely = [r.eta_likely_at for r in waiting_on]
+    # One open request without a certified date (too little history to be sure) means the case
+    # has none either: the latest of the others would be a date nobody can stand behind.
+    known = [at for at in likely if at is not None]
     return CaseDetail(
         **_out(case).model_dump(),
         requests=[summary(r, people, teams) for r in requests],
-        latest_likely_at=max(likely) if likely else None,
+        latest_likely_at=max(known) if known and len(known) == len(likely) else None,
     )
