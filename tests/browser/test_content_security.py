@@ -125,7 +125,9 @@ def test_the_main_pages_run_no_blocked_script(
 
         # The review's charts and print button, once inline too.
         cleo.visit(f"/insight/review/{world.teams['claims']}/{world.teams['admin']}?{PERIOD}")
-        cleo.page.wait_for_function("() => document.querySelectorAll('canvas[data-drawn]').length >= 2")
+        cleo.page.wait_for_function(
+            "() => document.querySelectorAll('canvas[data-drawn]').length >= 2"
+        )
         assert cleo.page.locator("button[data-print]").is_visible()
 
         # The silo network, drawn by app.js from the data-network attribute.
