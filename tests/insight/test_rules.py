@@ -27,6 +27,7 @@ def test_figures_turn_counts_into_means_and_rates() -> None:
     tally = Tally(
         handled=4,
         within_target=3,
+        measured=4,
         accepted=2,
         accept_seconds=3600 * 3,
         resolve_count=4,
@@ -50,6 +51,15 @@ def test_figures_turn_counts_into_means_and_rates() -> None:
     assert figures.updates_on_time == 0.9
     assert figures.rating_understand == 4.5
     assert figures.rating_communicate == 1.5
+
+
+def test_ola_counts_only_resolutions_measured_against_a_target() -> None:
+    # 10 resolutions, 6 of them imported with no target known: 3 of the 4 measured were in time.
+    figures = rules.figures_of(Tally(handled=10, within_target=3, measured=4))
+    assert figures.requests_handled == 10
+    assert figures.ola_attainment == 0.75
+    # None measured at all: no figure rather than 0% or 100%.
+    assert rules.figures_of(Tally(handled=6)).ola_attainment is None
 
 
 def test_figures_without_data_are_none_not_zero() -> None:

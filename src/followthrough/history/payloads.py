@@ -13,6 +13,9 @@ the same change creates, whose id is known only once it is inserted (`with_new_r
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
@@ -63,6 +66,17 @@ class Payload:
     """Base of the typed payloads; `KIND` names the event kind it belongs to."""
 
     KIND: ClassVar[EventKind]
+
+    @classmethod
+    def key(cls, name: str) -> str:
+        """`name` as a key of this kind's stored JSON, for readers that query the JSON in SQL.
+
+        Raises (at import time, where readers build their queries' keys) when the payload has
+        no such field, so renaming a field breaks its readers at once, not silently in a report.
+        """
+        if name not in _stored_fields(cls):
+            raise AttributeError(f"{cls.KIND.value} events have no payload field {name!r}")
+        return name
 
     def to_json(self) -> dict[str, Any]:
         """The stored JSON: None left out, flags only when set, instants as ISO 8601."""
@@ -242,7 +256,9 @@ class PromiseBroken(Payload):
 class Resolved(Payload):
     KIND = EventKind.RESOLVED
     resolution: str = ""
-    within_target: bool = True
+    # None: the request had no resolve-by time (imported history whose target is unknown), so
+    # the resolution is not measured against one.
+    within_target: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -316,3 +332,81 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     )
 }
 assert set(PAYLOADS) == set(EventKind), "one payload per event kind"
+
+
+# Keys the importer adds to every event it writes besides the kind's own fields: the file the
+# event came from, and whether the log only implied the event (an offer before a group change).
+IMPORTED_FROM = "imported_from"
+SYNTHETIC = "synthetic"
+
+
+class UnknownEventKind(ValueError):
+    """A stored kind no payload describes."""
+
+
+def _stored_fields(cls: type[Payload]) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls) if f.metadata.get("stored", True) is not False)
+
+
+def _accepted_types(cls: type[Payload]) -> dict[str, tuple[type, ...]]:
+    """Each stored field's accepted Python types (None included when it is optional)."""
+    hints = typing.get_type_hints(cls)
+    accepted: dict[str, tuple[type, ...]] = {}
+    for name in _stored_fields(cls):
+        hint = hints[name]
+        options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        accepted[name] = tuple(typing.get_origin(o) or o for o in options)
+    return accepted
+
+
+_FIELD_TYPES = {cls: _accepted_types(cls) for cls in PAYLOADS.values()}
+
+
+def _read(value: Any, accepted: tuple[type, ...]) -> tuple[bool, Any]:
+    """(True, the value as the field holds it) when a stored JSON value fits the field's
+    types; (False, None) otherwise."""
+    if value is None:
+        return type(None) in accepted, None
+    if bool in accepted:
+        return (True, value) if isinstance(value, bool) else (False, None)
+    if float in accepted and isinstance(value, int | float) and not isinstance(value, bool):
+        return True, float(value)
+    if int in accepted and isinstance(value, int) and not isinstance(value, bool):
+        return True, value
+    if str in accepted and isinstance(value, str):
+        return True, value
+    if datetime in accepted and isinstance(value, str):
+        try:
+            return True, datetime.fromisoformat(value)
+        except ValueError:
+            return False, None
+    if (
+        tuple in accepted
+        and isinstance(value, list)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return True, tuple(value)
+    return False, None
+
+
+def from_json(kind: str, stored: Mapping[str, Any] | None) -> Payload:
+    """The typed payload of a stored event: its kind's fields read from the JSON.
+
+    Keys the kind does not have (an import's `imported_from`, the source system's columns) are
+    left aside, and so is a value of the wrong type, which a log's column of the same name
+    may hold: the field keeps its default then. Raises UnknownEventKind for a kind the product
+    does not write.
+    """
+    try:
+        cls = PAYLOADS[EventKind(kind)]
+    except ValueError:
+        raise UnknownEventKind(f"no payload for events of kind {kind!r}") from None
+    if not stored:
+        return cls()
+    values: dict[str, Any] = {}
+    for name, accepted in _FIELD_TYPES[cls].items():
+        if name in stored:
+            fits, value = _read(stored[name], accepted)
+            if fits:
+                values[name] = value
+    return cls(**values)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from followthrough.history.models import Event
+from followthrough.history.payloads import Accepted, EventKind, FeedbackGiven, Rated
 from followthrough.insight import rules
 from followthrough.insight.rules import Interaction, Trust
 from followthrough.insight.silo import load_org
@@ -31,6 +32,12 @@ TREND_POINTS = 8
 TREND_STEP = timedelta(days=7)
 # Evidence older than this many half-lives weighs under 1/64: left out of the query.
 LOOKBACK_HALF_LIVES = 6
+
+# The payload keys read in SQL, checked against the typed payloads when this module loads.
+RATING_KEYS = tuple(Rated.key(block) for block in rules.RATING_BLOCKS)
+BOUNCE = Accepted.key("bounce")
+WAITED_SECONDS = Accepted.key("waited_seconds")
+FEEDBACK_KIND = FeedbackGiven.key("kind")
 
 
 @dataclass(frozen=True)
@@ -50,26 +57,22 @@ def interaction_counts(session: Session, start: datetime, end: datetime) -> list
     requester_team = home.c.team_id
     # A is who experienced it: the team that handed the request on, or the requester's team.
     sender = func.coalesce(Event.other_team_id, requester_team)
-    mean_rating = (
-        Event.payload["understand"].as_float()
-        + Event.payload["own"].as_float()
-        + Event.payload["serve"].as_float()
-        + Event.payload["communicate"].as_float()
-    ) / 4.0
-    is_bounce = Event.payload["bounce"].as_boolean().is_(True)
+    understand, own, serve, communicate = (Event.payload[k].as_float() for k in RATING_KEYS)
+    mean_rating = (understand + own + serve + communicate) / 4.0
+    is_bounce = Event.payload[BOUNCE].as_boolean().is_(True)
     positive = case(
         (
             and_(
-                Event.kind == "accepted",
-                Event.payload["waited_seconds"].as_float() <= QUICK_ACCEPT.total_seconds(),
+                Event.kind == EventKind.ACCEPTED,
+                Event.payload[WAITED_SECONDS].as_float() <= QUICK_ACCEPT.total_seconds(),
             ),
             True,
         ),
-        (Event.kind == "promise_kept", True),
-        (and_(Event.kind == "rated", mean_rating >= GOOD_RATING), True),
-        (Event.kind == "declined", False),
-        (Event.kind == "promise_broken", False),
-        (and_(Event.kind == "rated", mean_rating <= LOW_RATING), False),
+        (Event.kind == EventKind.PROMISE_KEPT, True),
+        (and_(Event.kind == EventKind.RATED, mean_rating >= GOOD_RATING), True),
+        (Event.kind == EventKind.DECLINED, False),
+        (Event.kind == EventKind.PROMISE_BROKEN, False),
+        (and_(Event.kind == EventKind.RATED, mean_rating <= LOW_RATING), False),
         else_=None,
     )
     day = day_of(Event.at)
@@ -81,11 +84,19 @@ def interaction_counts(session: Session, start: datetime, end: datetime) -> list
             positive.label("positive"),
         )
         .select_from(Event)
-        .join(opened, and_(opened.request_id == Event.request_id, opened.kind == "opened"))
+        .join(opened, and_(opened.request_id == Event.request_id, opened.kind == EventKind.OPENED))
         .outerjoin(home, home.c.person_id == opened.actor_id)
         .where(
-            Event.kind.in_(("accepted", "declined", "promise_kept", "promise_broken", "rated")),
-            or_(Event.kind != "accepted", ~is_bounce),
+            Event.kind.in_(
+                (
+                    EventKind.ACCEPTED,
+                    EventKind.DECLINED,
+                    EventKind.PROMISE_KEPT,
+                    EventKind.PROMISE_BROKEN,
+                    EventKind.RATED,
+                )
+            ),
+            or_(Event.kind != EventKind.ACCEPTED, ~is_bounce),
             Event.at >= start,
             Event.at < end,
         )
@@ -96,7 +107,7 @@ def interaction_counts(session: Session, start: datetime, end: datetime) -> list
         Event.other_team_id.label("b"),
         day.label("day"),
         literal(False).label("positive"),
-    ).where(Event.kind == "accepted", is_bounce, Event.at >= start, Event.at < end)
+    ).where(Event.kind == EventKind.ACCEPTED, is_bounce, Event.at >= start, Event.at < end)
     giver_home = aliased(home)
     praise = (
         select(
@@ -108,8 +119,8 @@ def interaction_counts(session: Session, start: datetime, end: datetime) -> list
         .join(giver_home, giver_home.c.person_id == Event.actor_id)
         .join(receiver_home, receiver_home.c.person_id == Event.person_id)
         .where(
-            Event.kind == "feedback_given",
-            Event.payload["kind"].as_string() == "praise",
+            Event.kind == EventKind.FEEDBACK_GIVEN,
+            Event.payload[FEEDBACK_KIND].as_string() == "praise",
             Event.at >= start,
             Event.at < end,
         )

@@ -18,11 +18,17 @@ from sqlalchemy.orm import Session, aliased
 
 from followthrough.errors import Conflict, NotFound
 from followthrough.history.models import Event
+from followthrough.history.payloads import EventKind, FeedbackGiven, Rated, Resolved
 from followthrough.insight import rules
 from followthrough.insight.models import Recognition
 from followthrough.insight.sql import home_teams
 from followthrough.org.actors import Actor
 from followthrough.org.models import Membership, Person, Team
+
+# The payload keys read in SQL, checked against the typed payloads when this module loads.
+FEEDBACK_KIND = FeedbackGiven.key("kind")
+WITHIN_TARGET = Resolved.key("within_target")
+RATING_KEYS = tuple(Rated.key(block) for block in rules.RATING_BLOCKS)
 
 
 def person_records(
@@ -37,12 +43,12 @@ def person_records(
         return []
     whose = Event.person_id.in_(sorted(people))
     moved = select(Event.request_id).where(
-        Event.kind == "accepted", Event.other_team_id.is_not(None)
+        Event.kind == EventKind.ACCEPTED, Event.other_team_id.is_not(None)
     )
     for person_id, n in session.execute(
         select(Event.person_id, func.count())
         .where(
-            Event.kind == "resolved",
+            Event.kind == EventKind.RESOLVED,
             whose,
             Event.at >= start,
             Event.at < end,
@@ -55,7 +61,7 @@ def person_records(
     for person_id, kind, n in session.execute(
         select(Event.person_id, Event.kind, func.count())
         .where(
-            Event.kind.in_(("promise_kept", "promise_broken")),
+            Event.kind.in_((EventKind.PROMISE_KEPT, EventKind.PROMISE_BROKEN)),
             whose,
             Event.at >= start,
             Event.at < end,
@@ -63,7 +69,7 @@ def person_records(
         .group_by(Event.person_id, Event.kind)
     ):
         if person_id is not None:
-            (kept if kind == "promise_kept" else broken)[person_id] = n
+            (kept if kind == EventKind.PROMISE_KEPT else broken)[person_id] = n
     giver, receiver = aliased(home_teams()), aliased(home_teams())
     giver_team, receiver_team = aliased(Team), aliased(Team)
     for person_id, n in session.execute(
@@ -73,8 +79,8 @@ def person_records(
         .join(giver_team, giver_team.id == giver.c.team_id)
         .join(receiver_team, receiver_team.id == receiver.c.team_id)
         .where(
-            Event.kind == "feedback_given",
-            Event.payload["kind"].as_string() == "praise",
+            Event.kind == EventKind.FEEDBACK_GIVEN,
+            Event.payload[FEEDBACK_KIND].as_string() == "praise",
             giver_team.department_id != receiver_team.department_id,
             whose,
             Event.at >= start,
@@ -246,6 +252,7 @@ class Digest:
     recognitions: list[RecognitionView]
     resolved: int
     within_target: int
+    measured: int  # resolutions with a target to be measured against (imports may have none)
     promises_kept: int
     praise: int
     ratings: int
@@ -272,45 +279,46 @@ def digest(session: Session, week_start: datetime) -> Digest:
         )
     )
     counts: dict[str, int] = defaultdict(int)
-    within = 0
+    within = measured = 0
     in_week = and_(Event.at >= week_start, Event.at < week_end)
-    for kind, n, target in session.execute(
+    within_target = Event.payload[WITHIN_TARGET].as_boolean()
+    for kind, n, target, with_target in session.execute(
         select(
             Event.kind,
             func.count(),
-            func.sum(case((Event.payload["within_target"].as_boolean(), 1), else_=0)),
+            func.sum(case((within_target, 1), else_=0)),
+            func.sum(case((within_target.is_not(None), 1), else_=0)),
         )
-        .where(Event.kind.in_(("resolved", "promise_kept", "rated")), in_week)
+        .where(
+            Event.kind.in_((EventKind.RESOLVED, EventKind.PROMISE_KEPT, EventKind.RATED)), in_week
+        )
         .group_by(Event.kind)
     ):
         counts[kind] = n
-        if kind == "resolved":
-            within = int(target or 0)
+        if kind == EventKind.RESOLVED:
+            within, measured = int(target or 0), int(with_target or 0)
     praise = session.scalar(
         select(func.count()).where(
-            Event.kind == "feedback_given",
-            Event.payload["kind"].as_string() == "praise",
+            Event.kind == EventKind.FEEDBACK_GIVEN,
+            Event.payload[FEEDBACK_KIND].as_string() == "praise",
             in_week,
         )
     )
+    understand, own, serve, communicate = (Event.payload[k].as_float() for k in RATING_KEYS)
     rating_sum = session.scalar(
-        select(
-            func.sum(
-                Event.payload["understand"].as_float()
-                + Event.payload["own"].as_float()
-                + Event.payload["serve"].as_float()
-                + Event.payload["communicate"].as_float()
-            )
-        ).where(Event.kind == "rated", in_week)
+        select(func.sum(understand + own + serve + communicate)).where(
+            Event.kind == EventKind.RATED, in_week
+        )
     )
-    ratings = counts["rated"]
+    ratings = counts[EventKind.RATED]
     return Digest(
         week_start,
         week_end,
         views(session, rows),
-        counts["resolved"],
+        counts[EventKind.RESOLVED],
         within,
-        counts["promise_kept"],
+        measured,
+        counts[EventKind.PROMISE_KEPT],
         int(praise or 0),
         ratings,
         None if not ratings or rating_sum is None else float(rating_sum) / (4 * ratings),

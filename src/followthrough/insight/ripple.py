@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from followthrough.cases.models import Case, RequestCase
 from followthrough.errors import NotFound
 from followthrough.history.models import Event
+from followthrough.history.payloads import EventKind
 from followthrough.insight import rules
 from followthrough.insight.rules import Custody, CustodyEvent
 from followthrough.org.actors import Actor
@@ -32,7 +33,7 @@ from followthrough.org.models import Team
 from followthrough.requests.access import visibility_clause
 from followthrough.requests.models import Request
 
-CUSTODY_KINDS = ("opened", "accepted", "resolved", "reopened")
+CUSTODY_KINDS = (EventKind.OPENED, EventKind.ACCEPTED, EventKind.RESOLVED, EventKind.REOPENED)
 DEFAULT_THRESHOLD = timedelta(hours=8)
 
 

@@ -20,6 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followthrough.history.models import Event
+from followthrough.history.payloads import (
+    IMPORTED_FROM,
+    SYNTHETIC,
+    Accepted,
+    Offered,
+    Opened,
+    Resumed,
+)
 from followthrough.insight.routing import (
     EVERYTHING,
     RAISE_TIME,
@@ -57,19 +65,19 @@ REFRESH_SECONDS = 600.0
 # than about the request: the activity and its status, and what the desk worked out itself.
 IMPORT_BOOKKEEPING = frozenset(
     {
-        "imported_from",
+        IMPORTED_FROM,
         "case_id",
         "import_digest",
-        "synthetic",
+        SYNTHETIC,
         "activity",
         "lifecycle",
         "status",
-        "service_id",
-        "offer_id",
-        "intake",
-        "waited_seconds",
-        "bounce",
-        "paused_business_seconds",
+        Opened.key("service_id"),
+        Offered.key("offer_id"),
+        Offered.key("intake"),
+        Accepted.key("waited_seconds"),
+        Accepted.key("bounce"),
+        Resumed.key("paused_business_seconds"),
     }
 )
 # An imported request opens with events made up by the import (an "opened" and an intake offer,
@@ -94,11 +102,7 @@ def source_attributes(payload: Any) -> tuple[Attribute, ...]:
 
     Ids of the other system (`source_…`) and the import's bookkeeping name no kind of request.
     """
-    if (
-        not isinstance(payload, Mapping)
-        or "imported_from" not in payload
-        or payload.get("synthetic")
-    ):
+    if not isinstance(payload, Mapping) or IMPORTED_FROM not in payload or payload.get(SYNTHETIC):
         return ()
     found: dict[str, str] = {}
 

@@ -36,6 +36,7 @@ class Tally:
     resolve_count: int = 0
     resolve_seconds: float = 0.0
     within_target: int = 0
+    measured: int = 0  # resolutions measured against a target (imports may not know theirs)
     promises_kept: int = 0
     promises_broken: int = 0
     updates_on_time: int = 0
@@ -110,7 +111,7 @@ def figures_of(tally: Tally) -> Figures:
         requests_handled=tally.handled,
         mean_accept_hours=None if accept is None else accept / 3600,
         mean_resolve_hours=None if resolve is None else resolve / 3600,
-        ola_attainment=ratio(tally.within_target, tally.handled),
+        ola_attainment=ratio(tally.within_target, tally.measured),
         promises_kept=ratio(tally.promises_kept, tally.promises_kept + tally.promises_broken),
         updates_on_time=ratio(tally.updates_on_time, tally.updates_on_time + tally.updates_missed),
         handoffs_accepted=tally.handoffs_accepted,

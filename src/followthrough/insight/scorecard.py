@@ -18,6 +18,15 @@ from sqlalchemy.orm import Session, aliased
 
 from followthrough.errors import InvalidInput, NotFound
 from followthrough.history.models import Event
+from followthrough.history.payloads import (
+    IMPORTED_FROM,
+    Accepted,
+    EventKind,
+    FeedbackGiven,
+    Rated,
+    Resolved,
+    UpdatePosted,
+)
 from followthrough.insight import rules
 from followthrough.insight.rules import Figures, Tally
 from followthrough.insight.sql import bucket, seconds_between
@@ -29,14 +38,23 @@ LEVELS: tuple[Level, ...] = ("person", "team", "department")
 Key = tuple[int, str | None]
 
 TALLY_KINDS = (
-    "resolved",
-    "accepted",
-    "declined",
-    "promise_kept",
-    "promise_broken",
-    "rated",
-    "update_reminded",
+    EventKind.RESOLVED,
+    EventKind.ACCEPTED,
+    EventKind.DECLINED,
+    EventKind.PROMISE_KEPT,
+    EventKind.PROMISE_BROKEN,
+    EventKind.RATED,
+    EventKind.UPDATE_REMINDED,
 )
+
+# The payload keys read in SQL, checked against the typed payloads when this module loads.
+WAITED_SECONDS = Accepted.key("waited_seconds")
+PREVIOUS_OWNER = Accepted.key("previous_owner_id")
+BOUNCE = Accepted.key("bounce")
+WITHIN_TARGET = Resolved.key("within_target")
+FROM_REQUESTER = UpdatePosted.key("from_requester")
+FEEDBACK_KIND = FeedbackGiven.key("kind")
+RATING_KEYS = {block: Rated.key(block) for block in rules.RATING_BLOCKS}
 
 
 def require_level(level: str) -> Level:
@@ -103,9 +121,12 @@ def tallies(
 
     # Counts and sums straight from one pass over the period's events.
     person = case(
-        (Event.kind.in_(("declined", "update_posted")), Event.actor_id), else_=Event.person_id
+        (Event.kind.in_((EventKind.DECLINED, EventKind.UPDATE_POSTED)), Event.actor_id),
+        else_=Event.person_id,
     )
     payload = Event.payload
+    resolved = Event.kind == EventKind.RESOLVED
+    within_target = payload[WITHIN_TARGET].as_boolean()
     rows = _grouped(
         session,
         level,
@@ -114,15 +135,18 @@ def tallies(
         [
             Event.kind,
             func.count().label("n"),
-            func.sum(case((Event.kind == "accepted", payload["waited_seconds"].as_float()))).label(
-                "waited"
-            ),
             func.sum(
-                case((and_(Event.kind == "resolved", payload["within_target"].as_boolean()), 1))
-            ).label("within"),
+                case((Event.kind == EventKind.ACCEPTED, payload[WAITED_SECONDS].as_float()))
+            ).label("waited"),
+            func.sum(case((and_(resolved, within_target), 1))).label("within"),
+            # Resolutions without a target (imported ones whose target is unknown) are
+            # neither within nor outside it.
+            func.sum(case((and_(resolved, within_target.is_not(None)), 1))).label("measured"),
             *(
-                func.sum(case((Event.kind == "rated", payload[block].as_integer()))).label(block)
-                for block in rules.RATING_BLOCKS
+                func.sum(case((Event.kind == EventKind.RATED, payload[key].as_integer()))).label(
+                    block
+                )
+                for block, key in RATING_KEYS.items()
             ),
         ],
         [Event.kind.in_(TALLY_KINDS), *in_period, *_only_subject(level, subject_id, person)],
@@ -132,19 +156,19 @@ def tallies(
     )
     for row in rows:
         key = (row.subject, row.bucket)
-        if row.kind == "resolved":
-            add(key, handled=row.n, within_target=row.within)
-        elif row.kind == "accepted":
+        if row.kind == EventKind.RESOLVED:
+            add(key, handled=row.n, within_target=row.within, measured=row.measured)
+        elif row.kind == EventKind.ACCEPTED:
             add(key, accepted=row.n, accept_seconds=row.waited, handoffs_accepted=row.n)
-        elif row.kind == "declined":
+        elif row.kind == EventKind.DECLINED:
             add(key, handoffs_declined=row.n)
-        elif row.kind == "promise_kept":
+        elif row.kind == EventKind.PROMISE_KEPT:
             add(key, promises_kept=row.n)
-        elif row.kind == "promise_broken":
+        elif row.kind == EventKind.PROMISE_BROKEN:
             add(key, promises_broken=row.n)
-        elif row.kind == "update_reminded":
+        elif row.kind == EventKind.UPDATE_REMINDED:
             add(key, updates_missed=row.n)
-        elif row.kind == "rated":
+        elif row.kind == EventKind.RATED:
             add(key, ratings=row.n, **{b: getattr(row, b) for b in rules.RATING_BLOCKS})
 
     # Time to resolve: from the request's opening to each resolution. The kind is inlined so
@@ -159,21 +183,27 @@ def tallies(
             func.count().label("n"),
             func.sum(seconds_between(opened.at, Event.at)).label("seconds"),
         ],
-        [Event.kind == "resolved", *in_period, *_only_subject(level, subject_id, Event.person_id)],
+        [
+            Event.kind == EventKind.RESOLVED,
+            *in_period,
+            *_only_subject(level, subject_id, Event.person_id),
+        ],
         Event.at,
         unit,
         source=Event.__table__.join(
             opened,
             and_(
                 opened.request_id == Event.request_id,
-                opened.kind == literal("opened", literal_execute=True),
+                opened.kind == literal(EventKind.OPENED.value, literal_execute=True),
             ),
         ),
     )
     for row in resolved_rows:
         add((row.subject, row.bucket), resolve_count=row.n, resolve_seconds=row.seconds)
 
-    # Updates on time: an update from the owning side that was not preceded by a reminder. The
+    # Updates on time: an update from the owning side that was not preceded by a reminder. An
+    # imported update was owed on no cadence the desk kept (the other system sent no
+    # reminders), so it is neither on time nor missed and is not counted. The
     # previous update-ladder event of the period is looked up per update, walking back along
     # the request's own events; updates are few and reminders many, so this reads far fewer
     # rows than numbering every ladder event of the period.
@@ -198,10 +228,11 @@ def tallies(
         Event.team_id,
         [func.count().label("n")],
         [
-            Event.kind == "update_posted",
-            Event.payload["from_requester"].as_boolean().is_(None),
+            Event.kind == EventKind.UPDATE_POSTED,
+            Event.payload[FROM_REQUESTER].as_boolean().is_(None),
+            Event.payload[IMPORTED_FROM].as_string().is_(None),
             *in_period,
-            func.coalesce(previous, "") != "update_reminded",
+            func.coalesce(previous, "") != EventKind.UPDATE_REMINDED,
             *_only_subject(level, subject_id, Event.actor_id),
         ],
         Event.at,
@@ -214,17 +245,17 @@ def tallies(
     bounce_rows = _grouped(
         session,
         level,
-        Event.payload["previous_owner_id"].as_integer(),
+        Event.payload[PREVIOUS_OWNER].as_integer(),
         Event.other_team_id,
         [func.count().label("n")],
         [
-            Event.kind == "accepted",
-            Event.payload["bounce"].as_boolean().is_(True),
+            Event.kind == EventKind.ACCEPTED,
+            Event.payload[BOUNCE].as_boolean().is_(True),
             *in_period,
             *_only_subject(
                 level,
                 subject_id,
-                Event.payload["previous_owner_id"].as_integer(),
+                Event.payload[PREVIOUS_OWNER].as_integer(),
                 Event.other_team_id,
             ),
         ],
@@ -242,13 +273,15 @@ def tallies(
         Event.person_id,
         belongs.c.team_id,
         [
-            func.sum(case((Event.payload["kind"].as_string() == "praise", 1))).label("praise"),
-            func.sum(case((Event.payload["kind"].as_string() == "constructive", 1))).label(
+            func.sum(case((Event.payload[FEEDBACK_KIND].as_string() == "praise", 1))).label(
+                "praise"
+            ),
+            func.sum(case((Event.payload[FEEDBACK_KIND].as_string() == "constructive", 1))).label(
                 "constructive"
             ),
         ],
         [
-            Event.kind == "feedback_given",
+            Event.kind == EventKind.FEEDBACK_GIVEN,
             *in_period,
             *_only_subject(level, subject_id, Event.person_id, belongs.c.team_id),
         ],
@@ -279,8 +312,11 @@ def _only_subject(
 def _on_update_ladder(event: Any) -> ColumnElement[bool]:
     """An event on a request's update ladder: an update from the owning side, or a reminder."""
     return or_(
-        and_(event.kind == "update_posted", event.payload["from_requester"].as_boolean().is_(None)),
-        event.kind == "update_reminded",
+        and_(
+            event.kind == EventKind.UPDATE_POSTED,
+            event.payload[FROM_REQUESTER].as_boolean().is_(None),
+        ),
+        event.kind == EventKind.UPDATE_REMINDED,
     )
 
 

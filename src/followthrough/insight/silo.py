@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from followthrough.history.models import Event
+from followthrough.history.payloads import Accepted, EventKind, Offered
 from followthrough.insight import rules
 from followthrough.insight.sql import home_teams, seconds_between
 from followthrough.org.models import Department, Team
@@ -74,13 +75,13 @@ def team_edges(session: Session, start: datetime, end: datetime) -> list[TeamEdg
             home.c.team_id.label("source"), Event.team_id.label("target"), func.count().label("n")
         )
         .join(home, home.c.person_id == Event.actor_id)
-        .where(Event.kind == "opened", *_in(Event.at, start, end))
+        .where(Event.kind == EventKind.OPENED, *_in(Event.at, start, end))
         .group_by(home.c.team_id, Event.team_id)
     )
     handoffs = (
         select(Event.team_id, Event.other_team_id, func.count())
         .where(
-            Event.kind == "offered",
+            Event.kind == EventKind.OFFERED,
             Event.other_team_id.is_not(None),
             Event.team_id.is_not(None),
             *_in(Event.at, start, end),
@@ -249,6 +250,11 @@ class OfferAnswer:
     bounce: bool
 
 
+# The payload keys read in SQL, checked against the typed payloads when this module loads.
+WAITED_SECONDS = Accepted.key("waited_seconds")
+BOUNCE = Accepted.key("bounce")
+INTAKE = Offered.key("intake")
+
 # An answer's offer is the request's latest offer before it (a request has at most one open
 # offer), looked for this far before the period.
 OFFER_LOOKBACK = timedelta(days=60)
@@ -263,20 +269,20 @@ def offer_answers(session: Session, start: datetime, end: datetime) -> list[Offe
             Event.request_id,
             Event.kind,
             Event.at,
-            Event.payload["waited_seconds"].as_float().label("waited"),
-            Event.payload["bounce"].as_boolean().label("bounce"),
+            Event.payload[WAITED_SECONDS].as_float().label("waited"),
+            Event.payload[BOUNCE].as_boolean().label("bounce"),
             *(
                 func.lag(column).over(partition_by=Event.request_id, order_by=Event.id).label(name)
                 for name, column in (
                     ("offer_kind", Event.kind),
                     ("offer_team", Event.team_id),
                     ("offer_to", Event.other_team_id),
-                    ("offer_intake", Event.payload["intake"].as_boolean()),
+                    ("offer_intake", Event.payload[INTAKE].as_boolean()),
                 )
             ),
         )
         .where(
-            Event.kind.in_(("offered", "accepted", "declined")),
+            Event.kind.in_((EventKind.OFFERED, EventKind.ACCEPTED, EventKind.DECLINED)),
             Event.at >= start - OFFER_LOOKBACK,
             Event.at < end,
         )
@@ -294,11 +300,13 @@ def offer_answers(session: Session, start: datetime, end: datetime) -> list[Offe
             offers.c.offer_intake,
             home.c.team_id,
         )
-        .join(opened, and_(opened.request_id == offers.c.request_id, opened.kind == "opened"))
+        .join(
+            opened, and_(opened.request_id == offers.c.request_id, opened.kind == EventKind.OPENED)
+        )
         .outerjoin(home, home.c.person_id == opened.actor_id)
         .where(
-            offers.c.kind.in_(("accepted", "declined")),
-            offers.c.offer_kind == "offered",
+            offers.c.kind.in_((EventKind.ACCEPTED, EventKind.DECLINED)),
+            offers.c.offer_kind == EventKind.OFFERED,
             offers.c.at >= start,
         )
     )
@@ -309,7 +317,12 @@ def offer_answers(session: Session, start: datetime, end: datetime) -> list[Offe
             continue
         result.append(
             OfferAnswer(
-                request_id, sender, receiver, kind == "accepted", waited or 0.0, bool(bounce)
+                request_id,
+                sender,
+                receiver,
+                kind == EventKind.ACCEPTED,
+                waited or 0.0,
+                bool(bounce),
             )
         )
     return result
@@ -339,7 +352,7 @@ def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> li
             .over(partition_by=Event.request_id, order_by=Event.id)
             .label("until"),
         )
-        .where(Event.kind.in_(("accepted", "resolved")), *_in(Event.at, start, end))
+        .where(Event.kind.in_((EventKind.ACCEPTED, EventKind.RESOLVED)), *_in(Event.at, start, end))
         .subquery()
     )
     # The requester, looked up per step through the (request_id, id) index: a join here makes
@@ -347,7 +360,7 @@ def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> li
     opened = aliased(Event)
     requester = (
         select(opened.actor_id)
-        .where(opened.request_id == steps.c.request_id, opened.kind == "opened")
+        .where(opened.request_id == steps.c.request_id, opened.kind == EventKind.OPENED)
         .limit(1)
         .scalar_subquery()
     )
@@ -357,7 +370,7 @@ def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> li
         for person, team, seconds in session.execute(
             select(requester, steps.c.team_id, seconds_between(steps.c.at, steps.c.until))
             .select_from(steps)
-            .where(steps.c.kind == "accepted", steps.c.until.is_not(None))
+            .where(steps.c.kind == EventKind.ACCEPTED, steps.c.until.is_not(None))
         )
     )
     work: dict[tuple[int, int], list[float]] = defaultdict(list)
@@ -370,7 +383,9 @@ def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> li
     for source, target, n in session.execute(
         select(Event.team_id, Event.other_team_id, func.count())
         .where(
-            Event.kind == "offered", Event.other_team_id.is_not(None), *_in(Event.at, start, end)
+            Event.kind == EventKind.OFFERED,
+            Event.other_team_id.is_not(None),
+            *_in(Event.at, start, end),
         )
         .group_by(Event.team_id, Event.other_team_id)
     ):
@@ -378,8 +393,8 @@ def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> li
             handoffs[(department[source], department[target])] += n
     bounce_rows = session.execute(
         select(Event.request_id, Event.team_id, Event.other_team_id).where(
-            Event.kind == "accepted",
-            Event.payload["bounce"].as_boolean().is_(True),
+            Event.kind == EventKind.ACCEPTED,
+            Event.payload[BOUNCE].as_boolean().is_(True),
             *_in(Event.at, start, end),
         )
     )
@@ -402,11 +417,16 @@ def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> li
         )
         .join(
             first_opened,
-            and_(first_opened.request_id == Event.request_id, first_opened.kind == "opened"),
+            and_(
+                first_opened.request_id == Event.request_id, first_opened.kind == EventKind.OPENED
+            ),
         )
-        .join(resolved, and_(resolved.request_id == Event.request_id, resolved.kind == "resolved"))
+        .join(
+            resolved,
+            and_(resolved.request_id == Event.request_id, resolved.kind == EventKind.RESOLVED),
+        )
         .where(
-            Event.kind == "offered",
+            Event.kind == EventKind.OFFERED,
             Event.other_team_id.is_not(None),
             Event.team_id != Event.other_team_id,
             *_in(Event.at, start, end),

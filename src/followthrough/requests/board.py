@@ -21,6 +21,7 @@ from followthrough.cases.models import Case, RequestCase
 from followthrough.errors import InvalidInput, NotAllowed, NotFound
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
+from followthrough.history.payloads import EventKind, Resolved
 from followthrough.org.actors import Actor
 from followthrough.org.models import Membership, Person, Team
 from followthrough.promises.models import Promise
@@ -28,9 +29,11 @@ from followthrough.requests import rules
 from followthrough.requests.access import visibility_clause
 from followthrough.requests.models import Offer, Request
 
-ESCALATION_KINDS = ("escalated", "update_escalated")
+ESCALATION_KINDS = (EventKind.ESCALATED, EventKind.UPDATE_ESCALATED)
 RECENT = timedelta(days=7)
 ATTAINMENT_WEEKS = 8
+# Read in SQL; checked against the typed payload when this module loads.
+WITHIN_TARGET = Resolved.key("within_target")
 
 
 def _open() -> ColumnElement[bool]:
@@ -528,6 +531,8 @@ class WeekAttainment:
     accepted_in_time: int
     resolved: int
     resolved_in_time: int
+    # Resolutions with a target to be measured against: imported ones may have none.
+    resolved_measured: int
     promises_kept: int
     promises_broken: int
 
@@ -650,31 +655,34 @@ def attainment(
         .group_by(accept_bucket)
     ).all()
     event_bucket = bucket(Event.at).label("bucket")
-    within = Event.payload["within_target"].as_boolean()
+    within = Event.payload[WITHIN_TARGET].as_boolean()
+    resolved = Event.kind == EventKind.RESOLVED
     events = session.execute(
         select(
             event_bucket,
-            func.sum(case((Event.kind == "resolved", 1), else_=0)),
-            func.sum(case((and_(Event.kind == "resolved", within == True), 1), else_=0)),  # noqa: E712
-            func.sum(case((Event.kind == "promise_kept", 1), else_=0)),
-            func.sum(case((Event.kind == "promise_broken", 1), else_=0)),
+            func.sum(case((resolved, 1), else_=0)),
+            func.sum(case((and_(resolved, within == True), 1), else_=0)),  # noqa: E712
+            func.sum(case((and_(resolved, within.is_not(None)), 1), else_=0)),
+            func.sum(case((Event.kind == EventKind.PROMISE_KEPT, 1), else_=0)),
+            func.sum(case((Event.kind == EventKind.PROMISE_BROKEN, 1), else_=0)),
         )
         .where(
             Event.team_id == team_id,
-            Event.kind.in_(("resolved", "promise_kept", "promise_broken")),
+            Event.kind.in_((EventKind.RESOLVED, EventKind.PROMISE_KEPT, EventKind.PROMISE_BROKEN)),
             Event.at >= oldest,
         )
         .group_by(event_bucket)
     ).all()
-    table = {i: [0, 0, 0, 0, 0, 0] for i in range(weeks)}
+    table = {i: [0, 0, 0, 0, 0, 0, 0] for i in range(weeks)}
     for b, count, in_time in accepted:
         if b is not None:
             table[int(b)][0:2] = [int(count), int(in_time or 0)]
-    for b, resolved, in_time, kept, broken in events:
+    for b, handled, in_time, measured, kept, broken in events:
         if b is not None:
-            table[int(b)][2:6] = [
-                int(resolved or 0),
+            table[int(b)][2:7] = [
+                int(handled or 0),
                 int(in_time or 0),
+                int(measured or 0),
                 int(kept or 0),
                 int(broken or 0),
             ]
@@ -694,7 +702,7 @@ def lead_board(session: Session, actor: Actor, team_id: int, now: datetime) -> L
         overdue_updates=[
             q for q in queue if q.next_update_due_at is not None and q.next_update_due_at <= now
         ],
-        broken_promises=_team_events(session, actor, team_id, ("promise_broken",), since),
+        broken_promises=_team_events(session, actor, team_id, (EventKind.PROMISE_BROKEN,), since),
         bounced=[q for q in queue if q.bounce_count > 0],
         load=member_load(session, team_id, now),
         attainment=attainment(session, team_id, now),

@@ -931,7 +931,9 @@ def resolve(
         Event(
             Resolved(
                 resolution=resolution,
-                within_target=request.resolve_due_at is None or now <= request.resolve_due_at,
+                within_target=None
+                if request.resolve_due_at is None
+                else now <= request.resolve_due_at,
             ),
             now,
             actor_id=actor_id,

@@ -26,6 +26,32 @@ from followthrough.feedback import service as feedback
 from followthrough.feedback.api import RatingIn
 from followthrough.feedback.service import BLOCKS
 from followthrough.fields import Id, Offset, Text, form_id, form_text
+from followthrough.history.payloads import (
+    Accepted,
+    CaseLinked,
+    ClarificationAnswered,
+    ClarificationAsked,
+    Closed,
+    Declined,
+    Escalated,
+    Offered,
+    Opened,
+    Paused,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+    Rated,
+    Reopened,
+    Resolved,
+    Resumed,
+    SubRequestOpened,
+    UnknownEventKind,
+    UpdateEscalated,
+    UpdatePosted,
+    UpdateReminded,
+    Withdrawn,
+    from_json,
+)
 from followthrough.insight.routing_service import request_to_route, routing_answer
 from followthrough.org.models import Membership, Person, Service, Team
 from followthrough.promises import service as promises
@@ -299,8 +325,7 @@ class TimelineEntry:
 
 
 def describe(event: s.EventOut, people: dict[int, str], teams: dict[int, str]) -> TimelineEntry:
-    """One history event in the users' words."""
-    p = event.payload
+    """One history event in the users' words, from its typed payload."""
 
     def person(pid: int | None) -> str:
         return people.get(pid, "someone") if pid is not None else "Followthrough"
@@ -312,84 +337,98 @@ def describe(event: s.EventOut, people: dict[int, str], teams: dict[int, str]) -
     tone = ""
     detail = ""
     kind = event.kind
-    if kind == "opened":
-        text = f"{actor} raised it for {team(event.team_id)}; {person(event.person_id)} is accountable until someone accepts"
-    elif kind == "offered":
-        if p.get("intake"):
+    try:
+        payload = from_json(kind, event.payload)
+    except UnknownEventKind:
+        text = f"{actor}: {kind.replace('_', ' ')}"
+        return TimelineEntry(event.id, event.at, kind, text, detail, tone)
+    match payload:
+        case Opened():
+            text = (
+                f"{actor} raised it for {team(event.team_id)}; "
+                f"{person(event.person_id)} is accountable until someone accepts"
+            )
+        case Offered(intake=True):
             text = f"Offered to {team(event.team_id)}"
-        else:
+            detail = payload.note or ""
+        case Offered():
             target = team(event.other_team_id or event.team_id)
             if event.person_id is not None:
                 target = f"{person(event.person_id)} ({target})"
             text = f"{actor} offered it to {target}"
-        detail = str(p.get("note") or "")
-    elif kind == "accepted":
-        text = f"{actor} accepted and is now the owner"
-        if p.get("bounce"):
-            text += f" — it bounced back to {team(event.team_id)}"
+            detail = payload.note or ""
+        case Accepted():
+            text = f"{actor} accepted and is now the owner"
+            if payload.bounce:
+                text += f" — it bounced back to {team(event.team_id)}"
+                tone = "warn"
+        case Declined():
+            text = f"{actor} declined the offer"
+            detail = payload.reason
             tone = "warn"
-    elif kind == "declined":
-        text = f"{actor} declined the offer"
-        detail = str(p.get("reason") or "")
-        tone = "warn"
-    elif kind == "withdrawn":
-        text = "The offer was withdrawn" + (" (handed on instead)" if p.get("superseded") else "")
-    elif kind == "escalated":
-        text = f"Not accepted in time — escalated to {person(event.person_id)}"
-        tone = "bad"
-    elif kind == "paused":
-        text = f"{actor} paused it: waiting on {str(p.get('reason', '')).replace('_', ' ')}"
-        detail = str(p.get("note") or "")
-    elif kind == "resumed":
-        text = f"{actor} resumed it" if event.actor_id else "Resumed"
-        detail = str(p.get("why") or "")
-    elif kind == "clarification_asked":
-        text = f"{actor} asked the requester a question"
-        detail = str(p.get("question") or "")
-    elif kind == "clarification_answered":
-        text = f"{actor} answered the question"
-        detail = str(p.get("answer") or "")
-    elif kind == "update_posted":
-        text = f"{actor} posted an update"
-    elif kind == "update_reminded":
-        text = f"Update due — {person(event.person_id)} was reminded"
-        tone = "warn"
-    elif kind == "update_escalated":
-        text = f"Update overdue — escalated to {person(event.person_id)}"
-        tone = "bad"
-    elif kind == "promise_made":
-        text = f"{actor} promised: {p.get('what', '')}"
-        detail = f"by {str(p.get('due_at', ''))[:16].replace('T', ' ')} UTC"
-    elif kind == "promise_kept":
-        text = f"{person(event.person_id)} kept a promise"
-        detail = str(p.get("note") or "")
-        tone = "good"
-    elif kind == "promise_broken":
-        text = f"A promise by {person(event.person_id)} was broken"
-        detail = str(p.get("late_note") or "")
-        tone = "bad"
-    elif kind == "resolved":
-        text = f"{actor} resolved it" + (
-            "" if p.get("within_target", True) else " (after the target)"
-        )
-        detail = str(p.get("resolution") or "")
-        tone = "good"
-    elif kind == "reopened":
-        text = f"{actor} reopened it"
-        detail = str(p.get("reason") or "")
-        tone = "warn"
-    elif kind == "closed":
-        text = "Closed automatically" if p.get("auto") else f"{actor} confirmed it is done"
-    elif kind == "rated":
-        scores = " · ".join(f"{b.title()} {p.get(b)}" for b in BLOCKS)
-        text = f"{actor} rated it: {scores}"
-        detail = str(p.get("comment") or "")
-    elif kind == "case_linked":
-        text = f"{actor} linked case {p.get('reference', '')}"
-    elif kind == "sub_request_opened":
-        text = f"{actor} opened sub-request #{p.get('child_id')} for {team(event.other_team_id)}"
-    else:
-        text = f"{actor}: {kind.replace('_', ' ')}"
+        case Withdrawn():
+            text = "The offer was withdrawn" + (
+                " (handed on instead)" if payload.superseded else ""
+            )
+        case Escalated():
+            text = f"Not accepted in time — escalated to {person(event.person_id)}"
+            tone = "bad"
+        case Paused():
+            text = f"{actor} paused it: waiting on {payload.reason.replace('_', ' ')}"
+            detail = payload.note
+        case Resumed():
+            text = f"{actor} resumed it" if event.actor_id else "Resumed"
+            detail = payload.why or ""
+        case ClarificationAsked():
+            text = f"{actor} asked the requester a question"
+            detail = payload.question
+        case ClarificationAnswered():
+            text = f"{actor} answered the question"
+            detail = payload.answer
+        case UpdatePosted():
+            text = f"{actor} posted an update"
+        case UpdateReminded():
+            text = f"Update due — {person(event.person_id)} was reminded"
+            tone = "warn"
+        case UpdateEscalated():
+            text = f"Update overdue — escalated to {person(event.person_id)}"
+            tone = "bad"
+        case PromiseMade():
+            text = f"{actor} promised: {payload.what}"
+            if payload.due_at is not None:
+                detail = f"by {payload.due_at:%Y-%m-%d %H:%M} UTC"
+        case PromiseKept():
+            text = f"{person(event.person_id)} kept a promise"
+            detail = payload.note or ""
+            tone = "good"
+        case PromiseBroken():
+            text = f"A promise by {person(event.person_id)} was broken"
+            detail = payload.late_note or ""
+            tone = "bad"
+        case Resolved():
+            # Not measured (no target known, as for some imported history) is not late.
+            late = payload.within_target is False
+            text = f"{actor} resolved it" + (" (after the target)" if late else "")
+            detail = payload.resolution
+            tone = "good"
+        case Reopened():
+            text = f"{actor} reopened it"
+            detail = payload.reason
+            tone = "warn"
+        case Closed():
+            text = "Closed automatically" if payload.auto else f"{actor} confirmed it is done"
+        case Rated():
+            text = (
+                f"{actor} rated it: Understand {payload.understand} · Own {payload.own} · "
+                f"Serve {payload.serve} · Communicate {payload.communicate}"
+            )
+            detail = payload.comment or ""
+        case CaseLinked():
+            text = f"{actor} linked case {payload.reference}"
+        case SubRequestOpened():
+            text = f"{actor} opened sub-request #{payload.child_id} for {team(event.other_team_id)}"
+        case _:
+            text = f"{actor}: {kind.replace('_', ' ')}"
     return TimelineEntry(event.id, event.at, kind, text, detail, tone)
 
 
