@@ -41,6 +41,7 @@ READERS = (
     "insight/health.py",
     "insight/scorecard.py",
     "insight/ripple.py",
+    "insight/rules.py",
     "insight/routing_service.py",
     "history/export.py",
 )

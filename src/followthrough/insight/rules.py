@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 import numpy as np
 from scipy.stats import beta as beta_distribution
 
+from followthrough.history.payloads import EventKind
+
 # ---- scorecard -------------------------------------------------------------------------------
 
 RATING_BLOCKS = ("understand", "own", "serve", "communicate")
@@ -392,13 +394,13 @@ def custody_of(request_id: int, events: Sequence[CustodyEvent], until: datetime)
     holder: Hashable | None = None
     since: datetime | None = None
     for event in sorted((e for e in events if e.at <= until), key=lambda e: e.at):
-        if event.kind in ("opened", "reopened"):
+        if event.kind in (EventKind.OPENED, EventKind.REOPENED):
             holder, since = event.team, event.at
-        elif event.kind == "accepted" and holder is not None and event.team != holder:
+        elif event.kind == EventKind.ACCEPTED and holder is not None and event.team != holder:
             assert since is not None
             result.append(Custody(request_id, holder, since, event.at))
             holder, since = event.team, event.at
-        elif event.kind == "resolved" and holder is not None:
+        elif event.kind == EventKind.RESOLVED and holder is not None:
             assert since is not None
             result.append(Custody(request_id, holder, since, event.at))
             holder = since = None
