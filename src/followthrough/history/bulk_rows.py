@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+BULK_CACHE_KIB = 256 * 1024
+
 
 class BulkRows:
     """Writes plain tuples of column values to tables, in the session's transaction."""
@@ -25,8 +27,22 @@ class BulkRows:
     def __init__(self, session: Session) -> None:
         connection = session.connection()
         self.postgres = connection.dialect.name == "postgresql"
-        self.driver: Any = connection.connection.driver_connection
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        self.driver: Any = driver
         self._next_id: dict[str, int] = {}
+        self._cache_size: int | None = None
+        if not self.postgres:
+            # A million rows and their indexes in one transaction: with SQLite's small default
+            # page cache the same index pages are written out again and again.
+            self._cache_size = int(self.driver.execute("PRAGMA cache_size").fetchone()[0])
+            self.driver.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+
+    def close(self) -> None:
+        """Give the connection its own page cache size back."""
+        if self._cache_size is not None:
+            self.driver.execute(f"PRAGMA cache_size = {self._cache_size}")
+            self._cache_size = None
 
     def time(self, value: datetime | None) -> Any:
         if value is None or self.postgres:

@@ -287,11 +287,14 @@ def import_history(
             writer = _CaseWriter(session, directory, summary, name, digest, now, spill)
             if progress is not None:
                 progress.total(spill.facts.events)
-            for case in spill.cases():
-                writer.add(case)
-                if progress is not None:
-                    progress.advance(len(case.events))
-            writer.flush()
+            try:
+                for case in spill.cases():
+                    writer.add(case)
+                    if progress is not None:
+                        progress.advance(len(case.events))
+                writer.flush()
+            finally:
+                writer.bulk.close()
         except ImportRejected:
             raise
         except DomainError as exc:

@@ -144,6 +144,7 @@ class Spill:
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
             PRAGMA temp_store = FILE;
+            PRAGMA cache_size = -65536;
             CREATE TABLE log_case (key INTEGER PRIMARY KEY, case_id TEXT, line INTEGER);
             CREATE TABLE case_attribute (
                 key INTEGER, name TEXT, value TEXT, PRIMARY KEY (key, name)
@@ -318,7 +319,12 @@ class Spill:
     def finish_reading(self) -> None:
         self._flush()
         self.facts.combinations = Counter(dict(zip(self.combinations, self._counts, strict=True)))
-        self._db.execute("CREATE INDEX ix_log_event_case ON log_event (key, at, seq)")
+        # Covering, so reading back in case order is one pass over the index, not a jump into
+        # the table for every row.
+        self._db.execute(
+            "CREATE INDEX ix_log_event_case ON log_event "
+            "(key, at, seq, line, combination, resource, grp, extras)"
+        )
         self._db.commit()
 
     # --- reading back ----------------------------------------------------------------------
