@@ -59,6 +59,9 @@ class CaseContext:
     targets: Targets
     title: str
     base: Mapping[str, Any]  # payload every event of the case carries (file, case id)
+    # False when the other system's resolve target is unknown: resolutions are then not
+    # measured against one (the live desk's default is not the other system's target).
+    resolve_target_known: bool = True
 
     def calendar(self, team_id: int) -> WorkingCalendar:
         return self.calendars.get(team_id) or WorkingCalendar()
@@ -305,8 +308,11 @@ class _Replay:
         if self.state in PAUSED:
             self.resume(step.at, step.actor_id, None)
         text = step.payload.get("resolution") or step.payload.get("activity") or "resolved"
+        request = self.request
+        if not self.ctx.resolve_target_known:
+            request = replace(request, resolve_due_at=None)
         change = lifecycle.resolve(
-            self.request,
+            request,
             open_offer=self.pending,
             actor_id=step.actor_id,
             resolution=str(text),

@@ -565,6 +565,7 @@ class _CaseWriter:
                 targets=targets,
                 title=words["title"],
                 base={"imported_from": self.name, "case_id": case.case_id},
+                resolve_target_known=service is not None,
             )
             plan = replay_case(steps, first_team, context)
         except (ValueError, OverflowError, DomainError) as exc:
