@@ -61,6 +61,22 @@ def sub_request_resolved(child_id: int) -> str:
     return f"sub-request {child_id} resolved"
 
 
+# Each payload class's stored fields as (name, is a flag), worked out once: an import writes
+# a million events, and reading the dataclass fields' metadata for each costs more than the JSON.
+_JSON_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _json_fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    plan = _JSON_FIELDS.get(cls)
+    if plan is None:
+        plan = _JSON_FIELDS[cls] = tuple(
+            (f.name, bool(f.metadata.get("flag")))
+            for f in fields(cls)
+            if f.metadata.get("stored", True) is not False
+        )
+    return plan
+
+
 @dataclass(frozen=True)
 class Payload:
     """Base of the typed payloads; `KIND` names the event kind it belongs to."""
@@ -81,17 +97,15 @@ class Payload:
     def to_json(self) -> dict[str, Any]:
         """The stored JSON: None left out, flags only when set, instants as ISO 8601."""
         stored: dict[str, Any] = {}
-        for f in fields(self):
-            if f.metadata.get("stored", True) is False:
-                continue
-            value = getattr(self, f.name)
-            if value is None or (f.metadata.get("flag") and value is False):
+        for name, flag in _json_fields(type(self)):
+            value = getattr(self, name)
+            if value is None or (flag and value is False):
                 continue
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif isinstance(value, tuple):
                 value = list(value)
-            stored[f.name] = value
+            stored[name] = value
         return stored
 
     def renumbered(self, new_id: dict[int, int]) -> Payload:
