@@ -16,7 +16,7 @@ fills the id in with `Change.with_new_row` once the row is inserted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -282,9 +282,21 @@ class PromiseChange:
 # -- the rules the transitions share -------------------------------------------------------------
 
 
+_REQUEST_FIELDS = frozenset(f.name for f in fields(RequestFacts))
+
+
 def _touched(request: RequestFacts, now: datetime, **changes: object) -> RequestFacts:
     """Every change marks the request changed at `now`."""
-    return replace(request, updated_at=now, **changes)  # type: ignore[arg-type]
+    # What `dataclasses.replace` does, without its per-call look at every field: a history
+    # import makes a copy for each of a million events. RequestFacts has no __post_init__.
+    if not changes.keys() <= _REQUEST_FIELDS or "updated_at" in changes:
+        return replace(request, updated_at=now, **changes)  # type: ignore[arg-type]  # raises
+    after = object.__new__(type(request))
+    state = after.__dict__
+    state.update(request.__dict__)
+    state.update(changes)
+    state["updated_at"] = now
+    return after
 
 
 def _ladder_reset(
