@@ -16,6 +16,9 @@ _MAX_SEARCH_DAYS = 3660
 # A target a calendar cannot meet within this many days (a year of business hours on a calendar
 # of one short day a week) is due at the end of it: never, in practice, and never an error.
 _FOREVER_DAYS = 200 * 366
+# Days whose hours one calendar keeps worked out (a few years of history).
+_MAX_CACHED_DAYS = 4096
+_ONE_DAY = timedelta(days=1)
 
 
 @lru_cache(maxsize=256)
@@ -32,6 +35,11 @@ class WorkingCalendar:
     day_end_minute: int = 17 * 60
     working_days: frozenset[int] = frozenset({1, 2, 3, 4, 5})
     holidays: frozenset[date] = field(default_factory=frozenset)
+    # Each local day's business hours (None: not a working day), worked out once per calendar:
+    # a history import asks about the same few hundred days hundreds of thousands of times.
+    _days: dict[date, tuple[datetime, datetime] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         if not 0 <= self.day_start_minute < self.day_end_minute <= 24 * 60:
@@ -54,6 +62,16 @@ class WorkingCalendar:
     def _local_day(self, instant: datetime) -> date:
         return instant.astimezone(_zone(self.timezone)).date()
 
+    def _hours(self, day: date) -> tuple[datetime, datetime] | None:
+        """The day's business hours as UTC instants, or None when it is not a working day."""
+        days = self._days
+        if day in days:
+            return days[day]
+        if len(days) >= _MAX_CACHED_DAYS:
+            days.clear()
+        hours = days[day] = self._window(day) if self.is_working_day(day) else None
+        return hours
+
 
 # The same few hundred days come up again and again (every handoff, pause and target of a
 # history import or a busy desk): work each one out once.
@@ -75,13 +93,14 @@ def business_seconds_between(calendar: WorkingCalendar, start: datetime, end: da
     last_day = calendar._local_day(end)
     total = 0.0
     while day <= last_day:
-        if calendar.is_working_day(day):
-            opens, closes = calendar._window(day)
-            lo = max(opens, start)
-            hi = min(closes, end)
+        hours = calendar._hours(day)
+        if hours is not None:
+            opens, closes = hours
+            lo = start if start > opens else opens  # max(), keeping its tie rule
+            hi = end if end < closes else closes
             if hi > lo:
                 total += (hi - lo).total_seconds()
-        day += timedelta(days=1)
+        day += _ONE_DAY
     return total
 
 
@@ -94,16 +113,17 @@ def add_business_seconds(calendar: WorkingCalendar, start: datetime, seconds: fl
     for searched in range(_FOREVER_DAYS):
         if searched == _MAX_SEARCH_DAYS and remaining == seconds and seconds > 0:
             raise ValueError("calendar has no working time in ten years")
-        if calendar.is_working_day(day):
-            opens, closes = calendar._window(day)
-            lo = max(opens, start)
+        hours = calendar._hours(day)
+        if hours is not None:
+            opens, closes = hours
+            lo = start if start > opens else opens  # max(), keeping its tie rule
             if closes > lo:
                 available = (closes - lo).total_seconds()
                 if remaining <= available:
                     # A zero remainder before opening time means "at opening".
                     return lo + timedelta(seconds=remaining)
                 remaining -= available
-        day += timedelta(days=1)
+        day += _ONE_DAY
     return calendar._window(day)[0]
 
 
