@@ -57,7 +57,7 @@ from followthrough.history.log_reader import (
 )
 from followthrough.history.models import Event
 from followthrough.org.importer import ImportRejected, Problem
-from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
+from followthrough.org.models import Department, Holiday, Person, Service, Team
 from followthrough.org.rules import WorkingCalendar, add_business_hours
 from followthrough.requests import lifecycle, rules
 from followthrough.requests.models import Offer, PathStep, Pause, Request, RequestParticipant
@@ -82,6 +82,9 @@ UNKNOWN_HANDLE = "unknown"
 UNKNOWN_NAME = "Unknown (imported)"
 # A log is streamed, never held whole; beyond this it is not one desk's history.
 MAX_FILE_BYTES = 4 * 1024**3
+# Organisation rows (people, teams, memberships) per INSERT statement: few enough bound
+# values for either database's limit.
+ORG_ROWS_PER_INSERT = 2000
 # Cases written per round of bulk inserts.
 CASE_BATCH = 1000
 
@@ -283,18 +286,19 @@ def import_history(
             log_rows=spill.facts.events, placeholder_rows=spill.facts.placeholder_rows
         )
         try:
-            directory = _Directory(session, spill.facts, mapping, summary)
-            writer = _CaseWriter(session, directory, summary, name, digest, now, spill)
-            if progress is not None:
-                progress.total(spill.facts.events)
+            bulk = BulkRows(session)
             try:
+                directory = _Directory(session, spill.facts, mapping, summary, bulk)
+                writer = _CaseWriter(session, directory, summary, name, digest, now, spill, bulk)
+                if progress is not None:
+                    progress.total(spill.facts.events)
                 for case in spill.cases():
                     writer.add(case)
                     if progress is not None:
                         progress.advance(len(case.events))
                 writer.flush()
             finally:
-                writer.bulk.close()
+                bulk.close()
         except ImportRejected:
             raise
         except DomainError as exc:
@@ -314,10 +318,16 @@ class _Directory:
     """The people and teams of the log, created all at once before any request is written."""
 
     def __init__(
-        self, session: Session, facts: LogFacts, mapping: LogMapping, summary: HistoryImportSummary
+        self,
+        session: Session,
+        facts: LogFacts,
+        mapping: LogMapping,
+        summary: HistoryImportSummary,
+        bulk: BulkRows,
     ) -> None:
         self.session = session
         self.summary = summary
+        self.bulk = bulk
         self.handles: dict[str, int] = dict(session.execute(select(Person.handle, Person.id)).all())
         self.emails = set(session.scalars(select(Person.email)))
         self.team_ids: dict[str, int] = dict(session.execute(select(Team.name, Team.id)).all())
@@ -355,8 +365,10 @@ class _Directory:
 
     def _insert(self, model: type[Any], rows: list[dict[str, Any]]) -> None:
         # The ORM-enabled statement: the organisation snapshot sees the organisation changed.
-        for start in range(0, len(rows), 5000):
-            self.session.execute(insert(model), rows[start : start + 5000])
+        # One multi-row INSERT per chunk: psycopg's executemany sends tens of thousands of
+        # memberships one statement each (seconds on PostgreSQL).
+        for start in range(0, len(rows), ORG_ROWS_PER_INSERT):
+            self.session.execute(insert(model).values(rows[start : start + ORG_ROWS_PER_INSERT]))
 
     def _create_teams(self, facts: LogFacts, mapping: LogMapping) -> set[int]:
         wanted = {
@@ -396,7 +408,10 @@ class _Directory:
                 members.setdefault((team_id, person_id))
                 leads.setdefault(team_id, person_id)
         if members:
-            self._insert(Membership, [{"team_id": t, "person_id": p} for t, p in members])
+            # Tens of thousands of rows: straight to the driver (an ORM statement of that many
+            # values costs seconds to compile). The organisation snapshot already knows the
+            # organisation changed: the teams these members join were inserted just now.
+            self.bulk.insert("membership", ("team_id", "person_id"), members)
             team = cast(Table, Team.__table__)
             self.session.execute(
                 update(team)
@@ -516,6 +531,7 @@ class _CaseWriter:
         digest: str,
         now: datetime,
         spill: Spill,
+        bulk: BulkRows,
     ) -> None:
         self.session = session
         self.directory = directory
@@ -525,7 +541,7 @@ class _CaseWriter:
         self.now = now
         self.spill = spill
         self.batch: list[tuple[LogCase, CasePlan, Service | None, dict[str, Any]]] = []
-        self.bulk = BulkRows(session)
+        self.bulk = bulk
         self.services: dict[str, list[Service]] = {}
         for service in session.scalars(select(Service).where(Service.active.is_(True))):
             self.services.setdefault(service.name, []).append(service)
