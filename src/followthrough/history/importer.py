@@ -297,6 +297,7 @@ def import_history(
                     if progress is not None:
                         progress.advance(len(case.events))
                 writer.flush()
+                bulk.wait()
             finally:
                 bulk.close()
         except ImportRejected:
@@ -458,6 +459,7 @@ class _Directory:
     def team(self, group: str) -> int:
         team_id = self.team_ids.get(group[:120])
         if team_id is None:  # only the default team is made this late
+            self.bulk.wait()  # the connection is the writer thread's until its batch is in
             departments = dict(self.session.execute(select(Department.name, Department.id)).all())
             if IMPORTED_DEPARTMENT not in departments:
                 self._insert(Department, [{"name": IMPORTED_DEPARTMENT}])
@@ -477,6 +479,7 @@ class _Directory:
     def unknown(self) -> int:
         """The one person standing in for every placeholder resource of the import."""
         if self._unknown is None:
+            self.bulk.wait()  # the connection is the writer thread's until its batch is in
             self._insert(
                 Person,
                 [
@@ -737,28 +740,20 @@ class _CaseWriter:
                         bulk.json(payload),
                     )
                 )
-        bulk.insert("request", REQUEST_COLUMNS, requests)
-        bulk.insert("offer", OFFER_COLUMNS, offers)
-        bulk.insert("path_step", ("request_id", "team_id", "entered_at", "is_bounce"), steps)
-        bulk.insert("request_participant", ("request_id", "person_id"), participants)
-        bulk.insert(
-            "pause",
-            ("request_id", "reason", "note", "started_at", "started_by_id", "ended_at"),
-            pauses,
-        )
-        bulk.insert(
-            "event",
-            (
-                "kind",
-                "at",
-                "request_id",
-                "actor_id",
-                "team_id",
-                "other_team_id",
-                "person_id",
-                "payload",
-            ),
-            events,
+        # Written while the next batch is replayed (requests first: the rest point to them).
+        bulk.submit(
+            [
+                ("request", REQUEST_COLUMNS, requests),
+                ("offer", OFFER_COLUMNS, offers),
+                ("path_step", ("request_id", "team_id", "entered_at", "is_bounce"), steps),
+                ("request_participant", ("request_id", "person_id"), participants),
+                (
+                    "pause",
+                    ("request_id", "reason", "note", "started_at", "started_by_id", "ended_at"),
+                    pauses,
+                ),
+                ("event", EVENT_COLUMNS, events),
+            ]
         )
         self.summary.requests += len(self.batch)
         self.summary.events += len(events)
@@ -847,6 +842,16 @@ REQUEST_COLUMNS = (
     "bounce_count",
     "version",
     "source_case_id",
+)
+EVENT_COLUMNS = (
+    "kind",
+    "at",
+    "request_id",
+    "actor_id",
+    "team_id",
+    "other_team_id",
+    "person_id",
+    "payload",
 )
 OFFER_COLUMNS = (
     "id",
