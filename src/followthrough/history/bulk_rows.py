@@ -89,7 +89,8 @@ class BulkRows:
             return value
         if value.tzinfo is not UTC:
             value = value.astimezone(UTC)
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        # The naive UTC text: the aware one without its "+00:00" (no copy of the instant).
+        return value.isoformat(" ", "microseconds")[:-6]
 
     def flag(self, value: bool) -> Any:
         return value if self.postgres else int(value)

@@ -508,6 +508,8 @@ _TABLES = {
 
 
 def _first_text(attributes: Mapping[str, Any], names: Sequence[str]) -> str | None:
+    if not any(k.lower() in names for k in attributes):
+        return None  # most rows: none of their columns holds text (asked for every row)
     lowered = {k.lower(): v for k, v in attributes.items()}
     for name in names:
         value = lowered.get(name)

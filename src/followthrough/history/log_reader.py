@@ -33,6 +33,8 @@ MAX_PROBLEMS = 50
 # The longest text one cell or attribute may hold (a request's need holds 10,000 characters).
 MAX_FIELD_CHARS = 10_000
 SPILL_BATCH = 10_000
+# Distinct texts of a row's other columns kept encoded and decoded (bounded).
+JSON_CACHE = 4096
 
 # Resources and groups that name nobody: one "unknown" person stands in for all of them.
 PLACEHOLDERS = frozenset({"", "-", "--", "?", "n/a", "na", "none", "null", "unknown", "nobody"})
@@ -163,6 +165,7 @@ class Spill:
         self._counts: list[int] = []
         self._events: list[tuple[Any, ...]] = []
         self._attributes: list[tuple[int, str, str]] = []
+        self._json_of: dict[tuple[tuple[str, Any], ...], str] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -302,11 +305,25 @@ class Spill:
                 number,
                 resource,
                 group,
-                json.dumps(extras) if extras else None,
+                self._extras_json(extras) if extras else None,
             )
         )
         if len(self._events) >= SPILL_BATCH:
             self._flush()
+
+    def _extras_json(self, extras: dict[str, Any]) -> str:
+        """The row's other columns as JSON; most logs repeat a few combinations (an impact,
+        a priority) on row after row, each encoded once."""
+        key = tuple(extras.items())
+        try:
+            text = self._json_of.get(key)
+        except TypeError:  # a value that cannot be a key (an XES list): encoded each time
+            return json.dumps(extras)
+        if text is None:
+            if len(self._json_of) >= JSON_CACHE:
+                self._json_of.clear()
+            text = self._json_of[key] = json.dumps(extras)
+        return text
 
     def _flush(self) -> None:
         self._db.executemany("INSERT INTO log_event VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._events)
@@ -345,6 +362,7 @@ class Spill:
         )
         next_event = next(events, None)
         combinations = self.combinations
+        parsed: dict[str, dict[str, Any]] = {}  # each distinct extras text decoded once
         for key, case_id, line in self._db.execute(
             "SELECT key, case_id, line FROM log_case ORDER BY key"
         ).fetchall():
@@ -356,6 +374,13 @@ class Spill:
             while next_event is not None and next_event[0] == key:
                 _, e_line, at, number, resource, group, extras = next_event
                 combination = combinations[number]
+                if extras:
+                    values = parsed.get(extras)
+                    if values is None:
+                        if len(parsed) >= JSON_CACHE:
+                            parsed.clear()
+                        values = parsed[extras] = json.loads(extras)
+                    extras = dict(values)  # the event's own copy
                 case.events.append(
                     LogEvent(
                         e_line,
@@ -365,7 +390,7 @@ class Spill:
                         group,
                         combination.lifecycle,
                         combination.status,
-                        json.loads(extras) if extras else {},
+                        extras or {},
                         number,
                     )
                 )
