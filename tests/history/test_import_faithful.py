@@ -469,3 +469,31 @@ def test_the_xes_standard_lifecycle_and_a_status_attribute(db: Database, tmp_pat
     with db.unit_of_work() as session:
         requester = session.scalar(select(Person.handle).where(Person.id == w1.requester_id))
     assert requester == "mia.requester"  # the log says she registered it
+
+
+def test_work_after_a_resolution_reopens_the_request(db: Database, tmp_path: Path) -> None:
+    """A help desk's "Resolved" followed by "In Progress" means the resolution did not hold:
+    one reopening, then a second resolution that counts; a "Closed" after "Closed" stays a
+    repeat."""
+    rows = [
+        ("INC-7", "Queued", "Awaiting Assignment", "2026-01-05T09:00:00Z", "-", "D1 Desk"),
+        ("INC-7", "Accepted", "In Progress", "2026-01-05T10:00:00Z", "Zoë Park", "D1 Desk"),
+        ("INC-7", "Completed", "Resolved", "2026-01-05T12:00:00Z", "Zoë Park", "D1 Desk"),
+        ("INC-7", "Accepted", "In Progress", "2026-01-06T09:00:00Z", "Zoë Park", "D1 Desk"),
+        ("INC-7", "Completed", "Resolved", "2026-01-06T11:00:00Z", "Zoë Park", "D1 Desk"),
+        ("INC-7", "Completed", "Closed", "2026-01-07T11:00:00Z", "Zoë Park", "D1 Desk"),
+        ("INC-7", "Completed", "Closed", "2026-01-07T11:05:00Z", "Zoë Park", "D1 Desk"),
+    ]
+    _import(db, _csv(tmp_path / "reopened.csv", rows))
+    request = _request(db, "INC-7")
+    kinds = [(e.kind, e.at) for e in _events(db, request.id) if e.kind != "opened"]
+    assert kinds == [
+        ("offered", datetime(2026, 1, 5, 9, 0, tzinfo=UTC)),
+        ("accepted", datetime(2026, 1, 5, 10, 0, tzinfo=UTC)),
+        ("resolved", datetime(2026, 1, 5, 12, 0, tzinfo=UTC)),
+        ("reopened", datetime(2026, 1, 6, 9, 0, tzinfo=UTC)),
+        ("resolved", datetime(2026, 1, 6, 11, 0, tzinfo=UTC)),
+        ("closed", datetime(2026, 1, 7, 11, 0, tzinfo=UTC)),
+    ]
+    assert request.state == "closed"
+    assert request.resolved_at == datetime(2026, 1, 6, 11, 0, tzinfo=UTC)

@@ -335,6 +335,19 @@ class _Replay:
         if kind == "opened":
             kind = "update_posted"  # a request opens once; later "opened" rows are notes
         group = self.team if step.team_id is None else step.team_id
+        if self.state == RequestState.RESOLVED and kind in WORK_AFTER_RESOLUTION:
+            # Work went on after the resolution, so it did not hold: the other system reopened
+            # the case without a row of its own saying so (a help desk's "Resolved" followed by
+            # "In Progress"). A second resolution then counts as one, not as a repeat.
+            change = lifecycle.reopen(
+                self.request,
+                actor_id=step.actor_id,
+                reason="work went on after the resolution",
+                calendar=self.ctx.calendar(self.team),
+                targets=self.ctx.targets,
+                now=step.at,
+            )
+            self.apply(change, None)
         if kind == "offered":
             self.offered(step, group)
         elif kind == "declined":
@@ -461,6 +474,10 @@ class _Replay:
             self.apply(change, step)
         else:
             self.note(step, kind)
+
+
+# Rows that mean someone took the case up again; on a resolved request they reopen it.
+WORK_AFTER_RESOLUTION = frozenset({"offered", "accepted", "paused", "clarification_asked"})
 
 
 def _reason(step: Step) -> str:
