@@ -39,6 +39,7 @@ HISTORY_LIMIT = 2000
 CURVE_MAX_AGE = timedelta(hours=6)
 MIN_HISTORY = 20
 
+
 def refresh_curve(session: Session, service_id: int, now: datetime) -> TimescaleCurve:
     """Recompute the Kaplan-Meier curve of one service from its recent requests, and store it."""
     computed = computed_curve(session, service_id, now)
