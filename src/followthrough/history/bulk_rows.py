@@ -11,7 +11,8 @@ holds the only write lock) before the rows are written, so nothing has to be rea
 On PostgreSQL `submit` writes a batch on a background thread: while the server takes in one
 batch (its indexes and foreign-key checks), the import replays the next. The connection is never used by
 two threads at once — every other call waits for the batch in flight first — and one batch at
-most is in flight, so memory stays bounded. A failed batch raises at the next call.
+most is in flight, so memory stays bounded. A failed batch raises at the next call (on SQLite,
+which writes at once, from `submit` itself).
 """
 
 from __future__ import annotations

@@ -1,0 +1,63 @@
+"""Bulk rows written in the background (PostgreSQL) or at once (SQLite): nothing is lost, a
+failed batch is not silent, and the connection is free again for the import's own queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from followthrough.db import Database
+from followthrough.history.bulk_rows import BulkRows
+from followthrough.org.models import Department
+
+NOW = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
+COLUMNS = ("name", "created_at")
+
+
+def _names(count: int, start: int = 0) -> list[str]:
+    return [f"Bulk department {n}" for n in range(start, start + count)]
+
+
+def _rows(bulk: BulkRows, names: list[str | None]) -> list[tuple[Any, ...]]:
+    return [(name, bulk.time(NOW)) for name in names]
+
+
+def test_submitted_batches_are_all_written_before_the_next_query(db: Database) -> None:
+    with db.unit_of_work() as session:
+        before = session.scalar(select(func.count()).select_from(Department)) or 0
+        bulk = BulkRows(session)
+        try:
+            bulk.submit([("department", COLUMNS, _rows(bulk, [*_names(300)]))])
+            bulk.submit([("department", COLUMNS, _rows(bulk, [*_names(200, start=300)]))])
+            ids = bulk.reserve_ids("department", 3)  # waits for the batch in flight
+            bulk.wait()
+        finally:
+            bulk.close()
+        names = set(session.scalars(select(Department.name)))
+        count = session.scalar(select(func.count()).select_from(Department))
+    assert count == before + 500
+    assert set(_names(500)) <= names
+    assert len(ids) == 3
+    assert ids == sorted(ids)
+    assert ids[0] > 0
+
+
+def test_a_failed_batch_is_not_silent(db: Database) -> None:
+    with db.unit_of_work() as session:
+        bulk = BulkRows(session)
+        try:
+
+            def write_and_wait() -> None:
+                bulk.submit([("department", COLUMNS, _rows(bulk, [None]))])  # a name is required
+                bulk.wait()
+
+            with pytest.raises(Exception, match=r"(?i)null"):
+                write_and_wait()
+        finally:
+            bulk.close()
+        session.rollback()
+    with db.unit_of_work() as session:
+        assert session.scalar(select(Department).where(Department.name.is_(None))) is None
