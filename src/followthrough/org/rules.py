@@ -92,8 +92,9 @@ def business_seconds_between(calendar: WorkingCalendar, start: datetime, end: da
     day = calendar._local_day(start)
     last_day = calendar._local_day(end)
     total = 0.0
+    days = calendar._days
     while day <= last_day:
-        hours = calendar._hours(day)
+        hours = days[day] if day in days else calendar._hours(day)
         if hours is not None:
             opens, closes = hours
             lo = start if start > opens else opens  # max(), keeping its tie rule
@@ -110,10 +111,11 @@ def add_business_seconds(calendar: WorkingCalendar, start: datetime, seconds: fl
         raise ValueError("cannot add a negative business time")
     day = calendar._local_day(start)
     remaining = seconds
+    days = calendar._days
     for searched in range(_FOREVER_DAYS):
         if searched == _MAX_SEARCH_DAYS and remaining == seconds and seconds > 0:
             raise ValueError("calendar has no working time in ten years")
-        hours = calendar._hours(day)
+        hours = days[day] if day in days else calendar._hours(day)
         if hours is not None:
             opens, closes = hours
             lo = start if start > opens else opens  # max(), keeping its tie rule
