@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from followthrough import cli
 from followthrough.cli import app
 from followthrough.db import Base, Database
 from followthrough.org.models import Department, Team
@@ -29,9 +31,15 @@ I-2,Completed,Closed,2026-01-06T15:00:00Z,-,S1 Service Desk
 """
 
 
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wide enough that the dry run's table rows are not wrapped. The console takes its width
+    when the CLI is imported (COLUMNS set later is not read), so the width is set on it."""
+    monkeypatch.setattr(cli.console, "width", 200)
+
+
 def _run(db: Database, *args: str) -> tuple[int, str, str]:
-    # Wide enough that the dry run's table rows are not wrapped.
-    result = CliRunner().invoke(app, [*args, "--database-url", db.url], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, [*args, "--database-url", db.url])
     return result.exit_code, result.stdout, result.stderr
 
 

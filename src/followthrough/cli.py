@@ -33,7 +33,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(sim_app, name="sim", help="Run and validate business simulation scenarios.")
 app.add_typer(insight_app, name="insight")
 console = Console()
-err = Console(stderr=True)
+# Messages and errors are never broken at the terminal's width: one problem per line, whole,
+# for whoever greps or parses them (a pipe or CI has no width and would get 80 columns).
+err = Console(stderr=True, soft_wrap=True)
 
 DatabaseUrl = Annotated[
     str | None,

@@ -27,7 +27,9 @@ insight_app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-err = Console(stderr=True)
+# Messages and errors are never broken at the terminal's width: one problem per line, whole,
+# for whoever greps or parses them (a pipe or CI has no width and would get 80 columns).
+err = Console(stderr=True, soft_wrap=True)
 
 DatabaseUrl = Annotated[
     str | None,
