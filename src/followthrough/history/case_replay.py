@@ -181,26 +181,31 @@ class _Replay:
         if change.new_pause is not None:
             p = change.new_pause
             self.pauses.append(PausePlan(str(p.reason), p.started_at, p.started_by_id))
-        self.participants.update(change.participants)
-        own = len(change.events) + row_event if row_event < 0 else row_event
-        for index, event in enumerate(change.events):
-            payload: dict[str, Any] = dict(self.ctx.base)
+        participants = self.participants
+        participants.update(change.participants)
+        events = change.events
+        own = len(events) + row_event if row_event < 0 else row_event
+        base, plans = self.ctx.base, self.events
+        for index, event in enumerate(events):
+            payload: dict[str, Any] = dict(base)
             if step is not None and index == own:
                 payload.update(step.payload)
             else:
                 payload["synthetic"] = True
-            stored = event.payload.to_json()
+            typed = event.payload
+            stored = typed.to_json()
             payload.update(stored)
             offer_id = stored.get("offer_id")
             about: OfferPlan | None = None
             if offer_id is not None:
                 offer_id = new_id if offer_id == NEW_ROW else offer_id
                 about = self.offers[offer_id - 1]
-            self.events.append(
+            actor_id = event.actor_id
+            plans.append(
                 EventPlan(
-                    str(event.kind),
+                    str(typed.KIND),
                     event.at,
-                    event.actor_id,
+                    actor_id,
                     event.team_id,
                     event.other_team_id,
                     event.person_id,
@@ -208,8 +213,8 @@ class _Replay:
                     about,
                 )
             )
-            if event.actor_id is not None:
-                self.participants.add(event.actor_id)
+            if actor_id is not None:
+                participants.add(actor_id)
 
     def note(self, step: Step, kind: str) -> None:
         """A row that changes nothing the lifecycle keeps (an update, a call): its event only."""

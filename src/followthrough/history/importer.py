@@ -602,9 +602,10 @@ class _CaseWriter:
             self.flush()
 
     def _steps(self, case: LogCase) -> Iterator[Step]:
-        d = self.directory
+        person, team = self.directory.person, self.directory.team
+        decisions = self.spill.decisions
         for event in case.events:
-            decision = self.spill.decisions[event.combination_id]
+            decision = decisions[event.combination_id]
             if decision.kind == IGNORE:
                 continue
             if decision.reason.startswith("unknown"):
@@ -614,22 +615,22 @@ class _CaseWriter:
                 {_source_key(k): v for k, v in event.extras.items()} if event.extras else {}
             )
             other_group = payload.pop("other_group", None)
-            person = payload.pop("person", None)
+            named = payload.pop("person", None)
             payload["activity"] = event.activity
             if event.lifecycle is not None:
                 payload["lifecycle"] = event.lifecycle
             if event.status is not None:
                 payload["status"] = event.status
             other = real_name(other_group)
-            about = real_name(person)
+            about = real_name(named)
             yield Step(
                 kind=decision.kind,
                 at=event.at,
-                actor_id=d.person(event.resource),
-                team_id=None if event.group is None else d.team(event.group),
+                actor_id=person(event.resource),
+                team_id=None if event.group is None else team(event.group),
                 payload=payload,
-                other_team_id=None if other is None else d.team(other),
-                person_id=None if about is None else d.person(about),
+                other_team_id=None if other is None else team(other),
+                person_id=None if about is None else person(about),
                 waiting_on=decision.waiting_on,
             )
 

@@ -97,7 +97,8 @@ class Payload:
     def to_json(self) -> dict[str, Any]:
         """The stored JSON: None left out, flags only when set, instants as ISO 8601."""
         stored: dict[str, Any] = {}
-        for name, flag in _json_fields(type(self)):
+        plan = _JSON_FIELDS.get(type(self)) or _json_fields(type(self))
+        for name, flag in plan:
             value = getattr(self, name)
             if value is None or (flag and value is False):
                 continue
