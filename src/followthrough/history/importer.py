@@ -297,7 +297,6 @@ def import_history(
                     if progress is not None:
                         progress.advance(len(case.events))
                 writer.flush()
-                bulk.wait()
             finally:
                 bulk.close()
         except ImportRejected:
@@ -459,7 +458,6 @@ class _Directory:
     def team(self, group: str) -> int:
         team_id = self.team_ids.get(group[:120])
         if team_id is None:  # only the default team is made this late
-            self.bulk.wait()  # the connection is the writer thread's until its batch is in
             departments = dict(self.session.execute(select(Department.name, Department.id)).all())
             if IMPORTED_DEPARTMENT not in departments:
                 self._insert(Department, [{"name": IMPORTED_DEPARTMENT}])
@@ -479,7 +477,6 @@ class _Directory:
     def unknown(self) -> int:
         """The one person standing in for every placeholder resource of the import."""
         if self._unknown is None:
-            self.bulk.wait()  # the connection is the writer thread's until its batch is in
             self._insert(
                 Person,
                 [
