@@ -372,3 +372,27 @@ def _step(r: RequestFacts, action: str, now: datetime) -> RequestFacts:
             r, open_offer=None, actor_id=CLERK, resolution="d", **common
         ).request  # type: ignore[arg-type]
     return lifecycle.reopen(r, actor_id=REQUESTER, reason="no", **common).request  # type: ignore[arg-type]
+
+
+def test_an_imported_request_starts_its_clocks_now() -> None:
+    """Opened in the other system on Monday, brought in on Wednesday 15:00: still open, it owes
+    an update 4 business hours on (Thursday 11:00, escalating 2 hours later at 13:00) and a
+    resolution 16 on (Friday 15:00); waiting on its requester, no update; resolved, it closes by
+    itself 2 business days on (Friday 15:00); closed, nothing moves."""
+    past = replace(opened(at(23, 10)).request, owner_id=CLERK, state=RequestState.IN_PROGRESS)
+    now = at(25, 15)
+    open_now = lifecycle.restart_clocks(past, CAL, TARGETS, now)
+    assert open_now.next_update_due_at == at(26, 11)
+    assert open_now.update_escalate_at == at(26, 13)
+    assert open_now.resolve_due_at == at(27, 15)
+
+    waiting = replace(past, waiting_on=WaitReason.REQUESTER, state=RequestState.WAITING)
+    waiting_now = lifecycle.restart_clocks(waiting, CAL, TARGETS, now)
+    assert waiting_now.next_update_due_at is None
+    assert waiting_now.resolve_due_at == at(27, 15)
+
+    resolved = replace(past, state=RequestState.RESOLVED, resolved_at=at(24, 12))
+    assert lifecycle.restart_clocks(resolved, CAL, TARGETS, now).auto_close_at == at(27, 15)
+
+    closed = replace(past, state=RequestState.CLOSED)
+    assert lifecycle.restart_clocks(closed, CAL, TARGETS, now) == closed

@@ -58,7 +58,7 @@ from followthrough.history.log_reader import (
 from followthrough.history.models import Event
 from followthrough.org.importer import ImportRejected, Problem
 from followthrough.org.models import Department, Holiday, Person, Service, Team
-from followthrough.org.rules import WorkingCalendar, add_business_hours
+from followthrough.org.rules import WorkingCalendar
 from followthrough.requests import lifecycle, rules
 from followthrough.requests.models import Offer, PathStep, Pause, Request, RequestParticipant
 
@@ -767,19 +767,13 @@ class _CaseWriter:
         service: Service | None,
         text: dict[str, Any],
     ) -> tuple[Any, ...]:
-        r = plan.request
-        calendar = self.directory.calendars.get(r.team_id) or WorkingCalendar()
-        targets = lifecycle.targets_of(service)
-        next_update = escalate = resolve_due = auto_close = None
-        # The clocks of a request still open or resolved start today, not in the log's past:
-        # it owes updates from now on, and a resolved one closes by itself as usual.
-        if r.state == rules.RESOLVED:
-            auto_close = lifecycle.auto_close_due(calendar, targets, self.now)
-        elif r.state in rules.OPEN_STATES:
-            resolve_due = add_business_hours(calendar, self.now, targets.resolve_hours)
-            if rules.owes_updates(r.waiting_on):
-                ladder = rules.update_ladder(calendar, self.now, targets.update_every_hours)
-                next_update, escalate = ladder.due_at, ladder.escalate_at
+        # The clocks of a request still open or resolved start today, not in the log's past.
+        r = lifecycle.restart_clocks(
+            plan.request,
+            self.directory.calendars.get(plan.request.team_id) or WorkingCalendar(),
+            lifecycle.targets_of(service),
+            self.now,
+        )
         time = self.bulk.time
         return (
             request_id,
@@ -801,12 +795,12 @@ class _CaseWriter:
             time(r.closed_at),
             time(plan.events[-1].at),
             r.resolution,
-            time(next_update),
-            time(escalate),
-            time(resolve_due),
+            time(r.next_update_due_at),
+            time(r.update_escalate_at),
+            time(r.resolve_due_at),
             time(r.clock_paused_at),
             r.paused_business_seconds,
-            time(auto_close),
+            time(r.auto_close_at),
             r.bounce_count,
             1,
             case.case_id[:200],

@@ -317,6 +317,33 @@ _LADDER_SUSPENDED: dict[str, datetime | None] = {
 }
 
 
+def resolve_due(calendar: WorkingCalendar, targets: Targets, start: datetime) -> datetime:
+    """When a request whose resolve clock starts at `start` should be resolved by."""
+    return add_business_hours(calendar, start, targets.resolve_hours)
+
+
+def restart_clocks(
+    request: RequestFacts, calendar: WorkingCalendar, targets: Targets, now: datetime
+) -> RequestFacts:
+    """A request brought in from another system keeps its past but its clocks start now: still
+    open, it owes a resolution by the target from now and updates on the cadence (unless the
+    requester owes an answer); resolved, it closes by itself as any resolved request does."""
+    if request.state == RequestState.RESOLVED:
+        return replace(request, auto_close_at=auto_close_due(calendar, targets, now))
+    if request.state not in rules.OPEN_STATES:
+        return request
+    ladder = (
+        _ladder_reset(calendar, targets, now)
+        if rules.owes_updates(request.waiting_on)
+        else _LADDER_SUSPENDED
+    )
+    return replace(
+        request,
+        resolve_due_at=resolve_due(calendar, targets, now),
+        **ladder,  # type: ignore[arg-type]
+    )
+
+
 def accept_due(calendar: WorkingCalendar, targets: Targets, now: datetime) -> datetime:
     """An offer is to be accepted within the acceptance target, in the receiver's hours."""
     return add_business_hours(calendar, now, targets.accept_hours)
@@ -391,7 +418,7 @@ def open_request(
         updated_at=now,
         state=RequestState.NEW,
         parent_id=parent_id,
-        resolve_due_at=add_business_hours(calendar, now, targets.resolve_hours),
+        resolve_due_at=resolve_due(calendar, targets, now),
         **_ladder_reset(calendar, targets, now),  # type: ignore[arg-type]
     )
     intake = NewOffer(
