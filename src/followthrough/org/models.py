@@ -40,6 +40,11 @@ class Person(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How times are shown to this person and how times they type are read (org.local_time):
+    # an IANA zone name and a CLDR locale name, guessed from the browser at the first sign-in
+    # or chosen on their profile; empty means UTC and the desk's default locale.
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    locale: Mapped[str | None] = mapped_column(String(35), default=None)
 
 
 class Team(Base):
