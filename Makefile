@@ -18,11 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Browser assets come from npm (package-lock.json) and are served by the app from $(VENDOR).
+# Browser assets come from npm (package-lock.json) and are served by the app from $(VENDOR):
+# htmx, Chart.js and Swagger UI for the API reference. No package's install script is run
+# (swagger-ui-dist's would report the install to an analytics service).
 $(VENDOR_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)
+	npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+	mkdir -p $(VENDOR)/swagger-ui
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	   node_modules/swagger-ui-dist/favicon-32x32.png node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
 	touch $(VENDOR_STAMP)
 
 # The browser tests drive Debian's Chromium with Playwright (its own browser download is not used).

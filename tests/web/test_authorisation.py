@@ -67,8 +67,6 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/health"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
-        ("GET", "/docs/oauth2-redirect"),
-        ("GET", "/redoc"),
         ("GET", "/static"),
         ("POST", "/api/v1/session"),
         ("GET", "/sign-in"),

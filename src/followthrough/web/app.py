@@ -36,7 +36,7 @@ from followthrough.requests.team_web import router as team_pages
 from followthrough.requests.web import router as request_pages
 from followthrough.sweeper.service import sweep
 from followthrough.web.deps import UnitOfWorkRoute
-from followthrough.web.openapi import install_openapi
+from followthrough.web.openapi import install_api_reference, install_openapi
 from followthrough.web.pages import STATIC, SignInRequired, error_page
 from followthrough.web.problems import install_problem_handlers
 from followthrough.web.security import install_security
@@ -102,12 +102,16 @@ def create_app(
         version=__version__,
         description="Internal service desk API: requests, owners, offers, promises, updates.",
         lifespan=lifespan,
+        # FastAPI's own reference pages load Swagger UI and ReDoc from a CDN; ours is local.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = db
     app.state.clock = clock
     install_problem_handlers(app)
     install_openapi(app)
+    install_api_reference(app)
     install_security(app)
 
     api = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)

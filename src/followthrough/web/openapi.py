@@ -17,6 +17,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 
 from followthrough.web.problems import PROBLEM, WWW_AUTHENTICATE, Problem
 
@@ -306,3 +308,36 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# Swagger UI from the npm package (the Makefile's vendor step copies it to /static/vendor), not
+# from a CDN: the reference must work on a machine without internet. Its start-up is a script
+# file of our own, so the page needs no inline script.
+API_REFERENCE_PATH = "/docs"
+_API_REFERENCE_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} API reference</title>
+<link rel="icon" type="image/png" href="/static/vendor/swagger-ui/favicon-32x32.png">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<main id="swagger-ui" data-openapi-url="{openapi_url}"></main>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/api-reference.js"></script>
+</body>
+</html>
+"""
+
+
+def install_api_reference(app: FastAPI) -> None:
+    """Serve the API reference page at /docs. The app must be made with `docs_url=None` and
+    `redoc_url=None`, so FastAPI adds no page of its own that loads Swagger UI from a CDN."""
+    page = _API_REFERENCE_PAGE.format(title=app.title, openapi_url=app.openapi_url)
+
+    async def api_reference(request: Request) -> HTMLResponse:
+        return HTMLResponse(page)
+
+    app.add_route(API_REFERENCE_PATH, api_reference, include_in_schema=False)

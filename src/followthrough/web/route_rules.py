@@ -95,8 +95,6 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/health"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
     ("GET", "/static"): PUBLIC,
     # Requests (API).
     ("GET", f"{API}/requests"): SIGNED_IN,
