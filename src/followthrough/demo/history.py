@@ -706,7 +706,11 @@ class Life:
         self.apply(lifecycle.escalate_offer(self.r.now, offer.facts(), lead_id=lead, now=now))
 
     def remind_update(self, now: datetime) -> None:
-        self.apply(lifecycle.remind_update(self.r.now, now=now))
+        self.apply(
+            lifecycle.remind_update(
+                self.r.now, calendar=self.cal(self.r.team), targets=self.targets(), now=now
+            )
+        )
 
     def escalate_update(self, now: datetime) -> None:
         self.r.escalations += 1

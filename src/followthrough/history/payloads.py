@@ -54,6 +54,26 @@ class EventKind(StrEnum):
     FEEDBACK_GIVEN = "feedback_given"
     CASE_LINKED = "case_linked"
     SUB_REQUEST_OPENED = "sub_request_opened"
+    # An admin's changes to the organisation (no request), and a request handed to a new owner.
+    SERVICE_CHANGED = "service_changed"
+    TEAM_CALENDAR_CHANGED = "team_calendar_changed"
+    TEAM_ROLES_CHANGED = "team_roles_changed"
+    HOLIDAY_ADDED = "holiday_added"
+    HOLIDAY_REMOVED = "holiday_removed"
+    MEMBER_ADDED = "member_added"
+    MEMBER_REMOVED = "member_removed"
+    PERSON_DEACTIVATED = "person_deactivated"
+    PERSON_REACTIVATED = "person_reactivated"
+    PASSWORD_RESET_ISSUED = "password_reset_issued"
+    PASSWORD_CHANGED = "password_changed"
+    OWNER_REASSIGNED = "owner_reassigned"
+    REQUEST_WITHDRAWN = "request_withdrawn"
+    MERGED_INTO = "merged_into"
+    DUPLICATE_MERGED = "duplicate_merged"
+    PROMISE_RELEASED = "promise_released"
+    RETURNED_TO_REQUESTER = "returned_to_requester"
+    ATTACHMENT_ADDED = "attachment_added"
+    NOTE_ADDED = "note_added"
 
 
 def sub_request_resolved(child_id: int) -> str:
@@ -182,6 +202,9 @@ class Escalated(Payload):
     KIND = EventKind.ESCALATED
     offer_id: int = field(default=NEW_ROW, metadata=_ROW)
     what: str = "offer_not_accepted"
+    # The one it would go to already owns the request, and there is nobody above them: the
+    # escalation is recorded (the event has no person) and nobody is notified.
+    nobody_above: bool = field(default=False, metadata=_FLAG)
 
 
 @dataclass(frozen=True)
@@ -240,6 +263,8 @@ class UpdateReminded(Payload):
 class UpdateEscalated(Payload):
     KIND = EventKind.UPDATE_ESCALATED
     owner_id: int | None = None
+    # As for an offer's escalation: the owner is the one it would go to, and nobody is above.
+    nobody_above: bool = field(default=False, metadata=_FLAG)
 
 
 @dataclass(frozen=True)
@@ -318,6 +343,175 @@ class SubRequestOpened(Payload):
     child_id: int = field(default=NEW_ROW, metadata=_ROW)
 
 
+@dataclass(frozen=True)
+class RequestWithdrawn(Payload):
+    """The requester (or an admin) withdrew the request: it ends without being resolved."""
+
+    KIND = EventKind.REQUEST_WITHDRAWN
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MergedInto(Payload):
+    """On the duplicate: it was merged into `into_id` and ends there."""
+
+    KIND = EventKind.MERGED_INTO
+    into_id: int = field(default=NEW_ROW, metadata=_ROW)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DuplicateMerged(Payload):
+    """On the request a duplicate went into: its requester now takes part (`requester_id`),
+    and the duplicate's customer cases it did not have are linked to it (`case_ids`)."""
+
+    KIND = EventKind.DUPLICATE_MERGED
+    duplicate_id: int = field(default=NEW_ROW, metadata=_ROW)
+    requester_id: int | None = None
+    case_ids: tuple[int, ...] | None = field(default=None, metadata=_ROW)
+
+
+@dataclass(frozen=True)
+class PromiseReleased(Payload):
+    """An open promise let go because its request ended unresolved (withdrawn or merged):
+    neither kept nor broken."""
+
+    KIND = EventKind.PROMISE_RELEASED
+    promise_id: int = field(default=NEW_ROW, metadata=_ROW)
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnedToRequester(Payload):
+    """A declined intake with nowhere else to go: the requester is accountable again and
+    chooses where it goes next (or withdraws it)."""
+
+    KIND = EventKind.RETURNED_TO_REQUESTER
+    offer_id: int = field(default=NEW_ROW, metadata=_ROW)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AttachmentAdded(Payload):
+    """A file attached to the request; the file itself is kept outside the database."""
+
+    KIND = EventKind.ATTACHMENT_ADDED
+    attachment_id: int = 0
+    file_name: str = ""
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class NoteAdded(Payload):
+    """An internal note, for the teams working the request only: the event names the note and
+    never holds its words, so the history shown or exported to others says nothing of it."""
+
+    KIND = EventKind.NOTE_ADDED
+    note_id: int = 0
+
+
+# -- an admin's changes: no request; the event's team is the team changed, its person the person
+
+
+@dataclass(frozen=True)
+class ServiceChanged(Payload):
+    """A service's targets changed; the new values of those that changed, and what it was."""
+
+    KIND = EventKind.SERVICE_CHANGED
+    service_id: int = 0
+    accept_target_hours: float | None = None
+    update_every_hours: float | None = None
+    resolve_target_hours: float | None = None
+    auto_close_days: int | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class TeamCalendarChanged(Payload):
+    """A team's working hours changed: the calendar now, and what it was (`summary`)."""
+
+    KIND = EventKind.TEAM_CALENDAR_CHANGED
+    timezone: str = ""
+    day_start: str = ""
+    day_end: str = ""
+    working_days: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class TeamRolesChanged(Payload):
+    """A team's lead or duty owner changed (None: nobody holds the role now)."""
+
+    KIND = EventKind.TEAM_ROLES_CHANGED
+    lead_id: int | None = None
+    duty_owner_id: int | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class HolidayAdded(Payload):
+    KIND = EventKind.HOLIDAY_ADDED
+    day: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class HolidayRemoved(Payload):
+    KIND = EventKind.HOLIDAY_REMOVED
+    day: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class MemberAdded(Payload):
+    KIND = EventKind.MEMBER_ADDED
+
+
+@dataclass(frozen=True)
+class MemberRemoved(Payload):
+    KIND = EventKind.MEMBER_REMOVED
+
+
+@dataclass(frozen=True)
+class PersonDeactivated(Payload):
+    """A person who may no longer sign in; the requests handed on from them and the offers to
+    them withdrawn (each request has its own event too)."""
+
+    KIND = EventKind.PERSON_DEACTIVATED
+    handed_on: tuple[int, ...] | None = None
+    offers_withdrawn: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PersonReactivated(Payload):
+    KIND = EventKind.PERSON_REACTIVATED
+
+
+@dataclass(frozen=True)
+class PasswordResetIssued(Payload):
+    """An admin made a one-time link for the person to choose a new password."""
+
+    KIND = EventKind.PASSWORD_RESET_ISSUED
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PasswordChanged(Payload):
+    """The person chose a new password (through a reset link)."""
+
+    KIND = EventKind.PASSWORD_CHANGED
+
+
+@dataclass(frozen=True)
+class OwnerReassigned(Payload):
+    """The request handed to a new owner without an offer (its owner left): the event's person
+    is the new owner."""
+
+    KIND = EventKind.OWNER_REASSIGNED
+    previous_owner_id: int | None = None
+    reason: str = ""
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     cls.KIND: cls
     for cls in (
@@ -344,6 +538,25 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         FeedbackGiven,
         CaseLinked,
         SubRequestOpened,
+        ServiceChanged,
+        TeamCalendarChanged,
+        TeamRolesChanged,
+        HolidayAdded,
+        HolidayRemoved,
+        MemberAdded,
+        MemberRemoved,
+        PersonDeactivated,
+        PersonReactivated,
+        PasswordResetIssued,
+        PasswordChanged,
+        OwnerReassigned,
+        RequestWithdrawn,
+        MergedInto,
+        DuplicateMerged,
+        PromiseReleased,
+        ReturnedToRequester,
+        AttachmentAdded,
+        NoteAdded,
     )
 }
 assert set(PAYLOADS) == set(EventKind), "one payload per event kind"

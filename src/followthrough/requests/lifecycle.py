@@ -20,8 +20,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Protocol
 
-from followthrough.errors import Conflict, InvalidInput
-from followthrough.history.payloads import NEW_ROW, sub_request_resolved
+from followthrough.errors import Conflict, InvalidInput, InvalidTransition
+from followthrough.history.payloads import NEW_ROW, OwnerReassigned, sub_request_resolved
 from followthrough.org.rules import (
     WorkingCalendar,
     add_business_hours,
@@ -37,9 +37,11 @@ from followthrough.requests.vocabulary import (
     ClarificationAsked,
     Closed,
     Declined,
+    DuplicateMerged,
     Escalated,
     EventKind,
     FeedbackGiven,
+    MergedInto,
     NotificationKind,
     Offered,
     OfferKind,
@@ -50,12 +52,15 @@ from followthrough.requests.vocabulary import (
     PromiseBroken,
     PromiseKept,
     PromiseMade,
+    PromiseReleased,
     PromiseState,
     Rated,
     Reopened,
     RequestState,
+    RequestWithdrawn,
     Resolved,
     Resumed,
+    ReturnedToRequester,
     SubRequestOpened,
     UpdateEscalated,
     UpdatePosted,
@@ -150,6 +155,8 @@ class RequestFacts:
     paused_business_seconds: float = 0.0
     auto_close_at: datetime | None = None
     bounce_count: int = 0
+    # A duplicate merged into another request names it (state `merged`).
+    merged_into_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,8 @@ class Change:
     new_pause: NewPause | None = None
     pause_ended_at: datetime | None = None
     new_update: NewUpdate | None = None
+    # Open promises let go because the request ended unresolved (withdrawn, merged).
+    released_promise_ids: tuple[int, ...] = ()
 
     def with_new_row(self, row_id: int) -> Change:
         """The change with the id of the row it created (offer, update) in its payloads."""
@@ -639,6 +648,126 @@ def decline(
     )
 
 
+@dataclass(frozen=True)
+class TriageTeam:
+    """The team that routes requests nobody else took, when the organisation has one."""
+
+    id: int
+    name: str
+    duty_owner_id: int
+    calendar: WorkingCalendar
+
+
+def decline_intake(
+    request: RequestFacts,
+    offer: OfferFacts,
+    *,
+    actor_id: int,
+    reason: str,
+    team_name: str,
+    triage: TriageTeam | None,
+    path: Sequence[int],
+    targets: Targets,
+    now: datetime,
+) -> Change:
+    """A team declines the request it was raised to. It is never left with nobody working it:
+
+    - to the triage team, when there is one and it is neither the team declining nor a team
+      the request already passed through: its duty owner is accountable and the team is
+      offered it as a new intake, with the reason as the offer's note;
+    - otherwise back to the requester, accountable again with the reason: they offer it to
+      another team or withdraw it. Nobody owes them updates while they hold it.
+
+    The requester is told either way. `path` is the teams so far; `team_name` is the declining
+    team's; `targets` the request's (the triage offer's acceptance target)."""
+    if offer.kind != OfferKind.INTAKE:
+        raise InvalidInput("only the intake offer goes on by this rule", field="offer_id")
+    rules.require_state("answer_offer", request.state)
+    declined = Event(
+        Declined(offer_id=offer.id, reason=reason, intake=True),
+        now,
+        actor_id=actor_id,
+        team_id=offer.to_team_id,
+        other_team_id=offer.from_team_id,
+    )
+    answer = OfferAnswer(offer.id, OfferState.DECLINED, actor_id, now, reason)
+    previous_owner = request.owner_id
+    if triage is not None and triage.id != offer.to_team_id and triage.id not in path:
+        note = f"{team_name} declined it: {reason}"
+        intake = NewOffer(
+            kind=OfferKind.INTAKE,
+            from_person_id=actor_id,
+            from_team_id=offer.to_team_id,
+            to_team_id=triage.id,
+            to_person_id=None,
+            note=note,
+            offered_at=now,
+            due_at=accept_due(triage.calendar, targets, now),
+        )
+        told = {request.requester_id, previous_owner} - {actor_id, triage.duty_owner_id}
+        return Change(
+            request=_touched(request, now, owner_id=triage.duty_owner_id, team_id=triage.id),
+            events=(
+                declined,
+                Event(
+                    Offered(offer_id=NEW_ROW, intake=True, note=note),
+                    now,
+                    actor_id=actor_id,
+                    team_id=triage.id,
+                    other_team_id=offer.to_team_id,
+                    person_id=triage.duty_owner_id,
+                ),
+            ),
+            notices=(
+                Notice(
+                    triage.duty_owner_id,
+                    NotificationKind.OFFER,
+                    f"New request for {triage.name}: {request.title} ({note})",
+                ),
+                *(
+                    Notice(
+                        p,
+                        NotificationKind.OFFER_DECLINED,
+                        f"{team_name} declined {request.title}: {reason}. "
+                        f"It went to {triage.name}, who will route it.",
+                    )
+                    for p in sorted(told)
+                ),
+            ),
+            participants=(triage.duty_owner_id,),
+            answered=(answer,),
+            new_offer=intake,
+            new_step=NewPathStep(triage.id, now, rules.is_bounce(path, triage.id)),
+        )
+    owner_told = sorted({previous_owner} - {actor_id, request.requester_id})
+    return Change(
+        request=_touched(request, now, owner_id=request.requester_id, **_LADDER_SUSPENDED),
+        events=(
+            declined,
+            Event(
+                ReturnedToRequester(offer_id=offer.id, reason=reason),
+                now,
+                actor_id=actor_id,
+                team_id=offer.to_team_id,
+                person_id=request.requester_id,
+            ),
+        ),
+        notices=(
+            Notice(
+                request.requester_id,
+                NotificationKind.RETURNED,
+                f"{team_name} declined {request.title}: {reason}. It is back with you: "
+                "offer it to another team, or withdraw it.",
+            ),
+            *(
+                Notice(p, NotificationKind.OFFER_DECLINED, f"Declined: {request.title} — {reason}")
+                for p in owner_told
+            ),
+        ),
+        answered=(answer,),
+    )
+
+
 def require_withdrawable(offer: OfferFacts) -> None:
     """Only a handoff can be taken back: the intake offer is answered by accepting or handing
     the request on."""
@@ -655,6 +784,35 @@ def withdraw(request: RequestFacts, offer: OfferFacts, *, actor_id: int, now: da
     return Change(request=_touched(request, now), events=(event,), answered=(answer,))
 
 
+def reassign_owner(
+    request: RequestFacts, *, to_owner_id: int, actor_id: int, reason: str, now: datetime
+) -> Change:
+    """The request handed straight to a new owner, without an offer: its owner can no longer
+    hold it (they left). The new owner is accountable at once and hears why; the team, the
+    path and the clocks stay as they were."""
+    rules.require_state("reassign", request.state)
+    if to_owner_id == request.owner_id:
+        raise Conflict("the request already has that owner", field="owner_id")
+    return Change(
+        request=_touched(request, now, owner_id=to_owner_id),
+        events=(
+            Event(
+                OwnerReassigned(previous_owner_id=request.owner_id, reason=reason),
+                now,
+                actor_id=actor_id,
+                team_id=request.team_id,
+                person_id=to_owner_id,
+            ),
+        ),
+        notices=(
+            Notice(
+                to_owner_id, NotificationKind.REASSIGNED, f"Now yours: {request.title} — {reason}"
+            ),
+        ),
+        participants=(to_owner_id,),
+    )
+
+
 def offer_escalation_due_at(offer: OfferFacts) -> datetime | None:
     """An open offer not accepted by its due time escalates once."""
     return offer.due_at if offer.escalated_at is None else None
@@ -665,23 +823,34 @@ def escalates_to(lead_id: int | None, duty_owner_id: int) -> int:
     return lead_id if lead_id is not None else duty_owner_id
 
 
+def escalation_receiver(request: RequestFacts, lead_id: int) -> int | None:
+    """Who an escalation goes to: `lead_id` (the team's `escalates_to`), never the person who
+    already owns the request. The lead is the top of a team, so when the owner is the lead
+    there is nobody above them: None, and the escalation is recorded without a receiver."""
+    return None if lead_id == request.owner_id else lead_id
+
+
 def escalate_offer(
     request: RequestFacts, offer: OfferFacts, *, lead_id: int, now: datetime
 ) -> Change:
-    """The receiving team's lead hears of an offer nobody accepted in time."""
+    """The receiving team's lead hears of an offer nobody accepted in time (unless the lead
+    owns the request: then it is recorded that there is nobody above)."""
+    receiver = escalation_receiver(request, lead_id)
     return Change(
         request=_touched(request, now),
         events=(
             Event(
-                Escalated(offer_id=offer.id),
+                Escalated(offer_id=offer.id, nobody_above=receiver is None),
                 now,
                 team_id=offer.to_team_id,
                 other_team_id=offer.from_team_id,
-                person_id=lead_id,
+                person_id=receiver,
             ),
         ),
-        notices=(
-            Notice(lead_id, NotificationKind.ESCALATION, f"Not accepted in time: {request.title}"),
+        notices=()
+        if receiver is None
+        else (
+            Notice(receiver, NotificationKind.ESCALATION, f"Not accepted in time: {request.title}"),
         ),
         escalated_offer_id=offer.id,
     )
@@ -898,9 +1067,20 @@ def update_reminder_due_at(request: RequestFacts) -> datetime | None:
     return request.next_update_due_at
 
 
-def remind_update(request: RequestFacts, *, now: datetime) -> Change:
+def remind_update(
+    request: RequestFacts, *, calendar: WorkingCalendar, targets: Targets, now: datetime
+) -> Change:
+    """The owner is reminded that an update is due. Its escalation comes no sooner than half a
+    cadence (the ladder's interval from due to escalation) after the reminder, in the team's
+    business hours: a reminder sent late, after the planned escalation time, still gives the
+    owner that long before the lead hears of it, never the same second."""
+    escalate_at = request.update_escalate_at
+    if escalate_at is not None:
+        escalate_at = max(
+            escalate_at, add_business_hours(calendar, now, targets.update_every_hours / 2)
+        )
     return Change(
-        request=_touched(request, now, update_reminded_at=now),
+        request=_touched(request, now, update_reminded_at=now, update_escalate_at=escalate_at),
         events=(Event(UpdateReminded(), now, team_id=request.team_id, person_id=request.owner_id),),
         notices=(
             Notice(request.owner_id, NotificationKind.UPDATE_DUE, f"Update due: {request.title}"),
@@ -916,18 +1096,22 @@ def update_escalation_due_at(request: RequestFacts) -> datetime | None:
 
 
 def escalate_update(request: RequestFacts, *, lead_id: int, now: datetime) -> Change:
-    """The team's lead hears of an overdue update."""
+    """The team's lead hears of an overdue update; when the lead owns the request, it is
+    recorded that there is nobody above them, and nobody is notified."""
+    receiver = escalation_receiver(request, lead_id)
     return Change(
         request=_touched(request, now, update_escalate_at=None),
         events=(
             Event(
-                UpdateEscalated(owner_id=request.owner_id),
+                UpdateEscalated(owner_id=request.owner_id, nobody_above=receiver is None),
                 now,
                 team_id=request.team_id,
-                person_id=lead_id,
+                person_id=receiver,
             ),
         ),
-        notices=(Notice(lead_id, NotificationKind.ESCALATION, f"Update overdue: {request.title}"),),
+        notices=()
+        if receiver is None
+        else (Notice(receiver, NotificationKind.ESCALATION, f"Update overdue: {request.title}"),),
     )
 
 
@@ -1048,6 +1232,209 @@ def reopen(
                 NotificationKind.REOPENED,
                 f"Reopened: {request.title} — {reason}",
             ),
+        ),
+    )
+
+
+# -- ending unresolved: withdrawn, merged ----------------------------------------------------------
+
+
+def _ended(
+    request: RequestFacts,
+    *,
+    state: RequestState,
+    open_offer: OfferFacts | None,
+    promises: Sequence[PromiseFacts],
+    actor_id: int,
+    why: str,
+    now: datetime,
+    **changes: object,
+) -> tuple[RequestFacts, list[Event], tuple[OfferAnswer, ...], tuple[int, ...], bool]:
+    """What withdrawing and merging share: the request closes unresolved (no resolution, no
+    resolve time, no estimate), its open offer is withdrawn and its open promises are released
+    (each with its event), no update is owed and a running pause ends. Returns the request
+    after, the events, the offer answered, the promises released and whether a pause ended."""
+    events: list[Event] = []
+    answered: tuple[OfferAnswer, ...] = ()
+    if open_offer is not None:
+        answer, event = _withdrawal(open_offer, actor_id, now, Withdrawn(open_offer.id))
+        answered = (answer,)
+        events.append(event)
+    released = tuple(p for p in promises if p.state == PromiseState.OPEN)
+    events.extend(
+        Event(
+            PromiseReleased(promise_id=p.id, why=why),
+            now,
+            actor_id=actor_id,
+            team_id=request.team_id,
+            person_id=p.made_by_id,
+        )
+        for p in released
+    )
+    paused = request.clock_paused_at is not None
+    after = _touched(
+        request,
+        now,
+        state=state,
+        closed_at=now,
+        auto_close_at=None,
+        clock_paused_at=None,
+        waiting_on=None,
+        **_LADDER_SUSPENDED,
+        **changes,
+    )
+    return after, events, answered, tuple(p.id for p in released), paused
+
+
+def withdraw_request(
+    request: RequestFacts,
+    *,
+    open_offer: OfferFacts | None,
+    offer_receiver_id: int | None,
+    promises: Sequence[PromiseFacts],
+    actor_id: int,
+    reason: str,
+    now: datetime,
+) -> Change:
+    """The requester (or an admin) withdraws an open request with a reason: it ends as
+    withdrawn, never counted as resolved. The open offer is withdrawn, open promises are
+    released, and the owner, whoever the offer went to (`offer_receiver_id`), whoever made
+    the promises and — when someone else withdrew it — the requester hear why."""
+    rules.require_state("withdraw", request.state)
+    after, events, answered, released, paused = _ended(
+        request,
+        state=RequestState.WITHDRAWN,
+        open_offer=open_offer,
+        promises=promises,
+        actor_id=actor_id,
+        why="the request was withdrawn",
+        now=now,
+    )
+    events.insert(
+        0,
+        Event(
+            RequestWithdrawn(reason=reason),
+            now,
+            actor_id=actor_id,
+            team_id=request.team_id,
+            person_id=request.owner_id,
+        ),
+    )
+    makers = {p.made_by_id for p in promises if p.id in released}
+    told = {request.owner_id, request.requester_id, *makers}
+    if offer_receiver_id is not None:
+        told.add(offer_receiver_id)
+    return Change(
+        request=after,
+        events=tuple(events),
+        notices=tuple(
+            Notice(p, NotificationKind.WITHDRAWN, f"Withdrawn: {request.title} — {reason}")
+            for p in sorted(told - {actor_id})
+        ),
+        answered=answered,
+        pause_ended_at=now if paused else None,
+        released_promise_ids=released,
+    )
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A merge's two sides: the duplicate ends, the request it went into gains its people."""
+
+    duplicate: Change
+    into: Change
+
+
+def merge(
+    duplicate: RequestFacts,
+    into: RequestFacts,
+    *,
+    duplicate_id: int,
+    into_id: int,
+    open_offer: OfferFacts | None,
+    promises: Sequence[PromiseFacts],
+    duplicate_people: Sequence[int],
+    new_case_ids: Sequence[int],
+    actor_id: int,
+    note: str,
+    now: datetime,
+) -> Merge:
+    """Someone working on a duplicate merges it into another open request: the duplicate ends
+    as merged, pointing to it (its open offer withdrawn, its open promises released); the
+    other request gains the duplicate's people (`duplicate_people`: its requester and
+    participants), who may read it from now on, and the duplicate's customer cases it did not
+    have (`new_case_ids`). Both histories are kept, an event on each. Both requesters and
+    both owners are told.
+
+    Only an open request can take a duplicate, and a merged request is no longer open, so a
+    merge can never close a circle (A into B, then B into A)."""
+    if duplicate_id == into_id:
+        raise InvalidInput("a request cannot be merged into itself", field="into_id")
+    rules.require_state("merge", duplicate.state)
+    if into.state not in rules.ALLOWED_IN["merge_into"]:
+        raise InvalidTransition(
+            f"request {into_id} is {into.state.replace('_', ' ')}: a duplicate can only be "
+            "merged into an open request",
+            field="into_id",
+            state=into.state,
+        )
+    ended, events, answered, released, paused = _ended(
+        duplicate,
+        state=RequestState.MERGED,
+        open_offer=open_offer,
+        promises=promises,
+        actor_id=actor_id,
+        why=f"the request was merged into #{into_id}",
+        now=now,
+        merged_into_id=into_id,
+    )
+    events.insert(
+        0,
+        Event(
+            MergedInto(into_id=into_id, note=note or None),
+            now,
+            actor_id=actor_id,
+            team_id=duplicate.team_id,
+            other_team_id=into.team_id if into.team_id != duplicate.team_id else None,
+        ),
+    )
+    moved = f"#{duplicate_id} {duplicate.title} was merged into #{into_id} {into.title}"
+    told_duplicate = {duplicate.requester_id, duplicate.owner_id} - {actor_id}
+    told_into = {into.requester_id, into.owner_id} - {actor_id} - told_duplicate
+    joining = tuple(p for p in dict.fromkeys(duplicate_people) if p != into.requester_id)
+    return Merge(
+        duplicate=Change(
+            request=ended,
+            events=tuple(events),
+            notices=tuple(
+                Notice(p, NotificationKind.MERGED, f"{moved}: follow it there.")
+                for p in sorted(told_duplicate)
+            ),
+            answered=answered,
+            pause_ended_at=now if paused else None,
+            released_promise_ids=released,
+        ),
+        into=Change(
+            request=_touched(into, now),
+            events=(
+                Event(
+                    DuplicateMerged(
+                        duplicate_id=duplicate_id,
+                        requester_id=duplicate.requester_id
+                        if duplicate.requester_id != into.requester_id
+                        else None,
+                        case_ids=tuple(new_case_ids) or None,
+                    ),
+                    now,
+                    actor_id=actor_id,
+                    team_id=into.team_id,
+                    other_team_id=duplicate.team_id if duplicate.team_id != into.team_id else None,
+                ),
+            ),
+            notices=tuple(
+                Notice(p, NotificationKind.MERGED, f"{moved}.") for p in sorted(told_into)
+            ),
+            participants=joining,
         ),
     )
 

@@ -42,6 +42,8 @@ class Request(Base):
         ForeignKey("request.id"), default=None, index=True
     )
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A duplicate merged into another request (state `merged`) names the request it went into.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), default=None)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -24,10 +24,14 @@ NEEDS_CLARIFICATION = RequestState.NEEDS_CLARIFICATION
 WAITING = RequestState.WAITING
 RESOLVED = RequestState.RESOLVED
 CLOSED = RequestState.CLOSED
+WITHDRAWN = RequestState.WITHDRAWN
+MERGED = RequestState.MERGED
 
 STATES = tuple(RequestState)
 OPEN_STATES = frozenset({NEW, IN_PROGRESS, NEEDS_CLARIFICATION, WAITING})
 PAUSED_STATES = frozenset({NEEDS_CLARIFICATION, WAITING})
+# Ended without being resolved; never counted as resolved work.
+UNRESOLVED_ENDS = frozenset({WITHDRAWN, MERGED})
 
 # What an owner may pause a request to wait on; a clarification pauses it by asking.
 WAIT_REASONS = (WaitReason.REQUESTER, WaitReason.SUB_REQUEST, WaitReason.OUTSIDE)
@@ -51,6 +55,11 @@ ALLOWED_IN: dict[str, frozenset[RequestState]] = {
     "make_promise": OPEN_STATES,
     "open_sub_request": frozenset({NEW, IN_PROGRESS, WAITING}),
     "rate": frozenset({RESOLVED, CLOSED}),
+    # Handed to a new owner when its owner leaves: open work, and resolved work not yet closed.
+    "reassign": OPEN_STATES | {RESOLVED},
+    "withdraw": OPEN_STATES,
+    "merge": OPEN_STATES,
+    "merge_into": OPEN_STATES,
 }
 
 

@@ -128,7 +128,9 @@ def escalate_offers(
 def remind_updates(
     session: Session, now: datetime, limit: int = BATCH, exclude: frozenset[int] = frozenset()
 ) -> Batch:
-    """The owner hears that an update is due (once per rung of the update ladder)."""
+    """The owner hears that an update is due (once per rung of the update ladder); its
+    escalation then waits at least half a cadence from now (`lifecycle.remind_update`), so a
+    late sweep never reminds and escalates in the same pass."""
     requests: list[Request] = claim(
         session,
         select(Request)
@@ -141,8 +143,16 @@ def remind_updates(
         .order_by(Request.next_update_due_at, Request.id),
         limit,
     )
+    org = org_snapshot(session)
     for request in requests:
-        apply_change(session, request, lifecycle.remind_update(facts_of(request), now=now))
+        service = None if request.service_id is None else org.services.get(request.service_id)
+        change = lifecycle.remind_update(
+            facts_of(request),
+            calendar=org.team(request.team_id).calendar,
+            targets=lifecycle.targets_of(service),
+            now=now,
+        )
+        apply_change(session, request, change)
     session.flush()
     return Batch(len(requests), len(requests))
 
@@ -150,7 +160,9 @@ def remind_updates(
 def escalate_updates(
     session: Session, now: datetime, limit: int = BATCH, exclude: frozenset[int] = frozenset()
 ) -> Batch:
-    """An update still missing after the reminder goes to the team's lead."""
+    """An update still missing after the reminder goes to the team's lead — never to the
+    owner: when the lead owns it, it is recorded that there is nobody above
+    (`lifecycle.escalate_update`)."""
     requests: list[Request] = claim(
         session,
         select(Request)

@@ -30,7 +30,8 @@ from followthrough.history.service import record_event
 from followthrough.notify.service import notify
 from followthrough.org.actors import Actor
 from followthrough.org.service import team_calendar
-from followthrough.org.snapshot import ServiceFacts, org_snapshot
+from followthrough.org.snapshot import OrgSnapshot, ServiceFacts, org_snapshot
+from followthrough.promises.models import Promise
 from followthrough.requests import lifecycle, rules
 from followthrough.requests.access import get_readable_request
 from followthrough.requests.lifecycle import Change, OfferFacts, RequestFacts
@@ -42,7 +43,13 @@ from followthrough.requests.models import (
     RequestParticipant,
     RequestUpdate,
 )
-from followthrough.requests.vocabulary import OfferKind, OfferState, RequestState, WaitReason
+from followthrough.requests.vocabulary import (
+    OfferKind,
+    OfferState,
+    PromiseState,
+    RequestState,
+    WaitReason,
+)
 from followthrough.timescale.service import refresh_estimate
 
 # The uncatalogued targets and how a service's targets are read are the lifecycle's.
@@ -172,11 +179,13 @@ def apply_change(
     offers: Mapping[int, Offer] | None = None,
     *,
     changes_request: bool = True,
+    promises: Mapping[int, Promise] | None = None,
 ) -> Offer | RequestUpdate | None:
     """Write what a lifecycle transition did: the request's columns, the offers it answered
-    (`offers` holds them by id), the rows it added, its events and its notifications. Returns
-    the offer or update it created, if any. `changes_request` False: the request row was just
-    inserted as the change has it, so its version does not move."""
+    (`offers` holds them by id), the promises it released (`promises` by id), the rows it
+    added, its events and its notifications. Returns the offer or update it created, if any.
+    `changes_request` False: the request row was just inserted as the change has it, so its
+    version does not move."""
     now = change.request.updated_at
     copy_facts(request, change.request)
     if changes_request:
@@ -190,6 +199,8 @@ def apply_change(
             answered.decline_reason = answer.decline_reason
     if change.escalated_offer_id is not None:
         (offers or {})[change.escalated_offer_id].escalated_at = now
+    for promise_id in change.released_promise_ids:
+        (promises or {})[promise_id].state = PromiseState.RELEASED
     if change.new_step is not None:
         step = change.new_step
         session.add(
@@ -489,18 +500,46 @@ def decline_offer(
     now: datetime,
     expected_version: int | None = None,
 ) -> Request:
-    """The receiver declines with a reason; the request stays with the sender, who is told why."""
+    """The receiver declines with a reason; a handoff stays with the sender, who is told why.
+    A declined intake goes to the triage team or back to the requester
+    (`lifecycle.decline_intake`), never left with nobody working it."""
     reason = rules.require_text(reason, "reason")
     request = load_for_change(session, actor, request_id, expected_version)
     offer = _get_open_offer(session, offer_id, request.id)
     if not rules.may_answer_offer(actor, offer.to_team_id, offer.to_person_id):
         raise NotAllowed("only the person or team the request was offered to can decline it")
-    change = lifecycle.decline(
-        facts_of(request), offer_facts(offer), actor_id=actor.person_id, reason=reason, now=now
-    )
-    apply_change(session, request, change, {offer.id: offer})
+    if offer.kind == OfferKind.INTAKE:
+        org = org_snapshot(session)
+        change = lifecycle.decline_intake(
+            facts_of(request),
+            offer_facts(offer),
+            actor_id=actor.person_id,
+            reason=reason,
+            team_name=org.team(offer.to_team_id).name,
+            triage=triage_team(org),
+            path=_path_of(session, request.id),
+            targets=_targets(session, request),
+            now=now,
+        )
+        new = apply_change(session, request, change, {offer.id: offer})
+        if new is not None:
+            refresh_estimate(session, request, now)
+    else:
+        change = lifecycle.decline(
+            facts_of(request), offer_facts(offer), actor_id=actor.person_id, reason=reason, now=now
+        )
+        apply_change(session, request, change, {offer.id: offer})
     session.flush()
     return request
+
+
+def triage_team(org: OrgSnapshot) -> lifecycle.TriageTeam | None:
+    """The organisation's triage team (the first, if several are marked), or None."""
+    triage = [t for t in org.teams.values() if t.is_triage]
+    if not triage:
+        return None
+    team = min(triage, key=lambda t: t.id)
+    return lifecycle.TriageTeam(team.id, team.name, team.duty_owner, team.calendar)
 
 
 def withdraw_offer(
@@ -797,3 +836,171 @@ def link_case(
     apply_change(session, request, change)
     session.flush()
     return request
+
+
+# -- ending unresolved: withdrawn, merged --------------------------------------------------------
+
+
+def may_withdraw(actor: Actor, requester_id: int) -> bool:
+    """The requester withdraws their own request; an admin may withdraw any they can read."""
+    return actor.person_id == requester_id or actor.is_admin
+
+
+def may_merge(actor: Actor, owner_id: int, team_id: int) -> bool:
+    """Whoever works on the duplicate merges it: its owner, a member or the lead of its team."""
+    return rules.is_working_on(actor, owner_id, team_id) or team_id in actor.lead_of
+
+
+def _open_promises(session: Session, request_id: int) -> dict[int, Promise]:
+    rows = session.scalars(
+        select(Promise)
+        .where(Promise.request_id == request_id, Promise.state == PromiseState.OPEN)
+        .order_by(Promise.id)
+    )
+    return {p.id: p for p in rows}
+
+
+def _promise_facts(promise: Promise) -> lifecycle.PromiseFacts:
+    return lifecycle.PromiseFacts(
+        id=promise.id,
+        made_by_id=promise.made_by_id,
+        made_to_id=promise.made_to_id,
+        what=promise.what,
+        due_at=promise.due_at,
+        made_at=promise.made_at,
+        state=PromiseState(promise.state),
+        reminded_at=promise.reminded_at,
+        done_at=promise.done_at,
+        done_note=promise.done_note,
+    )
+
+
+def _offer_receiver(session: Session, offer: Offer) -> int:
+    """Who was told of the offer: the person named, else the receiving team's duty owner."""
+    if offer.to_person_id is not None:
+        return offer.to_person_id
+    return org_snapshot(session).team(offer.to_team_id).duty_owner
+
+
+def _clear_estimate(request: Request) -> None:
+    request.eta_median_at = None
+    request.eta_likely_at = None
+    request.eta_basis = None
+
+
+def withdraw_request(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    reason: str,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Request:
+    """The requester (or an admin) withdraws an open request with a reason. Withdrawing one
+    already withdrawn changes nothing (the same answer again); any other ended request is a
+    conflict."""
+    reason = rules.require_text(reason, "reason")
+    request = load_for_change(session, actor, request_id)
+    if not may_withdraw(actor, request.requester_id):
+        raise NotAllowed("only the requester (or an admin) can withdraw the request")
+    if request.state == RequestState.WITHDRAWN:
+        return request
+    _check_version(request, expected_version)
+    offer = open_offer_of(session, request.id)
+    promises = _open_promises(session, request.id)
+    change = lifecycle.withdraw_request(
+        facts_of(request),
+        open_offer=None if offer is None else offer_facts(offer),
+        offer_receiver_id=None if offer is None else _offer_receiver(session, offer),
+        promises=[_promise_facts(p) for p in promises.values()],
+        actor_id=actor.person_id,
+        reason=reason,
+        now=now,
+    )
+    apply_change(
+        session, request, change, {} if offer is None else {offer.id: offer}, promises=promises
+    )
+    _clear_estimate(request)
+    session.flush()
+    return request
+
+
+def merge_requests(
+    session: Session,
+    actor: Actor,
+    duplicate_id: int,
+    into_id: int,
+    note: str,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Request:
+    """Merge the duplicate into another open request the actor can read. The duplicate's
+    requester and participants take part in the other from now on, and its customer cases are
+    linked there; each request keeps its history, with an event saying what happened.
+    Returns the duplicate."""
+    note = note.strip()
+    if len(note) > 10_000:
+        raise InvalidInput("note is longer than 10000 characters", field="note")
+    if duplicate_id == into_id:
+        raise InvalidInput("a request cannot be merged into itself", field="into_id")
+    # Both rows are locked, the lower id first, so two merges of the same pair in opposite
+    # directions queue rather than deadlock.
+    locked: dict[int, Request] = {}
+    for request_id in sorted((duplicate_id, into_id)):
+        try:
+            locked[request_id] = load_for_change(session, actor, request_id)
+        except NotFound:
+            if request_id == duplicate_id:
+                raise
+            raise NotFound(f"request {into_id} does not exist", field="into_id") from None
+    duplicate, into = locked[duplicate_id], locked[into_id]
+    if not may_merge(actor, duplicate.owner_id, duplicate.team_id):
+        raise NotAllowed("only the owner or the owning team can merge the request")
+    _check_version(duplicate, expected_version)
+    offer = open_offer_of(session, duplicate.id)
+    promises = _open_promises(session, duplicate.id)
+    people = list(
+        session.scalars(
+            select(RequestParticipant.person_id)
+            .where(RequestParticipant.request_id == duplicate.id)
+            .order_by(RequestParticipant.person_id)
+        )
+    )
+    have = set(
+        session.scalars(select(RequestCase.case_id).where(RequestCase.request_id == into.id))
+    )
+    new_cases = [
+        case_id
+        for case_id in session.scalars(
+            select(RequestCase.case_id)
+            .where(RequestCase.request_id == duplicate.id)
+            .order_by(RequestCase.case_id)
+        )
+        if case_id not in have
+    ]
+    merged = lifecycle.merge(
+        facts_of(duplicate),
+        facts_of(into),
+        duplicate_id=duplicate.id,
+        into_id=into.id,
+        open_offer=None if offer is None else offer_facts(offer),
+        promises=[_promise_facts(p) for p in promises.values()],
+        duplicate_people=[duplicate.requester_id, *people],
+        new_case_ids=new_cases,
+        actor_id=actor.person_id,
+        note=note,
+        now=now,
+    )
+    apply_change(
+        session,
+        duplicate,
+        merged.duplicate,
+        {} if offer is None else {offer.id: offer},
+        promises=promises,
+    )
+    _clear_estimate(duplicate)
+    for case_id in new_cases:
+        session.add(RequestCase(request_id=into.id, case_id=case_id))
+    apply_change(session, into, merged.into)
+    session.flush()
+    return duplicate

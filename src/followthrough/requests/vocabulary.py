@@ -18,9 +18,11 @@ from followthrough.history.payloads import (
     ClarificationAsked,
     Closed,
     Declined,
+    DuplicateMerged,
     Escalated,
     EventKind,
     FeedbackGiven,
+    MergedInto,
     Offered,
     Opened,
     Paused,
@@ -28,10 +30,13 @@ from followthrough.history.payloads import (
     PromiseBroken,
     PromiseKept,
     PromiseMade,
+    PromiseReleased,
     Rated,
     Reopened,
+    RequestWithdrawn,
     Resolved,
     Resumed,
+    ReturnedToRequester,
     SubRequestOpened,
     UpdateEscalated,
     UpdatePosted,
@@ -47,9 +52,11 @@ __all__ = [
     "ClarificationAsked",
     "Closed",
     "Declined",
+    "DuplicateMerged",
     "Escalated",
     "EventKind",
     "FeedbackGiven",
+    "MergedInto",
     "NotificationKind",
     "OfferKind",
     "OfferState",
@@ -61,12 +68,15 @@ __all__ = [
     "PromiseBroken",
     "PromiseKept",
     "PromiseMade",
+    "PromiseReleased",
     "PromiseState",
     "Rated",
     "Reopened",
     "RequestState",
+    "RequestWithdrawn",
     "Resolved",
     "Resumed",
+    "ReturnedToRequester",
     "SubRequestOpened",
     "UpdateEscalated",
     "UpdatePosted",
@@ -83,6 +93,10 @@ class RequestState(StrEnum):
     WAITING = "waiting"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    # Ended without being resolved: the requester withdrew it, or it was merged into another
+    # request as a duplicate. Neither counts as resolved work anywhere.
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
 
 
 class OfferState(StrEnum):
@@ -120,6 +134,8 @@ class PromiseState(StrEnum):
     OPEN = "open"
     KEPT = "kept"
     BROKEN = "broken"
+    # Its request ended unresolved (withdrawn, merged): neither kept nor broken.
+    RELEASED = "released"
 
 
 class NotificationKind(StrEnum):
@@ -137,3 +153,8 @@ class NotificationKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     FEEDBACK = "feedback"
+    # The request was handed to you because its owner left.
+    REASSIGNED = "reassigned"
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
+    RETURNED = "returned"
