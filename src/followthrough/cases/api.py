@@ -12,6 +12,7 @@ from followthrough.cases import service
 from followthrough.cases.models import Case
 from followthrough.fields import MAX_ID, Id, Text, ZonedDateTime
 from followthrough.requests.queries import person_names, summary, team_names
+from followthrough.requests.rules import OPEN_STATES
 from followthrough.requests.schemas import RequestSummary
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
 from followthrough.web.schemas import Input
@@ -77,7 +78,8 @@ def get_case(case_id: Id, session: DbSession, actor: CurrentActor) -> CaseDetail
     requests = service.case_requests(session, actor, case_id)
     people = person_names(session, [p for r in requests for p in (r.owner_id, r.requester_id)])
     teams = team_names(session, [r.team_id for r in requests])
-    waiting_on = [r for r in requests if r.state not in ("resolved", "closed")]
+    # Withdrawn and merged requests ended too: the case waits on nothing there.
+    waiting_on = [r for r in requests if r.state in OPEN_STATES]
     likely = [r.eta_likely_at for r in waiting_on]
     # One open request without a certified date (too little history to be sure) means the case
     # has none either: the latest of the others would be a date nobody can stand behind.

@@ -195,7 +195,7 @@ def refresh_estimate(
     `opened`: the request was opened in this transaction (nothing was stated about it yet).
     When the history cannot certify 8 in 10, no date is stamped, only the sentence saying so.
     """
-    if request.state in ("resolved", "closed"):
+    if request.state not in OPEN_STATES:
         request.eta_median_at = request.eta_likely_at = None
         request.eta_basis = None
         return
