@@ -142,6 +142,8 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/account/tokens"),
         ("POST", "/account/tokens"),
         ("POST", "/account/tokens/{token_id}/revoke"),
+        ("GET", "/profile"),
+        ("POST", "/profile"),
         ("GET", "/"),
         ("POST", "/inbox/read"),
         ("GET", "/practice"),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from followthrough.auth import service
 from followthrough.auth.passwords import password_checks
@@ -13,6 +15,7 @@ from followthrough.auth.rules import wait_in_words
 from followthrough.errors import NotSignedIn, ServiceBusy, TooManyAttempts
 from followthrough.fields import Id
 from followthrough.org.models import Person
+from followthrough.org.profile import remember_guessed_clock
 from followthrough.org.service import get_person
 from followthrough.web.deps import (
     SESSION_COOKIE,
@@ -152,12 +155,16 @@ async def sign_in(request: Request, form: PageForm) -> Response:
         )
         return _sign_in_page(request, next_path, handle, _no_match())
     days = settings(request).session_days
+    # The browser's zone and language (static/clock-guess.js), kept if the person has none yet.
+    guessed_zone, guessed_locale = form.get("timezone"), form.get("locale")
+
+    def finish(session: Session, now: datetime) -> str:
+        person, token, _row = service.finish_sign_in(session, attempt, now, days)
+        remember_guessed_clock(session, person, guessed_zone, guessed_locale)
+        return token
+
     try:
-        _person, token, _row = await run_in_unit_of_work(
-            request,
-            lambda session, now: service.finish_sign_in(session, attempt, now, days),
-            write=True,
-        )
+        token = await run_in_unit_of_work(request, finish, write=True)
     except NotSignedIn:
         # The account changed (deactivated, new password) while the password was checked.
         return _sign_in_page(request, next_path, handle, _no_match())

@@ -8,7 +8,7 @@ Chart.js configurations built here and drawn by the browser, the silo map's netw
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,6 +19,7 @@ from followthrough.errors import InvalidInput
 from followthrough.fields import Hours, Id
 from followthrough.insight import health, recognition, review, ripple, rules, scorecard, silo
 from followthrough.insight.api import DEFAULT_PERIOD
+from followthrough.org.local_time import Clock, local_date, start_of_day, start_of_week
 from followthrough.org.models import Team
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, ReadPage
@@ -49,18 +50,19 @@ def _minimum(page: ReadPage | ChangePage) -> int:
     return int(page.request.app.state.settings.insight_minimum_group_size)
 
 
-def _day(value: str, name: str) -> datetime | None:
+def _day(value: str, name: str, clock: Clock) -> datetime | None:
+    """The start of a typed day on the viewer's clock (a date carries no zone)."""
     if not value:
         return None
     try:
-        return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        return start_of_day(date.fromisoformat(value), clock)
     except ValueError:
         raise InvalidInput(f"{name} must be a date like 2026-11-01", field=name) from None
 
 
 def _period(page: ReadPage, start: str, end: str) -> tuple[datetime, datetime]:
-    last = _day(end, "end") or page.now
-    first = _day(start, "start") or last - DEFAULT_PERIOD
+    last = _day(end, "end", page.viewer.clock) or page.now
+    first = _day(start, "start", page.viewer.clock) or last - DEFAULT_PERIOD
     if last <= first:
         raise InvalidInput("end must be after start", field="end")
     return first, last
@@ -341,13 +343,15 @@ def decide_page(page: ChangePage) -> Response:
 
 @router.get("/digest")
 def digest_page(page: ReadPage, week: str = "") -> Response:
-    at = _day(week, "week") or page.now
-    result = recognition.digest(page.session, recognition.week_of(at))
+    # The week runs Monday to Sunday on the viewer's calendar.
+    clock = page.viewer.clock
+    at = _day(week, "week", clock) or page.now
+    result = recognition.digest(page.session, start_of_week(at, clock))
     return page.render(
         "insight/digest.html",
         digest=result,
-        previous=(result.week_start - timedelta(days=7)).date().isoformat(),
-        following=result.week_end.date().isoformat(),
+        previous=local_date(result.week_start - timedelta(days=7), clock).isoformat(),
+        following=local_date(result.week_end, clock).isoformat(),
     )
 
 

@@ -295,7 +295,13 @@ def report(game_id: Id, page: ReadPage) -> Response:
     response = templates.TemplateResponse(
         page.request,
         "practice/report.html",
-        {**_debrief_context(page.session, game), "now": page.now, "report": True},
+        # The viewer only for their clock: the report's one time is shown in their zone.
+        {
+            **_debrief_context(page.session, game),
+            "now": page.now,
+            "report": True,
+            "viewer": page.viewer,
+        },
     )
     response.headers["content-disposition"] = (
         f'attachment; filename="followthrough-game-{game.id}-report.html"'

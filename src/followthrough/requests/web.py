@@ -6,7 +6,6 @@ Each action calls the same service function as the API; errors come back next to
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +52,7 @@ from followthrough.history.payloads import (
     from_json,
 )
 from followthrough.insight.routing_service import request_to_route, routing_answer
+from followthrough.org.local_time import DEFAULT_CLOCK, Clock, show_instant
 from followthrough.org.models import Membership, Person, Service, Team
 from followthrough.promises import service as promises
 from followthrough.promises.api import KeepIn, PromiseIn
@@ -77,21 +77,6 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 LIVE_POLL_SECONDS = 1.0
 LIVE_MAX_SECONDS = 120.0
-DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-LOCAL_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2})?)$")
-
-
-def utc_input(value: str, *, end_of_day: str = "17:00") -> str:
-    """Date or datetime-local inputs carry no zone; the product reads them as UTC. A typed
-    "2026-11-23 15:00" (a space for the T) reads the same; anything else is left for the input
-    model to accept (it has a zone) or refuse beside the field."""
-    value = value.strip()
-    if DATE_ONLY.match(value):
-        return f"{value}T{end_of_day}:00+00:00"
-    local = LOCAL_DATETIME.match(value)
-    if local:
-        return f"{local[1]}T{local[2]}+00:00"
-    return value
 
 
 # ---- raise a request ----------------------------------------------------------------------------
@@ -258,7 +243,8 @@ def raise_request(page: ChangePage) -> Response:
     opened: list[int] = []
 
     def open_it() -> None:
-        values = {"desired_by": utc_input(form.get("desired_by"))}
+        # A date and datetime-local input carry no zone: they are read on the person's clock.
+        values = {"desired_by": page.typed_time("desired_by", "Wanted by", end_of_day=True)}
         for name in ("q", "service_id", "team_id"):
             form_text(form.get(name), name)
         unsure = form.get("service_id") in ("", "unsure")
@@ -324,8 +310,14 @@ class TimelineEntry:
     tone: str
 
 
-def describe(event: s.EventOut, people: dict[int, str], teams: dict[int, str]) -> TimelineEntry:
-    """One history event in the users' words, from its typed payload."""
+def describe(
+    event: s.EventOut,
+    people: dict[int, str],
+    teams: dict[int, str],
+    clock: Clock = DEFAULT_CLOCK,
+) -> TimelineEntry:
+    """One history event in the users' words, from its typed payload; times in it on the
+    viewer's clock."""
 
     def person(pid: int | None) -> str:
         return people.get(pid, "someone") if pid is not None else "Followthrough"
@@ -396,7 +388,7 @@ def describe(event: s.EventOut, people: dict[int, str], teams: dict[int, str]) -
         case PromiseMade():
             text = f"{actor} promised: {payload.what}"
             if payload.due_at is not None:
-                detail = f"by {payload.due_at:%Y-%m-%d %H:%M} UTC"
+                detail = f"by {show_instant(payload.due_at, clock)}"
         case PromiseKept():
             text = f"{person(event.person_id)} kept a promise"
             detail = payload.note or ""
@@ -520,7 +512,7 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         "request.html",
         status=200 if errors is None else errors.status,
         r=detail,
-        timeline=[describe(e, people, teams) for e in reversed(events)],
+        timeline=[describe(e, people, teams, page.viewer.clock) for e in reversed(events)],
         last_event_id=events[-1].id if events else 0,
         updates=update_bodies,
         open_offer=open_offer,
@@ -651,7 +643,7 @@ def make_promise(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         body = model_from_form(
             PromiseIn,
-            page.form.replaced({"due_at": utc_input(page.form.get("due_at"))}),
+            page.form.replaced({"due_at": page.typed_time("due_at", "By when")}),
         )
         promises.make_promise(
             page.session, page.actor, request_id, body.what, body.due_at, page.now

@@ -28,6 +28,7 @@ from followthrough.insight.web import router as insight_pages
 from followthrough.notify.api import router as inbox_router
 from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
+from followthrough.org.profile_web import router as profile_pages
 from followthrough.org.web import router as admin_pages
 from followthrough.practice.web import router as game_pages
 from followthrough.promises.api import router as promises_router
@@ -139,7 +140,15 @@ def create_app(
     # Pages answer errors with HTML pages; the API keeps its problem documents.
     app.state.render_error = error_page
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for pages in (auth_pages, home_pages, request_pages, team_pages, case_pages, admin_pages):
+    for pages in (
+        auth_pages,
+        profile_pages,
+        home_pages,
+        request_pages,
+        team_pages,
+        case_pages,
+        admin_pages,
+    ):
         app.include_router(pages)
     app.include_router(game_pages)
     app.include_router(insight_pages)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, unquote
@@ -19,6 +19,8 @@ from urllib.parse import quote, unquote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -27,6 +29,21 @@ from sqlalchemy.orm.exc import StaleDataError
 from followthrough.auth.service import web_session_for
 from followthrough.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
 from followthrough.org.actors import Actor
+from followthrough.org.local_time import (
+    DEFAULT_CLOCK,
+    Clock,
+    TypedTime,
+    clock_for,
+    input_value,
+    local_date,
+    localise_text,
+    offset_text,
+    read_typed_time,
+    show_day,
+    show_instant,
+    zone_abbreviation,
+    zone_place,
+)
 from followthrough.org.models import Person
 from followthrough.org.service import actor_for
 from followthrough.requests.board import nav_counts
@@ -57,6 +74,8 @@ class Viewer:
     handle: str
     actor: Actor
     csrf_token: str
+    # The person's own zone and locale: every time on their pages is shown and read in it.
+    clock: Clock = DEFAULT_CLOCK
 
     @property
     def is_admin(self) -> bool:
@@ -90,6 +109,7 @@ def _viewer_from_cookie(request: Request, session: Session, at: datetime) -> Vie
         handle=person.handle,
         actor=actor_for(session, person),
         csrf_token=row.csrf_token,
+        clock=clock_for(person),
     )
 
 
@@ -243,10 +263,30 @@ class Page:
         self.viewer = viewer
         self.now = now
         self.form = form
+        self.typed_notes: list[str] = []
 
     @property
     def actor(self) -> Actor:
         return self.viewer.actor
+
+    def typed_time(self, name: str, label: str, *, end_of_day: bool = False) -> str:
+        """A date or datetime-local field read on the viewer's clock, as ISO 8601 text with an
+        offset for the input model; text already carrying an offset, or no time at all, is
+        left for the model. A time skipped by the clocks going forward raises InvalidInput
+        naming the field (so call this inside `attempt`); how a time that happened twice was
+        read is kept in `typed_notes`, for the confirmation."""
+        typed = read_typed_time(
+            self.form.get(name),
+            self.viewer.clock,
+            field=name,
+            label=label,
+            time_of_day=END_OF_DAY if end_of_day else START_OF_DAY,
+        )
+        if not isinstance(typed, TypedTime):
+            return typed
+        if typed.note:
+            self.typed_notes.append(typed.note)
+        return typed.instant.isoformat()
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         flash = unquote(self.request.cookies.get(FLASH_COOKIE, ""))
@@ -271,6 +311,8 @@ class Page:
     def redirect(self, url: str, flash: str = "") -> RedirectResponse:
         """POST-redirect-GET, with a one-time message for the next page."""
         response = RedirectResponse(url, status_code=303)
+        # How an ambiguous typed time was read belongs with the confirmation (typed_time).
+        flash = " ".join([flash, *self.typed_notes]).strip()
         if flash:
             response.set_cookie(
                 FLASH_COOKIE, quote(flash[:300]), max_age=60, httponly=True, samesite="lax"
@@ -359,23 +401,86 @@ OptionalViewer = Annotated[Viewer | None, Depends(optional_viewer)]
 
 
 # ---- template filters -------------------------------------------------------------------------
+# Times are shown on the viewer's clock (their zone and locale, Viewer.clock), read from the
+# template's context; a page with nobody signed in shows UTC. A macro that shows a time must be
+# imported `with context` to see the viewer.
+
+# What a typed date alone means: a wanted-by date is the end of that working day, on the
+# viewer's clock (as it was in UTC before each person had a zone).
+END_OF_DAY = time(17, 0)
+START_OF_DAY = time(0, 0)
 
 
 def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def when(value: datetime | None) -> str:
-    """'Mon 2 Mar 14:00' in UTC, the product's one display zone."""
+def clock_in(context: Context) -> Clock:
+    """The clock of the page's viewer, or UTC for a page without one."""
+    viewer = context.get("viewer")
+    return viewer.clock if isinstance(viewer, Viewer) else DEFAULT_CLOCK
+
+
+@pass_context
+def _input_time(context: Context, value: datetime | None, *, whole_hour: bool = False) -> str:
+    """A datetime-local input's value on the viewer's clock."""
+    return input_value(value, clock_in(context), whole_hour=whole_hour)
+
+
+@pass_context
+def _input_date(context: Context, value: datetime) -> str:
+    """A date input's value: the day the instant falls on, on the viewer's clock."""
+    return local_date(value, clock_in(context)).isoformat()
+
+
+@pass_context
+def _zone_place(context: Context) -> str:
+    """The viewer's zone as a person names it ("Kolkata"), for labels: "By when? (Kolkata time)"."""
+    return zone_place(clock_in(context))
+
+
+@pass_context
+def _zone_hint(context: Context, at: datetime) -> str:
+    """Which zone a typed time is read in, and where to change it."""
+    clock = clock_in(context)
+    return (
+        f"Read in your time zone, {clock.zone_name} "
+        f"(now {zone_abbreviation(at, clock)}{_offset_aside(at, clock)}). "
+        "You can change it on your profile."
+    )
+
+
+def _offset_aside(at: datetime, clock: Clock) -> str:
+    abbreviation, offset = zone_abbreviation(at, clock), offset_text(at, clock)
+    return "" if abbreviation == offset else f", {offset}"
+
+
+def when(value: datetime | None, clock: Clock = DEFAULT_CLOCK) -> str:
+    """'Tue 1 Dec, 14:30 IST': day and time on the clock given, naming its zone."""
     if value is None:
         return "—"
-    v = _as_utc(value)
-    return f"{v:%a} {v.day} {v:%b} {v:%H:%M}"
+    return show_instant(value, clock)
 
 
-def day(value: datetime) -> str:
-    v = _as_utc(value)
-    return f"{v.day} {v:%b}"
+def day(value: datetime, clock: Clock = DEFAULT_CLOCK) -> str:
+    """'1 Dec': the day on the clock given."""
+    return show_day(value, clock)
+
+
+@pass_context
+def _when_filter(context: Context, value: datetime | None) -> str:
+    return when(value, clock_in(context))
+
+
+@pass_context
+def _day_filter(context: Context, value: datetime) -> str:
+    return day(value, clock_in(context))
+
+
+@pass_context
+def _local_times_filter(context: Context, text: str, written_at: datetime | None = None) -> str:
+    """A stored text (a notification) with the UTC times in it on the viewer's clock."""
+    return localise_text(text, clock_in(context), written_at)
 
 
 def span(seconds: float) -> str:
@@ -402,7 +507,14 @@ def relative(value: datetime | None, now: datetime) -> str:
     return f"in {text}" if delta > 0 else f"{text} ago"
 
 
-def time_tag(value: datetime | None, now: datetime, *, show_relative: bool = True) -> Markup:
+def time_tag(
+    value: datetime | None,
+    now: datetime,
+    *,
+    show_relative: bool = True,
+    clock: Clock = DEFAULT_CLOCK,
+) -> Markup:
+    """A <time> whose datetime attribute is the UTC instant and whose text is on the clock."""
     if value is None:
         return Markup("<span class='muted'>—</span>")
     iso = _as_utc(value).isoformat()
@@ -411,8 +523,15 @@ def time_tag(value: datetime | None, now: datetime, *, show_relative: bool = Tru
     cls = " class='late'" if overdue else ""
     suffix = f" <span class='rel'>({rel})</span>" if show_relative and rel else ""
     return Markup("<time datetime='{}'{}>{}</time>{}").format(
-        iso, Markup(cls), when(value), Markup(suffix)
+        iso, Markup(cls), when(value, clock), Markup(suffix)
     )
+
+
+@pass_context
+def _time_tag_global(
+    context: Context, value: datetime | None, now: datetime, *, show_relative: bool = True
+) -> Markup:
+    return time_tag(value, now, show_relative=show_relative, clock=clock_in(context))
 
 
 def hours(value: float) -> str:
@@ -430,10 +549,20 @@ def percent(part: int, whole: int) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
-templates.env.filters.update(when=when, hours=hours, label=label, day=day)
+templates.env.filters.update(
+    when=_when_filter,
+    hours=hours,
+    label=label,
+    day=_day_filter,
+    local_times=_local_times_filter,
+)
 templates.env.globals.update(
     relative=relative,
-    time_tag=time_tag,
+    time_tag=_time_tag_global,
+    input_time=_input_time,
+    input_date=_input_date,
+    zone_place=_zone_place,
+    zone_hint=_zone_hint,
     percent=percent,
     timedelta=timedelta,
     CSRF_FIELD=CSRF_FIELD,

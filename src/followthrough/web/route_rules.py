@@ -167,6 +167,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/account/tokens"): YOURSELF,
     ("POST", "/account/tokens"): YOURSELF,
     ("POST", "/account/tokens/{token_id}/revoke"): YOURSELF,
+    ("GET", "/profile"): YOURSELF,
+    ("POST", "/profile"): YOURSELF,
     ("GET", "/"): YOURSELF,
     ("POST", "/inbox/read"): YOURSELF,
     # Pages: requests.

@@ -1,0 +1,342 @@
+"""Each person's own clock: the time zone and locale times are shown in, and typed times read in.
+
+Instants are stored in UTC everywhere; this module only turns them into text for one person and
+turns a wall-clock time a person typed (a date or datetime-local input, which carries no zone)
+back into an instant. Pure: no database, no clock. Business hours are not here — they are each
+team's (org.rules calendars), whatever zone the person looking at them is in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_skeleton, format_time, get_timezone_location
+
+from followthrough.errors import InvalidInput
+
+DEFAULT_ZONE = "UTC"
+# Day before month and a 24-hour clock: how the desk showed every time before people chose.
+DEFAULT_LOCALE = "en_GB"
+
+# The locales offered on the profile page, each shown in its own language. Any other locale
+# Babel knows is kept too (a browser may send one); these are the ones worth a menu entry.
+OFFERED_LOCALES = (
+    "en_GB",
+    "en_US",
+    "en_IN",
+    "en_AU",
+    "en_CA",
+    "en_IE",
+    "en_ZA",
+    "de_DE",
+    "de_CH",
+    "fr_FR",
+    "fr_CA",
+    "es_ES",
+    "es_MX",
+    "it_IT",
+    "nl_NL",
+    "pt_PT",
+    "pt_BR",
+    "sv_SE",
+    "da_DK",
+    "nb_NO",
+    "fi_FI",
+    "pl_PL",
+    "hi_IN",
+    "ja_JP",
+    "zh_CN",
+)
+
+_NUMERIC_ABBREVIATION = re.compile(r"^[+-]\d{2}(\d{2})?$")
+_DATE_ONLY = re.compile(r"^(\d{4}-\d{2}-\d{2})$")
+_LOCAL_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2})?)$")
+
+
+class HasClock(Protocol):
+    """Anything that carries a person's stored zone and locale names (a Person row)."""
+
+    @property
+    def timezone(self) -> str | None: ...
+
+    @property
+    def locale(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Clock:
+    """How one person reads time: their zone and their locale (both valid, defaults applied)."""
+
+    zone: ZoneInfo
+    locale: Locale
+
+    @property
+    def zone_name(self) -> str:
+        return self.zone.key
+
+    @property
+    def locale_name(self) -> str:
+        return str(self.locale)
+
+
+def zone_named(name: str | None) -> ZoneInfo | None:
+    """The IANA zone of that name, or None when the name is empty or no zone has it."""
+    name = (name or "").strip()
+    if not name or len(name) > 64 or name not in _zone_names():
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def locale_named(name: str | None) -> Locale | None:
+    """The CLDR locale of that name ("en-GB" and "en_GB" alike), or None when Babel has none."""
+    name = (name or "").strip().replace("-", "_")
+    if not name or len(name) > 35:
+        return None
+    return _locale(name)
+
+
+@lru_cache(maxsize=256)
+def _locale(name: str) -> Locale | None:
+    try:
+        return Locale.parse(name)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_choices() -> list[str]:
+    """Every IANA zone a person may choose, in name order (the profile page's list)."""
+    return sorted(name for name in _zone_names() if "/" in name or name == "UTC")
+
+
+def clock_of(timezone: str | None, locale: str | None) -> Clock:
+    """The clock for stored names; a missing or no longer known name falls back to the default,
+    so a zone withdrawn from the time zone database never breaks a page."""
+    return Clock(
+        zone=zone_named(timezone) or ZoneInfo(DEFAULT_ZONE),
+        locale=locale_named(locale) or _default_locale(),
+    )
+
+
+def clock_for(person: HasClock) -> Clock:
+    return clock_of(person.timezone, person.locale)
+
+
+def _default_locale() -> Locale:
+    found = _locale(DEFAULT_LOCALE)
+    assert found is not None  # Babel ships en_GB.
+    return found
+
+
+DEFAULT_CLOCK = clock_of(None, None)
+
+
+# ---- showing an instant ---------------------------------------------------------------------
+
+
+def _aware(instant: datetime) -> datetime:
+    # Stored instants are UTC; a naive one read back from SQLite is UTC too.
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def local(instant: datetime, clock: Clock) -> datetime:
+    """The instant on the person's wall clock (an aware datetime in their zone)."""
+    return _aware(instant).astimezone(clock.zone)
+
+
+def zone_abbreviation(instant: datetime, clock: Clock) -> str:
+    """The zone's short name at that instant: "IST", "EDT", "GMT"; where the time zone database
+    has no letters for it (Australia/Lord_Howe's "+1030"), the offset as "UTC+10:30"."""
+    name = local(instant, clock).tzname() or ""
+    if name and not _NUMERIC_ABBREVIATION.match(name):
+        return name
+    return offset_text(instant, clock)
+
+
+def offset_text(instant: datetime, clock: Clock) -> str:
+    """The offset from UTC at that instant: "UTC", "UTC+5:30", "UTC-4"."""
+    offset = local(instant, clock).utcoffset() or timedelta(0)
+    minutes = round(offset.total_seconds() / 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    whole, part = divmod(abs(minutes), 60)
+    return f"UTC{sign}{whole}" + (f":{part:02d}" if part else "")
+
+
+def show_date(instant: datetime, clock: Clock) -> str:
+    """The day on the person's calendar, in their locale: "Tue 1 Dec", "Tue, Dec 1"."""
+    return format_skeleton("MMMEd", local(instant, clock), locale=clock.locale)
+
+
+def show_day(instant: datetime, clock: Clock) -> str:
+    """The day without the weekday: "1 Dec", "Dec 1"."""
+    return format_skeleton("MMMd", local(instant, clock), locale=clock.locale)
+
+
+def show_clock_time(instant: datetime, clock: Clock) -> str:
+    """The time of day in the locale's style: "14:30", "2:30 PM"."""
+    return format_time(local(instant, clock), "short", locale=clock.locale)
+
+
+def show_instant(instant: datetime, clock: Clock) -> str:
+    """Day and time on the person's clock, saying which zone: "Tue 1 Dec, 14:30 IST"."""
+    pattern = clock.locale.datetime_formats["medium"]
+    text = str(pattern).replace("{1}", show_date(instant, clock))
+    text = text.replace("{0}", show_clock_time(instant, clock))
+    return f"{text} {zone_abbreviation(instant, clock)}"
+
+
+def format_for(person: HasClock, instant: datetime) -> str:
+    """How an instant reads to that person, in their zone and locale, naming the zone (for mail
+    and anything else written to one person): "Tue 1 Dec, 14:30 IST"."""
+    return show_instant(instant, clock_for(person))
+
+
+def zone_place(clock: Clock) -> str:
+    """The zone as a person names it: "Kolkata", "New York", "UTC"."""
+    if clock.zone_name == "UTC":
+        return "UTC"
+    try:
+        return str(get_timezone_location(clock.zone, locale=clock.locale, return_city=True))
+    except (LookupError, ValueError):
+        return clock.zone_name
+
+
+def local_date(instant: datetime, clock: Clock) -> date:
+    """The day the instant falls on, on the person's calendar."""
+    return local(instant, clock).date()
+
+
+def start_of_day(day: date, clock: Clock) -> datetime:
+    """The first instant of that day on the person's clock, in UTC (midnight, or the first time
+    after it where the clocks skip midnight itself)."""
+    wall = datetime.combine(day, time(0, 0))
+    while not _exists(wall, clock):
+        wall += timedelta(minutes=15)
+    return wall.replace(tzinfo=clock.zone, fold=0).astimezone(UTC)
+
+
+def start_of_week(instant: datetime, clock: Clock) -> datetime:
+    """The first instant of the Monday-to-Sunday week the instant falls in, on that clock."""
+    day = local_date(instant, clock)
+    return start_of_day(day - timedelta(days=day.weekday()), clock)
+
+
+# Notification texts written before each person had a zone name times in UTC, with the day
+# ("accept by 2026-11-23 15:00 UTC") or without it ("Due at 15:00 UTC: …").
+_UTC_IN_TEXT = re.compile(r"(?:\b(\d{4}-\d{2}-\d{2}) )?\b([01]\d|2[0-3]):([0-5]\d) UTC\b")
+
+
+def localise_text(text: str, clock: Clock, written_at: datetime | None = None) -> str:
+    """A stored text with its UTC times shown on the person's clock. A time written without its
+    day is taken as the first such time at or after `written_at` (a reminder is written before
+    what it reminds of); without `written_at` it is left as written, which names its zone."""
+
+    def shown(match: re.Match[str]) -> str:
+        hour, minute = int(match[2]), int(match[3])
+        if match[1]:
+            try:
+                day = date.fromisoformat(match[1])
+            except ValueError:
+                return match[0]
+            instant = datetime.combine(day, time(hour, minute), tzinfo=UTC)
+        elif written_at is not None:
+            written = _aware(written_at).astimezone(UTC)
+            instant = written.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if instant < written.replace(second=0, microsecond=0):
+                instant += timedelta(days=1)
+        else:
+            return match[0]
+        return show_instant(instant, clock)
+
+    return _UTC_IN_TEXT.sub(shown, text)
+
+
+# ---- reading a typed time -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypedTime:
+    """A wall-clock time a person typed, read as an instant; `note` says how an ambiguous time
+    (one that happened twice when the clocks went back) was read, else it is empty."""
+
+    instant: datetime
+    note: str = ""
+
+
+def input_value(instant: datetime | None, clock: Clock, *, whole_hour: bool = False) -> str:
+    """The instant as a datetime-local input's value on the person's clock ("2026-12-01T14:30"),
+    or the start of its hour on that clock where that time exists (a suggested time)."""
+    if instant is None:
+        return ""
+    shown = local(instant, clock)
+    if whole_hour:
+        start = shown.replace(minute=0, second=0, microsecond=0, tzinfo=None)
+        if _exists(start, clock):
+            shown = start
+    return shown.strftime("%Y-%m-%dT%H:%M")
+
+
+def _exists(wall: datetime, clock: Clock) -> bool:
+    """Whether a naive wall-clock time happens in the zone (not skipped by the clocks going on)."""
+    aware = wall.replace(tzinfo=clock.zone, fold=0)
+    # zoneinfo gives a skipped time an offset anyway; going round through UTC shows it moved.
+    return aware.astimezone(UTC).astimezone(clock.zone).replace(tzinfo=None) == wall
+
+
+def instant_at(wall: datetime, clock: Clock, *, field: str, label: str) -> TypedTime:
+    """The instant a naive wall-clock time names in the person's zone.
+
+    A time skipped when the clocks go forward is refused, naming the field; a time that happens
+    twice when they go back is read as the first (the earlier instant), with a note saying so.
+    """
+    first = wall.replace(tzinfo=clock.zone, fold=0)
+    second = wall.replace(tzinfo=clock.zone, fold=1)
+    if not _exists(wall, clock):
+        raise InvalidInput(
+            f"{label}: {show_clock_time(first, clock)} does not exist on "
+            f"{show_date(first, clock)} in {zone_place(clock)} time, because the clocks "
+            "go forward then; choose another time",
+            field=field,
+        )
+    if first.utcoffset() != second.utcoffset():
+        note = (
+            f"{label}: {show_clock_time(first, clock)} on {show_date(first, clock)} happens twice "
+            f"in {zone_place(clock)} time (the clocks go back); the first was taken, "
+            f"{show_instant(first, clock)}."
+        )
+        return TypedTime(first.astimezone(UTC), note)
+    return TypedTime(first.astimezone(UTC))
+
+
+def read_typed_time(
+    text: str, clock: Clock, *, field: str, label: str, time_of_day: time = time(17, 0)
+) -> TypedTime | str:
+    """A date or datetime-local input's text read on the person's clock. A date alone means
+    `time_of_day` that day. Text in another shape (one with its own offset, or not a time at
+    all) comes back unchanged, for the input model to accept or refuse beside the field."""
+    text = text.strip()
+    try:
+        if _DATE_ONLY.match(text):
+            wall = datetime.combine(date.fromisoformat(text), time_of_day)
+        elif match := _LOCAL_DATETIME.match(text):
+            wall = datetime.fromisoformat(f"{match[1]}T{match[2]}")
+        else:
+            return text
+    except ValueError:
+        return text
+    return instant_at(wall, clock, field=field, label=label)
