@@ -451,3 +451,45 @@ def link_case(
     with as_caller(request) as (session, actor, now):
         service.link_case(session, actor, request_id, body.case_id, now)
         return detail_response(session, actor, request_id, minimal=minimal)
+
+
+@router.post("/{request_id}/withdraw", response_model=s.RequestDetail)
+def withdraw_request(
+    request_id: Id,
+    body: s.WithdrawIn,
+    request: Request,
+    minimal: Minimal,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Withdraw your request with a reason (the requester, or an admin): it ends unresolved,
+    its open offer is withdrawn, open promises are released and the owner is told why.
+    Withdrawing it again answers the same; any other ended request is a 409."""
+    with as_caller(request) as (session, actor, now):
+        service.withdraw_request(
+            session, actor, request_id, body.reason, now, expected_version(if_match, body.version)
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
+
+
+@router.post("/{request_id}/merge", response_model=s.RequestDetail)
+def merge_request(
+    request_id: Id,
+    body: s.MergeIn,
+    request: Request,
+    minimal: Minimal,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Merge this request, a duplicate, into another open request (`into_id`); you must work
+    on this one and be able to read the other. Its requester, participants and customer cases
+    are carried over; both histories are kept and both requesters are told."""
+    with as_caller(request) as (session, actor, now):
+        service.merge_requests(
+            session,
+            actor,
+            request_id,
+            body.into_id,
+            body.note,
+            now,
+            expected_version(if_match, body.version),
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)

@@ -1402,6 +1402,9 @@ def merge(
     told_duplicate = {duplicate.requester_id, duplicate.owner_id} - {actor_id}
     told_into = {into.requester_id, into.owner_id} - {actor_id} - told_duplicate
     joining = tuple(p for p in dict.fromkeys(duplicate_people) if p != into.requester_id)
+    joining_requester = (
+        duplicate.requester_id if duplicate.requester_id != into.requester_id else None
+    )
     return Merge(
         duplicate=Change(
             request=ended,
@@ -1420,15 +1423,15 @@ def merge(
                 Event(
                     DuplicateMerged(
                         duplicate_id=duplicate_id,
-                        requester_id=duplicate.requester_id
-                        if duplicate.requester_id != into.requester_id
-                        else None,
+                        requester_id=joining_requester,
                         case_ids=tuple(new_case_ids) or None,
                     ),
                     now,
                     actor_id=actor_id,
                     team_id=into.team_id,
                     other_team_id=duplicate.team_id if duplicate.team_id != into.team_id else None,
+                    # The duplicate's requester, who takes part from now on (if not the same).
+                    person_id=joining_requester,
                 ),
             ),
             notices=tuple(

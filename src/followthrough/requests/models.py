@@ -43,7 +43,9 @@ class Request(Base):
     )
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     # A duplicate merged into another request (state `merged`) names the request it went into.
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), default=None)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("request.id"), default=None, index=True
+    )
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -172,6 +172,19 @@ def request_detail(session: Session, viewer: Actor, request_id: int) -> s.Reques
         )
     )
     rating = session.scalar(select(Rating).where(Rating.request_id == rid))
+    # The duplicates merged into it and the request it was merged into, as far as the viewer
+    # may read them (a confidential one stays out of sight).
+    merged_with = Request.merged_into_id == rid
+    if request.merged_into_id is not None:
+        merged_with = or_(merged_with, Request.id == request.merged_into_id)
+    merged = {
+        m.id: s.MergedRef(id=m.id, title=m.title, state=m.state)
+        for m in session.execute(
+            select(Request.id, Request.title, Request.state)
+            .where(merged_with, visibility_clause(viewer))
+            .order_by(Request.id)
+        )
+    }
     people = person_names(
         session,
         [request.owner_id, request.requester_id]
@@ -285,6 +298,8 @@ def request_detail(session: Session, viewer: Actor, request_id: int) -> s.Reques
             comment=rating.comment,
             rated_at=rating.rated_at,
         ),
+        merged_into=None if request.merged_into_id is None else merged.get(request.merged_into_id),
+        merged_from=[m for mid, m in merged.items() if mid != request.merged_into_id],
     )
 
 

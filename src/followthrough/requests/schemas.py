@@ -88,6 +88,17 @@ class LinkCaseIn(Input):
     case_id: Id
 
 
+class WithdrawIn(VersionedIn):
+    reason: str = Field(
+        min_length=1, max_length=5000, description="Why it is no longer needed; the owner sees it"
+    )
+
+
+class MergeIn(VersionedIn):
+    into_id: Id = Field(description="The open request this one duplicates")
+    note: str = Field(default="", max_length=5000, description="Why they are the same")
+
+
 class PersonRef(BaseModel):
     id: int
     name: str
@@ -193,6 +204,12 @@ class ChildOut(BaseModel):
     owner: PersonRef
 
 
+class MergedRef(BaseModel):
+    id: int
+    title: str
+    state: str
+
+
 class RatingOut(BaseModel):
     understand: int
     own: int
@@ -221,6 +238,12 @@ class RequestDetail(RequestSummary):
     cases: list[CaseRef]
     children: list[ChildOut]
     rating: RatingOut | None
+    merged_into: MergedRef | None = Field(
+        default=None, description="The request this duplicate was merged into"
+    )
+    merged_from: list[MergedRef] = Field(
+        default_factory=list, description="Duplicates merged into this request"
+    )
 
 
 class EventOut(BaseModel):

@@ -32,17 +32,22 @@ from followthrough.history.payloads import (
     ClarificationAsked,
     Closed,
     Declined,
+    DuplicateMerged,
     Escalated,
+    MergedInto,
     Offered,
     Opened,
     Paused,
     PromiseBroken,
     PromiseKept,
     PromiseMade,
+    PromiseReleased,
     Rated,
     Reopened,
+    RequestWithdrawn,
     Resolved,
     Resumed,
+    ReturnedToRequester,
     SubRequestOpened,
     UnknownEventKind,
     UpdateEscalated,
@@ -60,6 +65,7 @@ from followthrough.requests import queries, rules, service
 from followthrough.requests import schemas as s
 from followthrough.requests.access import get_readable_request
 from followthrough.requests.board import case_refs, open_promise_counts
+from followthrough.requests.models import Request as RequestRow
 from followthrough.requests.queries import RequestFilter, person_names, team_names
 from followthrough.timescale.service import estimate_for_service
 from followthrough.web.deps import UnitOfWorkRoute, admission
@@ -362,6 +368,9 @@ def describe(
             text = "The offer was withdrawn" + (
                 " (handed on instead)" if payload.superseded else ""
             )
+        case Escalated(nobody_above=True):
+            text = "Not accepted in time — its owner leads the team: nobody above to escalate to"
+            tone = "bad"
         case Escalated():
             text = f"Not accepted in time — escalated to {person(event.person_id)}"
             tone = "bad"
@@ -382,6 +391,12 @@ def describe(
         case UpdateReminded():
             text = f"Update due — {person(event.person_id)} was reminded"
             tone = "warn"
+        case UpdateEscalated(nobody_above=True):
+            text = (
+                f"Update overdue — {person(payload.owner_id)} leads the team: "
+                "nobody above to escalate to"
+            )
+            tone = "bad"
         case UpdateEscalated():
             text = f"Update overdue — escalated to {person(event.person_id)}"
             tone = "bad"
@@ -417,6 +432,24 @@ def describe(
             detail = payload.comment or ""
         case CaseLinked():
             text = f"{actor} linked case {payload.reference}"
+        case RequestWithdrawn():
+            text = f"{actor} withdrew the request"
+            detail = payload.reason
+            tone = "warn"
+        case MergedInto():
+            text = f"{actor} merged it into #{payload.into_id} as a duplicate"
+            detail = payload.note or ""
+        case DuplicateMerged():
+            text = f"{actor} merged duplicate #{payload.duplicate_id} into it"
+            if payload.requester_id is not None:
+                text += f"; {person(event.person_id)}, who raised it, takes part now"
+        case PromiseReleased():
+            text = f"A promise by {person(event.person_id)} was released"
+            detail = payload.why
+        case ReturnedToRequester():
+            text = f"It went back to {person(event.person_id)}, who raised it"
+            detail = payload.reason
+            tone = "warn"
         case SubRequestOpened():
             text = f"{actor} opened sub-request #{payload.child_id} for {team(event.other_team_id)}"
         case _:
@@ -504,8 +537,24 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         and actor.person_id == detail.requester.id
         and detail.rating is None,
         "sub_request": state in rules.ALLOWED_IN["open_sub_request"] and working,
-        "link_case": actor.person_id == detail.requester.id or working,
+        "link_case": (actor.person_id == detail.requester.id or working)
+        and state in rules.OPEN_STATES | {rules.RESOLVED, rules.CLOSED},
+        "withdraw_request": state in rules.ALLOWED_IN["withdraw"]
+        and service.may_withdraw(actor, detail.requester.id),
+        "merge": state in rules.ALLOWED_IN["merge"]
+        and service.may_merge(actor, detail.owner.id, detail.team.id),
     }
+    # A declined intake that came back to the requester: what happened, and what they can do.
+    returned = None
+    if (
+        open_offer is None
+        and state == rules.NEW
+        and detail.owner.id == detail.requester.id
+        and detail.offers
+        and detail.offers[-1].kind == "intake"
+        and detail.offers[-1].state == "declined"
+    ):
+        returned = detail.offers[-1]
     can["keep"] = working or actor.person_id == detail.owner.id
     update_bodies = {u.id: u for u in detail.updates}
     return page.render(
@@ -522,6 +571,9 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         targets=handoff_targets(page.session) if can["hand_off"] else [],
         open_children=[c for c in detail.children if c.state in rules.OPEN_STATES],
         blocks=BLOCKS,
+        returned=returned,
+        # The team's queue only for those who may open it (its members and leads, admins).
+        crumb_team=actor.is_admin or detail.team.id in actor.team_ids | actor.lead_of,
     )
 
 
@@ -535,19 +587,24 @@ def _act(
     request_id: int,
     form: str,
     action: Callable[[], object],
-    flash: str,
+    flash: str | Callable[[], str],
     rename: dict[str, str] | None = None,
+    *,
+    out_of_sight: str = "/",
 ) -> Response:
+    """Run the change; on an error show the request page again with the message beside the
+    field, else go on with the confirmation (`flash`, or a function working it out after the
+    change) to `next`, the request page, or — when the change took the request out of the
+    person's sight — `out_of_sight`, never to a page that would answer "not found"."""
     errors = page.attempt(form, action, rename)
     if errors:
         return _request_page(page, request_id, errors)
+    message = flash if isinstance(flash, str) else flash()
     try:
         get_readable_request(page.session, page.actor, request_id)
     except NotFound:
-        # The change took it out of the person's sight (declining a confidential offer): go
-        # Home with the confirmation rather than to a page that would now answer "not found".
-        return page.redirect("/", flash)
-    return page.redirect(safe_next(page.form.get("next"), f"/requests/{request_id}"), flash)
+        return page.redirect(out_of_sight, message)
+    return page.redirect(safe_next(page.form.get("next"), f"/requests/{request_id}"), message)
 
 
 def _version(page: Page) -> int | None:
@@ -605,15 +662,40 @@ def accept(request_id: Id, offer_id: Id, page: ChangePage) -> Response:
     )
 
 
+def declined_message(session: Session, request: RequestRow) -> str:
+    """Where a request went after an offer of it was declined, in the decliner's words."""
+    names = person_names(session, [request.owner_id])
+    owner = names.get(request.owner_id, "its owner")
+    if request.owner_id == request.requester_id:
+        where = f"it went back to {owner}, who raised it, with your reason"
+    else:
+        team = team_names(session, [request.team_id]).get(request.team_id, "their team")
+        where = f"it is with {owner} ({team}), who has your reason"
+    return f"You declined #{request.id} {request.title}; {where}."
+
+
 @router.post("/requests/{request_id}/offers/{offer_id}/decline")
 def decline(request_id: Id, offer_id: Id, page: ChangePage) -> Response:
+    declined: list[RequestRow] = []
+
     def act() -> None:
         body = model_from_form(s.DeclineIn, page.form)
-        service.decline_offer(
-            page.session, page.actor, request_id, offer_id, body.reason, page.now, body.version
+        declined.append(
+            service.decline_offer(
+                page.session, page.actor, request_id, offer_id, body.reason, page.now, body.version
+            )
         )
 
-    return _act(page, request_id, "decline", act, "Declined. The sender has your reason.")
+    # Declining may take it out of the decliner's sight (it was theirs to read only while
+    # offered): then their queue, where the other offers wait, with the confirmation.
+    return _act(
+        page,
+        request_id,
+        "decline",
+        act,
+        lambda: declined_message(page.session, declined[0]),
+        out_of_sight="/team",
+    )
 
 
 @router.post("/requests/{request_id}/offers/{offer_id}/withdraw")
@@ -753,6 +835,52 @@ def reopen(request_id: Id, page: ChangePage) -> Response:
         )
 
     return _act(page, request_id, "reopen", act, "Reopened. The owner has been told why.")
+
+
+@router.post("/requests/{request_id}/withdraw")
+def withdraw_request(request_id: Id, page: ChangePage) -> Response:
+    def act() -> None:
+        body = model_from_form(s.WithdrawIn, page.form)
+        service.withdraw_request(
+            page.session, page.actor, request_id, body.reason, page.now, body.version
+        )
+
+    return _act(
+        page,
+        request_id,
+        "withdraw-request",
+        act,
+        "Withdrawn. The owner has been told why; nothing more is owed on it.",
+    )
+
+
+def request_number(value: str, field: str) -> int:
+    """A request's number as people write it: "123" or "#123"."""
+    number = form_id(form_text(value, field).strip().removeprefix("#").strip())
+    if number is None:
+        raise InvalidInput("enter the number of the request, like 123 or #123", field=field)
+    return number
+
+
+@router.post("/requests/{request_id}/merge")
+def merge_request(request_id: Id, page: ChangePage) -> Response:
+    into: list[int] = []
+
+    def act() -> None:
+        into.append(request_number(page.form.get("into"), "into"))
+        body = model_from_form(s.MergeIn, page.form.replaced({"into_id": str(into[0])}))
+        service.merge_requests(
+            page.session, page.actor, request_id, body.into_id, body.note, page.now, body.version
+        )
+
+    errors = page.attempt("merge", act, {"into_id": "into"})
+    if errors:
+        return _request_page(page, request_id, errors)
+    return page.redirect(
+        f"/requests/{into[0]}",
+        f"Merged #{request_id} into this request. Its requester and cases are here now, "
+        "and both requesters have been told.",
+    )
 
 
 @router.post("/requests/{request_id}/rating")

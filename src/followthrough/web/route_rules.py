@@ -113,6 +113,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/requests/{{request_id}}/resolve"): REQUEST_CHANGE,
     ("POST", f"{API}/requests/{{request_id}}/confirm"): REQUEST_CHANGE,
     ("POST", f"{API}/requests/{{request_id}}/reopen"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/withdraw"): REQUEST_CHANGE,
+    ("POST", f"{API}/requests/{{request_id}}/merge"): REQUEST_CHANGE,
     ("POST", f"{API}/requests/{{request_id}}/cases"): REQUEST_CHANGE,
     ("POST", f"{API}/requests/{{request_id}}/promises"): REQUEST_CHANGE,
     ("POST", f"{API}/requests/{{request_id}}/promises/{{promise_id}}/keep"): REQUEST_CHANGE,
@@ -194,6 +196,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/requests/{request_id}/resolve"): REQUEST_CHANGE,
     ("POST", "/requests/{request_id}/confirm"): REQUEST_CHANGE,
     ("POST", "/requests/{request_id}/reopen"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/withdraw"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/merge"): REQUEST_CHANGE,
     ("POST", "/requests/{request_id}/rating"): REQUEST_CHANGE,
     ("POST", "/requests/{request_id}/cases"): REQUEST_CHANGE,
     # Pages: teams and leads.

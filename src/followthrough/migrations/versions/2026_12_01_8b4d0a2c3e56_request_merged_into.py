@@ -26,9 +26,12 @@ def upgrade() -> None:
         batch.create_foreign_key(
             "fk_request_merged_into_id_request", "request", ["merged_into_id"], ["id"]
         )
+        # The request page lists the duplicates merged into it.
+        batch.create_index("ix_request_merged_into_id", ["merged_into_id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("request") as batch:
+        batch.drop_index("ix_request_merged_into_id")
         batch.drop_constraint("fk_request_merged_into_id_request", type_="foreignkey")
         batch.drop_column("merged_into_id")
