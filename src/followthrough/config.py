@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +46,24 @@ class Settings(BaseSettings):
     password_check_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     # Insight: figures about groups smaller than this are shown only inside the group.
     insight_minimum_group_size: int = Field(default=5, ge=1)
+    # Attachments: the largest file accepted (bytes), and where files are kept — never in the
+    # database. "local" keeps them in `attachment_folder`; "s3" in an S3-compatible bucket
+    # (credentials from the usual AWS_* variables or the machine's role, never from here).
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    attachment_storage: Literal["local", "s3"] = "local"
+    attachment_folder: Path = Path("var/attachments")
+    attachment_s3_bucket: str | None = None
+    attachment_s3_prefix: str = "attachments/"
+    attachment_s3_endpoint_url: str | None = None
+    attachment_s3_region: str | None = None
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.attachment_storage == "s3" and not self.attachment_s3_bucket:
+            raise ValueError(
+                "FOLLOWTHROUGH_ATTACHMENT_STORAGE=s3 needs FOLLOWTHROUGH_ATTACHMENT_S3_BUCKET"
+            )
+        return self
 
 
 PREFIX = "FOLLOWTHROUGH_"

@@ -59,6 +59,21 @@ class VersionConflict(Conflict):
     title = "The request changed since you loaded it"
 
 
+class TooLarge(DomainError):
+    """An upload over the size the desk accepts (`FOLLOWTHROUGH_ATTACHMENT_MAX_BYTES`)."""
+
+    status = 413
+    title = "Too large"
+
+
+class UnsupportedType(DomainError):
+    """An upload whose content (read from its first bytes, not its name) is not a kind the
+    desk accepts."""
+
+    status = 415
+    title = "This kind of file is not accepted"
+
+
 class ServiceBusy(DomainError):
     """The desk could not start the work within its bound (no free worker, no write turn, too
     many password checks at once). Nothing was changed; `retry_after` seconds is a fair wait."""

@@ -1,11 +1,13 @@
 """Imports every table so Alembic and the tests see the whole schema."""
 
+from followthrough.attachments.models import Attachment
 from followthrough.auth.models import ApiToken, FailedAttempt, IdempotentResponse, WebSession
 from followthrough.cases.models import Case, RequestCase
 from followthrough.db import Base
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
 from followthrough.insight.models import Recognition
+from followthrough.notes.models import InternalNote
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
@@ -23,6 +25,7 @@ from followthrough.timescale.models import EtaModelRow, EtaPrediction, Timescale
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "Base",
     "Case",
     "ColleagueFeedback",
@@ -37,6 +40,7 @@ __all__ = [
     "GameTeam",
     "Holiday",
     "IdempotentResponse",
+    "InternalNote",
     "JobRun",
     "Membership",
     "Notification",

@@ -58,6 +58,9 @@ ROLES = {
 }
 READS_NORMAL = {"otto", "cleo", "lee", "ada"}
 READS_CONFIDENTIAL = {"hana"}
+# Of those, who works each request (its internal notes): the owning team and the holder.
+WORKS_NORMAL = {"cleo", "lee"}
+WORKS_CONFIDENTIAL = {"hana"}
 
 # Who may call each route, by the rule's name in the users' words (docs/architecture.md,
 # "Authorisation", and each page's and operation's description), written out here rather than
@@ -93,6 +96,16 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/requests/{request_id}/events"),
         ("GET", "/requests/{request_id}"),
         ("GET", "/requests/{request_id}/live"),
+        ("GET", "/api/v1/requests/{request_id}/attachments"),
+    },
+    "request attachment": {
+        ("GET", "/api/v1/requests/{request_id}/attachments/{attachment_id}"),
+        ("GET", "/requests/{request_id}/attachments/{attachment_id}"),
+    },
+    "request workers": {
+        ("GET", "/api/v1/requests/{request_id}/notes"),
+        ("POST", "/api/v1/requests/{request_id}/notes"),
+        ("POST", "/requests/{request_id}/notes"),
     },
     "request change": {
         ("POST", "/api/v1/requests/{request_id}/offers"),
@@ -131,6 +144,8 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/requests/{request_id}/merge"),
         ("POST", "/requests/{request_id}/rating"),
         ("POST", "/requests/{request_id}/cases"),
+        ("POST", "/api/v1/requests/{request_id}/attachments"),
+        ("POST", "/requests/{request_id}/attachments"),
     },
     "yourself": {
         ("DELETE", "/api/v1/session"),
@@ -142,6 +157,11 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/feedback"),
         ("GET", "/api/v1/inbox"),
         ("POST", "/api/v1/inbox/read"),
+        ("POST", "/api/v1/inbox/unread"),
+        ("GET", "/notifications"),
+        ("POST", "/notifications/read"),
+        ("POST", "/notifications/{notification_id}/read"),
+        ("POST", "/notifications/{notification_id}/unread"),
         ("POST", "/sign-out"),
         ("GET", "/account/tokens"),
         ("POST", "/account/tokens"),
@@ -342,6 +362,8 @@ def _bindings(world: World, story: ConfidentialStory) -> dict[str, list[str]]:
         "token_id": ["999999"],
         "offer_id": ["999999"],
         "promise_id": ["999999"],
+        "view_id": ["999999"],
+        "attachment_id": ["999999"],
     }
 
 
@@ -431,6 +453,16 @@ def _expect_status(
             assert answer.status == 200, where
         else:
             assert answer.status == 404, where
+    elif rule == "request attachment":
+        assert answer.status == 404, where  # request 1 and 2 have no attachment 999999
+    elif rule == "request workers" and request_id is not None:
+        confidential = int(request_id) == story.confidential
+        readers = READS_CONFIDENTIAL if confidential else READS_NORMAL
+        workers = WORKS_CONFIDENTIAL if confidential else WORKS_NORMAL
+        if answer.handle in workers:
+            assert answer.status == 200, where
+        else:
+            assert answer.status == (403 if answer.handle in readers else 404), where
     elif rule == "admin":
         assert answer.status == (200 if answer.handle == "ada" else 403), where
     elif rule == "lead":

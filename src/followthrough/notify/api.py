@@ -1,4 +1,4 @@
-"""HTTP API for the caller's inbox."""
+"""HTTP API for the caller's notifications: the inbox and its whole history."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from followthrough.fields import MAX_ID, Id
+from followthrough.fields import MAX_ID, Id, Offset
 from followthrough.notify import service
+from followthrough.notify.models import Notification
+from followthrough.notify.service import Shown
 from followthrough.web.deps import CurrentPerson, DbSession, Now, UnitOfWorkRoute
 from followthrough.web.schemas import Input
 
@@ -26,8 +28,10 @@ class NotificationOut(BaseModel):
 
 
 class InboxOut(BaseModel):
-    unread: int
-    items: list[NotificationOut]
+    unread: int = Field(description="All the caller's unread notifications")
+    total: int = Field(description="The notifications shown (all, unread or read), every page")
+    offset: int
+    items: list[NotificationOut] = Field(description="Newest first")
 
 
 class MarkReadIn(Input):
@@ -36,33 +40,53 @@ class MarkReadIn(Input):
     )
 
 
+class MarkUnreadIn(Input):
+    ids: list[Id] = Field(min_length=1, max_length=1000)
+
+
+def _out(n: Notification) -> NotificationOut:
+    return NotificationOut(
+        id=n.id,
+        kind=n.kind,
+        message=n.message,
+        request_id=n.request_id,
+        created_at=n.created_at,
+        read_at=n.read_at,
+    )
+
+
 @router.get("", response_model=InboxOut)
 def inbox(
     session: DbSession,
     person: CurrentPerson,
     unread_only: bool = False,
+    shown: Annotated[
+        Shown, Query(description="all, unread or read (unread_only=true means unread)")
+    ] = Shown.ALL,
     limit: Annotated[int, Query(ge=1, le=MAX_ID)] = 50,
+    offset: Offset = 0,
 ) -> InboxOut:
-    items = service.inbox(
-        session, person.id, unread_only=unread_only, limit=max(1, min(limit, 200))
+    """Every notification the caller has had, newest first, a page at a time."""
+    page = service.history(
+        session,
+        person.id,
+        Shown.UNREAD if unread_only else shown,
+        offset=offset,
+        limit=max(1, min(limit, 200)),
     )
     return InboxOut(
-        unread=service.unread_count(session, person.id),
-        items=[
-            NotificationOut(
-                id=n.id,
-                kind=n.kind,
-                message=n.message,
-                request_id=n.request_id,
-                created_at=n.created_at,
-                read_at=n.read_at,
-            )
-            for n in items
-        ],
+        unread=page.unread, total=page.total, offset=offset, items=[_out(n) for n in page.items]
     )
 
 
 @router.post("/read", response_model=InboxOut)
 def mark_read(body: MarkReadIn, session: DbSession, person: CurrentPerson, now: Now) -> InboxOut:
     service.mark_read(session, person.id, body.ids, now)
+    return inbox(session, person)
+
+
+@router.post("/unread", response_model=InboxOut)
+def mark_unread(body: MarkUnreadIn, session: DbSession, person: CurrentPerson) -> InboxOut:
+    """Mark read notifications unread again, to come back to them."""
+    service.mark_unread(session, person.id, body.ids)
     return inbox(session, person)

@@ -16,7 +16,11 @@ class Notification(Base):
     """Something that needs a person's attention, shown in their inbox."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_person_read", "person_id", "read_at"),)
+    __table_args__ = (
+        Index("ix_notification_person_read", "person_id", "read_at"),
+        # The history: a person's notifications newest first, a page at a time.
+        Index("ix_notification_person_created", "person_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(NotificationId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))

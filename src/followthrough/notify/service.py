@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import cast
 
 from sqlalchemy import Insert, Table, bindparam, func, insert, literal, select, update
@@ -24,6 +26,9 @@ NOTIFICATION_KINDS = (
     "resolved",
     "reopened",
     "feedback",
+    "reassigned",
+    "attachment",
+    "note",
 )
 
 
@@ -85,13 +90,67 @@ def notify(
     connection.execute(_INSERT_OUTBOX, {"notification_id": notification_id, "created_at": at})
 
 
+_NEWEST_FIRST = (Notification.created_at.desc(), Notification.id.desc())
+
+
 def inbox(
     session: Session, person_id: int, *, unread_only: bool = False, limit: int = 50
 ) -> list[Notification]:
+    """The person's newest notifications first (by time; the id breaks ties)."""
     query = select(Notification).where(Notification.person_id == person_id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+    return list(session.scalars(query.order_by(*_NEWEST_FIRST).limit(limit)))
+
+
+class Shown(StrEnum):
+    """Which of a person's notifications the history shows."""
+
+    ALL = "all"
+    UNREAD = "unread"
+    READ = "read"
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a person's notifications, newest first, with the true counts."""
+
+    items: list[Notification]
+    total: int  # of the notifications shown (all, unread or read)
+    unread: int  # of all the person's notifications
+    offset: int
+    limit: int
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.offset + self.limit if self.offset + self.limit < self.total else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+
+def history(
+    session: Session, person_id: int, shown: Shown, *, offset: int = 0, limit: int = 25
+) -> HistoryPage:
+    """Every notification the person has had, read or not (or only one of the two), newest
+    first, a page at a time."""
+    where = [Notification.person_id == person_id]
+    if shown is Shown.UNREAD:
+        where.append(Notification.read_at.is_(None))
+    elif shown is Shown.READ:
+        where.append(Notification.read_at.is_not(None))
+    total = int(session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0)
+    items = session.scalars(
+        select(Notification).where(*where).order_by(*_NEWEST_FIRST).offset(offset).limit(limit)
+    )
+    return HistoryPage(
+        items=list(items),
+        total=total,
+        unread=unread_count(session, person_id),
+        offset=offset,
+        limit=limit,
+    )
 
 
 def unread_count(session: Session, person_id: int) -> int:
@@ -110,3 +169,17 @@ def mark_read(session: Session, person_id: int, ids: list[int] | None, at: datet
         statement = statement.where(Notification.id.in_(ids))
     result = session.execute(statement.values(read_at=at))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_unread(session: Session, person_id: int, ids: list[int]) -> int:
+    """Mark some of the person's read notifications unread again (to come back to them)."""
+    statement = (
+        update(Notification)
+        .where(
+            Notification.person_id == person_id,
+            Notification.read_at.is_not(None),
+            Notification.id.in_(ids),
+        )
+        .values(read_at=None)
+    )
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from followthrough.errors import NotFound
 from followthrough.org.actors import Actor
 from followthrough.org.models import Service
-from followthrough.requests.models import Offer, Request, RequestParticipant
+from followthrough.requests.models import Offer, PathStep, Request, RequestParticipant
 
 
 def visibility_clause(viewer: Actor):  # type: ignore[no-untyped-def]
@@ -97,3 +99,38 @@ def get_readable_request(
     if request is None or not may_read(session, viewer, request):
         raise NotFound(f"request {request_id} does not exist", field="request_id")
     return request
+
+
+# ---- internal notes: for the teams working a request ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkingTeams:
+    """Who works a request now: its owner, and the teams holding it, in its path, or named by
+    an open offer."""
+
+    requester_id: int
+    owner_id: int
+    team_ids: frozenset[int]
+
+
+def may_see_internal_notes(viewer: Actor, working: WorkingTeams) -> bool:
+    """Internal notes are for the people working the request: its owner and every member of a
+    team holding it, in its path or named by an open offer. Never its requester (unless they
+    own it), and nobody else, admins included. Asked only of someone who may read the request
+    (`get_readable_request`), so a confidential request's past teams see nothing of it."""
+    if viewer.person_id == working.owner_id:
+        return True
+    if viewer.person_id == working.requester_id:
+        return False
+    return not working.team_ids.isdisjoint(viewer.team_ids)
+
+
+def working_teams(session: Session, request: Request) -> WorkingTeams:
+    """The facts `may_see_internal_notes` decides on, for one request."""
+    path = select(PathStep.team_id).where(PathStep.request_id == request.id)
+    offered = select(Offer.to_team_id).where(
+        Offer.request_id == request.id, Offer.state == "open"
+    )
+    teams = {request.team_id, *session.scalars(path), *session.scalars(offered)}
+    return WorkingTeams(request.requester_id, request.owner_id, frozenset(teams))

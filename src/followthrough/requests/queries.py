@@ -14,12 +14,18 @@ from followthrough.cases.models import Case, RequestCase
 from followthrough.errors import InvalidInput
 from followthrough.feedback.models import Rating
 from followthrough.history.models import Event
+from followthrough.history.payloads import EventKind
 from followthrough.org.actors import Actor
 from followthrough.org.models import Person, Team
 from followthrough.promises.models import Promise
 from followthrough.requests import rules
 from followthrough.requests import schemas as s
-from followthrough.requests.access import get_readable_request, visibility_clause
+from followthrough.requests.access import (
+    get_readable_request,
+    may_see_internal_notes,
+    visibility_clause,
+    working_teams,
+)
 from followthrough.requests.models import Offer, PathStep, Pause, Request, RequestUpdate
 
 SORTS: dict[str, ColumnElement[Any]] = {
@@ -306,13 +312,12 @@ def request_detail(session: Session, viewer: Actor, request_id: int) -> s.Reques
 def request_events(
     session: Session, viewer: Actor, request_id: int, after_id: int = 0, limit: int = 500
 ) -> list[s.EventOut]:
-    get_readable_request(session, viewer, request_id)
-    rows = session.scalars(
-        select(Event)
-        .where(Event.request_id == request_id, Event.id > after_id)
-        .order_by(Event.id)
-        .limit(limit)
-    )
+    request = get_readable_request(session, viewer, request_id)
+    shown = [Event.request_id == request_id, Event.id > after_id]
+    if not may_see_internal_notes(viewer, working_teams(session, request)):
+        # Internal notes are for the teams working the request: nobody else sees a trace.
+        shown.append(Event.kind != EventKind.NOTE_ADDED)
+    rows = session.scalars(select(Event).where(*shown).order_by(Event.id).limit(limit))
     return [
         s.EventOut(
             id=e.id,

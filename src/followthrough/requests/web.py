@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from followthrough.attachments.service import request_attachments
 from followthrough.cases import service as cases
 from followthrough.cases.models import Case
 from followthrough.db import Database
@@ -27,6 +28,7 @@ from followthrough.feedback.service import BLOCKS
 from followthrough.fields import Id, Offset, Text, form_id, form_text
 from followthrough.history.payloads import (
     Accepted,
+    AttachmentAdded,
     CaseLinked,
     ClarificationAnswered,
     ClarificationAsked,
@@ -35,6 +37,7 @@ from followthrough.history.payloads import (
     DuplicateMerged,
     Escalated,
     MergedInto,
+    NoteAdded,
     Offered,
     Opened,
     Paused,
@@ -57,6 +60,7 @@ from followthrough.history.payloads import (
     from_json,
 )
 from followthrough.insight.routing_service import request_to_route, routing_answer
+from followthrough.notes.service import notes_if_working
 from followthrough.org.local_time import DEFAULT_CLOCK, Clock, show_instant
 from followthrough.org.models import Membership, Person, Service, Team
 from followthrough.promises import service as promises
@@ -452,6 +456,11 @@ def describe(
             tone = "warn"
         case SubRequestOpened():
             text = f"{actor} opened sub-request #{payload.child_id} for {team(event.other_team_id)}"
+        case AttachmentAdded():
+            text = f"{actor} attached {payload.file_name}"
+        case NoteAdded():
+            # Shown only to the teams working the request (queries.request_events).
+            text = f"{actor} added an internal note"
         case _:
             text = f"{actor}: {kind.replace('_', ' ')}"
     return TimelineEntry(event.id, event.at, kind, text, detail, tone)
@@ -574,6 +583,8 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         returned=returned,
         # The team's queue only for those who may open it (its members and leads, admins).
         crumb_team=actor.is_admin or detail.team.id in actor.team_ids | actor.lead_of,
+        attachments=request_attachments(page.session, actor, request_id),
+        notes=notes_if_working(page.session, actor, request_id),
     )
 
 

@@ -15,6 +15,8 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from followthrough import __version__
+from followthrough.attachments.api import router as attachments_router
+from followthrough.attachments.web import router as attachment_pages
 from followthrough.auth.api import router as auth_router
 from followthrough.auth.web import router as auth_pages
 from followthrough.cases.api import router as cases_router
@@ -25,6 +27,8 @@ from followthrough.feedback.api import router as feedback_router
 from followthrough.insight.api import router as insight_router
 from followthrough.insight.routing_api import router as routing_router
 from followthrough.insight.web import router as insight_pages
+from followthrough.notes.api import router as notes_router
+from followthrough.notes.web import router as note_pages
 from followthrough.notify.api import router as inbox_router
 from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
@@ -131,6 +135,8 @@ def create_app(
         feedback_router,
         cases_router,
         inbox_router,
+        attachments_router,
+        notes_router,
         insight_router,
         routing_router,
     ):
@@ -145,6 +151,8 @@ def create_app(
         profile_pages,
         home_pages,
         request_pages,
+        attachment_pages,
+        note_pages,
         team_pages,
         case_pages,
         admin_pages,

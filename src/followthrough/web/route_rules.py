@@ -55,6 +55,17 @@ REQUEST_CHANGE = Rule(
     "A reader of the request whose part in it allows the change (the lifecycle rules); "
     "other readers get 403 or 409, anyone else 404.",
 )
+REQUEST_ATTACHMENT = Rule(
+    "request attachment",
+    "Whoever may read the request in the path downloads its attachments; anyone else gets "
+    "404, as if it did not exist.",
+)
+REQUEST_WORKERS = Rule(
+    "request workers",
+    "The people working the request in the path (its owner; the teams holding it, in its "
+    "path or named by an open offer) read and add its internal notes; its other readers get "
+    "403, anyone else 404.",
+)
 CASE_READER = Rule(
     "case reader",
     "Any signed-in person sees a case's reference and customer; of its requests, and of "
@@ -119,6 +130,11 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/requests/{{request_id}}/promises"): REQUEST_CHANGE,
     ("POST", f"{API}/requests/{{request_id}}/promises/{{promise_id}}/keep"): REQUEST_CHANGE,
     ("POST", f"{API}/requests/{{request_id}}/rating"): REQUEST_CHANGE,
+    ("GET", f"{API}/requests/{{request_id}}/attachments"): REQUEST_READER,
+    ("POST", f"{API}/requests/{{request_id}}/attachments"): REQUEST_CHANGE,
+    ("GET", f"{API}/requests/{{request_id}}/attachments/{{attachment_id}}"): REQUEST_ATTACHMENT,
+    ("GET", f"{API}/requests/{{request_id}}/notes"): REQUEST_WORKERS,
+    ("POST", f"{API}/requests/{{request_id}}/notes"): REQUEST_WORKERS,
     # Signing in and one's own account.
     ("POST", f"{API}/session"): PUBLIC,
     ("DELETE", f"{API}/session"): YOURSELF,
@@ -130,6 +146,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/feedback"): YOURSELF,
     ("GET", f"{API}/inbox"): YOURSELF,
     ("POST", f"{API}/inbox/read"): YOURSELF,
+    ("POST", f"{API}/inbox/unread"): YOURSELF,
     # The organisation.
     ("GET", f"{API}/departments"): DIRECTORY,
     ("POST", f"{API}/departments"): ADMIN,
@@ -173,6 +190,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/profile"): YOURSELF,
     ("GET", "/"): YOURSELF,
     ("POST", "/inbox/read"): YOURSELF,
+    ("GET", "/notifications"): YOURSELF,
+    ("POST", "/notifications/read"): YOURSELF,
+    ("POST", "/notifications/{notification_id}/read"): YOURSELF,
+    ("POST", "/notifications/{notification_id}/unread"): YOURSELF,
     # Pages: requests.
     ("GET", "/requests/new"): RAISE,
     ("GET", "/requests/new/services"): RAISE,
@@ -200,6 +221,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/requests/{request_id}/merge"): REQUEST_CHANGE,
     ("POST", "/requests/{request_id}/rating"): REQUEST_CHANGE,
     ("POST", "/requests/{request_id}/cases"): REQUEST_CHANGE,
+    ("POST", "/requests/{request_id}/attachments"): REQUEST_CHANGE,
+    ("GET", "/requests/{request_id}/attachments/{attachment_id}"): REQUEST_ATTACHMENT,
+    ("POST", "/requests/{request_id}/notes"): REQUEST_WORKERS,
     # Pages: teams and leads.
     ("GET", "/team"): SIGNED_IN,
     ("POST", "/team/{team_id}/offers/{request_id}/{offer_id}/accept"): TEAM_MEMBER,

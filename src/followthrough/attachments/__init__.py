@@ -1,0 +1,1 @@
+"""Files attached to a request: kept outside the database through one storage interface."""
