@@ -20,6 +20,7 @@ from followthrough.requests.models import (
     RequestParticipant,
     RequestUpdate,
 )
+from followthrough.search.models import RequestSearch, SavedView
 from followthrough.sweeper.models import JobRun
 from followthrough.timescale.models import EtaModelRow, EtaPrediction, TimescaleCurve
 
@@ -55,7 +56,9 @@ __all__ = [
     "Request",
     "RequestCase",
     "RequestParticipant",
+    "RequestSearch",
     "RequestUpdate",
+    "SavedView",
     "Service",
     "Team",
     "TimescaleCurve",

@@ -8,9 +8,16 @@ from sqlalchemy import Connection
 from followthrough.config import load_settings
 from followthrough.db import make_engine
 from followthrough.models import Base
+from followthrough.search.models import is_full_text_structure
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _described_by_models(name: str | None, type_: str, parents: object) -> bool:
+    """Everything but the databases' own full-text structures, which no model can describe
+    (SQLite's FTS5 tables, PostgreSQL's GIN index): the migration builds those."""
+    return not (type_ in ("table", "index") and is_full_text_structure(name))
 
 
 def _run(connection: Connection) -> None:
@@ -19,6 +26,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_described_by_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -39,6 +39,8 @@ from followthrough.promises.api import router as promises_router
 from followthrough.requests.api import router as requests_router
 from followthrough.requests.team_web import router as team_pages
 from followthrough.requests.web import router as request_pages
+from followthrough.search.api import router as search_router
+from followthrough.search.web import router as search_pages
 from followthrough.sweeper.service import sweep
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.openapi import install_api_reference, install_openapi
@@ -139,6 +141,7 @@ def create_app(
         notes_router,
         insight_router,
         routing_router,
+        search_router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -160,6 +163,7 @@ def create_app(
         app.include_router(pages)
     app.include_router(game_pages)
     app.include_router(insight_pages)
+    app.include_router(search_pages)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> RedirectResponse:

@@ -179,6 +179,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/insight/digest"): COMPANY_FIGURES,
     ("GET", f"{API}/insight/review/{{a}}/{{b}}"): GROUP_FIGURES,
     ("GET", f"{API}/routing/suggestions"): READABLE_FIGURES,
+    # Search and saved views (API).
+    ("GET", f"{API}/search"): SIGNED_IN,
+    ("GET", f"{API}/views"): YOURSELF,
+    ("POST", f"{API}/views"): YOURSELF,
+    ("PATCH", f"{API}/views/{{view_id}}"): YOURSELF,
+    ("DELETE", f"{API}/views/{{view_id}}"): YOURSELF,
     # Pages: signing in, home, account.
     ("GET", "/sign-in"): PUBLIC,
     ("POST", "/sign-in"): PUBLIC,
@@ -233,6 +239,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Pages: cases.
     ("GET", "/cases"): CASE_READER,
     ("GET", "/cases/{case_id}"): CASE_READER,
+    # Pages: search and saved views.
+    ("GET", "/search"): SIGNED_IN,
+    ("GET", "/views"): YOURSELF,
+    ("POST", "/views"): YOURSELF,
+    ("POST", "/views/{view_id}/rename"): YOURSELF,
+    ("POST", "/views/{view_id}/delete"): YOURSELF,
     # Pages: the organisation.
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/teams/{team_id}"): ADMIN,

@@ -1,0 +1,1 @@
+"""Search: one box finding requests, cases and people; and saved views of the list pages."""

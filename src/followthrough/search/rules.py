@@ -1,0 +1,228 @@
+"""What a person typed in the search box, read as a query; pure, for both databases.
+
+The box takes words, "quoted phrases", -excluded words, OR between alternatives, and a request's
+number ("#123" or "123"). Nothing typed is passed to a full-text engine as syntax: the text is
+split into words (runs of letters and digits), and each engine's query is built from those words,
+each one quoted. So quotes, `*`, `NEAR`, `-`, `:`, parentheses, NUL or a wall of punctuation are
+only separators, never operators, and can never make a query fail.
+
+The last word typed is matched as the start of a word ("polic" finds "policy"), as a person
+reads a search box that answers while they type.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from followthrough.fields import MAX_ID
+
+# Longer input is refused (the API names `q`; the page says so beside the box): no one types
+# it, and every word is work for the database.
+MAX_QUERY_LENGTH = 200
+# Words beyond these are ignored: a query of more is a pasted paragraph, not a search.
+MAX_TERMS = 12
+# A one-letter prefix would match most of the vocabulary; the FTS5 prefix index starts at two.
+MIN_PREFIX = 2
+
+_WORD = re.compile(r"[^\W_]+")  # letters and digits; "_" and punctuation separate words
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_REQUEST_NUMBER = re.compile(r"^#?\s*(\d{1,10})$")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word, or a phrase of words that must appear together in this order."""
+
+    words: tuple[str, ...]
+    prefix: bool = False  # the last word also matches longer words that start with it
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A parsed query: any one group (OR) of terms that must all match (AND), and none of the
+    excluded terms; or a request's number."""
+
+    text: str
+    groups: tuple[tuple[Term, ...], ...]
+    excluded: tuple[Term, ...]
+    request_id: int | None
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to look for: no words (or only excluded ones) and no request number."""
+        return not self.groups and self.request_id is None
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every word the results must match somewhere, in the order typed (for highlighting
+        and for the plain word search of people and cases)."""
+        seen: dict[str, None] = {}
+        for group in self.groups:
+            for term in group:
+                seen.update(dict.fromkeys(term.words))
+        return tuple(seen)
+
+    @property
+    def prefixes(self) -> frozenset[str]:
+        return frozenset(t.words[-1] for g in self.groups for t in g if t.prefix)
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """The words of `text` as the search reads them: letters and digits, case-folded and
+    without accents (as SQLite's index reads them: "Café" is "cafe"; folding "İ" must give
+    "i", not "i" and a stray dot that would cut the word in two)."""
+    return tuple(_WORD.findall(_fold(text)))
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def parse(text: str) -> SearchQuery:
+    """Read what was typed. Never fails: whatever cannot be read as a word is a separator."""
+    text = text.replace("\x00", " ").strip()
+    number = _REQUEST_NUMBER.match(text)
+    request_id = int(number[1]) if number and 1 <= int(number[1]) <= MAX_ID else None
+    groups: list[list[Term]] = [[]]
+    excluded: list[Term] = []
+    kept = 0
+    last_bare: tuple[int, int] | None = None  # (group, position) of the last unquoted word
+    for match in _TOKEN.finditer(text):
+        if kept >= MAX_TERMS:
+            break
+        minus, quoted, bare = match.group(1), match.group(2), match.group(3)
+        if bare == "OR":
+            if groups[-1]:
+                groups.append([])
+            continue
+        if bare is not None and bare.startswith("-") and len(bare) > 1:
+            minus, bare = "-", bare[1:]
+        words = words_of(quoted if quoted is not None else bare or "")
+        if not words:
+            continue
+        kept += 1
+        term = Term(words)
+        if minus:
+            excluded.append(term)
+            continue
+        groups[-1].append(term)
+        single_bare = quoted is None and len(words) == 1
+        last_bare = (len(groups) - 1, len(groups[-1]) - 1) if single_bare else None
+    if last_bare is not None:
+        g, i = last_bare
+        term = groups[g][i]
+        if g == len(groups) - 1 and i == len(groups[g]) - 1 and len(term.words[0]) >= MIN_PREFIX:
+            groups[g][i] = Term(term.words, prefix=True)
+    kept_groups = tuple(tuple(g) for g in groups if g)
+    return SearchQuery(text, kept_groups, tuple(excluded), request_id)
+
+
+# ---- SQLite FTS5 ------------------------------------------------------------------------------
+
+
+def _fts5_term(term: Term) -> str:
+    quoted = '"' + " ".join(term.words).replace('"', '""') + '"'
+    return quoted + ("*" if term.prefix else "")
+
+
+def fts5_match(query: SearchQuery) -> str:
+    """The FTS5 MATCH expression: every word a quoted string, so none is read as syntax.
+    Empty when the query has no words to look for."""
+    if not query.groups:
+        return ""
+    alternatives = [" AND ".join(_fts5_term(t) for t in group) for group in query.groups]
+    expression = " OR ".join(f"({a})" for a in alternatives)
+    for term in query.excluded:
+        expression = f"({expression}) NOT {_fts5_term(term)}"
+    return expression
+
+
+# ---- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TsGroup:
+    """One alternative for PostgreSQL: text for `websearch_to_tsquery` (its quoted phrases and
+    words, rebuilt from the parsed words only) and the word to match as a prefix, if any."""
+
+    websearch: str
+    prefix: str | None
+
+
+def _websearch_term(term: Term) -> str:
+    return f'"{" ".join(term.words)}"' if len(term.words) > 1 else term.words[0]
+
+
+def ts_groups(query: SearchQuery) -> tuple[tuple[TsGroup, ...], str]:
+    """The alternatives, and the excluded terms as websearch text ('' when none)."""
+    groups = tuple(
+        TsGroup(
+            " ".join(_websearch_term(t) for t in group if not t.prefix),
+            next((t.words[0] for t in group if t.prefix), None),
+        )
+        for group in query.groups
+    )
+    return groups, " ".join(_websearch_term(t) for t in query.excluded)
+
+
+def prefix_tsquery(word: str) -> str:
+    """`to_tsquery` text matching words that start with `word` (letters and digits only, so the
+    quoting cannot be escaped)."""
+    assert _WORD.fullmatch(word), word
+    return f"'{word}':*"
+
+
+# ---- showing where it matched -----------------------------------------------------------------
+
+Span = tuple[int, int]
+
+SNIPPET_WORDS = 28
+
+
+def _stem(word: str) -> str:
+    """Enough of a word to recognise its other forms (refund, refunds, refunded; policy,
+    policies), as the engines' stemming does; short words must match from their start."""
+    return word if len(word) <= 4 else word[: max(4, len(word) - 3)]
+
+
+def highlights(text: str, query: SearchQuery) -> list[Span]:
+    """Where the query's words appear in `text`: (start, end) of each matching word."""
+    stems = tuple(_stem(w) for w in query.words)
+    if not stems:
+        return []
+    return [
+        (m.start(), m.end()) for m in _WORD.finditer(text) if _fold(m.group()).startswith(stems)
+    ]
+
+
+def snippet(text: str, query: SearchQuery, words: int = SNIPPET_WORDS) -> str:
+    """About `words` words of `text` around the first match (the start when nothing matches),
+    with an ellipsis where it was cut."""
+    tokens = list(re.finditer(r"\S+", text))
+    if len(tokens) <= words:
+        return " ".join(t.group() for t in tokens)
+    marks = highlights(text, query)
+    first = 0
+    if marks:
+        start = marks[0][0]
+        first = next((i for i, t in enumerate(tokens) if t.end() > start), 0)
+    begin = max(0, min(first - words // 3, len(tokens) - words))
+    chosen = " ".join(t.group() for t in tokens[begin : begin + words])
+    return ("… " if begin > 0 else "") + chosen + (" …" if begin + words < len(tokens) else "")
+
+
+def segments(text: str, marks: list[Span]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is_match) for display; the page escapes every piece."""
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in marks:
+        if start > at:
+            pieces.append((text[at:start], False))
+        pieces.append((text[start:end], True))
+        at = end
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
