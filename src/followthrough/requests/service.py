@@ -943,6 +943,10 @@ def merge_requests(
         raise InvalidInput("note is longer than 10000 characters", field="note")
     if duplicate_id == into_id:
         raise InvalidInput("a request cannot be merged into itself", field="into_id")
+    # Whether the actor may merge this one is said first, before anything about the other.
+    seen = get_readable_request(session, actor, duplicate_id)
+    if not may_merge(actor, seen.owner_id, seen.team_id):
+        raise NotAllowed("only the owner or the owning team can merge the request")
     # Both rows are locked, the lower id first, so two merges of the same pair in opposite
     # directions queue rather than deadlock.
     locked: dict[int, Request] = {}
