@@ -60,6 +60,8 @@ LADDER = frozenset(
     }
 )
 PAUSING = frozenset({"clarification_asked", "clarification_answered", "paused", "resumed"})
+# A request ending unresolved: withdrawn by its requester, or merged into another as a duplicate.
+ENDING = frozenset({"request_withdrawn", "merged_into"})
 
 EXPLAINED_BY: dict[str, dict[str, frozenset[str]]] = {
     "request": {
@@ -80,22 +82,28 @@ EXPLAINED_BY: dict[str, dict[str, frozenset[str]]] = {
             ),
             FIXED,
         ),
-        "owner_id": frozenset({"accepted"}),
-        "team_id": frozenset({"accepted"}),
+        # A declined intake goes to triage (its intake offer names the new owner) or back to
+        # the requester.
+        "owner_id": frozenset({"accepted", "offered", "returned_to_requester"}),
+        "team_id": frozenset({"accepted", "offered"}),
         "bounce_count": frozenset({"accepted"}),
-        "state": frozenset({"accepted", "resolved", "reopened", "closed"} | PAUSING),
-        "waiting_on": PAUSING,
-        "clock_paused_at": PAUSING,
+        "state": frozenset({"accepted", "resolved", "reopened", "closed"} | PAUSING | ENDING),
+        "waiting_on": PAUSING | ENDING,
+        "clock_paused_at": PAUSING | ENDING,
         "paused_business_seconds": frozenset({"clarification_answered", "resumed"}),
         "resolve_due_at": frozenset({"clarification_answered", "resumed"}),
         "accepted_at": frozenset({"accepted", "resolved"}),
         "resolution": frozenset({"resolved"}),
         "resolved_at": frozenset({"resolved", "reopened"}),
-        "auto_close_at": frozenset({"resolved", "reopened", "closed"}),
-        "closed_at": frozenset({"closed"}),
-        "next_update_due_at": LADDER,
-        "update_reminded_at": LADDER | {"update_reminded"},
-        "update_escalate_at": LADDER | {"update_escalated"},
+        "auto_close_at": frozenset({"resolved", "reopened", "closed"} | ENDING),
+        "closed_at": frozenset({"closed"} | ENDING),
+        "merged_into_id": frozenset({"merged_into"}),
+        "next_update_due_at": LADDER | ENDING | {"returned_to_requester"},
+        "update_reminded_at": LADDER | ENDING | {"update_reminded", "returned_to_requester"},
+        # A late reminder moves the escalation on, to half a cadence after itself.
+        "update_escalate_at": LADDER
+        | ENDING
+        | {"update_reminded", "update_escalated", "returned_to_requester"},
     },
     "offer": {
         **dict.fromkeys(
@@ -123,7 +131,7 @@ EXPLAINED_BY: dict[str, dict[str, frozenset[str]]] = {
         **dict.fromkeys(
             ("id", "request_id", "made_by_id", "made_to_id", "what", "due_at", "made_at"), FIXED
         ),
-        "state": frozenset({"promise_kept", "promise_broken"}),
+        "state": frozenset({"promise_kept", "promise_broken", "promise_released"}),
         # Marked done late, a promise still counts as broken.
         "done_at": frozenset({"promise_kept", "promise_broken"}),
         "done_note": frozenset({"promise_kept", "promise_broken"}),
@@ -157,8 +165,14 @@ REQUEST_STATE_AFTER = {
     "resolved": {"resolved"},
     "reopened": {"in_progress"},
     "closed": {"closed"},
+    "request_withdrawn": {"withdrawn"},
+    "merged_into": {"merged"},
 }
-PROMISE_STATE_AFTER = {"promise_kept": "kept", "promise_broken": "broken"}
+PROMISE_STATE_AFTER = {
+    "promise_kept": "kept",
+    "promise_broken": "broken",
+    "promise_released": "released",
+}
 
 TABLES: dict[str, Table] = {
     "request": Request.__table__,  # type: ignore[dict-item]
@@ -500,6 +514,26 @@ def test_every_operation_writes_an_event_for_each_change_it_makes(
         lambda s: feedback.give_feedback(
             s, walk.actor(s, "asha"), cleo, "praise", "s", "b", "i", walk.now, r1
         ),
+    )
+
+    # A declined intake goes to triage, whose duty owner promises something; then the requester
+    # withdraws it (the triage offer withdrawn, the promise released). A duplicate is merged.
+    r5 = _open(walk, "asha", service_id=policy).id
+    intake5 = _offer_id(walk, r5)
+    walk.do(
+        "requests.decline_offer",
+        lambda s: service.decline_offer(s, walk.actor(s, "cleo"), r5, intake5, "no", walk.now),
+    )
+    _promise(walk, "tess", r5, timedelta(hours=2))
+    walk.do(
+        "requests.withdraw_request",
+        lambda s: service.withdraw_request(s, walk.actor(s, "asha"), r5, "sorted", walk.now),
+    )
+    r6 = _open(walk, "otto", service_id=policy).id
+    r7 = _open(walk, "asha", service_id=policy).id
+    walk.do(
+        "requests.merge_requests",
+        lambda s: service.merge_requests(s, walk.actor(s, "dan"), r6, r7, "same", walk.now),
     )
 
     # Left alone: the sweeper escalates, reminds, breaks promises and closes.
