@@ -64,12 +64,19 @@ def person(browser: Browser, server: LiveServer) -> Iterator[People]:
     contexts: list[BrowserContext] = []
     pages: dict[tuple[str, int], Page] = {}
 
-    def open_as(handle: str, width: int = 1280) -> Page:
+    def open_as(
+        handle: str, width: int = 1280, timezone_id: str = "UTC", locale: str = "en-GB"
+    ) -> Page:
         key = (handle, width)
         if key in pages:
             return pages[key]
+        # The browser's zone and language are sent with sign-in and kept as the person's own
+        # (static/clock-guess.js): UTC unless a test asks for another.
         context = browser.new_context(
-            base_url=server.base_url, viewport={"width": width, "height": 900}
+            base_url=server.base_url,
+            viewport={"width": width, "height": 900},
+            timezone_id=timezone_id,
+            locale=locale,
         )
         contexts.append(context)
         page = context.new_page()

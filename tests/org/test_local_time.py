@@ -258,3 +258,23 @@ def test_a_time_without_its_day_is_the_next_one_after_the_text_was_written() -> 
     )
     # Without the time it was written, the text keeps its own zone.
     assert localise_text("Due at 01:00 UTC: call", KOLKATA) == "Due at 01:00 UTC: call"
+
+
+@pytest.mark.parametrize(
+    ("reported", "kept"),
+    [
+        # Chromium reports CLDR's names, some of them the database's old ones.
+        ("Asia/Calcutta", "Asia/Kolkata"),
+        ("Asia/Saigon", "Asia/Ho_Chi_Minh"),
+        ("Europe/Kiev", "Europe/Kyiv"),
+        ("US/Eastern", "America/New_York"),
+        ("Etc/UTC", "UTC"),
+        # Still listed for its own country, though it links to Berlin: a Norwegian keeps Oslo.
+        ("Europe/Oslo", "Europe/Oslo"),
+        ("Asia/Kolkata", "Asia/Kolkata"),
+    ],
+)
+def test_a_zone_is_kept_under_the_name_the_database_lists_today(reported: str, kept: str) -> None:
+    zone = zone_named(reported)
+    assert zone is not None
+    assert zone.key == kept

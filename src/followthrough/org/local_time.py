@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from importlib import resources
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -86,13 +87,53 @@ class Clock:
 
 
 def zone_named(name: str | None) -> ZoneInfo | None:
-    """The IANA zone of that name, or None when the name is empty or no zone has it."""
+    """The IANA zone of that name, under its current name ("Asia/Calcutta", which Chromium
+    still reports, is Asia/Kolkata), or None when the name is empty or no zone has it."""
     name = (name or "").strip()
     if not name or len(name) > 64 or name not in _zone_names():
         return None
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(current_zone_name(name))
     except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def current_zone_name(name: str) -> str:
+    """The name the time zone database lists a zone under today. An old name kept only as a
+    link (Asia/Calcutta, US/Eastern, Europe/Kiev) becomes the zone it links to; a name still
+    listed for its country (Europe/Oslo, though it links to Europe/Berlin) stays."""
+    if name == "UTC" or name in _listed_zone_names():
+        return name
+    current = _zone_links().get(name, name)
+    # UTC is listed under its short name, as people write it (Etc/UTC, Zulu and UCT are it too).
+    return "UTC" if current == "Etc/UTC" else current
+
+
+@lru_cache(maxsize=1)
+def _listed_zone_names() -> frozenset[str]:
+    """The zones zone.tab lists, one or more per country: the names a person recognises."""
+    listed = (_tzdata_text("zone.tab") or "").splitlines()
+    names = (line.split("\t")[2] for line in listed if line and not line.startswith("#"))
+    return frozenset(name for name in names if name in _zone_names())
+
+
+@lru_cache(maxsize=1)
+def _zone_links() -> dict[str, str]:
+    """Old name -> current name, from the time zone database's link lines ("L Asia/Kolkata
+    Asia/Calcutta")."""
+    links = {}
+    for line in (_tzdata_text("tzdata.zi") or "").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "L":
+            links[parts[2]] = parts[1]
+    return links
+
+
+def _tzdata_text(name: str) -> str | None:
+    # The tzdata package (a dependency) ships the database's text files beside its zones.
+    try:
+        return resources.files("tzdata.zoneinfo").joinpath(name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
         return None
 
 
@@ -118,8 +159,10 @@ def _zone_names() -> frozenset[str]:
 
 
 def zone_choices() -> list[str]:
-    """Every IANA zone a person may choose, in name order (the profile page's list)."""
-    return sorted(name for name in _zone_names() if "/" in name or name == "UTC")
+    """The zones a person may choose from, in name order (the profile page's list): one or more
+    per country, as the time zone database lists them, and UTC."""
+    listed = _listed_zone_names() or frozenset(n for n in _zone_names() if "/" in n)
+    return sorted(listed | {"UTC"})
 
 
 def clock_of(timezone: str | None, locale: str | None) -> Clock:

@@ -30,10 +30,11 @@ class Choice:
     text: str
 
 
-def zone_groups() -> list[tuple[str, list[Choice]]]:
-    """Every zone, grouped by its region ("Asia", "America") as the list's headings."""
+def zone_groups(current: str) -> list[tuple[str, list[Choice]]]:
+    """The zones to choose from, and the person's own if it is not one of them, grouped by
+    region ("Asia", "America") as the list's headings."""
     groups: dict[str, list[Choice]] = defaultdict(list)
-    for name in zone_choices():
+    for name in sorted({*zone_choices(), current}):
         region, _, place = name.partition("/")
         groups[region if place else "Other"].append(
             Choice(name, place.replace("_", " ").replace("/", " / ") or name)
@@ -63,7 +64,7 @@ def _profile(page: Page, errors: FormErrors | None = None) -> Response:
         person=person,
         chosen_zone=page.form.get("timezone") if failed else clock.zone_name,
         chosen_locale=page.form.get("locale") if failed else clock.locale_name,
-        zone_groups=zone_groups(),
+        zone_groups=zone_groups(clock.zone_name),
         locales=locale_choices(clock.locale_name),
         now_shown=show_instant(page.now, clock),
         guessed=person.timezone is None,
