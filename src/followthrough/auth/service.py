@@ -12,7 +12,7 @@ from typing import cast
 from sqlalchemy import ColumnElement, Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from followthrough.auth.models import ApiToken, FailedAttempt, WebSession
+from followthrough.auth.models import ApiToken, FailedAttempt, PasswordReset, WebSession
 from followthrough.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from followthrough.auth.rules import (
     LONGEST_MEMORY,
@@ -270,3 +270,85 @@ def tokens_of(session: Session, person: Person) -> list[ApiToken]:
             select(ApiToken).where(ApiToken.person_id == person.id).order_by(ApiToken.id)
         )
     )
+
+
+# ---- password reset links ---------------------------------------------------------------------
+
+# Long enough to pass the link on the same working day; short enough that a forgotten link in a
+# chat history is soon worth nothing.
+PASSWORD_RESET_VALID = timedelta(hours=24)
+
+
+def end_web_sessions_of(session: Session, person_id: int) -> None:
+    """Sign the person out of every browser."""
+    session.execute(delete(WebSession).where(WebSession.person_id == person_id))
+
+
+def revoke_tokens_of(session: Session, person_id: int, now: datetime) -> None:
+    """Revoke every API token of the person (they stay revoked if the person comes back)."""
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.person_id == person_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def issue_password_reset(
+    session: Session, person: Person, by_id: int, now: datetime
+) -> tuple[str, PasswordReset]:
+    """A one-time secret for the person to choose a new password (returned once; only its hash
+    is kept). Earlier unused links of the person stop working."""
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.person_id == person.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    secret = secrets.token_urlsafe(32)
+    row = PasswordReset(
+        person_id=person.id,
+        token_hash=_digest(secret),
+        created_by_id=by_id,
+        created_at=now,
+        expires_at=now + PASSWORD_RESET_VALID,
+    )
+    session.add(row)
+    session.flush()
+    return secret, row
+
+
+def password_reset_for(session: Session, secret: str, now: datetime) -> PasswordReset | None:
+    """The unused, unexpired reset behind a link's secret, whose person is active; else None."""
+    if not secret:
+        return None
+    row = session.scalar(select(PasswordReset).where(PasswordReset.token_hash == _digest(secret)))
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    person = session.get(Person, row.person_id)
+    if person is None or not person.active:
+        return None
+    return row
+
+
+def finish_password_reset(
+    session: Session, secret: str, password_hash: str, now: datetime
+) -> Person:
+    """Set the new password (hashed beforehand, off the transaction) and use the link up. The
+    person is signed out of every browser (their API tokens, not tied to the password, keep
+    working). NotFound when the link no longer works."""
+    row = password_reset_for(session, secret, now)
+    if row is None:
+        raise NotFound("this password link has expired or was already used", field="token")
+    person = session.get(Person, row.person_id)
+    assert person is not None
+    row.used_at = now
+    person.password_hash = password_hash
+    end_web_sessions_of(session, person.id)
+    # A locked-out person may sign in at once with the new password.
+    session.execute(
+        delete(FailedAttempt).where(
+            FailedAttempt.kind == AttemptKind.SIGN_IN.value,
+            FailedAttempt.account == account_of(person.handle),
+        )
+    )
+    session.flush()
+    return person

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import cache
+from zoneinfo import available_timezones
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +47,14 @@ def get_person(session: Session, person_id: int, field: str = "person_id") -> Pe
     return person
 
 
+def get_anyone(session: Session, person_id: int, field: str = "person_id") -> Person:
+    """A person, deactivated or not (an admin's pages show both)."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"person {person_id} does not exist", field=field)
+    return person
+
+
 def get_service(session: Session, service_id: int, field: str = "service_id") -> Service:
     service = session.get(Service, service_id)
     if service is None or not service.active:
@@ -82,6 +92,35 @@ def add_department(session: Session, name: str) -> Department:
     return department
 
 
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _check_calendar(
+    timezone: str, day_start_minute: int, day_end_minute: int, working_days: str
+) -> None:
+    """InvalidInput naming the field when a team could not work these hours."""
+    if timezone not in _time_zones():
+        raise InvalidInput(f"{timezone!r} is not a time zone name", field="timezone")
+    if not working_days or any(d not in "1234567" for d in working_days):
+        raise InvalidInput("working days must be weekdays 1 (Monday) to 7", field="working_days")
+    if not 0 <= day_start_minute < day_end_minute <= 24 * 60:
+        raise InvalidInput("the day must end after it starts", field="day_end")
+    try:
+        calendar_of(
+            Team(
+                timezone=timezone,
+                day_start_minute=day_start_minute,
+                day_end_minute=day_end_minute,
+                working_days=working_days,
+            ),
+            [],
+        )
+    except (ValueError, KeyError) as exc:
+        raise InvalidInput(f"invalid working calendar: {exc}", field="timezone") from exc
+
+
 def add_team(
     session: Session,
     department_id: int,
@@ -102,18 +141,7 @@ def add_team(
         raise InvalidInput("name must not be empty", field="name")
     if session.scalar(select(Team).where(Team.name == name)) is not None:
         raise Conflict(f"team {name!r} already exists", field="name")
-    try:
-        calendar_of(
-            Team(
-                timezone=timezone,
-                day_start_minute=day_start_minute,
-                day_end_minute=day_end_minute,
-                working_days=working_days,
-            ),
-            [],
-        )
-    except (ValueError, KeyError) as exc:
-        raise InvalidInput(f"invalid working calendar: {exc}", field="timezone") from exc
+    _check_calendar(timezone, day_start_minute, day_end_minute, working_days)
     for field, person_id in (("lead_id", lead_id), ("duty_owner_id", duty_owner_id)):
         if person_id is not None:
             get_person(session, person_id, field)
@@ -247,3 +275,137 @@ def add_service(
     session.add(service)
     session.flush()
     return service
+
+
+# -- an admin's edits (the audit events are written by org.admin, above the history) -------------
+
+SERVICE_TARGETS = (
+    "accept_target_hours",
+    "update_every_hours",
+    "resolve_target_hours",
+    "auto_close_days",
+)
+
+
+def set_service_targets(
+    session: Session, service_id: int, targets: Mapping[str, float | int]
+) -> dict[str, tuple[float | int, float | int]]:
+    """Change a service's targets, within the bounds a new service has; returns each changed
+    target's (old, new) value. Requests already open keep the clocks they were given."""
+    found = get_service(session, service_id)
+    changed: dict[str, tuple[float | int, float | int]] = {}
+    for name in targets:
+        if name not in SERVICE_TARGETS:
+            raise InvalidInput(f"{name} is not a target", field=name)
+    # In the catalog's order, whatever order they came in: the audit reads the same each time.
+    for name in (n for n in SERVICE_TARGETS if n in targets):
+        value = targets[name]
+        if name == "auto_close_days":
+            if int(value) != value or value < 1:
+                raise InvalidInput("auto_close_days must be at least 1", field=name)
+        elif value <= 0:
+            raise InvalidInput(f"{name} must be greater than 0", field=name)
+        old = getattr(found, name)
+        if old != value:
+            changed[name] = (old, value)
+            setattr(found, name, value)
+    session.flush()
+    return changed
+
+
+def set_team_calendar(
+    session: Session,
+    team_id: int,
+    *,
+    timezone: str,
+    day_start_minute: int,
+    day_end_minute: int,
+    working_days: str,
+) -> Team:
+    """Change a team's working hours; targets of requests opened from now on count in them."""
+    team = get_team(session, team_id)
+    working_days = "".join(sorted(set(working_days)))
+    _check_calendar(timezone, day_start_minute, day_end_minute, working_days)
+    team.timezone = timezone
+    team.day_start_minute = day_start_minute
+    team.day_end_minute = day_end_minute
+    team.working_days = working_days
+    session.flush()
+    return team
+
+
+def remove_holiday(session: Session, team_id: int, day: date) -> Holiday:
+    """Take a day off the team's holidays; returns the removed row."""
+    get_team(session, team_id)
+    holiday = session.scalar(select(Holiday).where(Holiday.team_id == team_id, Holiday.day == day))
+    if holiday is None:
+        raise NotFound(f"{day} is not a holiday of team {team_id}", field="day")
+    session.delete(holiday)
+    session.flush()
+    return holiday
+
+
+def is_member(session: Session, team_id: int, person_id: int) -> bool:
+    return session.get(Membership, (team_id, person_id)) is not None
+
+
+def remove_member(session: Session, team_id: int, person_id: int) -> None:
+    """Take a person out of a team; its lead or duty owner must first be replaced."""
+    team = get_team(session, team_id)
+    membership = session.get(Membership, (team_id, person_id))
+    if membership is None:
+        raise NotFound(f"person {person_id} is not a member of {team.name}", field="person_id")
+    if person_id in (team.lead_id, team.duty_owner_id):
+        role = "lead" if person_id == team.lead_id else "duty owner"
+        raise Conflict(
+            f"they are the {role} of {team.name}: choose another {role} first", field="person_id"
+        )
+    session.delete(membership)
+    session.flush()
+
+
+def roles_held(session: Session, person_id: int) -> list[Team]:
+    """The teams the person leads or is the duty owner of."""
+    return list(
+        session.scalars(
+            select(Team)
+            .where((Team.lead_id == person_id) | (Team.duty_owner_id == person_id))
+            .order_by(Team.name)
+        )
+    )
+
+
+def deactivate(session: Session, person_id: int, by_id: int) -> tuple[Person, list[Team]]:
+    """The person may no longer sign in or be given work; the roles they held are cleared.
+    Returns them and the teams whose roles changed. Refused for oneself, and when a team would
+    be left with neither a lead nor a duty owner (nobody would be accountable for new requests).
+    Their open work is the caller's to hand on."""
+    person = get_person(session, person_id)
+    if person_id == by_id:
+        raise Conflict("you cannot deactivate yourself", field="person_id")
+    teams = roles_held(session, person_id)
+    for team in teams:
+        others = {team.lead_id, team.duty_owner_id} - {person_id, None}
+        if not others:
+            raise Conflict(
+                f"{person.name} is the only lead and duty owner of {team.name}: "
+                "choose another duty owner first",
+                field="person_id",
+            )
+    for team in teams:
+        if team.lead_id == person_id:
+            team.lead_id = None
+        if team.duty_owner_id == person_id:
+            team.duty_owner_id = None
+    person.active = False
+    session.flush()
+    return person, teams
+
+
+def reactivate(session: Session, person_id: int) -> Person:
+    person = get_anyone(session, person_id)
+    if person.active:
+        raise Conflict(f"{person.name} is already active", field="person_id")
+    person.active = True
+    session.flush()
+    return person

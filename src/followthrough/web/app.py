@@ -18,6 +18,7 @@ from followthrough import __version__
 from followthrough.attachments.api import router as attachments_router
 from followthrough.attachments.web import router as attachment_pages
 from followthrough.auth.api import router as auth_router
+from followthrough.auth.reset_web import router as password_reset_pages
 from followthrough.auth.web import router as auth_pages
 from followthrough.cases.api import router as cases_router
 from followthrough.cases.web import router as case_pages
@@ -163,6 +164,7 @@ def create_app(
         app.include_router(pages)
     app.include_router(game_pages)
     app.include_router(insight_pages)
+    app.include_router(password_reset_pages)
     app.include_router(search_pages)
 
     @app.exception_handler(SignInRequired)

@@ -71,6 +71,10 @@ KNOWN: dict[tuple[str, str], Known] = {
     ("POST", "/api/v1/teams/{team_id}/holidays"): _known(409),
     ("POST", "/api/v1/people"): _known(409),
     ("POST", "/api/v1/services"): _known(409),
+    # Refused while it would leave a team without anyone accountable, or for oneself.
+    ("POST", "/api/v1/people/{person_id}/deactivate"): _known(409),
+    ("POST", "/api/v1/people/{person_id}/reactivate"): _known(409),
+    ("DELETE", "/api/v1/teams/{team_id}/members/{person_id}"): _known(409),
     ("POST", "/api/v1/requests/{request_id}/cases"): _known(409),
     # Something that can be decided once: a second decision is refused with 409.
     ("POST", "/api/v1/requests/{request_id}/rating"): _known(409),
