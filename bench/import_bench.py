@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from followthrough.db import Database
-from followthrough.history.importer import import_history
+from followthrough.history.importer import import_history_file
 from followthrough.history.log_mapping import load_mapping
 from followthrough.migrate import upgrade
 
@@ -132,8 +132,7 @@ def import_once(url: str, log: Path, backend: str, events: int) -> Result:
     mapping = load_mapping(None, department_pattern=r"^(D\d+)")
     try:
         started = time.perf_counter()
-        with database.unit_of_work() as session:
-            summary = import_history(session, log, datetime.now(UTC), mapping=mapping)
+        summary = import_history_file(database, log, datetime.now(UTC), mapping=mapping)
         seconds = time.perf_counter() - started
     finally:
         database.dispose()

@@ -18,8 +18,10 @@ once hung for good).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -101,3 +103,181 @@ class BulkRows:
             return
         marks = ", ".join("?" for _ in columns)
         self.driver.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+
+    # --- prepared rows, from scratch files ----------------------------------------------------
+
+    def load_parts(
+        self,
+        tables: Mapping[str, Sequence[tuple[str, str]]],
+        parts: Sequence[tuple[Path, int, int]],
+        people: Mapping[int, int],
+        teams: Mapping[int, int],
+    ) -> None:
+        """Load each part's scratch file (`tables`: each table's columns and what they hold)
+        into the tables, translating planned people and teams (negative symbols) and the
+        part's own request and offer numbers into ids. Rows keep their order.
+
+        Each scratch table is copied into a temporary staging table of the transaction
+        (SQLite: the driver reads one file and writes the other in C; PostgreSQL: COPY), then
+        one INSERT … SELECT per table translates and writes it, so no row passes through
+        Python twice."""
+        stage = _Staging(self, tables)
+        try:
+            stage.fill_map("person", sorted(people.items()))
+            stage.fill_map("team", sorted(teams.items()))
+            for path, requests, offers in parts:
+                scratch = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                try:
+                    stage.clear()
+                    stage.fill_map("request", self._new_ids("request", requests))
+                    stage.fill_map("offer", self._new_ids("offer", offers))
+                    for table in tables:
+                        stage.copy(table, scratch)
+                    for table in tables:
+                        stage.translate(table)
+                finally:
+                    scratch.close()
+        finally:
+            stage.drop()
+
+    def _new_ids(self, table: str, count: int) -> list[tuple[int, int]]:
+        """(number in the part, id) for `count` new rows of `table`."""
+        if count == 0:
+            return []
+        if self.postgres:
+            return list(
+                self.driver.execute(
+                    "SELECT g, nextval(pg_get_serial_sequence(%s, 'id')) "
+                    "FROM generate_series(1, %s) g ORDER BY g",
+                    (table, count),
+                )
+            )
+        return list(enumerate(self.reserve_ids(table, count), 1))
+
+
+_MAP_KEYS = {"person": "sym", "team": "sym", "request": "local", "offer": "local"}
+_PG_TYPES = {
+    "request": "bigint",
+    "offer": "bigint",
+    "person": "bigint",
+    "team": "bigint",
+    "int": "bigint",
+    "flag": "integer",
+    "float": "double precision",
+    "time": "timestamp",
+    "text": "text",
+    "payload": "text",
+}
+
+
+class _Staging:
+    """The transaction's temporary tables: staging copies of one part's scratch tables and
+    the maps from planned or local numbers to ids."""
+
+    def __init__(self, bulk: BulkRows, tables: Mapping[str, Sequence[tuple[str, str]]]) -> None:
+        self.bulk = bulk
+        self.postgres = bulk.postgres
+        self.driver = bulk.driver
+        self.tables = tables
+        temp = "TEMPORARY"
+        suffix = " ON COMMIT DROP" if self.postgres else ""
+        for kind, key in _MAP_KEYS.items():
+            self._run(f"DROP TABLE IF EXISTS {self._name(f'import_{kind}_map')}")
+            self._run(
+                f"CREATE {temp} TABLE import_{kind}_map "
+                f"({key} BIGINT PRIMARY KEY, id BIGINT NOT NULL){suffix}"
+            )
+        for table, columns in tables.items():
+            typed = ", ".join(f"{c} {_PG_TYPES[k]}" if self.postgres else c for c, k in columns)
+            self._run(f"DROP TABLE IF EXISTS {self._name(f'import_stage_{table}')}")
+            self._run(f"CREATE {temp} TABLE import_stage_{table} (seq BIGINT, {typed}){suffix}")
+
+    def _name(self, table: str) -> str:
+        return table if self.postgres else f"temp.{table}"
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.driver.execute(sql, params)
+
+    def fill_map(self, kind: str, pairs: Sequence[tuple[int, int]]) -> None:
+        self._copy_rows(f"import_{kind}_map", (_MAP_KEYS[kind], "id"), pairs)
+
+    def _copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Any]) -> None:
+        if self.postgres:
+            names = ", ".join(columns)
+            with (
+                self.driver.cursor() as cursor,
+                cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" for _ in columns)
+        self.driver.executemany(f"INSERT INTO temp.{table} VALUES ({marks})", rows)
+
+    def clear(self) -> None:
+        for table in (
+            *(f"import_stage_{t}" for t in self.tables),
+            *(f"import_{k}_map" for k in ("request", "offer")),
+        ):
+            self._run(f"DELETE FROM {self._name(table)}")
+
+    def copy(self, table: str, scratch: sqlite3.Connection) -> None:
+        """The scratch table's rows into its staging table, in C on both sides where the
+        driver allows."""
+        columns = ["seq", *(c for c, _ in self.tables[table])]
+        rows = scratch.execute(f"SELECT rowid, * FROM {table}")
+        self._copy_rows(f"import_stage_{table}", columns, rows)
+
+    def translate(self, table: str) -> None:
+        """INSERT … SELECT from the staging table: ids translated, times and flags in the
+        database's own types."""
+        postgres = self.postgres
+        targets: list[str] = []
+        values: list[str] = []
+        joins: list[str] = []
+        for number, (column, kind) in enumerate(self.tables[table]):
+            source = f"s.{column}"
+            if kind in _MAP_KEYS:
+                alias = f"m{number}"
+                joins.append(
+                    f"LEFT JOIN {self._name(f'import_{kind}_map')} {alias} "
+                    f"ON {alias}.{_MAP_KEYS[kind]} = {source}"
+                )
+                if table == "event" and column == "offer_id":
+                    continue  # it only goes into the payload
+                value = (
+                    f"{alias}.id"
+                    if kind in ("request", "offer")
+                    else (f"COALESCE({alias}.id, {source})")
+                )
+            elif kind == "time":
+                value = f"({source} AT TIME ZONE 'UTC')" if postgres else source
+            elif kind == "flag":
+                value = f"({source} <> 0)" if postgres else source
+            elif kind == "payload":
+                offer = f"m{len(self.tables[table]) - 2}.id"  # the offer_id column's map
+                number_text = f"{offer}::text" if postgres else offer
+                value = (
+                    f"CASE WHEN s.offer_id IS NULL THEN s.payload "
+                    f"ELSE s.payload || {number_text} || s.payload_tail END"
+                )
+                if postgres:
+                    value = f"({value})::json"
+            elif column == "payload_tail":
+                continue
+            else:
+                value = source
+            targets.append(f'"{column}"')
+            values.append(value)
+        self._run(
+            f'INSERT INTO "{table}" ({", ".join(targets)}) '
+            f"SELECT {', '.join(values)} FROM {self._name(f'import_stage_{table}')} s "
+            f"{' '.join(joins)} ORDER BY s.seq"
+        )
+
+    def drop(self) -> None:
+        for table in (
+            *(f"import_stage_{t}" for t in self.tables),
+            *(f"import_{k}_map" for k in _MAP_KEYS),
+        ):
+            self._run(f"DROP TABLE IF EXISTS {self._name(table)}")

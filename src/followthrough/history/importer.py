@@ -19,12 +19,19 @@ mapping are in docs/import-export.md ("Bring your own history").
 from __future__ import annotations
 
 import hashlib
+import json
+import multiprocessing
+import os
 import re
+import sqlite3
+import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -33,6 +40,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from followthrough.db import Database
 from followthrough.errors import DomainError
 from followthrough.history.bulk_rows import BulkRows
 from followthrough.history.case_replay import CaseContext, CasePlan, Step, replay_case
@@ -54,13 +62,13 @@ from followthrough.history.log_reader import (
     parse_time,
     read_log,
     real_name,
+    spilled_cases,
 )
 from followthrough.history.models import Event
 from followthrough.org.importer import ImportRejected, Problem
-from followthrough.org.models import Department, Holiday, Person, Service, Team
+from followthrough.org.models import Department, Holiday, OrgRevision, Person, Service, Team
 from followthrough.org.rules import WorkingCalendar
 from followthrough.requests import lifecycle, rules
-from followthrough.requests.models import Offer, PathStep, Pause, Request, RequestParticipant
 
 __all__ = [
     "MAX_FIELD_CHARS",
@@ -69,6 +77,7 @@ __all__ = [
     "ImportRejected",
     "handle_for",
     "import_history",
+    "import_history_file",
     "kind_of",
     "parse_time",
     "preview_history",
@@ -254,254 +263,516 @@ def import_history(
     reject_unmapped: bool = False,
     progress: ProgressHook | None = None,
 ) -> HistoryImportSummary:
-    """Import every case of the log, or raise ImportRejected naming each problem.
+    """Import every case of the log in the caller's transaction, or raise ImportRejected
+    naming each problem.
 
-    Raises before returning if anything is wrong; the caller's unit of work then rolls back, so
-    nothing is written. `now` starts the clocks (acceptance, updates, auto-close) of imported
-    requests that are still open or resolved. `activity_map` (ACTIVITY -> KIND) adds rules
-    before those of `mapping`.
+    Everything runs in this process, inside the caller's unit of work (which on SQLite already
+    holds the write turn): right for small logs and tests. `import_history_file` reads and
+    replays a large log in worker processes before its transaction opens. Raises before
+    returning if anything is wrong; the caller's unit of work then rolls back, so nothing is
+    written. `now` starts the clocks (acceptance, updates, auto-close) of imported requests
+    that are still open or resolved. `activity_map` (ACTIVITY -> KIND) adds rules before those
+    of `mapping`.
     """
-    name = path.name
-    if mapping is None or activity_map:
-        base = mapping or LogMapping()
-        extra = load_mapping(None, activity_map=activity_map or {})
-        mapping = LogMapping(
-            rules=(*extra.rules, *base.rules),
-            departments=base.departments,
-            department_attribute=base.department_attribute,
-            department_pattern=base.department_pattern,
-            status_attribute=base.status_attribute,
-        )
+    mapping = _with_activity_map(mapping, activity_map)
+    digest = _digest(path)
+    _refuse_repeat(session, path.name, digest)
+    with _read(path, fmt, mapping, reject_unmapped, progress) as spill:
+        plan = _plan_directory(session, spill.facts, mapping)
+        with _replay(spill, plan, path.name, digest, now, workers=0, progress=progress) as parts:
+            return _load(session, spill, plan, parts)
+
+
+def import_history_file(
+    database: Database,
+    path: Path,
+    now: datetime,
+    *,
+    fmt: LogFormat | None = None,
+    mapping: LogMapping | None = None,
+    reject_unmapped: bool = False,
+    progress: ProgressHook | None = None,
+    workers: int | None = None,
+) -> HistoryImportSummary:
+    """Import a log as `import_history` does, in a transaction of its own that opens only
+    once the log is read and every case replayed.
+
+    The reading and the replay (nearly all of the work) run before the write transaction, the
+    replay in `workers` processes (default: one per core, at most two); each writes its cases'
+    rows to a scratch file. Then one transaction creates the people and teams and loads the
+    prepared rows. The replay used the organisation as it was read beforehand: if the
+    organisation changed in between (its revision moved), the replay is done again.
+    """
+    mapping = _with_activity_map(mapping, None)
+    digest = _digest(path)
+    count = workers if workers is not None else min(2, os.cpu_count() or 1)
+    with _read(path, fmt, mapping, reject_unmapped, progress) as spill:
+        for _attempt in range(ORG_CHANGE_RETRIES):
+            with database.unit_of_work(readonly=True) as session:
+                _refuse_repeat(session, path.name, digest)
+                plan = _plan_directory(session, spill.facts, mapping)
+            # The write transaction opens only once every case is replayed; nothing in it
+            # waits for another process.
+            with (
+                _replay(spill, plan, path.name, digest, now, count, progress) as parts,
+                database.unit_of_work() as session,
+            ):
+                if _org_revision(session) == plan.revision:
+                    _refuse_repeat(session, path.name, digest)
+                    return _load(session, spill, plan, parts)
+    reason = "the organisation kept changing while the log was replayed; nothing was written"
+    raise ImportRejected([Problem(path.name, None, "", reason)])
+
+
+ORG_CHANGE_RETRIES = 3
+
+
+def _with_activity_map(
+    mapping: LogMapping | None, activity_map: Mapping[str, str] | None
+) -> LogMapping:
+    if mapping is not None and not activity_map:
+        return mapping
+    base = mapping or LogMapping()
+    extra = load_mapping(None, activity_map=activity_map or {})
+    return LogMapping(
+        rules=(*extra.rules, *base.rules),
+        departments=base.departments,
+        department_attribute=base.department_attribute,
+        department_pattern=base.department_pattern,
+        status_attribute=base.status_attribute,
+    )
+
+
+def _digest(path: Path) -> str:
     try:
-        digest = file_digest(path)
+        return file_digest(path)
     except OSError as exc:
-        raise ImportRejected([Problem(name, None, "", exc.strerror or str(exc))]) from None
+        raise ImportRejected([Problem(path.name, None, "", exc.strerror or str(exc))]) from None
+
+
+def _refuse_repeat(session: Session, name: str, digest: str) -> None:
     previous = already_imported(session, digest)
     if previous:
         raise ImportRejected(
             [Problem(name, None, "", f"this file was already imported ({previous} requests)")]
         )
-    with _read(path, fmt, mapping, reject_unmapped, progress) as spill:
-        summary = HistoryImportSummary(
-            log_rows=spill.facts.events, placeholder_rows=spill.facts.placeholder_rows
-        )
-        try:
-            bulk = BulkRows(session)
-            try:
-                directory = _Directory(session, spill.facts, mapping, summary, bulk)
-                writer = _CaseWriter(session, directory, summary, name, digest, now, spill, bulk)
-                if progress is not None:
-                    progress.total(spill.facts.events)
-                for case in spill.cases():
-                    writer.add(case)
-                    if progress is not None:
-                        progress.advance(len(case.events))
-                writer.flush()
-            finally:
-                bulk.close()
-        except ImportRejected:
-            raise
-        except DomainError as exc:
-            raise ImportRejected([Problem(name, None, exc.field or "", exc.detail)]) from None
-        except DBAPIError as exc:
-            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-            raise ImportRejected(
-                [Problem(name, None, "", f"could not be written: {reason}")]
-            ) from None
-    return summary
 
 
-# --- the organisation -------------------------------------------------------------------------
+def _org_revision(session: Session) -> int:
+    return int(session.scalar(select(OrgRevision.revision).where(OrgRevision.id == 1)) or 0)
 
 
-class _Directory:
-    """The people and teams of the log, created all at once before any request is written."""
+# --- the organisation, planned before anything is written -------------------------------------
 
-    def __init__(
-        self,
-        session: Session,
-        facts: LogFacts,
-        mapping: LogMapping,
-        summary: HistoryImportSummary,
-        bulk: BulkRows,
-    ) -> None:
-        self.session = session
-        self.summary = summary
-        self.bulk = bulk
-        self.handles: dict[str, int] = dict(session.execute(select(Person.handle, Person.id)).all())
-        self.emails = set(session.scalars(select(Person.email)))
-        self.team_ids: dict[str, int] = dict(session.execute(select(Team.name, Team.id)).all())
-        self._create_people(list(facts.people))
-        created = self._create_teams(facts, mapping)
-        self._add_members(facts, created)
-        self._load_teams()
-        self._unknown: int | None = self.handles.get(UNKNOWN_HANDLE)
-        self.by_name: dict[str, int] = {}
 
-    def _create_people(self, names: Sequence[str]) -> None:
-        rows: list[dict[str, Any]] = []
-        for resource in names:
-            handle = handle_for(resource)
-            if handle in self.handles or any(r["handle"] == handle for r in rows[-1:]):
-                continue
-            self.handles[handle] = -1  # claimed; the id comes back after the insert
-            rows.append({"handle": handle, "name": resource[:200], "email": self._email(handle)})
-        if rows:
-            self._insert(Person, rows)
-            fresh = {r["handle"] for r in rows}
-            for handle, person_id in self.session.execute(select(Person.handle, Person.id)):
-                if handle in fresh:
-                    self.handles[handle] = person_id
-            self.summary.people_created += len(rows)
+@dataclass(frozen=True)
+class ServiceFacts:
+    """A catalog service as the replay needs it (its targets, team and confidentiality)."""
 
-    def _email(self, handle: str) -> str:
+    id: int
+    name: str
+    team_id: int
+    confidential: bool
+    accept_target_hours: float
+    update_every_hours: float
+    resolve_target_hours: float
+    auto_close_days: int
+
+
+@dataclass
+class DirectoryPlan:
+    """The people and teams of the log: those that exist with their ids, those the import will
+    create with symbols (negative numbers, -1 for the first), so the replay can run before
+    anything is written. Teams and people have symbols of their own."""
+
+    revision: int
+    handles: dict[str, int]
+    team_ids: dict[str, int]
+    calendars: dict[int, WorkingCalendar]
+    accountable: dict[int, int | None]
+    services: dict[str, list[ServiceFacts]]
+    new_people: list[dict[str, Any]] = field(default_factory=list)  # handle, name, email
+    new_teams: list[tuple[str, str]] = field(default_factory=list)  # name, department
+    members: list[tuple[int, int]] = field(default_factory=list)  # (team, person)
+    leads: dict[int, int] = field(default_factory=dict)
+    # Made only when a case needs them: the "unknown" person and the default team.
+    unknown_id: int = 0
+    default_team_id: int = 0
+    optional_unknown: bool = False  # the last of new_people
+    optional_default_team: bool = False  # the last of new_teams
+
+
+def _plan_directory(session: Session, facts: LogFacts, mapping: LogMapping) -> DirectoryPlan:
+    """Read the organisation (nothing is written) and plan what the log adds to it."""
+    plan = DirectoryPlan(
+        revision=_org_revision(session),
+        handles=dict(session.execute(select(Person.handle, Person.id)).all()),
+        team_ids=dict(session.execute(select(Team.name, Team.id)).all()),
+        calendars={},
+        accountable={},
+        services={},
+    )
+    emails = set(session.scalars(select(Person.email)))
+
+    def new_person(handle: str, name: str) -> int:
         email = f"{handle}@imported.invalid"
         number = 1
-        while email in self.emails:
+        while email in emails:
             number += 1
             email = f"{handle}.{number}@imported.invalid"
-        self.emails.add(email)
-        return email
+        emails.add(email)
+        plan.new_people.append({"handle": handle, "name": name, "email": email})
+        symbol = plan.handles[handle] = -len(plan.new_people)
+        return symbol
 
-    def _insert(self, model: type[Any], rows: list[dict[str, Any]]) -> None:
-        # The ORM-enabled statement: the organisation snapshot sees the organisation changed.
-        # One multi-row INSERT per chunk: psycopg's executemany sends tens of thousands of
-        # memberships one statement each (seconds on PostgreSQL).
-        for start in range(0, len(rows), ORG_ROWS_PER_INSERT):
-            self.session.execute(insert(model).values(rows[start : start + ORG_ROWS_PER_INSERT]))
-
-    def _create_teams(self, facts: LogFacts, mapping: LogMapping) -> set[int]:
-        wanted = {
-            group[:120]: mapping.department_of(group, department)
-            for group, department in facts.groups.items()
-            if group[:120] not in self.team_ids
-        }
-        if not wanted:
-            return set()
-        departments = dict(self.session.execute(select(Department.name, Department.id)).all())
-        missing = sorted(
-            {(d or IMPORTED_DEPARTMENT)[:120] for d in wanted.values()} - set(departments)
+    for resource in facts.people:
+        handle = handle_for(resource)
+        if handle not in plan.handles:
+            new_person(handle, resource[:200])
+    # Teams: those of the log's groups that do not exist yet.
+    for group, department in facts.groups.items():
+        name = group[:120]
+        if name not in plan.team_ids:
+            department_name = mapping.department_of(group, department) or IMPORTED_DEPARTMENT
+            plan.new_teams.append((name, department_name[:120]))
+            plan.team_ids[name] = -len(plan.new_teams)
+    created = {t for t in plan.team_ids.values() if t < 0}
+    for group, resource in facts.workers:
+        team_id = plan.team_ids[group[:120]]
+        if team_id in created:
+            person_id = plan.handles[handle_for(resource)]
+            plan.leads.setdefault(team_id, person_id)
+            plan.members.append((team_id, person_id))
+    plan.members = list(dict.fromkeys(plan.members))
+    # Each team's calendar and accountable person (a created team: its lead, else nobody).
+    holidays: dict[int, set[Any]] = {}
+    for team_id, day in session.execute(select(Holiday.team_id, Holiday.day)):
+        holidays.setdefault(team_id, set()).add(day)
+    for t in session.execute(
+        select(
+            Team.id,
+            Team.timezone,
+            Team.day_start_minute,
+            Team.day_end_minute,
+            Team.working_days,
+            Team.lead_id,
+            Team.duty_owner_id,
         )
-        if missing:
-            self._insert(Department, [{"name": d} for d in missing])
-            departments = dict(self.session.execute(select(Department.name, Department.id)).all())
-            self.summary.departments_created += len(missing)
-        self._insert(
-            Team,
-            [
-                {"name": team, "department_id": departments[(d or IMPORTED_DEPARTMENT)[:120]]}
-                for team, d in wanted.items()
-            ],
+    ):
+        plan.calendars[t.id] = WorkingCalendar(
+            timezone=t.timezone,
+            day_start_minute=t.day_start_minute,
+            day_end_minute=t.day_end_minute,
+            working_days=frozenset(int(d) for d in t.working_days),
+            holidays=frozenset(holidays.get(t.id, ())),
         )
-        self.team_ids = dict(self.session.execute(select(Team.name, Team.id)).all())
-        self.summary.teams_created += len(wanted)
-        return {self.team_ids[t] for t in wanted}
+        plan.accountable[t.id] = rules.effective_duty_owner(t.duty_owner_id, t.lead_id)
+    for team_id in created:
+        plan.calendars[team_id] = WorkingCalendar()
+        plan.accountable[team_id] = plan.leads.get(team_id)
+    if UNKNOWN_HANDLE in plan.handles:
+        plan.unknown_id = plan.handles[UNKNOWN_HANDLE]
+    else:
+        plan.unknown_id = new_person(UNKNOWN_HANDLE, UNKNOWN_NAME)
+        plan.optional_unknown = True
+    if DEFAULT_TEAM in plan.team_ids:
+        plan.default_team_id = plan.team_ids[DEFAULT_TEAM]
+    else:
+        plan.new_teams.append((DEFAULT_TEAM, IMPORTED_DEPARTMENT))
+        plan.default_team_id = -len(plan.new_teams)
+        plan.optional_default_team = True
+        plan.calendars[plan.default_team_id] = WorkingCalendar()
+        plan.accountable[plan.default_team_id] = None
+    for s in session.execute(
+        select(
+            Service.id,
+            Service.name,
+            Service.team_id,
+            Service.confidential,
+            Service.accept_target_hours,
+            Service.update_every_hours,
+            Service.resolve_target_hours,
+            Service.auto_close_days,
+        ).where(Service.active.is_(True))
+    ):
+        plan.services.setdefault(s.name, []).append(ServiceFacts(*s))
+    return plan
 
-    def _add_members(self, facts: LogFacts, created: set[int]) -> None:
-        """Whoever worked in a team this import created becomes a member; the first, its lead."""
-        members: dict[tuple[int, int], None] = {}
-        leads: dict[int, int] = {}
-        for group, resource in facts.workers:
-            team_id = self.team_ids[group[:120]]
-            if team_id in created:
-                person_id = self.handles[handle_for(resource)]
-                members.setdefault((team_id, person_id))
-                leads.setdefault(team_id, person_id)
-        if members:
-            # Tens of thousands of rows: straight to the driver (an ORM statement of that many
-            # values costs seconds to compile). The organisation snapshot already knows the
-            # organisation changed: the teams these members join were inserted just now.
-            self.bulk.insert("membership", ("team_id", "person_id"), members)
-            team = cast(Table, Team.__table__)
-            self.session.execute(
-                update(team)
-                .where(team.c.id == bindparam("team"))
-                .values(lead_id=bindparam("lead")),
-                [{"team": t, "lead": p} for t, p in leads.items()],
-            )
 
-    def _load_teams(self) -> None:
-        """Each team's calendar and accountable person, read once."""
-        holidays: dict[int, set[Any]] = {}
-        for team_id, day in self.session.execute(select(Holiday.team_id, Holiday.day)):
-            holidays.setdefault(team_id, set()).add(day)
-        self.calendars: dict[int, WorkingCalendar] = {}
-        self.accountable: dict[int, int | None] = {}
-        for t in self.session.execute(
-            select(
-                Team.id,
-                Team.timezone,
-                Team.day_start_minute,
-                Team.day_end_minute,
-                Team.working_days,
-                Team.lead_id,
-                Team.duty_owner_id,
-            )
-        ):
-            self.calendars[t.id] = WorkingCalendar(
-                timezone=t.timezone,
-                day_start_minute=t.day_start_minute,
-                day_end_minute=t.day_end_minute,
-                working_days=frozenset(int(d) for d in t.working_days),
-                holidays=frozenset(holidays.get(t.id, ())),
-            )
-            self.accountable[t.id] = rules.effective_duty_owner(t.duty_owner_id, t.lead_id)
+class _PlannedDirectory:
+    """The plan as the replay asks it: a resource's person, a group's team; notes which of the
+    optional rows (the "unknown" person, the default team) a case needed."""
+
+    def __init__(self, plan: DirectoryPlan) -> None:
+        self.plan = plan
+        self.calendars = plan.calendars
+        self.accountable = plan.accountable
+        self.by_name: dict[str, int] = {}
+        self.used_unknown = False
+        self.used_default_team = False
 
     def person(self, resource: str | None) -> int:
         if resource is None:
             return self.unknown()
         person_id = self.by_name.get(resource)
         if person_id is None:
-            person_id = self.by_name[resource] = self.handles[handle_for(resource)]
+            person_id = self.by_name[resource] = self.plan.handles[handle_for(resource)]
         return person_id
 
     def team(self, group: str) -> int:
-        team_id = self.team_ids.get(group[:120])
-        if team_id is None:  # only the default team is made this late
-            departments = dict(self.session.execute(select(Department.name, Department.id)).all())
-            if IMPORTED_DEPARTMENT not in departments:
-                self._insert(Department, [{"name": IMPORTED_DEPARTMENT}])
-                self.summary.departments_created += 1
-            department_id = self.session.scalar(
-                select(Department.id).where(Department.name == IMPORTED_DEPARTMENT)
-            )
-            self._insert(Team, [{"name": group[:120], "department_id": department_id}])
-            created = self.session.scalar(select(Team.id).where(Team.name == group[:120]))
-            assert created is not None
-            team_id = self.team_ids[group[:120]] = created
-            self.calendars[team_id] = WorkingCalendar()
-            self.accountable[team_id] = None
-            self.summary.teams_created += 1
+        team_id = self.plan.team_ids.get(group[:120])
+        if team_id is None:  # only the default team is not planned from the log's groups
+            assert group == DEFAULT_TEAM
+            self.used_default_team = True
+            return self.plan.default_team_id
         return team_id
 
     def unknown(self) -> int:
         """The one person standing in for every placeholder resource of the import."""
-        if self._unknown is None:
-            self._insert(
-                Person,
-                [
-                    {
-                        "handle": UNKNOWN_HANDLE,
-                        "name": UNKNOWN_NAME,
-                        "email": self._email(UNKNOWN_HANDLE),
-                    }
-                ],
-            )
-            self._unknown = self.session.scalar(
-                select(Person.id).where(Person.handle == UNKNOWN_HANDLE)
-            )
-            assert self._unknown is not None
-            self.handles[UNKNOWN_HANDLE] = self._unknown
-            self.summary.people_created += 1
-        return self._unknown
+        self.used_unknown = True
+        return self.plan.unknown_id
 
 
-# --- the requests -----------------------------------------------------------------------------
+# --- the replay, in worker processes ----------------------------------------------------------
 
-_TABLES = {
-    model: cast(Table, model.__table__)
-    for model in (Request, Offer, PathStep, Pause, RequestParticipant, Event)
+# What each case's rows are written as before the transaction: the tables' own columns, with
+# ids local to the part (requests and offers count from 1) or planned (a negative person or
+# team: one the load creates). An event's payload that names its offer is kept in two pieces
+# around the offer's number, which only the load knows.
+SCRATCH_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "request": (
+        ("id", "request"),
+        ("title", "text"),
+        ("need", "text"),
+        ("context", "text"),
+        ("impact_customers", "int"),
+        ("priority", "text"),
+        ("requester_id", "person"),
+        ("service_id", "int"),
+        ("team_id", "team"),
+        ("owner_id", "person"),
+        ("state", "text"),
+        ("waiting_on", "text"),
+        ("confidential", "flag"),
+        ("opened_at", "time"),
+        ("accepted_at", "time"),
+        ("resolved_at", "time"),
+        ("closed_at", "time"),
+        ("updated_at", "time"),
+        ("resolution", "text"),
+        ("next_update_due_at", "time"),
+        ("update_escalate_at", "time"),
+        ("resolve_due_at", "time"),
+        ("clock_paused_at", "time"),
+        ("paused_business_seconds", "float"),
+        ("auto_close_at", "time"),
+        ("bounce_count", "int"),
+        ("version", "int"),
+        ("source_case_id", "text"),
+    ),
+    "offer": (
+        ("id", "offer"),
+        ("request_id", "request"),
+        ("kind", "text"),
+        ("from_person_id", "person"),
+        ("from_team_id", "team"),
+        ("to_team_id", "team"),
+        ("to_person_id", "person"),
+        ("note", "text"),
+        ("state", "text"),
+        ("offered_at", "time"),
+        ("due_at", "time"),
+        ("answered_at", "time"),
+        ("answered_by_id", "person"),
+        ("decline_reason", "text"),
+    ),
+    "path_step": (
+        ("request_id", "request"),
+        ("team_id", "team"),
+        ("entered_at", "time"),
+        ("is_bounce", "flag"),
+    ),
+    "request_participant": (("request_id", "request"), ("person_id", "person")),
+    "pause": (
+        ("request_id", "request"),
+        ("reason", "text"),
+        ("note", "text"),
+        ("started_at", "time"),
+        ("started_by_id", "person"),
+        ("ended_at", "time"),
+    ),
+    "event": (
+        ("kind", "text"),
+        ("at", "time"),
+        ("request_id", "request"),
+        ("actor_id", "person"),
+        ("team_id", "team"),
+        ("other_team_id", "team"),
+        ("person_id", "person"),
+        ("payload", "payload"),
+        ("offer_id", "offer"),  # the offer the payload names, or NULL
+        ("payload_tail", "text"),
+    ),
 }
+# An offer id no offer has, to find where the real one goes in the payload's text.
+_OFFER_MARK = -7_654_321_987
+_OFFER_KEY = '"offer_id": '
+_OFFER_MARK_TEXT = f"{_OFFER_KEY}{_OFFER_MARK}"
+
+
+def _naive(value: datetime | None) -> str | None:
+    """An instant as naive UTC text (how SQLite stores `UTCDateTime`; PostgreSQL reads it as a
+    `timestamp` and the load puts it in UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]
+
+
+@dataclass(frozen=True)
+class _PartTask:
+    """One worker's share of the cases: keys [low, high) of the spill."""
+
+    spill: str
+    combinations: list[Combination]
+    decisions: list[Decision]
+    low: int
+    high: int
+    plan: DirectoryPlan
+    name: str
+    digest: str
+    now: datetime
+    scratch: str
+
+
+@dataclass
+class _PartResult:
+    scratch: str
+    requests: int
+    offers: int
+    summary: HistoryImportSummary
+    used_unknown: bool
+    used_default_team: bool
+    problem: Problem | None = None
+
+
+_progress_counter: Any = None  # in a worker: the shared count of log rows replayed
+
+
+def _start_worker(counter: Any) -> None:
+    global _progress_counter
+    _progress_counter = counter
+
+
+def _replay_in_worker(task: _PartTask) -> _PartResult:
+    counter = _progress_counter
+
+    def advance(amount: int) -> None:
+        with counter.get_lock():
+            counter.value += amount
+
+    return _replay_part(task, advance if counter is not None else None)
+
+
+def _replay_part(task: _PartTask, advance: Callable[[int], None] | None) -> _PartResult:
+    """Replay the task's cases and write their rows to its scratch file."""
+    directory = _PlannedDirectory(task.plan)
+    summary = HistoryImportSummary()
+    spill = sqlite3.connect(f"file:{task.spill}?mode=ro", uri=True)
+    writer = _CaseWriter(directory, summary, task, Path(task.scratch))
+    problem: Problem | None = None
+    try:
+        done = 0
+        for case in spilled_cases(spill, task.combinations, task.low, task.high):
+            writer.add(case)
+            done += len(case.events)
+            if advance is not None and done >= 5000:
+                advance(done)
+                done = 0
+        writer.flush()
+        if advance is not None and done:
+            advance(done)
+    except ImportRejected as exc:
+        problem = exc.problems[0]
+    except DomainError as exc:
+        problem = Problem(task.name, None, exc.field or "", exc.detail)
+    finally:
+        writer.close()
+        spill.close()
+    return _PartResult(
+        task.scratch,
+        writer.requests,
+        writer.offers,
+        summary,
+        directory.used_unknown,
+        directory.used_default_team,
+        problem,
+    )
+
+
+@contextmanager
+def _replay(
+    spill: Spill,
+    plan: DirectoryPlan,
+    name: str,
+    digest: str,
+    now: datetime,
+    workers: int,
+    progress: ProgressHook | None,
+) -> Iterator[list[_PartResult]]:
+    """Every case replayed into scratch files, by `workers` processes (0: in this one);
+    ImportRejected naming the first case (in the log's order) that could not be."""
+    with tempfile.TemporaryDirectory(prefix="followthrough-replay-") as folder:
+        ranges = spill.key_ranges(max(1, workers))
+        tasks = [
+            _PartTask(
+                str(spill.path),
+                spill.combinations,
+                spill.decisions,
+                low,
+                high,
+                plan,
+                name,
+                digest,
+                now,
+                str(Path(folder) / f"part{number}.sqlite3"),
+            )
+            for number, (low, high) in enumerate(ranges)
+        ]
+        if progress is not None:
+            progress.total(spill.facts.events)
+        if workers == 0:
+            results = [_replay_part(t, progress.advance if progress else None) for t in tasks]
+        else:
+            results = _replay_in_processes(tasks, workers, progress)
+        problems = [r.problem for r in results if r.problem is not None]
+        if problems:
+            raise ImportRejected(problems[:1])
+        yield results
+
+
+def _replay_in_processes(
+    tasks: list[_PartTask], workers: int, progress: ProgressHook | None
+) -> list[_PartResult]:
+    # Fresh interpreters (spawn), not forks: the parent may hold database connections and
+    # threads that a fork would copy half-way.
+    context = multiprocessing.get_context("spawn")
+    counter = context.Value("q", 0)
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(counter,)
+    ) as pool:
+        futures = [pool.submit(_replay_in_worker, t) for t in tasks]
+        reported = 0
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.25)
+            if progress is not None:
+                value = int(counter.value)
+                if value > reported:
+                    progress.advance(value - reported)
+                    reported = value
+        return [f.result() for f in futures]
 
 
 def _first_text(attributes: Mapping[str, Any], names: Sequence[str]) -> str | None:
@@ -522,31 +793,38 @@ def _source_key(key: str) -> str:
 
 
 class _CaseWriter:
-    """Replays each case and writes the requests, in batches of bulk inserts."""
+    """Replays each case and writes its rows to a scratch file, a batch at a time."""
 
     def __init__(
         self,
-        session: Session,
-        directory: _Directory,
+        directory: _PlannedDirectory,
         summary: HistoryImportSummary,
-        name: str,
-        digest: str,
-        now: datetime,
-        spill: Spill,
-        bulk: BulkRows,
+        task: _PartTask,
+        scratch: Path,
     ) -> None:
-        self.session = session
         self.directory = directory
         self.summary = summary
-        self.name = name
-        self.digest = digest
-        self.now = now
-        self.spill = spill
-        self.batch: list[tuple[LogCase, CasePlan, Service | None, dict[str, Any]]] = []
-        self.bulk = bulk
-        self.services: dict[str, list[Service]] = {}
-        for service in session.scalars(select(Service).where(Service.active.is_(True))):
-            self.services.setdefault(service.name, []).append(service)
+        self.name = task.name
+        self.digest = task.digest
+        self.now = task.now
+        self.decisions = task.decisions
+        self.services = task.plan.services
+        self.batch: list[tuple[LogCase, CasePlan, ServiceFacts | None, dict[str, Any]]] = []
+        self.requests = 0
+        self.offers = 0
+        self.out = sqlite3.connect(scratch)
+        self.out.execute("PRAGMA journal_mode = OFF")
+        self.out.execute("PRAGMA synchronous = OFF")
+        for table, columns in SCRATCH_TABLES.items():
+            self.out.execute(f"CREATE TABLE {table} ({', '.join(c for c, _ in columns)})")
+        self.insert = {
+            table: f"INSERT INTO {table} VALUES ({', '.join('?' for _ in columns)})"
+            for table, columns in SCRATCH_TABLES.items()
+        }
+
+    def close(self) -> None:
+        self.out.commit()
+        self.out.close()
 
     def add(self, case: LogCase) -> None:
         if not case.events:
@@ -600,7 +878,7 @@ class _CaseWriter:
 
     def _steps(self, case: LogCase) -> Iterator[Step]:
         person, team = self.directory.person, self.directory.team
-        decisions = self.spill.decisions
+        decisions = self.decisions
         for event in case.events:
             decision = decisions[event.combination_id]
             if decision.kind == IGNORE:
@@ -631,7 +909,7 @@ class _CaseWriter:
                 waiting_on=decision.waiting_on,
             )
 
-    def _service(self, name: str | None, team_id: int) -> Service | None:
+    def _service(self, name: str | None, team_id: int) -> ServiceFacts | None:
         if not name:
             return None
         found = self.services.get(name, [])
@@ -640,7 +918,9 @@ class _CaseWriter:
             return in_team[0]
         return found[0] if len(found) == 1 else None
 
-    def _request_words(self, case: LogCase, service: Service | None, group: str) -> dict[str, Any]:
+    def _request_words(
+        self, case: LogCase, service: ServiceFacts | None, group: str
+    ) -> dict[str, Any]:
         """Title and need: the log's own words where it has them, else the service (or the
         team) and the case id, so a reader can find the case in the other system."""
         attributes = case.attributes
@@ -672,20 +952,21 @@ class _CaseWriter:
         }
 
     def flush(self) -> None:
-        """Write the buffered cases: ids first, so every row can name the rows it points to."""
+        """Write the buffered cases to the scratch file, with ids local to this part."""
         if not self.batch:
             return
-        bulk = self.bulk
-        time, flag = bulk.time, bulk.flag
-        request_ids = bulk.reserve_ids("request", len(self.batch))
-        offer_ids = iter(bulk.reserve_ids("offer", sum(len(p.offers) for _, p, _, _ in self.batch)))
+        time = _naive
         requests: list[tuple[Any, ...]] = []
         offers: list[tuple[Any, ...]] = []
         steps: list[tuple[Any, ...]] = []
         participants: list[tuple[Any, ...]] = []
         pauses: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
-        for request_id, (case, plan, service, text) in zip(request_ids, self.batch, strict=True):
+        calendars = self.directory.calendars
+        dumps = json.dumps
+        for case, plan, service, text in self.batch:
+            self.requests += 1
+            request_id = self.requests
             targets = lifecycle.targets_of(service)
             requests.append(self._request_row(request_id, case, plan, service, text))
             offer_id: dict[int, int] = {}
@@ -693,11 +974,10 @@ class _CaseWriter:
                 due_at = offer.due_at
                 if offer.state == "open":  # still to be accepted: the clock starts today
                     due_at = lifecycle.accept_due(
-                        self.directory.calendars.get(offer.to_team_id) or WorkingCalendar(),
-                        targets,
-                        self.now,
+                        calendars.get(offer.to_team_id) or WorkingCalendar(), targets, self.now
                     )
-                offer_id[id(offer)] = number = next(offer_ids)
+                self.offers += 1
+                offer_id[id(offer)] = number = self.offers
                 offers.append(
                     (
                         number,
@@ -717,7 +997,7 @@ class _CaseWriter:
                     )
                 )
             steps.extend(
-                (request_id, team, time(at), flag(bounce)) for team, at, bounce in plan.path
+                (request_id, team, time(at), int(bounce)) for team, at, bounce in plan.path
             )
             participants.extend((request_id, p) for p in sorted(plan.participants))
             pauses.extend(
@@ -726,8 +1006,16 @@ class _CaseWriter:
             )
             for e in plan.events:
                 payload = e.payload
-                if e.offer is not None:
-                    payload["offer_id"] = offer_id[id(e.offer)]
+                about: int | None = None
+                tail: str | None = None
+                if e.offer is None:
+                    stored = dumps(payload)
+                else:
+                    about = offer_id[id(e.offer)]
+                    payload["offer_id"] = _OFFER_MARK
+                    head, tail = dumps(payload).split(_OFFER_MARK_TEXT, 1)
+                    stored = head + _OFFER_KEY
+                    payload["offer_id"] = about
                 events.append(
                     (
                         e.kind,
@@ -737,24 +1025,18 @@ class _CaseWriter:
                         e.team_id,
                         e.other_team_id,
                         e.person_id,
-                        bulk.json(payload),
+                        stored,
+                        about,
+                        tail,
                     )
                 )
-        # Written while the next batch is replayed (requests first: the rest point to them).
-        bulk.submit(
-            [
-                ("request", REQUEST_COLUMNS, requests),
-                ("offer", OFFER_COLUMNS, offers),
-                ("path_step", ("request_id", "team_id", "entered_at", "is_bounce"), steps),
-                ("request_participant", ("request_id", "person_id"), participants),
-                (
-                    "pause",
-                    ("request_id", "reason", "note", "started_at", "started_by_id", "ended_at"),
-                    pauses,
-                ),
-                ("event", EVENT_COLUMNS, events),
-            ]
-        )
+        out, insert = self.out, self.insert
+        out.executemany(insert["request"], requests)
+        out.executemany(insert["offer"], offers)
+        out.executemany(insert["path_step"], steps)
+        out.executemany(insert["request_participant"], participants)
+        out.executemany(insert["pause"], pauses)
+        out.executemany(insert["event"], events)
         self.summary.requests += len(self.batch)
         self.summary.events += len(events)
         self.batch = []
@@ -764,7 +1046,7 @@ class _CaseWriter:
         request_id: int,
         case: LogCase,
         plan: CasePlan,
-        service: Service | None,
+        service: ServiceFacts | None,
         text: dict[str, Any],
     ) -> tuple[Any, ...]:
         # The clocks of a request still open or resolved start today, not in the log's past.
@@ -774,7 +1056,7 @@ class _CaseWriter:
             lifecycle.targets_of(service),
             self.now,
         )
-        time = self.bulk.time
+        time = _naive
         return (
             request_id,
             text["title"],
@@ -788,7 +1070,7 @@ class _CaseWriter:
             r.owner_id,
             str(r.state),
             None if r.waiting_on is None else str(r.waiting_on),
-            self.bulk.flag(service is not None and service.confidential),
+            int(service is not None and service.confidential),
             time(r.opened_at),
             time(r.accepted_at),
             time(r.resolved_at),
@@ -807,59 +1089,122 @@ class _CaseWriter:
         )
 
 
-REQUEST_COLUMNS = (
-    "id",
-    "title",
-    "need",
-    "context",
-    "impact_customers",
-    "priority",
-    "requester_id",
-    "service_id",
-    "team_id",
-    "owner_id",
-    "state",
-    "waiting_on",
-    "confidential",
-    "opened_at",
-    "accepted_at",
-    "resolved_at",
-    "closed_at",
-    "updated_at",
-    "resolution",
-    "next_update_due_at",
-    "update_escalate_at",
-    "resolve_due_at",
-    "clock_paused_at",
-    "paused_business_seconds",
-    "auto_close_at",
-    "bounce_count",
-    "version",
-    "source_case_id",
-)
-EVENT_COLUMNS = (
-    "kind",
-    "at",
-    "request_id",
-    "actor_id",
-    "team_id",
-    "other_team_id",
-    "person_id",
-    "payload",
-)
-OFFER_COLUMNS = (
-    "id",
-    "request_id",
-    "kind",
-    "from_person_id",
-    "from_team_id",
-    "to_team_id",
-    "to_person_id",
-    "note",
-    "state",
-    "offered_at",
-    "due_at",
-    "answered_at",
-    "answered_by_id",
-    "decline_reason",
-)
+# --- the load: one transaction ----------------------------------------------------------------
+
+
+def _load(
+    session: Session, spill: Spill, plan: DirectoryPlan, parts: list[_PartResult]
+) -> HistoryImportSummary:
+    """Create the planned people and teams, then load every part's rows; all in the
+    caller's transaction, with nothing to wait for."""
+    name = spill.name
+    summary = HistoryImportSummary(
+        log_rows=spill.facts.events, placeholder_rows=spill.facts.placeholder_rows
+    )
+    for part in parts:
+        s = part.summary
+        summary.requests += s.requests
+        summary.events += s.events
+        summary.handoffs += s.handoffs
+        summary.pauses += s.pauses
+        summary.cases_without_rows += s.cases_without_rows
+        summary.left_out.update(s.left_out)
+        for activity, count in s.unmapped_activities.items():
+            summary.unmapped_activities[activity] = (
+                summary.unmapped_activities.get(activity, 0) + count
+            )
+    try:
+        bulk = BulkRows(session)
+        try:
+            people, teams = _create_directory(
+                session,
+                bulk,
+                plan,
+                summary,
+                unknown=any(p.used_unknown for p in parts),
+                default_team=any(p.used_default_team for p in parts),
+            )
+            bulk.load_parts(
+                SCRATCH_TABLES,
+                [(Path(p.scratch), p.requests, p.offers) for p in parts],
+                people,
+                teams,
+            )
+        finally:
+            bulk.close()
+    except DomainError as exc:
+        raise ImportRejected([Problem(name, None, exc.field or "", exc.detail)]) from None
+    except DBAPIError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        raise ImportRejected([Problem(name, None, "", f"could not be written: {reason}")]) from None
+    return summary
+
+
+def _create_directory(
+    session: Session,
+    bulk: BulkRows,
+    plan: DirectoryPlan,
+    summary: HistoryImportSummary,
+    *,
+    unknown: bool,
+    default_team: bool,
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Insert the planned people, departments, teams and memberships; the real id of each
+    planned symbol (people, teams)."""
+    new_people = plan.new_people
+    if plan.optional_unknown and not unknown:
+        new_people = new_people[:-1]
+    new_teams = plan.new_teams
+    if plan.optional_default_team and not default_team:
+        new_teams = new_teams[:-1]
+    people: dict[int, int] = {}
+    if new_people:
+        _insert(session, Person, new_people)
+        fresh = {p["handle"]: -number for number, p in enumerate(new_people, 1)}
+        for handle, person_id in session.execute(select(Person.handle, Person.id)):
+            symbol = fresh.get(handle)
+            if symbol is not None:
+                people[symbol] = person_id
+        summary.people_created += len(new_people)
+    teams: dict[int, int] = {}
+    if new_teams:
+        departments = dict(session.execute(select(Department.name, Department.id)).all())
+        missing = sorted({d for _, d in new_teams} - set(departments))
+        if missing:
+            _insert(session, Department, [{"name": d} for d in missing])
+            departments = dict(session.execute(select(Department.name, Department.id)).all())
+            summary.departments_created += len(missing)
+        _insert(session, Team, [{"name": t, "department_id": departments[d]} for t, d in new_teams])
+        fresh = {t: -number for number, (t, _) in enumerate(new_teams, 1)}
+        for team_name, team_id in session.execute(select(Team.name, Team.id)):
+            symbol = fresh.get(team_name)
+            if symbol is not None:
+                teams[symbol] = team_id
+        summary.teams_created += len(new_teams)
+
+    def person(planned: int) -> int:
+        return people[planned] if planned < 0 else planned
+
+    if plan.members:
+        # Tens of thousands of rows: straight to the driver (an ORM statement of that many
+        # values costs seconds to compile). The organisation snapshot already knows the
+        # organisation changed: the teams these members join were inserted just now.
+        bulk.insert(
+            "membership",
+            ("team_id", "person_id"),
+            [(teams[t], person(p)) for t, p in plan.members],
+        )
+        team = cast(Table, Team.__table__)
+        session.execute(
+            update(team).where(team.c.id == bindparam("team")).values(lead_id=bindparam("lead")),
+            [{"team": teams[t], "lead": person(p)} for t, p in plan.leads.items()],
+        )
+    return people, teams
+
+
+def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    # The ORM-enabled statement: the organisation snapshot sees the organisation changed.
+    # One multi-row INSERT per chunk: psycopg's executemany sends tens of thousands of
+    # memberships one statement each (seconds on PostgreSQL).
+    for start in range(0, len(rows), ORG_ROWS_PER_INSERT):
+        session.execute(insert(model).values(rows[start : start + ORG_ROWS_PER_INSERT]))

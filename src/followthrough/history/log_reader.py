@@ -346,56 +346,85 @@ class Spill:
 
     # --- reading back ----------------------------------------------------------------------
 
+    @property
+    def path(self) -> Path:
+        """The spill file; once read, other processes may open it to read cases back."""
+        return Path(self._folder.name) / "spill.sqlite3"
+
+    def key_ranges(self, parts: int) -> list[tuple[int, int]]:
+        """The case keys split into at most `parts` runs [low, high) of about equal rows."""
+        total = self.facts.events or 1
+        ranges: list[tuple[int, int]] = []
+        low, seen = 1, 0
+        rows = self._db.execute("SELECT key, COUNT(*) FROM log_event GROUP BY key ORDER BY key")
+        for key, count in rows:
+            seen += count
+            if len(ranges) < parts - 1 and seen >= total * (len(ranges) + 1) / parts:
+                ranges.append((low, key + 1))
+                low = key + 1
+        ranges.append((low, self.facts.cases + 1))
+        return [r for r in ranges if r[0] < r[1]]
+
     def cases(self) -> Iterator[LogCase]:
         """Every case with its attributes and its mapped (not ignored) events in time order
         (ties keep file order). A case whose every row was ignored comes with no events."""
+        return spilled_cases(self._db, self.combinations, 1, self.facts.cases + 1)
 
-        attribute_rows = _batches(
-            self._db.execute("SELECT key, name, value FROM case_attribute ORDER BY key")
+
+def spilled_cases(
+    db: sqlite3.Connection, combinations: list[Combination], low: int, high: int
+) -> Iterator[LogCase]:
+    """The spilled cases whose keys are in [low, high), as `Spill.cases` describes them."""
+    attribute_rows = _batches(
+        db.execute(
+            "SELECT key, name, value FROM case_attribute WHERE key >= ? AND key < ? ORDER BY key",
+            (low, high),
         )
-        next_attribute = next(attribute_rows, None)
-        events = _batches(
-            self._db.execute(
-                "SELECT key, line, at, combination, resource, grp, extras "
-                "FROM log_event ORDER BY key, at, seq"
-            )
+    )
+    next_attribute = next(attribute_rows, None)
+    events = _batches(
+        db.execute(
+            "SELECT key, line, at, combination, resource, grp, extras "
+            "FROM log_event WHERE key >= ? AND key < ? ORDER BY key, at, seq",
+            (low, high),
         )
-        next_event = next(events, None)
-        combinations = self.combinations
-        parsed: dict[str, dict[str, Any]] = {}  # each distinct extras text decoded once
-        for key, case_id, line in self._db.execute(
-            "SELECT key, case_id, line FROM log_case ORDER BY key"
-        ).fetchall():
-            case = LogCase(case_id, line)
-            while next_attribute is not None and next_attribute[0] <= key:
-                if next_attribute[0] == key:
-                    case.attributes[next_attribute[1]] = json.loads(next_attribute[2])
-                next_attribute = next(attribute_rows, None)
-            while next_event is not None and next_event[0] == key:
-                _, e_line, at, number, resource, group, extras = next_event
-                combination = combinations[number]
-                if extras:
-                    values = parsed.get(extras)
-                    if values is None:
-                        if len(parsed) >= JSON_CACHE:
-                            parsed.clear()
-                        values = parsed[extras] = json.loads(extras)
-                    extras = dict(values)  # the event's own copy
-                case.events.append(
-                    LogEvent(
-                        e_line,
-                        combination.activity,
-                        datetime.fromisoformat(at),
-                        resource,
-                        group,
-                        combination.lifecycle,
-                        combination.status,
-                        extras or {},
-                        number,
-                    )
+    )
+    next_event = next(events, None)
+    parsed: dict[str, dict[str, Any]] = {}  # each distinct extras text decoded once
+    for key, case_id, line in db.execute(
+        "SELECT key, case_id, line FROM log_case WHERE key >= ? AND key < ? ORDER BY key",
+        (low, high),
+    ).fetchall():
+        case = LogCase(case_id, line)
+        while next_attribute is not None and next_attribute[0] <= key:
+            if next_attribute[0] == key:
+                case.attributes[next_attribute[1]] = json.loads(next_attribute[2])
+            next_attribute = next(attribute_rows, None)
+        while next_event is not None and next_event[0] == key:
+            _, e_line, at, number, resource, group, extras = next_event
+            combination = combinations[number]
+            if extras:
+                values = parsed.get(extras)
+                if values is None:
+                    if len(parsed) >= JSON_CACHE:
+                        parsed.clear()
+                    values = parsed[extras] = json.loads(extras)
+                extras = dict(values)  # the event's own copy
+            case.events.append(
+                LogEvent(
+                    e_line,
+                    combination.activity,
+                    datetime.fromisoformat(at),
+                    resource,
+                    group,
+                    combination.lifecycle,
+                    combination.status,
+                    extras or {},
+                    number,
                 )
-                next_event = next(events, None)
-            yield case
+            )
+            next_event = next(events, None)
+        yield case
 
 
 def _batches(cursor: sqlite3.Cursor) -> Iterator[Any]:
