@@ -8,6 +8,7 @@ Chart.js configurations built here and drawn by the browser, the silo map's netw
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from followthrough.insight.api import DEFAULT_PERIOD
 from followthrough.org.local_time import Clock, local_date, start_of_day, start_of_week
 from followthrough.org.models import Team
 from followthrough.web.deps import UnitOfWorkRoute
-from followthrough.web.pages import ChangePage, ReadPage
+from followthrough.web.pages import ChangePage, FormErrors, ReadPage, errors_from_domain
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/insight", include_in_schema=False)
 
@@ -60,12 +61,40 @@ def _day(value: str, name: str, clock: Clock) -> datetime | None:
         raise InvalidInput(f"{name} must be a date like 2026-11-01", field=name) from None
 
 
-def _period(page: ReadPage, start: str, end: str) -> tuple[datetime, datetime]:
-    last = _day(end, "end", page.viewer.clock) or page.now
-    first = _day(start, "start", page.viewer.clock) or last - DEFAULT_PERIOD
-    if last <= first:
-        raise InvalidInput("end must be after start", field="end")
-    return first, last
+@dataclass(frozen=True)
+class Period:
+    """The period a page shows, and what was wrong with the one asked for, if anything."""
+
+    first: datetime
+    last: datetime
+    problem: FormErrors | None = None
+
+    def page_args(self) -> dict[str, Any]:
+        """For `page.render`: the status, the message beside the period's field (`errors`)
+        and the same message for pages without the fields (`notice`)."""
+        if self.problem is None:
+            return {}
+        fallback = f"Showing the last {DEFAULT_PERIOD.days} days instead."
+        fields = {name: f"{message} {fallback}" for name, message in self.problem.fields.items()}
+        return {
+            "status": self.problem.status,
+            "errors": replace(self.problem, fields=fields),
+            "notice": next(iter(fields.values())),
+        }
+
+
+def _period(page: ReadPage, start: str, end: str) -> Period:
+    """The period typed in the URL; a date that cannot be read, or an end not after the start,
+    keeps the page (the default period shown) with the message beside the field."""
+    try:
+        last = _day(end, "end", page.viewer.clock) or page.now
+        first = _day(start, "start", page.viewer.clock) or last - DEFAULT_PERIOD
+        if last <= first:
+            raise InvalidInput("end must be after start", field="end")
+    except InvalidInput as refused:
+        problem = errors_from_domain("period", refused, {})
+        return Period(page.now - DEFAULT_PERIOD, page.now, problem)
+    return Period(first, last)
 
 
 def show(value: float | int | None, name: str) -> str:
@@ -142,13 +171,15 @@ def insight_home(page: ReadPage) -> Response:
 def scorecards_page(
     page: ReadPage, level: str = "team", start: str = "", end: str = ""
 ) -> Response:
-    first, last = _period(page, start, end)
+    period = _period(page, start, end)
+    first, last = period.first, period.last
     chosen = scorecard.require_level(level)
     cards = scorecard.scorecards(
         page.session, page.actor, chosen, first, last, minimum_group_size=_minimum(page)
     )
     return page.render(
         "insight/scorecards.html",
+        **period.page_args(),
         cards=cards,
         level=chosen,
         levels=scorecard.LEVELS,
@@ -167,7 +198,8 @@ def scorecard_page(
 ) -> Response:
     if unit not in ("week", "month"):
         raise InvalidInput("unit must be week or month", field="unit")
-    first, last = _period(page, start, end)
+    period = _period(page, start, end)
+    first, last = period.first, period.last
     card = scorecard.scorecard(
         page.session,
         page.actor,
@@ -199,6 +231,7 @@ def scorecard_page(
     )
     return page.render(
         "insight/scorecard.html",
+        **period.page_args(),
         card=card,
         unit=unit,
         what=rules.WHAT,
@@ -233,7 +266,8 @@ def team_ripple_page(
 ) -> Response:
     if threshold_hours <= 0:
         raise InvalidInput("threshold_hours must be positive", field="threshold_hours")
-    first, last = _period(page, start, end)
+    period = _period(page, start, end)
+    first, last = period.first, period.last
     result = ripple.team_ripple(
         page.session,
         page.actor,
@@ -250,7 +284,11 @@ def team_ripple_page(
         "Hours in your queue",
     )
     return page.render(
-        "insight/ripple_team.html", result=result, teams=_team_choices(page), chart=chart
+        "insight/ripple_team.html",
+        result=result,
+        teams=_team_choices(page),
+        chart=chart,
+        **period.page_args(),
     )
 
 
@@ -265,7 +303,8 @@ def case_ripple_page(case_id: Id, page: ReadPage) -> Response:
 
 @router.get("/silo")
 def silo_page(page: ReadPage, start: str = "", end: str = "") -> Response:
-    first, last = _period(page, start, end)
+    period = _period(page, start, end)
+    first, last = period.first, period.last
     result = silo.silo_map(page.session, first, last)
     names = {d.department_id: d.name for d in result.departments}
     network = {
@@ -281,6 +320,7 @@ def silo_page(page: ReadPage, start: str = "", end: str = "") -> Response:
     }
     return page.render(
         "insight/silo.html",
+        **period.page_args(),
         result=result,
         network=json.dumps(network),
         start=first,
@@ -299,9 +339,11 @@ def health_page(page: ReadPage, team_id: Id | None = None) -> Response:
 
 @router.get("/recognitions")
 def recognitions_page(page: ReadPage, start: str = "", end: str = "") -> Response:
-    first, last = _period(page, start, end)
+    period = _period(page, start, end)
+    first, last = period.first, period.last
     return page.render(
         "insight/recognitions.html",
+        **period.page_args(),
         suggestions=recognition.suggestions_for(page.session, page.actor, first, last),
         leads=bool(page.actor.lead_of),
         start=first,
@@ -357,7 +399,8 @@ def digest_page(page: ReadPage, week: str = "") -> Response:
 
 @router.get("/review/{a}/{b}")
 def review_page(a: Id, b: Id, page: ReadPage, start: str = "", end: str = "") -> Response:
-    first, last = _period(page, start, end)
+    period = _period(page, start, end)
+    first, last = period.first, period.last
     result = review.pair_review(
         page.session, page.actor, a, b, first, last, page.now, minimum_group_size=_minimum(page)
     )
@@ -407,6 +450,7 @@ def review_page(a: Id, b: Id, page: ReadPage, start: str = "", end: str = "") ->
     )
     return page.render(
         "insight/review.html",
+        **period.page_args(),
         review=result,
         trust_chart=trust_chart,
         ola_chart=ola_chart,

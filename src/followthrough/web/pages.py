@@ -103,7 +103,7 @@ def _viewer_from_cookie(request: Request, session: Session, at: datetime) -> Vie
     person = session.get(Person, row.person_id)
     if person is None or not person.active:
         return None
-    return Viewer(
+    viewer = Viewer(
         person_id=person.id,
         name=person.name,
         handle=person.handle,
@@ -111,6 +111,10 @@ def _viewer_from_cookie(request: Request, session: Session, at: datetime) -> Vie
         csrf_token=row.csrf_token,
         clock=clock_for(person),
     )
+    # Kept for the error page, which is drawn after the unit of work ended: a page that answers
+    # "not found" or "not allowed" still shows the navigation to go on from.
+    request.state.viewer = viewer
+    return viewer
 
 
 def optional_viewer(request: Request, session: DbSession, at: Now) -> Viewer | None:
@@ -570,12 +574,16 @@ templates.env.globals.update(
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    """A plain page for errors on pages (the API answers with problem documents instead)."""
+    """A plain page for errors on pages (the API answers with problem documents instead), with
+    the navigation when the person was known before the error (no counts: the unit of work
+    has ended)."""
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
     return templates.TemplateResponse(
         request,
         "error.html",
         {
-            "viewer": None,
+            "viewer": viewer,
+            "csrf_token": "" if viewer is None else viewer.csrf_token,
             "nav": None,
             "flash": "",
             "status": status,

@@ -97,33 +97,67 @@
       return e;
     }
     var defs = el("defs", {});
-    var marker = document.createElementNS(ns, "marker");
-    [["id", "arrow"], ["viewBox", "0 0 10 10"], ["refX", "10"], ["refY", "5"], ["markerWidth", "5"], ["markerHeight", "5"], ["orient", "auto-start-reverse"]].forEach(function (a) { marker.setAttribute(a[0], a[1]); });
-    var tip = document.createElementNS(ns, "path"); tip.setAttribute("d", "M 0 0 L 10 5 L 0 10 z"); tip.setAttribute("fill", "#64748b");
-    marker.appendChild(tip); defs.appendChild(marker);
+    // One arrowhead per edge, sized in the drawing's own units: a head a little wider than its
+    // line (never the stroke-width multiple SVG uses by default, which turned the busiest
+    // edges' heads into triangles over the department names).
+    function arrowhead(id, width) {
+      var size = Math.min(6 + width * 1.2, 16);
+      var marker = document.createElementNS(ns, "marker");
+      [["id", id], ["viewBox", "0 0 10 10"], ["refX", "10"], ["refY", "5"], ["markerUnits", "userSpaceOnUse"],
+        ["markerWidth", String(size)], ["markerHeight", String(size)], ["orient", "auto-start-reverse"]].forEach(function (a) { marker.setAttribute(a[0], a[1]); });
+      var tip = document.createElementNS(ns, "path"); tip.setAttribute("d", "M 0 0 L 10 5 L 0 10 z"); tip.setAttribute("fill", "#64748b");
+      marker.appendChild(tip); defs.appendChild(marker);
+      return "url(#" + id + ")";
+    }
     net.nodes.forEach(function (n, i) {
       var a = 2 * Math.PI * i / net.nodes.length - Math.PI / 2;
       pos[n.id] = [cx + r * Math.cos(a), cy + r * Math.sin(a)];
     });
     var max = Math.max.apply(null, net.edges.map(function (e) { return e.weight; }).concat([1]));
-    net.edges.forEach(function (e) {
+    net.edges.forEach(function (e, i) {
       var s = pos[e.source], t = pos[e.target];
       if (!s || !t) return;
       var dx = t[0] - s[0], dy = t[1] - s[1], len = Math.sqrt(dx * dx + dy * dy) || 1;
       var ox = -dy / len * 8, oy = dx / len * 8, pad = 30 / len;
+      var width = 1 + 7 * e.weight / max;
       var line = el("line", { x1: s[0] + dx * pad + ox, y1: s[1] + dy * pad + oy, x2: t[0] - dx * pad + ox, y2: t[1] - dy * pad + oy,
-        stroke: "#64748b", "stroke-opacity": 0.6, "stroke-width": 1 + 9 * e.weight / max, "marker-end": "url(#arrow)", "class": "edge" });
+        stroke: "#64748b", "stroke-opacity": 0.6, "stroke-width": width, "marker-end": arrowhead("arrow-" + i, width), "class": "edge" });
       var title = document.createElementNS(ns, "title"); title.textContent = e.weight + " requests and handoffs"; line.appendChild(title);
     });
     net.nodes.forEach(function (n) {
       var p = pos[n.id], ei = n.ei === null ? 0 : n.ei;
       var colour = ei < 0 ? "#93c5fd" : "#fdba74";
       el("circle", { cx: p[0], cy: p[1], r: 26, fill: colour, stroke: "#1e293b", "class": "node" });
-      el("text", { x: p[0], y: p[1] + 42, "text-anchor": "middle", "font-size": 13 }, n.name);
+      // A white halo keeps each name readable where an edge passes under it.
+      el("text", { x: p[0], y: p[1] + 42, "text-anchor": "middle", "font-size": 13, stroke: "#fff", "stroke-width": 4,
+        "paint-order": "stroke", "stroke-linejoin": "round", fill: "#1a1f2b", "class": "node-name" }, n.name);
     });
   }
 
-  function drawAll(root) { charts(root); insightCharts(root); siloNetwork(root); }
+  // On a phone, list rows stack: each cell gets its column's header as data-label (CSS shows it),
+  // unless the page wrote one itself.
+  function labelCells(root) {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll("table.list").forEach(function (table) {
+      var heads = table.querySelectorAll("thead tr:first-child th");
+      if (!heads.length) return;
+      var names = [];
+      heads.forEach(function (th) {
+        for (var n = 0; n < (th.colSpan || 1); n++) names.push(th.textContent.trim());
+      });
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        var column = 0;
+        Array.prototype.forEach.call(tr.children, function (cell) {
+          if (cell.tagName === "TD" && !cell.hasAttribute("data-label") && (cell.colSpan || 1) === 1) {
+            cell.setAttribute("data-label", names[column] || "");
+          }
+          column += cell.colSpan || 1;
+        });
+      });
+    });
+  }
+
+  function drawAll(root) { labelCells(root); charts(root); insightCharts(root); siloNetwork(root); }
 
   // Listened for on the document, so they survive boosted navigation, which swaps the body.
   document.addEventListener("change", function (e) {
@@ -134,7 +168,39 @@
     if (e.target.closest && e.target.closest("button[data-print]")) window.print();
   });
 
-  function init(root) { listen(document); drawAll(root || document); }
+  // The header's menu button on a phone (button[data-menu]): the navigation folds away behind it.
+  // Without this script the button stays hidden and the navigation shows in full.
+  var narrow = window.matchMedia ? window.matchMedia("(max-width: 760px)") : null;
+  function menuOpen(button, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    var header = button.closest("header");
+    if (header) header.classList.toggle("menu-closed", !open);
+  }
+  function setUpMenu() {
+    var button = document.querySelector("button[data-menu]");
+    if (!button || !narrow) return;
+    var header = button.closest("header");
+    if (header) header.classList.add("has-menu");
+    button.hidden = false;
+    menuOpen(button, !narrow.matches);
+  }
+  if (narrow && narrow.addEventListener) {
+    narrow.addEventListener("change", function () {
+      var button = document.querySelector("button[data-menu]");
+      if (button) menuOpen(button, !narrow.matches);
+    });
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button[data-menu]") : null;
+    if (button) menuOpen(button, button.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var button = document.querySelector("button[data-menu][aria-expanded=true]");
+    if (button && narrow && narrow.matches) { menuOpen(button, false); button.focus(); }
+  });
+
+  function init(root) { listen(document); setUpMenu(); drawAll(root || document); }
   document.addEventListener("DOMContentLoaded", function () {
     init(document);
     if (window.htmx) {
