@@ -82,7 +82,11 @@ def safe_file_name(name: str) -> str:
 def content_disposition(file_name: str) -> str:
     """`attachment` with the name twice (RFC 6266): plain ASCII for old clients, and UTF-8
     (RFC 5987) for the rest. The name must already be a safe_file_name."""
-    ascii_name = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode("ascii")
+    # Accents fall off (é is e and a combining accent); anything else not ASCII becomes "_".
+    ascii_name = "".join(
+        ch if ch.isascii() else "" if unicodedata.combining(ch) else "_"
+        for ch in unicodedata.normalize("NFKD", file_name)
+    )
     ascii_name = re.sub(r"[^A-Za-z0-9 ._()\-]", "_", ascii_name).strip(" .") or FALLBACK_NAME
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 

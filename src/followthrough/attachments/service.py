@@ -24,6 +24,7 @@ from followthrough.history.payloads import AttachmentAdded
 from followthrough.history.service import record_event
 from followthrough.notify.service import notify
 from followthrough.org.actors import Actor
+from followthrough.org.models import Person
 from followthrough.requests.access import get_readable_request
 from followthrough.requests.vocabulary import RequestState
 
@@ -100,11 +101,15 @@ def add_attachment(
 
 def remove_on_rollback(session: Session, store: AttachmentStore, key: str) -> None:
     """Delete `key` from the store if the transaction now open (or the savepoint, or any
-    transaction around it) rolls back; forget it once the outermost transaction commits."""
-    written_in: SessionTransaction = session.get_nested_transaction() or session.get_transaction()  # type: ignore[assignment]
+    transaction around it) rolls back; forget it once the outermost transaction commits.
+
+    The listeners stay on the session (one unit of work) and do nothing once settled: a
+    listener cannot be removed while the session is calling its listeners."""
+    written_in = session.get_nested_transaction() or session.get_transaction()
+    settled = False
 
     def inside(transaction: SessionTransaction) -> bool:
-        current: SessionTransaction | None = written_in
+        current = written_in
         while current is not None:
             if current is transaction:
                 return True
@@ -112,16 +117,14 @@ def remove_on_rollback(session: Session, store: AttachmentStore, key: str) -> No
         return False
 
     def rolled_back(_session: Session, previous: SessionTransaction) -> None:
-        if inside(previous):
-            stop()
+        nonlocal settled
+        if not settled and inside(previous):
+            settled = True
             store.delete(key)
 
     def committed(_session: Session) -> None:
-        stop()
-
-    def stop() -> None:
-        event.remove(session, "after_soft_rollback", rolled_back)
-        event.remove(session, "after_commit", committed)
+        nonlocal settled
+        settled = True
 
     event.listen(session, "after_soft_rollback", rolled_back)
     event.listen(session, "after_commit", committed)
@@ -135,6 +138,41 @@ def request_attachments(session: Session, actor: Actor, request_id: int) -> list
             select(Attachment).where(Attachment.request_id == request.id).order_by(Attachment.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class ShownAttachment:
+    """An attachment as the request page lists it, in the users' words."""
+
+    id: int
+    file_name: str
+    kind: str
+    size: str
+    added_by: str
+    added_at: datetime
+
+
+def attachments_for_page(session: Session, actor: Actor, request_id: int) -> list[ShownAttachment]:
+    """The request's attachments for its page, oldest first, with who attached each."""
+    rows = request_attachments(session, actor, request_id)
+    added_by = {r.added_by_id for r in rows}
+    names = {
+        person_id: name
+        for person_id, name in session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(added_by))
+        )
+    }
+    return [
+        ShownAttachment(
+            id=r.id,
+            file_name=r.file_name,
+            kind=rules.type_label(r.content_type),
+            size=rules.size_label(r.size_bytes),
+            added_by=names.get(r.added_by_id, "someone"),
+            added_at=r.added_at,
+        )
+        for r in rows
+    ]
 
 
 def attached_file(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from followthrough.history.service import record_event
 from followthrough.notes.models import InternalNote
 from followthrough.notify.service import notify
 from followthrough.org.actors import Actor
+from followthrough.org.models import Person
 from followthrough.requests.access import (
     get_readable_request,
     may_see_internal_notes,
@@ -79,16 +81,26 @@ def request_notes(session: Session, actor: Actor, request_id: int) -> list[Inter
     )
 
 
-def notes_if_working(session: Session, actor: Actor, request_id: int) -> list[InternalNote] | None:
+@dataclass(frozen=True)
+class ShownNote:
+    """An internal note as the request page shows it."""
+
+    id: int
+    author: str
+    body: str
+    posted_at: datetime
+
+
+def notes_if_working(session: Session, actor: Actor, request_id: int) -> list[ShownNote] | None:
     """For the request page: the notes if the actor works the request, else None (the page
     then shows nothing about notes). NotFound, as always, for someone who may not read it."""
     request = get_readable_request(session, actor, request_id)
     if not may_see_internal_notes(actor, working_teams(session, request)):
         return None
-    return list(
-        session.scalars(
-            select(InternalNote)
-            .where(InternalNote.request_id == request.id)
-            .order_by(InternalNote.id)
-        )
+    rows = session.execute(
+        select(InternalNote, Person.name)
+        .join(Person, Person.id == InternalNote.author_id)
+        .where(InternalNote.request_id == request.id)
+        .order_by(InternalNote.id)
     )
+    return [ShownNote(n.id, name, n.body, n.posted_at) for n, name in rows]

@@ -119,10 +119,22 @@ class HistoryPage:
     """One page of a person's notifications, newest first, with the true counts."""
 
     items: list[Notification]
-    total: int  # of the notifications shown (all, unread or read)
-    unread: int  # of all the person's notifications
+    everything: int  # all the person's notifications
+    unread: int  # of those, unread
+    shown: Shown
     offset: int
     limit: int
+
+    @property
+    def read(self) -> int:
+        return self.everything - self.unread
+
+    @property
+    def total(self) -> int:
+        """How many the filter shows, over every page."""
+        return {Shown.ALL: self.everything, Shown.UNREAD: self.unread, Shown.READ: self.read}[
+            self.shown
+        ]
 
     @property
     def next_offset(self) -> int | None:
@@ -137,20 +149,22 @@ def history(
     session: Session, person_id: int, shown: Shown, *, offset: int = 0, limit: int = 25
 ) -> HistoryPage:
     """Every notification the person has had, read or not (or only one of the two), newest
-    first, a page at a time."""
-    where = [Notification.person_id == person_id]
+    first, a page at a time, with the true counts of each."""
+    mine = Notification.person_id == person_id
+    everything, unread = session.execute(
+        select(func.count(), func.count().filter(Notification.read_at.is_(None))).where(mine)
+    ).one()
+    query = select(Notification).where(mine)
     if shown is Shown.UNREAD:
-        where.append(Notification.read_at.is_(None))
+        query = query.where(Notification.read_at.is_(None))
     elif shown is Shown.READ:
-        where.append(Notification.read_at.is_not(None))
-    total = int(session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0)
-    items = session.scalars(
-        select(Notification).where(*where).order_by(*_NEWEST_FIRST).offset(offset).limit(limit)
-    )
+        query = query.where(Notification.read_at.is_not(None))
+    items = session.scalars(query.order_by(*_NEWEST_FIRST).offset(offset).limit(limit))
     return HistoryPage(
         items=list(items),
-        total=total,
-        unread=unread_count(session, person_id),
+        everything=int(everything),
+        unread=int(unread),
+        shown=shown,
         offset=offset,
         limit=limit,
     )

@@ -17,7 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from followthrough.attachments.service import request_attachments
+from followthrough.attachments.service import attachments_for_page
 from followthrough.cases import service as cases
 from followthrough.cases.models import Case
 from followthrough.db import Database
@@ -583,7 +583,7 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         returned=returned,
         # The team's queue only for those who may open it (its members and leads, admins).
         crumb_team=actor.is_admin or detail.team.id in actor.team_ids | actor.lead_of,
-        attachments=request_attachments(page.session, actor, request_id),
+        attachments=attachments_for_page(page.session, actor, request_id),
         notes=notes_if_working(page.session, actor, request_id),
     )
 

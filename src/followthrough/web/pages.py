@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from followthrough.auth.service import web_session_for
 from followthrough.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
+from followthrough.notify.service import unread_count
 from followthrough.org.actors import Actor
 from followthrough.org.local_time import (
     DEFAULT_CLOCK,
@@ -302,6 +303,9 @@ class Page:
                 "csrf_token": self.viewer.csrf_token,
                 "now": self.now,
                 "nav": nav_counts(self.session, self.actor, self.now),
+                # The header's Notifications badge: every unread notification, the same count
+                # as the history's "Unread" tab.
+                "inbox_unread": unread_count(self.session, self.viewer.person_id),
                 "flash": flash[:300],
                 "form": self.form,
                 **context,
