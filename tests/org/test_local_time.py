@@ -20,6 +20,7 @@ from followthrough.org.local_time import (
     DEFAULT_CLOCK,
     TypedTime,
     clock_of,
+    end_of_today,
     format_for,
     input_value,
     local_date,
@@ -234,6 +235,14 @@ def test_a_day_whose_midnight_is_skipped_starts_at_the_first_time_that_happens()
     first = start_of_day(date(2026, 9, 6), santiago)
     assert first.astimezone(santiago.zone).hour == 1
     assert first.astimezone(santiago.zone).date() == date(2026, 9, 6)
+
+
+def test_today_ends_at_the_persons_next_midnight() -> None:
+    # 20:00 UTC on 30 Nov is 01:30 IST on 1 Dec: Kolkata's today ends at 18:30 UTC on 1 Dec.
+    at = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+    assert end_of_today(at, KOLKATA) == datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
+    assert end_of_today(at, NEW_YORK) == datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+    assert end_of_today(at, DEFAULT_CLOCK) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 
 
 def test_a_week_runs_from_monday_on_the_persons_calendar() -> None:

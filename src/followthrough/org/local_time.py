@@ -273,6 +273,11 @@ def start_of_day(day: date, clock: Clock) -> datetime:
     return wall.replace(tzinfo=clock.zone, fold=0).astimezone(UTC)
 
 
+def end_of_today(instant: datetime, clock: Clock) -> datetime:
+    """The start of the next day on the person's clock: what is due "today" is due before it."""
+    return start_of_day(local_date(instant, clock) + timedelta(days=1), clock)
+
+
 def start_of_week(instant: datetime, clock: Clock) -> datetime:
     """The first instant of the Monday-to-Sunday week the instant falls in, on that clock."""
     day = local_date(instant, clock)
