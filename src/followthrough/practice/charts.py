@@ -82,18 +82,33 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
     return ticks
 
 
-def _bounds(chart: Chart) -> list[float]:
+def is_bar_chart(chart: Chart) -> bool:
+    """One round: the teams' values are drawn as bars side by side."""
+    return len(chart.x_labels) == 1
+
+
+def axis_ticks(chart: Chart) -> list[float]:
+    """The value axis: bars, which are compared by their length, always start at zero; lines of
+    money and counts too, while lines of shares and times zoom in on the differences. A share
+    never runs below 0% or past 100%."""
     values = [v for s in chart.series for v in s.values if v is not None and not math.isnan(v)]
     if not values:
         return [0.0, 1.0]
     low, high = min(values), max(values)
-    # Money and counts read better from zero; shares and times zoom in on the differences.
-    if chart.unit in ("money", "") and low > 0:
+    if low > 0 and (is_bar_chart(chart) or chart.unit in ("money", "")):
         low = 0.0
     if low == high:
         pad = abs(high) * 0.1 or 1.0
         low, high = low - pad, high + pad
-    return nice_ticks(low, high)
+    if chart.unit == "%":
+        low, high = max(low, 0.0), min(high, 1.0)
+        if low >= high:
+            low = 0.0
+    ticks = nice_ticks(low, high)
+    if chart.unit == "%":
+        # A round step can overshoot the data's range: 110% is never a share.
+        ticks = [t for t in ticks if -1e-9 <= t <= 1 + 1e-9]
+    return ticks
 
 
 def description(chart: Chart) -> str:
@@ -110,7 +125,7 @@ def description(chart: Chart) -> str:
 
 def svg(chart: Chart, width: int = 460, height: int = 230) -> str:
     """The chart as an SVG element: lines across rounds, or bars when there is one round."""
-    ticks = _bounds(chart)
+    ticks = axis_ticks(chart)
     low, high = ticks[0], ticks[-1]
     left, right, top, bottom = 64, 12, 12, 48
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -238,6 +253,8 @@ def png(chart: Chart, width_inches: float = 6.4, height_inches: float = 3.2) -> 
     axes.set_ylabel(
         {"%": "%", "money": chart.currency, "h": "hours", "d": "days"}.get(chart.unit, "")
     )
+    ticks = axis_ticks(chart)
+    axes.set_ylim(ticks[0] * scale, ticks[-1] * scale)
     axes.grid(axis="y", color="#d9dee7")
     axes.legend(loc="best", fontsize="small")
     figure.tight_layout()
