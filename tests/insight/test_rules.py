@@ -237,6 +237,20 @@ def test_custody_follows_the_request_between_teams_until_resolved() -> None:
     ]
 
 
+@pytest.mark.parametrize("ended", ["request_withdrawn", "merged_into"])
+def test_a_withdrawn_or_merged_request_is_held_by_nobody_afterwards(ended: str) -> None:
+    events = [
+        CustodyEvent(h(0), "opened", "admin"),
+        CustodyEvent(h(2), "accepted", "it"),
+        CustodyEvent(h(4), ended, "it"),
+    ]
+    # Not "still open" until h(10): the customer no longer waits on it.
+    assert rules.custody_of(1, events, until=h(10)) == [
+        Custody(1, "admin", h(0), h(2)),
+        Custody(1, "it", h(2), h(4)),
+    ]
+
+
 def test_wait_with_one_request_splits_between_front_line_and_the_team() -> None:
     result = rules.decompose_wait(h(0), h(10), [Custody(1, "admin", h(2), h(6))])
     assert result.total_hours == 10

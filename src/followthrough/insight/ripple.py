@@ -33,7 +33,13 @@ from followthrough.org.models import Team
 from followthrough.requests.access import visibility_clause
 from followthrough.requests.models import Request
 
-CUSTODY_KINDS = (EventKind.OPENED, EventKind.ACCEPTED, EventKind.RESOLVED, EventKind.REOPENED)
+CUSTODY_KINDS = (
+    EventKind.OPENED,
+    EventKind.ACCEPTED,
+    EventKind.RESOLVED,
+    EventKind.REOPENED,
+    *rules.UNRESOLVED_ENDS,
+)
 DEFAULT_THRESHOLD = timedelta(hours=8)
 
 

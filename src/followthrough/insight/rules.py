@@ -377,6 +377,12 @@ class Custody:
     end: datetime
 
 
+# A request withdrawn, or merged into another as a duplicate, is held by nobody from then on (a
+# merged one's customer cases wait on the request it went into).
+UNRESOLVED_ENDS = (EventKind.REQUEST_WITHDRAWN, EventKind.MERGED_INTO)
+ENDS_CUSTODY = frozenset({EventKind.RESOLVED, *UNRESOLVED_ENDS})
+
+
 @dataclass(frozen=True)
 class CustodyEvent:
     """The events that move a request between teams or open and close it."""
@@ -388,7 +394,7 @@ class CustodyEvent:
 
 def custody_of(request_id: int, events: Sequence[CustodyEvent], until: datetime) -> list[Custody]:
     """The stretches each team held the request: from opening (or accepting it) until it moved on,
-    was resolved, or `until` if it is still open then. Reopening starts a new stretch; events
+    was resolved (or withdrawn, or merged into another), or `until` if it is still open then. Reopening starts a new stretch; events
     after `until` have not happened yet."""
     result: list[Custody] = []
     holder: Hashable | None = None
@@ -400,7 +406,7 @@ def custody_of(request_id: int, events: Sequence[CustodyEvent], until: datetime)
             assert since is not None
             result.append(Custody(request_id, holder, since, event.at))
             holder, since = event.team, event.at
-        elif event.kind == EventKind.RESOLVED and holder is not None:
+        elif event.kind in ENDS_CUSTODY and holder is not None:
             assert since is not None
             result.append(Custody(request_id, holder, since, event.at))
             holder = since = None
