@@ -21,13 +21,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE both ways, never a batch: on SQLite a batch rebuilds the person table, and
+# a rebuilt table loses the org-revision triggers (7d2e4b91c0a3) that tell every worker's
+# organisation snapshot the organisation changed. SQLite drops a column in place since 3.35.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("person") as batch:
-        batch.add_column(sa.Column("timezone", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("locale", sa.String(length=35), nullable=True))
+    op.add_column("person", sa.Column("timezone", sa.String(length=64), nullable=True))
+    op.add_column("person", sa.Column("locale", sa.String(length=35), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("person") as batch:
-        batch.drop_column("locale")
-        batch.drop_column("timezone")
+    op.drop_column("person", "locale")
+    op.drop_column("person", "timezone")
