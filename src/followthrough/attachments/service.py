@@ -55,7 +55,7 @@ def add_attachment(
     request = get_readable_request(session, actor, request_id)
     if request.state == RequestState.CLOSED:
         raise InvalidTransition(
-            "the request is closed; raise a new request to send more files", field="file"
+            "the request is closed; raise a new request to send more files", field="state"
         )
     accepted = rules.check_upload(
         upload.file_name,
