@@ -66,7 +66,6 @@ def _profile(page: Page, errors: FormErrors | None = None) -> Response:
         chosen_locale=page.form.get("locale") if failed else clock.locale_name,
         zone_groups=zone_groups(clock.zone_name),
         locales=locale_choices(clock.locale_name),
-        now_shown=show_instant(page.now, clock),
         guessed=person.timezone is None,
         errors=errors,
         status=errors.status if errors else 200,

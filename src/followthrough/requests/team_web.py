@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
@@ -9,10 +10,13 @@ from followthrough.errors import DomainError, NotAllowed, OfferNotOpen
 from followthrough.fields import Id
 from followthrough.requests import board, service
 from followthrough.requests import schemas as s
+from followthrough.requests.models import Request as RequestRow
+from followthrough.requests.web import declined_message
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage, model_from_form
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
 
 
 def _chosen_team(page: Page, team_id: int | None, teams: list[tuple[int, str]]) -> int | None:
@@ -78,14 +82,21 @@ def accept(team_id: Id, request_id: Id, offer_id: Id, page: ChangePage) -> Respo
 
 @router.post("/team/{team_id}/offers/{request_id}/{offer_id}/decline")
 def decline(team_id: Id, request_id: Id, offer_id: Id, page: ChangePage) -> Response:
+    declined: list[RequestRow] = []
+
     def act() -> None:
         body = model_from_form(s.DeclineIn, page.form)
-        service.decline_offer(page.session, page.actor, request_id, offer_id, body.reason, page.now)
+        declined.append(
+            service.decline_offer(
+                page.session, page.actor, request_id, offer_id, body.reason, page.now
+            )
+        )
 
     errors = page.attempt(f"decline-{offer_id}", act)
     if errors:
         return _queue_page(page, team_id, [], errors)
     return page.redirect(_back(team_id), "Declined. The sender has your reason.")
+    return page.redirect(_back(team_id), declined_message(page.session, declined[0]))
 
 
 @router.post("/team/{team_id}/accept")
@@ -130,8 +141,14 @@ def lead_board(page: ReadPage, team_id: Id | None = None) -> Response:
         for t in board.teams_of(page.session, page.actor)
         if t[0] in page.actor.lead_of or page.actor.is_admin
     ]
+
+
     chosen = team_id if team_id is not None else (teams[0][0] if teams else None)
     if chosen is None:
         raise NotAllowed("the lead board is for team leads")
     data = board.lead_board(page.session, page.actor, chosen, page.now)
     return page.render("board.html", teams=teams, b=data)
+
+
+
+
