@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
@@ -16,7 +15,6 @@ from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage, model_from_form
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
-
 
 
 def _chosen_team(page: Page, team_id: int | None, teams: list[tuple[int, str]]) -> int | None:
@@ -142,13 +140,8 @@ def lead_board(page: ReadPage, team_id: Id | None = None) -> Response:
         if t[0] in page.actor.lead_of or page.actor.is_admin
     ]
 
-
     chosen = team_id if team_id is not None else (teams[0][0] if teams else None)
     if chosen is None:
         raise NotAllowed("the lead board is for team leads")
     data = board.lead_board(page.session, page.actor, chosen, page.now)
     return page.render("board.html", teams=teams, b=data)
-
-
-
-
