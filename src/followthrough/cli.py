@@ -435,7 +435,7 @@ def import_history_command(
     import time
 
     from followthrough.history.import_report import preview_table, summary_lines
-    from followthrough.history.importer import import_history, preview_history
+    from followthrough.history.importer import import_history_file, preview_history
     from followthrough.history.log_mapping import load_mapping
 
     if log_format not in (None, "xes", "csv"):
@@ -474,9 +474,10 @@ def import_history_command(
     db = Database(settings.database_url)
     started = time.perf_counter()
     try:
-        with _progress() as progress, db.unit_of_work() as session:
-            summary = import_history(
-                session,
+        # Reads and replays the log before its own write transaction opens.
+        with _progress() as progress:
+            summary = import_history_file(
+                db,
                 file,
                 datetime.now(UTC),
                 fmt=fmt,

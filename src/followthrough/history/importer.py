@@ -298,15 +298,19 @@ def import_history_file(
     once the log is read and every case replayed.
 
     The reading and the replay (nearly all of the work) run before the write transaction, the
-    replay in `workers` processes (default: one per core, at most two); each writes its cases'
+    replay in `workers` processes (default: one per core, at most two, for a log of at least
+    PARALLEL_FROM_ROWS rows; 0: in this process); each writes its cases'
     rows to a scratch file. Then one transaction creates the people and teams and loads the
     prepared rows. The replay used the organisation as it was read beforehand: if the
     organisation changed in between (its revision moved), the replay is done again.
     """
     mapping = _with_activity_map(mapping, None)
     digest = _digest(path)
-    count = workers if workers is not None else min(2, os.cpu_count() or 1)
     with _read(path, fmt, mapping, reject_unmapped, progress) as spill:
+        count = workers
+        if count is None:  # starting a process costs about a second: only for large logs
+            large = spill.facts.events >= PARALLEL_FROM_ROWS
+            count = min(2, os.cpu_count() or 1) if large else 0
         for _attempt in range(ORG_CHANGE_RETRIES):
             with database.unit_of_work(readonly=True) as session:
                 _refuse_repeat(session, path.name, digest)
@@ -325,6 +329,7 @@ def import_history_file(
 
 
 ORG_CHANGE_RETRIES = 3
+PARALLEL_FROM_ROWS = 50_000
 
 
 def _with_activity_map(
