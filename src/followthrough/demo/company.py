@@ -684,6 +684,10 @@ class Company:
         return spec.duty_owner or spec.lead
 
 
+# The language and region dates are written in, by a home team's time zone.
+HOME_LOCALES = {"Asia/Kolkata": "en_IN", "Europe/Dublin": "en_IE", "Europe/London": "en_GB"}
+
+
 def write_company(session: Session, password_hash: str) -> Company:
     """Create departments, people, teams, calendars and the catalog through the org services."""
     company = Company()
@@ -745,6 +749,13 @@ def write_company(session: Session, password_hash: str) -> Company:
             company.services[service_spec.key] = service.id
             company.service_specs[service_spec.key] = service_spec
             company.service_team[service_spec.key] = spec.key
+    # Each person reads times on their home team's clock until they choose another on their
+    # profile: Core Systems in Kolkata sees IST, Underwriting Dublin time.
+    for row in rows:
+        home = company.home_team.get(row.handle) if isinstance(row, Person) else None
+        if isinstance(row, Person) and home is not None:
+            row.timezone = company.team_specs[home].timezone
+            row.locale = HOME_LOCALES.get(row.timezone, "en_GB")
     for row in rows:
         row.created_at = ORG_CREATED_AT
     session.flush()
