@@ -93,7 +93,6 @@ def decline(team_id: Id, request_id: Id, offer_id: Id, page: ChangePage) -> Resp
     errors = page.attempt(f"decline-{offer_id}", act)
     if errors:
         return _queue_page(page, team_id, [], errors)
-    return page.redirect(_back(team_id), "Declined. The sender has your reason.")
     return page.redirect(_back(team_id), declined_message(page.session, declined[0]))
 
 
