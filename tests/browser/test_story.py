@@ -177,7 +177,9 @@ def test_decline_needs_a_reason_shown_next_to_the_field(person: People, small_wo
     cleo.locator("li.offer", has_text="Wrong premium on P-7").get_by_role(
         "button", name="Decline with this reason"
     ).click()
-    expect(cleo.locator(".flash")).to_contain_text("Declined")
+    # The intake went on to the triage team, and the confirmation says so.
+    expect(cleo.locator(".flash")).to_contain_text("You declined")
+    expect(cleo.locator(".flash")).to_contain_text("it is with Tess Triage (Triage)")
     asha.reload()
     expect(asha.locator("#timeline")).to_contain_text("Premiums are Finance's")
 
