@@ -16,7 +16,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke test.")
     parser.add_argument(
         "--only",
-        choices=("desk", "web", "insight", "sim", "import"),
+        choices=("desk", "web", "insight", "sim", "import", "search"),
         help="Run one benchmark only.",
     )
     parser.add_argument("--requests", type=int, help="Requests to bulk-load (default 1,000,000).")
@@ -96,6 +96,17 @@ def main(argv: list[str] | None = None) -> None:
             events=events,
             backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
             pg_admin_url=args.pg_admin_url,
+        )
+    if args.only in (None, "search"):
+        from bench import search_bench
+
+        search_bench.run(
+            console,
+            requests=20_000 if args.quick else args.requests or 1_000_000,
+            samples=100 if args.quick else 400,
+            backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
+            pg_admin_url=args.pg_admin_url,
+            keep=args.keep,
         )
     if args.only in (None, "sim"):
         try:

@@ -65,7 +65,9 @@ class Section(BaseModel, Generic[Item]):
 
 class SearchOut(BaseModel):
     q: str
-    requests: Section[RequestResult] | None = None
+    requests: Section[RequestResult] | None = Field(
+        default=None, description="Absent (null) when `kind` asks for another"
+    )
     cases: Section[CaseResult] | None = None
     people: Section[PersonResult] | None = None
 
@@ -95,7 +97,7 @@ def _section(found: service.Found[Item]) -> Section[Item]:
     )
 
 
-@router.get("/search", response_model=SearchOut, response_model_exclude_none=True)
+@router.get("/search", response_model=SearchOut)
 def search(
     session: DbSession,
     actor: CurrentActor,

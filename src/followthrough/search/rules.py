@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from followthrough.fields import MAX_ID
 
@@ -37,6 +37,9 @@ class Term:
 
     words: tuple[str, ...]
     prefix: bool = False  # the last word also matches longer words that start with it
+    # As typed (quotes taken out): PostgreSQL's parser reads "CLM-4417" as 'clm' and '-4417',
+    # so it gets the text itself, which its own parser splits as it split the documents.
+    source: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def parse(text: str) -> SearchQuery:
         if not words:
             continue
         kept += 1
-        term = Term(words)
+        term = Term(words, source=(quoted if quoted is not None else bare or "").replace('"', ""))
         if minus:
             excluded.append(term)
             continue
@@ -115,7 +118,7 @@ def parse(text: str) -> SearchQuery:
         g, i = last_bare
         term = groups[g][i]
         if g == len(groups) - 1 and i == len(groups[g]) - 1 and len(term.words[0]) >= MIN_PREFIX:
-            groups[g][i] = Term(term.words, prefix=True)
+            groups[g][i] = Term(term.words, prefix=True, source=term.source)
     kept_groups = tuple(tuple(g) for g in groups if g)
     return SearchQuery(text, kept_groups, tuple(excluded), request_id)
 
@@ -153,11 +156,13 @@ class TsGroup:
 
 
 def _websearch_term(term: Term) -> str:
-    return f'"{" ".join(term.words)}"' if len(term.words) > 1 else term.words[0]
+    """Each term quoted, so that `websearch_to_tsquery` reads none of it as an operator (a
+    quoted single word is that word; a typed "or" stays a word, as it is for SQLite)."""
+    return f'"{term.source or " ".join(term.words)}"'
 
 
 def ts_groups(query: SearchQuery) -> tuple[tuple[TsGroup, ...], str]:
-    """The alternatives, and the excluded terms as websearch text ('' when none)."""
+    """The alternatives, and the excluded terms as one websearch text ('' when none)."""
     groups = tuple(
         TsGroup(
             " ".join(_websearch_term(t) for t in group if not t.prefix),
@@ -165,7 +170,8 @@ def ts_groups(query: SearchQuery) -> tuple[tuple[TsGroup, ...], str]:
         )
         for group in query.groups
     )
-    return groups, " ".join(_websearch_term(t) for t in query.excluded)
+    # Negated as one: NOT (a OR b) is neither a nor b.
+    return groups, " or ".join(_websearch_term(t) for t in query.excluded)
 
 
 def prefix_tsquery(word: str) -> str:

@@ -1,0 +1,90 @@
+"""Reading the search box: pure rules, tested directly (and with hypothesis for any input)."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from followthrough.search import rules
+from followthrough.search.rules import Term
+
+
+def test_words_phrases_exclusions_alternatives_and_the_word_being_typed() -> None:
+    query = rules.parse('"wrong address" refund -Jones OR polic')
+    assert query.groups == (
+        (Term(("wrong", "address")), Term(("refund",))),
+        (Term(("polic",), prefix=True),),
+    )
+    assert query.excluded == (Term(("jones",)),)
+    assert rules.fts5_match(query) == ('(("wrong address" AND "refund") OR ("polic"*)) NOT "jones"')
+    groups, excluded = rules.ts_groups(query)
+    assert groups == (
+        rules.TsGroup('"wrong address" "refund"', None),
+        rules.TsGroup("", "polic"),
+    )
+    assert excluded == '"Jones"'
+    assert rules.ts_groups(rules.parse("x -a -b"))[1] == '"a" or "b"'
+
+
+def test_a_reference_with_punctuation_is_one_phrase_and_a_number_is_a_request() -> None:
+    assert rules.parse("CLM-90001").groups == ((Term(("clm", "90001")),),)
+    assert rules.parse("#123").request_id == 123
+    assert rules.parse("  123 ").request_id == 123
+    assert rules.parse("123 456").request_id is None
+    assert rules.parse("#99999999999").request_id is None  # beyond any id
+
+
+def test_accents_and_case_fold_as_the_index_folds_them() -> None:
+    assert rules.parse("Café İstanbul").words == ("cafe", "istanbul")
+
+
+def test_only_punctuation_or_only_exclusions_look_for_nothing() -> None:
+    for text in ("", "   ", '"*()-:^', "-refund", "OR OR", "\x00"):
+        assert rules.parse(text).is_empty, text
+        assert rules.fts5_match(rules.parse(text)) == ""
+
+
+def test_a_one_letter_last_word_is_not_a_prefix() -> None:
+    assert rules.parse("claim a").groups == ((Term(("claim",)), Term(("a",))),)
+
+
+def test_matched_words_are_marked_in_their_other_forms() -> None:
+    query = rules.parse("refund policies")
+    text = "Refunded the POLICY; no refunds."
+    marked = [text[a:b] for a, b in rules.highlights(text, query)]
+    assert marked == ["Refunded", "POLICY", "refunds"]
+    assert rules.segments("ab cd", [(3, 5)]) == [("ab ", False), ("cd", True)]
+
+
+def test_a_snippet_is_cut_around_the_first_match() -> None:
+    words = [f"w{i}" for i in range(100)]
+    words[60] = "needle"
+    shown = rules.snippet(" ".join(words), rules.parse("needle"), words=10)
+    assert shown.startswith("… ")
+    assert shown.endswith(" …")
+    assert "needle" in shown.split()
+    assert len(shown.split()) == 12  # ten words and two ellipses
+
+
+FTS5_TERM = re.compile(r'"(?:[^"]|"")*"\*?')
+
+
+@given(st.text(max_size=300))
+def test_any_input_becomes_only_quoted_words_joined_by_our_operators(text: str) -> None:
+    """Nothing typed reaches FTS5 as syntax: strip every quoted term and what is left is only
+    the operators and parentheses this module writes."""
+    query = rules.parse(text)
+    match = rules.fts5_match(query)
+    left = FTS5_TERM.sub("", match)
+    assert set(left.split()) <= {"AND", "OR", "NOT", "(", ")"} | {
+        token for token in left.split() if set(token) <= {"(", ")"}
+    }
+    for group, _ in zip(query.groups, range(rules.MAX_TERMS), strict=False):
+        for term in group:
+            assert all(re.fullmatch(r"[^\W_]+", word) for word in term.words)
+    for group in rules.ts_groups(query)[0]:
+        if group.prefix is not None:
+            assert re.fullmatch(r"'[^\W_]+':\*", rules.prefix_tsquery(group.prefix))
+    assert sum(len(g) for g in query.groups) + len(query.excluded) <= rules.MAX_TERMS
