@@ -17,7 +17,12 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton, format_time, get_timezone_location
+from babel.dates import (
+    DateTimePattern,
+    get_timezone_location,
+    match_skeleton,
+    parse_pattern,
+)
 
 from followthrough.errors import InvalidInput
 
@@ -220,26 +225,54 @@ def offset_text(instant: datetime, clock: Clock) -> str:
     return f"UTC{sign}{whole}" + (f":{part:02d}" if part else "")
 
 
+@dataclass(frozen=True)
+class _Patterns:
+    """A locale's CLDR patterns for the texts below, worked out once (matching a skeleton to a
+    locale's patterns costs more than applying one)."""
+
+    date: DateTimePattern
+    day: DateTimePattern
+    time: DateTimePattern
+    date_and_time: DateTimePattern
+
+
+@lru_cache(maxsize=64)
+def _patterns(locale_name: str) -> _Patterns:
+    locale = Locale.parse(locale_name)
+    skeletons = locale.datetime_skeletons
+
+    def skeleton(wanted: str) -> str:
+        return str(skeletons[match_skeleton(wanted, skeletons) or wanted])
+
+    date, time_of_day = skeleton("MMMEd"), locale.time_formats["short"].pattern
+    # The locale's own way of joining a date and a time ("{1}, {0}"), quoted literals and all.
+    joined = str(locale.datetime_formats["medium"]).replace("{1}", date).replace("{0}", time_of_day)
+    return _Patterns(
+        date=parse_pattern(date),
+        day=parse_pattern(skeleton("MMMd")),
+        time=parse_pattern(time_of_day),
+        date_and_time=parse_pattern(joined),
+    )
+
+
 def show_date(instant: datetime, clock: Clock) -> str:
     """The day on the person's calendar, in their locale: "Tue 1 Dec", "Tue, Dec 1"."""
-    return format_skeleton("MMMEd", local(instant, clock), locale=clock.locale)
+    return _patterns(clock.locale_name).date.apply(local(instant, clock), clock.locale)
 
 
 def show_day(instant: datetime, clock: Clock) -> str:
     """The day without the weekday: "1 Dec", "Dec 1"."""
-    return format_skeleton("MMMd", local(instant, clock), locale=clock.locale)
+    return _patterns(clock.locale_name).day.apply(local(instant, clock), clock.locale)
 
 
 def show_clock_time(instant: datetime, clock: Clock) -> str:
     """The time of day in the locale's style: "14:30", "2:30 PM"."""
-    return format_time(local(instant, clock), "short", locale=clock.locale)
+    return _patterns(clock.locale_name).time.apply(local(instant, clock), clock.locale)
 
 
 def show_instant(instant: datetime, clock: Clock) -> str:
     """Day and time on the person's clock, saying which zone: "Tue 1 Dec, 14:30 IST"."""
-    pattern = clock.locale.datetime_formats["medium"]
-    text = str(pattern).replace("{1}", show_date(instant, clock))
-    text = text.replace("{0}", show_clock_time(instant, clock))
+    text = _patterns(clock.locale_name).date_and_time.apply(local(instant, clock), clock.locale)
     return f"{text} {zone_abbreviation(instant, clock)}"
 
 
