@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.db import Database
 from followthrough.errors import DomainError
-from followthrough.history.bulk_rows import BulkRows
+from followthrough.history.bulk_rows import BulkRows, MissingReference
 from followthrough.history.case_replay import CaseContext, CasePlan, Step, replay_case
 from followthrough.history.log_mapping import (
     ACTIVITY_KINDS,
@@ -1139,6 +1139,8 @@ def _load(
             bulk.close()
     except DomainError as exc:
         raise ImportRejected([Problem(name, None, exc.field or "", exc.detail)]) from None
+    except MissingReference as exc:
+        raise ImportRejected([Problem(name, None, "", f"could not be written: {exc}")]) from None
     except DBAPIError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
         raise ImportRejected([Problem(name, None, "", f"could not be written: {reason}")]) from None
