@@ -82,6 +82,8 @@ KNOWN: dict[tuple[str, str], Known] = {
     ("POST", "/api/v1/requests/{request_id}/promises/{promise_id}/keep"): _known(409),
     ("POST", "/api/v1/insight/recognitions/confirm"): _known(409),
     ("POST", "/api/v1/insight/recognitions/dismiss"): _known(409),
+    # An upload: too large (413), not a kind the desk takes (415), or the request is closed (409).
+    ("POST", "/api/v1/requests/{request_id}/attachments"): _known(409, 413, 415),
 }
 
 TITLES = {
@@ -91,6 +93,8 @@ TITLES = {
     404: "Not found, or not visible to the caller",
     409: "Conflict: changed since you loaded it (version), not possible in the current state, or a duplicate",
     422: "Invalid input: `field` and `errors` name what to change",
+    413: "Too large: the file is over the size a file may be",
+    415: "Not accepted: the file's content is not a kind the desk takes",
     429: "Too many failed attempts: wait Retry-After seconds",
     503: "Busy, or the database connection was lost; nothing was changed: retry after Retry-After seconds",
 }
