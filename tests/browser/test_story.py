@@ -168,7 +168,7 @@ def test_decline_needs_a_reason_shown_next_to_the_field(person: People, small_wo
     offer.get_by_label("Why are you declining?").fill("   ")
     offer.get_by_role("button", name="Decline with this reason").click()
     error = cleo.locator("li.offer", has_text="Wrong premium on P-7").locator(".error")
-    expect(error).to_contain_text("Please fill this in")
+    expect(error).to_contain_text("\u201cWhy are you declining?\u201d must not be empty")
     field = cleo.locator("li.offer", has_text="Wrong premium on P-7").get_by_label(
         "Why are you declining?"
     )

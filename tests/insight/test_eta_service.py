@@ -78,7 +78,7 @@ def test_a_new_request_gets_the_calibrated_bound_and_it_is_recorded(
         assert request is not None
         assert stated is not None
         assert request.eta_basis is not None
-        assert request.eta_basis.endswith("(calibrated model)")
+        assert request.eta_basis.endswith("(forecast for this request)")
         assert 2.0 <= stated.bound_hours <= 9.0
         assert request.eta_likely_at == stated.due_at
         assert stated.outcome == "pending"

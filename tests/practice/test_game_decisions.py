@@ -57,7 +57,7 @@ def test_every_problem_is_listed(insurance: Scenario) -> None:
     problems = decision_problems(decisions, insurance, 1e9, PRICES)
     assert len(problems) == 6
     assert "there is no department 'marketing'" in problems
-    assert "claims needs at least one person" in problems
+    assert "Claims needs at least one person" in problems
 
 
 def test_check_decisions_raises_invalid_input_naming_the_problem(insurance: Scenario) -> None:

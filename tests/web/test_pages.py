@@ -120,7 +120,7 @@ def test_raise_form_shows_errors_next_to_the_fields_and_keeps_the_input(
     )
     assert page.status_code == 422
     assert 'id="raise-title-error"' in page.text
-    assert "Please fill this in." in page.text
+    assert "\u201cIn one line, what do you need?\u201d must not be empty." in page.text
     assert "keep me" in page.text
     past = asha.post(
         "/requests/new",

@@ -90,7 +90,7 @@ def _period(page: ReadPage, start: str, end: str) -> Period:
         last = _day(end, "end", page.viewer.clock) or page.now
         first = _day(start, "start", page.viewer.clock) or last - DEFAULT_PERIOD
         if last <= first:
-            raise InvalidInput("end must be after start", field="end")
+            raise InvalidInput("end must be a later day than the start", field="end")
     except InvalidInput as refused:
         problem = errors_from_domain("period", refused, {})
         return Period(page.now - DEFAULT_PERIOD, page.now, problem)

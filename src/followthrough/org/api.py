@@ -21,6 +21,7 @@ from followthrough.org import admin as audited
 from followthrough.org import service
 from followthrough.org.actors import Actor
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
+from followthrough.timescale.rules import SOURCE_NAMES, EstimateBasis
 from followthrough.timescale.service import estimate_for_service
 from followthrough.web.deps import (
     AdminActor,
@@ -179,6 +180,8 @@ class TimescaleOut(BaseModel):
     median_business_hours: float | None
     basis: str
     from_history: bool
+    source: EstimateBasis = Field(description="Where the estimate comes from")
+    source_name: str = Field(description="The source as every page names it")
 
 
 def _minutes(text: str, field: str) -> int:
@@ -521,4 +524,6 @@ def service_timescale(
         median_business_hours=estimate.median_hours,
         basis=estimate.basis,
         from_history=estimate.from_history,
+        source=estimate.kind,
+        source_name=SOURCE_NAMES[estimate.kind],
     )

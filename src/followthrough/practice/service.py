@@ -60,7 +60,7 @@ def setup_problems(setup: GameSetup) -> dict[str, str]:
     if not setup.title.strip():
         problems["title"] = "Give the session a title."
     if setup.scenario not in SHIPPED:
-        problems["scenario"] = f"Choose one of the scenarios: {', '.join(SHIPPED)}."
+        problems["scenario"] = "Choose one of the companies in the list."
     if not 1 <= setup.rounds <= MAX_ROUNDS:
         problems["rounds"] = f"A session has between 1 and {MAX_ROUNDS} rounds."
     if not 7 <= setup.days_per_round <= 365:

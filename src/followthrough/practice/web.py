@@ -38,9 +38,11 @@ from followthrough.practice.models import GameSession, GameTeam
 from followthrough.practice.sim.scenario import SHIPPED, Scenario, load_scenario
 from followthrough.web.deps import DbSession, Now, UnitOfWorkRoute
 from followthrough.web.pages import (
+    CHECK_FIELDS,
     CSRF_FIELD,
     FLASH_COOKIE,
     ChangePage,
+    FieldProblem,
     FormErrors,
     FormFields,
     Page,
@@ -92,14 +94,15 @@ def _number(form: FormFields, name: str, default: float, fields: dict[str, str])
     try:
         return float(raw)
     except ValueError:
-        fields[name] = "Enter a number."
+        # Said after the field's label (web.pages.FieldProblem): "“Rounds” must be a number."
+        fields[name] = "must be a number"
         return default
 
 
 def _whole(form: FormFields, name: str, default: int, fields: dict[str, str]) -> int:
     number = _number(form, name, default, fields)
     if number != int(number):
-        fields.setdefault(name, "Enter a whole number.")
+        fields.setdefault(name, "must be a whole number")
     return int(number)
 
 
@@ -116,11 +119,15 @@ def create_game(page: ChangePage) -> Response:
         budget_per_round=_number(form, "budget_per_round", 100_000, fields),
         replications=_whole(form, "replications", service.REPLICATIONS, fields),
     )
-    fields = {**service.setup_problems(setup), **fields}
-    if fields:
-        return _new_form(
-            page, FormErrors("new", fields=fields, message="Please check the highlighted fields.")
-        )
+    problems = {
+        **{
+            name: FieldProblem(text, about_field=False)
+            for name, text in service.setup_problems(setup).items()
+        },
+        **{name: FieldProblem(text) for name, text in fields.items()},
+    }
+    if problems:
+        return _new_form(page, FormErrors("new", message=CHECK_FIELDS, problems=problems))
     game = service.create_game(page.session, page.viewer.person_id, setup, page.now)
     return page.redirect(f"/practice/{game.id}", "Session created. Give each team its join code.")
 
@@ -180,7 +187,8 @@ CORRELATIONS = (
     (
         "turnover_per_10_points_purpose",
         "Staff turnover per +10 points of connection to purpose",
-        "Gallup meta-analysis of engagement and business outcomes, as quoted in the seed: "
+        "Gallup's meta-analysis of engagement and business outcomes, as its figures are "
+        "usually quoted: "
         "+10% connection to purpose, -8.1% turnover. The engine applies it to each "
         "department's yearly leaving rate, compounding.",
     ),
@@ -192,7 +200,8 @@ CORRELATIONS = (
     (
         "revenue_per_10_points_satisfaction",
         "Revenue per +10 points of customer satisfaction",
-        "McKinsey customer-experience research, as quoted in the seed: +2-7% revenue; "
+        "McKinsey's customer-experience research, as its figures are usually quoted: "
+        "+2-7% revenue; "
         "the default is the middle, 4.5%. Shown, not added to profit.",
     ),
     (
@@ -248,7 +257,11 @@ def change_assumptions(game_id: Id, page: ChangePage) -> Response:
         return _assumptions(
             page,
             game,
-            FormErrors("assumptions", fields=fields, message="Please check the figures."),
+            FormErrors(
+                "assumptions",
+                message="Please check the figures.",
+                problems={name: FieldProblem(text) for name, text in fields.items()},
+            ),
         )
     errors = page.attempt(
         "assumptions",
@@ -503,7 +516,7 @@ def decisions_from_form(form: FormFields, scenario: Scenario) -> tuple[Decisions
     cadence = _number(form, "policies.update_every_hours", 0, fields) if cadence_text else None
     targets = form.get("policies.targets") or Targets.QUANTITATIVE.value
     if targets not in {t.value for t in Targets}:
-        fields["policies.targets"] = "Choose one of the options."
+        fields["policies.targets"] = "must be one of the choices given"
         targets = Targets.QUANTITATIVE.value
     decisions = Decisions(
         training=training,
@@ -636,7 +649,11 @@ def save_decisions(request: Request, session: DbSession, form: PageForm, now: No
         {key: value for key, value in form.as_dict().items() if key != CSRF_FIELD}
     )
     if fields:
-        errors = FormErrors("decide", fields=fields, message="Please check the highlighted fields.")
+        errors = FormErrors(
+            "decide",
+            message=CHECK_FIELDS,
+            problems={name: FieldProblem(text) for name, text in fields.items()},
+        )
         return _team_page(request, session, team, entered, errors)
     try:
         service.record_decisions(session, team.id, decisions, now)

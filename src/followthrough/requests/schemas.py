@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from followthrough.fields import Customers, Id, Version, ZonedDateTime
 from followthrough.requests.service import NewRequest
+from followthrough.timescale.rules import SOURCE_NAMES, EstimateBasis, source_of
 from followthrough.web.schemas import Input
 
 
@@ -113,6 +114,15 @@ class Timescale(BaseModel):
     median_at: datetime | None
     likely_at: datetime | None
     basis: str | None
+
+    @computed_field(description="Where the estimate comes from (timescale.rules.EstimateBasis)")
+    def source(self) -> EstimateBasis | None:
+        return source_of(self.basis)
+
+    @computed_field(description="The source as every page names it")
+    def source_name(self) -> str | None:
+        kind = source_of(self.basis)
+        return None if kind is None else SOURCE_NAMES[kind]
 
 
 class RequestSummary(BaseModel):

@@ -40,7 +40,9 @@ from followthrough.timescale.rules import (
     Estimate,
     EstimateBasis,
     describe_hours,
+    source_of,
     too_little_history_sentence,
+    with_source,
     worked_hours,
 )
 
@@ -333,19 +335,23 @@ def query_for(session: Session, request: Request) -> EtaQuery:
     )
 
 
-CALIBRATED_MARK = "(calibrated model)"
-
-
 def calibrated_basis(bound_hours: float, hours_per_day: float) -> str:
     span = describe_hours(bound_hours, hours_per_day)
-    return f"8 in 10 similar requests are resolved within {span} {CALIBRATED_MARK}"
+    return with_source(
+        f"8 in 10 similar requests are resolved within {span}", EstimateBasis.CALIBRATED
+    )
 
 
 def _may_have_a_live_bound(request: Request) -> bool:
-    """False when the request's last estimate came from the history curve: it was never given a
-    calibrated bound, or its bound has passed, and worked time only adds up. Either way there is
-    no stated bound to look up."""
-    return request.eta_basis is None or request.eta_basis.endswith(CALIBRATED_MARK)
+    """False when the request's last estimate came from the history curve or the target: it was
+    never given a calibrated bound, or its bound has passed, and worked time only adds up.
+    Either way there is no stated bound to look up. ("Too little history" may be the model's
+    statement, recorded like a bound, so it is looked up.)"""
+    return source_of(request.eta_basis) in (
+        None,
+        EstimateBasis.CALIBRATED,
+        EstimateBasis.TOO_LITTLE_HISTORY,
+    )
 
 
 def calibrated_estimate(
@@ -407,8 +413,7 @@ def calibrated_estimate(
         return Estimate(
             median_hours=None,
             likely_hours=prediction.at_least_hours,
-            basis=f"{too_little_history_sentence(prediction.at_least_hours, hours_per_day)} "
-            f"{CALIBRATED_MARK}",
+            basis=too_little_history_sentence(prediction.at_least_hours, hours_per_day),
             from_history=True,
             kind=EstimateBasis.TOO_LITTLE_HISTORY,
         )
@@ -423,6 +428,42 @@ def calibrated_estimate(
             outcome="pending",
         )
     )
+    return Estimate(
+        median_hours=prediction.median_hours,
+        likely_hours=prediction.bound_hours,
+        basis=calibrated_basis(prediction.bound_hours, hours_per_day),
+        from_history=True,
+        kind=EstimateBasis.CALIBRATED,
+    )
+
+
+def calibrated_preview(
+    session: Session, service_id: int, team_id: int, now: datetime, hours_per_day: float
+) -> Estimate | None:
+    """What the calibrated model would tell a request for this service raised now (normal
+    priority, nothing written yet), so the raise page shows the same source the request will;
+    None without a model. Nothing is recorded: a preview states no bound."""
+    current = current_model(session)
+    if current is None:
+        return None
+    org = org_snapshot(session)
+    query = EtaQuery(
+        opened_at=now,
+        service=org.services[service_id].name,
+        team=org.team(team_id).name,
+        priority="normal",
+        text="",
+        load=team_load(session, team_id),
+    )
+    prediction = current.model.predict([query], current.alphas)[0]
+    if prediction.bound_hours is None:
+        return Estimate(
+            median_hours=None,
+            likely_hours=prediction.at_least_hours,
+            basis=too_little_history_sentence(prediction.at_least_hours, hours_per_day),
+            from_history=True,
+            kind=EstimateBasis.TOO_LITTLE_HISTORY,
+        )
     return Estimate(
         median_hours=prediction.median_hours,
         likely_hours=prediction.bound_hours,

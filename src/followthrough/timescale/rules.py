@@ -118,6 +118,42 @@ class EstimateBasis(StrEnum):
 
 TOO_LITTLE_HISTORY = "too little history to be sure"
 
+# What each source is called wherever an estimate is shown: the raise page, the request, the
+# case, the lists and the API's `source_name`. A sentence that does not already say where it
+# comes from ends with its source's name in brackets (`with_source`).
+SOURCE_NAMES: dict[EstimateBasis, str] = {
+    EstimateBasis.CALIBRATED: "forecast for this request",
+    EstimateBasis.HISTORY: "this service's record",
+    EstimateBasis.TOO_LITTLE_HISTORY: TOO_LITTLE_HISTORY,
+    EstimateBasis.TARGET: "the team's target",
+}
+# How bases were marked before the names above, still found in requests estimated then.
+_EARLIER_MARKS = {
+    "(calibrated model)": EstimateBasis.CALIBRATED,
+    "(from history)": EstimateBasis.HISTORY,
+}
+
+
+def with_source(sentence: str, kind: EstimateBasis) -> str:
+    """The sentence as shown, naming its source unless it already says it."""
+    name = SOURCE_NAMES[kind]
+    return sentence if name in sentence else f"{sentence} ({name})"
+
+
+def source_of(basis: str | None) -> EstimateBasis | None:
+    """Which source a shown sentence came from (None when there is no estimate)."""
+    if basis is None:
+        return None
+    for kind in (EstimateBasis.CALIBRATED, EstimateBasis.HISTORY, EstimateBasis.TARGET):
+        if basis.endswith(f"({SOURCE_NAMES[kind]})"):
+            return kind
+    if TOO_LITTLE_HISTORY in basis:
+        return EstimateBasis.TOO_LITTLE_HISTORY
+    for mark, earlier in _EARLIER_MARKS.items():
+        if basis.endswith(mark):
+            return earlier
+    return EstimateBasis.TARGET if basis.startswith("Not enough history") else None
+
 
 def too_little_history_sentence(at_least_hours: float, hours_per_day: float) -> str:
     """What to say when fewer than 8 in 10 are known to finish within `at_least_hours`."""

@@ -22,7 +22,7 @@ from followthrough.org.service import team_calendar
 from followthrough.org.snapshot import org_snapshot
 from followthrough.requests.models import Request
 from followthrough.requests.rules import OPEN_STATES
-from followthrough.timescale.calibrated import calibrated_estimate
+from followthrough.timescale.calibrated import calibrated_estimate, calibrated_preview
 from followthrough.timescale.models import TimescaleCurve
 from followthrough.timescale.rules import (
     Estimate,
@@ -30,6 +30,7 @@ from followthrough.timescale.rules import (
     Observation,
     estimate_remaining,
     kaplan_meier,
+    with_source,
     worked_hours,
 )
 
@@ -181,10 +182,11 @@ def estimate_for(
 
 
 def _from_history(estimate: Estimate | None) -> Estimate | None:
-    """Say which method gave the estimate: the history curve, as against the calibrated model."""
-    if estimate is None or not estimate.from_history:
+    """Name the source of an estimate from the history curve (SOURCE_NAMES), as against the
+    calibrated model's."""
+    if estimate is None:
         return estimate
-    return replace(estimate, basis=f"{estimate.basis} (from history)")
+    return replace(estimate, basis=with_source(estimate.basis, estimate.kind))
 
 
 def refresh_estimate(
@@ -230,12 +232,17 @@ def stale_curves(session: Session, now: datetime) -> list[int]:
 
 
 def estimate_for_service(session: Session, service_id: int, now: datetime) -> Estimate:
-    """What a request for this service raised now can expect (nothing elapsed yet)."""
+    """What a request for this service raised now can expect (nothing elapsed yet): from the
+    same source the request will be given when it is opened, the calibrated model when there is
+    one, else the service's curve."""
     service = session.get(Service, service_id)
     assert service is not None
     team = session.get(Team, service.team_id)
     assert team is not None
     hours_per_day = (team.day_end_minute - team.day_start_minute) / 60
+    preview = calibrated_preview(session, service_id, team.id, now, hours_per_day)
+    if preview is not None:
+        return preview
     curve = curve_for(session, service_id, now)
     estimate = estimate_remaining(
         [(float(t), float(s)) for t, s in curve.steps],

@@ -49,6 +49,7 @@ from followthrough.org.models import Person
 from followthrough.org.service import actor_for
 from followthrough.requests.board import nav_counts
 from followthrough.web.deps import CSRF_HEADER, SESSION_COOKIE, DbSession, Now, in_work
+from followthrough.web.problems import what_is_wrong
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -183,51 +184,132 @@ def checked_viewer(
     return viewer
 
 
+@dataclass(frozen=True)
+class FieldProblem:
+    """What is wrong with one field. `about_field`: the text is said after the field's label
+    ("must not be empty"); otherwise it is a whole sentence of its own ("Choose a team or a
+    person to offer it to.")."""
+
+    text: str
+    about_field: bool = True
+
+
 @dataclass
 class FormErrors:
-    """What went wrong with one form: messages per field and one for the whole form."""
+    """What went wrong with one form: messages per field and one for the whole form.
+
+    `fields` holds each message with the field's label from PAGE_LABELS; a template that draws
+    the label itself asks `get(name, label)` and the message names the field with exactly the
+    words beside it."""
 
     form: str
     fields: dict[str, str] = field(default_factory=dict)
     message: str = ""
     status: int = 422
+    problems: dict[str, FieldProblem] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, problem in self.problems.items():
+            self.fields.setdefault(name, self._said(name, problem, ""))
 
     def __bool__(self) -> bool:
         return bool(self.fields or self.message)
 
-    def get(self, name: str) -> str:
-        return self.fields.get(name, "")
+    def _said(self, name: str, problem: FieldProblem, label: str) -> str:
+        if not problem.about_field:
+            return sentence(problem.text)
+        return sentence(f"{named(label or page_label(self.form, name))} {problem.text}")
+
+    def get(self, name: str, label: str = "") -> str:
+        problem = self.problems.get(name)
+        if problem is None or not label:
+            return self.fields.get(name, "")
+        return self._said(name, problem, label)
 
 
-_FRIENDLY = {
-    "missing": "Please fill this in.",
-    "string_too_short": "Please fill this in.",
-    "int_parsing": "Enter a whole number.",
-    "float_parsing": "Enter a number.",
-    "datetime_from_date_parsing": "Enter a date and time.",
-    "datetime_parsing": "Enter a date and time.",
-    "date_from_datetime_parsing": "Enter a date.",
-    "date_parsing": "Enter a date.",
-    "literal_error": "Choose one of the options.",
+# What each form field is called on its page, for the templates that draw a field without the
+# `field` macro (which passes its own label). Keyed by the form field's name, or "form:name"
+# where one form calls it something else.
+PAGE_LABELS = {
+    "service_id": "Service",
+    "priority": "Priority",
+    "target": "Offer it to",
+    "reason": "Reason",
+    "pause:reason": "Waiting on",
+    "file": "File",
+    "timezone": "Time zone",
+    "locale": "Dates in",
+    "working_days": "Working days",
+    "lead_id": "Lead",
+    "duty_owner_id": "Duty owner",
+    "person_id": "Person",
+    "department_id": "Department",
+    "team_id": "Team",
+    "scenario": "Scenario",
+    "teams": "Teams",
+    "understand": "Understand",
+    "own": "Own",
+    "serve": "Serve",
+    "communicate": "Communicate",
+    "budget": "Budget",
+    "version": "The page",
+    "period:start": "From",
+    "period:end": "Until",
 }
+# Fields no person sees: their problem is the whole form's.
+_HIDDEN_FIELDS = frozenset({"state", "request_id", "version", CSRF_FIELD})
+
+
+def page_label(form: str, name: str) -> str:
+    """The field's label on its page (PAGE_LABELS), or its name in words."""
+    known = PAGE_LABELS.get(f"{form}:{name}") or PAGE_LABELS.get(name)
+    if known:
+        return known
+    words = name.rsplit(".", 1)[-1].removesuffix("_id").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def named(label: str) -> str:
+    """A label as a message names it: quoted, without its hint in brackets or a colon
+    ("By when? (India time)" -> "“By when?”")."""
+    bare = label.split(" (", 1)[0].strip().rstrip(":").strip()
+    return f"\u201c{bare or label}\u201d"
+
+
+def sentence(text: str) -> str:
+    """Capitalised and ending with a full stop (or the question or exclamation mark it has)."""
+    text = text.strip()
+    if not text:
+        return text
+    if text[0].isalpha():
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!", "\u201d.")) else f"{text}."
+
+
+CHECK_FIELDS = "Please check the highlighted fields."
 
 
 def errors_from_validation(
     form: str, exc: ValidationError, rename: Mapping[str, str]
 ) -> FormErrors:
-    fields: dict[str, str] = {}
+    """The form's fields named as the page labels them, each with what is wrong with it in the
+    same words the API uses (web.problems.what_is_wrong)."""
+    problems: dict[str, FieldProblem] = {}
+    hidden: list[str] = []
     for error in exc.errors():
         loc = ".".join(str(part) for part in error.get("loc", ()))
         name = rename.get(loc, loc)
-        message = _FRIENDLY.get(str(error.get("type")), str(error.get("msg", "invalid")))
-        fields.setdefault(name, message)
-    return FormErrors(form=form, fields=fields, message="Please check the highlighted fields.")
+        if name in _HIDDEN_FIELDS:
+            hidden.append("The page is out of date; reload it and try again.")
+            continue
+        problems.setdefault(name, FieldProblem(what_is_wrong(error, choices_shown=True)))
+    message = hidden[0] if hidden and not problems else CHECK_FIELDS if problems else ""
+    return FormErrors(form=form, message=message, problems=problems)
 
 
 def errors_from_domain(form: str, exc: DomainError, rename: Mapping[str, str]) -> FormErrors:
-    message = exc.detail[:1].upper() + exc.detail[1:]
-    if not message.endswith("."):
-        message += "."
+    """The domain's refusal beside the field it names, the field's API name ("due_at must be in
+    the future") replaced by its label; a refusal about no shown field tops the form."""
     if isinstance(exc, VersionConflict):
         return FormErrors(
             form=form,
@@ -235,10 +317,23 @@ def errors_from_domain(form: str, exc: DomainError, rename: Mapping[str, str]) -
             "This is the latest; please check and try again.",
             status=409,
         )
-    name = rename.get(exc.field or "", exc.field or "")
-    if name and name not in ("state", "request_id", CSRF_FIELD):
-        return FormErrors(form=form, fields={name: message}, message="", status=exc.status)
-    return FormErrors(form=form, message=message, status=exc.status)
+    api_name = exc.field or ""
+    name = rename.get(api_name, api_name)
+    detail = exc.detail.strip()
+    about = next(
+        (
+            detail[len(said) + 1 :]
+            for said in (api_name, name)
+            if said and detail.startswith(f"{said} ")
+        ),
+        None,
+    )
+    if name and name not in _HIDDEN_FIELDS:
+        problem = FieldProblem(about) if about else FieldProblem(detail, about_field=False)
+        return FormErrors(form=form, problems={name: problem}, status=exc.status)
+    if about:
+        detail = f"{named(page_label(form, name))} {about}"
+    return FormErrors(form=form, message=sentence(detail), status=exc.status)
 
 
 def model_from_form(
@@ -552,6 +647,23 @@ def label(value: str | None) -> str:
     return "" if value is None else value.replace("_", " ")
 
 
+# What a paused request waits on, after "waiting on". A question to the requester is its own
+# state ("needs clarification"), so its wait says nothing more.
+_WAITING_ON = {
+    "requester": "the requester",
+    "sub_request": "a sub-request",
+    "outside": "someone outside",
+}
+
+
+def state_words(state: str | None, waiting_on: str | None = None) -> str:
+    """A request's state as its badge says it: "in progress", "waiting on the requester"."""
+    words = label(state)
+    if state == "waiting" and waiting_on in _WAITING_ON:
+        return f"waiting on {_WAITING_ON[waiting_on]}"
+    return words
+
+
 def percent(part: int, whole: int) -> str:
     return "—" if whole == 0 else f"{round(100 * part / whole)}%"
 
@@ -561,6 +673,7 @@ templates.env.filters.update(
     when=_when_filter,
     hours=hours,
     label=label,
+    state_words=state_words,
     day=_day_filter,
     local_times=_local_times_filter,
 )

@@ -103,6 +103,104 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(location[-1] if location else "")
 
 
+# ---- one translation from a refused value to words --------------------------------------------
+# Pydantic says "String should have at most 200 characters"; a person (and an API caller) reads
+# "title must be at most 200 characters (this has 250)". `what_is_wrong` gives the part after the
+# field's name; the API puts its own field name before it, the pages the field's label.
+
+# Patterns a person cannot read, said as what they ask for.
+_PATTERNS = {
+    r"^\d{2}:\d{2}$": "must be a time of day like 09:00",
+    r"^[1-7]{1,7}$": "must be the working days as digits from 1 (Monday) to 7 (Sunday), like 12345",
+}
+
+_PARSING = {
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a number",
+    "decimal_parsing": "must be a number",
+    "bool_parsing": "must be yes or no (true or false)",
+    "bool_type": "must be yes or no (true or false)",
+    "datetime_parsing": "must be a date and time",
+    "datetime_from_date_parsing": "must be a date and time",
+    "datetime_type": "must be a date and time",
+    "date_parsing": "must be a date",
+    "date_from_datetime_parsing": "must be a date",
+    "date_from_datetime_inexact": "must be a date without a time",
+    "date_type": "must be a date",
+    "time_parsing": "must be a time of day like 09:00",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "timezone_aware": "must include a time zone, like 2026-11-23T15:00:00Z",
+}
+
+
+def _number(value: Any) -> str:
+    """5.0 as "5": bounds read as people write them."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def what_is_wrong(error: Mapping[str, Any], *, choices_shown: bool = False) -> str:
+    """What is wrong with a refused value, to be said after the field's name: "must not be
+    empty", "must be at most 200 characters (this has 250)". One pydantic error in, plain words
+    out; the API and the pages both say it this way. `choices_shown`: the page offers the
+    choices in its own words, so they are not listed again in the API's."""
+    kind = str(error.get("type", ""))
+    ctx: Mapping[str, Any] = error.get("ctx") or {}
+    given = error.get("input")
+    blank = isinstance(given, str) and given.strip() == ""
+    if kind == "missing" or (blank and kind in _PARSING):
+        return "is required"
+    if kind in _PARSING:
+        return _PARSING[kind]
+    if kind == "string_too_short":
+        least = int(ctx.get("min_length", 1))
+        return "must not be empty" if least <= 1 else f"must be at least {least} characters"
+    if kind == "string_too_long":
+        most = int(ctx.get("max_length", 0))
+        has = f" (this has {len(given):,})" if isinstance(given, str) else ""
+        return f"must be at most {most:,} characters{has}"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length', 1)}"
+    if kind == "too_long":
+        return f"may have at most {ctx.get('max_length', 0)}"
+    if kind == "greater_than":
+        return f"must be more than {_number(ctx.get('gt'))}"
+    if kind == "greater_than_equal":
+        bound = ctx.get("ge")
+        return "must not be negative" if bound == 0 else f"must be {_number(bound)} or more"
+    if kind == "less_than":
+        return f"must be less than {_number(ctx.get('lt'))}"
+    if kind == "less_than_equal":
+        return f"must be {_number(ctx.get('le'))} or less"
+    if kind in ("literal_error", "enum"):
+        if choices_shown:
+            return "must be one of the choices given"
+        return f"must be one of {ctx.get('expected', 'the options')}"
+    if kind == "string_pattern_mismatch":
+        return _PATTERNS.get(str(ctx.get("pattern", "")), "is not in the form asked for")
+    if kind == "extra_forbidden":
+        return "is not a field this accepts"
+    if kind in ("value_error", "assertion_error"):
+        # A validator's own words; pydantic puts "Value error, " in front of them.
+        message = str(error.get("msg", "")).split(", ", 1)[-1]
+        return message[:1].lower() + message[1:] if message else "is not valid"
+    # Our own PydanticCustomError types ("must include a time zone, e.g. …") are already words;
+    # anything else is said without pydantic's phrasing.
+    message = str(error.get("msg", ""))
+    if message.startswith(("must ", "is ", "may ")):
+        return message
+    return "is not valid"
+
+
 # PostgreSQL: lock_timeout (55P03) or a cancelled statement (57014); SQLite: the busy timeout
 # ran out. Each means the request waited its bounded time and gave up with nothing written.
 _WAITED_TOO_LONG_SQLSTATES = frozenset({"55P03", "57014"})
@@ -175,22 +273,26 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        # Each error keeps the field's API name (`field`); the message is what is wrong with it,
+        # and the detail says both: "title must be at most 200 characters (this has 250)".
         errors = []
         for error in exc.errors():
             field = _field_name(tuple(error.get("loc", ())))
-            message = str(error.get("msg", "invalid"))
-            if error.get("type") == "extra_forbidden":
-                message = "unknown field"
+            message = what_is_wrong(error)
             if error.get("type") == "json_invalid":
                 # Its location is a character offset in the body, not a field.
-                field, message = "body", f"not valid JSON ({message})"
+                reason = (error.get("ctx") or {}).get("error", "")
+                field, message = (
+                    "body",
+                    f"is not valid JSON ({reason})" if reason else "is not JSON",
+                )
             errors.append({"field": field, "message": message})
-        first = errors[0] if errors else {"field": "", "message": "invalid input"}
+        first = errors[0] if errors else {"field": "body", "message": "is not valid"}
         return _answer(
             request,
             422,
             "Invalid input",
-            f"{first['field']}: {first['message']}",
+            f"{first['field']} {first['message']}",
             field=first["field"],
             errors=errors,
         )

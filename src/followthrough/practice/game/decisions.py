@@ -88,7 +88,10 @@ def decision_field_problems(
 ) -> list[DecisionProblem]:
     """Every reason the decisions cannot be played, each with its field; empty when they can."""
     problems = [
-        DecisionProblem(f"training.{theme.value}", f"training in {theme.value} cannot be negative")
+        DecisionProblem(
+            f"training.{theme.value}",
+            f"training in {theme.value.replace('_', ' ')} cannot be negative",
+        )
         for theme, amount in decisions.training.items()
         if amount < 0
     ]
@@ -102,7 +105,7 @@ def decision_field_problems(
                 f"{prices.max_lunch_and_learn_sessions}",
             )
         )
-    known = {d.id for d in scenario.departments}
+    known = {d.id: d.name for d in scenario.departments}
     for department, staff in decisions.staffing.items():
         if department not in known:
             problems.append(
@@ -110,7 +113,9 @@ def decision_field_problems(
             )
         elif staff < 1:
             problems.append(
-                DecisionProblem(f"staffing.{department}", f"{department} needs at least one person")
+                DecisionProblem(
+                    f"staffing.{department}", f"{known[department]} needs at least one person"
+                )
             )
     cadence = decisions.policies.update_every_hours
     if cadence is not None and cadence <= 0:
