@@ -8,11 +8,19 @@ text; booleans as 0/1 on SQLite), and ids of rows that other rows point to are t
 table's sequence (PostgreSQL) or counted on from the largest (SQLite, where the transaction
 holds the only write lock) before the rows are written, so nothing has to be read back.
 
-Every batch is written at once, in the caller's thread. Writing on a background thread while
-the next batch is replayed made PostgreSQL imports about a quarter faster (6,660 against 5,320
-rows/s at 200k rows), but the import's transaction would then be held open while it waits for
-that thread, which the desk never does (a transaction waiting on a thread is how the server
-once hung for good).
+Everything is written in the caller's thread: nothing here waits for another thread or
+process while the transaction is open. `load_parts` loads the scratch files that the import's
+replay wrote before the transaction began (see `history/importer.py`).
+
+PostgreSQL's foreign-key triggers look the referenced row up once per inserted row, about two
+thirds of the time the server spends taking in a row (docs/import-export.md). When the role may
+(superuser, or granted SET on the parameter), the tables with no triggers of their own load
+with `session_replication_role = replica` for this transaction only (as
+`pg_restore --disable-triggers` does; nothing is dropped or locked for anyone else), and every
+reference of the rows loaded that way is then checked set-wise, each row named locked FOR KEY
+SHARE as the trigger would, before the transaction can commit. A role that may not takes the
+plain path. Tables with triggers of their own (requests and events keep the search documents)
+always load with every trigger firing.
 """
 
 from __future__ import annotations

@@ -2,18 +2,35 @@
 
 Cases become requests, rows become events of the kind the mapping rules give them
 (`log_mapping`), resources become people and groups become teams, so a team can start from its
-real history and Insight reads it as it reads the desk's own. The import runs in three steps:
+real history and Insight reads it as it reads the desk's own. The import runs in four steps:
 
 1. read the log into a spill file (`log_reader`), checking every row and counting the
    combinations, people and groups: nothing is written if anything is wrong, and a dry run
    stops here;
-2. create the people, departments, teams and memberships the log needs, all at once, so the
-   organisation changes once rather than with every case;
+2. plan the organisation: read the people and teams that exist and give each one the log adds a
+   symbol (a negative number), so the replay can name them before they exist;
 3. replay each case through the lifecycle (`case_replay`) and write its request, team path,
-   offers, pauses and events with bulk inserts.
+   offers, pauses and events to a scratch file, with ids local to the file;
+4. in one transaction, create the planned people, departments, teams and memberships and load
+   the scratch files, translating symbols and local ids into ids (`bulk_rows`).
 
-The whole import is one transaction: any problem, and nothing is written. The formats and the
-mapping are in docs/import-export.md ("Bring your own history").
+All or nothing: any problem, and nothing is written. The formats and the mapping are in
+docs/import-export.md ("Bring your own history").
+
+Where the work runs, and why. `import_history` does all four steps in this process inside the
+caller's transaction (small logs, tests, the evaluation of a log in a scratch database).
+`import_history_file` (the command line) does steps 1 to 3 before its write transaction opens,
+the replay in worker processes (one per core, at most two) that each take a run of cases, read
+the spill themselves and write their own scratch file; the main process only waits for them,
+holding no transaction, lock or write turn while it waits. Only when every worker has finished
+does it open the transaction, and nothing in that transaction waits for another process or
+thread: the load is the database's own work (SQLite: INSERT … SELECT from temporary tables
+filled in C; PostgreSQL: COPY into temporary tables, then INSERT … SELECT). A transaction held
+open while waiting for a thread is how the server once hung for good; pipelining the replay
+with the load would bring that back for a few seconds' gain. The plan was made from the
+organisation as read before the replay: the transaction first checks that the organisation's
+revision has not moved (anyone adding a person or changing a team moves it) and otherwise
+plans and replays again (at most three times).
 """
 
 from __future__ import annotations
