@@ -33,7 +33,8 @@ def test_a_bounce_needs_a_team_visited_before_and_left(path: list[int], to_team:
 # about or resolved while new or in progress; paused to wait only once someone works it; resumed
 # only from waiting; confirmed, reopened or auto-closed only once resolved; updated and promised
 # about while open; split into a sub-request unless it waits on the requester or is finished;
-# rated once resolved or closed.
+# rated once resolved or closed; withdrawn, merged or merged into only while open (a withdrawn
+# or merged request is finished, and allows nothing).
 OPEN = {"new", "in_progress", "needs_clarification", "waiting"}
 ALLOWED_IN_STATES: dict[str, set[str]] = {
     "offer": {"new", "in_progress"},
@@ -50,8 +51,22 @@ ALLOWED_IN_STATES: dict[str, set[str]] = {
     "make_promise": OPEN,
     "open_sub_request": {"new", "in_progress", "waiting"},
     "rate": {"resolved", "closed"},
+    # A deactivated person's held requests go to the duty owner while open or resolved.
+    "reassign": OPEN | {"resolved"},
+    "withdraw": OPEN,
+    "merge": OPEN,
+    "merge_into": OPEN,
 }
-STATES = ("new", "in_progress", "needs_clarification", "waiting", "resolved", "closed")
+STATES = (
+    "new",
+    "in_progress",
+    "needs_clarification",
+    "waiting",
+    "resolved",
+    "closed",
+    "withdrawn",
+    "merged",
+)
 
 
 def test_each_action_is_refused_outside_its_states() -> None:
