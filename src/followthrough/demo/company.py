@@ -347,7 +347,7 @@ TEAMS: tuple[TeamSpec, ...] = (
                 4,
                 ("motor", "property", "customer_service", "underwriting"),
                 (
-                    "Correct the policy error on policy {policy}",
+                    "Correct the error on policy {policy}",
                     "Wrong sum insured on policy {policy}",
                     "Wrong address on policy {policy}",
                     "Named driver missing from policy {policy}",
@@ -530,7 +530,7 @@ TEAMS: tuple[TeamSpec, ...] = (
                 (2, 4, 8, 3),
                 1,
                 (*CLAIMS, "customer_service"),
-                ("Payment on {claim} bounced: reissue to new account",),
+                ("Payment on {claim} bounced: reissue it to the new account",),
                 ("Payment reissued on {claim}.",),
             ),
         ),

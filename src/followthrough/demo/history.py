@@ -826,7 +826,7 @@ class Life:
         else:
             self._take_in()
         behaviour = self.company.team_specs[r.team].behaviour
-        if rng.random() < 0.03 and r.cases:
+        if rng.random() < 0.03 and r.cases and not r.confidential:
             self.pass_hours(_lognormal(rng, 2.0))
             self.link_case(self.world.new_case(r.requester, self.cursor), self.cursor)
         if rng.random() < behaviour.clarify:
@@ -924,7 +924,8 @@ class Life:
         bounce = max(self.company.team_specs[home].behaviour.bounce, other_behaviour.bounce)
         if rng.random() < bounce:
             self.pass_hours(_lognormal(rng, 3.0))
-            note = rng.choice(texts.BOUNCE_NOTES).format(team=self.team_name(home))
+            name = self.team_name(home)
+            note = rng.choice(texts.BOUNCE_NOTES).format(team=name, a_team=texts.with_article(name))
             back = self.offer(r.owner, home, None, note, self.cursor)
             home_behaviour = self.company.team_specs[home].behaviour
             self.pass_until(
@@ -1112,10 +1113,18 @@ class Simulation:
         return True
 
     def fill(self, request: RequestRecord) -> dict[str, str]:
+        """The names a title or resolution mentions. Without a linked case the request still
+        names a customer and a claim, as a person would ("Call Mr Chen back about CLM-…"),
+        never "the claim for the customer" in a title that already says "claim"."""
         case = request.cases[0] if request.cases else None
+        if case is not None:
+            customer, claim = case.customer, case.reference
+        else:
+            customer = texts.CUSTOMERS[request.seq % len(texts.CUSTOMERS)]
+            claim = texts.claim_reference(request.seq)
         return {
-            "customer": case.customer if case else "the customer",
-            "claim": case.reference if case else "the claim",
+            "customer": customer,
+            "claim": claim,
             "policy": f"HP-{20_000 + request.seq % 9_000}",
         }
 
@@ -1170,14 +1179,20 @@ class Simulation:
         team = company.service_team[spec.key]
         if triage:
             team = next(k for k, t in company.team_specs.items() if t.is_triage)
-        if cases is None:
+        if spec.confidential:
+            # A confidential request (a grievance) is about colleagues, never a customer's
+            # case: linking one would show it on the case page to everyone who reads the case.
+            cases = []
+        elif cases is None:
             cases = self.cases_for(requester, company.home_team[requester], now)
         record = RequestRecord(
             self.history.next_seq(),
             title="",
             need="",
             context=rng.choice(texts.CONTEXTS),
-            impact_customers=len(cases) or rng.choice((0, 0, 1, 1, 2, 5)),
+            impact_customers=0
+            if spec.confidential
+            else len(cases) or rng.choice((0, 0, 1, 1, 2, 5)),
             desired_by=None,
             priority=rng.choices(rules.PRIORITIES, weights=(10, 70, 15, 5))[0],
             requester=requester,

@@ -109,7 +109,7 @@ HANDOFF_NOTES = (
 )
 BOUNCE_NOTES = (
     "Back to you: our part is done, the rest is yours.",
-    "Returning this — it's a {team} change after all.",
+    "Returning this — it's {a_team} change after all.",
 )
 TRIAGE_NOTES = (
     "Sounds like {team} — please take it.",
@@ -161,3 +161,25 @@ CONSTRUCTIVE = (
         "I couldn't give the customer a date",
     ),
 )
+
+
+# Letters whose name starts with a vowel sound: "an HR change", "an MRI", but "a UK office".
+_VOWEL_SOUNDING_LETTERS = frozenset("AEFHILMNORSX")
+
+
+def with_article(phrase: str) -> str:
+    """The phrase after "a" or "an" as it is said: "an Underwriting", "a Billing", "an IT
+    Service Desk" (an abbreviation by the sound of its first letter's name)."""
+    first = phrase.split(maxsplit=1)[0] if phrase.strip() else ""
+    if len(first) > 1 and first.isupper():
+        vowel_sound = first[0] in _VOWEL_SOUNDING_LETTERS
+    else:
+        vowel_sound = first[:1].lower() in ("a", "e", "i", "o", "u")
+    return f"{'an' if vowel_sound else 'a'} {phrase}"
+
+
+def claim_reference(seq: int) -> str:
+    """A claim named in a request that is not linked to one of the desk's cases (the request
+    came from a team that does not keep the case, or the claim predates the desk): an older
+    reference, never one of the desk's own CLM-2026 cases."""
+    return f"CLM-2025-{10_000 + seq % 80_000:05d}"
