@@ -173,6 +173,7 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/profile"),
         ("POST", "/profile"),
         ("GET", "/"),
+        ("GET", "/home/list"),
         ("POST", "/inbox/read"),
         ("GET", "/api/v1/views"),
         ("POST", "/api/v1/views"),
@@ -274,6 +275,7 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
     },
     "lead": {
         ("GET", "/board"),
+        ("GET", "/board/list"),
     },
     "game facilitator": {
         ("GET", "/practice/{game_id}"),
@@ -405,6 +407,8 @@ QUERIES = {
     "/api/v1/search": {"q": "grievance happened twice"},
     "/search": {"q": "grievance happened twice"},
     "/cases": {"reference": HR_ONLY_CASE},
+    "/home/list": {"show": "offers"},
+    "/board/list": {"show": "offers"},
     "/insight/ripple/teams/{team_id}": {"start": "2026-01-01"},
     "/api/v1/insight/ripple/teams/{team_id}": {"start": "2026-01-01T00:00:00Z"},
 }

@@ -5,16 +5,36 @@ imports it (import-linter contracts in pyproject.toml), so a page's read can nei
 request nor be changed by a service's bookkeeping. Every query goes through `visibility_clause`,
 the same authorisation the API uses, and aggregates in SQL. Attainment reads the history
 (events) and the answered offers.
+
+Every list a page shows is a `Listed`: one page of rows and the COUNT of the whole list, taken
+with the same conditions, so the number beside a list is never its cap. The lists of Home and of
+the lead board are named kinds (`HOME_LISTS`, `BOARD_LISTS`): the page shows the first few of
+each, and "see all" pages through the same query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from followthrough.cases.models import Case, RequestCase
@@ -27,13 +47,23 @@ from followthrough.org.models import Membership, Person, Team
 from followthrough.promises.models import Promise
 from followthrough.requests import rules
 from followthrough.requests.access import visibility_clause
-from followthrough.requests.models import Offer, Request
+from followthrough.requests.models import Offer, Pause, Request
+from followthrough.requests.vocabulary import Priority, RequestState, WaitReason
 
 ESCALATION_KINDS = (EventKind.ESCALATED, EventKind.UPDATE_ESCALATED)
 RECENT = timedelta(days=7)
+FEEDBACK_DAYS = 30
 ATTAINMENT_WEEKS = 8
 # Read in SQL; checked against the typed payload when this module loads.
 WITHIN_TARGET = Resolved.key("within_target")
+# How many of each list Home and the lead board show before "see all", and a page of a full list.
+HOME_PREVIEW = 5
+BOARD_PREVIEW = 10
+PAGE_SIZE = 25
+# Most urgent first: the team queue and its offers are ordered by this, then by what is due.
+PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
+
+T = TypeVar("T")
 
 
 def _open() -> ColumnElement[bool]:
@@ -68,76 +98,122 @@ def _next_due() -> ColumnElement[Any]:
     )
 
 
-# ---- navigation and home ----------------------------------------------------------------------
+def _priority_rank() -> ColumnElement[int]:
+    """0 for urgent … 3 for low; anything else after them."""
+    return case(
+        {str(p): rank for rank, p in enumerate(PRIORITY_ORDER)},
+        value=Request.priority,
+        else_=len(PRIORITY_ORDER),
+    )
+
+
+def _count(query: Select[Any]) -> ColumnElement[int]:
+    """How many rows a FROM … WHERE holds, as a scalar subquery (many are asked in one trip)."""
+    return query.with_only_columns(func.count(), maintain_column_froms=True).scalar_subquery()
+
+
+# ---- lists with their true length -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class NavCounts:
-    needs_me: int
-    queue: int
+class Listed(Generic[T]):
+    """One page of a list and how many the whole list holds (a COUNT, never the page's length).
+
+    `offset` is where the page starts in the list and `size` how many a page holds."""
+
+    items: list[T]
+    total: int
+    offset: int = 0
+    size: int = PAGE_SIZE
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first row, counting from 1 (0 when the page is empty)."""
+        return self.offset + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.items)
+
+    @property
+    def more(self) -> bool:
+        """Rows after this page: what "see all" and "next" lead to."""
+        return self.last < self.total
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.size + 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
 
 
-def nav_counts(session: Session, actor: Actor, now: datetime) -> NavCounts:
-    """The badges in the navigation, in one round trip."""
-    visible = visibility_clause(actor)
+def page_offset(page: int, size: int = PAGE_SIZE) -> int:
+    """Where page `page` (from 1) starts."""
+    if page < 1:
+        raise InvalidInput("page must be 1 or more", field="page")
+    return (page - 1) * size
 
-    def count_offers(where: ColumnElement[bool]) -> Any:
-        # Each count is driven by one offer index; an OR across columns here makes the
-        # planner walk every visible request instead.
-        return (
-            select(func.count())
-            .select_from(Offer)
-            .join(Request, Request.id == Offer.request_id)
-            .where(Offer.state == "open", where, visible)
-            .scalar_subquery()
-        )
 
-    to_me = count_offers(Offer.to_person_id == actor.person_id)
-    to_my_teams = count_offers(Offer.to_team_id.in_(_teams(actor)) & Offer.to_person_id.is_(None))
-    team_offers = (
-        select(func.count())
-        .select_from(Offer)
-        .join(Request, Request.id == Offer.request_id)
-        .where(Offer.state == "open", Offer.to_team_id.in_(_teams(actor)), visible)
-        .scalar_subquery()
-    )
-    promises = (
-        select(func.count())
-        .select_from(Promise)
-        .where(
-            Promise.made_by_id == actor.person_id,
-            Promise.state == "open",
-            Promise.due_at < end_of_day(now),
-        )
-        .scalar_subquery()
-    )
-    updates = (
-        select(func.count())
-        .select_from(Request)
-        .where(
-            Request.owner_id == actor.person_id,
-            _open(),
-            Request.next_update_due_at < end_of_day(now),
-        )
-        .scalar_subquery()
-    )
-    escalations = (
-        select(func.count(func.distinct(Event.request_id)))
-        .select_from(Event)
-        .join(Request, Request.id == Event.request_id)
-        .where(
-            Event.person_id == actor.person_id,
-            Event.kind.in_(ESCALATION_KINDS),
-            Event.at >= now - RECENT,
-            _open(),
-            visible,
-        )
-        .scalar_subquery()
-    )
-    row = session.execute(
-        select(to_me, to_my_teams, promises, updates, escalations, team_offers)
-    ).one()
-    return NavCounts(needs_me=int(sum(row[:5])), queue=int(row[5]))
+def _listed(
+    total: int, rows: Callable[[int, int], list[T]], limit: int, offset: int = 0
+) -> Listed[T]:
+    """The page at `offset` of a list of `total` rows; a page past the end shows the last one
+    (a list that shrank while the person paged), and an empty list asks for no rows at all."""
+    if total == 0:
+        return Listed([], 0, 0, limit)
+    if offset >= total:
+        offset = (total - 1) // limit * limit
+    return Listed(rows(limit, offset), total, offset, limit)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose lists: the viewer, the time, and for the lead board the team."""
+
+    actor: Actor
+    now: datetime
+    team_id: int = 0
+
+
+@dataclass(frozen=True)
+class ListKind:
+    """A list a page shows: its name in links, its heading, its COUNT and its rows in order.
+
+    `count` and `rows` are built from the same conditions, so the count is the list's length."""
+
+    name: str
+    title: str
+    count: Callable[[Scope], ColumnElement[int]]
+    rows: Callable[[Session, Scope, int, int], list[Any]]
+
+
+def _counts(session: Session, scope: Scope, kinds: Iterable[ListKind]) -> dict[str, int]:
+    """The COUNT of each kind of list, in one round trip."""
+    chosen = list(kinds)
+    row = session.execute(select(*[kind.count(scope) for kind in chosen])).one()
+    return {kind.name: int(value or 0) for kind, value in zip(chosen, row, strict=True)}
+
+
+def _lists(
+    session: Session, scope: Scope, kinds: Sequence[ListKind], preview: int
+) -> dict[str, Listed[Any]]:
+    """The first `preview` rows of each kind of list, with its true length."""
+    totals = _counts(session, scope, kinds)
+    return {
+        kind.name: _listed(totals[kind.name], partial(kind.rows, session, scope), preview)
+        for kind in kinds
+    }
+
+
+def _one_list(session: Session, scope: Scope, kind: ListKind, page: int, size: int) -> Listed[Any]:
+    offset = page_offset(page, size)
+    total = _counts(session, scope, [kind])[kind.name]
+    return _listed(total, partial(kind.rows, session, scope), size, offset)
+
+
+# ---- the rows of each list --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -165,6 +241,7 @@ class PromiseItem:
     what: str
     due_at: datetime
     state: str
+    made_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +260,35 @@ class EscalationItem:
     kind: str
     at: datetime
     team: str
+    owner: str = ""
+    next_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QuestionItem:
+    """A question the team working a request asked its requester, not yet answered."""
+
+    request_id: int
+    title: str
+    question: str
+    asked_at: datetime
+    asked_by: str
+    team: str
+
+
+@dataclass(frozen=True)
+class RaisedItem:
+    """A request the person raised that is still open: who has it and when they hear next."""
+
+    request_id: int
+    title: str
+    state: str
+    waiting_on: str | None
+    owner: str
+    team: str
+    next_update_due_at: datetime | None
+    resolve_due_at: datetime | None
+    confidential: bool
 
 
 @dataclass(frozen=True)
@@ -195,17 +301,13 @@ class FeedbackItem:
     scores: tuple[int, int, int, int] | None
 
 
-@dataclass(frozen=True)
-class NeedsMe:
-    offers: list[OfferItem]
-    promises_due: list[PromiseItem]
-    promises_broken: list[PromiseItem]
-    updates_due: list[DueItem]
-    escalations: list[EscalationItem]
-    feedback: list[FeedbackItem]
-
-
-def _offer_items(session: Session, where: ColumnElement[bool], limit: int) -> list[OfferItem]:
+def _offer_rows(
+    session: Session,
+    where: ColumnElement[bool],
+    order: Sequence[Any],
+    limit: int,
+    offset: int = 0,
+) -> list[OfferItem]:
     to_person = Person.__table__.alias("to_person")
     from_person = Person.__table__.alias("from_person")
     rows = session.execute(
@@ -229,8 +331,9 @@ def _offer_items(session: Session, where: ColumnElement[bool], limit: int) -> li
         .join(from_person, from_person.c.id == Offer.from_person_id)
         .outerjoin(to_person, to_person.c.id == Offer.to_person_id)
         .where(where)
-        .order_by(Offer.due_at, Offer.id)
+        .order_by(*order, Offer.id)
         .limit(limit)
+        .offset(offset)
     )
     return [
         OfferItem(
@@ -252,7 +355,9 @@ def _offer_items(session: Session, where: ColumnElement[bool], limit: int) -> li
     ]
 
 
-def _promise_items(session: Session, where: ColumnElement[bool], limit: int) -> list[PromiseItem]:
+def _promise_rows(
+    session: Session, where: ColumnElement[bool], limit: int, offset: int = 0
+) -> list[PromiseItem]:
     rows = session.execute(
         select(
             Promise.id,
@@ -261,127 +366,431 @@ def _promise_items(session: Session, where: ColumnElement[bool], limit: int) -> 
             Promise.what,
             Promise.due_at,
             Promise.state,
+            Person.name,
         )
         .join(Request, Request.id == Promise.request_id)
+        .join(Person, Person.id == Promise.made_by_id)
         .where(where)
-        .order_by(Promise.due_at)
+        .order_by(Promise.due_at, Promise.id)
         .limit(limit)
+        .offset(offset)
     )
     return [PromiseItem(*r) for r in rows]
 
 
-def needs_me(session: Session, actor: Actor, now: datetime, limit: int = 20) -> NeedsMe:
-    """Home: offers to answer, promises due today or broken, updates due, escalations, feedback."""
-    visible = visibility_clause(actor)
-    me = actor.person_id
-    offers = _offer_items(session, _offers_waiting(actor) & visible, limit)
-    promises_due = _promise_items(
-        session,
-        (Promise.made_by_id == me) & (Promise.state == "open") & (Promise.due_at < end_of_day(now)),
-        limit,
-    )
-    promises_broken = _promise_items(
-        session,
-        (Promise.made_by_id == me) & (Promise.state == "broken") & (Promise.due_at >= now - RECENT),
-        limit,
-    )
-    updates = [
-        DueItem(request_id=r[0], title=r[1], state=r[2], due_at=r[3], team=r[4])
-        for r in session.execute(
-            select(Request.id, Request.title, Request.state, Request.next_update_due_at, Team.name)
-            .join(Team, Team.id == Request.team_id)
-            .where(Request.owner_id == me, _open(), Request.next_update_due_at < end_of_day(now))
-            .order_by(Request.next_update_due_at)
-            .limit(limit)
+def _promises(where: ColumnElement[bool]) -> Select[Any]:
+    return select(Promise.id).join(Request, Request.id == Promise.request_id).where(where)
+
+
+# ---- Home: what needs me now ------------------------------------------------------------------
+
+
+def _visible(actor: Actor) -> ColumnElement[bool]:
+    """The access rule's clause (requests.access), typed for the queries here."""
+    clause: ColumnElement[bool] = visibility_clause(actor)
+    return clause
+
+
+def _offers_to_me(scope: Scope) -> ColumnElement[bool]:
+    return _offers_waiting(scope.actor) & _visible(scope.actor)
+
+
+def _count_offers_to_me(scope: Scope) -> ColumnElement[int]:
+    # Two counts, each driven by one offer index; an OR across columns here makes the planner
+    # walk every visible request instead. The two never overlap (to a person, or to nobody).
+    actor, visible = scope.actor, visibility_clause(scope.actor)
+
+    def offers(where: ColumnElement[bool]) -> ColumnElement[int]:
+        return _count(
+            select(Offer.id)
+            .join(Request, Request.id == Offer.request_id)
+            .where(Offer.state == "open", where, visible)
         )
-    ]
-    latest = (
-        select(Event.request_id, Event.kind, func.max(Event.at).label("at"))
+
+    to_me = offers(Offer.to_person_id == actor.person_id)
+    to_my_teams = offers(Offer.to_team_id.in_(_teams(actor)) & Offer.to_person_id.is_(None))
+    return to_me + to_my_teams
+
+
+def _questions_to_me(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        Request.requester_id == scope.actor.person_id,
+        Request.state == RequestState.NEEDS_CLARIFICATION,
+        Pause.reason == WaitReason.CLARIFICATION,
+        Pause.ended_at.is_(None),
+        visibility_clause(scope.actor),
+    )
+
+
+def _question_rows(session: Session, scope: Scope, limit: int, offset: int) -> list[QuestionItem]:
+    rows = session.execute(
+        select(
+            Pause.request_id, Request.title, Pause.note, Pause.started_at, Person.name, Team.name
+        )
+        .join(Request, Request.id == Pause.request_id)
+        .join(Person, Person.id == Pause.started_by_id)
+        .join(Team, Team.id == Request.team_id)
+        .where(_questions_to_me(scope))
+        # The question waiting longest first: the clock stands still until it is answered.
+        .order_by(Pause.started_at, Pause.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [QuestionItem(*r) for r in rows]
+
+
+def _my_promises_due(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        Promise.made_by_id == scope.actor.person_id,
+        Promise.state == "open",
+        Promise.due_at < end_of_day(scope.now),
+        visibility_clause(scope.actor),
+    )
+
+
+def _my_promises_broken(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        Promise.made_by_id == scope.actor.person_id,
+        Promise.state == "broken",
+        Promise.due_at >= scope.now - RECENT,
+        visibility_clause(scope.actor),
+    )
+
+
+def _promises_to_me(scope: Scope) -> ColumnElement[bool]:
+    """Open promises on requests the person raised: what they were told to expect, and when."""
+    return and_(
+        Request.requester_id == scope.actor.person_id,
+        Promise.state == "open",
+        visibility_clause(scope.actor),
+    )
+
+
+def _updates_i_owe(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        Request.owner_id == scope.actor.person_id,
+        _open(),
+        Request.next_update_due_at < end_of_day(scope.now),
+        visibility_clause(scope.actor),
+    )
+
+
+def _update_rows(session: Session, scope: Scope, limit: int, offset: int) -> list[DueItem]:
+    rows = session.execute(
+        select(Request.id, Request.title, Request.state, Request.next_update_due_at, Team.name)
+        .join(Team, Team.id == Request.team_id)
+        .where(_updates_i_owe(scope))
+        .order_by(Request.next_update_due_at, Request.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [DueItem(*r) for r in rows]
+
+
+def _escalations_to_me(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        Event.person_id == scope.actor.person_id,
+        Event.kind.in_(ESCALATION_KINDS),
+        Event.at >= scope.now - RECENT,
+        _open(),
+        visibility_clause(scope.actor),
+    )
+
+
+def _count_escalations_to_me(scope: Scope) -> ColumnElement[int]:
+    # One per request, however often it was escalated this week: the badge counts requests.
+    return (
+        select(func.count(func.distinct(Event.request_id)))
+        .select_from(Event)
         .join(Request, Request.id == Event.request_id)
-        .where(
-            Event.person_id == me,
-            Event.kind.in_(ESCALATION_KINDS),
-            Event.at >= now - RECENT,
-            _open(),
-            visible,
+        .where(_escalations_to_me(scope))
+        .scalar_subquery()
+    )
+
+
+def _escalation_rows(
+    session: Session, scope: Scope, limit: int, offset: int
+) -> list[EscalationItem]:
+    """One row per request: its latest escalation to the person this week."""
+    ranked = (
+        select(
+            Event.request_id,
+            Event.kind,
+            Event.at,
+            func.row_number()
+            .over(partition_by=Event.request_id, order_by=(Event.at.desc(), Event.id.desc()))
+            .label("n"),
         )
-        .group_by(Event.request_id, Event.kind)
+        .join(Request, Request.id == Event.request_id)
+        .where(_escalations_to_me(scope))
         .subquery()
     )
-    escalations = [
-        EscalationItem(request_id=r[0], kind=r[1], at=r[2], title=r[3], team=r[4])
-        for r in session.execute(
-            select(latest.c.request_id, latest.c.kind, latest.c.at, Request.title, Team.name)
-            .join(Request, Request.id == latest.c.request_id)
-            .join(Team, Team.id == Request.team_id)
-            .order_by(latest.c.at.desc())
-            .limit(limit)
+    next_due = _next_due()
+    rows = session.execute(
+        select(
+            ranked.c.request_id,
+            Request.title,
+            ranked.c.kind,
+            ranked.c.at,
+            Team.name,
+            Person.name,
+            next_due,
         )
-    ]
-    return NeedsMe(
-        offers=offers,
-        promises_due=promises_due,
-        promises_broken=promises_broken,
-        updates_due=updates,
-        escalations=escalations,
-        feedback=feedback_received(session, actor, now, limit),
+        .join(Request, Request.id == ranked.c.request_id)
+        .join(Team, Team.id == Request.team_id)
+        .join(Person, Person.id == Request.owner_id)
+        .where(ranked.c.n == 1)
+        # The newest escalation first (what the sweeper just raised), then what is due first.
+        .order_by(ranked.c.at.desc(), next_due.is_(None), next_due, ranked.c.request_id)
+        .limit(limit)
+        .offset(offset)
     )
+    return [EscalationItem(*r) for r in rows]
+
+
+def _raised_by_me(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        Request.requester_id == scope.actor.person_id, _open(), visibility_clause(scope.actor)
+    )
+
+
+def _raised_rows(session: Session, scope: Scope, limit: int, offset: int) -> list[RaisedItem]:
+    rows = session.execute(
+        select(
+            Request.id,
+            Request.title,
+            Request.state,
+            Request.waiting_on,
+            Person.name,
+            Team.name,
+            Request.next_update_due_at,
+            Request.resolve_due_at,
+            Request.confidential,
+        )
+        .join(Person, Person.id == Request.owner_id)
+        .join(Team, Team.id == Request.team_id)
+        .where(_raised_by_me(scope))
+        # When I hear next, soonest first; a request owing no update (paused on me) after them.
+        .order_by(Request.next_update_due_at.is_(None), Request.next_update_due_at, Request.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [RaisedItem(*r) for r in rows]
+
+
+def _feedback_since(scope: Scope) -> datetime:
+    return scope.now - timedelta(days=FEEDBACK_DAYS)
+
+
+def _ratings_of_mine(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        Request.owner_id == scope.actor.person_id, Rating.rated_at >= _feedback_since(scope)
+    )
+
+
+def _colleague_feedback_to_me(scope: Scope) -> ColumnElement[bool]:
+    return and_(
+        ColleagueFeedback.to_person_id == scope.actor.person_id,
+        ColleagueFeedback.given_at >= _feedback_since(scope),
+    )
+
+
+def _count_feedback(scope: Scope) -> ColumnElement[int]:
+    ratings = _count(
+        select(Rating.id)
+        .join(Request, Request.id == Rating.request_id)
+        .where(_ratings_of_mine(scope))
+    )
+    colleague = _count(select(ColleagueFeedback.id).where(_colleague_feedback_to_me(scope)))
+    return ratings + colleague
+
+
+def _feedback_rows(session: Session, scope: Scope, limit: int, offset: int) -> list[FeedbackItem]:
+    """Ratings of requests the person owns and colleague feedback to them, newest first."""
+    score = cast(null(), Integer)
+    ratings = (
+        select(
+            Rating.rated_at.label("at"),
+            literal("rating").label("kind"),
+            Rating.request_id.label("request_id"),
+            Request.title.label("title"),
+            Rating.comment.label("text"),
+            Rating.understand.label("understand"),
+            Rating.own.label("own"),
+            Rating.serve.label("serve"),
+            Rating.communicate.label("communicate"),
+            Rating.id.label("id"),
+        )
+        .join(Request, Request.id == Rating.request_id)
+        .where(_ratings_of_mine(scope))
+    )
+    colleague = (
+        select(
+            ColleagueFeedback.given_at,
+            ColleagueFeedback.kind,
+            ColleagueFeedback.request_id,
+            Person.name,
+            ColleagueFeedback.behaviour,
+            score,
+            score,
+            score,
+            score,
+            ColleagueFeedback.id,
+        )
+        .join(Person, Person.id == ColleagueFeedback.from_person_id)
+        .where(_colleague_feedback_to_me(scope))
+    )
+    both = union_all(ratings, colleague).subquery()
+    rows = session.execute(
+        select(both)
+        .order_by(both.c.at.desc(), both.c.kind, both.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        FeedbackItem(
+            kind=r.kind,
+            at=r.at,
+            request_id=r.request_id,
+            title=r.title if r.kind == "rating" else f"From {r.title}",
+            text=r.text,
+            scores=None if r.understand is None else (r.understand, r.own, r.serve, r.communicate),
+        )
+        for r in rows
+    ]
+
+
+HOME_LISTS: dict[str, ListKind] = {
+    kind.name: kind
+    for kind in (
+        ListKind(
+            "offers",
+            "Offers waiting for you",
+            _count_offers_to_me,
+            lambda session, scope, limit, offset: _offer_rows(
+                session, _offers_to_me(scope), (Offer.due_at,), limit, offset
+            ),
+        ),
+        ListKind(
+            "questions",
+            "Questions asked to you",
+            lambda scope: _count(
+                select(Pause.id)
+                .join(Request, Request.id == Pause.request_id)
+                .where(_questions_to_me(scope))
+            ),
+            _question_rows,
+        ),
+        ListKind(
+            "promises_due",
+            "Your promises due today",
+            lambda scope: _count(_promises(_my_promises_due(scope))),
+            lambda session, scope, limit, offset: _promise_rows(
+                session, _my_promises_due(scope), limit, offset
+            ),
+        ),
+        ListKind(
+            "promises_broken",
+            "Your promises broken this week",
+            lambda scope: _count(_promises(_my_promises_broken(scope))),
+            lambda session, scope, limit, offset: _promise_rows(
+                session, _my_promises_broken(scope), limit, offset
+            ),
+        ),
+        ListKind(
+            "updates_due",
+            "Updates due",
+            lambda scope: _count(select(Request.id).where(_updates_i_owe(scope))),
+            _update_rows,
+        ),
+        ListKind(
+            "escalations",
+            "Escalated to you",
+            _count_escalations_to_me,
+            _escalation_rows,
+        ),
+        ListKind(
+            "my_requests",
+            "Your open requests",
+            lambda scope: _count(select(Request.id).where(_raised_by_me(scope))),
+            _raised_rows,
+        ),
+        ListKind(
+            "promises_to_me",
+            "Promises made to you",
+            lambda scope: _count(_promises(_promises_to_me(scope))),
+            lambda session, scope, limit, offset: _promise_rows(
+                session, _promises_to_me(scope), limit, offset
+            ),
+        ),
+        ListKind("feedback", "Feedback you received", _count_feedback, _feedback_rows),
+    )
+}
+# What the badge beside Home counts: what the person can act on now.
+NEEDS_ME = ("offers", "questions", "promises_due", "updates_due", "escalations")
+
+
+@dataclass(frozen=True)
+class NavCounts:
+    needs_me: int
+    queue: int
+
+
+def nav_counts(session: Session, actor: Actor, now: datetime) -> NavCounts:
+    """The badges in the navigation, in one round trip: the sum of Home's lists that need the
+    person now (the same COUNTs Home shows) and the open offers to their teams."""
+    scope = Scope(actor, now)
+    team_offers = _count(
+        select(Offer.id)
+        .join(Request, Request.id == Offer.request_id)
+        .where(Offer.state == "open", Offer.to_team_id.in_(_teams(actor)), visibility_clause(actor))
+    )
+    row = session.execute(
+        select(*[HOME_LISTS[name].count(scope) for name in NEEDS_ME], team_offers)
+    ).one()
+    return NavCounts(needs_me=int(sum(row[:-1])), queue=int(row[-1]))
+
+
+@dataclass(frozen=True)
+class NeedsMe:
+    """Home: each kind of list (named as in HOME_LISTS) with its first rows and true length."""
+
+    offers: Listed[OfferItem]
+    questions: Listed[QuestionItem]
+    promises_due: Listed[PromiseItem]
+    promises_broken: Listed[PromiseItem]
+    updates_due: Listed[DueItem]
+    escalations: Listed[EscalationItem]
+    my_requests: Listed[RaisedItem]
+    promises_to_me: Listed[PromiseItem]
+    feedback: Listed[FeedbackItem]
+
+    @property
+    def needs_me(self) -> int:
+        """What the badge shows: the lists the person can act on now."""
+        return sum(getattr(self, name).total for name in NEEDS_ME)
+
+
+def needs_me(session: Session, actor: Actor, now: datetime, preview: int = HOME_PREVIEW) -> NeedsMe:
+    """Home: offers to answer, questions to me, promises due today or broken, updates due,
+    escalations, my open requests and the promises made to me, feedback — the first `preview`
+    of each, what is due first, and how many each holds in all."""
+    return NeedsMe(**_lists(session, Scope(actor, now), list(HOME_LISTS.values()), preview))
+
+
+def home_list(
+    session: Session, actor: Actor, now: datetime, name: str, page: int = 1, size: int = PAGE_SIZE
+) -> Listed[Any]:
+    """One of Home's lists, a page at a time (its "see all")."""
+    rules.require_one_of(name, tuple(HOME_LISTS), "show")
+    return _one_list(session, Scope(actor, now), HOME_LISTS[name], page, size)
 
 
 def feedback_received(
     session: Session, actor: Actor, now: datetime, limit: int = 10
 ) -> list[FeedbackItem]:
     """Ratings of requests the person owned and colleague feedback to them, last 30 days."""
-    since = now - timedelta(days=30)
-    ratings = session.execute(
-        select(
-            Rating.rated_at,
-            Rating.request_id,
-            Request.title,
-            Rating.comment,
-            Rating.understand,
-            Rating.own,
-            Rating.serve,
-            Rating.communicate,
-        )
-        .join(Request, Request.id == Rating.request_id)
-        .where(Request.owner_id == actor.person_id, Rating.rated_at >= since)
-        .order_by(Rating.rated_at.desc())
-        .limit(limit)
-    )
-    items = [
-        FeedbackItem(
-            kind="rating",
-            at=r[0],
-            request_id=r[1],
-            title=r[2],
-            text=r[3],
-            scores=(r[4], r[5], r[6], r[7]),
-        )
-        for r in ratings
-    ]
-    colleague = session.execute(
-        select(
-            ColleagueFeedback.given_at,
-            ColleagueFeedback.request_id,
-            ColleagueFeedback.kind,
-            ColleagueFeedback.behaviour,
-            Person.name,
-        )
-        .join(Person, Person.id == ColleagueFeedback.from_person_id)
-        .where(
-            ColleagueFeedback.to_person_id == actor.person_id, ColleagueFeedback.given_at >= since
-        )
-        .order_by(ColleagueFeedback.given_at.desc())
-        .limit(limit)
-    )
-    items += [
-        FeedbackItem(
-            kind=r[2], at=r[0], request_id=r[1], title=f"From {r[4]}", text=r[3], scores=None
-        )
-        for r in colleague
-    ]
-    return sorted(items, key=lambda item: item.at, reverse=True)[:limit]
+    return _feedback_rows(session, Scope(actor, now), limit, 0)
 
 
 # ---- small lookups for lists -------------------------------------------------------------------
@@ -419,6 +828,8 @@ def case_refs(session: Session, request_ids: Iterable[int]) -> dict[int, list[tu
 # ---- team queue ---------------------------------------------------------------------------------
 
 QUEUE_FILTERS = ("overdue", "bounced", "waiting", "confidential")
+QUEUE_PAGE = 50
+OFFERS_PAGE = 20
 
 
 @dataclass(frozen=True)
@@ -438,23 +849,42 @@ class QueueItem:
     open_promises: int
 
 
-def team_offers(session: Session, actor: Actor, team_id: int, limit: int = 100) -> list[OfferItem]:
-    """Open offers to the team (to anyone in it, or to one member), soonest due first."""
-    where = (Offer.state == "open") & (Offer.to_team_id == team_id) & visibility_clause(actor)
-    return _offer_items(session, where, limit)
+def _team_offers(actor: Actor, team_id: int) -> ColumnElement[bool]:
+    return (Offer.state == "open") & (Offer.to_team_id == team_id) & _visible(actor)
 
 
-def team_queue(
+def team_offers(
+    session: Session, actor: Actor, team_id: int, page: int = 1, size: int = OFFERS_PAGE
+) -> Listed[OfferItem]:
+    """Open offers to the team (to anyone in it, or to one member): the most urgent first, then
+    the one to accept soonest; a page at a time, with how many there are in all."""
+    where = _team_offers(actor, team_id)
+    total = int(
+        session.scalar(
+            select(func.count())
+            .select_from(Offer)
+            .join(Request, Request.id == Offer.request_id)
+            .where(where)
+        )
+        or 0
+    )
+    return _listed(
+        total,
+        lambda limit, offset: _offer_rows(
+            session, where, (_priority_rank(), Offer.due_at), limit, offset
+        ),
+        size,
+        page_offset(page, size),
+    )
+
+
+def _queue_rows(
     session: Session,
-    actor: Actor,
-    team_id: int,
-    now: datetime,
-    filters: Sequence[str] = (),
-    limit: int = 100,
+    where: ColumnElement[bool],
+    order: Sequence[Any],
+    limit: int,
+    offset: int = 0,
 ) -> list[QueueItem]:
-    """Open requests the team owns, what is due first at the top."""
-    for name in filters:
-        rules.require_one_of(name, QUEUE_FILTERS, "filter")
     next_due = _next_due().label("next_due")
     promises = (
         select(func.count())
@@ -479,17 +909,11 @@ def team_queue(
             promises,
         )
         .join(Person, Person.id == Request.owner_id)
-        .where(Request.team_id == team_id, _open(), visibility_clause(actor))
+        .where(where)
+        .order_by(*order, Request.id)
+        .limit(limit)
+        .offset(offset)
     )
-    if "overdue" in filters:
-        query = query.where(or_(Request.next_update_due_at <= now, Request.resolve_due_at <= now))
-    if "bounced" in filters:
-        query = query.where(Request.bounce_count > 0)
-    if "waiting" in filters:
-        query = query.where(Request.state.in_(rules.PAUSED_STATES))
-    if "confidential" in filters:
-        query = query.where(Request.confidential.is_(True))
-    query = query.order_by(next_due.is_(None), next_due, Request.id).limit(limit)
     return [
         QueueItem(
             request_id=r[0],
@@ -508,6 +932,46 @@ def team_queue(
         )
         for r in session.execute(query)
     ]
+
+
+def _by_due() -> tuple[ColumnElement[Any], ...]:
+    """What is due first (the earlier of the next update and the resolve target); nothing due last."""
+    next_due = _next_due()
+    return (next_due.is_(None), next_due)
+
+
+def team_queue(
+    session: Session,
+    actor: Actor,
+    team_id: int,
+    now: datetime,
+    filters: Sequence[str] = (),
+    page: int = 1,
+    size: int = QUEUE_PAGE,
+) -> Listed[QueueItem]:
+    """Open requests the team owns: the most urgent first, within each priority what is due
+    first; a page at a time, with how many match in all."""
+    for name in filters:
+        rules.require_one_of(name, QUEUE_FILTERS, "filter")
+    conditions = [Request.team_id == team_id, _open(), visibility_clause(actor)]
+    if "overdue" in filters:
+        conditions.append(or_(Request.next_update_due_at <= now, Request.resolve_due_at <= now))
+    if "bounced" in filters:
+        conditions.append(Request.bounce_count > 0)
+    if "waiting" in filters:
+        conditions.append(Request.state.in_(rules.PAUSED_STATES))
+    if "confidential" in filters:
+        conditions.append(Request.confidential.is_(True))
+    where = and_(*conditions)
+    total = int(session.scalar(select(func.count()).select_from(Request).where(where)) or 0)
+    return _listed(
+        total,
+        lambda limit, offset: _queue_rows(
+            session, where, (_priority_rank(), *_by_due()), limit, offset
+        ),
+        size,
+        page_offset(page, size),
+    )
 
 
 # ---- lead board ---------------------------------------------------------------------------------
@@ -548,13 +1012,16 @@ class EventItem:
 
 @dataclass(frozen=True)
 class LeadBoard:
+    """The lead's board: each kind of list (named as in BOARD_LISTS) with its first rows and
+    true length, the load per member and the weekly attainment."""
+
     team_id: int
     team: str
-    offers: list[OfferItem]
-    escalations: list[EventItem]
-    overdue_updates: list[QueueItem]
-    broken_promises: list[EventItem]
-    bounced: list[QueueItem]
+    offers: Listed[OfferItem]
+    escalations: Listed[EventItem]
+    overdue_updates: Listed[QueueItem]
+    broken_promises: Listed[EventItem]
+    bounced: Listed[QueueItem]
     load: list[MemberLoad]
     attainment: list[WeekAttainment]
 
@@ -571,23 +1038,106 @@ def require_lead(actor: Actor, team_id: int) -> None:
         raise NotAllowed("only the team's lead can see its board", field="team_id")
 
 
-def _team_events(
-    session: Session, actor: Actor, team_id: int, kinds: Sequence[str], since: datetime
+def _team_events(scope: Scope, kinds: Sequence[str]) -> ColumnElement[bool]:
+    return and_(
+        Event.team_id == scope.team_id,
+        Event.kind.in_(kinds),
+        Event.at >= scope.now - RECENT,
+        visibility_clause(scope.actor),
+    )
+
+
+def _count_team_events(scope: Scope, kinds: Sequence[str]) -> ColumnElement[int]:
+    return _count(
+        select(Event.id)
+        .join(Request, Request.id == Event.request_id)
+        .where(_team_events(scope, kinds))
+    )
+
+
+def _team_event_rows(
+    session: Session, scope: Scope, kinds: Sequence[str], limit: int, offset: int
 ) -> list[EventItem]:
+    next_due = _next_due()
     rows = session.execute(
         select(Event.request_id, Request.title, Event.kind, Event.at, Person.name)
         .join(Request, Request.id == Event.request_id)
         .outerjoin(Person, Person.id == Event.person_id)
-        .where(
-            Event.team_id == team_id,
-            Event.kind.in_(kinds),
-            Event.at >= since,
-            visibility_clause(actor),
-        )
-        .order_by(Event.at.desc(), Event.id.desc())
-        .limit(50)
+        .where(_team_events(scope, kinds))
+        # The newest first (what the sweeper just raised); of those at the same moment (one
+        # sweep), what is due first.
+        .order_by(Event.at.desc(), next_due.is_(None), next_due, Event.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return [EventItem(r[0] or 0, r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def _team_requests(scope: Scope, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return and_(
+        Request.team_id == scope.team_id, _open(), condition, visibility_clause(scope.actor)
+    )
+
+
+def _overdue_update(scope: Scope) -> ColumnElement[bool]:
+    return _team_requests(scope, Request.next_update_due_at <= scope.now)
+
+
+def _bounced(scope: Scope) -> ColumnElement[bool]:
+    return _team_requests(scope, Request.bounce_count > 0)
+
+
+BOARD_LISTS: dict[str, ListKind] = {
+    kind.name: kind
+    for kind in (
+        ListKind(
+            "offers",
+            "Unaccepted offers",
+            lambda scope: _count(
+                select(Offer.id)
+                .join(Request, Request.id == Offer.request_id)
+                .where(_team_offers(scope.actor, scope.team_id))
+            ),
+            # The longest past its accept target first.
+            lambda session, scope, limit, offset: _offer_rows(
+                session, _team_offers(scope.actor, scope.team_id), (Offer.due_at,), limit, offset
+            ),
+        ),
+        ListKind(
+            "escalations",
+            "Escalations this week",
+            lambda scope: _count_team_events(scope, ESCALATION_KINDS),
+            lambda session, scope, limit, offset: _team_event_rows(
+                session, scope, ESCALATION_KINDS, limit, offset
+            ),
+        ),
+        ListKind(
+            "overdue_updates",
+            "Overdue updates",
+            lambda scope: _count(select(Request.id).where(_overdue_update(scope))),
+            # The longest overdue first.
+            lambda session, scope, limit, offset: _queue_rows(
+                session, _overdue_update(scope), (Request.next_update_due_at,), limit, offset
+            ),
+        ),
+        ListKind(
+            "broken_promises",
+            "Broken promises this week",
+            lambda scope: _count_team_events(scope, (EventKind.PROMISE_BROKEN,)),
+            lambda session, scope, limit, offset: _team_event_rows(
+                session, scope, (EventKind.PROMISE_BROKEN,), limit, offset
+            ),
+        ),
+        ListKind(
+            "bounced",
+            "Requests that bounced",
+            lambda scope: _count(select(Request.id).where(_bounced(scope))),
+            lambda session, scope, limit, offset: _queue_rows(
+                session, _bounced(scope), _by_due(), limit, offset
+            ),
+        ),
+    )
+}
 
 
 def member_load(session: Session, team_id: int, now: datetime) -> list[MemberLoad]:
@@ -689,24 +1239,36 @@ def attainment(
     return [WeekAttainment(starts[i], *table[i]) for i in reversed(range(weeks))]
 
 
-def lead_board(session: Session, actor: Actor, team_id: int, now: datetime) -> LeadBoard:
+def lead_board(
+    session: Session, actor: Actor, team_id: int, now: datetime, preview: int = BOARD_PREVIEW
+) -> LeadBoard:
+    """The team's board for its lead: the first `preview` of each list with its true length."""
     require_lead(actor, team_id)
     team = _team(session, team_id)
-    since = now - RECENT
-    queue = team_queue(session, actor, team_id, now, limit=200)
+    lists = _lists(session, Scope(actor, now, team_id), list(BOARD_LISTS.values()), preview)
     return LeadBoard(
         team_id=team.id,
         team=team.name,
-        offers=team_offers(session, actor, team_id),
-        escalations=_team_events(session, actor, team_id, ESCALATION_KINDS, since),
-        overdue_updates=[
-            q for q in queue if q.next_update_due_at is not None and q.next_update_due_at <= now
-        ],
-        broken_promises=_team_events(session, actor, team_id, (EventKind.PROMISE_BROKEN,), since),
-        bounced=[q for q in queue if q.bounce_count > 0],
+        **lists,
         load=member_load(session, team_id, now),
         attainment=attainment(session, team_id, now),
     )
+
+
+def board_list(
+    session: Session,
+    actor: Actor,
+    team_id: int,
+    now: datetime,
+    name: str,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+) -> Listed[Any]:
+    """One of the lead board's lists, a page at a time (its "see all")."""
+    require_lead(actor, team_id)
+    _team(session, team_id)
+    rules.require_one_of(name, tuple(BOARD_LISTS), "show")
+    return _one_list(session, Scope(actor, now, team_id), BOARD_LISTS[name], page, size)
 
 
 def teams_of(session: Session, actor: Actor) -> list[tuple[int, str]]:

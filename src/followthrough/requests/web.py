@@ -222,6 +222,7 @@ def routing_suggestions(page: ReadPage) -> Response:
     return page.render(
         "raise_suggestions.html",
         suggestions=answer.teams if text.strip() else [],
+        services=answer.services if text.strip() else [],
         routing=answer if text.strip() else None,
         team_id=_int_or_none(page.form.get("team_id")),
     )
@@ -280,28 +281,39 @@ def raise_request(page: ChangePage) -> Response:
 # ---- my requests --------------------------------------------------------------------------------
 
 
+# The tabs of My requests and the states each shows ("all": every state).
+MY_REQUESTS_TABS = {
+    "open": tuple(sorted(rules.OPEN_STATES)),
+    "resolved": (rules.RESOLVED,),
+    "all": (),
+}
+MY_REQUESTS_PAGE = 50
+
+
 @router.get("/requests")
 def my_requests(page: ReadPage, show: Text = "open", offset: Offset = 0) -> Response:
-    states = tuple(sorted(rules.OPEN_STATES)) if show == "open" else ()
-    if show == "resolved":
-        states = (rules.RESOLVED,)
-    result = queries.list_requests(
-        page.session,
-        page.actor,
-        RequestFilter(
+    tabs = {
+        name: RequestFilter(
             states=states,
             requester_id=page.viewer.person_id,
             sort="-updated_at",
-            limit=50,
+            limit=MY_REQUESTS_PAGE,
             offset=offset,
-        ),
-        page.now,
-    )
+        )
+        for name, states in MY_REQUESTS_TABS.items()
+    }
+    shown = tabs.get(show, tabs["all"])
+    result = queries.list_requests(page.session, page.actor, shown, page.now)
+    # Each tab's true count, through the same filter and access rule as its list.
+    counts = queries.count_requests(page.session, page.actor, list(tabs.values()), page.now)
+    totals = dict(zip(tabs, counts, strict=True))
     ids = [r.id for r in result.items]
     return page.render(
         "my_requests.html",
         result=result,
         show=show,
+        totals=totals,
+        total=totals.get(show, totals["all"]),
         promises=open_promise_counts(page.session, ids),
         cases=case_refs(page.session, ids),
     )

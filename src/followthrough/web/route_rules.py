@@ -205,6 +205,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/profile"): YOURSELF,
     ("POST", "/profile"): YOURSELF,
     ("GET", "/"): YOURSELF,
+    ("GET", "/home/list"): YOURSELF,
     ("POST", "/inbox/read"): YOURSELF,
     ("GET", "/notifications"): YOURSELF,
     ("POST", "/notifications/read"): YOURSELF,
@@ -246,6 +247,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/team/{team_id}/offers/{request_id}/{offer_id}/decline"): TEAM_MEMBER,
     ("POST", "/team/{team_id}/accept"): TEAM_LEAD,
     ("GET", "/board"): LEAD,
+    ("GET", "/board/list"): LEAD,
     # Pages: cases.
     ("GET", "/cases"): CASE_READER,
     ("GET", "/cases/{case_id}"): CASE_READER,

@@ -1,7 +1,8 @@
 // Progressive enhancement: everything works without this file.
 // 1. Live updates: the request page listens for server-sent events and refreshes its parts.
 // 2. Charts: the lead board's, Insight's (canvas[data-insight-chart]) and the silo map's network.
-// 3. Small behaviours named by data attributes: select[data-go-to], button[data-print].
+// 3. Small behaviours named by data attributes: select[data-go-to], button[data-print],
+//    details[data-remember] (a section's open or closed state is kept per page).
 // The pages' Content-Security-Policy allows no inline script, so every script lives here and
 // reads its data from data-* attributes.
 (function () {
@@ -134,6 +135,24 @@
     });
   }
 
+  // Sections a person closed (or opened) stay so on that page, in this browser:
+  // details[data-remember][id] (Home, the lead board, the team queue).
+  function sectionKey(d) { return "ft-section:" + window.location.pathname + "#" + d.id; }
+  function rememberedSections(root) {
+    var all = root.querySelectorAll ? root.querySelectorAll("details[data-remember][id]") : [];
+    all.forEach(function (d) {
+      var saved = null;
+      try { saved = window.localStorage.getItem(sectionKey(d)); } catch (err) { return; }
+      if (saved === "open") d.open = true; else if (saved === "closed") d.open = false;
+    });
+  }
+  // "toggle" does not bubble: listened for while it travels down to the section.
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (!d.matches || !d.matches("details[data-remember][id]")) return;
+    try { window.localStorage.setItem(sectionKey(d), d.open ? "open" : "closed"); } catch (err) { /* private mode */ }
+  }, true);
+
   // On a phone, list rows stack: each cell gets its column's header as data-label (CSS shows it),
   // unless the page wrote one itself.
   function labelCells(root) {
@@ -157,7 +176,7 @@
     });
   }
 
-  function drawAll(root) { labelCells(root); charts(root); insightCharts(root); siloNetwork(root); }
+  function drawAll(root) { rememberedSections(root); labelCells(root); charts(root); insightCharts(root); siloNetwork(root); }
 
   // Listened for on the document, so they survive boosted navigation, which swaps the body.
   document.addEventListener("change", function (e) {
