@@ -33,6 +33,7 @@ class Past:
     need: str = "see above"
     priority: str = "normal"
     confidential: bool = False
+    service_id: int | None = None
     # Payloads of its first events: the first is its "opened", the others notes a minute apart.
     payloads: tuple[dict[str, Any], ...] = field(default=())
 
@@ -52,6 +53,7 @@ def write_history(session: Session, history: Sequence[Past]) -> list[int]:
             owner_id=past.owner_id,
             state="resolved",
             confidential=past.confidential,
+            service_id=past.service_id,
             opened_at=opened,
             accepted_at=opened,
             resolved_at=opened + timedelta(hours=1),

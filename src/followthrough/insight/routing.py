@@ -60,6 +60,20 @@ class ResolvedExample:
     resolver_id: int | None
     passed_on_by: tuple[int, ...] = ()
     attributes: tuple[Attribute, ...] = ()
+    # The catalog service it was raised on or moved to; None for a request without one.
+    service_id: int | None = None
+
+
+# What a model learns to name for a request: the team that resolved it, or its service.
+Label = Callable[[ResolvedExample], int | None]
+
+
+def by_team(example: ResolvedExample) -> int | None:
+    return example.team_id
+
+
+def by_service(example: ResolvedExample) -> int | None:
+    return example.service_id
 
 
 @dataclass(frozen=True)
@@ -198,11 +212,15 @@ class RoutingAccuracy:
 
 
 def accuracy(
-    method: str, test: Sequence[ResolvedExample], rankings: Sequence[Sequence[int]]
+    method: str,
+    test: Sequence[ResolvedExample],
+    rankings: Sequence[Sequence[int]],
+    label: Label = by_team,
 ) -> RoutingAccuracy:
-    """Top-1 and top-3 of `rankings` (teams best first, one per test request)."""
-    hits = tuple(bool(r) and r[0] == e.team_id for e, r in zip(test, rankings, strict=True))
-    top3 = sum(e.team_id in r[:3] for e, r in zip(test, rankings, strict=True))
+    """Top-1 and top-3 of `rankings` (teams, or what `label` names, best first, one per test
+    request)."""
+    hits = tuple(bool(r) and r[0] == label(e) for e, r in zip(test, rankings, strict=True))
+    top3 = sum(label(e) in r[:3] for e, r in zip(test, rankings, strict=True))
     count = max(1, len(test))
     return RoutingAccuracy(method, len(test), sum(hits) / count, top3 / count, hits)
 
@@ -270,7 +288,11 @@ class TeamModel:
     one model can answer many threads at once.
     """
 
-    def __init__(self, examples: Sequence[ResolvedExample], choice: FeatureChoice) -> None:
+    def __init__(
+        self, examples: Sequence[ResolvedExample], choice: FeatureChoice, label: Label = by_team
+    ) -> None:
+        """`label`: what the model names, the resolving team (the default) or the service
+        (`by_service`, from examples that have one)."""
         # scikit-learn takes a second to import: loaded when a model is first built, not when
         # the web app starts.
         from sklearn.exceptions import ConvergenceWarning
@@ -279,9 +301,11 @@ class TeamModel:
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import normalize
 
-        self.examples = list(examples)
+        self.examples = [e for e in examples if label(e) is not None]
+        examples = self.examples
         self.choice = choice
-        counts = Counter(e.team_id for e in examples)
+        self.label = label
+        counts = Counter(found for e in examples if (found := label(e)) is not None)
         # Ties go to the lower team id, so the ranking never depends on row order.
         self.by_volume = [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
         distinct: dict[str, set[str]] = defaultdict(set)
@@ -321,7 +345,7 @@ class TeamModel:
                 # Stopping after CLASSIFIER_ITERATIONS is a choice (the ranking has settled by
                 # then); the hold-out, not convergence, says whether the model is any good.
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                self.classifier.fit(self.matrix, [e.team_id for e in examples])
+                self.classifier.fit(self.matrix, [label(e) for e in examples])
 
     def _attributes(self, request: Described) -> dict[str, str]:
         return {n: v for n, v in request.attributes if n in self.attribute_names}
@@ -418,24 +442,47 @@ def time_ordered_split(
 
 
 def baseline_accuracy(
-    train: Sequence[ResolvedExample], test: Sequence[ResolvedExample]
+    train: Sequence[ResolvedExample], test: Sequence[ResolvedExample], label: Label = by_team
 ) -> tuple[RoutingAccuracy, int | None]:
-    """Always suggesting the teams that resolved most of `train` (ties to the lower id), scored
-    on `test`; and the busiest team."""
-    counts = Counter(e.team_id for e in train)
+    """Always suggesting the teams (or services) that resolved most of `train` (ties to the
+    lower id), scored on `test`; and the busiest one."""
+    counts = Counter(found for e in train if (found := label(e)) is not None)
     ranking = [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:3]
     return (
-        accuracy(BASELINE_METHOD, test, [ranking] * len(test)),
+        accuracy(BASELINE_METHOD, test, [ranking] * len(test), label),
         ranking[0] if ranking else None,
     )
 
 
 def model_accuracy(
-    train: Sequence[ResolvedExample], test: Sequence[ResolvedExample], choice: FeatureChoice
+    train: Sequence[ResolvedExample],
+    test: Sequence[ResolvedExample],
+    choice: FeatureChoice,
+    label: Label = by_team,
 ) -> RoutingAccuracy:
     """The model learnt from `train` with `choice`, scored on `test`."""
-    model = TeamModel(train, choice)
-    return accuracy(choice.method, test, model.rank(test) if train else [[] for _ in test])
+    model = TeamModel(train, choice, label)
+    ranked = model.rank(test) if model.examples else [[] for _ in test]
+    return accuracy(choice.method, test, ranked, label)
+
+
+@dataclass(frozen=True)
+class ServiceScore:
+    service_id: int
+    score: float
+    similar: int
+
+
+def suggest_services(model: TeamModel, request: Described, limit: int = 3) -> list[ServiceScore]:
+    """A service model's (`label=by_service`) `limit` best services for the request, each with
+    how many of the request's nearest resolved requests were raised on it."""
+    ranked = model.scores([request])[0][:limit]
+    similar = Counter(e.service_id for e, _ in model.neighbours(request))
+    return [
+        ServiceScore(service_id, score, similar[service_id])
+        for service_id, score in ranked
+        if score > 0
+    ]
 
 
 def sign_test(wins: int, losses: int) -> float:

@@ -29,6 +29,15 @@ class TeamSuggestionOut(BaseModel):
     people: list[SuggestedPersonOut]
 
 
+class ServiceSuggestionOut(BaseModel):
+    service_id: int
+    service_name: str
+    team_id: int
+    team_name: str
+    score: float
+    similar_requests: int
+
+
 class RoutingAnswerOut(BaseModel):
     """Suggested teams, or an empty list and the reason; the hold-out figures either way."""
 
@@ -44,6 +53,10 @@ class RoutingAnswerOut(BaseModel):
     busiest_team_id: int | None
     busiest_team_name: str | None
     teams: list[TeamSuggestionOut]
+    services: list[ServiceSuggestionOut] = Field(
+        description="catalog services that fit the request, best first; empty when naming "
+        "services did not beat always naming the busiest service"
+    )
 
 
 @router.get("/routing/suggestions", response_model=RoutingAnswerOut)
@@ -55,8 +68,9 @@ def routing_suggestions(
     impact_customers: Annotated[Customers, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=10)] = 3,
 ) -> RoutingAnswerOut:
-    """Teams (and people) likely to resolve a request raised by the caller, best first; none,
-    with the reason, when suggesting has not beaten always choosing the busiest team."""
+    """Teams (and people) likely to resolve a request raised by the caller, and the catalog
+    services that fit it, best first; none, with the reason, when suggesting has not beaten
+    always choosing the busiest team (or service)."""
     answer = routing_answer(
         session, request_to_route(actor, text, priority, impact_customers), limit
     )
@@ -80,5 +94,16 @@ def routing_suggestions(
                 ],
             )
             for s in answer.teams
+        ],
+        services=[
+            ServiceSuggestionOut(
+                service_id=s.service_id,
+                service_name=s.service_name,
+                team_id=s.team_id,
+                team_name=s.team_name,
+                score=s.score,
+                similar_requests=s.similar_requests,
+            )
+            for s in answer.services
         ],
     )

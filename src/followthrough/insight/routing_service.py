@@ -39,18 +39,20 @@ from followthrough.insight.routing import (
     TeamModel,
     TextIndex,
     baseline_accuracy,
+    by_service,
     embedding_index,
     embeddings_available,
     held_out_accuracy,
     model_accuracy,
     routing_verdict,
     suggest,
+    suggest_services,
     tfidf_index,
     time_ordered_split,
 )
 from followthrough.insight.sql import home_teams
 from followthrough.org.actors import Actor
-from followthrough.org.models import Person, Team
+from followthrough.org.models import Person, Service, Team
 from followthrough.requests.models import Offer, PathStep, Request
 
 # The newest resolved requests are the relevant ones (teams and catalogues change).
@@ -195,6 +197,7 @@ def resolved_examples(
             attributes=desk_attributes(row.priority, row.impact_customers, row.requester_team)
             + ((("service", str(row.service_id)),) if row.service_id is not None else ())
             + source.get(row.id, ()),
+            service_id=row.service_id,
         )
         for row in reversed(rows)
     ]
@@ -231,6 +234,10 @@ class _Learnt:
     verdict: RoutingVerdict
     busiest_team_name: str | None
     model: TeamModel | None
+    # The same, naming catalog services: learnt from the resolved requests that had one, and
+    # shown only when it too beats always naming the busiest service.
+    service_verdict: RoutingVerdict
+    service_model: TeamModel | None
 
 
 _learnt: dict[str, _Learnt] = {}
@@ -265,12 +272,20 @@ def _learn(session: Session, history: tuple[int, int, str]) -> _Learnt:
     train, test = time_ordered_split(examples, TEST_SHARE)
     baseline, busiest = baseline_accuracy(train, test)
     verdict = routing_verdict(model_accuracy(train, test, RAISE_TIME), baseline, busiest)
+    with_service = [e for e in examples if e.service_id is not None]
+    train, test = time_ordered_split(with_service, TEST_SHARE)
+    baseline, busiest_service = baseline_accuracy(train, test, by_service)
+    service_verdict = routing_verdict(
+        model_accuracy(train, test, RAISE_TIME, by_service), baseline, busiest_service
+    )
     return _Learnt(
         history,
         time.monotonic(),
         verdict,
         _team_name(session, busiest),
         TeamModel(examples, RAISE_TIME) if verdict.on else None,
+        service_verdict,
+        TeamModel(with_service, RAISE_TIME, by_service) if service_verdict.on else None,
     )
 
 
@@ -347,6 +362,18 @@ class TeamSuggestion:
 
 
 @dataclass(frozen=True)
+class ServiceSuggestion:
+    """A catalog service that fits the request, how strongly, and the team that gives it."""
+
+    service_id: int
+    service_name: str
+    team_id: int
+    team_name: str
+    score: float
+    similar_requests: int
+
+
+@dataclass(frozen=True)
 class RoutingAnswer:
     """The suggested teams, or none and why; and the hold-out figures either way (top-1 on the
     newest resolved requests, against always choosing the busiest team)."""
@@ -359,17 +386,21 @@ class RoutingAnswer:
     busiest_team_id: int | None
     busiest_team_name: str | None
     teams: tuple[TeamSuggestion, ...]
+    services: tuple[ServiceSuggestion, ...] = ()
 
 
 def routing_answer(session: Session, request: RequestToRoute, limit: int = 3) -> RoutingAnswer:
     """The teams most likely to resolve `request`, best first — none when suggesting did not
-    beat always choosing the busiest team on the newest resolved requests, or the text is blank.
-    """
+    beat always choosing the busiest team on the newest resolved requests, or the text is blank;
+    and, the same way, the catalog services that fit it (the service says the team)."""
     learnt = _current(session)
     verdict = learnt.verdict
     teams: tuple[TeamSuggestion, ...] = ()
+    services: tuple[ServiceSuggestion, ...] = ()
     if learnt.model is not None and request.text.strip():
         teams = _named(session, suggest(learnt.model, request, limit))
+    if learnt.service_model is not None and request.text.strip():
+        services = _services(session, suggest_services(learnt.service_model, request, limit))
     return RoutingAnswer(
         on=verdict.on,
         reason=verdict_text(verdict, learnt.busiest_team_name),
@@ -379,6 +410,32 @@ def routing_answer(session: Session, request: RequestToRoute, limit: int = 3) ->
         busiest_team_id=verdict.baseline_team_id,
         busiest_team_name=learnt.busiest_team_name,
         teams=teams,
+        services=services,
+    )
+
+
+def _services(session: Session, ranked: Sequence[Any]) -> tuple[ServiceSuggestion, ...]:
+    """Named, and only services still offered (a service may have been retired since)."""
+    ids = [s.service_id for s in ranked]
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(Service.id, Service.name, Team.id.label("team_id"), Team.name.label("team"))
+            .join(Team, Team.id == Service.team_id)
+            .where(Service.id.in_(ids), Service.active.is_(True))
+        )
+    }
+    return tuple(
+        ServiceSuggestion(
+            service_id=s.service_id,
+            service_name=str(rows[s.service_id].name),
+            team_id=int(rows[s.service_id].team_id),
+            team_name=str(rows[s.service_id].team),
+            score=round(s.score, 3),
+            similar_requests=s.similar,
+        )
+        for s in ranked
+        if s.service_id in rows
     )
 
 

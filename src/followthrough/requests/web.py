@@ -222,7 +222,7 @@ def routing_suggestions(page: ReadPage) -> Response:
     return page.render(
         "raise_suggestions.html",
         suggestions=answer.teams if text.strip() else [],
-        services=answer.services if text.strip() else [],
+        service_suggestions=answer.services if text.strip() else [],
         routing=answer if text.strip() else None,
         team_id=_int_or_none(page.form.get("team_id")),
     )
