@@ -104,7 +104,8 @@ def test_hostile_names_are_kept_safe_and_sent_back_safe(
     assert download.content == b"plain words"
     disposition = download.headers["content-disposition"]
     assert disposition.startswith("attachment; filename=")
-    assert "/" not in disposition.split("filename*=")[0] and ".." not in disposition
+    assert "/" not in disposition.split("filename*=")[0]
+    assert ".." not in disposition
 
 
 def _problem(answer: httpx.Response, status: int) -> dict[str, object]:
@@ -226,7 +227,8 @@ def test_the_request_page_uploads_shows_and_downloads(
         link = f"/requests/{rid}/attachments/"
         attachment_id = page.text.split(link, 1)[1].split('"', 1)[0]
         download = visitor.get(f"{link}{attachment_id}")
-        assert download.status_code == 200 and download.content == files.pdf()
+        assert download.status_code == 200
+        assert download.content == files.pdf()
 
         # Too big: the page again, 413, the message beside the file field; nothing kept.
         big = visitor.http.post(
@@ -235,7 +237,8 @@ def test_the_request_page_uploads_shows_and_downloads(
             files={"file": ("big.txt", b"a" * (LIMIT + 1), "text/plain")},
         )
         assert big.status_code == 413
-        assert 'id="attach-file-error"' in big.text and "larger than the 4 KB" in big.text
+        assert 'id="attach-file-error"' in big.text
+        assert "larger than the 4 KB" in big.text
         assert 'aria-invalid="true"' in big.text
         wrong = visitor.http.post(
             f"/requests/{rid}/attachments",
@@ -249,7 +252,8 @@ def test_the_request_page_uploads_shows_and_downloads(
             data={"csrf_token": csrf},
             files={"file": ("", b"", "application/octet-stream")},
         )
-        assert none.status_code == 422 and "Choose a file to attach" in none.text
+        assert none.status_code == 422
+        assert "Choose a file to attach" in none.text
         # Without the form's CSRF token nothing is attached.
         forged = visitor.http.post(
             f"/requests/{rid}/attachments",

@@ -20,8 +20,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         (files.jpeg(), "photo.jpg", "image/jpeg"),
         (files.docx(), "letter.docx", DOCX),
         (files.xlsx(), "claims.xlsx", XLSX),
-        ("Policy HM-1234\nAddress: 1 High St\n".encode(), "note.txt", "text/plain"),
-        ("ref;amount\r\nCLM-1;120,50\r\n".encode(), "claims.csv", "text/csv"),
+        (b"Policy HM-1234\nAddress: 1 High St\n", "note.txt", "text/plain"),
+        (b"ref;amount\r\nCLM-1;120,50\r\n", "claims.csv", "text/csv"),
         ("Straße, café, 東京\n".encode(), "names.txt", "text/plain"),
         # The name does not decide: a PDF called .txt is a PDF, text called .pdf is text.
         (files.pdf(), "looks-like.txt", "application/pdf"),

@@ -109,19 +109,23 @@ def test_a_unit_of_work_that_rolls_back_leaves_no_file(
     class LaterRefusal(Exception):
         pass
 
-    with pytest.raises(LaterRefusal), db.unit_of_work() as session:
-        service.add_attachment(
-            session,
-            store,
-            world.actor(session, "asha"),
-            request_id,
-            Upload("a.pdf", files.pdf()),
-            LIMIT,
-            T0,
-        )
-        # The file is written before the commit…
-        assert len(_files(tmp_path / "files")) == 1
-        raise LaterRefusal  # …and something after it in the same unit of work fails.
+    def attach_then_fail() -> None:
+        with db.unit_of_work() as session:
+            service.add_attachment(
+                session,
+                store,
+                world.actor(session, "asha"),
+                request_id,
+                Upload("a.pdf", files.pdf()),
+                LIMIT,
+                T0,
+            )
+            # The file is written before the commit…
+            assert len(_files(tmp_path / "files")) == 1
+            raise LaterRefusal  # …and something after it in the same unit of work fails.
+
+    with pytest.raises(LaterRefusal):
+        attach_then_fail()
     assert _files(tmp_path / "files") == []
     assert _count(db) == (0, 0)
 

@@ -39,7 +39,8 @@ def test_keys_are_random_and_never_a_path() -> None:
     for key in keys:
         assert checked_key(key) == key
         folder, name = key.split("/")
-        assert name.startswith(folder) and len(name) == 32
+        assert name.startswith(folder)
+        assert len(name) == 32
     for hostile in (
         "../etc/passwd",
         "ab/../../x",
@@ -66,7 +67,8 @@ def test_the_local_folder_keeps_whole_files_by_key(tmp_path: Path) -> None:
 
 def test_the_settings_choose_the_store(tmp_path: Path) -> None:
     local = store_from_settings(Settings(attachment_folder=tmp_path))
-    assert isinstance(local, LocalFolderStore) and local.folder == tmp_path
+    assert isinstance(local, LocalFolderStore)
+    assert local.folder == tmp_path
     with pytest.raises(ValueError, match="ATTACHMENT_S3_BUCKET"):
         Settings(attachment_storage="s3")
 

@@ -117,7 +117,8 @@ def test_who_sees_internal_notes_over_the_api_the_history_and_the_page(
             assert ('id="notes"' in page) is shown
             assert ("added an internal note" in page) is shown
             if shown:
-                assert "internal-tag" in page and "never the requester" in page
+                assert "internal-tag" in page
+                assert "never the requester" in page
         finally:
             visitor.close()
 
@@ -144,9 +145,11 @@ def test_a_requester_posting_a_note_on_the_page_is_refused_and_nothing_is_kept(
         posted = visitor.post(f"/requests/{rid}/notes", {"body": "Checked the old system"})
         assert posted.status_code == 303
         page = visitor.get(posted.headers["location"]).text
-        assert "Internal note added." in page and "Checked the old system" in page
+        assert "Internal note added." in page
+        assert "Checked the old system" in page
         empty = visitor.post(f"/requests/{rid}/notes", {"body": ""})
-        assert empty.status_code == 422 and 'id="note-body-error"' in empty.text
+        assert empty.status_code == 422
+        assert 'id="note-body-error"' in empty.text
     finally:
         visitor.close()
     tokens = issue_tokens(db, world, clock)

@@ -157,10 +157,8 @@ def attachments_for_page(session: Session, actor: Actor, request_id: int) -> lis
     rows = request_attachments(session, actor, request_id)
     added_by = {r.added_by_id for r in rows}
     names = {
-        person_id: name
-        for person_id, name in session.execute(
-            select(Person.id, Person.name).where(Person.id.in_(added_by))
-        )
+        row.id: row.name
+        for row in session.execute(select(Person.id, Person.name).where(Person.id.in_(added_by)))
     }
     return [
         ShownAttachment(
