@@ -129,8 +129,6 @@ def may_see_internal_notes(viewer: Actor, working: WorkingTeams) -> bool:
 def working_teams(session: Session, request: Request) -> WorkingTeams:
     """The facts `may_see_internal_notes` decides on, for one request."""
     path = select(PathStep.team_id).where(PathStep.request_id == request.id)
-    offered = select(Offer.to_team_id).where(
-        Offer.request_id == request.id, Offer.state == "open"
-    )
+    offered = select(Offer.to_team_id).where(Offer.request_id == request.id, Offer.state == "open")
     teams = {request.team_id, *session.scalars(path), *session.scalars(offered)}
     return WorkingTeams(request.requester_id, request.owner_id, frozenset(teams))
