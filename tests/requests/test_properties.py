@@ -22,7 +22,7 @@ from followthrough.promises import service as promises
 from followthrough.promises.models import Promise
 from followthrough.requests import rules, service
 from followthrough.requests.access import may_read, visibility_clause
-from followthrough.requests.models import Offer, Request
+from followthrough.requests.models import Offer, PathStep, Request
 from followthrough.requests.service import NewRequest
 from followthrough.sweeper.service import sweep
 from tests.conftest import T0, _empty_postgres
@@ -147,11 +147,73 @@ def run_machine(db: Database, reset: object) -> None:
             if not offers:
                 return
             rid, oid = data.draw(st.sampled_from(offers))
-            self._attempt(
+            expected = self._owner_after_declining(rid, oid)
+            if self._attempt(
                 lambda session: service.decline_offer(
                     session, self._actor(session, handle), rid, oid, reason, self.now
                 ),
                 "declined",
+            ):
+                self.owners[rid] = expected
+
+        def _owner_after_declining(self, rid: int, oid: int) -> int:
+            """A declined handoff stays with its owner. A declined intake goes to the triage
+            team's duty owner (tess, its lead) unless triage declines it or it has been there;
+            then back to the requester."""
+            with db.unit_of_work(readonly=True) as session:
+                offer = session.get(Offer, oid)
+                request = session.get(Request, rid)
+                assert offer is not None
+                assert request is not None
+                if offer.kind != "intake":
+                    return request.owner_id
+                path = set(
+                    session.scalars(select(PathStep.team_id).where(PathStep.request_id == rid))
+                )
+                triage = self.world.teams["triage"]
+                if offer.to_team_id != triage and triage not in path:
+                    return self.world.people["tess"]
+                return request.requester_id
+
+        @precondition(lambda self: bool(self.owners))
+        @rule(data=st.data(), handle=st.sampled_from([*HANDLES, "ada"]))
+        def withdraw(self, data: st.DataObject, handle: str) -> None:
+            rid = data.draw(st.sampled_from(self._requests()))
+            with db.unit_of_work(readonly=True) as session:
+                request = session.get(Request, rid)
+                assert request is not None
+                withdrawn = request.state == rules.WITHDRAWN
+            if withdrawn:
+                # Withdrawing it again changes nothing and writes nothing (or is refused).
+                before = self._count_events()
+                try:
+                    with db.unit_of_work() as session:
+                        service.withdraw_request(
+                            session, self._actor(session, handle), rid, "again", self.now
+                        )
+                except DomainError:
+                    pass
+                assert self._count_events() == before
+                return
+            # Whoever withdraws it (or fails to), the owner does not change.
+            self._attempt(
+                lambda session: service.withdraw_request(
+                    session, self._actor(session, handle), rid, "not needed", self.now
+                ),
+                None,
+            )
+
+        @precondition(lambda self: len(self.owners) >= 2)
+        @rule(data=st.data(), handle=st.sampled_from(HANDLES))
+        def merge(self, data: st.DataObject, handle: str) -> None:
+            duplicate, into = data.draw(
+                st.lists(st.sampled_from(self._requests()), min_size=2, max_size=2, unique=True)
+            )
+            self._attempt(
+                lambda session: service.merge_requests(
+                    session, self._actor(session, handle), duplicate, into, "same", self.now
+                ),
+                None,
             )
 
         @precondition(lambda self: bool(self.owners))
@@ -268,11 +330,16 @@ def run_machine(db: Database, reset: object) -> None:
                     assert (request.state in (rules.RESOLVED, rules.CLOSED)) == (
                         request.resolved_at is not None
                     )
-                    assert (request.state == rules.CLOSED) == (request.closed_at is not None)
+                    # Withdrawn and merged requests are closed too, never resolved.
+                    ended = request.state in rules.UNRESOLVED_ENDS
+                    assert (request.state == rules.CLOSED or ended) == (
+                        request.closed_at is not None
+                    )
+                    assert (request.merged_into_id is not None) == (request.state == rules.MERGED)
                     assert (request.state == rules.NEW) == (
                         request.accepted_at is None
-                    ) or request.state in rules.PAUSED_STATES
-                    if request.state in (rules.RESOLVED, rules.CLOSED):
+                    ) or request.state in rules.PAUSED_STATES | rules.UNRESOLVED_ENDS
+                    if request.state in (rules.RESOLVED, rules.CLOSED) or ended:
                         assert request.next_update_due_at is None
                 for promise in session.scalars(select(Promise)):
                     assert promise.due_at > promise.made_at
