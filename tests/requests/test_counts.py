@@ -288,3 +288,34 @@ def test_a_page_past_the_end_shows_the_last_page_and_a_wrong_list_is_refused(
             board.home_list(session, cleo, clock.now, "everything")
         with pytest.raises(InvalidInput):
             board.home_list(session, cleo, clock.now, "offers", 0)
+
+
+def test_escalations_raised_by_one_catching_up_sweep_put_the_latest_missed_first(
+    db: Database, world: World, clock: Clock
+) -> None:
+    """A sweeper that was down raises many escalations at one moment: the request that went
+    wrong most recently is at the top of the lead's Home and board, not behind the old ones."""
+    ids = _open_many(db, world, clock, 30)
+    clock.advance(days=3)
+    sweep(db, clock.now)
+    with db.unit_of_work(readonly=True) as session:
+        requests = list(session.scalars(select(Request).where(Request.id.in_(ids))))
+        at = set(session.scalars(select(Event.at).where(Event.kind.in_(board.ESCALATION_KINDS))))
+        assert at == {clock.now}  # all raised by the one sweep
+
+        def missed(r: Request) -> datetime:
+            dues = [d for d in (r.next_update_due_at, r.resolve_due_at) if d is not None]
+            return min(dues)
+
+        expected = [r.id for r in sorted(requests, key=missed, reverse=True)]
+        assert expected[0] == ids[-1]  # the last one opened fell due last
+        lee = world.actor(session, "lee")
+        home = board.needs_me(session, lee, clock.now)
+        assert [e.request_id for e in home.escalations.items] == expected[: board.HOME_PREVIEW]
+        _, rows = _walk(
+            lambda n: board.board_list(
+                session, lee, world.teams["admin"], clock.now, "escalations", n
+            )
+        )
+        # A request may have been escalated twice in that sweep (its offer and its update).
+        assert list(dict.fromkeys(e.request_id for e in rows)) == expected

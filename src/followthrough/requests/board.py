@@ -98,6 +98,17 @@ def _next_due() -> ColumnElement[Any]:
     )
 
 
+def _latest_missed_first(next_due: ColumnElement[Any]) -> tuple[ColumnElement[Any], ...]:
+    """How escalations raised at the same moment are ordered, after the newest moment first.
+
+    One sweep that catches up (after a weekend, or a sweeper that was down) raises many at
+    once; the one whose due time passed most recently comes first, as if each had been raised
+    when it fell due. So the escalation of a request that just went wrong is at the top, not
+    behind dozens that have been overdue for days (which the lead already had in front of
+    them, and which "Overdue updates" lists longest overdue first)."""
+    return (next_due.is_(None), next_due.desc())
+
+
 def _priority_rank() -> ColumnElement[int]:
     """0 for urgent … 3 for low; anything else after them."""
     return case(
@@ -540,8 +551,7 @@ def _escalation_rows(
         .join(Team, Team.id == Request.team_id)
         .join(Person, Person.id == Request.owner_id)
         .where(ranked.c.n == 1)
-        # The newest escalation first (what the sweeper just raised), then what is due first.
-        .order_by(ranked.c.at.desc(), next_due.is_(None), next_due, ranked.c.request_id)
+        .order_by(ranked.c.at.desc(), *_latest_missed_first(next_due), ranked.c.request_id)
         .limit(limit)
         .offset(offset)
     )
@@ -1064,9 +1074,7 @@ def _team_event_rows(
         .join(Request, Request.id == Event.request_id)
         .outerjoin(Person, Person.id == Event.person_id)
         .where(_team_events(scope, kinds))
-        # The newest first (what the sweeper just raised); of those at the same moment (one
-        # sweep), what is due first.
-        .order_by(Event.at.desc(), next_due.is_(None), next_due, Event.id.desc())
+        .order_by(Event.at.desc(), *_latest_missed_first(next_due), Event.id.desc())
         .limit(limit)
         .offset(offset)
     )
