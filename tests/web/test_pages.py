@@ -228,9 +228,11 @@ def test_the_request_flow_through_the_pages(
         == 303
     )
     clock.advance(hours=2)
-    sweep(db, clock.now)
-    clock.advance(hours=5)
-    sweep(db, clock.now)
+    sweep(db, clock.now)  # 11:00: the promise is broken
+    clock.advance(hours=2)
+    sweep(db, clock.now)  # 13:00: the update is due, the owner reminded
+    clock.advance(hours=3)
+    sweep(db, clock.now)  # 16:00: still none, so the lead hears of it
     board = lee.get("/board")
     assert board.status_code == 200
     assert 'Broken promises this week <span class="count">1</span>' in board.text
