@@ -28,6 +28,7 @@ from followthrough.history.payloads import (
     UnknownEventKind,
     from_json,
 )
+from followthrough.org.local_time import clock_of
 from followthrough.requests.schemas import EventOut
 from followthrough.requests.web import describe
 
@@ -224,7 +225,17 @@ def test_the_timeline_reads_the_typed_payload() -> None:
         people,
         teams,
     )
-    assert (promise.text, promise.detail) == ("Cleo promised: Call", "by 2026-03-02 15:30 UTC")
+    # 2 March 2026 is a Monday; 15:30 UTC is 21:00 in Kolkata (+05:30, no daylight saving).
+    assert (promise.text, promise.detail) == ("Cleo promised: Call", "by Mon 2 Mar, 15:30 UTC")
+    in_kolkata = describe(
+        _event(
+            "promise_made", {"promise_id": 4, "what": "Call", "due_at": "2026-03-02T15:30:00+00:00"}
+        ),
+        people,
+        teams,
+        clock_of("Asia/Kolkata", "en_GB"),
+    )
+    assert in_kolkata.detail == "by Mon 2 Mar, 21:00 IST"
     bounce = describe(_event("accepted", {"offer_id": 2, "bounce": True}), people, teams)
     assert (bounce.text, bounce.tone) == (
         "Cleo accepted and is now the owner — it bounced back to Policy Admin",
