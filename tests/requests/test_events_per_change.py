@@ -75,13 +75,14 @@ EXPLAINED_BY: dict[str, dict[str, frozenset[str]]] = {
                 "desired_by",
                 "priority",
                 "requester_id",
-                "service_id",
                 "parent_id",
-                "confidential",
                 "opened_at",
             ),
             FIXED,
         ),
+        # Filed under another service (a confidential one makes the request confidential).
+        "service_id": frozenset({"recategorised"}),
+        "confidential": frozenset({"recategorised"}),
         # A declined intake goes to triage (its intake offer names the new owner) or back to
         # the requester.
         "owner_id": frozenset({"accepted", "offered", "returned_to_requester"}),
@@ -91,19 +92,21 @@ EXPLAINED_BY: dict[str, dict[str, frozenset[str]]] = {
         "waiting_on": PAUSING | ENDING,
         "clock_paused_at": PAUSING | ENDING,
         "paused_business_seconds": frozenset({"clarification_answered", "resumed"}),
-        "resolve_due_at": frozenset({"clarification_answered", "resumed"}),
+        "resolve_due_at": frozenset({"clarification_answered", "resumed", "recategorised"}),
         "accepted_at": frozenset({"accepted", "resolved"}),
         "resolution": frozenset({"resolved"}),
         "resolved_at": frozenset({"resolved", "reopened"}),
         "auto_close_at": frozenset({"resolved", "reopened", "closed"} | ENDING),
         "closed_at": frozenset({"closed"} | ENDING),
         "merged_into_id": frozenset({"merged_into"}),
-        "next_update_due_at": LADDER | ENDING | {"returned_to_requester"},
-        "update_reminded_at": LADDER | ENDING | {"update_reminded", "returned_to_requester"},
+        "next_update_due_at": LADDER | ENDING | {"returned_to_requester", "recategorised"},
+        "update_reminded_at": LADDER
+        | ENDING
+        | {"update_reminded", "returned_to_requester", "recategorised"},
         # A late reminder moves the escalation on, to half a cadence after itself.
         "update_escalate_at": LADDER
         | ENDING
-        | {"update_reminded", "update_escalated", "returned_to_requester"},
+        | {"update_reminded", "update_escalated", "returned_to_requester", "recategorised"},
     },
     "offer": {
         **dict.fromkeys(
@@ -534,6 +537,15 @@ def test_every_operation_writes_an_event_for_each_change_it_makes(
     walk.do(
         "requests.merge_requests",
         lambda s: service.merge_requests(s, walk.actor(s, "dan"), r6, r7, "same", walk.now),
+    )
+
+    # Filed under another team's service: its targets follow, and that team is offered it.
+    r8 = _open(walk, "asha", service_id=policy).id
+    walk.do(
+        "requests.change_service",
+        lambda s: service.change_service(
+            s, walk.actor(s, "dan"), r8, world.services["grievance"], "it is HR's", walk.now
+        ),
     )
 
     # Left alone: the sweeper escalates, reminds, breaks promises and closes.

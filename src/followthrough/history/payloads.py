@@ -74,6 +74,9 @@ class EventKind(StrEnum):
     RETURNED_TO_REQUESTER = "returned_to_requester"
     ATTACHMENT_ADDED = "attachment_added"
     NOTE_ADDED = "note_added"
+    # A request moved to another catalog service (re-categorised). Not `service_changed`: that
+    # kind is an admin's change to a service's own targets.
+    RECATEGORISED = "recategorised"
 
 
 def sub_request_resolved(child_id: int) -> str:
@@ -410,6 +413,17 @@ class NoteAdded(Payload):
     note_id: int = 0
 
 
+@dataclass(frozen=True)
+class Recategorised(Payload):
+    """The request moved from one catalog service to another (None: no service), and why; its
+    targets follow the new service from now on."""
+
+    KIND = EventKind.RECATEGORISED
+    from_service_id: int | None = None
+    to_service_id: int | None = None
+    reason: str = ""
+
+
 # -- an admin's changes: no request; the event's team is the team changed, its person the person
 
 
@@ -557,6 +571,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         ReturnedToRequester,
         AttachmentAdded,
         NoteAdded,
+        Recategorised,
     )
 }
 assert set(PAYLOADS) == set(EventKind), "one payload per event kind"

@@ -471,6 +471,31 @@ def withdraw_request(
         return detail_response(session, actor, request_id, minimal=minimal)
 
 
+@router.post("/{request_id}/service", response_model=s.RequestDetail)
+def change_service(
+    request_id: Id,
+    body: s.ServiceChangeIn,
+    request: Request,
+    minimal: Minimal,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """File the request under another catalog service, with a reason (its owner, the owning
+    team, its lead, or triage). Its resolve-by and update cadence follow the new service;
+    a service of another team is offered to that team, and the owner stays accountable until
+    someone there accepts. A closed, withdrawn or merged request is a 409."""
+    with as_caller(request) as (session, actor, now):
+        service.change_service(
+            session,
+            actor,
+            request_id,
+            body.service_id,
+            body.reason,
+            now,
+            expected_version(if_match, body.version),
+        )
+        return detail_response(session, actor, request_id, minimal=minimal)
+
+
 @router.post("/{request_id}/merge", response_model=s.RequestDetail)
 def merge_request(
     request_id: Id,

@@ -55,6 +55,7 @@ from followthrough.requests.vocabulary import (
     PromiseReleased,
     PromiseState,
     Rated,
+    Recategorised,
     Reopened,
     RequestState,
     RequestWithdrawn,
@@ -810,6 +811,90 @@ def reassign_owner(
             ),
         ),
         participants=(to_owner_id,),
+    )
+
+
+def change_service(
+    request: RequestFacts,
+    *,
+    from_service_id: int | None,
+    to_service_id: int,
+    service_name: str,
+    service_team_id: int,
+    service_team_duty_owner_id: int,
+    open_offer: OfferFacts | None,
+    reason: str,
+    actor_id: int,
+    calendar: WorkingCalendar,
+    targets: Targets,
+    now: datetime,
+) -> Change:
+    """Re-categorise an open request to another catalog service. `calendar` is the new
+    service's team's and `targets` the new service's.
+
+    The targets follow the new service: the resolve-by becomes the new resolve target counted
+    from opening, moved on by the business time already paused, exactly as if it had been
+    raised on that service. The next update is due on the new cadence from now, unless the old
+    one was due sooner (re-categorising is no way to put off an update that is owed).
+
+    Ownership never moves silently: when the service belongs to another team, the request is
+    offered to that team (an ordinary handoff, superseding any open offer) and its owner stays
+    accountable until someone there accepts; a decline leaves it where it is, as any decline
+    does. The requester hears of the new service unless they made the change."""
+    rules.require_state("change_service", request.state)
+    if to_service_id == from_service_id:
+        raise InvalidInput("the request is already on that service", field="service_id")
+    changes: dict[str, object] = {
+        "resolve_due_at": add_business_seconds(
+            calendar,
+            resolve_due(calendar, targets, request.opened_at),
+            request.paused_business_seconds,
+        )
+    }
+    if request.next_update_due_at is not None:
+        ladder = rules.update_ladder(calendar, now, targets.update_every_hours)
+        if ladder.due_at < request.next_update_due_at:
+            changes.update(
+                next_update_due_at=ladder.due_at,
+                update_escalate_at=ladder.escalate_at,
+                update_reminded_at=None,
+            )
+    after = _touched(request, now, **changes)
+    moves = service_team_id != request.team_id
+    recategorised = Event(
+        Recategorised(from_service_id=from_service_id, to_service_id=to_service_id, reason=reason),
+        now,
+        actor_id=actor_id,
+        team_id=request.team_id,
+        other_team_id=service_team_id if moves else None,
+    )
+    told = () if actor_id == request.requester_id else (request.requester_id,)
+    notices = tuple(
+        Notice(
+            p,
+            NotificationKind.UPDATE_POSTED,
+            f"{request.title} is now filed under {service_name}: {reason}",
+        )
+        for p in told
+    )
+    if not moves:
+        return Change(request=after, events=(recategorised,), notices=notices)
+    handoff = offer(
+        after,
+        previous=open_offer,
+        actor_id=actor_id,
+        to_team_id=service_team_id,
+        to_person_id=None,
+        to_team_duty_owner_id=service_team_duty_owner_id,
+        note=f"Re-categorised to {service_name}: {reason}",
+        calendar=calendar,
+        targets=targets,
+        now=now,
+    )
+    return replace(
+        handoff,
+        events=(recategorised, *handoff.events),
+        notices=(*notices, *handoff.notices),
     )
 
 

@@ -60,6 +60,8 @@ ALLOWED_IN: dict[str, frozenset[RequestState]] = {
     "withdraw": OPEN_STATES,
     "merge": OPEN_STATES,
     "merge_into": OPEN_STATES,
+    # Another service while it is being worked; moving to another team is also an offer.
+    "change_service": OPEN_STATES,
 }
 
 

@@ -95,6 +95,13 @@ class WithdrawIn(VersionedIn):
     )
 
 
+class ServiceChangeIn(VersionedIn):
+    service_id: Id = Field(description="The catalog service the request belongs under")
+    reason: str = Field(
+        min_length=1, max_length=5000, description="Why it belongs there; the requester sees it"
+    )
+
+
 class MergeIn(VersionedIn):
     into_id: Id = Field(description="The open request this one duplicates")
     note: str = Field(default="", max_length=5000, description="Why they are the same")

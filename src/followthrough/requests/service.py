@@ -1008,3 +1008,65 @@ def merge_requests(
     apply_change(session, into, merged.into)
     session.flush()
     return duplicate
+
+
+# -- re-categorising -------------------------------------------------------------------------------
+
+
+def may_change_service(actor: Actor, owner_id: int, team_id: int, triage_ids: set[int]) -> bool:
+    """Who files a request under another service: whoever works on it (its owner, a member of
+    the team holding it), that team's lead, and the triage team, whose work is routing. Not
+    the requester as such: they raised it under what they believed; the desk decides."""
+    return (
+        rules.is_working_on(actor, owner_id, team_id)
+        or team_id in actor.lead_of
+        or bool(triage_ids & set(actor.team_ids))
+    )
+
+
+def change_service(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    service_id: int,
+    reason: str,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Request:
+    """File the request under another catalog service (`lifecycle.change_service`): its
+    targets follow the new service; a service of another team is offered to that team.
+    A confidential service makes the request confidential; moving away never makes a
+    confidential request readable by more people."""
+    reason = rules.require_text(reason, "reason")
+    request = load_for_change(session, actor, request_id, expected_version)
+    org = org_snapshot(session)
+    triage_ids = {t.id for t in org.teams.values() if t.is_triage}
+    if not may_change_service(actor, request.owner_id, request.team_id, triage_ids):
+        raise NotAllowed(
+            "only the owner, the owning team, its lead or triage can change the service"
+        )
+    new = org.service(service_id, "service_id")
+    team = org.team(new.team_id, "service_id")
+    offer = open_offer_of(session, request.id)
+    change = lifecycle.change_service(
+        facts_of(request),
+        from_service_id=request.service_id,
+        to_service_id=new.id,
+        service_name=new.name,
+        service_team_id=team.id,
+        service_team_duty_owner_id=(
+            team.duty_owner if team.id != request.team_id else request.owner_id
+        ),
+        open_offer=None if offer is None else offer_facts(offer),
+        reason=reason,
+        actor_id=actor.person_id,
+        calendar=team.calendar,
+        targets=targets_of(new),
+        now=now,
+    )
+    request.service_id = new.id
+    request.confidential = request.confidential or new.confidential
+    apply_change(session, request, change, {} if offer is None else {offer.id: offer})
+    refresh_estimate(session, request, now)
+    session.flush()
+    return request

@@ -46,6 +46,7 @@ from followthrough.history.payloads import (
     PromiseMade,
     PromiseReleased,
     Rated,
+    Recategorised,
     Reopened,
     RequestWithdrawn,
     Resolved,
@@ -63,6 +64,7 @@ from followthrough.insight.routing_service import request_to_route, routing_answ
 from followthrough.notes.service import notes_if_working
 from followthrough.org.local_time import DEFAULT_CLOCK, Clock, show_instant
 from followthrough.org.models import Membership, Person, Service, Team
+from followthrough.org.snapshot import org_snapshot
 from followthrough.promises import service as promises
 from followthrough.promises.api import KeepIn, PromiseIn
 from followthrough.requests import queries, rules, service
@@ -337,6 +339,7 @@ def describe(
     people: dict[int, str],
     teams: dict[int, str],
     clock: Clock = DEFAULT_CLOCK,
+    services: dict[int, str] | None = None,
 ) -> TimelineEntry:
     """One history event in the users' words, from its typed payload; times in it on the
     viewer's clock."""
@@ -462,6 +465,18 @@ def describe(
         case PromiseReleased():
             text = f"A promise by {person(event.person_id)} was released"
             detail = payload.why
+        case Recategorised():
+            names = services or {}
+            before = (
+                "no service"
+                if payload.from_service_id is None
+                else names.get(payload.from_service_id, "another service")
+            )
+            after = names.get(payload.to_service_id or 0, "another service")
+            text = f"{actor} filed it under {after} (it was {before})"
+            if event.other_team_id is not None:
+                text += f"; {team(event.other_team_id)} gives that service"
+            detail = payload.reason
         case ReturnedToRequester():
             text = f"It went back to {person(event.person_id)}, who raised it"
             detail = payload.reason
@@ -564,6 +579,10 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         and service.may_withdraw(actor, detail.requester.id),
         "merge": state in rules.ALLOWED_IN["merge"]
         and service.may_merge(actor, detail.owner.id, detail.team.id),
+        "change_service": state in rules.ALLOWED_IN["change_service"]
+        and service.may_change_service(
+            actor, detail.owner.id, detail.team.id, triage_team_ids(page.session)
+        ),
     }
     # A declined intake that came back to the requester: what happened, and what they can do.
     returned = None
@@ -582,7 +601,10 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         "request.html",
         status=200 if errors is None else errors.status,
         r=detail,
-        timeline=[describe(e, people, teams, page.viewer.clock) for e in reversed(events)],
+        timeline=[
+            describe(e, people, teams, page.viewer.clock, service_names(page.session))
+            for e in reversed(events)
+        ],
         last_event_id=events[-1].id if events else 0,
         updates=update_bodies,
         open_offer=open_offer,
@@ -597,7 +619,42 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         crumb_team=actor.is_admin or detail.team.id in actor.team_ids | actor.lead_of,
         attachments=attachments_for_page(page.session, actor, request_id),
         notes=notes_if_working(page.session, actor, request_id),
+        service_choices=service_choices(page, detail) if can["change_service"] else [],
     )
+
+
+def service_names(session: Session) -> dict[int, str]:
+    return {x.id: x.name for x in org_snapshot(session).services.values()}
+
+
+def triage_team_ids(session: Session) -> set[int]:
+    return {t.id for t in org_snapshot(session).teams.values() if t.is_triage}
+
+
+def service_choices(page: Page, detail: s.RequestDetail) -> list[tuple[str, list[HandoffTarget]]]:
+    """The services a request may be filed under, for the page's select: the routing model's
+    suggestions for its words first (when it beats guessing), then the catalog by team. The
+    service it is on now is left out."""
+    org = org_snapshot(page.session)
+    current = detail.service_id
+    answer = routing_answer(
+        page.session, request_to_route(page.actor, f"{detail.title}\n{detail.need}")
+    )
+    suggested = [
+        HandoffTarget(str(x.service_id), f"{x.service_name} ({x.team_name})")
+        for x in answer.services
+        if x.service_id != current
+    ]
+    groups: list[tuple[str, list[HandoffTarget]]] = []
+    if suggested:
+        groups.append(("Suggested for this request", suggested))
+    by_team: dict[int, list[HandoffTarget]] = {}
+    for x in sorted(org.services.values(), key=lambda x: x.name):
+        if x.active and x.id != current:
+            by_team.setdefault(x.team_id, []).append(HandoffTarget(str(x.id), x.name))
+    for team_id in sorted(by_team, key=lambda t: org.teams[t].name):
+        groups.append((org.teams[team_id].name, by_team[team_id]))
+    return groups
 
 
 @router.get("/requests/{request_id}")
@@ -883,6 +940,33 @@ def request_number(value: str, field: str) -> int:
     if number is None:
         raise InvalidInput("enter the number of the request, like 123 or #123", field=field)
     return number
+
+
+@router.post("/requests/{request_id}/service")
+def change_service(request_id: Id, page: ChangePage) -> Response:
+    def act() -> None:
+        service_id = form_id(form_text(page.form.get("service_id"), "service_id"))
+        if service_id is None:
+            raise InvalidInput("choose the service it belongs under", field="service_id")
+        body = model_from_form(s.ServiceChangeIn, page.form)
+        service.change_service(
+            page.session,
+            page.actor,
+            request_id,
+            body.service_id,
+            body.reason,
+            page.now,
+            body.version,
+        )
+
+    return _act(
+        page,
+        request_id,
+        "service",
+        act,
+        "Filed under the new service. Its targets follow that service; "
+        "a service of another team has been offered to that team.",
+    )
 
 
 @router.post("/requests/{request_id}/merge")
