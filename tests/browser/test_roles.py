@@ -32,7 +32,7 @@ from followthrough.requests.service import (
 )
 from followthrough.sweeper.service import sweep
 from tests.attachments import files
-from tests.browser.conftest import People
+from tests.browser.conftest import People, screenshot
 from tests.browser.test_story import raise_request
 from tests.conftest import Clock, LiveServer, serving
 from tests.factories import World
@@ -226,8 +226,7 @@ class Day:
             following = page.locator("nav.pager a[rel=next]")
             if following.count() == 0:
                 break
-            following.click()
-            page.wait_for_load_state()
+            page.goto(following.get_attribute("href") or "")
         assert heading_count == len(rows), f"{url}: heading says {heading_count}"
         return rows
 
@@ -267,12 +266,14 @@ def day(person: People) -> Callable[[str, tuple[str, str]], Day]:
     return start
 
 
-def find(page: Page, words: str, title: str) -> None:
+def find(page: Page, words: str, title: str, shot: str = "") -> None:
     """Type into the header's search box and open the request whose title matches."""
     box = page.get_by_role("searchbox", name="Search requests, cases and people")
     box.fill(words)
     box.press("Enter")
     page.wait_for_url(re.compile(r"/search\?"))
+    if shot:
+        screenshot(page, shot)
     page.locator("#found-requests + ol").get_by_role("link", name=title).click()
     page.wait_for_url(re.compile(r"/requests/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(title)
@@ -287,6 +288,7 @@ def test_a_requesters_day(day: Callable[[str, tuple[str, str]], Day], desk: Desk
     asha.check()  # Home: her open requests (more than it shows), the question to her
     questions = page.locator("#sec-questions")
     expect(questions).to_contain_text("Driver HM-5150 missing from the schedule")
+    screenshot(page, "home-requester")
 
     find(page, "HM-5150", "Driver HM-5150 missing from the schedule")
     expect(page.locator(".note")).to_contain_text("Which driver")
@@ -363,7 +365,7 @@ def test_a_duty_owners_day(day: Callable[[str, tuple[str, str]], Day], desk: Des
     page = dan.page
     dan.check()
 
-    find(page, "HM-7004", "Renewal letter HM-7004 names the old broker")
+    find(page, "HM-7004", "Renewal letter HM-7004 names the old broker", shot="search")
     page.get_by_text("Hand off", exact=True).click()
     page.get_by_label("Offer it to").select_option(label="Cleo Clerk (Policy Admin)")
     page.get_by_label("What was already done?").fill("Checked the schedule: the broker is wrong.")
@@ -393,8 +395,15 @@ def test_a_leads_day(day: Callable[[str, tuple[str, str]], Day], desk: Desk) -> 
     expect(page.locator("#sec-escalations summary .count")).to_have_text(str(UNANSWERED))
     lee.check()
     page.get_by_role("link", name="Lead board").click()
+    page.wait_for_url(re.compile(r"/board$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lead board: Policy Admin")
     expect(page.locator("#sec-escalations summary .count")).to_have_text(str(UNANSWERED))
     lee.check()
+    screenshot(page, "lead-board-escalations")
+    page.locator("#sec-escalations .see-all a").click()
+    page.wait_for_url(re.compile(r"/board/list\?"))
+    expect(page.locator("main ul.items > li")).to_have_count(UNANSWERED)
+    screenshot(page, "see-all")
 
     first, second = desk.duplicate
     find(page, "HM-9090", "Address HM-9090 still out of date")
@@ -419,11 +428,13 @@ def test_an_admins_day(
     ada.check()
 
     page.get_by_role("link", name="Admin", exact=True).click()
+    page.wait_for_url(re.compile(r"/admin$"))
     ada.check()
     page.goto(f"/admin/teams/{small_world.teams['admin']}")
     page.get_by_label("Sat").check()
     page.get_by_role("button", name="Save working hours").click()
     expect(page.locator(".lede")).to_contain_text("Mon\u2013Sat")
+    screenshot(page, "admin-team")
     ada.check()
 
     page.goto("/admin")
