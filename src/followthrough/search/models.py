@@ -25,7 +25,7 @@ class RequestSearch(Base):
     """What one request is found by: its title, its text (need, context, resolution, updates,
     questions and answers) and the references and customers of its cases.
 
-    Written only by the database's triggers (migration `a7c3e9d2f415`), whoever changes the
+    Written only by the database's triggers (migrations `a7c3e9d2f415`, `b3f81d6c2e47`), whoever changes the
     request, its updates or its cases, in the same transaction; nothing in the app writes it.
     On PostgreSQL `vector` is the weighted tsvector the GIN index serves; SQLite leaves it empty
     and indexes these columns with FTS5 instead.
@@ -39,6 +39,9 @@ class RequestSearch(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     cases: Mapped[str] = mapped_column(Text, default="")
+    # Who may read the request, as tokens (migration `b3f81d6c2e47`): `t<team>`, `p<person>`,
+    # `public`. Searched together with the words, so the access rule narrows inside the index.
+    scope: Mapped[str] = mapped_column(Text, default="", server_default="")
     vector: Mapped[str | None] = mapped_column(
         Text().with_variant(TSVECTOR(), "postgresql"), default=None, deferred=True
     )

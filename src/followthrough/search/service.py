@@ -22,16 +22,18 @@ from sqlalchemy import (
     ColumnClause,
     ColumnElement,
     Integer,
-    Select,
     and_,
+    cast,
     column,
     func,
+    literal,
     literal_column,
     or_,
     select,
     table,
     true,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,9 +51,14 @@ T = TypeVar("T")
 # SQLite's FTS5 table over the search documents (built by the migration, not a model).
 _FTS = table("search_fts_request", column("rowid", Integer))
 _FTS_TABLE: ColumnClause[Any] = literal_column("search_fts_request")
-# BM25 weights of the FTS5 columns: title, text, cases. A word in the title or a case reference
+# SQLite's trigram FTS5 table over cases' references and customers.
+_FTS_CASE = table("search_fts_case", column("rowid", Integer))
+_FTS_CASE_TABLE: ColumnClause[Any] = literal_column("search_fts_case")
+# The trigram indexes find substrings of three characters or more.
+TRIGRAM = 3
+# BM25 weights of the FTS5 columns: title, text, cases, scope (not words: no weight). A word in the title or a case reference
 # says more about a request than the same word somewhere in its conversation.
-_BM25_WEIGHTS = (10.0, 1.0, 5.0)
+_BM25_WEIGHTS = (10.0, 1.0, 5.0, 0.0)
 TS_CONFIG = "english"
 
 
@@ -143,23 +150,84 @@ def _tsquery(query: rules.SearchQuery) -> ColumnElement[Any]:
     return expression
 
 
-def _text_matches(
-    session: Session, query: rules.SearchQuery
-) -> tuple[Select[Any], ColumnElement[Any], bool]:
-    """The requests whose documents match (ids only, no access rule yet), the score column, and
-    whether a smaller score ranks first."""
+RANK_LIMIT = 1000
+
+
+def scope_tokens(viewer: Actor) -> tuple[str, ...]:
+    """The scope tokens (migration `b3f81d6c2e47`) any of which lets `viewer` read a request.
+
+    A document's tokens encode `requests.access.visibility_clause` for its request: `t<team>`
+    for the team holding it (and, when confidential, the team owning its service), `p<person>`
+    for its requester, owner, participants (not when confidential) and whoever an open offer
+    names, `public` when it is not confidential. So a viewer reads a request exactly when its
+    document holds one of their teams, themselves, or (an admin) `public`; test_scope.py holds
+    this equal to the rule for many viewers.
+    """
+    tokens = [f"t{team}" for team in sorted(viewer.team_ids)]
+    tokens.append(f"p{viewer.person_id}")
+    if viewer.is_admin:
+        tokens.append("public")
+    return tuple(tokens)
+
+
+def _fts5_scoped(query: rules.SearchQuery, viewer: Actor) -> str:
+    """The FTS5 expression: the words in the text columns, and one of the viewer's tokens in
+    the scope column (tokens are letters and digits only, quoted all the same)."""
+    scope = " OR ".join(f'"{token}"' for token in scope_tokens(viewer))
+    return f"{{title body cases}} : ({rules.fts5_match(query)}) AND scope : ({scope})"
+
+
+def _pg_scope(viewer: Actor) -> ColumnElement[Any]:
+    """The viewer's tokens as a tsquery of the `~`-prefixed lexemes the documents hold."""
+    text = " | ".join(f"'~{token}'" for token in scope_tokens(viewer))
+    return cast(literal(text), TSQUERY)
+
+
+def _matching_requests(
+    session: Session,
+    viewer: Actor,
+    query: rules.SearchQuery,
+    leave_out: Sequence[int],
+    limit: int,
+    offset: int,
+) -> tuple[list[int], int]:
+    """One page of the ids of readable requests whose words match, and how many there are.
+
+    The index narrows to what the viewer may read (scope tokens), so the work grows with the
+    viewer's matches, not the desk's. Up to RANK_LIMIT matches are ranked by relevance (BM25,
+    `ts_rank`), then the most recently raised first; beyond that, ranking every match would cost
+    more than a person waits, so they come most recently raised first (highest number)."""
     if _is_postgresql(session):
-        tsquery = _tsquery(query)
-        score = func.ts_rank(RequestSearch.vector, tsquery)
-        matches = select(RequestSearch.request_id.label("request_id"), score.label("score")).where(
-            RequestSearch.vector.op("@@")(tsquery)
+        text_query = _tsquery(query)
+        vector = RequestSearch.vector
+        where = [vector.op("@@")(func.tsquery_and(text_query, _pg_scope(viewer)))]
+        if leave_out:
+            where.append(RequestSearch.request_id.not_in(leave_out))
+        total = session.scalar(select(func.count()).select_from(RequestSearch).where(*where)) or 0
+        if total == 0 or offset >= total:
+            return [], total
+        page = select(RequestSearch.request_id).where(*where)
+        if total <= RANK_LIMIT:
+            page = page.order_by(
+                func.ts_rank(vector, text_query).desc(), RequestSearch.request_id.desc()
+            )
+        else:
+            page = page.order_by(RequestSearch.request_id.desc())
+        return list(session.scalars(page.limit(limit).offset(offset))), total
+    condition = [_FTS_TABLE.op("MATCH")(_fts5_scoped(query, viewer))]
+    if leave_out:
+        condition.append(_FTS.c.rowid.not_in(leave_out))
+    total = session.scalar(select(func.count()).select_from(_FTS).where(*condition)) or 0
+    if total == 0 or offset >= total:
+        return [], total
+    fts_page = select(_FTS.c.rowid).select_from(_FTS).where(*condition)
+    if total <= RANK_LIMIT:
+        fts_page = fts_page.order_by(
+            func.bm25(_FTS_TABLE, *_BM25_WEIGHTS).asc(), _FTS.c.rowid.desc()
         )
-        return matches, score, False
-    score = func.bm25(_FTS_TABLE, *_BM25_WEIGHTS)
-    matches = select(_FTS.c.rowid.label("request_id"), score.label("score")).where(
-        _FTS_TABLE.op("MATCH")(rules.fts5_match(query))
-    )
-    return matches, score, True
+    else:
+        fts_page = fts_page.order_by(_FTS.c.rowid.desc())
+    return list(session.scalars(fts_page.limit(limit).offset(offset))), total
 
 
 def search_requests(
@@ -183,38 +251,19 @@ def search_requests(
     text_offset = max(0, offset - len(by_number))
     text_limit = limit - len(ranked)
     if query.groups:
-        matches, _, ascending = _text_matches(session, query)
-        found = matches.subquery("found")
-        page = (
-            select(Request.id, func.count().over().label("total"))
-            .join(found, found.c.request_id == Request.id)
-            .where(visibility_clause(viewer))
+        ids, matched = _matching_requests(
+            session, viewer, query, by_number, text_limit, text_offset
         )
-        if by_number:
-            page = page.where(Request.id.not_in(by_number))
-        order = found.c.score.asc() if ascending else found.c.score.desc()
-        page = page.order_by(order, Request.opened_at.desc(), Request.id.desc())
-        rows = session.execute(page.limit(text_limit).offset(text_offset)).all()
-        if rows:
-            total += rows[0].total
-        else:
-            counted = (
-                select(func.count())
-                .select_from(Request)
-                .join(found, found.c.request_id == Request.id)
-                .where(visibility_clause(viewer))
-            )
-            if by_number:
-                counted = counted.where(Request.id.not_in(by_number))
-            total += session.scalar(counted) or 0
-        ranked += [(row.id, False) for row in rows]
-    return Found(_request_hits(session, query, ranked), total, offset, limit)
+        total += matched
+        ranked += [(request_id, False) for request_id in ids]
+    return Found(_request_hits(session, viewer, query, ranked), total, offset, limit)
 
 
 def _request_hits(
-    session: Session, query: rules.SearchQuery, ranked: Sequence[tuple[int, bool]]
+    session: Session, viewer: Actor, query: rules.SearchQuery, ranked: Sequence[tuple[int, bool]]
 ) -> list[RequestHit]:
-    """What a result shows, for the ids in their ranked order."""
+    """What a result shows, for the ids in their ranked order; read through the access rule
+    itself, so a result can never show a request the viewer may not read."""
     if not ranked:
         return []
     ids = [request_id for request_id, _ in ranked]
@@ -234,7 +283,7 @@ def _request_hits(
         .join(Team, Team.id == Request.team_id)
         .join(Person, Person.id == Request.owner_id)
         .outerjoin(RequestSearch, RequestSearch.request_id == Request.id)
-        .where(Request.id.in_(ids))
+        .where(Request.id.in_(ids), visibility_clause(viewer))
     ).all()
     by_id = {row.id: row for row in rows}
     hits = []
@@ -273,6 +322,38 @@ def _all_words_in(columns: Sequence[Any], words: Sequence[str]) -> Any:
     )
 
 
+def _like_pattern(word: str) -> str:
+    """`%word%` with PostgreSQL's LIKE escape (backslash) before anything LIKE reads."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _case_filter(session: Session, words: Sequence[str]) -> Any:
+    """Every word is in the case's reference or customer (case-insensitive substring), with
+    the words of three characters or more looked up in the trigram index."""
+    long_words = [w for w in words if len(w) >= TRIGRAM]
+    if _is_postgresql(session):
+        # pg_trgm's GIN indexes serve ILIKE directly.
+        return and_(
+            true(),
+            *(
+                or_(
+                    Case.reference.op("ILIKE")(_like_pattern(w)),
+                    Case.customer.op("ILIKE")(_like_pattern(w)),
+                )
+                for w in words
+            ),
+        )
+    short = _all_words_in(
+        (Case.reference, Case.customer), [w for w in words if w not in long_words]
+    )
+    if not long_words:
+        return short
+    # A quoted string matches as a substring in a trigram table, in any column.
+    match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
+    indexed = Case.id.in_(select(_FTS_CASE.c.rowid).where(_FTS_CASE_TABLE.op("MATCH")(match)))
+    return and_(indexed, short)
+
+
 def search_cases(
     session: Session, query: rules.SearchQuery, limit: int, offset: int = 0
 ) -> Found[CaseHit]:
@@ -282,8 +363,10 @@ def search_cases(
     words = query.words
     if not words:
         return Found([], 0, offset, limit)
-    where = _all_words_in((Case.reference, Case.customer), words)
+    where = _case_filter(session, words)
     total = session.scalar(select(func.count()).select_from(Case).where(where)) or 0
+    if total == 0 or offset >= total:
+        return Found([], total, offset, limit)
     cases = session.scalars(
         select(Case).where(where).order_by(Case.id.desc()).limit(limit).offset(offset)
     )
