@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from followthrough.fields import Id, Offset, Text
 from followthrough.notify import service
 from followthrough.notify.service import Shown
-from followthrough.requests.board import HOME_LISTS, needs_me
+from followthrough.requests.board import HOME_LISTS, HOME_PREVIEW, needs_me
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, ReadPage, safe_next
 
@@ -24,7 +24,9 @@ def home(page: ReadPage) -> Response:
         "home.html",
         needs=needs_me(page.session, page.actor, page.now),
         kinds=HOME_LISTS,
-        inbox=service.inbox(page.session, page.viewer.person_id, unread_only=True, limit=10),
+        inbox=service.inbox(
+            page.session, page.viewer.person_id, unread_only=True, limit=HOME_PREVIEW
+        ),
         unread=service.unread_count(page.session, page.viewer.person_id),
     )
 
