@@ -844,13 +844,11 @@ def change_service(
     rules.require_state("change_service", request.state)
     if to_service_id == from_service_id:
         raise InvalidInput("the request is already on that service", field="service_id")
-    changes: dict[str, object] = {
-        "resolve_due_at": add_business_seconds(
-            calendar,
-            resolve_due(calendar, targets, request.opened_at),
-            request.paused_business_seconds,
-        )
-    }
+    resolve_by = resolve_due(calendar, targets, request.opened_at)
+    if request.paused_business_seconds:
+        # Only then: moving by nothing would carry a 17:00 deadline to the next morning.
+        resolve_by = add_business_seconds(calendar, resolve_by, request.paused_business_seconds)
+    changes: dict[str, object] = {"resolve_due_at": resolve_by}
     if request.next_update_due_at is not None:
         ladder = rules.update_ladder(calendar, now, targets.update_every_hours)
         if ladder.due_at < request.next_update_due_at:

@@ -1020,7 +1020,7 @@ def may_change_service(actor: Actor, owner_id: int, team_id: int, triage_ids: se
     return (
         rules.is_working_on(actor, owner_id, team_id)
         or team_id in actor.lead_of
-        or bool(triage_ids & set(actor.team_ids))
+        or bool(triage_ids & (actor.team_ids | actor.lead_of))
     )
 
 
