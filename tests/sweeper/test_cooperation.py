@@ -33,6 +33,12 @@ from tests.factories import World, build_world
 DUE_KINDS = ("escalated", "update_reminded", "update_escalated", "promise_broken")
 
 
+def _first_pass(items: int) -> dict[str, tuple[int, int]]:
+    """What a pass long after everything fell due fires: every item, except that an update's
+    escalation waits half a cadence after its reminder, so none in the reminder's pass."""
+    return {**dict.fromkeys(DUE_KINDS, (items, items)), "update_escalated": (0, 0)}
+
+
 def _open_requests_with_due_work(db: Database, world: World, count: int, now: datetime) -> None:
     with db.unit_of_work() as session:
         asha = world.actor(session, "asha")
@@ -130,17 +136,22 @@ def test_concurrent_sweepers_drain_everything_due_in_one_pass_each_item_fired_on
     # sweepers meet many times over rows another one holds.
     processes = [Database(pg_db.url, pool_size=2, max_overflow=0) for _ in range(sweepers)]
 
-    def one_pass(database: Database) -> Callable[[], object]:
-        return lambda: sweep(database, later, batch=25)
+    def one_pass(database: Database, at: datetime) -> Callable[[], object]:
+        return lambda: sweep(database, at, batch=25)
 
+    # Then a day later, when the updates' escalations are due.
+    next_day = later + timedelta(days=1)
     try:
-        _at_once([one_pass(d) for d in processes])
+        _at_once([one_pass(d, later) for d in processes])
+        assert _still_due(pg_db, later) == dict.fromkeys(
+            ("offers", "promises", "reminders", "update escalations"), 0
+        )
+        assert _fired(pg_db) == _first_pass(requests)
+        _at_once([one_pass(d, next_day) for d in processes])
     finally:
         for database in processes:
             database.dispose()
-    assert _still_due(pg_db, later) == dict.fromkeys(
-        ("offers", "promises", "reminders", "update escalations"), 0
-    )
+    assert set(_still_due(pg_db, next_day).values()) == {0}
     assert _fired(pg_db) == dict.fromkeys(DUE_KINDS, (requests, requests))
 
 
@@ -163,13 +174,15 @@ def test_a_sweeper_skips_a_request_someone_is_changing_without_waiting_and_fires
         sweep(pg_db, later, batch=5)
         assert time.monotonic() - started < 10
         fired = _fired(pg_db)
-        assert fired == dict.fromkeys(DUE_KINDS, (11, 11))
+        assert fired == _first_pass(11)
         busy.rollback()
     finally:
         person.close()
     sweep(pg_db, later, batch=5)
-    assert _fired(pg_db) == dict.fromkeys(DUE_KINDS, (12, 12))
+    assert _fired(pg_db) == _first_pass(12)
     assert set(_still_due(pg_db, later).values()) == {0}
+    sweep(pg_db, later + timedelta(days=1), batch=5)
+    assert _fired(pg_db) == dict.fromkeys(DUE_KINDS, (12, 12))
 
 
 def test_one_sweeper_drains_more_than_one_batch_in_a_pass(db: Database, world: World) -> None:
@@ -179,11 +192,16 @@ def test_one_sweeper_drains_more_than_one_batch_in_a_pass(db: Database, world: W
     assert fired["offers escalated"] == 23
     assert fired["promises broken"] == 23
     assert fired["updates reminded"] == 23
-    assert fired["updates escalated"] == 23
-    assert _fired(db) == dict.fromkeys(DUE_KINDS, (23, 23))
+    # Escalated half a cadence after the reminder, not in its pass.
+    assert fired["updates escalated"] == 0
+    assert _fired(db) == _first_pass(23)
     assert set(_still_due(db, later).values()) == {0}
     again = sweep(db, later, batch=5)
-    assert sum(again[k] for k in ("offers escalated", "promises broken", "updates reminded")) == 0
+    due_kinds = ("offers escalated", "promises broken", "updates reminded", "updates escalated")
+    assert sum(again[k] for k in due_kinds) == 0
+    next_day = sweep(db, later + timedelta(days=1), batch=5)
+    assert next_day["updates escalated"] == 23
+    assert _fired(db) == dict.fromkeys(DUE_KINDS, (23, 23))
 
 
 def test_a_job_turn_is_taken_once_per_interval_by_one_of_many(db: Database) -> None:
