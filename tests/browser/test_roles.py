@@ -220,6 +220,7 @@ class Day:
         heading_count = int(page.locator("h1 .count").text_content() or "-1")
         while True:
             self.check_times()
+            self.follow_everything()
             rows += page.eval_on_selector_all(
                 "main ul.items > li", "els => els.map(li => li.innerText)"
             )
@@ -266,14 +267,16 @@ def day(person: People) -> Callable[[str, tuple[str, str]], Day]:
     return start
 
 
-def find(page: Page, words: str, title: str, shot: str = "") -> None:
+def find(day: Day, words: str, title: str, shot: str = "") -> None:
     """Type into the header's search box and open the request whose title matches."""
+    page = day.page
     box = page.get_by_role("searchbox", name="Search requests, cases and people")
     box.fill(words)
     box.press("Enter")
     page.wait_for_url(re.compile(r"/search\?"))
     if shot:
         screenshot(page, shot)
+    day.check()
     page.locator("#found-requests + ol").get_by_role("link", name=title).click()
     page.wait_for_url(re.compile(r"/requests/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(title)
@@ -290,7 +293,7 @@ def test_a_requesters_day(day: Callable[[str, tuple[str, str]], Day], desk: Desk
     expect(questions).to_contain_text("Driver HM-5150 missing from the schedule")
     screenshot(page, "home-requester")
 
-    find(page, "HM-5150", "Driver HM-5150 missing from the schedule")
+    find(asha, "HM-5150", "Driver HM-5150 missing from the schedule")
     expect(page.locator(".note")).to_contain_text("Which driver")
     asha.check()
     page.get_by_label("Your answer").fill("The learner, from 1 March.")
@@ -311,6 +314,7 @@ def test_a_requesters_day(day: Callable[[str, tuple[str, str]], Day], desk: Desk
 
     page.goto("/requests")
     asha.check()
+    assert len(asha.followed) > 10  # the navigation alone has more
     assert asha.times_checked > 0
     assert asha.lists_checked > 0
 
@@ -324,7 +328,7 @@ def test_a_team_members_day(day: Callable[[str, tuple[str, str]], Day], desk: De
     cleo.check()
 
     title = "Renewal letter HM-7003 names the old broker"
-    find(page, "HM-7003", title)
+    find(cleo, "HM-7003", title)
     page.get_by_role("button", name="Accept — I own it").click()
     expect(page.locator(".flash")).to_contain_text("You are now the owner")
     page.get_by_label("Update", exact=True).fill("Found the broker change; letter being redone.")
@@ -356,6 +360,7 @@ def test_a_team_members_day(day: Callable[[str, tuple[str, str]], Day], desk: De
     cleo.check()
     page.goto("/team")
     cleo.check()
+    assert len(cleo.followed) > 10  # the navigation alone has more
     assert cleo.times_checked > 0
     assert cleo.lists_checked > 0
 
@@ -365,7 +370,7 @@ def test_a_duty_owners_day(day: Callable[[str, tuple[str, str]], Day], desk: Des
     page = dan.page
     dan.check()
 
-    find(page, "HM-7004", "Renewal letter HM-7004 names the old broker", shot="search")
+    find(dan, "HM-7004", "Renewal letter HM-7004 names the old broker", shot="search")
     page.get_by_text("Hand off", exact=True).click()
     page.get_by_label("Offer it to").select_option(label="Cleo Clerk (Policy Admin)")
     page.get_by_label("What was already done?").fill("Checked the schedule: the broker is wrong.")
@@ -374,7 +379,7 @@ def test_a_duty_owners_day(day: Callable[[str, tuple[str, str]], Day], desk: Des
     dan.check()
 
     title = "Renewal letter HM-7005 names the old broker"
-    find(page, "HM-7005", title)
+    find(dan, "HM-7005", title)
     page.get_by_text("Decline…").click()
     page.get_by_label("Why are you declining?").fill("Broker letters are Distribution's.")
     page.get_by_role("button", name="Decline with this reason").click()
@@ -385,6 +390,7 @@ def test_a_duty_owners_day(day: Callable[[str, tuple[str, str]], Day], desk: Des
     dan.check()
     page.goto("/")
     dan.check()
+    assert len(dan.followed) > 10  # the navigation alone has more
     assert dan.times_checked > 0
 
 
@@ -406,7 +412,7 @@ def test_a_leads_day(day: Callable[[str, tuple[str, str]], Day], desk: Desk) -> 
     screenshot(page, "see-all")
 
     first, second = desk.duplicate
-    find(page, "HM-9090", "Address HM-9090 still out of date")
+    find(lee, "HM-9090", "Address HM-9090 still out of date")
     page.get_by_text("Merge into another request").click()
     page.get_by_label("The request this one duplicates").fill(f"#{first}")
     page.get_by_label("Why they are the same").fill("Same policy, same address")
@@ -414,6 +420,7 @@ def test_a_leads_day(day: Callable[[str, tuple[str, str]], Day], desk: Desk) -> 
     expect(page).to_have_url(re.compile(rf"/requests/{first}$"))
     expect(page.locator(".flash")).to_contain_text(f"Merged #{second} into this request")
     lee.check()
+    assert len(lee.followed) > 10  # the navigation alone has more
     assert lee.times_checked > 0
     assert lee.lists_checked >= 2
 
@@ -424,7 +431,7 @@ def test_an_admins_day(
     ada = day("ada", KOLKATA)
     page = ada.page
     ada.check()
-    find(page, "HM-7001", "Renewal letter HM-7001 names the old broker")
+    find(ada, "HM-7001", "Renewal letter HM-7001 names the old broker")
     ada.check()
 
     page.get_by_role("link", name="Admin", exact=True).click()
@@ -444,4 +451,5 @@ def test_an_admins_day(
     expect(page.locator(".flash")).to_contain_text("Otto Outsider can no longer sign in")
     expect(page.locator("#changes")).to_contain_text("Otto Outsider deactivated")
     ada.check()
+    assert len(ada.followed) > 10  # the navigation alone has more
     assert ada.times_checked > 0
