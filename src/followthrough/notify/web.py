@@ -22,7 +22,7 @@ SHOWN_LABELS = {Shown.ALL: "All", Shown.UNREAD: "Unread", Shown.READ: "Read"}
 def home(page: ReadPage) -> Response:
     return page.render(
         "home.html",
-        needs=needs_me(page.session, page.actor, page.now),
+        needs=needs_me(page.session, page.actor, page.now, today_ends=page.today_ends),
         kinds=HOME_LISTS,
         inbox=service.inbox(
             page.session, page.viewer.person_id, unread_only=True, limit=HOME_PREVIEW

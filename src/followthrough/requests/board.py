@@ -186,6 +186,13 @@ class Scope:
     actor: Actor
     now: datetime
     team_id: int = 0
+    # When the viewer's today ends on their own clock; None: the next UTC midnight.
+    today_ends: datetime | None = None
+
+    @property
+    def due_by(self) -> datetime:
+        """What is due 'today' is due before this."""
+        return self.today_ends if self.today_ends is not None else end_of_day(self.now)
 
 
 @dataclass(frozen=True)
@@ -454,7 +461,7 @@ def _my_promises_due(scope: Scope) -> ColumnElement[bool]:
     return and_(
         Promise.made_by_id == scope.actor.person_id,
         Promise.state == "open",
-        Promise.due_at < end_of_day(scope.now),
+        Promise.due_at < scope.due_by,
         visibility_clause(scope.actor),
     )
 
@@ -481,7 +488,7 @@ def _updates_i_owe(scope: Scope) -> ColumnElement[bool]:
     return and_(
         Request.owner_id == scope.actor.person_id,
         _open(),
-        Request.next_update_due_at < end_of_day(scope.now),
+        Request.next_update_due_at < scope.due_by,
         visibility_clause(scope.actor),
     )
 
@@ -746,10 +753,13 @@ class NavCounts:
     queue: int
 
 
-def nav_counts(session: Session, actor: Actor, now: datetime) -> NavCounts:
+def nav_counts(
+    session: Session, actor: Actor, now: datetime, today_ends: datetime | None = None
+) -> NavCounts:
     """The badges in the navigation, in one round trip: the sum of Home's lists that need the
-    person now (the same COUNTs Home shows) and the open offers to their teams."""
-    scope = Scope(actor, now)
+    person now (the same COUNTs Home shows) and the open offers to their teams. `today_ends`:
+    the end of the viewer's day on their clock (default: the next UTC midnight)."""
+    scope = Scope(actor, now, today_ends=today_ends)
     team_offers = _count(
         select(Offer.id)
         .join(Request, Request.id == Offer.request_id)
@@ -781,19 +791,33 @@ class NeedsMe:
         return sum(getattr(self, name).total for name in NEEDS_ME)
 
 
-def needs_me(session: Session, actor: Actor, now: datetime, preview: int = HOME_PREVIEW) -> NeedsMe:
+def needs_me(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    preview: int = HOME_PREVIEW,
+    today_ends: datetime | None = None,
+) -> NeedsMe:
     """Home: offers to answer, questions to me, promises due today or broken, updates due,
     escalations, my open requests and the promises made to me, feedback — the first `preview`
     of each, what is due first, and how many each holds in all."""
-    return NeedsMe(**_lists(session, Scope(actor, now), list(HOME_LISTS.values()), preview))
+    scope = Scope(actor, now, today_ends=today_ends)
+    return NeedsMe(**_lists(session, scope, list(HOME_LISTS.values()), preview))
 
 
 def home_list(
-    session: Session, actor: Actor, now: datetime, name: str, page: int = 1, size: int = PAGE_SIZE
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    name: str,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+    today_ends: datetime | None = None,
 ) -> Listed[Any]:
     """One of Home's lists, a page at a time (its "see all")."""
     rules.require_one_of(name, tuple(HOME_LISTS), "show")
-    return _one_list(session, Scope(actor, now), HOME_LISTS[name], page, size)
+    scope = Scope(actor, now, today_ends=today_ends)
+    return _one_list(session, scope, HOME_LISTS[name], page, size)
 
 
 def feedback_received(

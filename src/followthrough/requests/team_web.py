@@ -198,7 +198,9 @@ def lead_board_list(
 @router.get("/home/list")
 def home_list(page: ReadPage, show: Text, number: ListPage = 1) -> Response:
     """One of Home's lists in full, a page at a time."""
-    listed = board.home_list(page.session, page.actor, page.now, show, number)
+    listed = board.home_list(
+        page.session, page.actor, page.now, show, number, today_ends=page.today_ends
+    )
     return page.render(
         "full_list.html",
         kind=board.HOME_LISTS[show],

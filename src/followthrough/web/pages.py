@@ -35,6 +35,7 @@ from followthrough.org.local_time import (
     Clock,
     TypedTime,
     clock_for,
+    end_of_today,
     input_value,
     local_date,
     localise_text,
@@ -369,6 +370,11 @@ class Page:
     def actor(self) -> Actor:
         return self.viewer.actor
 
+    @property
+    def today_ends(self) -> datetime:
+        """The end of the viewer's today on their own clock: what is due today is due before."""
+        return end_of_today(self.now, self.viewer.clock)
+
     def typed_time(self, name: str, label: str, *, end_of_day: bool = False) -> str:
         """A date or datetime-local field read on the viewer's clock, as ISO 8601 text with an
         offset for the input model; text already carrying an offset, or no time at all, is
@@ -397,7 +403,7 @@ class Page:
                 "viewer": self.viewer,
                 "csrf_token": self.viewer.csrf_token,
                 "now": self.now,
-                "nav": nav_counts(self.session, self.actor, self.now),
+                "nav": nav_counts(self.session, self.actor, self.now, self.today_ends),
                 # The header's Notifications badge: every unread notification, the same count
                 # as the history's "Unread" tab.
                 "inbox_unread": unread_count(self.session, self.viewer.person_id),
