@@ -318,3 +318,21 @@ def test_the_request_page_offers_the_form_and_shows_the_change(
     finally:
         cleo.close()
         asha.close()
+
+
+def test_home_says_the_state_of_my_requests_as_the_request_page_does(
+    db: Database, world: World, live_server: LiveServer
+) -> None:
+    rid = _open(db, world, world.services["correct_policy"])
+    _accept_intake(db, world, rid)
+    with db.unit_of_work() as session:
+        service.ask_clarification(session, world.actor(session, "cleo"), rid, "Which?", T0)
+    asha = Visitor(live_server.base_url)
+    try:
+        assert asha.sign_in("asha").status_code == 303
+        home = asha.get("/").text
+        # The badge's words, not "Needs clarification · Clarification".
+        assert "Cleo Clerk (Policy Admin) · needs clarification</span>" in home
+        assert "· clarification" not in home.lower()
+    finally:
+        asha.close()
