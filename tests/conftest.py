@@ -70,6 +70,21 @@ hypothesis_settings.load_profile(
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first (marked `slow`, then the browser's), the rest in their usual order.
+
+    Each xdist worker starts on its share of this list, and an idle worker takes the unstarted
+    end of a busy one's: a long test started early is shared out, one started last is the
+    whole run's last minute. Mark a test `slow` when it takes more than a few seconds."""
+
+    def lateness(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 1 if item.get_closest_marker("browser") else 2
+
+    items.sort(key=lateness)  # stable: modules keep their tests together and in order
+
+
 def _pg_reachable() -> bool:
     try:
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
@@ -175,6 +190,10 @@ def pg_world() -> Iterator[PostgresWorld]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
+        # A commit returns before its write-ahead log reaches the disk: a test never survives a
+        # crash of the server, and waiting for the flush was 1-6 ms of every commit (thousands
+        # per run). What other connections see, and when, is unchanged.
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     database = Database(url)

@@ -7,6 +7,8 @@ negative, and states consistent with their timestamps.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -25,22 +27,19 @@ from followthrough.requests.access import may_read, visibility_clause
 from followthrough.requests.models import Offer, PathStep, Request
 from followthrough.requests.service import NewRequest
 from followthrough.sweeper.service import sweep
-from tests.conftest import T0, _empty_postgres
-from tests.factories import World, build_world
+from tests.conftest import T0, _reset_postgres
+from tests.factories import World
 
 HANDLES = ["asha", "lee", "dan", "cleo", "carl", "hana", "otto", "tess"]
 TEAMS = ["claims", "admin", "hr", "triage"]
 
 
-def run_machine(db: Database, reset: object) -> None:
+def run_machine(db: Database, reset: Callable[[], None], world: World) -> None:
     class Desk(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            reset_fn = reset
-            assert callable(reset_fn)
-            reset_fn()
-            with db.unit_of_work() as session:
-                self.world: World = build_world(session)
+            reset()
+            self.world: World = world
             self.now: datetime = T0
             self.owners: dict[int, int] = {}
             self.events = 0
@@ -358,17 +357,20 @@ def run_machine(db: Database, reset: object) -> None:
 
 @pytest.mark.slow
 def test_random_operation_sequences_keep_ownership_and_history_consistent(
-    db: Database, request: pytest.FixtureRequest
+    db: Database, world: World, request: pytest.FixtureRequest
 ) -> None:
-    template = request.getfixturevalue("sqlite_template") if db.is_sqlite else None
+    # Every example starts from the world the test was given: the worker's world file copied
+    # again (SQLite) or the world's rows put back (PostgreSQL), not rebuilt through the services.
+    if db.is_sqlite:
+        template, _ = request.getfixturevalue("sqlite_world")
 
-    def reset() -> None:
-        if template is not None:
-            import shutil
-
-            db.dispose()
+        def reset() -> None:
+            db.dispose()  # every connection closed, so no write-ahead log outlives the file
             shutil.copy(template, db.url.removeprefix("sqlite:///"))
-        else:
-            _empty_postgres(db)
+    else:
+        rows = request.getfixturevalue("pg_world").rows
 
-    run_machine(db, reset)
+        def reset() -> None:
+            _reset_postgres(db, rows)
+
+    run_machine(db, reset, world)

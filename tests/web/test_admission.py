@@ -27,7 +27,7 @@ from followthrough.db import Database
 from followthrough.web.app import create_app
 from followthrough.web.deps import DbSession, UnitOfWorkRoute, one_unit_of_work
 from tests.conftest import Clock, _free_port, issue_tokens, serving
-from tests.factories import World, build_world
+from tests.factories import World, build_world, give_costly_passwords
 
 
 def _api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
@@ -190,6 +190,8 @@ def test_a_burst_of_writes_and_failed_sign_ins_never_stalls_health_or_answers_50
 ) -> None:
     tokens = issue_tokens(db, world, clock)
     asha = {"Authorization": f"Bearer {tokens['asha']}"}
+    with db.unit_of_work() as session:
+        give_costly_passwords(session, world, "cleo")  # her wrong passwords cost a real check
 
     def new_case(n: int) -> Callable[[httpx.Client], httpx.Response]:
         body = {"reference": f"CLM-{n}", "customer": f"Customer {n}"}
