@@ -19,8 +19,8 @@ with `session_replication_role = replica` for this transaction only (as
 `pg_restore --disable-triggers` does; nothing is dropped or locked for anyone else), and every
 reference of the rows loaded that way is then checked set-wise, each row named locked FOR KEY
 SHARE as the trigger would, before the transaction can commit. A role that may not takes the
-plain path. Tables with triggers of their own (requests and events keep the search documents)
-always load with every trigger firing.
+plain path. Tables with triggers of their own (the search documents and their scope, today on
+requests, events, offers and participants) always load with every trigger firing.
 """
 
 from __future__ import annotations
