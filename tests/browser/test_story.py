@@ -95,6 +95,10 @@ def test_the_story_in_the_browser(
     clock.advance(hours=2)
     assert sweep(sqlite_db, clock.now)["promises broken"] == 1
     clock.advance(hours=5)
+    passed = sweep(sqlite_db, clock.now)
+    # The owner is reminded first; the lead hears of it half a cadence later, never in one pass.
+    assert (passed["updates reminded"], passed["updates escalated"]) == (1, 0)
+    clock.advance(hours=19)  # Tuesday 11:00, past two working hours after Monday 16:00
     assert sweep(sqlite_db, clock.now)["updates escalated"] == 1
     cleo.reload()
     expect(cleo.locator("#promises")).to_contain_text("broken")
