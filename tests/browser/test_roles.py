@@ -251,7 +251,7 @@ class Day:
             self.followed[address] = response.status
             assert response.status < 400, f"{page.url} links to {address}: {response.status}"
             kind = response.headers.get("content-type", "")
-            if kind.startswith("text/html") and not urlsplit(address).path.startswith("/docs"):
+            if kind.startswith("text/html"):
                 body = response.text()
                 assert 'aria-label="Main"' in body, f"{address} has no navigation bar"
 

@@ -320,7 +320,7 @@ def install_openapi(app: FastAPI) -> None:
 
 # Swagger UI from the npm package (the Makefile's vendor step copies it to /static/vendor), not
 # from a CDN: the reference must work on a machine without internet. Its start-up is a script
-# file of our own, so the page needs no inline script.
+# file of our own, so the page needs no inline script. A link home keeps it from being a dead end.
 API_REFERENCE_PATH = "/docs"
 _API_REFERENCE_PAGE = """<!doctype html>
 <html lang="en">
@@ -332,6 +332,7 @@ _API_REFERENCE_PAGE = """<!doctype html>
 <link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
 </head>
 <body>
+<header><nav aria-label="Main"><a href="/">Back to Followthrough</a></nav></header>
 <main id="swagger-ui" data-openapi-url="{openapi_url}"></main>
 <script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
 <script src="/static/api-reference.js"></script>
