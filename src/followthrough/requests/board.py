@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -186,6 +186,13 @@ class Scope:
     actor: Actor
     now: datetime
     team_id: int = 0
+
+    @cached_property
+    def visible(self) -> ColumnElement[bool]:
+        """The access rule's clause (requests.access) for the viewer, built once for all the
+        lists of a page: building it is most of a small query's cost in Python."""
+        return _visible(self.actor)
+
     # When the viewer's today ends on their own clock; None: the next UTC midnight.
     today_ends: datetime | None = None
 
@@ -410,13 +417,13 @@ def _visible(actor: Actor) -> ColumnElement[bool]:
 
 
 def _offers_to_me(scope: Scope) -> ColumnElement[bool]:
-    return _offers_waiting(scope.actor) & _visible(scope.actor)
+    return _offers_waiting(scope.actor) & scope.visible
 
 
 def _count_offers_to_me(scope: Scope) -> ColumnElement[int]:
     # Two counts, each driven by one offer index; an OR across columns here makes the planner
     # walk every visible request instead. The two never overlap (to a person, or to nobody).
-    actor, visible = scope.actor, visibility_clause(scope.actor)
+    actor, visible = scope.actor, scope.visible
 
     def offers(where: ColumnElement[bool]) -> ColumnElement[int]:
         return _count(
@@ -436,7 +443,7 @@ def _questions_to_me(scope: Scope) -> ColumnElement[bool]:
         Request.state == RequestState.NEEDS_CLARIFICATION,
         Pause.reason == WaitReason.CLARIFICATION,
         Pause.ended_at.is_(None),
-        visibility_clause(scope.actor),
+        scope.visible,
     )
 
 
@@ -462,7 +469,7 @@ def _my_promises_due(scope: Scope) -> ColumnElement[bool]:
         Promise.made_by_id == scope.actor.person_id,
         Promise.state == "open",
         Promise.due_at < scope.due_by,
-        visibility_clause(scope.actor),
+        scope.visible,
     )
 
 
@@ -471,7 +478,7 @@ def _my_promises_broken(scope: Scope) -> ColumnElement[bool]:
         Promise.made_by_id == scope.actor.person_id,
         Promise.state == "broken",
         Promise.due_at >= scope.now - RECENT,
-        visibility_clause(scope.actor),
+        scope.visible,
     )
 
 
@@ -480,7 +487,7 @@ def _promises_to_me(scope: Scope) -> ColumnElement[bool]:
     return and_(
         Request.requester_id == scope.actor.person_id,
         Promise.state == "open",
-        visibility_clause(scope.actor),
+        scope.visible,
     )
 
 
@@ -489,7 +496,7 @@ def _updates_i_owe(scope: Scope) -> ColumnElement[bool]:
         Request.owner_id == scope.actor.person_id,
         _open(),
         Request.next_update_due_at < scope.due_by,
-        visibility_clause(scope.actor),
+        scope.visible,
     )
 
 
@@ -511,7 +518,7 @@ def _escalations_to_me(scope: Scope) -> ColumnElement[bool]:
         Event.kind.in_(ESCALATION_KINDS),
         Event.at >= scope.now - RECENT,
         _open(),
-        visibility_clause(scope.actor),
+        scope.visible,
     )
 
 
@@ -566,9 +573,7 @@ def _escalation_rows(
 
 
 def _raised_by_me(scope: Scope) -> ColumnElement[bool]:
-    return and_(
-        Request.requester_id == scope.actor.person_id, _open(), visibility_clause(scope.actor)
-    )
+    return and_(Request.requester_id == scope.actor.person_id, _open(), scope.visible)
 
 
 def _raised_rows(session: Session, scope: Scope, limit: int, offset: int) -> list[RaisedItem]:
@@ -763,7 +768,7 @@ def nav_counts(
     team_offers = _count(
         select(Offer.id)
         .join(Request, Request.id == Offer.request_id)
-        .where(Offer.state == "open", Offer.to_team_id.in_(_teams(actor)), visibility_clause(actor))
+        .where(Offer.state == "open", Offer.to_team_id.in_(_teams(actor)), scope.visible)
     )
     row = session.execute(
         select(*[HOME_LISTS[name].count(scope) for name in NEEDS_ME], team_offers)
@@ -883,8 +888,8 @@ class QueueItem:
     open_promises: int
 
 
-def _team_offers(actor: Actor, team_id: int) -> ColumnElement[bool]:
-    return (Offer.state == "open") & (Offer.to_team_id == team_id) & _visible(actor)
+def _team_offers(team_id: int, visible: ColumnElement[bool]) -> ColumnElement[bool]:
+    return (Offer.state == "open") & (Offer.to_team_id == team_id) & visible
 
 
 def team_offers(
@@ -892,7 +897,7 @@ def team_offers(
 ) -> Listed[OfferItem]:
     """Open offers to the team (to anyone in it, or to one member): the most urgent first, then
     the one to accept soonest; a page at a time, with how many there are in all."""
-    where = _team_offers(actor, team_id)
+    where = _team_offers(team_id, _visible(actor))
     total = int(
         session.scalar(
             select(func.count())
@@ -987,7 +992,7 @@ def team_queue(
     first; a page at a time, with how many match in all."""
     for name in filters:
         rules.require_one_of(name, QUEUE_FILTERS, "filter")
-    conditions = [Request.team_id == team_id, _open(), visibility_clause(actor)]
+    conditions = [Request.team_id == team_id, _open(), _visible(actor)]
     if "overdue" in filters:
         conditions.append(or_(Request.next_update_due_at <= now, Request.resolve_due_at <= now))
     if "bounced" in filters:
@@ -1077,7 +1082,7 @@ def _team_events(scope: Scope, kinds: Sequence[str]) -> ColumnElement[bool]:
         Event.team_id == scope.team_id,
         Event.kind.in_(kinds),
         Event.at >= scope.now - RECENT,
-        visibility_clause(scope.actor),
+        scope.visible,
     )
 
 
@@ -1106,9 +1111,7 @@ def _team_event_rows(
 
 
 def _team_requests(scope: Scope, condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return and_(
-        Request.team_id == scope.team_id, _open(), condition, visibility_clause(scope.actor)
-    )
+    return and_(Request.team_id == scope.team_id, _open(), condition, scope.visible)
 
 
 def _overdue_update(scope: Scope) -> ColumnElement[bool]:
@@ -1128,11 +1131,11 @@ BOARD_LISTS: dict[str, ListKind] = {
             lambda scope: _count(
                 select(Offer.id)
                 .join(Request, Request.id == Offer.request_id)
-                .where(_team_offers(scope.actor, scope.team_id))
+                .where(_team_offers(scope.team_id, scope.visible))
             ),
             # The longest past its accept target first.
             lambda session, scope, limit, offset: _offer_rows(
-                session, _team_offers(scope.actor, scope.team_id), (Offer.due_at,), limit, offset
+                session, _team_offers(scope.team_id, scope.visible), (Offer.due_at,), limit, offset
             ),
         ),
         ListKind(
