@@ -2,11 +2,14 @@
 
 Requests are found through each database's full-text index of their search documents
 (`search.models.RequestSearch`, kept by triggers): SQLite's FTS5 ranked by BM25, PostgreSQL's
-GIN-indexed tsvector ranked by `ts_rank`; then the most recently opened first. Every request
-result, the total included, is filtered by the one authorisation rule
-(`requests.access.visibility_clause`): a request the viewer may not read is never counted.
-Cases (reference and customer) and people (name, handle, email) are small tables, matched word
-by word.
+GIN-indexed tsvector ranked by `ts_rank` (up to RANK_LIMIT matches; beyond, the most recently
+raised first). Each document also holds scope tokens that encode the one authorisation rule
+(`requests.access.visibility_clause`) for its request, and the index is asked only for documents
+holding one of the viewer's tokens (`scope_tokens`): the narrowing happens inside the index, so
+a search costs what the viewer may read, not what the whole desk holds, and a request the
+viewer may not read is never counted. The results shown are read through `visibility_clause`
+itself as well. Cases (reference and customer) are matched by substring through a trigram
+index; people (a small table) word by word.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from followthrough.cases.models import Case
 from followthrough.errors import Conflict, InvalidInput, NotFound
 from followthrough.org.actors import Actor
 from followthrough.org.models import Membership, Person, Team
-from followthrough.requests.access import readable_requests, visibility_clause
+from followthrough.requests.access import may_read, visibility_clause
 from followthrough.requests.models import Request
 from followthrough.search import rules
 from followthrough.search.models import RequestSearch, SavedView
@@ -237,13 +240,10 @@ def search_requests(
     ("#123") leads the first page when the viewer may read it."""
     by_number: list[int] = []
     if query.request_id is not None:
-        by_number = list(
-            session.scalars(
-                readable_requests(viewer)
-                .with_only_columns(Request.id)
-                .where(Request.id == query.request_id)
-            )
-        )
+        # One request: the rule's single-row form (cheapest facts first), not the set form.
+        numbered = session.get(Request, query.request_id)
+        if numbered is not None and may_read(session, viewer, numbered):
+            by_number = [numbered.id]
     ranked: list[tuple[int, bool]] = []
     total = len(by_number)
     if offset < len(by_number):
@@ -327,10 +327,10 @@ def _like_pattern(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _case_filter(session: Session, words: Sequence[str]) -> Any:
-    """Every word is in the case's reference or customer (case-insensitive substring), with
-    the words of three characters or more looked up in the trigram index."""
-    long_words = [w for w in words if len(w) >= TRIGRAM]
+def _case_where(session: Session, words: Sequence[str]) -> tuple[Any, str | None]:
+    """A filter on cases: every word is in the reference or customer (case-insensitive
+    substring). On SQLite, also the trigram MATCH for the words of three characters or more
+    (None when there are none): the index then answers alone when no shorter word remains."""
     if _is_postgresql(session):
         # pg_trgm's GIN indexes serve ILIKE directly.
         return and_(
@@ -342,16 +342,15 @@ def _case_filter(session: Session, words: Sequence[str]) -> Any:
                 )
                 for w in words
             ),
-        )
+        ), None
+    long_words = [w for w in words if len(w) >= TRIGRAM]
     short = _all_words_in(
         (Case.reference, Case.customer), [w for w in words if w not in long_words]
     )
     if not long_words:
-        return short
+        return short, None
     # A quoted string matches as a substring in a trigram table, in any column.
-    match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
-    indexed = Case.id.in_(select(_FTS_CASE.c.rowid).where(_FTS_CASE_TABLE.op("MATCH")(match)))
-    return and_(indexed, short)
+    return short, " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
 
 
 def search_cases(
@@ -363,13 +362,26 @@ def search_cases(
     words = query.words
     if not words:
         return Found([], 0, offset, limit)
-    where = _case_filter(session, words)
-    total = session.scalar(select(func.count()).select_from(Case).where(where)) or 0
+    where, match = _case_where(session, words)
+    if match is not None and len(words) == len([w for w in words if len(w) >= TRIGRAM]):
+        # Every word is in the index: count and page there, without reading the cases.
+        matched = _FTS_CASE_TABLE.op("MATCH")(match)
+        total = session.scalar(select(func.count()).select_from(_FTS_CASE).where(matched)) or 0
+        ids = select(_FTS_CASE.c.rowid).where(matched).order_by(_FTS_CASE.c.rowid.desc())
+        page = select(Case).where(
+            Case.id.in_(list(session.scalars(ids.limit(limit).offset(offset))))
+        )
+    else:
+        if match is not None:
+            where = and_(
+                Case.id.in_(select(_FTS_CASE.c.rowid).where(_FTS_CASE_TABLE.op("MATCH")(match))),
+                where,
+            )
+        total = session.scalar(select(func.count()).select_from(Case).where(where)) or 0
+        page = select(Case).where(where).limit(limit).offset(offset)
     if total == 0 or offset >= total:
         return Found([], total, offset, limit)
-    cases = session.scalars(
-        select(Case).where(where).order_by(Case.id.desc()).limit(limit).offset(offset)
-    )
+    cases = session.scalars(page.order_by(Case.id.desc()))
     hits = [
         CaseHit(
             id=c.id,
