@@ -23,8 +23,10 @@ participant added who is already the requester costs one lookup, not an index re
 Cases (reference, customer) are found by substring as before, now through a trigram index
 (SQLite's FTS5 trigram tokenizer; PostgreSQL's pg_trgm), instead of scanning every case.
 
-SQLite's text index gains prefix indexes of 4 and 5 characters: the word being typed
-("polic", "refu") becomes one lookup instead of a merge of every word that starts with it.
+SQLite's text index gains prefix indexes of 4 to 8 characters: the last word typed is matched
+as a prefix, and without an index of its length FTS5 merges the whole desk's entries of every
+word that starts with it before narrowing ("refund" took 33 ms at a million requests, 8 ms with
+the index of 6; the index grew 14%). Longer prefixes still work, more slowly.
 
 Revision ID: b3f81d6c2e47
 Revises: e8f2a4c6b913
@@ -206,7 +208,7 @@ def _sqlite_upgrade() -> None:
     op.execute(
         "CREATE VIRTUAL TABLE search_fts_request USING fts5(title, body, cases, scope,"
         " content='request_search', content_rowid='request_id',"
-        " tokenize='porter unicode61 remove_diacritics 2', prefix='2 3 4 5')"
+        " tokenize='porter unicode61 remove_diacritics 2', prefix='2 3 4 5 6 7 8')"
     )
     op.execute(
         "CREATE VIRTUAL TABLE search_fts_case USING fts5(reference, customer,"
