@@ -108,8 +108,10 @@ SQLITE_FTS_TRIGGERS = (
 
 # ---- PostgreSQL -----------------------------------------------------------------------------
 
+# CREATE OR REPLACE: resetting a PostgreSQL database by dropping its tables (the demo does)
+# leaves functions behind, and migrating it again must not fail on them.
 PG_REFRESH = f"""
-CREATE FUNCTION search_refresh_requests(first_id integer, last_id integer)
+CREATE OR REPLACE FUNCTION search_refresh_requests(first_id integer, last_id integer)
 RETURNS void LANGUAGE sql AS $$
 INSERT INTO request_search (request_id, title, body, cases, vector)
 SELECT d.id, d.title, d.body, d.cases,
@@ -154,7 +156,11 @@ PG_TRIGGERS = (
         "AFTER UPDATE OF title, need, context, resolution ON request",
         "search_on_request",
     ),
-    ("search_update_change", "AFTER INSERT OR UPDATE OR DELETE ON request_update", "search_on_part"),
+    (
+        "search_update_change",
+        "AFTER INSERT OR UPDATE OR DELETE ON request_update",
+        "search_on_part",
+    ),
     (
         "search_event_insert",
         f"AFTER INSERT ON event FOR EACH ROW WHEN (NEW.kind IN {CONVERSATION_KINDS}"
@@ -211,15 +217,13 @@ def upgrade() -> None:
         op.execute(PG_REFRESH)
         for name, body in PG_FUNCTIONS.items():
             op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
                 f" BEGIN {body} RETURN NULL; END $$"
             )
         for trigger in PG_TRIGGERS:
             op.execute(_pg_trigger(*trigger))
         op.execute("SELECT search_refresh_requests(0, 2147483647)")
-        op.execute(
-            "CREATE INDEX search_fts_request_vector ON request_search USING gin (vector)"
-        )
+        op.execute("CREATE INDEX search_fts_request_vector ON request_search USING gin (vector)")
         return
     op.execute(
         "CREATE VIRTUAL TABLE search_fts_request USING fts5(title, body, cases,"

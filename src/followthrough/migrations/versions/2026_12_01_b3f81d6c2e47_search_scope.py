@@ -256,7 +256,7 @@ def _sqlite_downgrade() -> None:
 # parser never leaves in a word), so `words & ('~t4' | '~p86')` is one GIN search that skips
 # through the common word's entries by the rare scope entries.
 PG_SCOPE = """
-CREATE FUNCTION search_scope(rid integer) RETURNS text LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION search_scope(rid integer) RETURNS text LANGUAGE sql STABLE AS $$
 SELECT coalesce(string_agg(tok, ' ' ORDER BY tok COLLATE "C"), '') FROM (
   SELECT 't' || q.team_id AS tok FROM request q WHERE q.id = rid
   UNION SELECT 'p' || q.requester_id FROM request q WHERE q.id = rid
@@ -275,14 +275,14 @@ $$
 """
 
 PG_SCOPE_VECTOR = """
-CREATE FUNCTION search_scope_vector(scope text) RETURNS tsvector LANGUAGE sql IMMUTABLE AS $$
+CREATE OR REPLACE FUNCTION search_scope_vector(scope text) RETURNS tsvector LANGUAGE sql IMMUTABLE AS $$
 SELECT array_to_tsvector(coalesce(
   array(SELECT '~' || t FROM unnest(string_to_array(scope, ' ')) t WHERE t <> ''), '{}'))
 $$
 """
 
 PG_REFRESH = f"""
-CREATE FUNCTION search_refresh_requests(first_id integer, last_id integer)
+CREATE OR REPLACE FUNCTION search_refresh_requests(first_id integer, last_id integer)
 RETURNS void LANGUAGE sql AS $$
 INSERT INTO request_search (request_id, title, body, cases, scope, vector)
 SELECT d.id, d.title, d.body, d.cases, d.scope,
@@ -404,7 +404,7 @@ def _pg_upgrade() -> None:
     op.execute(PG_REFRESH)
     for name, body in PG_FUNCTIONS.items():
         op.execute(
-            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
             f" BEGIN {body} RETURN NULL; END $$"
         )
     for trigger in PG_TRIGGERS:
@@ -428,7 +428,7 @@ def _pg_downgrade() -> None:
     op.execute(previous.PG_REFRESH)
     for name, body in previous.PG_FUNCTIONS.items():
         op.execute(
-            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
             f" BEGIN {body} RETURN NULL; END $$"
         )
     for trigger in previous.PG_TRIGGERS:
