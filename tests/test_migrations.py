@@ -20,7 +20,6 @@ from followthrough.migrate import alembic_config
 from followthrough.search.models import is_full_text_structure
 from tests.conftest import BACKENDS, PG_ADMIN_URL, WORKER, _pg_reachable
 
-
 # What Alembic compares: everything but the databases' own full-text structures (SQLite's FTS5
 # tables, PostgreSQL's GIN index), which no model describes (migrations/env.py does the same).
 COMPARE = {

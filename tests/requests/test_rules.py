@@ -56,6 +56,8 @@ ALLOWED_IN_STATES: dict[str, set[str]] = {
     "withdraw": OPEN,
     "merge": OPEN,
     "merge_into": OPEN,
+    # Filing it under another service: only while it is being worked.
+    "change_service": OPEN,
 }
 STATES = (
     "new",
