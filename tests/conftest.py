@@ -35,6 +35,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection, text
@@ -328,7 +329,7 @@ def serving(
         sweep_interval_seconds=sweep_every or 30.0,
         **overrides,  # type: ignore[arg-type]
     )
-    app = create_app(settings, database=db, clock=clock)
+    app, built = _app_for(settings, db, clock)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -347,6 +348,27 @@ def serving(
         live.close()
         server.should_exit = True
         thread.join(timeout=10)
+        if not thread.is_alive():
+            _IDLE_APPS.append((app, built))
+
+
+# Apps built by `serving` and not serving now, each with its state as it was built. Building the
+# app, and FastAPI's work on each of its routes at their first requests, cost 0.2-0.3 s of a core,
+# several hundred times a run. An app keeps nothing else between uses: what requests and the
+# lifespan read (settings, database, clock) is in app.state, which is put back as built with the
+# next test's own; anything a request cached there (the admission queue, the password lane) goes.
+_IDLE_APPS: list[tuple[FastAPI, dict[str, Any]]] = []
+
+
+def _app_for(settings: Settings, db: Database, clock: Clock) -> tuple[FastAPI, dict[str, Any]]:
+    if _IDLE_APPS:
+        app, built = _IDLE_APPS.pop()
+    else:
+        app = create_app(settings, database=db, clock=clock)
+        built = dict(app.state._state)
+    app.state._state.clear()
+    app.state._state.update(built, settings=settings, database=db, clock=clock)
+    return app, built
 
 
 @pytest.fixture

@@ -88,13 +88,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The settings, database and clock are read from app.state, as every route reads them:
+        # bound in one place, whoever serves the app (the tests serve one app many times).
+        running: Settings = app.state.settings
         # How many requests this process works on at once is web.deps.Admission's bound; the
         # default pool only serves what runs outside a unit of work (static files), with room
         # to spare so it never holds one up.
-        to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads + 4
+        to_thread.current_default_thread_limiter().total_tokens = running.worker_threads + 4
         sweeper = None
-        if settings.sweeper_in_process:
-            sweeper = SweeperThread(db, settings.sweep_interval_seconds, clock)
+        if running.sweeper_in_process:
+            sweeper = SweeperThread(
+                app.state.database, running.sweep_interval_seconds, app.state.clock
+            )
             sweeper.start()
         try:
             yield
@@ -103,7 +108,7 @@ def create_app(
                 sweeper.stopped.set()
                 sweeper.join(timeout=3)
             if database is None:
-                db.dispose()
+                app.state.database.dispose()
 
     app = FastAPI(
         title="Followthrough",
