@@ -41,8 +41,25 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # A batch migration rebuilds a table by copy, drop and rename; with foreign keys
+                # enforced, dropping a table other rows point to fails (or cascades) on any
+                # populated database. Alembic's advice: off for the migration (the pragma only
+                # takes effect outside a transaction), and every reference checked before the
+                # migration is kept.
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
             _run(connection)
+            if sqlite:
+                dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    connection.rollback()
+                    raise RuntimeError(
+                        f"the migration left references to missing rows: {dangling[:5]}"
+                    )
             connection.commit()
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     finally:
         engine.dispose()
 

@@ -214,6 +214,12 @@ def _sqlite_upgrade() -> None:
         "CREATE VIRTUAL TABLE search_fts_case USING fts5(reference, customer,"
         " content='customer_case', content_rowid='id', tokenize='trigram')"
     )
+    # Every document's scope before the index's triggers exist: an update through them would
+    # first delete each document's old words from the new, still empty index, which FTS5
+    # answers with "database disk image is malformed". The rebuild below indexes them all.
+    op.execute(
+        "UPDATE request_search SET scope = " + SQLITE_SCOPE.format(rid="request_search.request_id")
+    )
     for name, when, action in SQLITE_FTS_TRIGGERS:
         op.execute(f"CREATE TRIGGER {name} {when} BEGIN {action} END")
     for name, when, which in SQLITE_TRIGGERS:
@@ -223,9 +229,6 @@ def _sqlite_upgrade() -> None:
             scope=SQLITE_SCOPE.format(rid="request_search.request_id"), which=which
         )
         op.execute(f"CREATE TRIGGER {name} {when} BEGIN {update}; END")
-    op.execute(
-        "UPDATE request_search SET scope = " + SQLITE_SCOPE.format(rid="request_search.request_id")
-    )
     op.execute("INSERT INTO search_fts_request (search_fts_request) VALUES ('rebuild')")
     op.execute("INSERT INTO search_fts_case (search_fts_case) VALUES ('rebuild')")
 
