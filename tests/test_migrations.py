@@ -24,8 +24,8 @@ from tests.conftest import BACKENDS, PG_ADMIN_URL, WORKER, _pg_reachable
 # tables, PostgreSQL's GIN index), which no model describes (migrations/env.py does the same).
 COMPARE = {
     "compare_type": True,
-    "include_name": lambda name, type_, parents: not (
-        type_ in ("table", "index") and is_full_text_structure(name)
+    "include_name": lambda name, type_, parents: (
+        not (type_ in ("table", "index") and is_full_text_structure(name))
     ),
 }
 
