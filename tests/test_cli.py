@@ -198,6 +198,7 @@ def test_a_mistyped_setting_stops_the_command(monkeypatch: pytest.MonkeyPatch) -
     assert "FOLLOWTHROUGH_DATABSE_URL" in result.output
 
 
+@pytest.mark.slow
 def test_serve_stops_within_five_seconds_of_sigterm_while_a_stream_is_open(
     tmp_path: Path,
 ) -> None:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -286,6 +287,7 @@ def _live_events(session: Session) -> dict[int, list[EventRow]]:
     return events
 
 
+@pytest.mark.slow
 def test_demo_lives_replayed_through_the_services_write_the_same_history(db: Database) -> None:
     with db.unit_of_work() as session:
         company = write_company(session, demo_password_hash(SEED))

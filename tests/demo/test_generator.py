@@ -73,6 +73,7 @@ def test_the_same_seed_writes_identical_rows(tmp_path: Path) -> None:
     assert _dump(first) == _dump(second)
 
 
+@pytest.mark.slow
 def test_the_same_seed_writes_identical_rows_in_separate_processes(tmp_path: Path) -> None:
     """String hashing differs between processes; nothing may depend on set or hash order."""
     urls = []

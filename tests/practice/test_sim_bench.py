@@ -30,6 +30,7 @@ def within_each_other(first: Estimate, second: Estimate) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_simpy_model_gives_the_engines_case_days_and_events(insurance: Scenario) -> None:
     ours: list[RunResult] = [
         simulate(insurance, g, days=DAYS) for g in np.random.default_rng(31).spawn(REPLICATIONS)

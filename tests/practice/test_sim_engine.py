@@ -7,6 +7,8 @@ from followthrough.practice.sim.engine import RunResult, simulate, turnover_per_
 from followthrough.practice.sim.replications import run_replications
 from followthrough.practice.sim.scenario import Scenario, load_scenario
 
+pytestmark = pytest.mark.slow  # long runs: started first (tests/conftest.py)
+
 DAYS = 60
 
 

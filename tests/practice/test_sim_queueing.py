@@ -11,6 +11,8 @@ from followthrough.practice.sim.queueing import simulate_mmc, simulate_network
 from followthrough.practice.sim.stats import estimate
 from followthrough.practice.sim.theory import jackson_network, mmc_station
 
+pytestmark = pytest.mark.slow  # long runs: started first (tests/conftest.py)
+
 SERVERS, ARRIVAL_RATE, SERVICE_RATE = 3, 2.1, 1.0
 
 NETWORK = {

@@ -120,6 +120,7 @@ def _at_once(workers: list[Callable[[], object]]) -> None:
         raise errors[0]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.parametrize("sweepers", [2, 4])
 def test_concurrent_sweepers_drain_everything_due_in_one_pass_each_item_fired_once(

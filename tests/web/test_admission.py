@@ -185,6 +185,7 @@ def _server_process(db: Database, **settings: str) -> Iterator[str]:
             server.wait()
 
 
+@pytest.mark.slow
 def test_a_burst_of_writes_and_failed_sign_ins_never_stalls_health_or_answers_500(
     db: Database, world: World, clock: Clock
 ) -> None:

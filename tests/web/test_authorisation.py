@@ -533,6 +533,7 @@ def _grievance_events(db: Database, story: ConfidentialStory) -> int:
         )
 
 
+@pytest.mark.slow
 def test_every_route_answers_each_role_as_its_rule_says_and_never_shows_the_grievance(
     db: Database, world: World, clock: Clock, request: pytest.FixtureRequest
 ) -> None:
