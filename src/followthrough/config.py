@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,6 +56,31 @@ class Settings(BaseSettings):
     attachment_s3_prefix: str = "attachments/"
     attachment_s3_endpoint_url: str | None = None
     attachment_s3_region: str | None = None
+    # Mail (followthrough.mail). Our Message-IDs end in `mail_domain`; messages come from
+    # `mail_from`; replies and new requests by mail go to `mail_inbound_address` (plus-addressed:
+    # desk+r7@…, desk+s-claims@…). `public_url` is where links in mail point.
+    mail_domain: str = "followthrough.localhost"
+    mail_from: str = "Followthrough <desk@followthrough.localhost>"
+    mail_inbound_address: str = "desk@followthrough.localhost"
+    public_url: str = "http://127.0.0.1:8000"
+    # Signs links in mail (unsubscribe, actions). Required to send mail; keep it secret and stable.
+    secret_key: SecretStr | None = None
+    # The outgoing mail server. Nothing is sent while smtp_host is empty; when set, the sweeper
+    # delivers the outbox. "starttls" upgrades a plain connection (port 587), "tls" is TLS from
+    # the first byte (port 465), "none" is plain (a local relay only).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # Delivery: messages per batch, tries before a message is given up as failed (the wait
+    # doubles from mail_retry_seconds after each failure), and how long a sender's claim on a
+    # message lasts before another process may take it over (a sender that died).
+    mail_batch_size: int = Field(default=100, ge=1, le=10_000)
+    mail_max_attempts: int = Field(default=8, ge=1, le=100)
+    mail_retry_seconds: float = Field(default=60.0, gt=0)
+    mail_lease_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:
