@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=8, ge=1, le=100)
     mail_retry_seconds: float = Field(default=60.0, gt=0)
     mail_lease_seconds: float = Field(default=300.0, gt=0)
+    # Action links (followthrough.links) are signed with `secret_key`; while it is being
+    # changed, links signed with `previous_secret_key` still work. A link works once, for
+    # `action_link_hours` after it was made.
+    previous_secret_key: SecretStr | None = None
+    action_link_hours: float = Field(default=72.0, gt=0, le=24 * 60)
+    # Webhooks (followthrough.webhooks): a delivery is retried with growing waits for
+    # `webhook_retry_hours`; each try waits at most `webhook_timeout_seconds` for an answer.
+    webhook_retry_hours: float = Field(default=72.0, ge=1, le=24 * 30)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Chat (followthrough.chat): only Slack's and Microsoft's webhook hosts are accepted, unless
+    # this is set (a test receiver, or a chat server inside the organisation).
+    chat_allow_any_host: bool = False
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:
