@@ -17,6 +17,7 @@ from followthrough.db import Database, normalise_url
 from followthrough.errors import DomainError
 from followthrough.insight import report_cli  # noqa: F401 - registers the Insight reports
 from followthrough.insight.cli import insight_app
+from followthrough.mail.cli import mail_app
 from followthrough.practice.cli import sim_app
 
 # Each command imports the modules it runs when it runs (the web app, the demo, the importers):
@@ -32,6 +33,7 @@ user_app = typer.Typer(help="Manage people who can sign in.", no_args_is_help=Tr
 app.add_typer(user_app, name="user")
 app.add_typer(sim_app, name="sim", help="Run and validate business simulation scenarios.")
 app.add_typer(insight_app, name="insight")
+app.add_typer(mail_app, name="mail")
 console = Console()
 # Messages and errors are never broken at the terminal's width: one problem per line, whole,
 # for whoever greps or parses them (a pipe or CI has no width and would get 80 columns).

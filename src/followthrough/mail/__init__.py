@@ -1,0 +1,1 @@
+"""Mail: notifications delivered over SMTP, and replies and new requests received by mail."""
