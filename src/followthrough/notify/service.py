@@ -32,6 +32,8 @@ NOTIFICATION_KINDS = (
     "reassigned",
     "attachment",
     "note",
+    # Mail to a person on the request failed for good (a bounce): mail to them has stopped.
+    "mail_bounced",
 )
 
 
