@@ -3,10 +3,14 @@
 from followthrough.attachments.models import Attachment
 from followthrough.auth.models import ApiToken, FailedAttempt, IdempotentResponse, WebSession
 from followthrough.cases.models import Case, RequestCase
+from followthrough.chat.models import ChatPost, ChatRoute
 from followthrough.db import Base
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
 from followthrough.insight.models import Recognition
+from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
+from followthrough.links.models import UsedActionLink
+from followthrough.mail.models import NotificationChoice, NotificationSchedule
 from followthrough.notes.models import InternalNote
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
@@ -23,12 +27,21 @@ from followthrough.requests.models import (
 from followthrough.search.models import RequestSearch, SavedView
 from followthrough.sweeper.models import JobRun
 from followthrough.timescale.models import EtaModelRow, EtaPrediction, TimescaleCurve
+from followthrough.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+    WebhookSubscriptionKind,
+)
 
 __all__ = [
     "ApiToken",
     "Attachment",
     "Base",
+    "BouncingAddress",
     "Case",
+    "ChatPost",
+    "ChatRoute",
     "ColleagueFeedback",
     "Department",
     "EtaModelRow",
@@ -41,10 +54,13 @@ __all__ = [
     "GameTeam",
     "Holiday",
     "IdempotentResponse",
+    "InboundMail",
     "InternalNote",
     "JobRun",
     "Membership",
     "Notification",
+    "NotificationChoice",
+    "NotificationSchedule",
     "Offer",
     "OutboxMessage",
     "PathStep",
@@ -60,7 +76,13 @@ __all__ = [
     "RequestUpdate",
     "SavedView",
     "Service",
+    "ServiceMailAddress",
     "Team",
     "TimescaleCurve",
+    "UsedActionLink",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "WebhookSubscriptionKind",
 ]

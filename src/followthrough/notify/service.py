@@ -10,6 +10,7 @@ from typing import cast
 from sqlalchemy import Insert, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from followthrough.chat.outbox import queue_person_post
 from followthrough.notify.models import Notification, OutboxMessage
 
 # Kinds shown in the inbox; each is also queued for mail delivery (sent by a later worker).
@@ -34,6 +35,8 @@ NOTIFICATION_KINDS = (
     "note",
     # Mail to a person on the request failed for good (a bounce): mail to them has stopped.
     "mail_bounced",
+    # An admin is told a webhook or chat channel stopped working and was switched off.
+    "integration_disabled",
 )
 
 
@@ -52,15 +55,19 @@ def _notification_with_outbox() -> Insert:
         .returning(_NOTIFICATIONS.c.id)
         .cte("created")
     )
-    return insert(_OUTBOX).from_select(
-        ["notification_id", "channel", "state", "attempts", "created_at"],
-        select(
-            created.c.id,
-            literal("email"),
-            literal("pending"),
-            literal(0),
-            bindparam("queued_at", type_=_OUTBOX.c.created_at.type),
-        ),
+    return (
+        insert(_OUTBOX)
+        .from_select(
+            ["notification_id", "channel", "state", "attempts", "created_at"],
+            select(
+                created.c.id,
+                literal("email"),
+                literal("pending"),
+                literal(0),
+                bindparam("queued_at", type_=_OUTBOX.c.created_at.type),
+            ),
+        )
+        .returning(_OUTBOX.c.notification_id)
     )
 
 
@@ -89,10 +96,12 @@ def notify(
     }
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_INSERT_BOTH, {**row, "queued_at": at})
-        return
-    notification_id = connection.execute(_INSERT_NOTIFICATION, row).scalar_one()
-    connection.execute(_INSERT_OUTBOX, {"notification_id": notification_id, "created_at": at})
+        notification_id = connection.execute(_INSERT_BOTH, {**row, "queued_at": at}).scalar_one()
+    else:
+        notification_id = connection.execute(_INSERT_NOTIFICATION, row).scalar_one()
+        connection.execute(_INSERT_OUTBOX, {"notification_id": notification_id, "created_at": at})
+    # The person's own chat channel, if they routed their notifications to one.
+    queue_person_post(connection, notification_id, person_id, at)
 
 
 _NEWEST_FIRST = (Notification.created_at.desc(), Notification.id.desc())
