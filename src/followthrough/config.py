@@ -81,6 +81,23 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=8, ge=1, le=100)
     mail_retry_seconds: float = Field(default=60.0, gt=0)
     mail_lease_seconds: float = Field(default=300.0, gt=0)
+    # Mail in, two ways (use either or both). The receiver (`followthrough mail serve`) takes
+    # mail the organisation's mail server forwards, over SMTP or, with mail_receiver_lmtp, LMTP;
+    # it accepts mail up to mail_receiver_max_bytes. The mailbox poller (`followthrough mail
+    # poll`) reads imap_folder on imap_host, waits with IDLE where the server has it, and moves
+    # each mail it has taken to imap_done_folder so no mail is taken twice.
+    mail_receiver_host: str = "127.0.0.1"
+    mail_receiver_port: int = Field(default=2525, ge=1, le=65535)
+    mail_receiver_lmtp: bool = False
+    mail_receiver_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Literal["none", "starttls", "tls"] = "tls"
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_done_folder: str = "Followthrough"
+    imap_idle_seconds: float = Field(default=300.0, gt=0, le=29 * 60)
     # Action links (followthrough.links) are signed with `secret_key`; while it is being
     # changed, links signed with `previous_secret_key` still work. A link works once, for
     # `action_link_hours` after it was made.
