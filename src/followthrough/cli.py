@@ -19,6 +19,7 @@ from followthrough.insight import report_cli  # noqa: F401 - registers the Insig
 from followthrough.insight.cli import insight_app
 from followthrough.mail.cli import mail_app
 from followthrough.practice.cli import sim_app
+from followthrough.practice.roleplay.cli import roleplay_app
 
 # Each command imports the modules it runs when it runs (the web app, the demo, the importers):
 # for start-up speed of `followthrough --help` and of every other command, not to hide a cycle;
@@ -33,6 +34,7 @@ user_app = typer.Typer(help="Manage people who can sign in.", no_args_is_help=Tr
 app.add_typer(user_app, name="user")
 app.add_typer(sim_app, name="sim", help="Run and validate business simulation scenarios.")
 app.add_typer(insight_app, name="insight")
+app.add_typer(roleplay_app, name="roleplay")
 app.add_typer(mail_app, name="mail")
 console = Console()
 # Messages and errors are never broken at the terminal's width: one problem per line, whole,

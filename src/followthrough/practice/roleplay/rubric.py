@@ -1,0 +1,433 @@
+"""The rubric: observable behaviours on the four building blocks, and how each is recognised.
+
+Each behaviour has phrase patterns (what an observer would underline) and example phrasings for
+the embedding model (a reply that says the same thing in other words). Patterns are data read by
+`scoring`, never evaluated as code. The thresholds come from calibration on the labelled set
+(`data/thresholds.json`, written by `followthrough roleplay calibrate`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+
+
+class Block(StrEnum):
+    UNDERSTAND = "understand"
+    OWN = "own"
+    SERVE = "serve"
+    COMMUNICATE = "communicate"
+
+
+class Behaviour(StrEnum):
+    ASKS_NEED = "asks_need"
+    RESTATES = "restates"
+    TAKES_OWNERSHIP = "takes_ownership"
+    DEFLECTS = "deflects"
+    NEXT_STEP_AND_TIME = "next_step_and_time"
+    CUSTOMER_VIEW = "customer_view"
+    CHECKS_BACK = "checks_back"
+    ACKNOWLEDGES_FEELING = "acknowledges_feeling"
+
+
+@dataclass(frozen=True)
+class BehaviourRule:
+    """One behaviour: its block, what it is worth (+1, or -1 for a deflection), how it is seen."""
+
+    behaviour: Behaviour
+    block: Block
+    points: int
+    title: str
+    description: str
+    # Phrases that show the behaviour (case-insensitive regular expressions).
+    cues: tuple[str, ...]
+    # Example phrasings the embedding model compares each sentence with.
+    examples: tuple[str, ...]
+    # The sentence must be a question (ends with "?" or opens like one) for a cue to count.
+    needs_question: bool = False
+    # The sentence must also name a time (next step AND a time).
+    needs_time: bool = False
+    # A negation right before the cue cancels it ("I won't call", "never said I'd chase").
+    negatable: bool = True
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """The behaviours scored on every turn, and the calibrated similarity threshold of each.
+
+    A threshold above 1 means the embedding alone never earns the behaviour (calibration found
+    it added only false alarms); the phrase rules still do.
+    """
+
+    version: str
+    behaviours: tuple[BehaviourRule, ...]
+    thresholds: dict[Behaviour, float]
+
+    def rule(self, behaviour: Behaviour) -> BehaviourRule:
+        return next(rule for rule in self.behaviours if rule.behaviour is behaviour)
+
+    def with_thresholds(self, thresholds: dict[Behaviour, float]) -> Rubric:
+        return Rubric(self.version, self.behaviours, dict(thresholds))
+
+
+# Words that turn the next phrase around within a few words ("I won't call you back").
+NEGATION = re.compile(
+    r"\b(not|never|no|won'?t|can'?t|cannot|don'?t|doesn'?t|didn'?t|isn'?t|wasn'?t|"
+    r"shouldn'?t|wouldn'?t|couldn'?t|hardly|refuse to|no way|nobody|no one|none of us)\b",
+    re.IGNORECASE,
+)
+# Openings that make the rest of the sentence sarcastic: the words say yes, the speaker says no.
+SARCASM = re.compile(
+    r"\b(oh,? sure|oh,? great|oh,? of course|yeah,? right|sure,? sure|as if|"
+    r"because I(?:'ve| have) got nothing better|nothing better to do|drop everything|"
+    r"like I(?:'ve| have) got all day|of course,? because|whatever you say|"
+    r"obviously I(?:'ll| will) just|sure thing,? your majesty)\b",
+    re.IGNORECASE,
+)
+# Before a deflecting phrase these mean the speaker refuses to deflect ("I won't tell you it's
+# not my department"), which is owning, not deflecting.
+REFUSED_DEFLECTION = re.compile(
+    r"\b(won'?t|will not|not going to|never going to|refuse to|rather than|instead of|"
+    r"wouldn'?t|I'm not about to|no point)\b[^.?!]{0,30}?\b(say|saying|tell|telling|pass|"
+    r"passing|send|sending|bounce|bouncing|fob|fobbing|push|pushing|hand|handing|point|"
+    r"pointing|blame|blaming|pretend)",
+    re.IGNORECASE,
+)
+_NUMBER = (
+    r"(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|forty-five|half an?)"
+)
+TIME = re.compile(
+    r"\b(today|tonight|tomorrow|this (morning|afternoon|evening|week)|end of (the )?(day|week)|"
+    r"close of play|first thing|by (noon|lunch|lunchtime|midday|\d{1,2}([:.]\d{2})?\s*(am|pm)?|"
+    r"one|two|three|four|five|six|ten|eleven|twelve)|before (noon|lunch|\d{1,2}|one|two|three|"
+    r"four|five|six|the end)|at \d{1,2}([:.]\d{2})?\s*(am|pm)?|\d{1,2}([:.]\d{2})\b|"
+    r"\d{1,2}\s*(am|pm)|within (the )?(next )?(\d+|an?|one|two|three|half an|the) (minutes?|hours?|"
+    r"days?|working days?|business days?|hour)|in (the next )?(\d+|ten|twenty|thirty|fifteen|"
+    r"five|two|an?|half an) (minutes?|hours?|days?)|"
+    r"(on |by |next |this )?(monday|tuesday|wednesday|thursday|friday)|"
+    r"by (the )?end of|the next hour|half an hour|straight after|right after|"
+    r"after (lunch|my next call|this call)|before you leave|before you go home|tonight's|"
+    r"(at|by|until|before) (one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"half past \w+|quarter (past|to) \w+)|"
+    rf"(within|in|give me) (the next )?{_NUMBER} (minutes?|hours?|days?|working days?)|"
+    r"on the (\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
+    r"tenth|eleventh|twelfth|fifteenth|twentieth)|(next|this|on) (week|month)|the earliest slot)\b",
+    re.IGNORECASE,
+)
+QUESTION_OPENING = re.compile(
+    r"^\s*(what|how|why|when|where|which|who|could|can|would|do|does|did|is|are|was|have|has|"
+    r"shall|should|may|will|tell me|help me understand|talk me through|walk me through)\b",
+    re.IGNORECASE,
+)
+
+
+BEHAVIOURS: tuple[BehaviourRule, ...] = (
+    BehaviourRule(
+        Behaviour.ASKS_NEED,
+        Block.UNDERSTAND,
+        1,
+        "Asks about the true need",
+        "An open question about what the person, or their customer, actually needs.",
+        cues=(
+            r"\bwhat (do|does|would) (you|they|the customer|she|he|your customer) (really |actually )?(need|want|require|expect|hope)",
+            r"\bwhat (matters|is most important|would help|would make (this|it) right|are you (trying|hoping) to)",
+            r"\bwhat('s| is) (the|your) (real |main |actual |underlying )?(need|worry|concern|goal|priority|deadline|outcome)",
+            r"\b(help me|can you help me) understand\b",
+            r"\b(talk|walk) me through\b",
+            r"\btell me (more|what|about|exactly)\b",
+            r"\bwhat (happened|went wrong|is going on|'s going on|did they say|did you expect)",
+            r"\bhow (is|has) (this|it) affect(ing|ed)\b",
+            r"\bwhat (would|does) (a )?good (outcome|result|look like)",
+            r"\bwhat (do|did) you (need|want|expect) (from|of) (me|us)",
+            r"\bwhy (does|is) (that|this|it) (matter|important|urgent)",
+            r"\bwhat is it (you|they) need\b",
+            r"\bwhat are you (after|looking for)\b",
+            r"^(before I [a-z]+ anything,? |first,? )?(what|why|where|how|which)\b(?! do you think\b)(?! are you (doing|holding|feeling))(?! a\b)(?! does (that|this) (sound|work))(?! about\b)(?! else\b)",
+            r"\bwhat (were|are) (you|they) (hoping|expecting|worried|afraid|up against)",
+            r"\bwhat('s| is) (behind|the impact|the problem|worrying)",
+            r"\bI'?d like to understand\b",
+        ),
+        examples=(
+            "What do you actually need from us?",
+            "Help me understand what matters most to you here.",
+            "What is the customer really trying to get done?",
+            "Tell me more about what happened.",
+            "What would a good outcome look like for you?",
+        ),
+        needs_question=True,
+    ),
+    BehaviourRule(
+        Behaviour.RESTATES,
+        Block.UNDERSTAND,
+        1,
+        "Restates what they heard",
+        "Says back, in their own words, what the person needs, so it can be corrected.",
+        cues=(
+            r"\bso (what )?(you('re| are)|I'm) (saying|hearing|telling me)\b",
+            r"\bwhat I('m| am) hearing\b",
+            r"\bif I('ve| have) (understood|got (this|that|it)) right\b",
+            r"\blet me (check|make sure) I('ve| have) (got|understood)\b",
+            r"\bso,? (to )?(sum|recap|summari[sz]e)\b",
+            r"\bin other words\b",
+            r"\bso (you|the customer|she|he|they|your customer|mrs?\.? \w+) (need|needs|want|wants|is waiting|are waiting|has been waiting|have been waiting|expected|didn't get|never got|still (has|hasn't|haven't))",
+            r"\bso the (real )?(problem|issue|need|worry|point) is\b",
+            r"\bso what (you|they|the customer|she|he) (need|needs|want|wants) is\b",
+            r"\bit sounds like (you|the customer|they) (need|want|were|are|have)",
+            r"\bjust to (check|confirm|be clear),? (you|the|what)",
+            r"\bif I understand (you|correctly|this)",
+            r"\byou('re| are) saying (that )?",
+            r"^so,? (the|it's|it is|on top|for you|your|you've|you have|you were|we agree|you'd|you want|you need|you feel|what you|the customer|the claimant|they)\b",
+            r"\byou('re| are) telling me\b",
+            r"\bif I('m| am) following (you|this)\b",
+            r"\bif I('ve| have) understood (you|that|this|correctly)\b",
+            r"^(it )?sounds like (the|you|your|they|it)\b",
+            r"\b(the short version|in short|to put it another way|your main (worry|concern|point)|the real (issue|problem|point)( then)? is)\b",
+            r"^you (want|need|'d like|would like|'re after|are after)\b",
+        ),
+        examples=(
+            "So what you need is the payment confirmed before Friday.",
+            "If I've got this right, the customer has been waiting two weeks for a call.",
+            "Let me check I understand: you promised the broker an answer today.",
+            "What I'm hearing is that the handoff came back to you three times.",
+        ),
+    ),
+    BehaviourRule(
+        Behaviour.TAKES_OWNERSHIP,
+        Block.OWN,
+        1,
+        "Takes ownership",
+        "Says 'I' will see it through, or owns a mistake, instead of passing it on.",
+        cues=(
+            r"\b(leave it with me|I('ll| will) (own|take) (this|it|that)|I('ll| will) take (care|charge|responsibility))",
+            r"\bI('ll| will) (sort|chase|fix|handle|deal with|follow (it |this )?up|look into|find out|get (this|it|that|an answer|you an answer)|make sure|see (it|this) through|personally)",
+            r"\b(that's|that is|this is|it's|it is) (on me|my (fault|mistake|responsibility|job|call))\b",
+            r"(?<!have )(?<!did )\bI (dropped|missed|forgot|messed up|sat on|should have|didn't (call|ring|get back|follow))",
+            r"\bmy (mistake|fault|bad|responsibility)\b",
+            r"\bI('m| am) (taking|going to take) (this|it|ownership|responsibility)",
+            r"\bI('ll| will) (stay with|keep hold of|keep owning|be your (contact|point))",
+            r"\bI('ll| will) (call|ring|phone|email|walk|speak to|talk to|go to) (them|claims|the team|finance|underwriting|the broker|the customer|her|him)\b",
+            r"\bI('m| am) (on it|sorting it|handling it|chasing it)\b",
+            r"\bI own (this|it|that)\b",
+            r"\bI apologi[sz]e for (not|missing|my)\b",
+            r"\bthat one's on me\b",
+            r"\bI('ll| will| am going to|'m going to)\b[^.?!;]{0,50}\b(myself|personally)\b",
+            r"\bI('ll| will) (take the lead|make it my (job|business|priority)|see to (it|that)|sit with you|go over|stay on)",
+            r"\b(this|it)('s| is) (my file|mine)( now)?\b|\bthis stays with me\b",
+            r"\blet me (handle|take|deal with|sort|chase|own|look after)\b",
+            r"\bI('m| am) going to (own|keep|put (it|this|that) right|fix|sort|make (it|this) right)",
+            r"\b(that|it) was my (promise|mistake|call|fault)\b",
+            r"\bown (this|it|that|the part|my part)\b",
+        ),
+        examples=(
+            "Leave it with me, I will sort it out myself.",
+            "That was my mistake and I am going to put it right.",
+            "I'll chase underwriting myself rather than send you to them.",
+            "I'm taking this on until it is done.",
+        ),
+    ),
+    BehaviourRule(
+        Behaviour.DEFLECTS,
+        Block.OWN,
+        -1,
+        "Deflects",
+        "Passes the problem on or away: another department's job, the system's fault, nothing to do.",
+        cues=(
+            r"\bnot (my|our) (department|team|job|problem|area|call|fault|responsibility|remit|side|concern|issue|business)",
+            r"\b(you'll|you will|you('d| would)) (have|need) to (call|ring|ask|contact|speak to|talk to|email|go to|raise|chase)",
+            r"\b(call|ring|ask|contact|try|email) (claims|finance|IT|underwriting|the (other|right) (team|department)|them|someone else) (instead|directly|yourself)\b",
+            r"\bnothing (I|we) can do\b",
+            r"\bout of (my|our) hands\b",
+            r"\b(above|beyond) my pay ?grade\b",
+            r"\b(that's|that is|it's|it is) (for|up to) (claims|finance|IT|them|the other team|underwriting|someone else|another team|your team|your manager)",
+            r"\b(blame|it's) the system\b|\bthe system (won't|doesn't|did|lost|is down)",
+            r"\bnot (on|down to) me\b",
+            r"\b(someone|somebody) else('s| is| will| can| should)\b",
+            r"\b(I|we) (just|only) (process|pass|do what|follow)\b",
+            r"\bI can'?t help (you|with that)\b",
+            r"\b(take|raise) it (up )?with (claims|finance|them|your manager|the other team|IT|underwriting)",
+            r"\b(wasn't|was not|isn't|is not) (me|my doing|us)\b",
+            r"\bnot (something|anything) (I|we) (deal|handle|do)",
+            r"\bwrong (department|team|person)\b",
+            r"\b(talk|speak) to (your|their) (manager|team lead|own team)\b",
+            r"\bthat's (just )?how it works\b",
+            r"\b(that's|that is|it's|it is|this is) (really |just |more |probably )?(a |an |one )?([\w']+ ){0,2}(question|decision|job|matter|one|thing|issue|call) for\b",
+            r"\b(that's|that is|it's|it is) (the|their|his|her|your|the \w+'s|\w+'s) (\w+ )?(job|problem|responsibility|department|patch|area|remit)\b",
+            r"\bnot (ours|us|mine)\b",
+            r"\b(you'd|you would) be better off (going|asking|calling|speaking|ringing|trying)",
+            r"\b(have you tried|why don't you|can't you|could you not) (ask|call|speak|try|email|ring|contact)",
+            r"\b(you're|you are) going to have to (call|ring|ask|wait|contact|go|speak)",
+            r"\byou (want|need) (someone|somebody|the \w+ (team|desk|department|line))",
+            r"\bI('m| am) (only|just) (the|a) \w+",
+            r"\bthey('ll| will) (sort|deal with|handle|fix) (it|that)\b",
+            r"\b(pop|put|raise|log) a ticket\b",
+            r"\b(they|he|she|whoever) should have (sent|done|flagged|checked|told|called)",
+            r"\b(keep|stay) out of it\b",
+            r"\b(need|have) to ask (her|him|them|your)\b",
+            r"\bI (passed|sent|handed|forwarded) it (on )?to\b",
+            r"\b(my problem now|(their|\w+'s|\w+s') mess)\b",
+            r"\bnothing (really )?(I|we) can\b|\bnot (really )?anything (I|we) can\b",
+            r"\b(it's|it is) in the queue\b",
+            r"\bthe (night|other|late|early) (shift|office)\b",
+            r"\b(that'll|that will|it'll|it will) be (one|a job|a question|a matter) for\b",
+            r"\bnothing to do with (us|me)\b",
+            r"\bthe rest is (up to|for|down to)\b",
+            r"\b(that's|that is|it's|it is) (really |just |more |probably )?(the |their |his |her |your )?(?!my\b)([\w']+ ){0,2}(job|problem|patch|remit|department|responsibility)\b(?! for me)",
+            r"\b(that's|that is|it's|it is) (really |just |more |probably )?(a|an) (claims|finance|IT|underwriting|HR|broker|head office|legal|payments|admin) (question|matter|issue|thing|job|query)",
+        ),
+        examples=(
+            "That is not my department, you will have to call claims.",
+            "There's nothing I can do, it is out of my hands.",
+            "You need to take that up with finance, not me.",
+            "The system lost it, it is not our fault.",
+        ),
+        negatable=False,
+    ),
+    BehaviourRule(
+        Behaviour.NEXT_STEP_AND_TIME,
+        Block.SERVE,
+        1,
+        "Names a next step and a time",
+        "Says what will happen next and by when.",
+        cues=(
+            r"\b(I|we)('ll| will| am going to|'m going to| are going to|'re going to)\b",
+            r"\b(I|we) (can|could|shall) (call|ring|send|email|confirm|update|get|have|meet|book)",
+            r"\b(let's|let us) (meet|talk|speak|agree|book|sit down|catch up|check in|set|try|call)",
+            r"\b(you'll|you will) (hear|have|get|receive)",
+            r"\bexpect (a|an|my|the) (call|email|update|answer|reply)",
+            r"\b(the|your) (payment|letter|email|update|call|decision|refund|form|answer) (will|should) (be|arrive|go|reach)",
+            r"\bI('ve| have) (booked|set up|put in|sent|scheduled)",
+            r"\bnext step\b",
+            r"\b(let's|let us) \w+",
+            r"\b(can|could|shall) (we|I) \w+",
+            r"\bgive me (\d+|a|an|ten|five|twenty|thirty|half an) \w+",
+            r"\bwill be (at|with|in|there|ready|done|sent|paid)\b",
+            r"\b(should|will) (arrive|land|reach|go out|be there)\b",
+            r"\b(goes|go|going) out (in|by|on|today|tonight|tomorrow)",
+            r"\b(call|ring|email|update|confirm to) you (back )?(by|before|at|today|tomorrow|this|within|first)",
+        ),
+        examples=(
+            "I will call you back by three o'clock today.",
+            "You'll have the revised quote in your inbox before noon tomorrow.",
+            "Let's meet on Thursday at ten to agree the plan.",
+        ),
+        needs_time=True,
+    ),
+    BehaviourRule(
+        Behaviour.CUSTOMER_VIEW,
+        Block.SERVE,
+        1,
+        "Brings in the customer",
+        "Lifts the talk to the person at the end of the chain: the customer, and what it means for them.",
+        cues=(
+            r"\b(the|our|a|your|that|this|each|every) (customers?|policyholders?|clients?|claimants?|patients?|members?|end users?|families|family|broker'?s client)\b",
+            r"\b(mrs?|ms|miss|mr)\.? [A-Z][a-z]+\b",
+            r"\bthe (person|people) (waiting|on the other end|at the end|who)\b",
+            r"\bfrom (their|the customer'?s|her|his) (side|point of view|perspective|shoes)\b",
+            r"\bfor (the|our) (customer|policyholder|client)s?\b",
+            r"\bsomeone('s| is) (waiting|out of pocket|without)\b",
+            r"\b(somebody|someone)('s| is) (at home|out of pocket|waiting|without|sitting)",
+            r"\b(a |one )?real (person|people|family)\b",
+            r"\bthe (claimant|policyholder|member|patient)\b",
+            r"\b(a |the )?(person|people|family) (waiting|without|at home|on the phone)\b",
+        ),
+        examples=(
+            "Think about the customer who has been waiting three weeks for their money.",
+            "What matters is the policyholder at the end of this.",
+            "From the family's side this is their car and their job.",
+        ),
+        negatable=False,
+    ),
+    BehaviourRule(
+        Behaviour.CHECKS_BACK,
+        Block.COMMUNICATE,
+        1,
+        "Checks back with the person",
+        "Asks whether what was said or agreed works for them, or what is missing.",
+        cues=(
+            r"\b(does|would|will) (that|this|it) (work|suit|help|be ok|be okay|be all right|be alright|sound (ok|okay|right|fair|good)|make sense|do)",
+            r"\b(is|would) (that|this) (ok|okay|all right|alright|fair|acceptable|enough|right|what you need|useful|good for you)",
+            r"\bhow (does|would) (that|this) (sound|work|feel|land)",
+            r"\bhave I (got|understood|missed|left out)",
+            r"\b(anything|something) (else|I('ve| have) missed|I('ve| have) left out)\b",
+            r"\bdid I (get|understand) (that|it|this) right",
+            r"\bam I (right|missing|on the right)",
+            r"\bwhat do you think\b",
+            r"\bare you (ok|okay|happy|comfortable|all right|alright) with\b",
+            r"\bcan we agree\b",
+            r"\bwould you (be happy|rather|prefer|like)",
+            r"\bis there (anything|a better)",
+            r"\b(sound|sounds) (ok|okay|fair|good|right)\?",
+            r"\bcorrect me if\b",
+            r"\b(does|would|will|is|was) (that|this|it) (\w+ ){0,2}(fair|feel|match|sound|work|right|ok|okay|suit)",
+            r"\bam I being (fair|clear|reasonable)",
+            r"\bcan you live with\b",
+            r"\b(do you want|would you rather|would you like|shall I|should I)\b",
+            r",? (correct|yes|right|ok|okay|agreed|fair)\?\s*$",
+            r"\b(is|are) (there|you) (anything|ok|okay|happy|comfortable|clear)",
+        ),
+        examples=(
+            "Does that work for you?",
+            "Have I understood that correctly?",
+            "Is there anything I've missed?",
+            "How does that sound to you?",
+        ),
+        needs_question=True,
+    ),
+    BehaviourRule(
+        Behaviour.ACKNOWLEDGES_FEELING,
+        Block.COMMUNICATE,
+        1,
+        "Acknowledges how they feel",
+        "Names or accepts the other person's feeling before solving.",
+        cues=(
+            r"\bI can (hear|see|tell|imagine|understand) (how|that|why|you('re| are))",
+            r"\b(that|this|it) (sounds|must (be|have been|feel)|must've been) (really |so |incredibly |very )?(frustrating|awful|hard|stressful|difficult|rough|exhausting|a lot|maddening|upsetting|annoying|embarrassing|horrible)",
+            r"\bI('m| am) (really |so |very )?sorry (that|you|for|to hear|about)",
+            r"\bno wonder you('re| are| were)\b",
+            r"\bI (get|understand) (why|that) you('re| are| were| feel)",
+            r"\b(you('re| are)|you've been) (right|entitled) to be (annoyed|upset|angry|frustrated|cross)",
+            r"\bthat's (not fair|a rotten|a horrible|a tough|a rough|a lot)",
+            r"\bsounds like (a|an) (awful|horrible|rough|tough|long|hard|terrible) (day|week|morning|shift)",
+            r"\bI'd be (frustrated|annoyed|upset|angry|furious|cross) too\b",
+            r"\bhow are you (doing|holding up|feeling)\b",
+            r"\byou (sound|seem) (really |very |pretty )?(upset|frustrated|stressed|fed up|tired|worn out|annoyed|angry)",
+            r"\bsounds like you('ve| have| are|'re) (been )?(fighting|carrying|dealing|had|under|stuck|on your own)",
+            r"\b(that|this|it) can'?t (be|have been) easy\b",
+            r"\bwhat a (day|week|morning|shift|nightmare)\b",
+            r"\bmust (have been|be) a (shock|nightmare|blow|worry)\b",
+            r"\bI can tell (this|that|you)\b",
+            r"\bI appreciate (you|that) (being|telling|saying|sharing)\b",
+            r"\b(rough|tough|hard|long) (day|morning|week|shift)\b",
+            r"^I('m| am) (so |really |very |truly )?sorry\b",
+            r"\b(felt|feel|feeling) (so |really )?(awful|terrible|horrible|let down|ignored|blamed|stuck|alone|embarrassed|exposed)",
+            r"\b(that's|that is|that was) (awful|terrible|horrible|rotten|hard|tough|frustrating|rubbish|a shame)\b",
+            r"\bI know (it's|this is|that's|it is|this has been) (hard|difficult|a lot|frustrating|annoying|tough|not easy)",
+            r"\bI'd be (frustrated|annoyed|upset|angry|furious|cross|fed up)\b",
+        ),
+        examples=(
+            "I can hear how frustrating this has been for you.",
+            "That sounds like an awful morning, I'm sorry.",
+            "No wonder you're fed up after being let down twice.",
+        ),
+    ),
+)
+
+
+def load_thresholds() -> dict[Behaviour, float]:
+    """The calibrated similarity thresholds shipped with the package."""
+    text = resources.files(__package__).joinpath("data/thresholds.json").read_text("utf-8")
+    raw = json.loads(text)
+    return {Behaviour(name): float(value) for name, value in raw["thresholds"].items()}
+
+
+def default_rubric() -> Rubric:
+    """The shipped rubric with its calibrated thresholds."""
+    return Rubric(version=RUBRIC_VERSION, behaviours=BEHAVIOURS, thresholds=load_thresholds())
+
+
+# Raised whenever a cue, an example or the scoring changes, so attempts say which rubric scored them.
+RUBRIC_VERSION = "2026-12-01.1"

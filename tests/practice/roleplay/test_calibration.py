@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from followthrough.practice.roleplay.calibration import (
+    CODES,
+    InvalidLabelledSet,
+    cohens_kappa,
+    read_labelled,
+    shipped_labelled,
+)
+from followthrough.practice.roleplay.rubric import Behaviour
+
+
+def test_kappa_of_a_worked_example() -> None:
+    # 10 items: both say yes on 3, both no on 5, they differ on 2 (one each way).
+    first = [True] * 3 + [False] * 5 + [True, False]
+    second = [True] * 3 + [False] * 5 + [False, True]
+    # observed 0.8; each says yes 4/10, chance = .4*.4 + .6*.6 = 0.52; (0.8-0.52)/0.48
+    assert cohens_kappa(first, second) == pytest.approx(0.28 / 0.48)
+
+
+def test_kappa_agrees_with_scikit_learn() -> None:
+    rng = random.Random(14)
+    for _ in range(50):
+        n = rng.randint(5, 60)
+        first = [rng.random() < 0.3 for _ in range(n)]
+        second = [a if rng.random() < 0.8 else not a for a in first]
+        if len(set(first)) == 1 and len(set(second)) == 1:
+            continue
+        assert cohens_kappa(first, second) == pytest.approx(cohen_kappa_score(first, second))
+
+
+def test_the_shipped_set_has_at_least_200_replies_labelled_on_every_behaviour() -> None:
+    replies = shipped_labelled()
+    assert len(replies) >= 200
+    # Every reply carries a yes or no for every behaviour (codes absent mean no), so each
+    # behaviour is labelled on every reply; and each behaviour is shown in a fair number.
+    for behaviour in Behaviour:
+        assert sum(behaviour in r.shows for r in replies) >= 30, behaviour
+    held = [r for r in replies if r.held_out]
+    assert 0.15 < len(held) / len(replies) < 0.35
+
+
+def test_the_held_out_part_is_fixed_by_the_text() -> None:
+    text = "A | What do you need?\n- | Fine.\nD | Not my job.\n"
+    assert [r.held_out for r in read_labelled(text)] == [r.held_out for r in read_labelled(text)]
+
+
+def test_a_bad_line_is_named_with_its_line() -> None:
+    with pytest.raises(InvalidLabelledSet, match=r"set.txt:3: unknown behaviour code 'Z'"):
+        read_labelled("# comment\nA | fine\nZ | bad\n", source="set.txt")
+    with pytest.raises(InvalidLabelledSet, match=r":2: expected"):
+        read_labelled("A | fine\nno bar here\n")
+    with pytest.raises(InvalidLabelledSet, match=r":2: the same reply is already on line 1"):
+        read_labelled("A | same\nR | same\n")
+
+
+def test_codes_cover_every_behaviour() -> None:
+    assert set(CODES.values()) == set(Behaviour)
