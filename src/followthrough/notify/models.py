@@ -32,7 +32,13 @@ class Notification(Base):
 
 
 class OutboxMessage(Base):
-    """A notification waiting to be delivered on a channel; written in the same transaction."""
+    """A notification waiting to be delivered on a channel; written in the same transaction.
+
+    Mail (followthrough.mail.outbound) moves it: pending -> sending (claimed by one sender until
+    `claimed_until`; its Message-ID fixed) -> sent; or held (`not_before`: quiet hours), put in
+    the person's daily summary (digest, then sent within the summary whose first row is
+    `digest_of`), skipped (turned off), or failed after its last try.
+    """
 
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_message_state_id", "state", "id"),)
@@ -44,5 +50,10 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    message_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    digest_of: Mapped[int | None] = mapped_column(NotificationId, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
 
     notification: Mapped[Notification] = relationship(lazy="raise")

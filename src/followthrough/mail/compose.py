@@ -1,0 +1,271 @@
+"""Writing each outgoing message: headers that thread it and keep auto-replies away, and a
+plain-text and an HTML body written for the person, on their own clock.
+
+Every message about a request has the same subject and refers to the request's thread root, so
+the request is one thread in every client (Gmail also needs the subject to stay the same).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from followthrough.config import Settings
+from followthrough.mail.preferences import KIND_LABELS
+from followthrough.mail.threading import message_id_for, reply_address, thread_root_id
+from followthrough.org.local_time import Clock, clock_of, localise_text, show_instant
+
+# The unsubscribe link of a daily summary names this instead of a kind.
+DIGEST = "digest"
+TEMPLATES = Path(__file__).parent / "templates"
+# HTML templates escape every value; the plain-text ones write values as they are.
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+_WAITING_ON = {
+    "requester": "the requester",
+    "sub_request": "a sub-request",
+    "outside": "someone outside",
+}
+
+
+def state_words(state: str, waiting_on: str | None) -> str:
+    """A request's state as a person says it: "in progress", "waiting on the requester"."""
+    if state == "waiting" and waiting_on in _WAITING_ON:
+        return f"waiting on {_WAITING_ON[waiting_on]}"
+    return state.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The person a message is for."""
+
+    person_id: int
+    name: str
+    email: str
+    timezone: str | None
+    locale: str | None
+
+    @property
+    def clock(self) -> Clock:
+        return clock_of(self.timezone, self.locale)
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What a message says about the request, as it stands when the message is written."""
+
+    request_id: int
+    title: str
+    state: str
+    waiting_on: str | None
+    owner_name: str
+    next_update_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One notification going out, alone or in a daily summary."""
+
+    outbox_id: int
+    kind: str
+    message: str
+    created_at: datetime
+    request: RequestFacts | None
+
+
+def action_link(settings: Settings, reader: Reader, item: Item, now: datetime) -> str | None:
+    """The one thing the reader can do about the item, as a signed link (followthrough.links),
+    or None where there is none: then the message links to the request page.
+
+    The seam for links-hooks-chat's `action_link(settings, person_id, action, target_id, now)`:
+    it decides which action fits the kind and signs it.
+    """
+    return None
+
+
+def unsubscribe_token(settings: Settings, person_id: int, kind: str) -> str:
+    """A token that lets whoever holds it turn off one kind of mail for one person, and nothing
+    more (it names both, signed with the secret key); it does not expire."""
+    signature = _signature(settings, f"unsubscribe:{person_id}:{kind}")
+    return f"{person_id}.{kind}.{signature}"
+
+
+def read_unsubscribe_token(settings: Settings, token: str) -> tuple[int, str] | None:
+    """(person, kind) a genuine token names, else None."""
+    person, _, rest = token.partition(".")
+    kind, _, signature = rest.partition(".")
+    if not person.isdigit() or len(person) > 18 or (kind not in KIND_LABELS and kind != DIGEST):
+        return None
+    expected = _signature(settings, f"unsubscribe:{int(person)}:{kind}")
+    if not hmac.compare_digest(expected, signature):
+        return None
+    return int(person), kind
+
+
+def _signature(settings: Settings, text: str) -> str:
+    if settings.secret_key is None:
+        raise MissingSecret()
+    key = settings.secret_key.get_secret_value().encode()
+    digest = hmac.new(key, text.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+class MissingSecret(Exception):
+    """Links in mail are signed; without a secret key no mail goes out."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "secret_key is not set (FOLLOWTHROUGH_SECRET_KEY): links in mail are signed with it"
+        )
+
+
+def _base(settings: Settings) -> str:
+    return settings.public_url.rstrip("/")
+
+
+def _common_headers(
+    message: EmailMessage, settings: Settings, reader: Reader, message_id: str, at: datetime
+) -> None:
+    message["From"] = settings.mail_from
+    message["To"] = formataddr((reader.name, reader.email))
+    message["Date"] = format_datetime(at)
+    message["Message-ID"] = message_id
+    # RFC 3834: a machine wrote this, so no auto-responder should answer it; Outlook/Exchange
+    # read their own header for the same thing.
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+
+
+def _unsubscribe_headers(
+    message: EmailMessage, settings: Settings, reader: Reader, kind: str
+) -> str:
+    url = (
+        f"{_base(settings)}/mail/unsubscribe/{unsubscribe_token(settings, reader.person_id, kind)}"
+    )
+    message["List-Unsubscribe"] = f"<{url}>"
+    # RFC 8058: a mail client may unsubscribe with one POST, no page in between.
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return url
+
+
+def subject_for(request: RequestFacts | None, item: Item) -> str:
+    if request is None:
+        return KIND_LABELS.get(item.kind, "Notification")
+    return f"#{request.request_id} {request.title}"
+
+
+def _context(settings: Settings, reader: Reader, item: Item, now: datetime) -> dict[str, object]:
+    clock = reader.clock
+    request = item.request
+    request_url = None if request is None else f"{_base(settings)}/requests/{request.request_id}"
+    action = action_link(settings, reader, item, now)
+    return {
+        "reader": reader,
+        "item": item,
+        "what_changed": localise_text(item.message, clock, item.created_at),
+        "when": show_instant(item.created_at, clock),
+        "kind_label": KIND_LABELS.get(item.kind, item.kind.replace("_", " ")),
+        "request": request,
+        "state": None if request is None else state_words(request.state, request.waiting_on),
+        "next_update": None
+        if request is None or request.next_update_due_at is None
+        else show_instant(request.next_update_due_at, clock),
+        "request_url": request_url,
+        "action_url": action or request_url or f"{_base(settings)}/notifications",
+        "action_text": "Do it now"
+        if action
+        else ("Open the request" if request else "Open your notifications"),
+    }
+
+
+def notification_message(
+    settings: Settings, reader: Reader, item: Item, message_id: str, now: datetime
+) -> EmailMessage:
+    """The message for one notification, sent at once."""
+    message = EmailMessage()
+    _common_headers(message, settings, reader, message_id, item.created_at)
+    request = item.request
+    message["Subject"] = subject_for(request, item)
+    if request is not None:
+        root = thread_root_id(request.request_id, settings.mail_domain)
+        message["In-Reply-To"] = root
+        message["References"] = root
+        message["Reply-To"] = reply_address(settings.mail_inbound_address, request.request_id)
+    else:
+        message["Reply-To"] = settings.mail_inbound_address
+    context = _context(settings, reader, item, now)
+    context["unsubscribe_url"] = _unsubscribe_headers(message, settings, reader, item.kind)
+    context["preferences_url"] = f"{_base(settings)}/profile#mail"
+    message.set_content(_environment.get_template("notification.txt").render(context))
+    message.add_alternative(
+        _environment.get_template("notification.html").render(context), subtype="html"
+    )
+    return message
+
+
+def digest_message(
+    settings: Settings,
+    reader: Reader,
+    items: Sequence[Item],
+    message_id: str,
+    now: datetime,
+) -> EmailMessage:
+    """The person's daily summary: every notification held for it, oldest first, one message."""
+    message = EmailMessage()
+    _common_headers(message, settings, reader, message_id, now)
+    count = len(items)
+    message["Subject"] = f"Your daily summary: {count} notification{'s' if count != 1 else ''}"
+    message["Reply-To"] = settings.mail_inbound_address
+    # Unsubscribing from the summary turns off every kind the person gets in it.
+    unsubscribe = _unsubscribe_headers(message, settings, reader, DIGEST)
+    context = {
+        "reader": reader,
+        "entries": [_context(settings, reader, item, now) for item in items],
+        "count": count,
+        "day": show_instant(now, reader.clock),
+        "unsubscribe_url": unsubscribe,
+        "preferences_url": f"{_base(settings)}/profile#mail",
+    }
+    message.set_content(_environment.get_template("digest.txt").render(context))
+    message.add_alternative(
+        _environment.get_template("digest.html").render(context), subtype="html"
+    )
+    return message
+
+
+def envelope_sender(settings: Settings) -> str:
+    """The bare address of `mail_from` (bounces come back to it)."""
+    address = parseaddr(settings.mail_from)[1]
+    Address(addr_spec=address)  # refuses a malformed one
+    return address
+
+
+__all__ = [
+    "Item",
+    "MissingSecret",
+    "Reader",
+    "RequestFacts",
+    "digest_message",
+    "envelope_sender",
+    "message_id_for",
+    "notification_message",
+    "read_unsubscribe_token",
+    "unsubscribe_token",
+]

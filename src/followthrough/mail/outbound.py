@@ -1,0 +1,452 @@
+"""Delivering the outbox by mail: claim a batch, send it outside any transaction, record each.
+
+How a message moves (notify.models.OutboxMessage.state):
+
+    pending --(the person's choice: at once)--> sending --(accepted by the server)--> sent
+       |  \\--(quiet hours: not_before = their end)--> pending
+       |   \\-(daily summary)--> digest --(its time)--> sending (all of the person's, together)
+       \\--(turned off, or the person left)--> skipped
+    sending --(refused for good, or the last try failed)--> failed
+
+Claiming is one short transaction that commits before anything is sent: PostgreSQL locks the
+batch's rows with SKIP LOCKED, so senders in several processes split the outbox; SQLite has one
+writer, which gives the same. The claim fixes the message's Message-ID and marks it `sending`
+until `claimed_until` (the lease). Then the messages go over one SMTP connection with no
+transaction open, and each one's outcome is recorded in its own short transaction right after
+the server answers. A try that failed waits out its backoff as a lease: `claimed_until` is the
+time to try again. So a sender that stops at any point (a crash, `kill -9`, the mail server
+going away) loses nothing: whatever it claimed and did not record as sent is taken over when
+the lease ends, by any sender, and sent again under the same Message-ID.
+
+Exactly once, here, means: every notification is handed to the mail server and recorded as sent
+once. The one window in which a message can reach the server twice is between the server's
+"250 accepted" and the commit that records it (a millisecond or so); a sender killed exactly
+there sends that message again after the lease, with the same Message-ID, so the receiving side
+(and every mail client) sees the same message twice, never two different ones.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.policy import SMTP as SMTP_POLICY
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from followthrough.config import Settings
+from followthrough.db import Database
+from followthrough.mail import smtp
+from followthrough.mail.compose import (
+    Item,
+    Reader,
+    RequestFacts,
+    digest_message,
+    envelope_sender,
+    notification_message,
+)
+from followthrough.mail.outbound_rules import after_failure
+from followthrough.mail.preferences import Action, delivery_for
+from followthrough.mail.preferences_service import preferences_of
+from followthrough.mail.threading import message_id_for
+from followthrough.notify.models import Notification, OutboxMessage
+from followthrough.org.local_time import clock_of, local
+from followthrough.org.models import Person
+from followthrough.requests.models import Request
+
+CHANNEL = "email"
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DIGEST = "digest"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message claimed for sending: the outbox rows it delivers (one, or a whole daily
+    summary), under its fixed Message-ID, until the claim ends."""
+
+    row_ids: tuple[int, ...]
+    message_id: str
+    attempts: int
+    recipient: str
+    raw: bytes
+    claimed_until: datetime
+
+
+@dataclass
+class Claimed:
+    outgoing: list[Outgoing]
+    looked_at: int
+    counts: Counter[str]
+
+
+# The rows a claim reads: the outbox row and what it needs of its notification.
+_ROW_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.state,
+    OutboxMessage.attempts,
+    OutboxMessage.message_id,
+    OutboxMessage.digest_of,
+    Notification.person_id,
+    Notification.kind,
+    Notification.message,
+    Notification.request_id,
+    Notification.created_at,
+)
+
+
+def _rows(session: Session, query: Select[Any], limit: int | None = None) -> list[Any]:
+    query = query.where(OutboxMessage.channel == CHANNEL).order_by(OutboxMessage.id)
+    if limit is not None:
+        query = query.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows another sender holds are passed over, not waited for.
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    return list(session.execute(query))
+
+
+def _base() -> Select[Any]:
+    query = select(*_ROW_COLUMNS).join(
+        Notification, Notification.id == OutboxMessage.notification_id
+    )
+    return cast("Select[Any]", query)
+
+
+def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Claimed:
+    """Claim up to `limit` outbox rows whose turn has come, decide each by its person's choices,
+    and write the claim (the caller commits it before sending anything)."""
+    counts: Counter[str] = Counter()
+    # 1. Claims that ended without a record: a sender that died, or a try's backoff over.
+    expired = _rows(
+        session,
+        _base().where(
+            OutboxMessage.state == OutboxState.SENDING, OutboxMessage.claimed_until <= now
+        ),
+        limit,
+    )
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for row in expired:
+        groups[row.digest_of or row.id].append(row)
+    summaries = [key for key, rows in groups.items() if rows[0].digest_of is not None]
+    if summaries:
+        seen = {row.id for row in expired}
+        for row in _rows(
+            session,
+            _base().where(
+                OutboxMessage.state == OutboxState.SENDING, OutboxMessage.digest_of.in_(summaries)
+            ),
+        ):
+            if row.id not in seen:
+                groups[row.digest_of].append(row)
+    looked_at = len(expired)
+    # 2. New and held rows whose time has come.
+    pending = _rows(
+        session,
+        _base().where(
+            OutboxMessage.state == OutboxState.PENDING,
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
+        ),
+        max(0, limit - looked_at),
+    )
+    looked_at += len(pending)
+    # 3. Daily summaries due: all of each person's held rows go in one message.
+    due_summaries = _rows(
+        session,
+        _base().where(OutboxMessage.state == OutboxState.DIGEST, OutboxMessage.not_before <= now),
+        max(0, limit - looked_at),
+    )
+    looked_at += len(due_summaries)
+    summary_people = {row.person_id for row in due_summaries}
+    if summary_people:
+        seen = {row.id for row in due_summaries}
+        more = _rows(
+            session,
+            _base().where(
+                OutboxMessage.state == OutboxState.DIGEST,
+                OutboxMessage.not_before <= now,
+                Notification.person_id.in_(summary_people),
+            ),
+        )
+        due_summaries += [row for row in more if row.id not in seen]
+
+    people = _people(session, {row.person_id for row in [*expired, *pending, *due_summaries]})
+    preferences = preferences_of(session, {row.person_id for row in pending})
+    lease_end = now + timedelta(seconds=settings.mail_lease_seconds)
+
+    to_send: list[tuple[list[Any], int | None]] = []  # (rows, summary's first row or None)
+    held, digested, skipped = [], [], []
+    for rows in groups.values():
+        to_send.append((rows, rows[0].digest_of))
+    for row in pending:
+        person = people.get(row.person_id)
+        if person is None or not person.active:
+            skipped.append({"row_id": row.id})
+            continue
+        clock = clock_of(person.timezone, person.locale)
+        decision = delivery_for(preferences[row.person_id], row.kind, local(now, clock))
+        if decision.action is Action.DROP:
+            skipped.append({"row_id": row.id})
+        elif decision.action is Action.HOLD:
+            held.append({"row_id": row.id, "not_before": decision.at})
+        elif decision.action is Action.DIGEST:
+            digested.append({"row_id": row.id, "not_before": decision.at})
+        else:
+            to_send.append(([row], None))
+    by_person: dict[int, list[Any]] = defaultdict(list)
+    for row in due_summaries:
+        by_person[row.person_id].append(row)
+    for rows in by_person.values():
+        rows.sort(key=lambda row: row.id)
+        to_send.append((rows, rows[0].id))
+
+    facts = _request_facts(session, {row.request_id for rows, _ in to_send for row in rows})
+    outgoing: list[Outgoing] = []
+    sending_rows: list[dict[str, Any]] = []
+    for rows, summary in to_send:
+        first = rows[0]
+        person = people.get(first.person_id)
+        if person is None:
+            skipped += [{"row_id": row.id} for row in rows]
+            continue
+        request_id = None if summary is not None else first.request_id
+        message_id = first.message_id or message_id_for(first.id, request_id, settings.mail_domain)
+        attempts = max(row.attempts for row in rows) + 1
+        reader = Reader(person.id, person.name, person.email, person.timezone, person.locale)
+        items = [_item(row, facts) for row in rows]
+        if summary is None:
+            message = notification_message(settings, reader, items[0], message_id, now)
+        else:
+            message = digest_message(settings, reader, items, message_id, now)
+        outgoing.append(
+            Outgoing(
+                row_ids=tuple(row.id for row in rows),
+                message_id=message_id,
+                attempts=attempts,
+                recipient=person.email,
+                raw=message.as_bytes(policy=SMTP_POLICY),
+                claimed_until=lease_end,
+            )
+        )
+        for row in rows:
+            sending_rows.append(
+                {
+                    "row_id": row.id,
+                    "message_id": message_id if row.id == first.id else None,
+                    "attempts": attempts,
+                    "digest_of": summary,
+                }
+            )
+    _write(
+        session,
+        sending_rows,
+        state=OutboxState.SENDING,
+        claimed_until=lease_end,
+        message_id=bindparam("message_id"),
+        attempts=bindparam("attempts"),
+        digest_of=bindparam("digest_of"),
+    )
+    _write(session, held, not_before=bindparam("not_before"))
+    _write(session, digested, state=OutboxState.DIGEST, not_before=bindparam("not_before"))
+    _write(session, skipped, state=OutboxState.SKIPPED)
+    counts["held for quiet hours"] += len(held)
+    counts["kept for the daily summary"] += len(digested)
+    counts["skipped (turned off)"] += len(skipped)
+    return Claimed(outgoing=outgoing, looked_at=looked_at, counts=counts)
+
+
+def _write(session: Session, rows: list[dict[str, Any]], **values: Any) -> None:
+    if rows:
+        statement = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(**values)
+        session.connection().execute(statement, rows)
+
+
+def _people(session: Session, ids: Iterable[int]) -> dict[int, Person]:
+    wanted = sorted(set(ids))
+    found: dict[int, Person] = {}
+    for start in range(0, len(wanted), 500):
+        for person in session.scalars(
+            select(Person).where(Person.id.in_(wanted[start : start + 500]))
+        ):
+            found[person.id] = person
+    return found
+
+
+def _request_facts(session: Session, ids: Iterable[int | None]) -> dict[int, RequestFacts]:
+    wanted = sorted({i for i in ids if i is not None})
+    facts: dict[int, RequestFacts] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(
+                Request.id,
+                Request.title,
+                Request.state,
+                Request.waiting_on,
+                Request.next_update_due_at,
+                Person.name,
+            )
+            .join(Person, Person.id == Request.owner_id)
+            .where(Request.id.in_(wanted[start : start + 500]))
+        )
+        for row in rows:
+            facts[row.id] = RequestFacts(
+                request_id=row.id,
+                title=row.title,
+                state=row.state,
+                waiting_on=row.waiting_on,
+                owner_name=row.name,
+                next_update_due_at=row.next_update_due_at,
+            )
+    return facts
+
+
+def _item(row: Any, facts: dict[int, RequestFacts]) -> Item:
+    return Item(
+        outbox_id=row.id,
+        kind=row.kind,
+        message=row.message,
+        created_at=row.created_at,
+        request=None if row.request_id is None else facts.get(row.request_id),
+    )
+
+
+def record_sent(session: Session, outgoing: Outgoing, at: datetime) -> None:
+    session.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(outgoing.row_ids), _OUTBOX.c.state == OutboxState.SENDING)
+        .values(state=OutboxState.SENT, sent_at=at, claimed_until=None, last_error=None)
+    )
+
+
+def record_failure(
+    session: Session,
+    settings: Settings,
+    outgoing: Outgoing,
+    failure: smtp.SendFailure,
+    at: datetime,
+) -> bool:
+    """Record a failed try; True if the message was given up."""
+    outcome = after_failure(
+        outgoing.attempts, failure.code, at, settings.mail_max_attempts, settings.mail_retry_seconds
+    )
+    values: dict[str, Any] = {"last_error": str(failure)[:2000]}
+    if outcome.give_up:
+        values.update(state=OutboxState.FAILED, claimed_until=None)
+    else:
+        values.update(claimed_until=outcome.retry_at)
+    session.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(outgoing.row_ids), _OUTBOX.c.state == OutboxState.SENDING)
+        .values(**values)
+    )
+    return outcome.give_up
+
+
+@dataclass
+class SendReport:
+    counts: Counter[str]
+    # Set when the mail server could not be reached or used at all (what to check).
+    server_error: smtp.MailServerSettingsError | None = None
+
+
+def send_outbox(
+    database: Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    batch: int | None = None,
+    max_batches: int | None = None,
+) -> SendReport:
+    """Send every outbox message whose turn has come by `now` (as it moves on in real time),
+    batch after batch, until a batch comes back short; each outcome recorded as it happens."""
+    size = batch or settings.mail_batch_size
+    started = time.monotonic()
+    report = SendReport(Counter())
+    sender = envelope_sender(settings)
+
+    def current() -> datetime:
+        return now + timedelta(seconds=time.monotonic() - started)
+
+    # Stop sending a claimed message this close to the end of its claim: past it another sender
+    # may take it over, and both would send it.
+    margin = timedelta(seconds=min(30.0, settings.mail_lease_seconds / 10))
+    client: smtplib.SMTP | None = None
+    batches = 0
+    try:
+        while max_batches is None or batches < max_batches:
+            batches += 1
+            with database.unit_of_work() as session:
+                claimed = claim(session, settings, current(), size)
+            report.counts.update(claimed.counts)
+            for outgoing in claimed.outgoing:
+                if current() >= outgoing.claimed_until - margin:
+                    report.counts["left for the next sender"] += 1
+                    continue
+                if report.server_error is not None:
+                    # The server is not there: record the try so the backoff applies.
+                    failure = smtp.SendFailure(None, str(report.server_error))
+                    _record_failure(database, settings, outgoing, failure, current(), report)
+                    continue
+                if client is None:
+                    try:
+                        client = smtp.connect(settings)
+                    except smtp.MailServerSettingsError as exc:
+                        report.server_error = exc
+                        failure = smtp.SendFailure(None, str(exc))
+                        _record_failure(database, settings, outgoing, failure, current(), report)
+                        continue
+                try:
+                    smtp.send(client, outgoing.raw, sender, outgoing.recipient)
+                except smtp.SendFailure as failure:
+                    if failure.code is None:  # the connection is gone; a new one next time
+                        smtp.close(client)
+                        client = None
+                    _record_failure(database, settings, outgoing, failure, current(), report)
+                    continue
+                with database.unit_of_work() as session:
+                    record_sent(session, outgoing, current())
+                report.counts["sent"] += 1
+            if claimed.looked_at < size or report.server_error is not None:
+                break
+    finally:
+        if client is not None:
+            smtp.close(client)
+    return report
+
+
+def _record_failure(
+    database: Database,
+    settings: Settings,
+    outgoing: Outgoing,
+    failure: smtp.SendFailure,
+    at: datetime,
+    report: SendReport,
+) -> None:
+    with database.unit_of_work() as session:
+        gave_up = record_failure(session, settings, outgoing, failure, at)
+    report.counts["failed for good" if gave_up else "to be tried again"] += 1
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """How many mail outbox rows are in each state."""
+    rows = session.execute(
+        select(OutboxMessage.state, func.count())
+        .where(OutboxMessage.channel == CHANNEL)
+        .group_by(OutboxMessage.state)
+    )
+    return {state: int(count) for state, count in rows}
+
+
+__all__: Sequence[str] = ["OutboxState", "Outgoing", "claim", "outbox_counts", "send_outbox"]
