@@ -16,7 +16,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke test.")
     parser.add_argument(
         "--only",
-        choices=("desk", "web", "insight", "sim", "import", "search"),
+        choices=("desk", "web", "insight", "sim", "import", "search", "roleplay"),
         help="Run one benchmark only.",
     )
     parser.add_argument("--requests", type=int, help="Requests to bulk-load (default 1,000,000).")
@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> None:
             pg_admin_url=args.pg_admin_url,
             keep=args.keep,
         )
+    if args.only in (None, "roleplay"):
+        from bench import roleplay
+
+        roleplay.run(console, rounds=1 if args.quick else roleplay.ROUNDS)
     if args.only in (None, "sim"):
         try:
             sim = importlib.import_module("bench.sim")
