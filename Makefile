@@ -7,7 +7,7 @@ DEMO_DB := $(CURDIR)/var/demo.sqlite3
 # The demo history ends here (followthrough.demo.history.END); the demo server runs on from it.
 DEMO_END := 2026-11-20T16:00:00+00:00
 
-.PHONY: demo test lint typecheck bench soak install clean chromium
+.PHONY: demo test lint typecheck bench soak install clean chromium mailserver
 
 VENDOR := src/followthrough/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
@@ -33,6 +33,11 @@ $(VENDOR_STAMP): package.json package-lock.json
 chromium:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
+# The mail-in tests and bench poll a real IMAP server: Debian's Dovecot, started by the tests as
+# an unprivileged process with a generated configuration (tests/mail/dovecot.py); not run as a service.
+mailserver:
+	command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd)
+
 install: $(STAMP) $(VENDOR_STAMP)
 
 demo: $(STAMP) $(VENDOR_STAMP)
@@ -50,10 +55,10 @@ typecheck: $(STAMP)
 
 # One worker per core (pytest-xdist), each with its own PostgreSQL database and SQLite files;
 # worksteal evens out the few long tests (tests/conftest.py says how the databases are made).
-test: lint typecheck $(VENDOR_STAMP) chromium
+test: lint typecheck $(VENDOR_STAMP) chromium mailserver
 	$(BIN)/pytest -q -n auto --dist worksteal
 
-bench: $(STAMP)
+bench: $(STAMP) mailserver
 	$(BIN)/python -m bench
 
 # The long hardening runs against a real server on SQLite and PostgreSQL (2 workers): bursts
