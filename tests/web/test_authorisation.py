@@ -76,6 +76,8 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/sign-in"),
         ("GET", "/password-reset"),
         ("POST", "/password-reset"),
+        ("GET", "/act/{token}"),
+        ("POST", "/act/{token}"),
         ("GET", "/play"),
         ("POST", "/play"),
     },
@@ -394,6 +396,7 @@ def _bindings(world: World, story: ConfidentialStory) -> dict[str, list[str]]:
         "promise_id": ["999999"],
         "view_id": ["999999"],
         "attachment_id": ["999999"],
+        "token": ["not.signed"],
     }
 
 

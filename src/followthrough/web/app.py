@@ -28,6 +28,7 @@ from followthrough.feedback.api import router as feedback_router
 from followthrough.insight.api import router as insight_router
 from followthrough.insight.routing_api import router as routing_router
 from followthrough.insight.web import router as insight_pages
+from followthrough.links.web import router as action_link_pages
 from followthrough.notes.api import router as notes_router
 from followthrough.notes.web import router as note_pages
 from followthrough.notify.api import router as inbox_router
@@ -35,6 +36,8 @@ from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
 from followthrough.org.profile_web import router as profile_pages
 from followthrough.org.web import router as admin_pages
+from followthrough.practice.roleplay.api import router as roleplay_router
+from followthrough.practice.roleplay.web import router as roleplay_pages
 from followthrough.practice.web import router as game_pages
 from followthrough.promises.api import router as promises_router
 from followthrough.requests.api import router as requests_router
@@ -148,6 +151,7 @@ def create_app(
         insight_router,
         routing_router,
         search_router,
+        roleplay_router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -167,9 +171,12 @@ def create_app(
         admin_pages,
     ):
         app.include_router(pages)
+    # Before the game's pages: its /practice/{game_id} would take /practice/role-plays.
+    app.include_router(roleplay_pages)
     app.include_router(game_pages)
     app.include_router(insight_pages)
     app.include_router(password_reset_pages)
+    app.include_router(action_link_pages)
     app.include_router(search_pages)
 
     @app.exception_handler(SignInRequired)

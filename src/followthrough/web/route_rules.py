@@ -199,6 +199,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # The new-password link an admin made: its secret is the credential.
     ("GET", "/password-reset"): PUBLIC,
     ("POST", "/password-reset"): PUBLIC,
+    # An action link from a message: its signature names the one person and the one action it
+    # allows (the action's own rule still applies); the page shows, only the POST acts.
+    ("GET", "/act/{token}"): PUBLIC,
+    ("POST", "/act/{token}"): PUBLIC,
     ("POST", "/sign-out"): YOURSELF,
     ("GET", "/account/tokens"): YOURSELF,
     ("POST", "/account/tokens"): YOURSELF,
