@@ -54,6 +54,11 @@ QUOTED = (
 QUOTED_WORDS = "checking the address with the broker"
 
 
+def wire(message: EmailMessage) -> bytes:
+    """The message as it travels between mail servers: CRLF line ends."""
+    return message.as_bytes(policy=policy.SMTP)
+
+
 def our_message_id(request_id: int, outbox_id: int = 7) -> str:
     """A Message-ID the desk gave a notification about the request (mail/threading.py's form)."""
     return f"<n{outbox_id}.r{request_id}@{DOMAIN}>"
@@ -108,7 +113,7 @@ def gmail_reply(sender: str, request_id: int, words: str) -> Sample:
         f'<blockquote class="gmail_quote">{QUOTED.format(request_id=request_id)}</blockquote></div>'
     )
     message.set_content(plain)
-    message.add_alternative(html, subtype="html")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
     return Sample(
         "gmail reply",
         message,
@@ -194,6 +199,7 @@ def html_only_reply(sender: str, request_id: int, words: str) -> Sample:
         f"<b>Subject:</b> [#{request_id}] Policy HM-1234</font><div>&nbsp;</div></div>"
         f"<div>{quoted}</div><script>alert(1)</script></body></html>",
         subtype="html",
+        cte="quoted-printable",
     )
     return Sample("html-only reply", message, Expected.PERSON, words, (QUOTED_WORDS, "alert"))
 

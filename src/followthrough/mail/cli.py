@@ -14,7 +14,7 @@ from rich.table import Table
 
 from followthrough.config import Settings, load_settings
 from followthrough.db import Database
-from followthrough.mail import smtp
+from followthrough.mail import inbound_cli, smtp
 from followthrough.mail.compose import MissingSecret, envelope_sender
 from followthrough.mail.outbound import outbox_counts, send_outbox
 
@@ -137,3 +137,4 @@ def check_command(
 
 
 # Mail in: `serve` (the receiver) and `poll` (the mailbox).
+inbound_cli.register(mail_app)

@@ -1,0 +1,137 @@
+"""Mail in from a mailbox: poll an IMAP folder, take each mail, move it to the done folder.
+
+A mail is moved only after the transaction that took it has committed, so a crash in between
+leaves it in the folder and the next poll takes it again, which changes nothing (a mail is
+recorded once). A mail that cannot be taken stays where it is for the next poll. Between polls
+the poller waits with IDLE where the server offers it (new mail wakes it at once), else sleeps.
+No transaction is open while talking to the mailbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+
+from followthrough.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Takes one mail: (its bytes, the envelope's recipients, how it came). Raises if not taken.
+Take = Callable[[bytes, tuple[str, ...], str], None]
+
+
+class MailboxSettingsError(Exception):
+    """A mailbox setting is missing or wrong: names the setting."""
+
+    def __init__(self, setting: str, detail: str) -> None:
+        super().__init__(f"{setting}: {detail}")
+        self.setting = setting
+        self.detail = detail
+
+
+def connect(settings: Settings) -> BaseMailBox:
+    """A logged-in mailbox with `imap_folder` selected."""
+    if not settings.imap_host:
+        raise MailboxSettingsError("imap_host", "no mailbox server is set")
+    if not settings.imap_username or settings.imap_password is None:
+        raise MailboxSettingsError("imap_username", "the mailbox needs a user name and password")
+    mailbox: BaseMailBox
+    if settings.imap_security == "tls":
+        mailbox = MailBox(settings.imap_host, settings.imap_port, timeout=60)
+    elif settings.imap_security == "starttls":
+        mailbox = MailBoxStartTls(settings.imap_host, settings.imap_port, timeout=60)
+    else:
+        mailbox = MailBoxUnencrypted(settings.imap_host, settings.imap_port, timeout=60)
+    mailbox.login(
+        settings.imap_username,
+        settings.imap_password.get_secret_value(),
+        initial_folder=settings.imap_folder,
+    )
+    if not mailbox.folder.exists(settings.imap_done_folder):
+        mailbox.folder.create(settings.imap_done_folder)
+    mailbox.folder.set(settings.imap_folder)
+    return mailbox
+
+
+def _raw(mailbox: BaseMailBox, uid: str) -> bytes | None:
+    """The mail's bytes exactly as stored (BODY.PEEK: reading does not mark it seen)."""
+    status, data = mailbox.client.uid("fetch", uid, "(BODY.PEEK[])")
+    if status != "OK":
+        return None
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+            return item[1]
+    return None
+
+
+@dataclass(frozen=True)
+class Polled:
+    taken: int
+    left: int
+
+
+def poll_once(mailbox: BaseMailBox, settings: Settings, take: Take) -> Polled:
+    """Take every mail in the folder; move each taken one to the done folder."""
+    taken = left = 0
+    for uid in mailbox.uids("ALL"):
+        raw = _raw(mailbox, uid)
+        if raw is None:
+            left += 1
+            continue
+        try:
+            take(raw, (), "imap")
+        except Exception:
+            log.exception(
+                "mail %s in %s could not be taken; left for the next poll",
+                uid,
+                settings.imap_folder,
+            )
+            left += 1
+            continue
+        mailbox.move(uid, settings.imap_done_folder)
+        taken += 1
+    return Polled(taken, left)
+
+
+def supports_idle(mailbox: BaseMailBox) -> bool:
+    return "IDLE" in {str(c).upper() for c in mailbox.client.capabilities}
+
+
+def poll_forever(
+    settings: Settings,
+    take: Take,
+    *,
+    stop: Callable[[], bool],
+    sleep_seconds: float = 30.0,
+    on_poll: Callable[[Polled], None] | None = None,
+) -> None:
+    """Poll, then wait for new mail (IDLE, or a sleep), until `stop()` is true. A lost
+    connection is opened again after a pause."""
+    while not stop():
+        try:
+            with connect(settings) as mailbox:
+                idle = supports_idle(mailbox)
+                while not stop():
+                    polled = poll_once(mailbox, settings, take)
+                    if on_poll is not None:
+                        on_poll(polled)
+                    if idle:
+                        # The server wakes us at once on new mail; `stop` is heard after each wait.
+                        mailbox.idle.wait(timeout=settings.imap_idle_seconds)
+                    else:
+                        _sleep(sleep_seconds, stop)
+        except MailboxSettingsError:
+            raise
+        except Exception:
+            log.exception("the mailbox connection failed; trying again shortly")
+            _sleep(5.0, stop)
+
+
+def _sleep(seconds: float, stop: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + seconds
+    while not stop() and time.monotonic() < deadline:
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
