@@ -15,6 +15,7 @@ from followthrough.notes.models import InternalNote
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
+from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.promises.models import Promise
 from followthrough.requests.models import (
     Offer,
@@ -74,6 +75,8 @@ __all__ = [
     "RequestParticipant",
     "RequestSearch",
     "RequestUpdate",
+    "RolePlayAttempt",
+    "RolePlayTurn",
     "SavedView",
     "Service",
     "ServiceMailAddress",
