@@ -6,6 +6,7 @@ of mail out or mail in (and of links in mail) can ask for `smtp_server`.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -40,13 +41,17 @@ class Received:
 
 @dataclass
 class RecordingHandler:
-    """Accepts every message and keeps it; `refuse_with` makes it answer DATA with an error."""
+    """Accepts every message and keeps it; `refuse_with` makes it answer DATA with an error;
+    `delay` seconds pass before each answer (a slow server, to stop a sender mid-batch)."""
 
     received: list[Received] = field(default_factory=list)
     refuse_with: str | None = None
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.refuse_with is not None:
             return self.refuse_with
         raw = envelope.original_content or b""

@@ -13,11 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from followthrough.config import Settings, load_settings
-from followthrough.db import Database
 from followthrough.mail import inbound_cli, smtp
-from followthrough.mail.compose import MissingSecret, envelope_sender
-from followthrough.mail.outbound import outbox_counts, send_outbox
 
+# Each command imports the modules it runs (the database, the sender) when it runs, so that
+# `followthrough --help` and every other command start faster; nothing hides a cycle.
 mail_app = typer.Typer(
     help="Mail: send the outbox, test the mail server settings, receive mail.",
     no_args_is_help=True,
@@ -54,6 +53,8 @@ def _server_error(exc: smtp.MailServerSettingsError) -> typer.Exit:
 
 
 def _needs_a_server(settings: Settings) -> None:
+    from followthrough.mail.compose import envelope_sender
+
     if not settings.smtp_host:
         raise _fail(f"smtp_host ({_variable('smtp_host')}): no mail server is set")
     try:
@@ -70,6 +71,10 @@ def send_command(
     ] = None,
 ) -> None:
     """Send the outbox once: every message whose time has come, then stop."""
+    from followthrough.db import Database
+    from followthrough.mail.compose import MissingSecret
+    from followthrough.mail.outbound import outbox_counts, send_outbox
+
     settings = _settings(database_url=database_url)
     _needs_a_server(settings)
     if settings.secret_key is None:
@@ -105,6 +110,8 @@ def check_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check the mail settings by sending one message; exit 2 naming the setting if it fails."""
+    from followthrough.mail.compose import envelope_sender
+
     settings = _settings(database_url=database_url)
     _needs_a_server(settings)
     if "@" not in to:
