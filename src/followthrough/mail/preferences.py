@@ -47,6 +47,8 @@ KIND_LABELS = {
     "reassigned": "Requests reassigned",
     "attachment": "Attachments added",
     "note": "Internal notes",
+    "mail_bounced": "Mail that could not be delivered",
+    "integration_disabled": "Webhooks and chat turned off after failures",
 }
 
 DEFAULT_DIGEST_AT = time(8, 0)
@@ -120,7 +122,7 @@ def next_digest_at(preference: Preference, local_time: datetime) -> datetime:
 
 def next_wall_time(local_time: datetime, wall: time) -> datetime:
     """The first instant after `local_time` when the person's clock reads `wall` (UTC). On a day
-    the clocks skip that time, the instant the skipped hour ends is taken."""
+    the clocks skip that time, it moves on by the gap, as a clock does (01:30 reads 02:30)."""
     zone = local_time.tzinfo
     day: date = local_time.date()
     for _ in range(3):
