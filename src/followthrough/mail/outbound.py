@@ -51,9 +51,12 @@ from followthrough.mail.compose import (
     envelope_sender,
     notification_message,
 )
+from followthrough.mail.inbound import bouncing_addresses
+from followthrough.mail.inbound_models import BouncingAddress
 from followthrough.mail.outbound_rules import after_failure
 from followthrough.mail.preferences import Action, delivery_for
 from followthrough.mail.preferences_service import preferences_of
+from followthrough.mail.safety import may_send_to
 from followthrough.mail.threading import message_id_for
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.local_time import clock_of, local
@@ -61,6 +64,8 @@ from followthrough.org.models import Person
 from followthrough.requests.models import Request
 
 CHANNEL = "email"
+# How often mail held for a bouncing address is looked at again.
+BOUNCING_RECHECK = timedelta(hours=1)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
@@ -184,6 +189,7 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
 
     people = _people(session, {row.person_id for row in [*expired, *pending, *due_summaries]})
     preferences = preferences_of(session, {row.person_id for row in pending})
+    bouncing = _bouncing(session, [person.email for person in people.values()])
     lease_end = now + timedelta(seconds=settings.mail_lease_seconds)
 
     to_send: list[tuple[list[Any], int | None]] = []  # (rows, summary's first row or None)
@@ -194,6 +200,12 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
         person = people.get(row.person_id)
         if person is None or not person.active:
             skipped.append({"row_id": row.id})
+            continue
+        if person.email.lower() in bouncing:
+            # Mail to this address failed for good (mail.inbound records the bounce): nothing
+            # goes to it until someone fixes it; the row waits and is looked at again.
+            held.append({"row_id": row.id, "not_before": now + BOUNCING_RECHECK})
+            counts["held: the address bounces"] += 1
             continue
         clock = clock_of(person.timezone, person.locale)
         decision = delivery_for(preferences[row.person_id], row.kind, local(now, clock))
@@ -213,6 +225,9 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
         to_send.append((rows, rows[0].id))
 
     facts = _request_facts(session, {row.request_id for rows, _ in to_send for row in rows})
+    # Mail in marks an address that bounced for good; nothing goes there until it is fixed.
+    bouncing = bouncing_addresses(session, tuple(p.email for p in people.values()))
+    bounced: list[dict[str, Any]] = []
     outgoing: list[Outgoing] = []
     sending_rows: list[dict[str, Any]] = []
     for rows, summary in to_send:
@@ -220,6 +235,9 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
         person = people.get(first.person_id)
         if person is None:
             skipped += [{"row_id": row.id} for row in rows]
+            continue
+        if not may_send_to(person.email, bouncing):
+            bounced += [{"row_id": row.id} for row in rows]
             continue
         request_id = None if summary is not None else first.request_id
         message_id = first.message_id or message_id_for(first.id, request_id, settings.mail_domain)
@@ -261,7 +279,9 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
     _write(session, held, not_before=bindparam("not_before"))
     _write(session, digested, state=OutboxState.DIGEST, not_before=bindparam("not_before"))
     _write(session, skipped, state=OutboxState.SKIPPED)
-    counts["held for quiet hours"] += len(held)
+    _write(session, bounced, state=OutboxState.SKIPPED)
+    counts["skipped (the address bounces)"] += len(bounced)
+    counts["held for quiet hours"] += len(held) - counts["held: the address bounces"]
     counts["kept for the daily summary"] += len(digested)
     counts["skipped (turned off)"] += len(skipped)
     return Claimed(outgoing=outgoing, looked_at=looked_at, counts=counts)
@@ -271,6 +291,23 @@ def _write(session: Session, rows: list[dict[str, Any]], **values: Any) -> None:
     if rows:
         statement = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(**values)
         session.connection().execute(statement, rows)
+
+
+def _bouncing(session: Session, addresses: Iterable[str]) -> set[str]:
+    """Those of the addresses (lower case) that bounce and are not fixed yet."""
+    wanted = sorted({address.lower() for address in addresses})
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            address.lower()
+            for address in session.scalars(
+                select(BouncingAddress.address).where(
+                    func.lower(BouncingAddress.address).in_(wanted[start : start + 500]),
+                    BouncingAddress.fixed_at.is_(None),
+                )
+            )
+        )
+    return found
 
 
 def _people(session: Session, ids: Iterable[int]) -> dict[int, Person]:
