@@ -51,12 +51,10 @@ from followthrough.mail.compose import (
     envelope_sender,
     notification_message,
 )
-from followthrough.mail.inbound import bouncing_addresses
 from followthrough.mail.inbound_models import BouncingAddress
 from followthrough.mail.outbound_rules import after_failure
 from followthrough.mail.preferences import Action, delivery_for
 from followthrough.mail.preferences_service import preferences_of
-from followthrough.mail.safety import may_send_to
 from followthrough.mail.threading import message_id_for
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.local_time import clock_of, local
@@ -225,8 +223,7 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
         to_send.append((rows, rows[0].id))
 
     facts = _request_facts(session, {row.request_id for rows, _ in to_send for row in rows})
-    # Mail in marks an address that bounced for good; nothing goes there until it is fixed.
-    bouncing = bouncing_addresses(session, tuple(p.email for p in people.values()))
+    # A retried claim or a daily summary to an address that bounced since is not sent either.
     bounced: list[dict[str, Any]] = []
     outgoing: list[Outgoing] = []
     sending_rows: list[dict[str, Any]] = []
@@ -236,7 +233,7 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
         if person is None:
             skipped += [{"row_id": row.id} for row in rows]
             continue
-        if not may_send_to(person.email, bouncing):
+        if person.email.lower() in bouncing:
             bounced += [{"row_id": row.id} for row in rows]
             continue
         request_id = None if summary is not None else first.request_id
