@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from followthrough.db import Database
+from followthrough.mail.inbound_models import BouncingAddress
 from followthrough.mail.outbound import send_outbox
 from followthrough.mail.preferences import Delivery, Preference, QuietHours
 from followthrough.mail.preferences_service import preference_of, save_preference, turn_off
@@ -130,3 +131,24 @@ def test_unsubscribing_from_the_summary_turns_off_what_was_in_it(
             "feedback": Delivery.OFF,
             "note": Delivery.OFF,
         }
+
+
+def test_nothing_goes_to_an_address_that_bounces_until_it_is_fixed(
+    db: Database, world: World, smtp_server: SmtpServer
+) -> None:
+    dan = world.people["dan"]
+    with db.unit_of_work() as session:
+        session.add(
+            BouncingAddress(address="DAN@example.com", first_bounced_at=T0, last_bounced_at=T0)
+        )
+        notify.notify(session, dan, "escalation", "Escalated", T0)
+        notify.notify(session, world.people["asha"], "escalation", "Escalated", T0)
+    settings = mail_settings(db, smtp_server.settings())
+    send_outbox(db, settings, T0)
+    assert [r.recipients for r in smtp_server.received] == [("asha@example.com",)]
+    with db.unit_of_work() as session:
+        bounce = session.get(BouncingAddress, "DAN@example.com")
+        assert bounce is not None
+        bounce.fixed_at = T0 + timedelta(minutes=30)
+    send_outbox(db, settings, T0 + timedelta(hours=2))  # looked at again within the hour
+    assert [r.recipients for r in smtp_server.received][1:] == [("dan@example.com",)]
