@@ -211,13 +211,13 @@ def sweep_command(
     """Fire due escalations, reminders, broken promises and auto-closes."""
     import time
 
-    from followthrough.sweeper.service import sweep
+    from followthrough.sweeper.service import jobs_for, sweep
 
     settings = _settings(database_url)
     db = Database(settings.database_url)
     try:
         while True:
-            fired = sweep(db, parse_time(at, "--now"))
+            fired = sweep(db, parse_time(at, "--now"), jobs=jobs_for(settings))
             table = Table("due item", "fired")
             for name, count in fired.items():
                 table.add_row(name, str(count))

@@ -32,7 +32,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from followthrough.auth import scheduled as auth_due
+from followthrough.config import Settings
 from followthrough.db import Database
+from followthrough.mail import scheduled as mail_due
 from followthrough.promises import scheduled as promises_due
 from followthrough.requests import scheduled as requests_due
 from followthrough.requests.scheduled import BATCH, Batch, DueStep
@@ -161,6 +163,16 @@ PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (
         PeriodicJob("forget_failed_attempts", timedelta(hours=1), auth_due.forget_failed_attempts),
     ),
 )
+
+
+def jobs_for(settings: Settings) -> tuple[tuple[str, PeriodicJob], ...]:
+    """The periodic jobs, with those that run only when they are set up (mail out: a server)."""
+    jobs = list(PERIODIC_JOBS)
+    send_mail = mail_due.outbox_sender(settings)
+    if send_mail is not None:
+        # Every sweep, in every process: senders split the outbox between them (mail.outbound).
+        jobs.append(("mail sent", PeriodicJob("mail_out", timedelta(0), send_mail)))
+    return tuple(jobs)
 
 
 def sweep(

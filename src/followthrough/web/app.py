@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from urllib.parse import quote
@@ -45,7 +45,7 @@ from followthrough.requests.team_web import router as team_pages
 from followthrough.requests.web import router as request_pages
 from followthrough.search.api import router as search_router
 from followthrough.search.web import router as search_pages
-from followthrough.sweeper.service import sweep
+from followthrough.sweeper.service import PERIODIC_JOBS, PeriodicJob, jobs_for, sweep
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.openapi import install_api_reference, install_openapi
 from followthrough.web.pages import STATIC, SignInRequired, error_page
@@ -58,17 +58,24 @@ log = logging.getLogger("followthrough.sweeper")
 class SweeperThread(threading.Thread):
     """Runs the sweeper every few seconds inside the server process (the embedded default)."""
 
-    def __init__(self, database: Database, interval: float, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        interval: float,
+        clock: Callable[[], datetime],
+        jobs: Sequence[tuple[str, PeriodicJob]] = PERIODIC_JOBS,
+    ) -> None:
         super().__init__(name="followthrough-sweeper", daemon=True)
         self.database = database
         self.interval = interval
         self.clock = clock
+        self.jobs = jobs
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
             try:
-                sweep(self.database, self.clock())
+                sweep(self.database, self.clock(), jobs=self.jobs)
             except Exception:
                 # A failed sweep is retried on the next tick; nothing it did was committed.
                 log.exception("sweep failed")
@@ -101,7 +108,10 @@ def create_app(
         sweeper = None
         if running.sweeper_in_process:
             sweeper = SweeperThread(
-                app.state.database, running.sweep_interval_seconds, app.state.clock
+                app.state.database,
+                running.sweep_interval_seconds,
+                app.state.clock,
+                jobs_for(running),
             )
             sweeper.start()
         try:
