@@ -23,7 +23,7 @@ from followthrough.attachments.service import Upload, add_attachment
 from followthrough.attachments.storage import AttachmentStore
 from followthrough.config import Settings
 from followthrough.db import Database
-from followthrough.errors import DomainError
+from followthrough.errors import DomainError, InvalidInput
 from followthrough.mail import threading
 from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
 from followthrough.mail.inbound_rules import (
@@ -39,7 +39,7 @@ from followthrough.mail.safety import MailKind, normalised_address, over_rate_li
 from followthrough.notify.service import notify
 from followthrough.org.actors import Actor
 from followthrough.org.models import Person
-from followthrough.org.service import actor_of
+from followthrough.org.service import actor_of, get_service
 from followthrough.requests import service as requests
 from followthrough.requests.models import Request, RequestParticipant
 from followthrough.requests.rules import is_working_on
@@ -400,13 +400,49 @@ def bouncing_addresses(session: Session, addresses: tuple[str, ...]) -> set[str]
     )
 
 
-def fix_bouncing_address(session: Session, address: str, fixed_by_id: int, now: datetime) -> None:
-    """Someone says the address works again: mail to it starts again."""
+def fix_bouncing_address(session: Session, address: str, fixed_by_id: int, now: datetime) -> bool:
+    """Someone says the address works again: mail to it starts again. False if it was not
+    marked as bouncing."""
     mark = session.get(BouncingAddress, normalised_address(address))
-    if mark is not None and mark.fixed_at is None:
-        mark.fixed_at = now
-        mark.fixed_by_id = fixed_by_id
-        session.flush()
+    if mark is None or mark.fixed_at is not None:
+        return False
+    mark.fixed_at = now
+    mark.fixed_by_id = fixed_by_id
+    session.flush()
+    return True
+
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def set_service_address(
+    session: Session, service_id: int, slug: str, address: str | None
+) -> ServiceMailAddress:
+    """How mail reaches a service: its +s-{slug} tag and, optionally, a whole address."""
+    slug = slug.strip().lower()
+    if not _SLUG.match(slug):
+        raise InvalidInput("slug must be a-z, 0-9 and -, at most 64 characters", field="slug")
+    get_service(session, service_id)
+    whole = normalised_address(address) if address else None
+    if whole is not None and "@" not in whole:
+        raise InvalidInput(f"{address!r} is not a mail address", field="address")
+    taken = session.scalar(
+        select(ServiceMailAddress.service_id).where(
+            ServiceMailAddress.service_id != service_id,
+            (ServiceMailAddress.slug == slug)
+            | (func.lower(ServiceMailAddress.address) == (whole or "")),
+        )
+    )
+    if taken is not None:
+        raise InvalidInput(f"service {taken} already has that slug or address", field="slug")
+    row = session.get(ServiceMailAddress, service_id)
+    if row is None:
+        row = ServiceMailAddress(service_id=service_id, slug=slug, address=whole)
+        session.add(row)
+    else:
+        row.slug, row.address = slug, whole
+    session.flush()
+    return row
 
 
 # -- refusals -------------------------------------------------------------------------------------

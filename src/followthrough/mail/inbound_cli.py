@@ -17,13 +17,17 @@ from typing import Annotated
 import typer
 from imap_tools.errors import MailboxLoginError
 from rich.console import Console
+from sqlalchemy import select
 
 from followthrough.attachments.storage import store_from_settings
 from followthrough.config import Settings, load_settings
 from followthrough.db import Database, utcnow
+from followthrough.errors import DomainError
 from followthrough.mail import imap, inbound, smtp
 from followthrough.mail.compose import envelope_sender
 from followthrough.mail.receiver import desk_take, desk_takes, start_receiver
+from followthrough.mail.threading import service_address
+from followthrough.org.models import Person
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -183,3 +187,45 @@ def register(mail_app: typer.Typer) -> None:
             ) from None
         finally:
             database.dispose()
+
+    @mail_app.command("service-address")
+    def service_address_command(
+        service_id: Annotated[int, typer.Argument(help="The service's number.")],
+        slug: Annotated[str, typer.Option("--slug", help="Its tag: desk+s-{slug}@…")],
+        address: Annotated[
+            str | None, typer.Option("--address", help="A whole address of its own, if any.")
+        ] = None,
+        database_url: DatabaseUrl = None,
+    ) -> None:
+        """Set how mail reaches a service (a new mail there opens a request for it)."""
+        settings = _settings(database_url=database_url)
+        database = Database(settings.database_url)
+        try:
+            with database.unit_of_work() as session:
+                inbound.set_service_address(session, service_id, slug, address)
+        except DomainError as exc:
+            raise _fail(f"{exc.field or 'service'}: {exc}") from None
+        finally:
+            database.dispose()
+        tagged = service_address(settings.mail_inbound_address, slug.lower())
+        console.print(f"service {service_id}: {tagged}" + (f" and {address}" if address else ""))
+
+    @mail_app.command("address-fixed")
+    def address_fixed_command(
+        address: Annotated[str, typer.Argument(help="The address that works again.")],
+        by: Annotated[str, typer.Option("--by", help="Your handle (an admin).")],
+        database_url: DatabaseUrl = None,
+    ) -> None:
+        """Mail to an address that bounced may go again (it was corrected, or is back)."""
+        settings = _settings(database_url=database_url)
+        database = Database(settings.database_url)
+        try:
+            with database.unit_of_work() as session:
+                admin = session.scalar(select(Person).where(Person.handle == by))
+                if admin is None or not admin.is_admin:
+                    raise _fail(f"--by: {by!r} is not an admin's handle")
+                if not inbound.fix_bouncing_address(session, address, admin.id, utcnow()):
+                    raise _fail(f"address: {address!r} is not marked as bouncing")
+        finally:
+            database.dispose()
+        console.print(f"mail to {address} goes again")
