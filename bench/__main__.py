@@ -71,10 +71,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.only in (None, "web"):
         from bench import web
 
-        if args.quick:
-            web.run(console, requests=2_000, samples=20)
-        else:
-            web.run(console, requests=args.requests or 1_000_000)
+        web.run(
+            console,
+            requests=20_000 if args.quick else args.requests or 1_000_000,
+            samples=20 if args.quick else 60,
+            backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
+            pg_admin_url=args.pg_admin_url,
+            keep=args.keep,
+        )
     if args.only in (None, "insight"):
         import os
 

@@ -16,6 +16,8 @@ kind of query and overall. Target: p95 < 50 ms on both databases.
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import shutil
 import sqlite3
@@ -36,7 +38,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from bench import bulk
-from bench.desk import PG_ADMIN_URL, pct
+from bench.desk import PG_ADMIN_URL, _cpu_of, pct
 from followthrough.db import Database, normalise_url
 from followthrough.migrate import upgrade
 from followthrough.org.service import actor_of
@@ -532,6 +534,12 @@ class Timings:
     load_seconds: float
     by_kind: dict[str, list[float]] = field(default_factory=dict)
     totals: dict[str, list[int]] = field(default_factory=dict)
+    # CPU of the timing thread per search: on SQLite that is all the work (the database runs in
+    # process), so it shows the cost without the machine's queueing; on PostgreSQL the server's
+    # share is not in it.
+    cpu: list[float] = field(default_factory=list)
+    capped: int = 0  # searches whose request count stopped at rules.COUNT_LIMIT
+    server_cpu_each: float = 0.0  # PostgreSQL: the server's CPU per search, on average
 
     @property
     def all(self) -> list[float]:
@@ -560,43 +568,134 @@ def measure(
     try:
         with database.unit_of_work(readonly=True) as session:
             viewer = actor_of(session, viewer_id)
+        server_cpu = 0.0
         for n in range(samples + 20):
+            if n == 20:
+                server_cpu = _server_cpu(database)
             kind = kinds[rng.randrange(len(kinds))]
             text = corpus.sample(kind, rng)
             query = rules.parse(text)
             started = time.perf_counter()
+            cpu_started = time.thread_time()
             with database.unit_of_work(readonly=True) as session:
                 found = service.search_requests(session, viewer, query, 10)
                 service.search_cases(session, query, 5)
                 service.search_people(session, query, 5)
             elapsed = time.perf_counter() - started  # seconds: desk.pct reports ms
+            cpu = time.thread_time() - cpu_started
             if n >= 20:  # the first few warm the caches
                 timings.by_kind.setdefault(kind, []).append(elapsed)
+                timings.cpu.append(cpu)
                 timings.totals.setdefault(kind, []).append(found.total)
+                timings.capped += found.capped
+        if backend == "postgresql":
+            timings.server_cpu_each = (_server_cpu(database) - server_cpu) / samples
     finally:
         database.dispose()
     return timings
 
 
+def _server_cpu(database: Database) -> float:
+    """CPU seconds so far of the PostgreSQL backends serving this database's connections (the
+    pool keeps them between searches), read from /proc: the server is on this machine."""
+    if database.is_sqlite:
+        return 0.0
+    with database.engine.connect() as connection:
+        pids = connection.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ).scalars()
+        return sum(_cpu_of(pid) for pid in pids)
+
+
+KEPT_FOLDER = Path(tempfile.gettempdir()) / "ft_bench_search"
+
+
+def _corpus_path(backend: str) -> Path:
+    return KEPT_FOLDER / f"corpus-{backend}.json"
+
+
+def save_corpus(backend: str, requests: int, seconds: float, corpus: Corpus) -> None:
+    """What a kept database was loaded with, so a later run can time it again without
+    loading it again (the org is rebuilt from its fixed seed)."""
+    KEPT_FOLDER.mkdir(exist_ok=True)
+    _corpus_path(backend).write_text(
+        json.dumps(
+            {
+                "requests": requests,
+                "load_seconds": seconds,
+                "policies": corpus.policies,
+                "cases": corpus.cases,
+                "request_ids": corpus.requests,
+                "max_request": corpus.max_request,
+            }
+        )
+    )
+
+
+def kept_corpus(backend: str, requests: int) -> tuple[Corpus, float] | None:
+    """The corpus of a kept database of `requests` requests, or None when there is none."""
+    path = _corpus_path(backend)
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    if saved["requests"] != requests:
+        return None
+
+    def by_team(values: dict[str, list[Any]]) -> dict[int, list[Any]]:
+        return {int(team): items for team, items in values.items()}
+
+    corpus = Corpus(
+        by_team(saved["policies"]),
+        by_team(saved["cases"]),
+        by_team(saved["request_ids"]),
+        saved["max_request"],
+    )
+    return corpus, float(saved["load_seconds"])
+
+
 @contextmanager
-def bench_database(backend: str, pg_admin_url: str, keep: bool) -> Iterator[str]:
+def bench_database(
+    backend: str, pg_admin_url: str, keep: bool, requests: int
+) -> Iterator[tuple[str, tuple[Corpus, float] | None]]:
+    """The bench's database and, when `keep` finds one kept from an earlier run of the same
+    size, its corpus (None: a fresh database to load). Kept databases live in KEPT_FOLDER
+    (SQLite) and the PostgreSQL database PG_DB; they are migrated to the current head."""
+    kept = kept_corpus(backend, requests) if keep else None
     if backend == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="ft_bench_search_"))
+        path = KEPT_FOLDER / "search.sqlite3"
+        if kept is not None and path.exists():
+            url = f"sqlite:///{path}"
+            upgrade(url)
+            yield url, kept
+            return
+        if keep:
+            KEPT_FOLDER.mkdir(exist_ok=True)
+            _corpus_path(backend).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            folder = KEPT_FOLDER
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="ft_bench_search_"))
         url = f"sqlite:///{folder / 'search.sqlite3'}"
         try:
             upgrade(url)
-            yield url
+            yield url, None
         finally:
             if not keep:
                 shutil.rmtree(folder, ignore_errors=True)
         return
+    url = pg_admin_url.rsplit("/", 1)[0] + f"/{PG_DB}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DB,)).fetchone()
+        if kept is not None and exists:
+            upgrade(url)
+            yield url, kept
+            return
+        _corpus_path(backend).unlink(missing_ok=True)
         conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{PG_DB}"')
-    url = pg_admin_url.rsplit("/", 1)[0] + f"/{PG_DB}"
     try:
         upgrade(url)
-        yield url
+        yield url, None
     finally:
         if not keep:
             with psycopg.connect(pg_admin_url, autocommit=True) as conn:
@@ -606,7 +705,7 @@ def bench_database(backend: str, pg_admin_url: str, keep: bool) -> Iterator[str]
 def table_of(results: list[Timings], requests: int) -> Table:
     table = Table(
         title=f"Search as a team member (and as the admin), {requests:,} requests"
-        " (ms; requests + cases + people, true totals)"
+        " (ms; requests + cases + people; counts stop at 1,000)"
     )
     table.add_column("query")
     for r in results:
@@ -646,24 +745,43 @@ def run(
 ) -> list[Timings]:
     results = []
     for backend in backends:
-        with bench_database(backend, pg_admin_url, keep) as url:
-            console.print(f"search: loading {requests:,} requests into {backend}")
+        with bench_database(backend, pg_admin_url, keep, requests) as (url, kept):
             if keep:
                 console.print(f"search: kept at {url}")
-            if backend == "sqlite":
-                org, corpus, seconds = load_sqlite(
-                    url.removeprefix("sqlite:///"), requests, console
+            org = bulk.build_org()[0]
+            if kept is not None:
+                corpus, seconds = kept
+                console.print(
+                    f"search: {backend} kept from an earlier run (loaded in {seconds:.0f} s)"
                 )
             else:
-                org, corpus, seconds = load_postgres(url, requests, console)
-            console.print(f"search: {backend} loaded in {seconds:.0f} s; timing {samples} searches")
+                console.print(f"search: loading {requests:,} requests into {backend}")
+                if backend == "sqlite":
+                    org, corpus, seconds = load_sqlite(
+                        url.removeprefix("sqlite:///"), requests, console
+                    )
+                else:
+                    org, corpus, seconds = load_postgres(url, requests, console)
+                if keep:
+                    save_corpus(backend, requests, seconds, corpus)
+            console.print(f"search: timing {samples} searches on {backend}")
             results.append(measure(url, org, corpus, backend, seconds, samples))
             results.append(measure(url, org, corpus, backend, seconds, samples // 2, True))
     console.print(table_of(results, requests), width=160)
+    load = os.getloadavg()
     for r in results:
         console.print(
-            f"{r.backend}: load and index {r.load_seconds:.0f} s; overall p95 {pct(r.all, 95):.1f} ms, max {max(r.all) * 1000:.1f} ms"
+            f"{r.backend}: load and index {r.load_seconds:.0f} s; overall p95 {pct(r.all, 95):.1f} ms,"
+            f" max {max(r.all) * 1000:.1f} ms; CPU of this process p50 {pct(r.cpu, 50):.1f} ms,"
+            f" p95 {pct(r.cpu, 95):.1f} ms; {r.capped} of {len(r.all)} counts stopped at"
+            f" {rules.COUNT_LIMIT:,}"
+            + (
+                f"; PostgreSQL's CPU per search {r.server_cpu_each * 1000:.1f} ms on average"
+                if r.server_cpu_each
+                else ""
+            )
         )
+    console.print(f"load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}")
     return results
 
 

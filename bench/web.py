@@ -1,6 +1,11 @@
-"""Web page benchmark: server-render latency (p50/p95) of the main pages on a bulk-loaded database.
+"""Web page benchmark: server-render latency (p50/p95) of the main pages at a million requests,
+on SQLite and PostgreSQL.
 
-The pages are fetched over real HTTP from the real app (one uvicorn worker, sweeper out of
+The database is the search benchmark's (bench/search_bench.py: the bench organisation, N
+requests with participants, offers, updates and customer cases, and their search documents);
+with `--keep` both benchmarks use the same kept databases, so the second one does not load
+again. The pages (Home, the team queue, my requests, a request, the lead board and search
+results) are fetched over real HTTP from the real app (one uvicorn worker, sweeper out of
 process) with a signed-in person's session cookie, one at a time, so the figure is the render
 time of a page, not queueing. The target is p95 < 100 ms.
 """
@@ -8,23 +13,20 @@ time of a page, not queueing. The target is p95 < 100 ms.
 from __future__ import annotations
 
 import random
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from bench import bulk
-from bench.desk import pct, running_server
+from bench import bulk, search_bench
+from bench.desk import PG_ADMIN_URL, pct, running_server
 from followthrough.auth.service import start_web_session
 from followthrough.db import Database
-from followthrough.migrate import upgrade
 from followthrough.org.models import Person
 from followthrough.requests.models import Request
 
@@ -33,6 +35,7 @@ TARGET_MS = 100.0
 
 @dataclass(frozen=True)
 class PageTiming:
+    backend: str
     page: str
     viewer: str
     samples: list[float]
@@ -84,7 +87,20 @@ def _time(client: httpx.Client, path: str) -> float:
     return elapsed
 
 
-def measure(url: str, org: bulk.Org, samples: int) -> list[PageTiming]:
+def search_paths(corpus: search_bench.Corpus, team: int, count: int) -> list[str]:
+    """The results page for the search bench's mix of queries, as typed in the header's box."""
+    rng = random.Random(5)
+    corpus.team = team
+    kinds = [k for k, w in search_bench.MIX for _ in range(w)]
+    return [
+        "/search?" + urlencode({"q": corpus.sample(kinds[rng.randrange(len(kinds))], rng)})
+        for _ in range(count)
+    ]
+
+
+def measure(
+    url: str, backend: str, org: bulk.Org, corpus: search_bench.Corpus, samples: int
+) -> list[PageTiming]:
     team = org.team_ids[3]
     member = org.members[team][1]
     lead = org.lead_of[team]
@@ -92,10 +108,12 @@ def measure(url: str, org: bulk.Org, samples: int) -> list[PageTiming]:
     cookies = {"member": _session_cookie(url, member), "lead": _session_cookie(url, lead)}
     pages = [
         ("home", "member", ["/"]),
+        ("home", "lead", ["/"]),
         ("team queue", "member", [f"/team?team_id={team}"]),
         ("my requests", "member", ["/requests?show=all"]),
         ("request page", "member", [f"/requests/{rid}" for rid in requests]),
         ("lead board", "lead", [f"/board?team_id={team}"]),
+        ("search results", "member", search_paths(corpus, team, samples)),
     ]
     timings = []
     with running_server(url, 1) as (base, _pid):
@@ -106,29 +124,47 @@ def measure(url: str, org: bulk.Org, samples: int) -> list[PageTiming]:
                 for path in paths[:3]:
                     _time(client, path)  # warm up
                 values = [_time(client, paths[i % len(paths)]) for i in range(samples)]
-            timings.append(PageTiming(name, viewer, values))
+            timings.append(PageTiming(backend, name, viewer, values))
     return timings
 
 
 def run(
-    console: Console, requests: int = 100_000, events: int = 0, samples: int = 60
+    console: Console,
+    requests: int = 1_000_000,
+    samples: int = 60,
+    backends: tuple[str, ...] = ("sqlite", "postgresql"),
+    pg_admin_url: str = PG_ADMIN_URL,
+    keep: bool = False,
 ) -> list[PageTiming]:
-    """Bulk-load a SQLite database with `requests` requests, then time the main pages."""
-    folder = Path(tempfile.mkdtemp(prefix="ft_bench_web_"))
-    url = f"sqlite:///{folder / 'web.sqlite3'}"
-    try:
-        upgrade(url)
-        console.print(f"web pages: loading {requests:,} requests into SQLite")
-        org, _report = bulk.load(url, requests, events, console=console)
-        timings = measure(url, org, samples)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    table = Table(title=f"Server render of the main pages ({requests:,} requests, SQLite)")
-    for column in ("page", "viewer", "p50 ms", "p95 ms", f"p95 < {TARGET_MS:.0f} ms"):
-        table.add_column(column, justify="left" if column in ("page", "viewer") else "right")
+    """Load (or, with `keep`, reuse) the search bench's database of `requests` requests on each
+    backend, then time the main pages."""
+    timings: list[PageTiming] = []
+    for backend in backends:
+        with search_bench.bench_database(backend, pg_admin_url, keep, requests) as (url, kept):
+            org = bulk.build_org()[0]
+            if kept is not None:
+                corpus, _seconds = kept
+                console.print(f"web pages: {backend} database kept at {url}")
+            else:
+                console.print(f"web pages: loading {requests:,} requests into {backend}")
+                if backend == "sqlite":
+                    org, corpus, seconds = search_bench.load_sqlite(
+                        url.removeprefix("sqlite:///"), requests, console
+                    )
+                else:
+                    org, corpus, seconds = search_bench.load_postgres(url, requests, console)
+                if keep:
+                    search_bench.save_corpus(backend, requests, seconds, corpus)
+            timings += measure(url, backend, org, corpus, samples)
+    table = Table(title=f"Server render of the main pages ({requests:,} requests)")
+    for column in ("database", "page", "viewer", "p50 ms", "p95 ms", f"p95 < {TARGET_MS:.0f} ms"):
+        table.add_column(
+            column, justify="left" if column in ("database", "page", "viewer") else "right"
+        )
     for timing in timings:
         ok = timing.p95 < TARGET_MS
         table.add_row(
+            timing.backend,
             timing.page,
             timing.viewer,
             f"{timing.p50:.1f}",

@@ -88,3 +88,27 @@ def test_any_input_becomes_only_quoted_words_joined_by_our_operators(text: str) 
         if group.prefix is not None:
             assert re.fullmatch(r"'[^\W_]+':\*", rules.prefix_tsquery(group.prefix))
     assert sum(len(g) for g in query.groups) + len(query.excluded) <= rules.MAX_TERMS
+
+
+def test_best_first_is_more_words_in_the_title_then_in_a_case_then_the_newest() -> None:
+    query = rules.parse("refund Patel")
+    candidates = [
+        (1, "Refund the premium", ""),  # one word in the title
+        (2, "Address change", ""),  # the words only in the text
+        (3, "Refunds for Mrs Patel", ""),  # both words in the title (refund's plural)
+        (4, "Schedule", "CLM-1 Mrs Patel"),  # one word in a case
+        (5, "Refunded twice", "CLM-2 Mr Patel"),  # one in the title, one in a case
+        (6, "Cancel", ""),  # the words only in the text, and newer than 2
+        (7, "Prefund check", ""),  # "refund" inside a word is not the word
+    ]
+    assert rules.relevance_order(candidates, query) == [3, 5, 1, 4, 7, 6, 2]
+    # Accents and case are folded as the index folds them.
+    assert rules.relevance_order([(1, "x", ""), (2, "Café", "")], rules.parse("cafe")) == [2, 1]
+    # Nothing to rank by (a number only): the newest first.
+    assert rules.relevance_order([(1, "a", ""), (9, "b", "")], rules.parse("#9")) == [9, 1]
+
+
+def test_a_count_that_stopped_says_so() -> None:
+    assert rules.shown_count(7, capped=False) == "7"
+    assert rules.shown_count(1000, capped=False) == "1,000"
+    assert rules.shown_count(1000, capped=True) == "1,000+"

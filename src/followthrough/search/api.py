@@ -56,7 +56,15 @@ class PersonResult(BaseModel):
 
 
 class Section(BaseModel, Generic[Item]):
-    total: int = Field(description="How many there are in all (only what you may read)")
+    total: int = Field(
+        description="How many there are in all (only what you may read); when `more` is true,"
+        " counting stopped here and there are more"
+    )
+    more: bool = Field(
+        default=False,
+        description="More match than `total` (counting stops at 1,000): they come newest"
+        " first, and a narrower search ranks them by relevance",
+    )
     items: list[Item]
     next_cursor: str | None = Field(
         description="Pass as `cursor` (with this section's `kind`) for the next page"
@@ -92,6 +100,7 @@ def _section(found: service.Found[Item]) -> Section[Item]:
     following = found.next_offset
     return Section[Item](
         total=found.total,
+        more=found.capped,
         items=found.items,
         next_cursor=None if following is None else encode_cursor(following),
     )
@@ -109,8 +118,9 @@ def search(
     """Requests (title, need, updates, questions and answers, number, case reference), cases
     (reference, customer) and people (name, handle, email). Words, "quoted phrases", -excluded
     words and OR; the last word also matches the start of longer words. Requests are ranked
-    by relevance, then the most recently opened; only requests you may read are found or
-    counted. A `cursor` pages one kind (`kind` other than `all`)."""
+    best first (the words in the title, then in a case, then in the text; the most recently
+    opened first within each); only requests you may read are found or counted. Counting stops
+    at 1,000 (`more` says there are more): those come newest first. A `cursor` pages one kind (`kind` other than `all`)."""
     if cursor is not None and kind == Kind.ALL:
         raise InvalidInput("choose one kind (requests, cases or people) to page", field="kind")
     offset = 0 if cursor is None else decode_cursor(cursor)
@@ -140,6 +150,7 @@ def search(
                 found.total,
                 found.offset,
                 found.limit,
+                found.capped,
             )
         )
     if kind in (Kind.ALL, Kind.CASES):
@@ -153,6 +164,7 @@ def search(
                 cases.total,
                 cases.offset,
                 cases.limit,
+                cases.capped,
             )
         )
     if kind in (Kind.ALL, Kind.PEOPLE):

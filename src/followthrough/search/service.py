@@ -1,9 +1,10 @@
 """Finding requests, cases and people from the search box; saved views.
 
 Requests are found through each database's full-text index of their search documents
-(`search.models.RequestSearch`, kept by triggers): SQLite's FTS5 ranked by BM25, PostgreSQL's
-GIN-indexed tsvector ranked by `ts_rank` (up to RANK_LIMIT matches; beyond, the most recently
-raised first). Each document also holds scope tokens that encode the one authorisation rule
+(`search.models.RequestSearch`, kept by triggers): SQLite's FTS5, PostgreSQL's GIN-indexed
+tsvector. Up to `rules.COUNT_LIMIT` matches are counted exactly and ranked by one rule for both
+(`rules.relevance_order`); beyond, the count says there are more and they come newest first.
+Each document also holds scope tokens that encode the one authorisation rule
 (`requests.access.visibility_clause`) for its request, and the index is asked only for documents
 holding one of the viewer's tokens (`scope_tokens`): the narrowing happens inside the index, so
 a search costs what the viewer may read, not what the whole desk holds, and a request the
@@ -25,6 +26,7 @@ from sqlalchemy import (
     ColumnClause,
     ColumnElement,
     Integer,
+    Select,
     and_,
     cast,
     column,
@@ -59,9 +61,6 @@ _FTS_CASE = table("search_fts_case", column("rowid", Integer))
 _FTS_CASE_TABLE: ColumnClause[Any] = literal_column("search_fts_case")
 # The trigram indexes find substrings of three characters or more.
 TRIGRAM = 3
-# BM25 weights of the FTS5 columns: title, text, cases, scope (not words: no weight). A word in the title or a case reference
-# says more about a request than the same word somewhere in its conversation.
-_BM25_WEIGHTS = (10.0, 1.0, 5.0, 0.0)
 TS_CONFIG = "english"
 
 
@@ -82,10 +81,20 @@ class Found(Generic[T]):
     total: int
     offset: int
     limit: int
+    # Counting stopped at `total` (rules.COUNT_LIMIT): there are more, shown newest first.
+    capped: bool = False
 
     @property
     def next_offset(self) -> int | None:
-        return self.offset + self.limit if self.offset + self.limit < self.total else None
+        following = self.offset + self.limit
+        if self.capped:
+            # Past the count there are more pages for as long as a page comes back full.
+            return following if len(self.items) == self.limit else None
+        return following if following < self.total else None
+
+    @property
+    def shown_total(self) -> str:
+        return rules.shown_count(self.total, self.capped)
 
 
 @dataclass(frozen=True)
@@ -153,9 +162,6 @@ def _tsquery(query: rules.SearchQuery) -> ColumnElement[Any]:
     return expression
 
 
-RANK_LIMIT = 1000
-
-
 def scope_tokens(viewer: Actor) -> tuple[str, ...]:
     """The scope tokens (migration `b3f81d6c2e47`) any of which lets `viewer` read a request.
 
@@ -186,6 +192,15 @@ def _pg_scope(viewer: Actor) -> ColumnElement[Any]:
     return cast(literal(text), TSQUERY)
 
 
+@dataclass(frozen=True)
+class _Matches:
+    """One page of matching request ids, how many match, and whether counting stopped."""
+
+    ids: list[int]
+    total: int
+    capped: bool
+
+
 def _matching_requests(
     session: Session,
     viewer: Actor,
@@ -193,44 +208,77 @@ def _matching_requests(
     leave_out: Sequence[int],
     limit: int,
     offset: int,
-) -> tuple[list[int], int]:
+) -> _Matches:
     """One page of the ids of readable requests whose words match, and how many there are.
 
     The index narrows to what the viewer may read (scope tokens), so the work grows with the
-    viewer's matches, not the desk's. Up to RANK_LIMIT matches are ranked by relevance (BM25,
-    `ts_rank`), then the most recently raised first; beyond that, ranking every match would cost
-    more than a person waits, so they come most recently raised first (highest number)."""
+    viewer's matches, not the desk's. Counting stops past `rules.COUNT_LIMIT`: up to there the
+    matches are counted exactly and ranked best first; beyond, ranking every match would cost
+    more than a person waits, so they come newest first (highest number) and the count says
+    there are more."""
     if _is_postgresql(session):
-        text_query = _tsquery(query)
-        vector = RequestSearch.vector
-        where = [vector.op("@@")(func.tsquery_and(text_query, _pg_scope(viewer)))]
-        if leave_out:
-            where.append(RequestSearch.request_id.not_in(leave_out))
-        total = session.scalar(select(func.count()).select_from(RequestSearch).where(*where)) or 0
-        if total == 0 or offset >= total:
-            return [], total
-        page = select(RequestSearch.request_id).where(*where)
-        if total <= RANK_LIMIT:
-            page = page.order_by(
-                func.ts_rank(vector, text_query).desc(), RequestSearch.request_id.desc()
-            )
-        else:
-            page = page.order_by(RequestSearch.request_id.desc())
-        return list(session.scalars(page.limit(limit).offset(offset))), total
-    condition = [_FTS_TABLE.op("MATCH")(_fts5_scoped(query, viewer))]
+        return _pg_matches(session, viewer, query, leave_out, limit, offset)
+    return _sqlite_matches(session, viewer, query, leave_out, limit, offset)
+
+
+def _sqlite_matches(
+    session: Session,
+    viewer: Actor,
+    query: rules.SearchQuery,
+    leave_out: Sequence[int],
+    limit: int,
+    offset: int,
+) -> _Matches:
+    """FTS5 answers from the index, newest first (it walks its lists backwards) and stops at
+    the limit. BM25 is not used: for its IDF it walks every document of every phrase in the
+    whole index, the scope tokens too (`public` is most of the desk): tens of ms at 1M."""
+    where = [_FTS_TABLE.op("MATCH")(_fts5_scoped(query, viewer))]
     if leave_out:
-        condition.append(_FTS.c.rowid.not_in(leave_out))
-    total = session.scalar(select(func.count()).select_from(_FTS).where(*condition)) or 0
-    if total == 0 or offset >= total:
-        return [], total
-    fts_page = select(_FTS.c.rowid).select_from(_FTS).where(*condition)
-    if total <= RANK_LIMIT:
-        fts_page = fts_page.order_by(
-            func.bm25(_FTS_TABLE, *_BM25_WEIGHTS).asc(), _FTS.c.rowid.desc()
-        )
+        where.append(_FTS.c.rowid.not_in(leave_out))
+    newest = select(_FTS.c.rowid).where(*where).order_by(_FTS.c.rowid.desc())
+    candidates = list(session.scalars(newest.limit(rules.COUNT_LIMIT + 1)))
+    if len(candidates) <= rules.COUNT_LIMIT:
+        # Only now the words of each, to rank by (past the limit none are read).
+        documents = session.execute(
+            select(RequestSearch.request_id, RequestSearch.title, RequestSearch.cases).where(
+                RequestSearch.request_id.in_(candidates)
+            )
+        ).all()
+        ordered = rules.relevance_order(documents, query)
+        return _Matches(ordered[offset : offset + limit], len(candidates), False)
+    if offset + limit <= rules.COUNT_LIMIT:
+        page = candidates[offset : offset + limit]
     else:
-        fts_page = fts_page.order_by(_FTS.c.rowid.desc())
-    return list(session.scalars(fts_page.limit(limit).offset(offset))), total
+        page = list(session.scalars(newest.limit(limit).offset(offset)))
+    return _Matches(page, rules.COUNT_LIMIT, True)
+
+
+def _pg_matches(
+    session: Session,
+    viewer: Actor,
+    query: rules.SearchQuery,
+    leave_out: Sequence[int],
+    limit: int,
+    offset: int,
+) -> _Matches:
+    """The GIN index finds the matches; PostgreSQL then reads each one's table row (to check
+    it is visible to the transaction), which is what a count costs, so it stops at the limit.
+    Past it, the newest first by the primary key."""
+    vector = RequestSearch.vector
+    where = [vector.op("@@")(func.tsquery_and(_tsquery(query), _pg_scope(viewer)))]
+    if leave_out:
+        where.append(RequestSearch.request_id.not_in(leave_out))
+    found = select(RequestSearch.request_id, RequestSearch.title, RequestSearch.cases).where(*where)
+    candidates = session.execute(found.limit(rules.COUNT_LIMIT + 1)).all()
+    if len(candidates) <= rules.COUNT_LIMIT:
+        ordered = rules.relevance_order(candidates, query)
+        return _Matches(ordered[offset : offset + limit], len(candidates), False)
+    newest = found.with_only_columns(RequestSearch.request_id).order_by(
+        RequestSearch.request_id.desc()
+    )
+    return _Matches(
+        list(session.scalars(newest.limit(limit).offset(offset))), rules.COUNT_LIMIT, True
+    )
 
 
 def search_requests(
@@ -246,17 +294,17 @@ def search_requests(
             by_number = [numbered.id]
     ranked: list[tuple[int, bool]] = []
     total = len(by_number)
+    capped = False
     if offset < len(by_number):
         ranked = [(request_id, True) for request_id in by_number]
     text_offset = max(0, offset - len(by_number))
     text_limit = limit - len(ranked)
     if query.groups:
-        ids, matched = _matching_requests(
-            session, viewer, query, by_number, text_limit, text_offset
-        )
-        total += matched
-        ranked += [(request_id, False) for request_id in ids]
-    return Found(_request_hits(session, viewer, query, ranked), total, offset, limit)
+        matches = _matching_requests(session, viewer, query, by_number, text_limit, text_offset)
+        total += matches.total
+        capped = matches.capped
+        ranked += [(request_id, False) for request_id in matches.ids]
+    return Found(_request_hits(session, viewer, query, ranked), total, offset, limit, capped)
 
 
 def _request_hits(
@@ -366,7 +414,7 @@ def search_cases(
     if match is not None and len(words) == len([w for w in words if len(w) >= TRIGRAM]):
         # Every word is in the index: count and page there, without reading the cases.
         matched = _FTS_CASE_TABLE.op("MATCH")(match)
-        total = session.scalar(select(func.count()).select_from(_FTS_CASE).where(matched)) or 0
+        total = _count_to_limit(session, select(_FTS_CASE.c.rowid).where(matched))
         ids = select(_FTS_CASE.c.rowid).where(matched).order_by(_FTS_CASE.c.rowid.desc())
         page = select(Case).where(
             Case.id.in_(list(session.scalars(ids.limit(limit).offset(offset))))
@@ -377,10 +425,12 @@ def search_cases(
                 Case.id.in_(select(_FTS_CASE.c.rowid).where(_FTS_CASE_TABLE.op("MATCH")(match))),
                 where,
             )
-        total = session.scalar(select(func.count()).select_from(Case).where(where)) or 0
+        total = _count_to_limit(session, select(Case.id).where(where))
         page = select(Case).where(where).limit(limit).offset(offset)
-    if total == 0 or offset >= total:
-        return Found([], total, offset, limit)
+    capped = total > rules.COUNT_LIMIT
+    total = min(total, rules.COUNT_LIMIT)
+    if total == 0 or (offset >= total and not capped):
+        return Found([], total, offset, limit, capped)
     cases = session.scalars(page.order_by(Case.id.desc()))
     hits = [
         CaseHit(
@@ -392,7 +442,13 @@ def search_cases(
         )
         for c in cases
     ]
-    return Found(hits, total, offset, limit)
+    return Found(hits, total, offset, limit, capped)
+
+
+def _count_to_limit(session: Session, ids: Select[Any]) -> int:
+    """How many rows `ids` selects, counting no further than one past rules.COUNT_LIMIT."""
+    limited = ids.limit(rules.COUNT_LIMIT + 1).subquery()
+    return session.scalar(select(func.count()).select_from(limited)) or 0
 
 
 def search_people(
