@@ -29,6 +29,8 @@ from followthrough.insight.api import router as insight_router
 from followthrough.insight.routing_api import router as routing_router
 from followthrough.insight.web import router as insight_pages
 from followthrough.links.web import router as action_link_pages
+from followthrough.mail.api import router as mail_choices_router
+from followthrough.mail.web import router as mail_pages
 from followthrough.notes.api import router as notes_router
 from followthrough.notes.web import router as note_pages
 from followthrough.notify.api import router as inbox_router
@@ -161,6 +163,7 @@ def create_app(
         insight_router,
         routing_router,
         search_router,
+        mail_choices_router,
         roleplay_router,
     ):
         api.include_router(router)
@@ -186,6 +189,7 @@ def create_app(
     app.include_router(game_pages)
     app.include_router(insight_pages)
     app.include_router(password_reset_pages)
+    app.include_router(mail_pages)
     app.include_router(action_link_pages)
     app.include_router(search_pages)
 
