@@ -3,10 +3,12 @@
 The demo generator and the services both call the lifecycle's transitions; this test proves
 nothing else decides. A small company lives a few hundred requests in memory (handoffs,
 declines, bounces, clarifications, waits, sub-requests, promises kept and broken, escalations,
-resolutions, reopenings, auto-closes, ratings). Then every step a person took is replayed, in
+resolutions, reopenings, auto-closes, ratings, withdrawals, duplicates merged, requests filed
+under another service). Then every step a person took is replayed, in
 time order, through the services against a real database, with the clock set to the step's time
 and the sweeper run at every moment the simulated sweeper fired something. Each request's events
-(kind, time, actor, team, other team, person, payload) and its final row must come out the same.
+(kind, time, actor, team, other team, person, payload), its final row, its people, cases and
+promises must come out the same.
 A rule changed in one place only (say the auto-close deadline in the services) fails it.
 """
 
@@ -23,7 +25,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followthrough.cases.models import Case
+from followthrough.cases.models import Case, RequestCase
 from followthrough.cases.service import add_case
 from followthrough.db import Database
 from followthrough.demo.company import Company, write_company
@@ -37,12 +39,12 @@ from followthrough.org.service import actor_of
 from followthrough.promises import service as promises
 from followthrough.promises.models import Promise
 from followthrough.requests import service
-from followthrough.requests.models import Offer, Request, RequestUpdate
+from followthrough.requests.models import Offer, Request, RequestParticipant, RequestUpdate
 from followthrough.requests.service import NewRequest, facts_of
 from followthrough.sweeper.service import sweep
 
 REQUESTS = 300
-SEED = 20261130
+SEED = 20261136
 
 EventRow = tuple[str, datetime, int | None, int | None, int | None, int | None, dict[str, Any]]
 
@@ -96,11 +98,12 @@ class Replay:
     def _open(self, session: Session, actor: Any, action: Action, at: datetime) -> None:
         r = action.request
         assert r is not None
-        triage = r.service is None
+        raised_under: str | None = action.args["service"]
+        triage = raised_under is None
         new = NewRequest(
             title=r.title,
             need=r.need,
-            service_id=None if triage else self.company.services[r.service or ""],
+            service_id=None if raised_under is None else self.company.services[raised_under],
             team_id=self.company.teams[action.args["team"]] if triage else None,
             context=r.context,
             impact_customers=r.impact_customers,
@@ -216,6 +219,25 @@ class Replay:
             request_id=self.request_of(action),
         )
 
+    def _withdraw(self, session: Session, actor: Any, action: Action, at: datetime) -> None:
+        service.withdraw_request(session, actor, self.request_of(action), action.args["reason"], at)
+
+    def _merge(self, session: Session, actor: Any, action: Action, at: datetime) -> None:
+        into: RequestRecord = action.args["into"]
+        service.merge_requests(
+            session, actor, self.request_of(action), self.live[into.seq], action.args["note"], at
+        )
+
+    def _change_service(self, session: Session, actor: Any, action: Action, at: datetime) -> None:
+        service.change_service(
+            session,
+            actor,
+            self.request_of(action),
+            self.company.services[action.args["service"]],
+            action.args["reason"],
+            at,
+        )
+
     def _link_case(self, session: Session, actor: Any, action: Action, at: datetime) -> None:
         case: CaseRecord = action.args["case"]
         service.link_case(session, actor, self.request_of(action), self.live[case.seq], at)
@@ -309,11 +331,21 @@ def test_demo_lives_replayed_through_the_services_write_the_same_history(db: Dat
         "reopened": 2,
         "rated": 20,
         "case_linked": 1,
+        "request_withdrawn": 3,
+        "promise_released": 2,
+        "merged_into": 2,
+        "duplicate_merged": 2,
+        "recategorised": 5,
     }.items():
         assert kinds[kind] >= at_least, (
             f"only {kinds[kind]} {kind} events: make the lives vary more"
         )
     assert sum(1 for r in history.requests if r.now.bounce_count) >= 2
+    moves = Counter(
+        e.other_team_id is not None for e in history.events if e.kind == "recategorised"
+    )
+    assert moves[True] >= 2, "triage files requests under another team's service"
+    assert moves[False] >= 2, "owners move requests to another service of their own team"
     closed = Counter(
         bool(e.payload.to_json().get("auto")) for e in history.events if e.kind == "closed"
     )
@@ -323,6 +355,9 @@ def test_demo_lives_replayed_through_the_services_write_the_same_history(db: Dat
     replay = _replay(db, company, history)
 
     expected = _demo_events(history, replay)
+    for request_id, want in expected.items():
+        times = [event[1] for event in want]
+        assert times == sorted(times), f"request {request_id}: the demo went back in time"
     with db.unit_of_work(readonly=True) as session:
         actual = _live_events(session)
         assert sorted(actual) == sorted(expected)
@@ -337,12 +372,40 @@ def test_demo_lives_replayed_through_the_services_write_the_same_history(db: Dat
             row = session.get(Request, replay.live[record.seq])
             assert row is not None
             parent = None if record.parent is None else replay.live[record.parent.seq]
-            assert facts_of(row) == replace(record.now, parent_id=parent), f"request {row.id}"
+            into = record.now.merged_into_id
+            assert facts_of(row) == replace(
+                record.now,
+                parent_id=parent,
+                merged_into_id=None if into is None else replay.live[into],
+            ), f"request {row.id}"
+            assert row.service_id == (
+                None if record.service is None else company.services[record.service]
+            ), f"request {row.id} is filed under another service"
+        # Who takes part (a merge brings the duplicate's people), the cases and the promises
+        # (released when the request is withdrawn).
+        live_people = defaultdict(set)
+        for request_id, person_id in session.execute(
+            select(RequestParticipant.request_id, RequestParticipant.person_id)
+        ):
+            live_people[request_id].add(person_id)
+        live_cases = defaultdict(set)
+        for request_id, case_id in session.execute(
+            select(RequestCase.request_id, RequestCase.case_id)
+        ):
+            live_cases[request_id].add(case_id)
+        for record in history.requests:
+            live_id = replay.live[record.seq]
+            want_people = {company.people[h] for h in record.participants}
+            assert live_people[live_id] == want_people, f"people of request {live_id}"
+            assert live_cases[live_id] == {replay.live[c.seq] for c in record.cases}
+        live_promises = {p.id: p.state for p in session.scalars(select(Promise))}
+        for promise in history.promises:
+            assert live_promises[replay.live[promise.seq]] == promise.facts.state
         # The inbox too: who hears what, when, in the same words (people named by name).
         heard: dict[int | None, list[tuple[datetime, int, str, str]]] = defaultdict(list)
         for n in history.notifications:
             request = None if n.request is None else replay.live[n.request.seq]
-            heard[request].append((n.created_at, n.person_id, n.kind, n.message))
+            heard[request].append((n.created_at, n.person_id, n.kind, n.final_message(replay.live)))
         live_heard: dict[int | None, list[tuple[datetime, int, str, str]]] = defaultdict(list)
         for n in session.scalars(select(Notification)):
             live_heard[n.request_id].append((n.created_at, n.person_id, n.kind, n.message))

@@ -19,6 +19,7 @@ from followthrough.demo.generator import DEMO_PASSWORD, build_demo
 from followthrough.demo.history import END
 from followthrough.feedback.models import Rating
 from followthrough.history.models import Event
+from followthrough.notify.models import Notification
 from followthrough.org.models import Department, Person, Service, Team
 from followthrough.promises.models import Promise
 from followthrough.requests import rules
@@ -257,3 +258,52 @@ def test_the_story_request_breaks_its_promise_escalates_and_is_confirmed(demo: D
         rating = session.scalar(select(Rating).where(Rating.request_id == story.id))
         assert rating is not None
         assert rating.communicate == 1
+
+
+def test_requests_end_withdrawn_or_merged_and_move_to_another_service(demo: Database) -> None:
+    """A requester withdraws with a reason; a duplicate is merged into an open-at-the-time
+    request that names it back; a re-categorised request sits on the service its last move
+    named. Notifications about a merge name both requests by their written ids."""
+    with demo.unit_of_work(readonly=True) as session:
+        withdrawn = session.scalars(select(Request).where(Request.state == rules.WITHDRAWN)).all()
+        assert len(withdrawn) >= 3
+        for request in withdrawn:
+            ending = session.scalars(
+                select(Event).where(
+                    Event.request_id == request.id, Event.kind == "request_withdrawn"
+                )
+            ).one()
+            assert ending.actor_id == request.requester_id
+            assert ending.payload["reason"]
+            assert request.closed_at == ending.at
+            assert request.resolved_at is None
+
+        merged = session.scalars(select(Request).where(Request.state == rules.MERGED)).all()
+        assert len(merged) >= 2
+        for duplicate in merged:
+            assert duplicate.merged_into_id is not None
+            into = session.get(Request, duplicate.merged_into_id)
+            assert into is not None
+            assert into.title == duplicate.title
+            marker = session.scalars(
+                select(Event).where(Event.request_id == into.id, Event.kind == "duplicate_merged")
+            ).one()
+            assert marker.payload["duplicate_id"] == duplicate.id
+            text = f"#{duplicate.id} {duplicate.title} was merged into #{into.id} {into.title}"
+            told = session.scalars(
+                select(Notification.message).where(Notification.request_id == duplicate.id)
+            ).all()
+            assert all(text in message for message in told if "merged" in message)
+
+        moves = session.scalars(
+            select(Event).where(Event.kind == "recategorised").order_by(Event.at, Event.id)
+        ).all()
+        assert len(moves) >= 5
+        last_move = {e.request_id: e for e in moves}
+        for request_id, move in last_move.items():
+            request = session.get(Request, request_id)
+            assert request is not None
+            assert request.service_id == move.payload["to_service_id"]
+        # Triage files requests under a service (from none), owners move them between services.
+        assert any(e.payload.get("from_service_id") is None for e in moves)
+        assert any(e.payload.get("from_service_id") is not None for e in moves)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import random
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
@@ -66,6 +67,16 @@ TRIAGE_SHARE = 0.04
 NOTIFICATION_WINDOW = timedelta(days=14)
 CONFIRM_SHARE = 0.55
 RATING_SHARE = 0.35
+# Requests that end unresolved: withdrawn by the requester before anyone takes them, or later
+# while being worked; a duplicate raised by a colleague (or the requester again) and merged.
+WITHDRAW_EARLY_SHARE = 0.01
+WITHDRAW_LATER_SHARE = 0.02
+DUPLICATE_SHARE = 0.02
+# Re-categorised: raised under a neighbouring service of the same team and moved by its owner;
+# and the share of triage's routings that file the request under a service (the rest offer it
+# to a team and leave it uncatalogued).
+MISFILED_SHARE = 0.03
+TRIAGE_FILES_SERVICE = 0.6
 
 
 class PastEnd(Exception):
@@ -238,6 +249,19 @@ class NotificationRecord(Record):
     message: str
     request: RequestRecord | None
     created_at: datetime
+    # Requests the message names as "#<seq>" (a merge's), to be renumbered with the ids.
+    names: tuple[int, ...] = ()
+
+    def final_message(self, new_id: dict[int, int]) -> str:
+        """The message with every request it names by "#<seq>" named by its final id."""
+        if not self.names:
+            return self.message
+
+        def final(match: re.Match[str]) -> str:
+            seq = int(match[1])
+            return f"#{new_id[seq]}" if seq in self.names else match[0]
+
+        return re.sub(r"#(\d+)\b", final, self.message)
 
 
 @dataclass(frozen=True)
@@ -276,6 +300,10 @@ class History:
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
+
+
+def _targets_of(spec: ServiceSpec) -> Targets:
+    return Targets(spec.accept, spec.update_every, spec.resolve, spec.auto_close_days)
 
 
 def _lognormal(rng: random.Random, median: float, sigma: float = 0.8) -> float:
@@ -330,8 +358,7 @@ class Life:
     def targets(self) -> Targets:
         if self.r.service is None:
             return UNCATALOGUED
-        spec = self.company.service_specs[self.r.service]
-        return Targets(spec.accept, spec.update_every, spec.resolve, spec.auto_close_days)
+        return _targets_of(self.company.service_specs[self.r.service])
 
     def team_name(self, team: str | None = None) -> str:
         return self.company.team_specs[team or self.r.team].name
@@ -354,7 +381,11 @@ class Life:
     # -- writing what the lifecycle decided ------------------------------------------------------
 
     def write(
-        self, events: Sequence[lifecycle.Event], notices: Sequence[Notice], now: datetime
+        self,
+        events: Sequence[lifecycle.Event],
+        notices: Sequence[Notice],
+        now: datetime,
+        names: tuple[int, ...] = (),
     ) -> None:
         history = self.history
         for e in events:
@@ -372,7 +403,9 @@ class Life:
             )
         for n in notices:
             history.notifications.append(
-                NotificationRecord(history.next_seq(), n.person_id, n.kind, n.message, self.r, now)
+                NotificationRecord(
+                    history.next_seq(), n.person_id, n.kind, n.message, self.r, now, names
+                )
             )
 
     def _moved_to(self, facts: RequestFacts) -> None:
@@ -381,9 +414,12 @@ class Life:
         r.owner = self.world.handles[facts.owner_id]
         r.team = self.world.team_keys[facts.team_id]
 
-    def apply(self, change: Change, *, touch: bool = True) -> Record | None:
+    def apply(
+        self, change: Change, *, touch: bool = True, names: tuple[int, ...] = ()
+    ) -> Record | None:
         """Append what a transition did as records; returns the offer or update it created.
-        Every change but the opening moves the request's version on, as a row update does."""
+        Every change but the opening moves the request's version on, as a row update does.
+        `names`: the requests its notices name by "#<seq>"."""
         r, history = self.r, self.history
         now = change.request.updated_at
         self._moved_to(change.request)
@@ -397,6 +433,9 @@ class Life:
             offer.decline_reason = answer.decline_reason
         if change.escalated_offer_id is not None:
             offers[change.escalated_offer_id].escalated_at = now
+        for promise in self.promises:
+            if promise.seq in change.released_promise_ids:
+                promise.facts = replace(promise.facts, state=PromiseState.RELEASED)
         if change.new_step is not None:
             step = change.new_step
             history.path_steps.append(
@@ -438,7 +477,7 @@ class Life:
             change = change.with_new_row(created.seq)
         for person_id in change.participants:
             r.participants.setdefault(self.world.handles[person_id], None)
-        self.write(change.events, change.notices, now)
+        self.write(change.events, change.notices, now, names)
         return created
 
     def apply_promise(self, change: PromiseChange, promise: PromiseRecord | None) -> PromiseRecord:
@@ -523,6 +562,9 @@ class Life:
                 posted = self.later(gap * self.rng.uniform(0.5, 0.95))
             else:
                 posted = _whole(add_business_hours(self.cal(), due, _lognormal(self.rng, 1.5, 0.7)))
+            if posted < self.cursor:
+                # Already overdue when the owner gets to it: posted soon, never in the past.
+                posted = self.later(_lognormal(self.rng, 0.25))
             if posted >= when:
                 break
             self.reach(posted)
@@ -537,7 +579,8 @@ class Life:
     def open(self, cases: list[CaseRecord]) -> None:
         r, now = self.r, self.r.opened_at
         r.cases = cases
-        self.did("open", now, r.requester, team=r.team, cases=list(cases))
+        # The service it is raised under (triage or its owner may file it elsewhere later).
+        self.did("open", now, r.requester, team=r.team, service=r.service, cases=list(cases))
         change = lifecycle.open_request(
             title=r.title,
             requester_id=self.pid(r.requester),
@@ -813,6 +856,89 @@ class Life:
         )
         self.apply(change)
 
+    # -- ending unresolved, and filing under another service --------------------------------
+
+    def _open_promises(self) -> list[PromiseFacts]:
+        return [p.facts for p in self.promises if p.facts.state == PromiseState.OPEN]
+
+    def withdraw_request(self, reason: str, now: datetime) -> None:
+        """The requester withdraws the request with a reason; it ends there."""
+        r = self.r
+        offer = self.open_offer()
+        self.did("withdraw", now, r.requester, reason=reason)
+        change = lifecycle.withdraw_request(
+            r.now,
+            open_offer=None if offer is None else offer.facts(),
+            offer_receiver_id=None
+            if offer is None
+            else lifecycle.offer_receiver(
+                offer.facts(),
+                self.pid(self.company.duty_owner(self.world.team_keys[offer.to_team_id])),
+            ),
+            promises=self._open_promises(),
+            actor_id=self.pid(r.requester),
+            reason=reason,
+            now=now,
+        )
+        self.apply(change)
+
+    def merge_into(self, original: Life, note: str, now: datetime) -> None:
+        """This request's owner merges it, a duplicate, into `original`: it ends as merged and
+        the original gains its people and cases. Both sides' notices name both requests."""
+        duplicate, into = self.r, original.r
+        actor = duplicate.owner
+        offer = self.open_offer()
+        self.did("merge", now, actor, into=into, note=note)
+        merged = lifecycle.merge(
+            duplicate.now,
+            into.now,
+            duplicate_id=duplicate.seq,
+            into_id=into.seq,
+            open_offer=None if offer is None else offer.facts(),
+            promises=self._open_promises(),
+            # The service reads the participants by person id.
+            duplicate_people=[
+                self.pid(duplicate.requester),
+                *sorted(self.pid(h) for h in duplicate.participants),
+            ],
+            new_case_ids=[c.seq for c in duplicate.cases if c not in into.cases],
+            actor_id=self.pid(actor),
+            note=note,
+            now=now,
+        )
+        names = (duplicate.seq, into.seq)
+        self.apply(merged.duplicate, names=names)
+        into.cases.extend(c for c in duplicate.cases if c not in into.cases)
+        original.apply(merged.into, names=names)
+
+    def change_service(
+        self, actor: str, spec: ServiceSpec, reason: str, now: datetime
+    ) -> OfferRecord | None:
+        """File the request under `spec`; returns the offer to the service's team when it
+        belongs to another team."""
+        r = self.r
+        team = self.company.service_team[spec.key]
+        offer = self.open_offer()
+        self.did("change_service", now, actor, service=spec.key, reason=reason)
+        change = lifecycle.change_service(
+            r.now,
+            from_service_id=None if r.service is None else self.company.services[r.service],
+            to_service_id=self.company.services[spec.key],
+            service_name=spec.name,
+            service_team_id=self.tid(team),
+            service_team_duty_owner_id=self.pid(self.company.duty_owner(team)),
+            open_offer=None if offer is None else offer.facts(),
+            reason=reason,
+            actor_id=self.pid(actor),
+            calendar=self.cal(team),
+            targets=_targets_of(spec),
+            now=now,
+        )
+        r.service = spec.key
+        r.confidential = r.confidential or spec.confidential
+        created = self.apply(change)
+        return created if isinstance(created, OfferRecord) else None
+
     # -- the story of one request ------------------------------------------------------------
 
     def live(self) -> None:
@@ -821,10 +947,32 @@ class Life:
 
     def _live(self) -> None:
         r, rng = self.r, self.rng
+        if self.depth == 0 and rng.random() < WITHDRAW_EARLY_SHARE:
+            # Withdrawn before anyone took it: the customer's need went away within the hour.
+            self.reach(
+                _whole(add_business_hours(self.requester_cal(), self.cursor, _lognormal(rng, 1.0)))
+            )
+            self.withdraw_request(rng.choice(texts.WITHDRAW_REASONS), self.cursor)
+            return
         if self.company.team_specs[r.team].is_triage:
             self._route_from_triage()
         else:
             self._take_in()
+        if r.service is not None and r.service != self.intended.key:
+            self._file_under_intended()
+        if self.depth == 0 and not r.confidential:
+            if rng.random() < DUPLICATE_SHARE:
+                self._duplicate()
+            if rng.random() < WITHDRAW_LATER_SHARE:
+                # Withdrawn while being worked, sometimes after the owner promised a call-back
+                # (the promise is released, not broken).
+                self.pass_hours(_lognormal(rng, 4.0))
+                if rng.random() < 0.5 and r.state in rules.ALLOWED_IN["make_promise"]:
+                    self._promise(keep=0.0)
+                    self.pass_hours(_lognormal(rng, 0.5))
+                if r.state in rules.ALLOWED_IN["withdraw"]:
+                    self.withdraw_request(rng.choice(texts.WITHDRAW_REASONS), self.cursor)
+                    return
         behaviour = self.company.team_specs[r.team].behaviour
         if rng.random() < 0.03 and r.cases and not r.confidential:
             self.pass_hours(_lognormal(rng, 2.0))
@@ -884,11 +1032,53 @@ class Life:
                 self.decline(self.member(wrong), offer, reason, self.cursor)
                 self.reach(self.later(_lognormal(rng, 0.3, 0.5)))
                 router = r.owner
-        note = rng.choice(texts.TRIAGE_NOTES).format(team=self.team_name(target))
-        offer = self.offer(router, target, None, note, self.cursor)
+        if rng.random() < TRIAGE_FILES_SERVICE:
+            reason = rng.choice(texts.TRIAGE_SERVICE_REASONS).format(service=self.intended.name)
+            filed = self.change_service(router, self.intended, reason, self.cursor)
+            assert filed is not None, "triage files a request under another team's service"
+            offer = filed
+        else:
+            note = rng.choice(texts.TRIAGE_NOTES).format(team=self.team_name(target))
+            offer = self.offer(router, target, None, note, self.cursor)
         behaviour = self.company.team_specs[target].behaviour
         self.reach(self.later(_lognormal(rng, 4.0 * behaviour.accept_factor), target))
         self.accept(self.member(target, exclude=(r.requester,)), offer, self.cursor)
+
+    def _file_under_intended(self) -> None:
+        """Raised under a neighbouring service of the same team: its owner files it under the
+        right one soon after taking it (the targets follow)."""
+        r, rng = self.r, self.rng
+        self.pass_hours(_lognormal(rng, 0.5, 0.6))
+        if r.state not in rules.ALLOWED_IN["change_service"]:
+            return
+        reason = rng.choice(texts.RECATEGORISE_REASONS).format(service=self.intended.name)
+        self.change_service(r.owner, self.intended, reason, self.cursor)
+
+    def _duplicate(self) -> None:
+        """A colleague of the requester (or the requester again) raises the same request; the
+        duty owner who holds the duplicate merges it into this one."""
+        r, rng = self.r, self.rng
+        colleagues = self.company.members[self.company.home_team[r.requester]]
+        raiser = rng.choice(colleagues)
+        raised = _whole(add_business_hours(self.requester_cal(), self.cursor, _lognormal(rng, 2.0)))
+        self.pass_until(raised)
+        if r.state not in rules.ALLOWED_IN["merge_into"]:
+            return
+        duplicate = self.world.open_request(
+            raiser, self.intended, raised, cases=list(r.cases), duplicate_of=r
+        )
+        accept_hours = duplicate.targets().accept_hours
+        merged_at = duplicate.later(_lognormal(rng, accept_hours * 0.3, 0.7))
+        # Both requests live up to the merge; past the end both simply stop.
+        with contextlib.suppress(PastEnd):
+            duplicate.reach(merged_at)
+        self.pass_until(merged_at)
+        if (
+            r.state not in rules.ALLOWED_IN["merge_into"]
+            or duplicate.r.state not in rules.ALLOWED_IN["merge"]
+        ):
+            return
+        duplicate.merge_into(self, rng.choice(texts.MERGE_NOTES), self.cursor)
 
     def _clarify(self) -> None:
         rng = self.rng
@@ -1174,7 +1364,11 @@ class Simulation:
         parent: RequestRecord | None = None,
         cases: list[CaseRecord] | None = None,
         triage: bool = False,
+        filed_under: ServiceSpec | None = None,
+        duplicate_of: RequestRecord | None = None,
     ) -> Life:
+        """Open a request for `spec`; raised under `filed_under` when the requester picked
+        another service, or asking again what `duplicate_of` asks."""
         company, rng = self.company, self.rng
         team = company.service_team[spec.key]
         if triage:
@@ -1196,7 +1390,7 @@ class Simulation:
             desired_by=None,
             priority=rng.choices(rules.PRIORITIES, weights=(10, 70, 15, 5))[0],
             requester=requester,
-            service=None if triage else spec.key,
+            service=None if triage else (filed_under or spec).key,
             team=team,
             owner=company.duty_owner(team),
             opened_at=now,
@@ -1205,7 +1399,10 @@ class Simulation:
         )
         record.cases = cases
         fill = self.fill(record)
-        record.title = rng.choice(spec.titles).format(**fill)[:200]
+        if duplicate_of is not None:
+            record.title = duplicate_of.title
+        else:
+            record.title = rng.choice(spec.titles).format(**fill)[:200]
         record.need = f"{record.title}. {rng.choice(texts.NEEDS)}"
         if rng.random() < 0.3:
             record.desired_by = _whole(
@@ -1227,6 +1424,12 @@ class Simulation:
         times.sort()
         return [t for t in times if t < END]
 
+    def _neighbouring_service(self, spec: ServiceSpec) -> ServiceSpec | None:
+        """Another open (not confidential) service of the same team, if it has one."""
+        team = self.company.team_specs[self.company.service_team[spec.key]]
+        others = [s for s in team.services if s.key != spec.key and not s.confidential]
+        return self.rng.choice(others) if others and not spec.confidential else None
+
     def _requester_for(self, spec: ServiceSpec) -> str:
         team = self.rng.choice(spec.asked_by)
         return self.rng.choice(self.company.members[team])
@@ -1238,7 +1441,12 @@ class Simulation:
             spec = self.rng.choices(specs, weights=weights)[0]
             requester = self._requester_for(spec)
             triage = self.rng.random() < TRIAGE_SHARE and not spec.confidential
-            life = self.open_request(requester, spec, opened_at, triage=triage)
+            filed_under = None
+            if not triage and self.rng.random() < MISFILED_SHARE:
+                filed_under = self._neighbouring_service(spec)
+            life = self.open_request(
+                requester, spec, opened_at, triage=triage, filed_under=filed_under
+            )
             life.live()
             if tick is not None:
                 tick()

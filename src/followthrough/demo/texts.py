@@ -121,6 +121,30 @@ REOPEN_REASONS = (
     "Only half of it was fixed.",
 )
 
+WITHDRAW_REASONS = (
+    "The customer has cancelled the claim, so this is no longer needed.",
+    "Sorted with the broker directly — no change needed after all.",
+    "Raised by mistake: the policy was already correct when I looked again.",
+    "The customer has moved to another insurer.",
+)
+# A duplicate: what the person merging it writes (the original is named by the product).
+MERGE_NOTES = (
+    "Same request raised twice — carrying on in the first one.",
+    "Duplicate: a colleague raised this for the same customer this morning.",
+    "Already in hand under the earlier request.",
+)
+# Why triage files an uncatalogued request under a service.
+TRIAGE_SERVICE_REASONS = (
+    "From the description this is {service}.",
+    "Sounds like {service} — filing it there.",
+)
+# Why a request is filed under another service.
+RECATEGORISE_REASONS = (
+    "This is {service}, not what it was raised under.",
+    "Filed under {service}: that is what the customer needs.",
+    "The requester picked the nearest service; it is really {service}.",
+)
+
 GOOD_COMMENTS = (
     "Quick and clear, thank you.",
     "Kept me posted all the way.",

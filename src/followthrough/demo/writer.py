@@ -151,6 +151,9 @@ def write_history(
                 "state": r.now.state,
                 "waiting_on": r.now.waiting_on,
                 "parent_id": None if r.parent is None else r.parent.id,
+                "merged_into_id": None
+                if r.now.merged_into_id is None
+                else final_id[r.now.merged_into_id],
                 "confidential": r.confidential,
                 "opened_at": r.opened_at,
                 "accepted_at": r.now.accepted_at,
@@ -345,7 +348,7 @@ def write_history(
                 "id": n.id,
                 "person_id": n.person_id,
                 "kind": n.kind,
-                "message": n.message,
+                "message": n.final_message(final_id),
                 "request_id": None if n.request is None else n.request.id,
                 "created_at": n.created_at,
                 # What still needs attention is unread; the rest was read within the hour.

@@ -1369,6 +1369,11 @@ def _ended(
     return after, events, answered, tuple(p.id for p in released), paused
 
 
+def offer_receiver(offer: OfferFacts, to_team_duty_owner_id: int) -> int:
+    """Who an offer was told to: the person named, else the receiving team's duty owner."""
+    return offer.to_person_id if offer.to_person_id is not None else to_team_duty_owner_id
+
+
 def withdraw_request(
     request: RequestFacts,
     *,

@@ -876,10 +876,11 @@ def _promise_facts(promise: Promise) -> lifecycle.PromiseFacts:
 
 
 def _offer_receiver(session: Session, offer: Offer) -> int:
-    """Who was told of the offer: the person named, else the receiving team's duty owner."""
+    """Who was told of the offer (`lifecycle.offer_receiver`)."""
     if offer.to_person_id is not None:
         return offer.to_person_id
-    return org_snapshot(session).team(offer.to_team_id).duty_owner
+    duty_owner = org_snapshot(session).team(offer.to_team_id).duty_owner
+    return lifecycle.offer_receiver(offer_facts(offer), duty_owner)
 
 
 def _clear_estimate(request: Request) -> None:
