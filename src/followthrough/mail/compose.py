@@ -109,6 +109,8 @@ def unsubscribe_token(settings: Settings, person_id: int, kind: str) -> str:
 
 def read_unsubscribe_token(settings: Settings, token: str) -> tuple[int, str] | None:
     """(person, kind) a genuine token names, else None."""
+    if settings.secret_key is None:
+        return None  # nothing can be checked, so nothing is believed
     person, _, rest = token.partition(".")
     kind, _, signature = rest.partition(".")
     if not person.isdigit() or len(person) > 18 or (kind not in KIND_LABELS and kind != DIGEST):
@@ -212,7 +214,7 @@ def notification_message(
         message["Reply-To"] = settings.mail_inbound_address
     context = _context(settings, reader, item, now)
     context["unsubscribe_url"] = _unsubscribe_headers(message, settings, reader, item.kind)
-    context["preferences_url"] = f"{_base(settings)}/profile#mail"
+    context["preferences_url"] = f"{_base(settings)}/profile/notifications"
     message.set_content(_environment.get_template("notification.txt").render(context))
     message.add_alternative(
         _environment.get_template("notification.html").render(context), subtype="html"
@@ -241,7 +243,7 @@ def digest_message(
         "count": count,
         "day": show_instant(now, reader.clock),
         "unsubscribe_url": unsubscribe,
-        "preferences_url": f"{_base(settings)}/profile#mail",
+        "preferences_url": f"{_base(settings)}/profile/notifications",
     }
     message.set_content(_environment.get_template("digest.txt").render(context))
     message.add_alternative(
