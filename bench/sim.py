@@ -56,6 +56,7 @@ class SimpyCompany:
         index = {d.id: i for i, d in enumerate(deps)}
         self.hours = [(d.opens, d.closes) for d in deps]
         self.staff = [simpy.PriorityResource(self.env, capacity=d.staff) for d in deps]
+        self.vacant = [0] * len(deps)
         self.accept_mean = [b.accept_hours.at(d.ownership) for d in deps]
         self.bounce = [
             [b.bounce.at((s.communication + r.communication) / 2) for r in deps] for s in deps
@@ -117,10 +118,15 @@ class SimpyCompany:
             self.env.process(self.case(journey))
 
     def leavers(self, department: int) -> Generator[Any, Any, None]:
+        # As in the engine: leavers at a full department's rate, each kept with the share of
+        # places filled, so an empty place cannot leave again.
+        staff = self.staff[department].capacity
         while True:
             yield self.env.timeout(self.expo() / self.leave_rate[department])
-            self.events += 1
-            self.env.process(self.vacancy(department))
+            if self.uniform() * staff < staff - self.vacant[department]:
+                self.events += 1
+                self.vacant[department] += 1
+                self.env.process(self.vacancy(department))
 
     def vacancy(self, department: int) -> Generator[Any, Any, None]:
         with self.staff[department].request(priority=0) as seat:
@@ -128,6 +134,7 @@ class SimpyCompany:
             yield from self.wait_for_opening(department)
             yield self.env.timeout(self.b.vacancy_days * HOURS_PER_DAY)
             self.events += 1
+            self.vacant[department] -= 1
 
     def wait_for_opening(self, department: int) -> Generator[Any, Any, None]:
         opens, closes = self.hours[department]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import ExitStack
 from typing import Annotated
 
@@ -136,8 +137,20 @@ def _shown(value: float, unit: str | int) -> str:
     return f"{value:,.{unit}f}"
 
 
+# One replication gives no spread to build an interval from (its half-width is infinite).
+NO_INTERVAL = "needs 2 or more replications"
+
+
 def _interval(figure: Estimate, unit: str | int) -> str:
+    if not math.isfinite(figure.half_width):
+        return NO_INTERVAL
     return f"{_shown(figure.low, unit)} to {_shown(figure.high, unit)}"
+
+
+def _mean_and_spread(figure: Estimate, unit: str | int) -> str:
+    if not math.isfinite(figure.half_width):
+        return _shown(figure.mean, unit)
+    return f"{_shown(figure.mean, unit)} ± {_shown(figure.half_width, unit)}"
 
 
 def summary_table(summary: Summary, scenario: Scenario) -> Table:
@@ -157,7 +170,8 @@ def summary_table(summary: Summary, scenario: Scenario) -> Table:
 
 def department_table(summary: Summary, scenario: Scenario) -> Table:
     """Per-department means (the interval half-width after ±)."""
-    table = Table(title="Departments (mean ± 95% half-width)")
+    spread = " ± 95% half-width" if len(summary.runs) > 1 else ""
+    table = Table(title=f"Departments (mean{spread})")
     table.add_column("Department")
     for _, label, _unit in DEPARTMENT_COLUMNS:
         table.add_column(label, justify="right")
@@ -165,6 +179,6 @@ def department_table(summary: Summary, scenario: Scenario) -> Table:
         cells = []
         for key, _label, unit in DEPARTMENT_COLUMNS:
             figure = summary.estimates[f"departments.{department.id}.{key}"]
-            cells.append(f"{_shown(figure.mean, unit)} ± {_shown(figure.half_width, unit)}")
+            cells.append(_mean_and_spread(figure, unit))
         table.add_row(department.name, *cells)
     return table

@@ -1,7 +1,9 @@
 """A facilitated session: teams play rounds on one scenario and are compared side by side.
 
-Every team's round runs on the same random numbers (common random numbers), so differences
-between teams come from their decisions, not from luck.
+Every team's round runs on the same random numbers (common random numbers), and the engine
+keeps a separate stream per department and kind of draw, so differences between teams come from
+their decisions, not from luck, and a decision about one department leaves departments it never
+touches exactly as they were.
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ def play_round(
     number = played.pop() + 1
     if number > session.rounds:
         raise InvalidInput("the session has no rounds left")
-    baseline = _baseline(session)
+    baseline = _baseline(session, number)
     new_states = {}
     for team in session.teams:
         state = states[team.name]
@@ -186,21 +188,27 @@ class _Baseline:
     engagement: float
 
 
-def _baseline(session: Session) -> _Baseline:
-    # The starting company, run once with the session seed: the yardstick for the published
-    # correlations (gains are measured against where everyone began).
+def _baseline(session: Session, number: int) -> _Baseline:
+    # The yardstick for the published correlations: the starting company as the game runs it,
+    # on the round's own seed, so a team that changes nothing gains nothing (gains are
+    # measured against where everyone began, with the same luck as the teams' round).
+    start = starting_levels(session.scenario)
+    scenario = scenario_for_round(session.scenario, start, Decisions(), session.effects)
     summary = run_replications(
-        session.scenario, session.replications, seed=session.seed, days=session.days_per_round
+        scenario, session.replications, seed=session.seed + number, days=session.days_per_round
     )
     return _Baseline(
         satisfaction=summary.estimates["mean_satisfaction"].mean,
-        engagement=_mean_engagement(session.scenario),
+        engagement=_mean_engagement(scenario, session.scenario),
     )
 
 
-def _mean_engagement(scenario: Scenario) -> float:
-    staff = sum(d.staff for d in scenario.departments)
-    return sum(d.engagement * d.staff for d in scenario.departments) / staff
+def _mean_engagement(scenario: Scenario, start: Scenario) -> float:
+    # Weighted by the starting headcount, not the team's: hiring into a department changes
+    # how many people it has, not how engaged they are.
+    weights = {d.id: d.staff for d in start.departments}
+    total = sum(weights.values())
+    return sum(d.engagement * weights[d.id] for d in scenario.departments) / total
 
 
 def _mean(runs: Sequence[RunResult], name: str) -> float:
@@ -220,7 +228,7 @@ def _team_round(
     revenue = _mean(runs, "revenue")
     cost = _mean(runs, "cost") + spent
     satisfaction = _mean(runs, "mean_satisfaction")
-    engagement = _mean_engagement(scenario)
+    engagement = _mean_engagement(scenario, session.scenario)
     profit = revenue - cost
     published = correlation_adjustment(
         revenue,

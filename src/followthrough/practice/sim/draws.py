@@ -1,7 +1,13 @@
-"""Random numbers drawn from numpy in batches and handed out one at a time, fast."""
+"""Random numbers drawn from numpy in batches and handed out one at a time, fast.
+
+`Streams` gives every department and kind of draw its own generator, found by a stable key
+rather than by the order generators were made, so a change in one department cannot move the
+numbers another department draws.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from itertools import chain, repeat
 
@@ -11,6 +17,36 @@ import numpy.typing as npt
 BATCH = 4096
 
 Draw = Callable[[], float]
+
+
+def _key_word(part: str) -> int:
+    # A stable 64-bit number for a key part; Python's hash() changes between processes.
+    return int.from_bytes(hashlib.blake2b(part.encode(), digest_size=8).digest(), "big")
+
+
+class Streams:
+    """Independent generators by key, e.g. `("claims", "accept")` or `("it", "work", "fix")`.
+
+    Each key's generator is the root's child at a spawn key made from the key's words, so the
+    same root and key always give the same numbers, whatever else was asked for before.
+    """
+
+    def __init__(self, root: np.random.SeedSequence) -> None:
+        self._root = root
+
+    @classmethod
+    def from_generator(cls, rng: np.random.Generator) -> Streams:
+        """Streams rooted in one draw from `rng` (so each call on the same `rng` differs)."""
+        entropy = rng.integers(0, 2**63, size=2, dtype=np.uint64)
+        return cls(np.random.SeedSequence([int(word) for word in entropy]))
+
+    def generator(self, *key: str) -> np.random.Generator:
+        """The generator of one (department, kind[, detail]) key."""
+        words = tuple(_key_word(part) for part in key)
+        child = np.random.SeedSequence(
+            self._root.entropy, spawn_key=(*self._root.spawn_key, *words)
+        )
+        return np.random.default_rng(child)
 
 
 def stream(sample: Callable[[int], npt.NDArray[np.float64]], size: int = BATCH) -> Draw:

@@ -57,6 +57,7 @@ class JourneyResult:
 
     journey: str
     cases_closed: int
+    open_at_end: int
     mean_days: float
     promises_kept: float
 
@@ -79,7 +80,7 @@ class RunResult:
     # Promises to customers
     updates_due: int
     updates_kept: float
-    # External customers
+    # External customers (internal journeys are counted only in `journeys`)
     cases_closed: int
     cases_open_at_end: int
     mean_case_days: float
@@ -193,15 +194,36 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     promise_hours = [j.promise_days * HOURS_PER_DAY for j in journeys]
     cadence = [j.update_every_hours or 0.0 for j in journeys]
 
-    streams = rng.spawn(len(journeys) + len(services) + 2)
+    # One stream per department and kind of draw (and per journey or service where a
+    # department has several), so a decision in one department leaves the numbers every
+    # unrelated department draws untouched: teams then differ only by their decisions.
+    streams = draws.Streams.from_generator(rng)
+
+    def unit_exponential(*key: str) -> draws.Draw:
+        return draws.exponential(streams.generator(*key), 1.0)
+
+    def uniform(*key: str) -> draws.Draw:
+        return draws.uniform(streams.generator(*key))
+
     between = [
-        draws.exponential(streams[i], HOURS_PER_DAY / j.per_day) for i, j in enumerate(journeys)
+        draws.exponential(streams.generator(j.owner, "arrivals", j.id), HOURS_PER_DAY / j.per_day)
+        for j in journeys
     ]
     work = [
-        draws.work_time(streams[len(journeys) + i], s.hours, s.cv) for i, s in enumerate(services)
+        draws.work_time(streams.generator(s.department, "work", s.id), s.hours, s.cv)
+        for s in services
     ]
-    expo = draws.exponential(streams[-2], 1.0)
-    uniform = draws.uniform(streams[-1])
+    # A handoff's draws belong to the receiving department: it is where the offer queues.
+    accept_delay = [unit_exponential(d.id, "accept") for d in departments]
+    bounce_draw = [uniform(d.id, "bounce") for d in departments]
+    reroute_delay = [unit_exponential(d.id, "reroute") for d in departments]
+    leave_gap = [unit_exponential(d.id, "leave") for d in departments]
+    leave_draw = [uniform(d.id, "leave", "present") for d in departments]
+    error_draw = [uniform(s.department, "errors", s.id) for s in services]
+    found_draw = [uniform(s.department, "found", s.id) for s in services]
+    update_draw = [uniform(j.owner, "updates", j.id) for j in journeys]
+    complaint_draw = [uniform(j.owner, "complaints", j.id) for j in journeys]
+    churn_draw = [uniform(j.owner, "churn", j.id) for j in journeys]
 
     # Request and case state in parallel lists of numbers, indexed by id: cheaper than an
     # object per request, and numbers leave the garbage collector nothing to scan. A request
@@ -242,9 +264,11 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     missed = [0] * n_departments
     complaints_at = [0] * n_departments
     leavers = [0] * n_departments
+    vacant = [0] * n_departments  # places emptied by leavers and not yet filled again
     journey_closed = [0] * len(journeys)
     journey_hours = [0.0] * len(journeys)
     journey_kept = [0] * len(journeys)
+    journey_open = [0] * len(journeys)
 
     handoffs = bounces = offers_again = starts = refilled = 0
     accept_hours = 0.0
@@ -267,11 +291,15 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             r_sender.append(sender)
             r_case.append(case)
             r_offered.append(now)
-        look = working_hours_later(receiver, now, accept_mean[receiver] * expo())
-        if uniform() < bounce[sender][receiver]:
+        look = working_hours_later(receiver, now, accept_mean[receiver] * accept_delay[receiver]())
+        if bounce_draw[receiver]() < bounce[sender][receiver]:
             bounces += 1
             again = finish_time(
-                look, reroute_mean * expo(), opens[sender], closes[sender], workdays
+                look,
+                reroute_mean * reroute_delay[receiver](),
+                opens[sender],
+                closes[sender],
+                workdays,
             )
             push(events, (again, _OFFER, request))
         else:
@@ -348,7 +376,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         if happy < 0.0:
             happy = 0.0
         satisfaction += happy
-        if uniform() < churn_when_unhappy * (1.0 - happy):
+        if churn_draw[journey]() < churn_when_unhappy * (1.0 - happy):
             lost += 1
             lost_years += (horizon - now) / HOURS_PER_YEAR
 
@@ -356,7 +384,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     for d in range(n_departments):
         events.append((reopens[d], _OPEN, d))
         if leave_rate[d] > 0:
-            events.append((expo() / leave_rate[d], _LEAVE, d))
+            events.append((leave_gap[d]() / leave_rate[d], _LEAVE, d))
     for j in range(len(journeys)):
         events.append((between[j](), _ARRIVE, j))
     heapq.heapify(events)
@@ -382,7 +410,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                 if c_errors[case]:
                     unfound = []
                     for wrong in c_errors[case]:
-                        if uniform() < found_chance[wrong]:
+                        if found_draw[wrong]() < found_chance[wrong]:
                             found += 1
                             hand_off(_REWORK, wrong, case, department, now, -1)
                         else:
@@ -391,7 +419,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                 if found:
                     c_waiting[case] = found
                     continue
-                if uniform() < error_chance[service]:
+                if error_draw[service]() < error_chance[service]:
                     c_errors[case] += (service,)
                     errors_made[department] += 1
                 c_step[case] += 1
@@ -402,7 +430,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                 continue
             if request_kind == _REWORK:
                 reworks += 1
-            if uniform() < error_chance[service]:
+            if error_draw[service]() < error_chance[service]:
                 c_errors[case] += (service,)
                 errors_made[department] += 1
             c_waiting[case] -= 1
@@ -424,12 +452,12 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             if not c_closed[case]:
                 keeper = owner[ident]
                 updates_due += 1
-                if uniform() < keep_update[keeper]:
+                if update_draw[ident]() < keep_update[keeper]:
                     updates_kept += 1
                 else:
                     missed[keeper] += 1
                     c_missed[case] += 1
-                    if uniform() < complain[keeper]:
+                    if complaint_draw[ident]() < complain[keeper]:
                         complaints += 1
                         complaints_at[keeper] += 1
                         c_complaints[case] += 1
@@ -467,14 +495,20 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             reopens[ident] = next_opening(closing, opens[ident], closes[ident], workdays)
             push(events, (reopens[ident], _OPEN, ident))
         elif kind == _LEAVE:
-            # The leaver's place is held empty: it goes first in the queue, so it takes the
-            # next person to become free, and stays empty for the vacancy time.
-            leavers[ident] += 1
-            queues[ident].appendleft((_VACANT, now))
-            start_work(ident, now)
-            push(events, (now + expo() / leave_rate[ident], _LEAVE, ident))
+            # Leavers come at the rate of a full department; a draw keeps each one with the
+            # share of places actually filled (thinning), so only people present leave and
+            # an empty place cannot leave again. The leaver's place is held empty: it goes
+            # first in the queue, so it takes the next person to become free, and stays
+            # empty for the vacancy time.
+            if leave_draw[ident]() * capacity[ident] < capacity[ident] - vacant[ident]:
+                leavers[ident] += 1
+                vacant[ident] += 1
+                queues[ident].appendleft((_VACANT, now))
+                start_work(ident, now)
+            push(events, (now + leave_gap[ident]() / leave_rate[ident], _LEAVE, ident))
         elif kind == _REFILLED:
             refilled += 1
+            vacant[ident] -= 1
             busy[ident] -= 1
             if queues[ident]:
                 start_work(ident, now)
@@ -505,10 +539,14 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         )
         for i, d in enumerate(departments)
     )
+    for case, is_closed in enumerate(c_closed):
+        if not is_closed:
+            journey_open[c_journey[case]] += 1
     journey_results = tuple(
         JourneyResult(
             journey=j.id,
             cases_closed=journey_closed[i],
+            open_at_end=journey_open[i],
             mean_days=journey_hours[i] / journey_closed[i] / HOURS_PER_DAY
             if journey_closed[i]
             else 0.0,
@@ -535,7 +573,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         updates_due=updates_due,
         updates_kept=updates_kept / updates_due if updates_due else 1.0,
         cases_closed=closed,
-        cases_open_at_end=sum(1 for is_closed in c_closed if not is_closed),
+        cases_open_at_end=sum(n for n, e in zip(journey_open, external, strict=True) if e),
         mean_case_days=external_hours / closed / HOURS_PER_DAY if closed else 0.0,
         promises_kept=kept_promises / closed if closed else 1.0,
         mean_satisfaction=satisfaction / closed if closed else 1.0,

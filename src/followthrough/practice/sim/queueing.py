@@ -40,8 +40,14 @@ def simulate_mmc(
 
     With FIFO and identical servers each customer simply takes the earliest-free server, so
     no event list is needed; each customer still stands for three events (arrival, start,
-    departure), which is how `events` is counted.
+    departure), which is how `events` is counted. The first `warmup_customers` are not
+    measured, so at least one customer must come after them.
     """
+    if not 0 <= warmup_customers < customers:
+        raise ValueError(
+            f"the warm-up ({warmup_customers} customers) must leave at least one of the "
+            f"{customers} customers to measure"
+        )
     arrivals = np.cumsum(rng.exponential(1.0 / arrival_rate, customers)).tolist()
     services = rng.exponential(1.0 / service_rate, customers).tolist()
     free_at = [0.0] * servers
