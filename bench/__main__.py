@@ -16,7 +16,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke test.")
     parser.add_argument(
         "--only",
-        choices=("desk", "web", "insight", "sim", "import", "search", "roleplay", "mail-in"),
+        choices=(
+            "desk",
+            "web",
+            "insight",
+            "sim",
+            "import",
+            "search",
+            "roleplay",
+            "mail-out",
+            "mail-in",
+        ),
         help="Run one benchmark only.",
     )
     parser.add_argument("--requests", type=int, help="Requests to bulk-load (default 1,000,000).")
@@ -116,6 +126,15 @@ def main(argv: list[str] | None = None) -> None:
         from bench import roleplay
 
         roleplay.run(console, rounds=1 if args.quick else roleplay.ROUNDS)
+    if args.only in (None, "mail-out"):
+        from bench import mail_out
+
+        mail_out.run(
+            console,
+            messages=300 if args.quick else 3000,
+            backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
+            pg_admin_url=args.pg_admin_url,
+        )
     if args.only in (None, "mail-in"):
         from bench import mail_in
 

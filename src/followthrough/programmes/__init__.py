@@ -1,0 +1,1 @@
+"""People programmes that break silos, steered by the silo map: buddy pairing."""
