@@ -26,6 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "roleplay",
             "mail-out",
             "mail-in",
+            "buddies",
         ),
         help="Run one benchmark only.",
     )
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> None:
             backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
             pg_admin_url=args.pg_admin_url,
         )
+    if args.only in (None, "buddies"):
+        from bench import buddies
+
+        buddies.run(console, people=1_000 if args.quick else buddies.PEOPLE)
     if args.only in (None, "sim"):
         try:
             sim = importlib.import_module("bench.sim")
