@@ -199,6 +199,21 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/services/{service_id}/timescale"),
     },
     "admin": {
+        ("GET", "/api/v1/webhooks"),
+        ("POST", "/api/v1/webhooks"),
+        ("PATCH", "/api/v1/webhooks/{subscription_id}"),
+        ("DELETE", "/api/v1/webhooks/{subscription_id}"),
+        ("POST", "/api/v1/webhooks/{subscription_id}/rotate-secret"),
+        ("GET", "/api/v1/webhooks/{subscription_id}/deliveries"),
+        ("POST", "/api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/replay"),
+        ("GET", "/admin/webhooks"),
+        ("POST", "/admin/webhooks"),
+        ("GET", "/admin/webhooks/{subscription_id}"),
+        ("POST", "/admin/webhooks/{subscription_id}/kinds"),
+        ("POST", "/admin/webhooks/{subscription_id}/rotate-secret"),
+        ("POST", "/admin/webhooks/{subscription_id}/enabled"),
+        ("POST", "/admin/webhooks/{subscription_id}/deliveries/{delivery_id}/replay"),
+        ("POST", "/admin/webhooks/{subscription_id}/delete"),
         ("POST", "/api/v1/departments"),
         ("POST", "/api/v1/teams"),
         ("PATCH", "/api/v1/teams/{team_id}"),
@@ -397,6 +412,8 @@ def _bindings(world: World, story: ConfidentialStory) -> dict[str, list[str]]:
         "view_id": ["999999"],
         "attachment_id": ["999999"],
         "token": ["not.signed"],
+        "subscription_id": ["999999"],
+        "delivery_id": ["999999"],
     }
 
 
@@ -502,6 +519,9 @@ def _expect_status(
             assert answer.status == 200, where
         else:
             assert answer.status == (403 if answer.handle in readers else 404), where
+    elif rule == "admin" and "subscription_id" in combo:
+        # No webhook 999999: the admin is told so, anyone else is refused first.
+        assert answer.status == (404 if answer.handle == "ada" else 403), where
     elif rule == "admin":
         assert answer.status == (200 if answer.handle == "ada" else 403), where
     elif rule == "lead":

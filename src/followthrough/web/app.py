@@ -53,6 +53,8 @@ from followthrough.web.openapi import install_api_reference, install_openapi
 from followthrough.web.pages import STATIC, SignInRequired, error_page
 from followthrough.web.problems import install_problem_handlers
 from followthrough.web.security import install_security
+from followthrough.webhooks.api import router as webhooks_router
+from followthrough.webhooks.web import router as webhook_pages
 
 log = logging.getLogger("followthrough.sweeper")
 
@@ -164,6 +166,7 @@ def create_app(
         routing_router,
         search_router,
         mail_choices_router,
+        webhooks_router,
         roleplay_router,
     ):
         api.include_router(router)
@@ -191,6 +194,7 @@ def create_app(
     app.include_router(password_reset_pages)
     app.include_router(mail_pages)
     app.include_router(action_link_pages)
+    app.include_router(webhook_pages)
     app.include_router(search_pages)
 
     @app.exception_handler(SignInRequired)
