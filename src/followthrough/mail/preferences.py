@@ -49,6 +49,7 @@ KIND_LABELS = {
     "note": "Internal notes",
     "mail_bounced": "Mail that could not be delivered",
     "integration_disabled": "Webhooks and chat turned off after failures",
+    "buddy": "Buddy programme: your buddy and whether you met",
 }
 
 DEFAULT_DIGEST_AT = time(8, 0)

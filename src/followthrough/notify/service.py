@@ -37,6 +37,9 @@ NOTIFICATION_KINDS = (
     "mail_bounced",
     # An admin is told a webhook or chat channel stopped working and was switched off.
     "integration_disabled",
+    # The buddy programme: an introduction to this round's buddy, being left out of a round
+    # (paired first next time), and "did you meet?".
+    "buddy",
 )
 
 
