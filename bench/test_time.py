@@ -67,6 +67,8 @@ def make_steps(repo: Path) -> list[str]:
     dry = subprocess.run(
         ["make", "-n", "test"], cwd=repo, capture_output=True, text=True, check=True
     ).stdout
+    # A recipe line ending in a backslash goes on in the next one.
+    dry = dry.replace("\\\n", " ")
     return [
         line
         for line in dry.splitlines()
