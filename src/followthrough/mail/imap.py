@@ -9,10 +9,13 @@ No transaction is open while talking to the mailbox.
 
 from __future__ import annotations
 
+import io
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 
@@ -101,6 +104,45 @@ def supports_idle(mailbox: BaseMailBox) -> bool:
     return "IDLE" in {str(c).upper() for c in mailbox.client.capabilities}
 
 
+def _already_read(mailbox: BaseMailBox) -> bool:
+    """Whether the server's news is already here: stashed by imaplib while IDLE started, or
+    waiting in imaplib's read buffer, where watching the socket would never see it."""
+    client = mailbox.client
+    if client.untagged_responses.get("EXISTS"):
+        return True
+    sock = client.sock
+    before = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        buffered = cast(io.BufferedReader, client.file)
+        return bool(buffered.peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError, TimeoutError):
+        return False
+    finally:
+        sock.settimeout(before)
+
+
+def wait_for_news(mailbox: BaseMailBox, seconds: float) -> None:
+    """IDLE until the server says the folder changed, or `seconds` pass; at once if it already
+    said so.
+
+    A mail that arrives between the last search and the IDLE command is announced together
+    with the server's "+ idling" answer; imaplib reads both into its buffer, and a wait on the
+    socket alone would then sleep the whole timeout (a reply taken a minute late)."""
+    client = mailbox.client
+    if client.untagged_responses.pop("EXISTS", None):
+        # New mail was announced during our own last commands (a MOVE's answer carries it),
+        # after the search that listed the folder; IDLE would not announce it again.
+        return
+    mailbox.idle.start()  # type: ignore[no-untyped-call]
+    try:
+        if not _already_read(mailbox):
+            mailbox.idle.poll(timeout=seconds)
+    finally:
+        mailbox.idle.stop()  # type: ignore[no-untyped-call]
+    client.untagged_responses.pop("EXISTS", None)
+
+
 def poll_forever(
     settings: Settings,
     take: Take,
@@ -121,7 +163,7 @@ def poll_forever(
                         on_poll(polled)
                     if idle:
                         # The server wakes us at once on new mail; `stop` is heard after each wait.
-                        mailbox.idle.wait(timeout=settings.imap_idle_seconds)
+                        wait_for_news(mailbox, settings.imap_idle_seconds)
                     else:
                         _sleep(sleep_seconds, stop)
         except MailboxSettingsError:
