@@ -8,14 +8,15 @@ from followthrough.db import Base
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
 from followthrough.insight.models import Recognition
-from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
 from followthrough.links.models import UsedActionLink
+from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
 from followthrough.mail.models import NotificationChoice, NotificationSchedule
 from followthrough.notes.models import InternalNote
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
+from followthrough.programmes.models import BuddyAssignment, BuddyEnrolment, BuddyRound
 from followthrough.promises.models import Promise
 from followthrough.requests.models import (
     Offer,
@@ -40,6 +41,9 @@ __all__ = [
     "Attachment",
     "Base",
     "BouncingAddress",
+    "BuddyAssignment",
+    "BuddyEnrolment",
+    "BuddyRound",
     "Case",
     "ChatPost",
     "ChatRoute",
