@@ -19,8 +19,10 @@ with `session_replication_role = replica` for this transaction only (as
 `pg_restore --disable-triggers` does; nothing is dropped or locked for anyone else), and every
 reference of the rows loaded that way is then checked set-wise, each row named locked FOR KEY
 SHARE as the trigger would, before the transaction can commit. A role that may not takes the
-plain path. Tables with triggers of their own (the search documents and their scope, today on
-requests, events, offers and participants) always load with every trigger firing.
+plain path. Tables with other triggers of their own load with every trigger firing, except the
+search documents' triggers when the caller makes the documents itself afterwards (the import
+does: one set-wise statement for all its requests instead of one document recomputed per
+participant, offer and event row).
 """
 
 from __future__ import annotations
@@ -46,6 +48,24 @@ class MissingReference(Exception):
 
 # One table's rows of a batch: (table, columns, rows).
 TableRows = tuple[str, Sequence[str], Sequence[Sequence[Any]]]
+
+
+class LoadedParts:
+    """What `load_parts` wrote: the span of request ids it gave, and whether search triggers
+    were skipped (the caller must then make those requests' documents)."""
+
+    def __init__(self, *, search_skipped: bool) -> None:
+        self.search_skipped = search_skipped
+        self.first_request: int | None = None
+        self.last_request: int | None = None
+
+    def add_requests(self, ids: Sequence[tuple[int, int]]) -> None:
+        if not ids:
+            return
+        low = min(i for _, i in ids)
+        high = max(i for _, i in ids)
+        self.first_request = low if self.first_request is None else min(self.first_request, low)
+        self.last_request = high if self.last_request is None else max(self.last_request, high)
 
 
 class BulkRows:
@@ -128,7 +148,9 @@ class BulkRows:
         parts: Sequence[tuple[Path, int, int]],
         people: Mapping[int, int],
         teams: Mapping[int, int],
-    ) -> None:
+        *,
+        search_made_after: bool = False,
+    ) -> LoadedParts:
         """Load each part's scratch file (`tables`: each table's columns and what they hold)
         into the tables, translating planned people and teams (negative symbols) and the
         part's own request and offer numbers into ids. Rows keep their order.
@@ -136,14 +158,20 @@ class BulkRows:
         Each scratch table is copied into a temporary staging table of the transaction
         (SQLite: the driver reads one file and writes the other in C; PostgreSQL: COPY), then
         one INSERT … SELECT per table translates and writes it, so no row passes through
-        Python twice."""
+        Python twice.
+
+        `search_made_after`: the caller makes the loaded requests' search documents itself
+        once the rows are in (`search.documents.rebuild_documents`), so on PostgreSQL a table
+        whose only triggers are the search documents' may load with its triggers off too
+        (the result says whether any did)."""
         stage = _Staging(self, tables)
         # PostgreSQL: the tables that may load with their foreign-key triggers off.
         unchecked = (
-            [t for t in tables if not self._has_own_triggers(t)]
+            [t for t in tables if not self._has_own_triggers(t, search_made_after)]
             if self.postgres and self._without_reference_triggers()
             else []
         )
+        loaded = LoadedParts(search_skipped=bool(unchecked))
         try:
             stage.fill_map("person", sorted(people.items()))
             stage.fill_map("team", sorted(teams.items()))
@@ -151,7 +179,9 @@ class BulkRows:
                 scratch = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
                 try:
                     stage.clear()
-                    stage.fill_map("request", self._new_ids("request", requests))
+                    request_ids = self._new_ids("request", requests)
+                    loaded.add_requests(request_ids)
+                    stage.fill_map("request", request_ids)
                     stage.fill_map("offer", self._new_ids("offer", offers))
                     for table in tables:
                         stage.copy(table, scratch)
@@ -168,6 +198,7 @@ class BulkRows:
             if unchecked:
                 self.driver.execute("SET LOCAL session_replication_role = origin")
             stage.drop()
+        return loaded
 
     def _without_reference_triggers(self) -> bool:
         """Whether this role may switch the transaction's foreign-key triggers off for the
@@ -195,13 +226,15 @@ class BulkRows:
         self.driver.execute("SET LOCAL session_replication_role = origin")
         return True
 
-    def _has_own_triggers(self, table: str) -> bool:
-        """Whether `table` has triggers besides its foreign keys' (the search documents'):
-        they must fire, so its rows load the plain way."""
+    def _has_own_triggers(self, table: str, search_made_after: bool) -> bool:
+        """Whether `table` has triggers besides its foreign keys' that must fire, so its rows
+        load the plain way: any trigger, or any but the search documents' (named `search_…`)
+        when the caller makes those documents itself afterwards."""
         return bool(
             self.driver.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
-                (table,),
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal"
+                " AND NOT (%s AND tgname LIKE 'search\\_%%')",
+                (table, search_made_after),
             ).fetchone()[0]
         )
 

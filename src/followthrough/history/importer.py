@@ -86,6 +86,7 @@ from followthrough.org.importer import ImportRejected, Problem
 from followthrough.org.models import Department, Holiday, OrgRevision, Person, Service, Team
 from followthrough.org.rules import WorkingCalendar
 from followthrough.requests import lifecycle, rules
+from followthrough.search.documents import rebuild_documents, resume_triggers, suspend_triggers
 
 __all__ = [
     "MAX_FIELD_CHARS",
@@ -1136,6 +1137,14 @@ def _load(
                 summary.unmapped_activities.get(activity, 0) + count
             )
     try:
+        connection = session.connection()
+        # The search documents are made once for all the imported requests, after their rows
+        # are in, rather than recomputed by the triggers per participant, offer and event row
+        # (SQLite: the triggers are dropped and put back in this transaction, which holds the
+        # only write turn; PostgreSQL: skipped with the foreign keys' where the role may).
+        suspended = (
+            None if connection.dialect.name == "postgresql" else suspend_triggers(connection)
+        )
         bulk = BulkRows(session)
         try:
             people, teams = _create_directory(
@@ -1146,14 +1155,19 @@ def _load(
                 unknown=any(p.used_unknown for p in parts),
                 default_team=any(p.used_default_team for p in parts),
             )
-            bulk.load_parts(
+            loaded = bulk.load_parts(
                 SCRATCH_TABLES,
                 [(Path(p.scratch), p.requests, p.offers) for p in parts],
                 people,
                 teams,
+                search_made_after=True,
             )
         finally:
             bulk.close()
+        if (suspended is not None or loaded.search_skipped) and loaded.first_request is not None:
+            rebuild_documents(connection, loaded.first_request, loaded.last_request or 0)
+        if suspended is not None:
+            resume_triggers(connection, suspended)
     except DomainError as exc:
         raise ImportRejected([Problem(name, None, exc.field or "", exc.detail)]) from None
     except MissingReference as exc:
