@@ -175,25 +175,20 @@ class BulkRows:
         try:
             stage.fill_map("person", sorted(people.items()))
             stage.fill_map("team", sorted(teams.items()))
-            for path, requests, offers in parts:
-                scratch = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-                try:
-                    stage.clear()
-                    request_ids = self._new_ids("request", requests)
-                    loaded.add_requests(request_ids)
-                    stage.fill_map("request", request_ids)
-                    stage.fill_map("offer", self._new_ids("offer", offers))
-                    for table in tables:
-                        stage.copy(table, scratch)
-                    for table in tables:
-                        if unchecked:
-                            role = "replica" if table in unchecked else "origin"
-                            self.driver.execute(f"SET LOCAL session_replication_role = {role}")
-                        stage.translate(table)
-                    for table in unchecked:
-                        self._check_references(table)
-                finally:
-                    scratch.close()
+            for number, (path, requests, offers) in enumerate(parts):
+                stage.clear()
+                request_ids = self._new_ids("request", requests)
+                loaded.add_requests(request_ids)
+                stage.fill_map("request", request_ids)
+                stage.fill_map("offer", self._new_ids("offer", offers))
+                source = stage.part_source(number, path)
+                for table in tables:
+                    if unchecked:
+                        role = "replica" if table in unchecked else "origin"
+                        self.driver.execute(f"SET LOCAL session_replication_role = {role}")
+                    stage.translate(table, source)
+                for table in unchecked:
+                    self._check_references(table)
         finally:
             if unchecked:
                 self.driver.execute("SET LOCAL session_replication_role = origin")
@@ -279,6 +274,8 @@ class BulkRows:
         return list(enumerate(self.reserve_ids(table, count), 1))
 
 
+# SQLite: the schema name a part's scratch file is attached under (with its number).
+_PART_SCHEMA = "import_part_"
 _MAP_KEYS = {"person": "sym", "team": "sym", "request": "local", "offer": "local"}
 _PG_TYPES = {
     "request": "bigint",
@@ -311,10 +308,49 @@ class _Staging:
                 f"CREATE {temp} TABLE import_{kind}_map "
                 f"({key} BIGINT PRIMARY KEY, id BIGINT NOT NULL){suffix}"
             )
+        if not self.postgres:
+            self._detach_parts()
+            return
         for table, columns in tables.items():
-            typed = ", ".join(f"{c} {_PG_TYPES[k]}" if self.postgres else c for c, k in columns)
-            self._run(f"DROP TABLE IF EXISTS {self._name(f'import_stage_{table}')}")
+            typed = ", ".join(f"{c} {_PG_TYPES[k]}" for c, k in columns)
+            self._run(f"DROP TABLE IF EXISTS import_stage_{table}")
             self._run(f"CREATE {temp} TABLE import_stage_{table} (seq BIGINT, {typed}){suffix}")
+
+    def part_source(self, number: int, path: Path) -> str:
+        """Where `translate` reads the part's rows: PostgreSQL, its staging tables, filled
+        now by COPY; SQLite, the scratch file itself, attached to the connection (the rows go
+        from file to table inside SQLite without passing through Python)."""
+        if self.postgres:
+            scratch = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                for table in self.tables:
+                    self.copy(table, scratch)
+            finally:
+                scratch.close()
+            return "import_stage_{table}"
+        attached = self._attached_parts()
+        schema = next(
+            f"{_PART_SCHEMA}{n}"
+            for n in range(number, number + 10 + len(attached))
+            if f"{_PART_SCHEMA}{n}" not in attached
+        )
+        self._run(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+        return schema + ".{table}"
+
+    def _attached_parts(self) -> set[str]:
+        rows = self.driver.execute("PRAGMA database_list").fetchall()
+        return {schema for _, schema, _ in rows if schema.startswith(_PART_SCHEMA)}
+
+    def _detach_parts(self) -> None:
+        """Detach the scratch files an earlier import on this connection attached: SQLite
+        cannot detach a database while the transaction that read it is open, so each
+        import's stay attached until the next one (their files are deleted by then). One
+        read by this same transaction stays; `part_source` then takes another name."""
+        for schema in self._attached_parts():
+            try:
+                self._run(f"DETACH DATABASE {schema}")
+            except sqlite3.OperationalError:
+                continue
 
     def _name(self, table: str) -> str:
         return table if self.postgres else f"temp.{table}"
@@ -339,10 +375,8 @@ class _Staging:
         self.driver.executemany(f"INSERT INTO temp.{table} VALUES ({marks})", rows)
 
     def clear(self) -> None:
-        for table in (
-            *(f"import_stage_{t}" for t in self.tables),
-            *(f"import_{k}_map" for k in ("request", "offer")),
-        ):
+        staged = (f"import_stage_{t}" for t in self.tables) if self.postgres else ()
+        for table in (*staged, *(f"import_{k}_map" for k in ("request", "offer"))):
             self._run(f"DELETE FROM {self._name(table)}")
 
     def copy(self, table: str, scratch: sqlite3.Connection) -> None:
@@ -352,9 +386,9 @@ class _Staging:
         rows = scratch.execute(f"SELECT rowid, * FROM {table}")
         self._copy_rows(f"import_stage_{table}", columns, rows)
 
-    def translate(self, table: str) -> None:
-        """INSERT … SELECT from the staging table: ids translated, times and flags in the
-        database's own types."""
+    def translate(self, table: str, rows_from: str) -> None:
+        """INSERT … SELECT from the part's rows (`rows_from`, see `part_source`): ids translated,
+        times and flags in the database's own types, rows in the order they were written."""
         postgres = self.postgres
         targets: list[str] = []
         values: list[str] = []
@@ -395,13 +429,11 @@ class _Staging:
             values.append(value)
         self._run(
             f'INSERT INTO "{table}" ({", ".join(targets)}) '
-            f"SELECT {', '.join(values)} FROM {self._name(f'import_stage_{table}')} s "
-            f"{' '.join(joins)} ORDER BY s.seq"
+            f"SELECT {', '.join(values)} FROM {rows_from.format(table=table)} s "
+            f"{' '.join(joins)} ORDER BY s.{'seq' if postgres else 'rowid'}"
         )
 
     def drop(self) -> None:
-        for table in (
-            *(f"import_stage_{t}" for t in self.tables),
-            *(f"import_{k}_map" for k in _MAP_KEYS),
-        ):
+        staged = (f"import_stage_{t}" for t in self.tables) if self.postgres else ()
+        for table in (*staged, *(f"import_{k}_map" for k in _MAP_KEYS)):
             self._run(f"DROP TABLE IF EXISTS {self._name(table)}")
