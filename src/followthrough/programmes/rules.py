@@ -308,3 +308,12 @@ def meet_rate(answers: Iterable[bool | None]) -> float | None:
     """The share of answered groups that met; None when nobody has answered yet."""
     answered = [a for a in answers if a is not None]
     return sum(answered) / len(answered) if answered else None
+
+
+def group_met(answers: Iterable[bool | None]) -> bool | None:
+    """A group's answer to "did you meet?": yes when anyone says yes, no when someone says no
+    and nobody yes, None while nobody has answered."""
+    said = [a for a in answers if a is not None]
+    if not said:
+        return None
+    return any(said)

@@ -35,6 +35,7 @@ from followthrough.auth import scheduled as auth_due
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.mail import scheduled as mail_due
+from followthrough.programmes import scheduled as programmes_due
 from followthrough.promises import scheduled as promises_due
 from followthrough.requests import scheduled as requests_due
 from followthrough.requests.scheduled import BATCH, Batch, DueStep
@@ -161,6 +162,11 @@ PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (
     (
         "failed attempts forgotten",
         PeriodicJob("forget_failed_attempts", timedelta(hours=1), auth_due.forget_failed_attempts),
+    ),
+    # The job looks every hour; a round is paired only when the last is two weeks old.
+    (
+        "buddies introduced or asked",
+        PeriodicJob("buddy_rounds", timedelta(hours=1), programmes_due.pair_buddies_when_due),
     ),
 )
 
