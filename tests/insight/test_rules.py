@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import networkx as nx
 import pytest
@@ -12,6 +13,7 @@ from scipy.stats import beta
 
 from followthrough.insight import rules
 from followthrough.insight.rules import Custody, CustodyEvent, Interaction, Tally
+from followthrough.org.local_time import clock_of
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -330,3 +332,38 @@ def test_trust_series_equals_trust_at_each_point(raw: list[tuple[int, bool, int]
         assert trust.score == pytest.approx(expected.score)
         assert trust.low == pytest.approx(expected.low)
         assert trust.high == pytest.approx(expected.high)
+
+
+def test_week_buckets_start_at_the_viewers_monday_midnight_through_daylight_saving() -> None:
+    """New York moves its clocks on Sunday 8 March 2026: its Mondays begin at 05:00 UTC before
+    and 04:00 UTC after; Kolkata's always at 18:30 UTC the Sunday before."""
+    new_york, kolkata = ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")
+    start, end = datetime(2026, 3, 4, tzinfo=UTC), datetime(2026, 3, 17, tzinfo=UTC)
+    for zone in (new_york, kolkata):
+        clock = clock_of(zone.key, None)
+        weeks = rules.bucket_starts(start, end, "week", clock)
+        first_monday = datetime(2026, 3, 2, tzinfo=zone)
+        expected = [
+            (first_monday + timedelta(days=7 * i)).astimezone(UTC)
+            for i in range(4)
+            if (first_monday + timedelta(days=7 * i)).astimezone(UTC) < end
+        ]
+        assert weeks == expected
+        assert [rules.bucket_label(w, clock) for w in weeks] == [
+            f"2026-03-{d:02d}" for d in (2, 9, 16)
+        ]
+    assert rules.bucket_starts(start, end, "week", clock_of("America/New_York", None))[:2] == [
+        datetime(2026, 3, 2, 5, tzinfo=UTC),
+        datetime(2026, 3, 9, 4, tzinfo=UTC),
+    ]
+    months = rules.bucket_starts(
+        datetime(2026, 11, 20, tzinfo=UTC),
+        datetime(2027, 1, 5, tzinfo=UTC),
+        "month",
+        clock_of("Asia/Kolkata", None),
+    )
+    assert months == [
+        datetime(2026, 10, 31, 18, 30, tzinfo=UTC),
+        datetime(2026, 11, 30, 18, 30, tzinfo=UTC),
+        datetime(2026, 12, 31, 18, 30, tzinfo=UTC),
+    ]

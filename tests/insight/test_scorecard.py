@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from followthrough.db import Database
 from followthrough.errors import NotFound
+from followthrough.history.models import Event
+from followthrough.history.payloads import Resolved
+from followthrough.history.service import record_event
 from followthrough.insight import scorecard as sc
+from followthrough.org.local_time import clock_of
 from tests.conftest import T0
 from tests.factories import World
 from tests.insight.conftest import Story
@@ -130,3 +137,56 @@ def test_the_overview_lists_only_the_people_the_viewer_may_see(
     by_name = {c.name: c for c in teams}
     assert not by_name["Claims"].withheld
     assert by_name["Policy Admin"].withheld
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/New_York"])
+def test_trend_weeks_are_the_viewers_own_weeks(
+    db: Database, world: World, story: Story, zone: str
+) -> None:
+    """Resolutions either side of midnight between Sunday 1 and Monday 2 March fall in the
+    viewer's week, counted here from each instant's own date in the zone."""
+    cleo = world.people["cleo"]
+    edges = (
+        datetime(2026, 3, 1, 18, 45, tzinfo=UTC),  # Monday 00:15 in Kolkata
+        datetime(2026, 3, 2, 3, 0, tzinfo=UTC),  # Sunday 22:00 in New York
+    )
+    with db.unit_of_work() as session:
+        for at in edges:
+            record_event(
+                session,
+                Resolved(resolution="Done", within_target=True),
+                at,
+                request_id=story.r1,
+                actor_id=cleo,
+                team_id=world.teams["admin"],
+                person_id=cleo,
+            )
+    with db.unit_of_work(readonly=True) as session:
+        resolutions = session.scalars(
+            select(Event.at).where(
+                Event.kind == "resolved",
+                Event.person_id == cleo,
+                Event.at >= START,
+                Event.at < END,
+            )
+        ).all()
+        clock = clock_of(zone, None)
+        result = sc.scorecard(
+            session, world.actor(session, "lee"), "person", cleo, START, END, clock=clock
+        )
+        in_utc = sc.scorecard(session, world.actor(session, "lee"), "person", cleo, START, END)
+
+    def week(at: datetime, tz: ZoneInfo) -> str:
+        day = at.astimezone(tz).date()
+        return (day - timedelta(days=day.weekday())).isoformat()
+
+    expected = Counter(week(at, ZoneInfo(zone)) for at in resolutions)
+    shown = {p.bucket: p.figures.requests_handled for p in result.series}
+    assert {b: n for b, n in shown.items() if n} == dict(expected)
+    assert sum(shown.values()) == len(resolutions) == 4
+    # The same history read in UTC splits the two edges differently from either zone.
+    utc = {p.bucket: p.figures.requests_handled for p in in_utc.series}
+    assert {b: n for b, n in utc.items() if n} == dict(
+        Counter(week(at, ZoneInfo("UTC")) for at in resolutions)
+    )
+    assert utc != shown

@@ -20,7 +20,15 @@ from followthrough.errors import InvalidInput
 from followthrough.fields import Hours, Id, ZonedDateTime
 from followthrough.insight import health, recognition, review, ripple, scorecard, silo
 from followthrough.org.actors import Actor
-from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute, settings
+from followthrough.org.local_time import clock_for
+from followthrough.web.deps import (
+    CurrentActor,
+    CurrentPerson,
+    DbSession,
+    Now,
+    UnitOfWorkRoute,
+    settings,
+)
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/insight", tags=["insight"])
 
@@ -95,13 +103,15 @@ def get_scorecard(
     subject_id: Id,
     session: DbSession,
     actor: CurrentActor,
+    person: CurrentPerson,
     now: Now,
     app_settings: AppSettings,
     start: Start = None,
     end: End = None,
     unit: Annotated[Literal["week", "month"], Query(description="week or month")] = "week",
 ) -> Any:
-    """One scorecard with its weekly or monthly trend (404 for a person you may not see)."""
+    """One scorecard with its weekly or monthly trend (404 for a person you may not see). The
+    weeks and months are those of your own time zone (your profile), named by their first day."""
     first, last = period(start, end, now)
     return plain(
         scorecard.scorecard(
@@ -113,6 +123,7 @@ def get_scorecard(
             last,
             unit=unit,
             minimum_group_size=_minimum(app_settings),
+            clock=clock_for(person),
         )
     )
 
@@ -240,11 +251,14 @@ def dismiss_recognition(
 def get_digest(
     session: DbSession,
     actor: CurrentActor,
+    person: CurrentPerson,
     now: Now,
     week: Annotated[ZonedDateTime | None, Query(description="Any instant in the week.")] = None,
 ) -> Any:
-    """The company's week: confirmed recognitions and wins."""
-    return plain(recognition.digest(session, recognition.week_of(week or now)))
+    """The company's week (Monday to Sunday in your own time zone): confirmed recognitions
+    and wins."""
+    week_start = recognition.week_of(week or now, clock_for(person))
+    return plain(recognition.digest(session, week_start))
 
 
 @router.get("/review/{a}/{b}")
@@ -253,15 +267,25 @@ def get_pair_review(
     b: Id,
     session: DbSession,
     actor: CurrentActor,
+    person: CurrentPerson,
     now: Now,
     app_settings: AppSettings,
     start: Start = None,
     end: End = None,
 ) -> Any:
-    """The service review of team A's experience of team B over the period."""
+    """The service review of team A's experience of team B over the period (the scorecard's
+    weeks in your own time zone)."""
     first, last = period(start, end, now)
     return plain(
         review.pair_review(
-            session, actor, a, b, first, last, now, minimum_group_size=_minimum(app_settings)
+            session,
+            actor,
+            a,
+            b,
+            first,
+            last,
+            now,
+            clock_for(person),
+            minimum_group_size=_minimum(app_settings),
         )
     )

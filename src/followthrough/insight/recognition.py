@@ -23,6 +23,7 @@ from followthrough.insight import rules
 from followthrough.insight.models import Recognition
 from followthrough.insight.sql import home_teams
 from followthrough.org.actors import Actor
+from followthrough.org.local_time import Clock
 from followthrough.org.models import Membership, Person, Team
 
 # The payload keys read in SQL, checked against the typed payloads when this module loads.
@@ -259,9 +260,9 @@ class Digest:
     mean_rating: float | None
 
 
-def week_of(at: datetime) -> datetime:
-    """Monday 00:00 UTC of the week `at` falls in."""
-    return rules.bucket_starts(at, at + timedelta(seconds=1), "week")[0]
+def week_of(at: datetime, clock: Clock = rules.UTC_CLOCK) -> datetime:
+    """The first instant of the week (from Monday 00:00 on `clock`'s calendar) `at` falls in."""
+    return rules.bucket_starts(at, at + timedelta(seconds=1), "week", clock)[0]
 
 
 def digest(session: Session, week_start: datetime) -> Digest:

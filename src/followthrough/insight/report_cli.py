@@ -25,6 +25,7 @@ from followthrough.errors import DomainError
 from followthrough.insight import health, recognition, review, ripple, rules, scorecard, silo
 from followthrough.insight.cli import DatabaseUrl, console, err, insight_app
 from followthrough.org.actors import Actor
+from followthrough.org.local_time import Clock, clock_for
 from followthrough.org.models import Department, Person, Team
 from followthrough.org.service import actor_for
 
@@ -82,6 +83,14 @@ def _actor(session: Session, handle: str) -> Actor:
     if person is None:
         raise _fail(f"--as: nobody has the handle {handle!r}")
     return actor_for(session, person)
+
+
+def _clock(session: Session, handle: str) -> Clock:
+    """The viewer's own clock: trend weeks and months are theirs, as on their pages."""
+    person = session.scalar(select(Person).where(Person.handle == handle))
+    if person is None:
+        raise _fail(f"--as: nobody has the handle {handle!r}")
+    return clock_for(person)
 
 
 def _team_id(session: Session, name: str) -> int:
@@ -151,6 +160,7 @@ def scorecard_command(
                     last,
                     unit=unit,
                     minimum_group_size=minimum,
+                    clock=_clock(session, viewer),
                 )
             ]
     # Figures down, subjects across: the what and the how halves read side by side.
@@ -373,6 +383,7 @@ def review_command(
             first,
             last,
             at,
+            _clock(session, viewer),
             minimum_group_size=minimum,
         )
     table = Table("figure", "value", title=f"{result.a_name} → {result.b_name}")

@@ -13,6 +13,7 @@ from followthrough.insight import health, rules, scorecard, silo
 from followthrough.insight.health import PairHealth
 from followthrough.insight.scorecard import Scorecard
 from followthrough.org.actors import Actor
+from followthrough.org.local_time import Clock
 from followthrough.org.service import get_team
 
 
@@ -43,6 +44,7 @@ def pair_review(
     start: datetime,
     end: datetime,
     now: datetime,
+    clock: Clock = rules.UTC_CLOCK,
     *,
     minimum_group_size: int = 5,
 ) -> PairReview:
@@ -81,5 +83,6 @@ def pair_review(
             end,
             unit="week",
             minimum_group_size=minimum_group_size,
+            clock=clock,
         ),
     )

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.stats import beta as beta_distribution
 
 from followthrough.history.payloads import EventKind
+from followthrough.org.local_time import Clock, clock_of, local_date, start_of_day
 
 # ---- scorecard -------------------------------------------------------------------------------
 
@@ -141,30 +142,38 @@ def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]
     return start - (end - start), start
 
 
-def bucket_starts(start: datetime, end: datetime, unit: str) -> list[datetime]:
-    """The starts of the week (Monday 00:00 UTC) or month buckets that overlap [start, end)."""
-    if unit == "week":
-        first = (start - timedelta(days=start.weekday())).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        result = []
-        at = first
-        while at < end:
-            result.append(at)
-            at += timedelta(days=7)
-        return result
-    if unit == "month":
-        at = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        result = []
-        while at < end:
-            result.append(at)
-            at = (
-                at.replace(year=at.year + 1, month=1)
-                if at.month == 12
-                else at.replace(month=at.month + 1)
+# Buckets without a viewer (the CLI, tests): weeks and months of the UTC calendar.
+UTC_CLOCK = clock_of(None, None)
+
+
+def bucket_starts(
+    start: datetime, end: datetime, unit: str, clock: Clock = UTC_CLOCK
+) -> list[datetime]:
+    """The first instants (UTC) of the weeks (Monday to Sunday) or months that overlap
+    [start, end), on the calendar of `clock`: a lead in Kolkata reads a week from their own
+    Monday 00:00, not from 05:30 on Monday. A daylight-saving change makes a week an hour
+    longer or shorter, as the wall clock has it."""
+    if unit not in ("week", "month"):
+        raise ValueError(f"unknown bucket unit {unit!r}; use week or month")
+    first = local_date(start, clock)
+    day = first - timedelta(days=first.weekday()) if unit == "week" else first.replace(day=1)
+    result = []
+    while (at := start_of_day(day, clock)) < end:
+        result.append(at)
+        if unit == "week":
+            day += timedelta(days=7)
+        else:
+            day = (
+                day.replace(year=day.year + 1, month=1)
+                if day.month == 12
+                else day.replace(month=day.month + 1)
             )
-        return result
-    raise ValueError(f"unknown bucket unit {unit!r}; use week or month")
+    return result
+
+
+def bucket_label(bucket_start: datetime, clock: Clock = UTC_CLOCK) -> str:
+    """A bucket's name: its first day on the viewer's calendar, 'YYYY-MM-DD'."""
+    return local_date(bucket_start, clock).isoformat()
 
 
 # ---- privacy -----------------------------------------------------------------------------------

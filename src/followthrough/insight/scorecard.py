@@ -31,11 +31,14 @@ from followthrough.insight import rules
 from followthrough.insight.rules import Figures, Tally
 from followthrough.insight.sql import bucket, seconds_between
 from followthrough.org.actors import Actor
+from followthrough.org.local_time import Clock
 from followthrough.org.models import Department, Membership, Person, Team
 
 Level = Literal["person", "team", "department"]
 LEVELS: tuple[Level, ...] = ("person", "team", "department")
 Key = tuple[int, str | None]
+# A trend's buckets: their first instants and their names, in order.
+Buckets = tuple[list[datetime], list[str]]
 
 TALLY_KINDS = (
     EventKind.RESOLVED,
@@ -81,12 +84,12 @@ def _grouped(
     columns: list[Any],
     where: list[ColumnElement[bool]],
     at: Any,
-    unit: str | None,
+    buckets: Buckets | None,
     source: Any = Event,
     also_by: tuple[Any, ...] = (),
 ) -> list[Any]:
     subject, join = _subject(level, person, team)
-    bucket_column = bucket(at, unit) if unit else literal(None)
+    bucket_column = bucket(at, *buckets) if buckets else literal(None)
     query = select(subject.label("subject"), bucket_column.label("bucket"), *columns).select_from(
         source
     )
@@ -105,9 +108,15 @@ def tallies(
     end: datetime,
     unit: str | None = None,
     subject_id: int | None = None,
+    clock: Clock = rules.UTC_CLOCK,
 ) -> dict[Key, Tally]:
-    """The scorecard tallies of every subject of `level` in [start, end), per bucket if `unit`."""
+    """The scorecard tallies of every subject of `level` in [start, end), per bucket if `unit`
+    (weeks or months on `clock`'s calendar, named by their first day there)."""
     result: dict[Key, Tally] = defaultdict(Tally)
+    buckets: Buckets | None = None
+    if unit:
+        starts = rules.bucket_starts(start, end, unit, clock)
+        buckets = (starts, [rules.bucket_label(at, clock) for at in starts])
 
     def add(key: Key, **values: Any) -> None:
         tally = result[key]
@@ -151,7 +160,7 @@ def tallies(
         ],
         [Event.kind.in_(TALLY_KINDS), *in_period, *_only_subject(level, subject_id, person)],
         Event.at,
-        unit,
+        buckets,
         also_by=(Event.kind,),
     )
     for row in rows:
@@ -189,7 +198,7 @@ def tallies(
             *_only_subject(level, subject_id, Event.person_id),
         ],
         Event.at,
-        unit,
+        buckets,
         source=Event.__table__.join(
             opened,
             and_(
@@ -236,7 +245,7 @@ def tallies(
             *_only_subject(level, subject_id, Event.actor_id),
         ],
         Event.at,
-        unit,
+        buckets,
     )
     for row in on_time_rows:
         add((row.subject, row.bucket), updates_on_time=row.n)
@@ -260,7 +269,7 @@ def tallies(
             ),
         ],
         Event.at,
-        unit,
+        buckets,
     )
     for row in bounce_rows:
         add((row.subject, row.bucket), bounces_caused=row.n)
@@ -286,7 +295,7 @@ def tallies(
             *_only_subject(level, subject_id, Event.person_id, belongs.c.team_id),
         ],
         Event.at,
-        unit,
+        buckets,
         source=Event.__table__.join(belongs, belongs.c.person_id == Event.person_id)
         if level != "person"
         else Event,
@@ -447,8 +456,11 @@ def scorecard(
     *,
     unit: str = "week",
     minimum_group_size: int = 5,
+    clock: Clock = rules.UTC_CLOCK,
 ) -> Scorecard:
     """One scorecard with its weekly or monthly trend and the change against the period before.
+    The trend's weeks and months are those of the viewer's calendar (`clock`), each named by
+    its first day: a lead reads the weeks they lived, Monday to Sunday where they are.
 
     A person's scorecard the viewer may not see does not exist for them (NotFound); a small
     group's is returned withheld.
@@ -460,14 +472,14 @@ def scorecard(
         raise NotFound(f"{level} {subject_id} does not exist", field="subject_id")
     if not may_see(viewer, group, minimum_group_size):
         return _withheld(group, start, end)
-    current = tallies(session, level, start, end, unit, subject_id)
+    current = tallies(session, level, start, end, unit, subject_id, clock)
     before_start, before_end = rules.previous_period(start, end)
     before = tallies(session, level, before_start, before_end, None, subject_id)
     series_tallies: dict[str, Tally] = defaultdict(Tally)
     for (subject, bucket_key), tally in current.items():
         if subject == subject_id and bucket_key is not None:
             series_tallies[bucket_key] = series_tallies[bucket_key] + tally
-    labels = [b.date().isoformat() for b in rules.bucket_starts(start, end, unit)]
+    labels = [rules.bucket_label(b, clock) for b in rules.bucket_starts(start, end, unit, clock)]
     series = [
         Point(label, rules.figures_of(series_tallies.get(label, Tally()))) for label in labels
     ]

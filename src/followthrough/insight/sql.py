@@ -1,14 +1,17 @@
-"""SQL expressions that differ between SQLite and PostgreSQL: seconds between two instants,
-the week or month an instant falls in, and the person's home team.
+"""SQL expressions for the insight queries: seconds between two instants (which differs between
+SQLite and PostgreSQL), the week or month an instant falls in, the UTC day, and the person's
+home team.
 
 Timestamps are stored as naive UTC text on SQLite and `timestamptz` on PostgreSQL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, func, select, union_all
+from sqlalchemy import ColumnElement, Float, String, case, func, literal, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement as _Column
 from sqlalchemy.sql.expression import FunctionElement, Subquery
@@ -42,58 +45,22 @@ def _seconds_pg(element: seconds_between, compiler: Any, **kw: Any) -> str:
     )
 
 
-class week_of(FunctionElement[str]):  # noqa: N801 - reads as a SQL function
-    """The Monday (UTC) of the week an instant falls in, as 'YYYY-MM-DD' text."""
+def bucket(
+    at: _Column[Any], starts: Sequence[datetime], labels: Sequence[str]
+) -> ColumnElement[str]:
+    """The label of the bucket an instant falls in: that of the last start at or before it.
 
-    type = String()
-    inherit_cache = True
-    name = "week_of"
-
-
-class month_of(FunctionElement[str]):  # noqa: N801
-    """The first day of the month (UTC) an instant falls in, as 'YYYY-MM-DD' text."""
-
-    type = String()
-    inherit_cache = True
-    name = "month_of"
-
-
-def _only(element: FunctionElement[Any], compiler: Any, **kw: Any) -> str:
-    (at,) = list(element.clauses)
-    return str(compiler.process(at, **kw))
-
-
-@compiles(week_of, "sqlite")
-def _week_sqlite(element: week_of, compiler: Any, **kw: Any) -> str:
-    at = _only(element, compiler, **kw)
-    # strftime('%w'): 0 is Sunday; step back to Monday.
-    return f"date({at}, '-' || ((CAST(strftime('%w', {at}) AS INTEGER) + 6) % 7) || ' days')"
-
-
-@compiles(month_of, "sqlite")
-def _month_sqlite(element: month_of, compiler: Any, **kw: Any) -> str:
-    return f"strftime('%Y-%m-01', {_only(element, compiler, **kw)})"
-
-
-@compiles(week_of, "postgresql")
-def _week_pg(element: week_of, compiler: Any, **kw: Any) -> str:
-    at = _only(element, compiler, **kw)
-    return f"to_char(date_trunc('week', {at} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
-
-
-@compiles(month_of, "postgresql")
-def _month_pg(element: month_of, compiler: Any, **kw: Any) -> str:
-    at = _only(element, compiler, **kw)
-    return f"to_char(date_trunc('month', {at} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
-
-
-def bucket(at: _Column[Any], unit: str) -> ColumnElement[str]:
-    """The week or month bucket of an instant."""
-    if unit == "week":
-        return week_of(at)
-    if unit == "month":
-        return month_of(at)
-    raise ValueError(f"unknown bucket unit {unit!r}; use week or month")
+    The starts are worked out in Python on the viewer's calendar (`rules.bucket_starts`), so a
+    week is the viewer's Monday to Sunday on both databases, daylight saving included; SQLite
+    knows no time zones. Instants before the first start (none, when the query keeps to the
+    buckets' period) count in the first bucket."""
+    if not starts:
+        raise ValueError("a bucketed query needs at least one bucket")
+    newest_first = list(zip(starts, labels, strict=True))[::-1]
+    return case(
+        *((at >= start, literal(label)) for start, label in newest_first),
+        else_=literal(labels[0]),
+    )
 
 
 def home_teams() -> Subquery:
@@ -111,8 +78,15 @@ def home_teams() -> Subquery:
     )
 
 
+def _only(element: FunctionElement[Any], compiler: Any, **kw: Any) -> str:
+    (at,) = list(element.clauses)
+    return str(compiler.process(at, **kw))
+
+
 class day_of(FunctionElement[str]):  # noqa: N801
-    """The UTC day an instant falls in, as 'YYYY-MM-DD' text."""
+    """The UTC day an instant falls in, as 'YYYY-MM-DD' text. Only relationship health uses it,
+    to weigh a day's interactions together; its days are never shown, so a pair's trust is the
+    same whoever looks at it."""
 
     type = String()
     inherit_cache = True

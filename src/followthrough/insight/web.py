@@ -209,6 +209,7 @@ def scorecard_page(
         last,
         unit=unit,
         minimum_group_size=_minimum(page),
+        clock=page.viewer.clock,
     )
     labels = [p.bucket for p in card.series]
     what_chart = _line_chart(
@@ -401,8 +402,17 @@ def digest_page(page: ReadPage, week: str = "") -> Response:
 def review_page(a: Id, b: Id, page: ReadPage, start: str = "", end: str = "") -> Response:
     period = _period(page, start, end)
     first, last = period.first, period.last
+    clock = page.viewer.clock
     result = review.pair_review(
-        page.session, page.actor, a, b, first, last, page.now, minimum_group_size=_minimum(page)
+        page.session,
+        page.actor,
+        a,
+        b,
+        first,
+        last,
+        page.now,
+        clock,
+        minimum_group_size=_minimum(page),
     )
     trust_chart = "{}"
     if result.health is not None:
@@ -410,7 +420,7 @@ def review_page(a: Id, b: Id, page: ReadPage, start: str = "", end: str = "") ->
             {
                 "type": "line",
                 "data": {
-                    "labels": [at.date().isoformat() for at, _ in result.health.series],
+                    "labels": [local_date(at, clock).isoformat() for at, _ in result.health.series],
                     "datasets": [
                         {
                             "label": "Trust",
