@@ -12,6 +12,7 @@ time of a page, not queueing. The target is p95 < 100 ms.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -155,8 +156,20 @@ def run(
                     org, corpus, seconds = search_bench.load_postgres(url, requests, console)
                 if keep:
                     search_bench.save_corpus(backend, requests, seconds, corpus)
-            timings += measure(url, backend, org, corpus, samples)
-    table = Table(title=f"Server render of the main pages ({requests:,} requests)")
+            measured = measure(url, backend, org, corpus, samples)
+            console.print(pages_table(measured, requests))
+            timings += measured
+    if len(backends) > 1:
+        console.print(pages_table(timings, requests))
+    return timings
+
+
+def pages_table(timings: list[PageTiming], requests: int) -> Table:
+    load = os.getloadavg()
+    table = Table(
+        title=f"Server render of the main pages ({requests:,} requests;"
+        f" load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f})"
+    )
     for column in ("database", "page", "viewer", "p50 ms", "p95 ms", f"p95 < {TARGET_MS:.0f} ms"):
         table.add_column(
             column, justify="left" if column in ("database", "page", "viewer") else "right"
@@ -171,8 +184,7 @@ def run(
             f"{timing.p95:.1f}",
             "[green]yes" if ok else "[red]no",
         )
-    console.print(table)
-    return timings
+    return table
 
 
 if __name__ == "__main__":
