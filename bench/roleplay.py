@@ -18,9 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from followthrough.practice.roleplay.calibration import shipped_labelled
-from followthrough.practice.roleplay.embedding import load_embedder
-from followthrough.practice.roleplay.rubric import default_rubric
-from followthrough.practice.roleplay.scoring import prepare, score_reply
+from followthrough.practice.roleplay.scoring import score_reply, shipped_model
 
 TARGET_MS = 50.0
 ROUNDS = 3
@@ -36,7 +34,7 @@ def measure(rounds: int = ROUNDS) -> dict[str, dict[str, float]]:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     started = time.perf_counter()
-    model = prepare(default_rubric(), load_embedder())
+    model = shipped_model()
     load_ms = (time.perf_counter() - started) * 1000
     replies = [reply.text for reply in shipped_labelled()]
     sets = {"as written": replies, "5x longer": [" ".join([text] * 5) for text in replies]}

@@ -8,11 +8,14 @@ from sklearn.metrics import cohen_kappa_score
 from followthrough.practice.roleplay.calibration import (
     CODES,
     InvalidLabelledSet,
+    agreements,
     cohens_kappa,
     read_labelled,
+    score_all,
     shipped_labelled,
 )
 from followthrough.practice.roleplay.rubric import Behaviour
+from followthrough.practice.roleplay.scoring import ScoringModel
 
 
 def test_kappa_of_a_worked_example() -> None:
@@ -61,3 +64,24 @@ def test_a_bad_line_is_named_with_its_line() -> None:
 
 def test_codes_cover_every_behaviour() -> None:
     assert set(CODES.values()) == set(Behaviour)
+
+
+def test_fresh_replies_are_kept_out_of_fitting() -> None:
+    text = "A | one?\n# @fresh: from here\nD | Not my job.\nO | Leave it with me.\n"
+    replies = read_labelled(text)
+    assert [r.fresh for r in replies] == [False, True, True]
+    assert not any(r.fitting for r in replies[1:])
+
+
+def test_agreement_on_replies_never_fitted_reaches_two_observers(model: ScoringModel) -> None:
+    """On the held-out and fresh replies: kappa at least 0.6 per behaviour, and at least 90% of
+    deflections caught (issue 14). `followthrough roleplay evaluate` prints the full table."""
+    unseen = [r for r in shipped_labelled() if not r.fitting]
+    scored = score_all(unseen, model)
+    for row in agreements(scored, model.rubric):
+        assert row.kappa >= 0.6, row
+    deflection = next(
+        r for r in agreements(scored, model.rubric) if r.behaviour is Behaviour.DEFLECTS
+    )
+    assert deflection.labelled >= 30
+    assert deflection.recall >= 0.9, deflection

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from followthrough.practice.roleplay.embedding import load_embedder
+from followthrough.practice.roleplay.learned import load_learned
 from followthrough.practice.roleplay.rubric import Behaviour, Block, default_rubric
 from followthrough.practice.roleplay.scoring import (
     Evidence,
@@ -106,7 +107,11 @@ def test_identical_input_gives_identical_scores(model: ScoringModel) -> None:
     reply = "So you need the payment by Friday? I'll chase finance myself and call you at four."
     first = score_reply(reply, model).as_dict()
     again = score_reply(reply, model).as_dict()
-    fresh = score_reply(reply, prepare(default_rubric(), load_embedder())).as_dict()
+    # A model prepared again from the same parts, in the same process, scores the same too.
+    learned = load_learned()
+    fresh = score_reply(
+        reply, prepare(default_rubric(), load_embedder(), learned.cues, learned.version)
+    ).as_dict()
     assert first == again == fresh
 
 
@@ -114,10 +119,8 @@ def test_scores_are_the_same_in_another_process(model: ScoringModel) -> None:
     reply = "What do you need from me? That's not my job, ask claims."
     code = (
         "import json,sys;"
-        "from followthrough.practice.roleplay.embedding import load_embedder;"
-        "from followthrough.practice.roleplay.rubric import default_rubric;"
-        "from followthrough.practice.roleplay.scoring import prepare, score_reply;"
-        "m=prepare(default_rubric(), load_embedder());"
+        "from followthrough.practice.roleplay.scoring import shipped_model, score_reply;"
+        "m=shipped_model();"
         f"print(json.dumps(score_reply({reply!r}, m).as_dict(), sort_keys=True))"
     )
     # No network for the child: the model must load from the wheel alone.

@@ -9,7 +9,9 @@ from followthrough.db import Database
 from followthrough.errors import InvalidInput, NotFound
 from followthrough.org import service as org
 from followthrough.practice.roleplay import service
+from followthrough.practice.roleplay.learned import load_learned
 from followthrough.practice.roleplay.models import RolePlayTurn
+from followthrough.practice.roleplay.rubric import default_rubric
 from followthrough.practice.roleplay.scenario import shipped_scenario
 from followthrough.practice.roleplay.scoring import ScoringModel
 from tests.conftest import T0
@@ -51,7 +53,8 @@ def test_a_played_attempt_keeps_its_turns_scores_version_and_ending(
         assert stored.node == "plan"
         assert stored.state == {"trust": 69, "customer": 48}
         assert stored.scenario_version == scenario.version
-        assert stored.rubric_version == model.rubric.version
+        rubric, learned = default_rubric(), load_learned()
+        assert stored.rubric_version == f"{rubric.version}+{learned.version}"
         turns = service.turns_of(session, stored)
         assert [t.kind for t in turns] == ["choice", "reply"]
         assert turns[1].points == 3

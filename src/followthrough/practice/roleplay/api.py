@@ -13,7 +13,7 @@ from followthrough.fields import Id
 from followthrough.practice.roleplay import service
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.scenario import Scenario, describe, shipped_scenarios
-from followthrough.practice.roleplay.scoring import score_reply
+from followthrough.practice.roleplay.scoring import score_reply, shipped_model
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
 from followthrough.web.schemas import Input
 
@@ -146,9 +146,7 @@ def scenarios(actor: CurrentActor) -> list[ScenarioOut]:
 def start(body: AttemptIn, session: DbSession, actor: CurrentActor, now: Now) -> AttemptOut:
     """Start a role play (404 naming `scenario` if there is none of that name)."""
     scenario = service.scenario_named(body.scenario)
-    attempt = service.start_attempt(
-        session, actor.person_id, scenario, service.shipped_model(), now
-    )
+    attempt = service.start_attempt(session, actor.person_id, scenario, shipped_model(), now)
     return attempt_out(attempt, [])
 
 
@@ -177,13 +175,11 @@ def take_turn(
         raise InvalidInput("give either a choice or a text", field="choice")
     if body.choice is not None:
         return turn_out(service.take_choice(session, found, body.choice, now, body.turn))
-    reply = service.give_reply(
-        session, found, body.text or "", service.shipped_model(), now, body.turn
-    )
+    reply = service.give_reply(session, found, body.text or "", shipped_model(), now, body.turn)
     return turn_out(reply.turn)
 
 
 @router.post("/score", response_model=dict[str, Any])
 def score(body: ReplyIn, actor: CurrentActor) -> dict[str, Any]:
     """Score one reply on the rubric without playing: each behaviour, its points and its words."""
-    return score_reply(body.text, service.shipped_model()).as_dict()
+    return score_reply(body.text, shipped_model()).as_dict()

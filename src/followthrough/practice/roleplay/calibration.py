@@ -1,20 +1,33 @@
 """The labelled replies, agreement with their labels (Cohen's kappa), and threshold fitting.
 
 A fixed quarter of the set is held out from fitting: a reply is held out when the CRC-32 of its
-text is divisible by 4 (stable across runs and machines, and independent of its labels). The
-thresholds are fitted on the rest; the report gives agreement on both parts.
+text is divisible by 4 (stable across runs and machines, and independent of its labels). Replies
+after a '# @fresh' line were written after the last change to the phrase rules and are kept out
+of fitting too. The thresholds are fitted on the rest; the report gives agreement on each part.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
+from followthrough.practice.roleplay.learned import LearnedCue, LearnedCues, fit_cue
 from followthrough.practice.roleplay.rubric import Behaviour, Rubric
-from followthrough.practice.roleplay.scoring import ScoringModel, TurnScore, score_reply
+from followthrough.practice.roleplay.scoring import (
+    ScoringModel,
+    TurnScore,
+    meaning_allowed,
+    score_reply,
+    sentences,
+)
 
 CODES: dict[str, Behaviour] = {
     "A": Behaviour.ASKS_NEED,
@@ -26,8 +39,6 @@ CODES: dict[str, Behaviour] = {
     "K": Behaviour.CHECKS_BACK,
     "F": Behaviour.ACKNOWLEDGES_FEELING,
 }
-# Candidate thresholds: 0.30 to 0.95 by 0.01, and "never by meaning alone".
-THRESHOLD_GRID: tuple[float, ...] = (*(round(0.30 + i / 100, 2) for i in range(66)), 2.0)
 
 
 class InvalidLabelledSet(ValueError):
@@ -39,18 +50,27 @@ class LabelledReply:
     line: int
     text: str
     shows: frozenset[Behaviour]
+    # Written after the last change to the phrase rules: never used to fit or to tune.
+    fresh: bool = False
 
     @property
     def held_out(self) -> bool:
         return zlib.crc32(self.text.encode("utf-8")) % 4 == 0
+
+    @property
+    def fitting(self) -> bool:
+        return not self.held_out and not self.fresh
 
 
 def read_labelled(text: str, source: str = "labelled_replies.txt") -> list[LabelledReply]:
     """Parse `CODES | reply` lines; '#' lines are comments. Errors name the source and line."""
     replies = []
     seen: dict[str, int] = {}
+    fresh = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
+        if line.startswith("# @fresh"):
+            fresh = True
         if not line or line.startswith("#"):
             continue
         codes, bar, reply = line.partition("|")
@@ -69,7 +89,7 @@ def read_labelled(text: str, source: str = "labelled_replies.txt") -> list[Label
                 f"{source}:{number}: the same reply is already on line {seen[reply]}"
             )
         seen[reply] = number
-        replies.append(LabelledReply(number, reply, frozenset(shows)))
+        replies.append(LabelledReply(number, reply, frozenset(shows), fresh))
     return replies
 
 
@@ -136,30 +156,162 @@ def score_all(replies: Iterable[LabelledReply], model: ScoringModel) -> list[Sco
     return [Scored(reply, score_reply(reply.text, model)) for reply in replies]
 
 
-def _predicted(scored: Scored, behaviour: Behaviour, threshold: float) -> bool:
-    found = next(s for s in scored.score.behaviours if s.behaviour is behaviour)
-    from_phrase = found.present and found.evidence.value == "phrase"
-    return from_phrase or found.similarity >= threshold
+STRENGTHS: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)
+CUE_THRESHOLDS: tuple[float, ...] = tuple(round(0.2 + i * 0.05, 2) for i in range(13))
+FOLDS = 5
+# The share of deflections the scorer must catch (issue 14), reported by `evaluate`.
+DEFLECTION_RECALL = 0.9
 
 
-def fit_thresholds(scored: Sequence[Scored], rubric: Rubric) -> dict[Behaviour, float]:
-    """For each behaviour, the grid threshold with the best kappa on these replies.
+@dataclass(frozen=True)
+class Prepared:
+    """A labelled reply made ready for fitting: its phrase results, sentences and vectors."""
 
-    `scored` must come from a model whose thresholds are all above 1 (phrases only), so the
-    similarity recorded is the one a threshold would be compared with. Ties go to the higher
-    threshold: fewer points earned by meaning alone.
+    reply: LabelledReply
+    phrase: frozenset[Behaviour]
+    reply_vector: NDArray[np.float32]
+    sentences: tuple[str, ...]
+    vectors: NDArray[np.float32]
+    allowed: dict[Behaviour, tuple[bool, ...]]
+
+    @property
+    def fold(self) -> int:
+        return zlib.crc32(self.reply.text.encode("utf-8")) % FOLDS
+
+
+def prepare_replies(replies: Sequence[LabelledReply], phrases_only: ScoringModel) -> list[Prepared]:
+    prepared = []
+    embedder = phrases_only.embedder
+    for reply in replies:
+        score = score_reply(reply.text, phrases_only)
+        parts = sentences(reply.text)
+        prepared.append(
+            Prepared(
+                reply=reply,
+                phrase=frozenset(s.behaviour for s in score.behaviours if s.present),
+                reply_vector=embedder.embed([reply.text])[0],
+                sentences=tuple(p.text for p in parts),
+                vectors=embedder.embed([p.text for p in parts]),
+                allowed={
+                    rule.behaviour: tuple(meaning_allowed(rule, p.text) for p in parts)
+                    for rule in phrases_only.rubric.behaviours
+                },
+            )
+        )
+    return prepared
+
+
+def _best_probability(cue: LearnedCue, item: Prepared) -> float:
+    """What scoring compares with the threshold: the whole reply's probability, when at least
+    one of its sentences may count (scoring.score_reply)."""
+    if not any(item.allowed[cue.behaviour]):
+        return 0.0
+    return cue.probability(item.reply.text, item.reply_vector)
+
+
+def _fit(behaviour: Behaviour, items: Sequence[Prepared], strength: float) -> LearnedCue:
+    return fit_cue(
+        behaviour,
+        [item.reply.text for item in items],
+        np.vstack([item.reply_vector for item in items]),
+        [behaviour in item.reply.shows for item in items],
+        strength,
+        threshold=0.5,
+    )
+
+
+@dataclass(frozen=True)
+class CueChoice:
+    """What cross-validation on the fitting replies chose for one behaviour, and why."""
+
+    behaviour: Behaviour
+    phrases_kappa: float
+    phrases_recall: float
+    kappa: float
+    recall: float
+    strength: float | None
+    threshold: float | None
+
+
+# A cue is kept only if, on its own, it agrees with the labels at least this well in
+# cross-validation ("moderate" on Landis and Koch's scale is 0.41 to 0.60).
+MIN_CUE_KAPPA = 0.4
+
+
+def choose_cue(behaviour: Behaviour, items: Sequence[Prepared]) -> CueChoice:
+    """Cross-validate each strength and threshold of the cue on its own; keep the best kappa.
+
+    The cue is judged alone, not joined with the phrase rules: the rules were written while
+    reading these same replies, so any cross-validation that includes them flatters them and
+    would never let a cue in. A cue below MIN_CUE_KAPPA is not kept.
     """
-    fitted = {}
-    for rule in rubric.behaviours:
-        labels = [rule.behaviour in s.reply.shows for s in scored]
-        best = (-2.0, 0.0)
-        for threshold in THRESHOLD_GRID:
-            predicted = [_predicted(s, rule.behaviour, threshold) for s in scored]
-            kappa = round(cohens_kappa(labels, predicted), 6)
-            if kappa >= best[0]:
-                best = (kappa, threshold)
-        fitted[rule.behaviour] = best[1]
-    return fitted
+    labels = [behaviour in item.reply.shows for item in items]
+    base = agreement(behaviour, labels, [behaviour in item.phrase for item in items])
+    best = CueChoice(behaviour, base.kappa, base.recall, -1.0, 0.0, None, None)
+    if sum(labels) < FOLDS:
+        return replace(best, kappa=0.0)
+    for strength in STRENGTHS:
+        probabilities = [0.0] * len(items)
+        for fold in range(FOLDS):
+            training = [item for item in items if item.fold != fold]
+            cue = _fit(behaviour, training, strength)
+            for index, item in enumerate(items):
+                if item.fold == fold:
+                    probabilities[index] = _best_probability(cue, item)
+        for threshold in CUE_THRESHOLDS:
+            found = agreement(behaviour, labels, [q >= threshold for q in probabilities])
+            if found.kappa > best.kappa:
+                best = CueChoice(
+                    behaviour,
+                    base.kappa,
+                    base.recall,
+                    found.kappa,
+                    found.recall,
+                    strength,
+                    threshold,
+                )
+    if best.kappa < MIN_CUE_KAPPA:
+        return replace(best, strength=None, threshold=None)
+    return best
+
+
+def fit_learned(items: Sequence[Prepared], rubric: Rubric) -> tuple[LearnedCues, list[CueChoice]]:
+    """The learned cues worth keeping, each fitted on every fitting reply with its chosen settings."""
+    choices = [choose_cue(rule.behaviour, items) for rule in rubric.behaviours]
+    cues = {}
+    for choice in choices:
+        if choice.strength is None or choice.threshold is None:
+            continue
+        cue = _fit(choice.behaviour, items, choice.strength)
+        cues[choice.behaviour] = replace(cue, threshold=choice.threshold)
+    payload = json.dumps([cues[b].as_json() for b in sorted(cues)], sort_keys=True)
+    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:8]
+    return LearnedCues(digest, cues), choices
+
+
+def learned_json(learned: LearnedCues, choices: Sequence[CueChoice], fitted_on: int) -> str:
+    """The cues as JSON: what was chosen readable line by line, each cue's numbers on one line."""
+    header = {
+        "version": learned.version,
+        "fitted_on": fitted_on,
+        "choices": [
+            {
+                "behaviour": c.behaviour.value,
+                "phrases_kappa": c.phrases_kappa,
+                "phrases_recall": c.phrases_recall,
+                "kappa": c.kappa,
+                "recall": c.recall,
+                "strength": c.strength,
+                "threshold": c.threshold,
+            }
+            for c in choices
+        ],
+    }
+    lines = json.dumps(header, indent=1)[:-2]
+    cues = ",\n".join(
+        json.dumps(learned.cues[b].as_json(), separators=(",", ":")) for b in sorted(learned.cues)
+    )
+    return f'{lines},\n "cues": [\n{cues}\n ]\n}}\n'
 
 
 def agreements(scored: Sequence[Scored], rubric: Rubric) -> list[Agreement]:

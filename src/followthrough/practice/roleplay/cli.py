@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -14,9 +13,14 @@ from rich.table import Table
 from followthrough.practice.roleplay import calibration
 from followthrough.practice.roleplay.calibration import InvalidLabelledSet
 from followthrough.practice.roleplay.embedding import load_embedder
-from followthrough.practice.roleplay.rubric import Behaviour, Rubric, default_rubric
+from followthrough.practice.roleplay.rubric import default_rubric
 from followthrough.practice.roleplay.scenario import InvalidScenario, load_scenario_file
-from followthrough.practice.roleplay.scoring import prepare, score_reply
+from followthrough.practice.roleplay.scoring import (
+    ScoringModel,
+    prepare,
+    score_reply,
+    shipped_model,
+)
 
 roleplay_app = typer.Typer(
     help="Role plays: check scenario files, score replies, calibrate the scorer.",
@@ -62,8 +66,7 @@ def validate(
 @roleplay_app.command("score")
 def score(text: Annotated[str, typer.Argument(help="A reply to score.")]) -> None:
     """Score one reply and print each behaviour with the words that earned or lost it."""
-    model = prepare(default_rubric(), load_embedder())
-    result = score_reply(text, model)
+    result = score_reply(text, shipped_model())
     table = Table("Block", "Behaviour", "Points", "Why", "Words")
     for item in result.behaviours:
         table.add_row(
@@ -93,51 +96,63 @@ LabelledOption = Annotated[
 def calibrate(
     labelled: LabelledOption = None,
     write: Annotated[
-        bool, typer.Option("--write", help="Write the fitted thresholds into the package.")
+        bool, typer.Option("--write", help="Write the fitted cues into the package.")
     ] = False,
 ) -> None:
-    """Fit each behaviour's similarity threshold on the fitting part of the labelled set."""
+    """Fit the learned cues on the fitting part of the labelled set (cross-validated), then
+    report agreement on every part with them."""
     replies = _labelled(labelled)
     rubric = default_rubric()
-    phrases_only = rubric.with_thresholds(dict.fromkeys(Behaviour, 2.0))
-    fitting = [reply for reply in replies if not reply.held_out]
-    scored = calibration.score_all(fitting, prepare(phrases_only, load_embedder()))
-    thresholds = calibration.fit_thresholds(scored, rubric)
     console = Console(width=120)
-    for behaviour, threshold in thresholds.items():
-        shown = "phrases only" if threshold > 1 else f"{threshold:.2f}"
-        console.print(f"{behaviour.value}: {shown}")
+    phrases_only = prepare(rubric, load_embedder())
+    fitting = [reply for reply in replies if reply.fitting]
+    items = calibration.prepare_replies(fitting, phrases_only)
+    learned, choices = calibration.fit_learned(items, rubric)
+    table = Table(title=f"Learned cues, cross-validated on {len(fitting)} fitting replies")
+    for column in ("Behaviour", "phrases: kappa / recall", "cue alone: kappa / recall", "cue"):
+        table.add_column(column)
+    for choice in choices:
+        table.add_row(
+            choice.behaviour.value,
+            f"{choice.phrases_kappa:.2f} / {choice.phrases_recall:.2f}",
+            f"{choice.kappa:.2f} / {choice.recall:.2f}",
+            "none (phrases only)"
+            if choice.strength is None
+            else f"C={choice.strength:g}, at {choice.threshold:.2f}",
+        )
+    console.print(table)
     if write:
-        target = resources.files("followthrough.practice.roleplay").joinpath("data/thresholds.json")
-        payload = {
-            "rubric_version": rubric.version,
-            "fitted_on": len(fitting),
-            "thresholds": {b.value: t for b, t in thresholds.items()},
-        }
-        Path(str(target)).write_text(json.dumps(payload, indent=2) + "\n", "utf-8")
-        console.print(f"written to {target}")
-    _report(console, replies, rubric.with_thresholds(thresholds))
+        target = resources.files("followthrough.practice.roleplay").joinpath("data/learned.json")
+        Path(str(target)).write_text(
+            calibration.learned_json(learned, choices, len(fitting)), "utf-8"
+        )
+        console.print(f"written to {target} (version {learned.version})")
+    model = prepare(rubric, load_embedder(), learned.cues, learned.version)
+    _report(console, replies, model)
 
 
 @roleplay_app.command("evaluate")
 def evaluate(labelled: LabelledOption = None) -> None:
     """Agreement (Cohen's kappa) of the shipped scorer with the labels, fitted and held out."""
-    _report(Console(width=120), _labelled(labelled), default_rubric())
+    _report(Console(width=120), _labelled(labelled), shipped_model())
 
 
-def _report(console: Console, replies: list[calibration.LabelledReply], rubric: Rubric) -> None:
-    model = prepare(rubric, load_embedder())
+def _report(
+    console: Console, replies: list[calibration.LabelledReply], model: ScoringModel
+) -> None:
+    rubric = model.rubric
     scored = calibration.score_all(replies, model)
     parts = {
         "held out": [s for s in scored if s.reply.held_out],
-        "fitting": [s for s in scored if not s.reply.held_out],
+        "fresh": [s for s in scored if s.reply.fresh],
+        "fitting": [s for s in scored if s.reply.fitting],
         "all": scored,
     }
-    table = Table(title=f"Agreement with the labels (rubric {rubric.version})")
+    table = Table(title=f"Agreement with the labels (scorer {model.version})")
     table.add_column("Behaviour")
     for name in parts:
         table.add_column(f"kappa {name}", justify="right")
-    table.add_column("labelled (held out)", justify="right")
+    table.add_column("labelled (held out, fresh)", justify="right")
     table.add_column("precision / recall held out", justify="right")
     rows = {name: calibration.agreements(part, rubric) for name, part in parts.items()}
     for index, rule in enumerate(rubric.behaviours):
@@ -145,7 +160,7 @@ def _report(console: Console, replies: list[calibration.LabelledReply], rubric: 
         table.add_row(
             rule.behaviour.value,
             *(f"{rows[name][index].kappa:.2f}" for name in parts),
-            f"{rows['all'][index].labelled} ({held.labelled})",
+            f"{rows['all'][index].labelled} ({held.labelled}, {rows['fresh'][index].labelled})",
             f"{held.precision:.2f} / {held.recall:.2f}",
         )
     console.print(table)
@@ -157,7 +172,9 @@ def _report(console: Console, replies: list[calibration.LabelledReply], rubric: 
         )
     )
     weak = [r.behaviour.value for r in rows["held out"] if r.kappa < OBSERVER_KAPPA]
+    weak_fresh = [r.behaviour.value for r in rows["fresh"] if r.kappa < OBSERVER_KAPPA]
     console.print(
-        f"Held out: {len(parts['held out'])} replies; below two observers' typical kappa "
-        f"({OBSERVER_KAPPA:.2f}): {', '.join(weak) if weak else 'none'}"
+        f"Held out: {len(parts['held out'])} replies; fresh: {len(parts['fresh'])}. Below two "
+        f"observers' typical kappa ({OBSERVER_KAPPA:.2f}): held out "
+        f"{', '.join(weak) if weak else 'none'}; fresh {', '.join(weak_fresh) if weak_fresh else 'none'}"
     )

@@ -1,18 +1,16 @@
 """The rubric: observable behaviours on the four building blocks, and how each is recognised.
 
-Each behaviour has phrase patterns (what an observer would underline) and example phrasings for
-the embedding model (a reply that says the same thing in other words). Patterns are data read by
-`scoring`, never evaluated as code. The thresholds come from calibration on the labelled set
-(`data/thresholds.json`, written by `followthrough roleplay calibrate`).
+Each behaviour has phrase patterns (what an observer would underline), with negation, sarcasm and
+refusal gates; wordings the phrases miss are left to a learned cue per behaviour (`learned`),
+fitted on the labelled set by `followthrough roleplay calibrate`. Patterns are data read by
+`scoring`, never evaluated as code.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from importlib import resources
 
 
 class Block(StrEnum):
@@ -44,7 +42,7 @@ class BehaviourRule:
     description: str
     # Phrases that show the behaviour (case-insensitive regular expressions).
     cues: tuple[str, ...]
-    # Example phrasings the embedding model compares each sentence with.
+    # Example phrasings, for people writing scenarios and reading the rubric.
     examples: tuple[str, ...]
     # The sentence must be a question (ends with "?" or opens like one) for a cue to count.
     needs_question: bool = False
@@ -56,21 +54,13 @@ class BehaviourRule:
 
 @dataclass(frozen=True)
 class Rubric:
-    """The behaviours scored on every turn, and the calibrated similarity threshold of each.
-
-    A threshold above 1 means the embedding alone never earns the behaviour (calibration found
-    it added only false alarms); the phrase rules still do.
-    """
+    """The behaviours scored on every turn; its version is kept with every scored attempt."""
 
     version: str
     behaviours: tuple[BehaviourRule, ...]
-    thresholds: dict[Behaviour, float]
 
     def rule(self, behaviour: Behaviour) -> BehaviourRule:
         return next(rule for rule in self.behaviours if rule.behaviour is behaviour)
-
-    def with_thresholds(self, thresholds: dict[Behaviour, float]) -> Rubric:
-        return Rubric(self.version, self.behaviours, dict(thresholds))
 
 
 # Words that turn the next phrase around within a few words ("I won't call you back").
@@ -243,7 +233,7 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bout of (my|our) hands\b",
             r"\b(above|beyond) my pay ?grade\b",
             r"\b(that's|that is|it's|it is) (for|up to) (claims|finance|IT|them|the other team|underwriting|someone else|another team|your team|your manager)",
-            r"\b(blame|it's) the system\b|\bthe system (won't|doesn't|did|lost|is down)",
+            r"\b(blame|it's) the system\b|\bthe system (won't|doesn't|did|lost|is down|\w+ed)\b",
             r"\bnot (on|down to) me\b",
             r"\b(someone|somebody) else('s| is| will| can| should)\b",
             r"\b(I|we) (just|only) (process|pass|do what|follow)\b",
@@ -272,6 +262,25 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bnothing (really )?(I|we) can\b|\bnot (really )?anything (I|we) can\b",
             r"\b(it's|it is) in the queue\b",
             r"\bthe (night|other|late|early) (shift|office)\b",
+            r"\bI'?d (chase|call|ring|ask|try|email|contact|speak to|go to) [\w' ]{1,30} if I were you\b",
+            r"\b(best|better|easiest|quickest) (to|if you) (ring|call|ask|try|email|contact|speak|go)",
+            r"\bgo through the (proper|right|usual|normal) (channels|route|process)\b",
+            r"\bthere'?s a form for (that|it|this)\b",
+            r"\bfill (that|it|this|the form) in and (someone|somebody|they)\b",
+            r"\b(deal|deals|dealt) with (that|this|those|it)( side)?\b(?! myself)",
+            r"\b(handled|done|dealt with|sorted) (centrally|elsewhere|by (another|a different|the other|their|another) \w+)",
+            r"\bwe don'?t (do|handle|deal with|cover) [\w' ]{1,20} (here|in this team|on this desk)\b",
+            r"\b(that's|that is|it's|it is) above me\b",
+            r"\byou'?d (want|need) (a|your|the|someone|somebody) ?(manager|supervisor|lead|team leader|else)?",
+            r"\b(it's|it is) (sitting|stuck) with (them|claims|finance|underwriting|IT|the \w+)\b",
+            r"\b(somebody|someone) (in|from|at) [\w ]{1,20} (dropped|lost|missed|forgot)",
+            r"\bnot (something|anything) (I|we) can (sort|fix|do|help|change|deal)",
+            r"\b(it was|it's been) like that (when|before) I\b",
+            r"\bI (only|just) (log|pass|process|forward|take|send|file|key) (them|it|these|those|the)",
+            r"\bnot sure why (you're|you are) (calling|asking|emailing|coming to) me\b",
+            r"\bI don'?t make (it|the rules|the policy|them)\b",
+            r"\bno ?(one|body) to ask\b",
+            r"\bI wouldn'?t know\b",
             r"\b(that'll|that will|it'll|it will) be (one|a job|a question|a matter) for\b",
             r"\bnothing to do with (us|me)\b",
             r"\bthe rest is (up to|for|down to)\b",
@@ -362,6 +371,8 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bis there (anything|a better)",
             r"\b(sound|sounds) (ok|okay|fair|good|right)\?",
             r"\bcorrect me if\b",
+            r"\bshall we\b",
+            r"\blet me check I('ve| have) got\b",
             r"\b(does|would|will|is|was) (that|this|it) (\w+ ){0,2}(fair|feel|match|sound|work|right|ok|okay|suit)",
             r"\bam I being (fair|clear|reasonable)",
             r"\bcan you live with\b",
@@ -417,17 +428,10 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
 )
 
 
-def load_thresholds() -> dict[Behaviour, float]:
-    """The calibrated similarity thresholds shipped with the package."""
-    text = resources.files(__package__).joinpath("data/thresholds.json").read_text("utf-8")
-    raw = json.loads(text)
-    return {Behaviour(name): float(value) for name, value in raw["thresholds"].items()}
-
-
 def default_rubric() -> Rubric:
-    """The shipped rubric with its calibrated thresholds."""
-    return Rubric(version=RUBRIC_VERSION, behaviours=BEHAVIOURS, thresholds=load_thresholds())
+    """The shipped rubric."""
+    return Rubric(version=RUBRIC_VERSION, behaviours=BEHAVIOURS)
 
 
 # Raised whenever a cue, an example or the scoring changes, so attempts say which rubric scored them.
-RUBRIC_VERSION = "2026-12-01.1"
+RUBRIC_VERSION = "2026-12-01.3"

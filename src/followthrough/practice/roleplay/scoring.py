@@ -1,13 +1,13 @@
 """Scoring a free-text turn against the rubric: which behaviours it shows, and where.
 
 `score_reply(text, model)` is pure given its arguments: the same text, rubric and model give the
-same scores (the model is static embeddings, with no sampling). Each behaviour is seen in one of
+same scores (static embeddings and fixed weights, no sampling). Each behaviour is seen in one of
 two ways, both explained by the sentence that earned or lost the point:
 
 - a phrase rule matches (unless a negation right before it, sarcasm in the sentence, or for a
   deflection a refusal to deflect, cancels it);
-- or the sentence is close in meaning to one of the behaviour's examples (cosine similarity of
-  the embeddings at least the calibrated threshold), with the same gates.
+- or the behaviour's learned cue (`learned`: words and embedding, fitted on the labelled set)
+  gives the sentence at least its calibrated probability, with the same gates.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
-from followthrough.practice.roleplay.embedding import Embedder
+from followthrough.practice.roleplay.embedding import Embedder, load_embedder
+from followthrough.practice.roleplay.learned import LearnedCue, load_learned
 from followthrough.practice.roleplay.rubric import (
     NEGATION,
     QUESTION_OPENING,
@@ -32,6 +31,7 @@ from followthrough.practice.roleplay.rubric import (
     BehaviourRule,
     Block,
     Rubric,
+    default_rubric,
 )
 
 SENTENCE = re.compile(r"[^.?!;\n]+(?:[.?!;]+|\n|$)")
@@ -70,9 +70,9 @@ class BehaviourScore:
     points: int
     evidence: Evidence
     span: Span | None
-    # The closest any sentence that may count came to the behaviour's examples (0 to 1): the
-    # behaviour is shown "in other words" when this reaches the rubric's threshold.
-    similarity: float
+    # The learned cue's probability for the whole reply (0 to 1; 0 when the behaviour has no
+    # learned cue or no sentence may count): shown "in other words" at its calibrated threshold.
+    confidence: float
 
     @property
     def explanation(self) -> str:
@@ -124,7 +124,7 @@ class TurnScore:
                     "span": None
                     if s.span is None
                     else {"start": s.span.start, "end": s.span.end, "text": s.span.text},
-                    "similarity": s.similarity,
+                    "confidence": s.confidence,
                 }
                 for s in self.behaviours
             ],
@@ -133,22 +133,31 @@ class TurnScore:
 
 @dataclass(frozen=True)
 class ScoringModel:
-    """The rubric made ready to score: patterns compiled, example phrasings embedded."""
+    """The rubric made ready to score: patterns compiled, with the embedder and learned cues."""
 
     rubric: Rubric
     embedder: Embedder
     cues: dict[Behaviour, tuple[re.Pattern[str], ...]]
-    examples: dict[Behaviour, NDArray[np.float32]]
+    learned: dict[Behaviour, LearnedCue]
+    # The rubric's version, and the learned cues' when there are any: kept with every score.
+    version: str
 
 
-def prepare(rubric: Rubric, embedder: Embedder) -> ScoringModel:
-    """Compile the rubric's phrases and embed its examples once, for many turns."""
+def prepare(
+    rubric: Rubric,
+    embedder: Embedder,
+    learned: dict[Behaviour, LearnedCue] | None = None,
+    learned_version: str = "",
+) -> ScoringModel:
+    """Compile the rubric's phrases once, for many turns; no learned cues means phrases only."""
     cues = {
         rule.behaviour: tuple(re.compile(cue, re.IGNORECASE) for cue in rule.cues)
         for rule in rubric.behaviours
     }
-    examples = {rule.behaviour: embedder.embed(rule.examples) for rule in rubric.behaviours}
-    return ScoringModel(rubric, embedder, cues, examples)
+    version = (
+        f"{rubric.version}+{learned_version}" if learned and learned_version else rubric.version
+    )
+    return ScoringModel(rubric, embedder, cues, dict(learned or {}), version)
 
 
 def sentences(text: str) -> list[Span]:
@@ -222,7 +231,8 @@ def _imperative_ask(sentence: str) -> bool:
     return bool(re.match(r"\s*(please )?(tell|talk|walk|help) me\b", sentence, re.IGNORECASE))
 
 
-def _meaning_allowed(rule: BehaviourRule, sentence: str) -> bool:
+def meaning_allowed(rule: BehaviourRule, sentence: str) -> bool:
+    """Whether a sentence may show the behaviour in other words: the phrase rules' gates."""
     if rule.points < 0:
         return not REFUSED_DEFLECTION.search(sentence)
     if SARCASM.search(sentence):
@@ -238,42 +248,40 @@ def score_reply(text: str, model: ScoringModel) -> TurnScore:
     """Score one reply on every behaviour of the model's rubric, each with its quoted sentence."""
     text = text[:MAX_REPLY_CHARS]
     parts = sentences(text)
-    vectors = model.embedder.embed([part.text for part in parts])
+    # One vector per sentence, and the whole reply's last: the learned cues were fitted on
+    # whole replies, so they decide on the whole reply and quote its likeliest sentence.
+    vectors = model.embedder.embed([part.text for part in parts] + [text])
     scores = []
     for rule in model.rubric.behaviours:
-        threshold = model.rubric.thresholds.get(rule.behaviour, 2.0)
-        # Rounded so that the last bits of a float sum never decide a point.
-        similarities = (
-            np.round(vectors @ model.examples[rule.behaviour].T, 4).max(axis=1)
-            if len(parts)
-            else np.zeros(0, dtype=np.float32)
-        )
+        cue = model.learned.get(rule.behaviour)
         phrase: _Finding | None = None
         blocked: _Finding | None = None
-        closest: Span | None = None
-        closest_similarity = 0.0
+        likeliest: Span | None = None
+        likeliest_probability = -1.0
         for index, part in enumerate(parts):
             finding = _phrase_finding(rule, model.cues[rule.behaviour], part)
             if finding is not None and finding.evidence is Evidence.PHRASE:
                 phrase = phrase or finding
             elif finding is not None and blocked is None:
                 blocked = finding
-            similarity = float(similarities[index])
-            if similarity > closest_similarity and _meaning_allowed(rule, part.text):
-                closest, closest_similarity = part, similarity
+            if cue is not None and meaning_allowed(rule, part.text):
+                probability = cue.probability(part.text, vectors[index])
+                if probability > likeliest_probability:
+                    likeliest, likeliest_probability = part, probability
+        confidence = (
+            cue.probability(text, vectors[-1]) if cue is not None and likeliest is not None else 0.0
+        )
         if phrase is not None:
-            scores.append(_score(rule, True, phrase, closest_similarity))
-        elif closest is not None and closest_similarity >= threshold:
-            scores.append(
-                _score(rule, True, _Finding(Evidence.MEANING, closest), closest_similarity)
-            )
+            scores.append(_score(rule, True, phrase, confidence))
+        elif cue is not None and likeliest is not None and confidence >= cue.threshold:
+            scores.append(_score(rule, True, _Finding(Evidence.MEANING, likeliest), confidence))
         else:
-            scores.append(_score(rule, False, blocked, closest_similarity))
-    return TurnScore(model.rubric.version, model.embedder.name, tuple(scores))
+            scores.append(_score(rule, False, blocked, confidence))
+    return TurnScore(model.version, model.embedder.name, tuple(scores))
 
 
 def _score(
-    rule: BehaviourRule, present: bool, finding: _Finding | None, similarity: float
+    rule: BehaviourRule, present: bool, finding: _Finding | None, confidence: float
 ) -> BehaviourScore:
     return BehaviourScore(
         behaviour=rule.behaviour,
@@ -283,5 +291,12 @@ def _score(
         points=rule.points if present else 0,
         evidence=finding.evidence if finding else Evidence.NONE,
         span=finding.span if finding else None,
-        similarity=round(similarity, 4),
+        confidence=round(confidence, 4),
     )
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> ScoringModel:
+    """The shipped rubric, model and learned cues, loaded once per process (1-3 s the first time)."""
+    learned = load_learned()
+    return prepare(default_rubric(), load_embedder(), learned.cues, learned.version)

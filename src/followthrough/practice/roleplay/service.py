@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,16 +15,14 @@ from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotFound
 from followthrough.practice.roleplay import rules
-from followthrough.practice.roleplay.embedding import load_embedder
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
-from followthrough.practice.roleplay.rubric import default_rubric
 from followthrough.practice.roleplay.scenario import (
     SHIPPED,
     Scenario,
     read_scenario,
     shipped_scenario,
 )
-from followthrough.practice.roleplay.scoring import ScoringModel, TurnScore, prepare, score_reply
+from followthrough.practice.roleplay.scoring import ScoringModel, TurnScore, score_reply
 
 MAX_REPLY = 2000
 MAX_ATTEMPTS_LISTED = 50
@@ -33,12 +30,6 @@ MAX_ATTEMPTS_LISTED = 50
 
 class TurnTaken(Conflict):
     title = "This turn was already taken"
-
-
-@lru_cache(maxsize=1)
-def shipped_model() -> ScoringModel:
-    """The shipped rubric with the shipped model, loaded once per process (1-3 s the first time)."""
-    return prepare(default_rubric(), load_embedder())
 
 
 def scenario_named(name: str) -> Scenario:
@@ -56,7 +47,7 @@ def start_attempt(
         scenario_name=scenario.name,
         scenario_version=scenario.version,
         scenario_text=scenario.source,
-        rubric_version=model.rubric.version,
+        rubric_version=model.version,
         model_name=model.embedder.name,
         node=position.node,
         state=dict(position.values),

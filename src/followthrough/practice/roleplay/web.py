@@ -13,6 +13,7 @@ from followthrough.fields import Id
 from followthrough.practice.roleplay import service
 from followthrough.practice.roleplay.rubric import BEHAVIOURS, Block
 from followthrough.practice.roleplay.scenario import shipped_scenarios
+from followthrough.practice.roleplay.scoring import shipped_model
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage
 
@@ -40,7 +41,7 @@ def role_plays(page: ReadPage) -> Response:
 
 @router.post(f"{BASE}/start")
 def start(page: ChangePage) -> Response:
-    model = service.shipped_model()
+    model = shipped_model()
     created: list[int] = []
 
     def act() -> None:
@@ -87,7 +88,7 @@ def _whole(value: str, name: str) -> int | None:
 
 @router.post(BASE + "/attempts/{attempt_id}/turns")
 def take_turn(attempt_id: Id, page: ChangePage) -> Response:
-    model = service.shipped_model()
+    model = shipped_model()
 
     def act() -> None:
         attempt = service.attempt_of(page.session, page.viewer.person_id, attempt_id)
