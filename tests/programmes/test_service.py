@@ -17,14 +17,16 @@ from followthrough.programmes.scheduled import ROUND_EVERY, pair_buddies_when_du
 from followthrough.programmes.service import (
     answer_met,
     ask_did_you_meet,
+    department_friction,
     my_buddies,
     pair_round,
     recent_groups,
     round_summaries,
     set_enrolment,
 )
-from tests.conftest import Clock
+from tests.conftest import T0, Clock
 from tests.factories import World
+from tests.insight.conftest import tell_story
 
 # Claims: asha, carl; Policy Administration: cleo, lee; People: hana; Operations: tess.
 DEPARTMENT = {
@@ -183,3 +185,29 @@ def test_rounds_come_on_the_schedule(db: Database, world: World, clock: Clock) -
     assert pair_buddies_when_due(db, clock.now + ROUND_EVERY) == 6
     with db.unit_of_work() as session:
         assert len(round_summaries(session)) == 2
+
+
+def test_the_weights_come_from_insight_and_pair_the_teams_with_most_friction(
+    db: Database, world: World, clock: Clock
+) -> None:
+    # Insight's story: Claims and Policy Administration bounce a request between them, decline
+    # and break a promise; the other departments have no history at all.
+    tell_story(db, world)
+    now = T0 + timedelta(days=6)
+    departments = world.departments
+    claims_policy = rules.unordered(departments["Claims"], departments["Policy Administration"])
+    with db.unit_of_work() as session:
+        friction = department_friction(session, now)
+    assert set(friction) == {claims_policy}
+    # More than a pair without evidence counts for (rules.pair_weight's default).
+    assert friction[claims_policy] > 0.25
+    opt_in(db, world, clock, *DEPARTMENT)
+    with db.unit_of_work() as session:
+        pair_round(session, now, seed=5)
+        groups = recent_groups(session, 1)[0]
+    handle_of = {v: k for k, v in world.people.items()}
+    pairs = {frozenset(DEPARTMENT[handle_of[p]] for p in group) for group in groups}
+    assert pairs == {
+        frozenset({"Claims", "Policy Administration"}),
+        frozenset({"People", "Operations"}),
+    }
