@@ -20,6 +20,7 @@ from followthrough.insight.cli import insight_app
 from followthrough.mail.cli import mail_app
 from followthrough.practice.cli import sim_app
 from followthrough.practice.roleplay.cli import roleplay_app
+from followthrough.webhooks.cli import webhooks_app
 
 # Each command imports the modules it runs when it runs (the web app, the demo, the importers):
 # for start-up speed of `followthrough --help` and of every other command, not to hide a cycle;
@@ -36,6 +37,7 @@ app.add_typer(sim_app, name="sim", help="Run and validate business simulation sc
 app.add_typer(insight_app, name="insight")
 app.add_typer(roleplay_app, name="roleplay")
 app.add_typer(mail_app, name="mail")
+app.add_typer(webhooks_app, name="webhooks")
 console = Console()
 # Messages and errors are never broken at the terminal's width: one problem per line, whole,
 # for whoever greps or parses them (a pipe or CI has no width and would get 80 columns).

@@ -156,6 +156,8 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/requests/{request_id}/attachments"),
     },
     "yourself": {
+        ("GET", "/account/chat"),
+        ("POST", "/account/chat"),
         ("DELETE", "/api/v1/session"),
         ("GET", "/api/v1/me"),
         ("GET", "/api/v1/me/tokens"),
@@ -290,6 +292,8 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/team/{team_id}/offers/{request_id}/{offer_id}/decline"),
     },
     "team lead": {
+        ("GET", "/teams/{team_id}/chat"),
+        ("POST", "/teams/{team_id}/chat"),
         ("POST", "/team/{team_id}/accept"),
     },
     "lead": {

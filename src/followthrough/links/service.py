@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,8 @@ from followthrough.promises import service as promises
 from followthrough.promises.models import Promise
 from followthrough.requests import service as requests
 from followthrough.requests.models import Offer, Request
+from followthrough.requests.rules import may_answer_offer
+from followthrough.requests.vocabulary import PromiseState, RequestState
 
 PATH = "/act"
 
@@ -62,6 +65,62 @@ def action_link(
         nonce=secrets.token_hex(12),
     )
     return f"{settings.public_url.rstrip('/')}{PATH}/{sign(claims, keys[0])}"
+
+
+def action_for_notification(
+    session: Session, person_id: int, kind: str, request_id: int | None
+) -> tuple[LinkAction, int] | None:
+    """The one thing a notification's reader can do about it from the message, as (action,
+    target), or None when there is nothing a link can do for them: an offer they may answer
+    (accept; its page also offers nothing else), their own promise coming due, or the
+    resolution of their own request to confirm. Who may is the desk's own rule, asked here so
+    that no link is sent that its page would refuse."""
+    if request_id is None:
+        return None
+    if kind == "offer":
+        offer = requests.open_offer_of(session, request_id)
+        if offer is None:
+            return None
+        if may_answer_offer(actor_of(session, person_id), offer.to_team_id, offer.to_person_id):
+            return LinkAction.ACCEPT_OFFER, offer.id
+        return None
+    if kind == "promise_due":
+        promise_id = session.scalar(
+            select(Promise.id)
+            .where(
+                Promise.request_id == request_id,
+                Promise.made_by_id == person_id,
+                Promise.state == PromiseState.OPEN,
+            )
+            .order_by(Promise.due_at, Promise.id)
+            .limit(1)
+        )
+        return (LinkAction.KEEP_PROMISE, promise_id) if promise_id is not None else None
+    if kind == "resolved":
+        request = session.get(Request, request_id)
+        confirmable = (
+            request is not None
+            and request.requester_id == person_id
+            and request.state == RequestState.RESOLVED
+        )
+        if confirmable:
+            return LinkAction.CONFIRM_RESOLUTION, request_id
+    return None
+
+
+def link_for_notification(
+    session: Session,
+    settings: Settings,
+    person_id: int,
+    kind: str,
+    request_id: int | None,
+    now: datetime,
+) -> str | None:
+    """The signed link for a notification's one action (`action_for_notification`), or None."""
+    chosen = action_for_notification(session, person_id, kind, request_id)
+    if chosen is None:
+        return None
+    return action_link(settings, person_id, chosen[0], chosen[1], now)
 
 
 def claims_of(settings: Settings, token: str, now: datetime) -> LinkClaims:

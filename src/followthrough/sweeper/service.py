@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from followthrough.auth import scheduled as auth_due
+from followthrough.chat import scheduled as chat_due
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.mail import scheduled as mail_due
@@ -41,6 +42,7 @@ from followthrough.requests import scheduled as requests_due
 from followthrough.requests.scheduled import BATCH, Batch, DueStep
 from followthrough.sweeper.models import JobRun
 from followthrough.timescale import scheduled as timescale_due
+from followthrough.webhooks import scheduled as webhooks_due
 
 
 def settle_eta_outcomes(
@@ -178,6 +180,16 @@ def jobs_for(settings: Settings) -> tuple[tuple[str, PeriodicJob], ...]:
     if send_mail is not None:
         # Every sweep, in every process: senders split the outbox between them (mail.outbound).
         jobs.append(("mail sent", PeriodicJob("mail_out", timedelta(0), send_mail)))
+    # Webhooks and chat, likewise on every sweep; with nothing subscribed they find nothing.
+    jobs.append(
+        (
+            "webhooks sent",
+            PeriodicJob("webhooks_out", timedelta(0), webhooks_due.webhook_sender(settings)),
+        )
+    )
+    jobs.append(
+        ("chat posted", PeriodicJob("chat_out", timedelta(0), chat_due.chat_sender(settings)))
+    )
     return tuple(jobs)
 
 

@@ -22,6 +22,7 @@ from followthrough.auth.reset_web import router as password_reset_pages
 from followthrough.auth.web import router as auth_pages
 from followthrough.cases.api import router as cases_router
 from followthrough.cases.web import router as case_pages
+from followthrough.chat.web import router as chat_pages
 from followthrough.config import Settings
 from followthrough.db import Database, utcnow
 from followthrough.feedback.api import router as feedback_router
@@ -196,6 +197,7 @@ def create_app(
     app.include_router(mail_pages)
     app.include_router(action_link_pages)
     app.include_router(webhook_pages)
+    app.include_router(chat_pages)
     app.include_router(search_pages)
     app.include_router(buddy_pages)
 

@@ -219,6 +219,11 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/webhooks/{subscription_id}/enabled"): ADMIN,
     ("POST", "/admin/webhooks/{subscription_id}/deliveries/{delivery_id}/replay"): ADMIN,
     ("POST", "/admin/webhooks/{subscription_id}/delete"): ADMIN,
+    # Chat channels: a person's own; a team's is its lead's (or an admin's).
+    ("GET", "/account/chat"): YOURSELF,
+    ("POST", "/account/chat"): YOURSELF,
+    ("GET", "/teams/{team_id}/chat"): TEAM_LEAD,
+    ("POST", "/teams/{team_id}/chat"): TEAM_LEAD,
     ("POST", "/sign-out"): YOURSELF,
     ("GET", "/account/tokens"): YOURSELF,
     ("POST", "/account/tokens"): YOURSELF,

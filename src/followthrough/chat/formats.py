@@ -1,0 +1,117 @@
+"""What a chat post says, and how each platform wants it. Pure: plain data in, JSON out.
+
+Slack: an incoming webhook takes Block Kit `blocks` and a plain `text` (the notification's and
+the screen reader's fallback). Teams: a Workflows webhook takes a message whose attachment is an
+Adaptive Card. Either way the post says what happened and on which request, and carries at
+most one button for the reader's one action, plus a link to the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from followthrough.chat.rules import Platform
+
+
+@dataclass(frozen=True)
+class PostContent:
+    headline: str  # what happened, one sentence
+    request_title: str
+    request_url: str
+    facts: tuple[tuple[str, str], ...] = ()  # (label, value): state, owner, next update
+    action_label: str | None = None
+    action_url: str | None = None
+
+    @property
+    def fallback(self) -> str:
+        return f"{self.headline} {self.request_title} {self.request_url}"
+
+
+def _slack_escape(text: str) -> str:
+    # Slack's mrkdwn reads &, < and > as markup; anything else is shown as typed.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_message(post: PostContent) -> dict[str, Any]:
+    title = _slack_escape(post.request_title)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"{_slack_escape(post.headline)}\n*<{post.request_url}|{title}>*",
+            },
+        }
+    ]
+    if post.facts:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"{_slack_escape(k)}: {_slack_escape(v)}"}
+                    for k, v in post.facts
+                ],
+            }
+        )
+    buttons: list[dict[str, Any]] = []
+    if post.action_label and post.action_url:
+        buttons.append(
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": post.action_label},
+                "url": post.action_url,
+                "style": "primary",
+            }
+        )
+    buttons.append(
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Open the request"},
+            "url": post.request_url,
+        }
+    )
+    blocks.append({"type": "actions", "elements": buttons})
+    return {"text": post.fallback, "blocks": blocks}
+
+
+def teams_message(post: PostContent) -> dict[str, Any]:
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": post.headline, "wrap": True},
+        {"type": "TextBlock", "text": post.request_title, "weight": "Bolder", "wrap": True},
+    ]
+    if post.facts:
+        body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in post.facts]})
+    actions: list[dict[str, Any]] = []
+    if post.action_label and post.action_url:
+        actions.append(
+            {
+                "type": "Action.OpenUrl",
+                "title": post.action_label,
+                "url": post.action_url,
+                "style": "positive",
+            }
+        )
+    actions.append({"type": "Action.OpenUrl", "title": "Open the request", "url": post.request_url})
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+        "actions": actions,
+        "fallbackText": post.fallback,
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
+    }
+
+
+def message_for(platform: Platform, post: PostContent) -> dict[str, Any]:
+    return slack_message(post) if platform is Platform.SLACK else teams_message(post)
