@@ -267,7 +267,8 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bgo through the (proper|right|usual|normal) (channels|route|process)\b",
             r"\bthere'?s a form for (that|it|this)\b",
             r"\bfill (that|it|this|the form) in and (someone|somebody|they)\b",
-            r"\b(deal|deals|dealt) with (that|this|those|it)( side)?\b(?! myself)",
+            # Someone else deals with it ("Claims deal with that side of things"), not the speaker.
+            r"\b(they|claims|finance|underwriting|IT|accounts|payments|HR|(the|that|another|a different) \w+ team) (deal|deals|dealt|handle|handles) with (that|this|those|it)\b",
             r"\b(handled|done|dealt with|sorted) (centrally|elsewhere|by (another|a different|the other|their|another) \w+)",
             r"\bwe don'?t (do|handle|deal with|cover) [\w' ]{1,20} (here|in this team|on this desk)\b",
             r"\b(that's|that is|it's|it is) above me\b",
@@ -434,4 +435,4 @@ def default_rubric() -> Rubric:
 
 
 # Raised whenever a cue, an example or the scoring changes, so attempts say which rubric scored them.
-RUBRIC_VERSION = "2026-12-01.3"
+RUBRIC_VERSION = "2026-12-01.4"
