@@ -60,8 +60,10 @@ CONTENT = PostContent(
     request_title="#7 Wrong address",
     request_url="https://desk.example/requests/7",
     facts=(("State", "new"), ("Owner", "Dan Duty")),
-    action_label="Accept",
-    action_url="https://desk.example/act/abc.def",
+    actions=(
+        ("Accept", "https://desk.example/act/abc.def"),
+        ("Decline", "https://desk.example/act/ghi.jkl"),
+    ),
 )
 
 
@@ -79,8 +81,10 @@ def test_slack_gets_block_kit_with_a_plain_text_fallback() -> None:
     assert [e["text"] for e in context["elements"]] == ["State: new", "Owner: Dan Duty"]
     assert [(b["text"]["text"], b["url"]) for b in actions["elements"]] == [
         ("Accept", "https://desk.example/act/abc.def"),
+        ("Decline", "https://desk.example/act/ghi.jkl"),
         ("Open the request", "https://desk.example/requests/7"),
     ]
+    assert [b.get("style") for b in actions["elements"]] == ["primary", None, None]
 
 
 def test_teams_gets_an_adaptive_card_in_the_workflows_envelope() -> None:
@@ -98,6 +102,7 @@ def test_teams_gets_an_adaptive_card_in_the_workflows_envelope() -> None:
     ]
     assert [(a["type"], a["title"], a["url"]) for a in card["actions"]] == [
         ("Action.OpenUrl", "Accept", "https://desk.example/act/abc.def"),
+        ("Action.OpenUrl", "Decline", "https://desk.example/act/ghi.jkl"),
         ("Action.OpenUrl", "Open the request", "https://desk.example/requests/7"),
     ]
 
@@ -199,18 +204,21 @@ def test_a_persons_channel_gets_their_notifications_with_their_one_action(
     for message in receiver.received:
         handle = message.path.rsplit("/", 1)[1]
         card = message.json()["attachments"][0]["content"]
-        accept = [a for a in card["actions"] if a["title"] == "Accept"]
-        # Every one of them may answer an offer to their team: each gets a link for themself.
+        answers = [a for a in card["actions"] if a["title"] in ("Accept", "Decline")]
+        # Whoever may answer the offer gets links to accept it or decline it, made for them.
         kinds = [n.kind for n in notified if ids[n.person_id] == handle]
         if "offer" in kinds:
-            (button,) = accept
-            token = urlsplit(button["url"]).path.rsplit("/", 1)[1]
-            claims = claims_of(settings, token, clock())
-            assert claims.person_id == world.people[handle]
-            assert claims.action is LinkAction.ACCEPT_OFFER
-            assert claims.target_id == offer.id
+            assert [a["title"] for a in answers] == ["Accept", "Decline"]
+            made = []
+            for button in answers:
+                token = urlsplit(button["url"]).path.rsplit("/", 1)[1]
+                claims = claims_of(settings, token, clock())
+                assert claims.person_id == world.people[handle]
+                assert claims.target_id == offer.id
+                made.append(claims.action)
+            assert made == [LinkAction.ACCEPT_OFFER, LinkAction.DECLINE_OFFER]
         else:
-            assert accept == []
+            assert answers == []
 
 
 def test_a_kind_turned_off_is_not_posted_and_quiet_hours_hold_it(

@@ -102,14 +102,22 @@ def _person_content(
     chosen = action_for_notification(
         session, notification.person_id, notification.kind, notification.request_id
     )
-    link = action_link(settings, notification.person_id, *chosen, now) if chosen else None
+    actions: list[tuple[str, str]] = []
+    if chosen is not None:
+        action, target = chosen
+        offered = [action]
+        if action is LinkAction.ACCEPT_OFFER:
+            offered.append(LinkAction.DECLINE_OFFER)  # its page asks the reason
+        for each in offered:
+            link = action_link(settings, notification.person_id, each, target, now)
+            if link is not None:
+                actions.append((ACTION_LABELS[each], link))
     return PostContent(
         headline=notification.message,
         request_title=f"#{request.id} {request.title}",
         request_url=url,
         facts=facts,
-        action_label=ACTION_LABELS[chosen[0]] if chosen and link else None,
-        action_url=link,
+        actions=tuple(actions),
     )
 
 

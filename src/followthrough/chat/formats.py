@@ -2,8 +2,8 @@
 
 Slack: an incoming webhook takes Block Kit `blocks` and a plain `text` (the notification's and
 the screen reader's fallback). Teams: a Workflows webhook takes a message whose attachment is an
-Adaptive Card. Either way the post says what happened and on which request, and carries at
-most one button for the reader's one action, plus a link to the request.
+Adaptive Card. Either way the post says what happened and on which request, and carries the
+buttons for the reader's one action (an offer: accept, or decline with a reason), plus a link to the request.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ class PostContent:
     request_title: str
     request_url: str
     facts: tuple[tuple[str, str], ...] = ()  # (label, value): state, owner, next update
-    action_label: str | None = None
-    action_url: str | None = None
+    # (label, url): the reader's one action (an offer's is two: accept, or decline with a reason)
+    actions: tuple[tuple[str, str], ...] = ()
 
     @property
     def fallback(self) -> str:
@@ -54,16 +54,11 @@ def slack_message(post: PostContent) -> dict[str, Any]:
                 ],
             }
         )
-    buttons: list[dict[str, Any]] = []
-    if post.action_label and post.action_url:
-        buttons.append(
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": post.action_label},
-                "url": post.action_url,
-                "style": "primary",
-            }
-        )
+    buttons: list[dict[str, Any]] = [
+        {"type": "button", "text": {"type": "plain_text", "text": label}, "url": url}
+        | ({"style": "primary"} if n == 0 else {})
+        for n, (label, url) in enumerate(post.actions)
+    ]
     buttons.append(
         {
             "type": "button",
@@ -82,16 +77,11 @@ def teams_message(post: PostContent) -> dict[str, Any]:
     ]
     if post.facts:
         body.append({"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in post.facts]})
-    actions: list[dict[str, Any]] = []
-    if post.action_label and post.action_url:
-        actions.append(
-            {
-                "type": "Action.OpenUrl",
-                "title": post.action_label,
-                "url": post.action_url,
-                "style": "positive",
-            }
-        )
+    actions: list[dict[str, Any]] = [
+        {"type": "Action.OpenUrl", "title": label, "url": url}
+        | ({"style": "positive"} if n == 0 else {})
+        for n, (label, url) in enumerate(post.actions)
+    ]
     actions.append({"type": "Action.OpenUrl", "title": "Open the request", "url": post.request_url})
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
