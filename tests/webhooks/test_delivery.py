@@ -5,6 +5,7 @@ with the admins told, and replayed from the log."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -287,3 +288,30 @@ def test_a_receiver_that_is_not_there_is_a_failed_attempt_not_an_error(
         assert attempt is not None
         assert attempt.status_code is None
         assert "ConnectError" in (attempt.error or "")
+
+
+def test_two_senders_at_once_send_each_message_once(
+    db: Database, world: World, clock: Clock, receiver: Receiver, settings: Settings
+) -> None:
+    """Two senders claim from the same queue at the same time (PostgreSQL: SKIP LOCKED; SQLite:
+    one writer at a time): every event reaches the receiver exactly once."""
+    _subscribe(db, world, clock, receiver.url)
+    for _ in range(6):
+        _open(db, world, clock)
+    expected = _matching_events(db)
+    counts: list[int] = []
+    start = threading.Barrier(2)
+
+    def sender() -> None:
+        start.wait()
+        counts.append(deliver_due(db, settings, clock(), limit=2))
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(counts) == len(expected)
+    ids = [m.headers["webhook-id"] for m in receiver.received]
+    assert len(ids) == len(expected)
+    assert len(set(ids)) == len(expected)
