@@ -13,9 +13,16 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email import charset as charsets
+from email.generator import BytesGenerator
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
+from io import BytesIO
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -142,11 +149,46 @@ def _base(settings: Settings) -> str:
     return settings.public_url.rstrip("/")
 
 
+# Messages are built with the classic (compat32) email classes: the modern EmailMessage parses
+# every header it is given through the header registry, which was most of the time it took to
+# send a message (docs/benchmarks.md). Values are encoded here instead: RFC 2047 only where a
+# header is not plain ASCII, bodies as quoted-printable UTF-8.
+# Headers are not folded below SMTP's 998: a folded List-Unsubscribe or Message-ID would come
+# back with the fold's space in it from some parsers.
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
+_UTF8_QP = charsets.Charset("utf-8")
+_UTF8_QP.header_encoding = charsets.QP
+_UTF8_QP.body_encoding = charsets.QP
+
+
+def _header_text(text: str) -> str | Header:
+    return text if text.isascii() else Header(text, "utf-8")
+
+
+def _address(text: str) -> str:
+    name, address = parseaddr(text)
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+def wire_bytes(message: Message) -> bytes:
+    """The message as sent: CRLF line ends, lines within SMTP's limit."""
+    out = BytesIO()
+    BytesGenerator(out, policy=_WIRE).flatten(message)
+    return out.getvalue()
+
+
+def _bodies(text: str, html: str) -> MIMEMultipart:
+    message = MIMEMultipart("alternative")
+    message.attach(MIMEText(text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+    message.attach(MIMEText(html, "html", _UTF8_QP))  # type: ignore[arg-type]
+    return message
+
+
 def _common_headers(
-    message: EmailMessage, settings: Settings, reader: Reader, message_id: str, at: datetime
+    message: Message, settings: Settings, reader: Reader, message_id: str, at: datetime
 ) -> None:
-    message["From"] = settings.mail_from
-    message["To"] = formataddr((reader.name, reader.email))
+    message["From"] = _address(settings.mail_from)
+    message["To"] = formataddr((reader.name, reader.email), charset="utf-8")
     message["Date"] = format_datetime(at)
     message["Message-ID"] = message_id
     # RFC 3834: a machine wrote this, so no auto-responder should answer it; Outlook/Exchange
@@ -155,16 +197,15 @@ def _common_headers(
     message["X-Auto-Response-Suppress"] = "All"
 
 
-def _unsubscribe_headers(
-    message: EmailMessage, settings: Settings, reader: Reader, kind: str
-) -> str:
-    url = (
-        f"{_base(settings)}/mail/unsubscribe/{unsubscribe_token(settings, reader.person_id, kind)}"
-    )
+def _unsubscribe_url(settings: Settings, reader: Reader, kind: str) -> str:
+    token = unsubscribe_token(settings, reader.person_id, kind)
+    return f"{_base(settings)}/mail/unsubscribe/{token}"
+
+
+def _unsubscribe_headers(message: Message, url: str) -> None:
     message["List-Unsubscribe"] = f"<{url}>"
     # RFC 8058: a mail client may unsubscribe with one POST, no page in between.
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return url
 
 
 def subject_for(request: RequestFacts | None, item: Item) -> str:
@@ -199,12 +240,18 @@ def _context(settings: Settings, reader: Reader, item: Item, now: datetime) -> d
 
 def notification_message(
     settings: Settings, reader: Reader, item: Item, message_id: str, now: datetime
-) -> EmailMessage:
+) -> Message:
     """The message for one notification, sent at once."""
-    message = EmailMessage()
+    context = _context(settings, reader, item, now)
+    context["unsubscribe_url"] = _unsubscribe_url(settings, reader, item.kind)
+    context["preferences_url"] = f"{_base(settings)}/profile/notifications"
+    message = _bodies(
+        _environment.get_template("notification.txt").render(context),
+        _environment.get_template("notification.html").render(context),
+    )
     _common_headers(message, settings, reader, message_id, item.created_at)
     request = item.request
-    message["Subject"] = subject_for(request, item)
+    message["Subject"] = _header_text(subject_for(request, item))  # type: ignore[assignment]
     if request is not None:
         root = thread_root_id(request.request_id, settings.mail_domain)
         message["In-Reply-To"] = root
@@ -212,13 +259,7 @@ def notification_message(
         message["Reply-To"] = reply_address(settings.mail_inbound_address, request.request_id)
     else:
         message["Reply-To"] = settings.mail_inbound_address
-    context = _context(settings, reader, item, now)
-    context["unsubscribe_url"] = _unsubscribe_headers(message, settings, reader, item.kind)
-    context["preferences_url"] = f"{_base(settings)}/profile/notifications"
-    message.set_content(_environment.get_template("notification.txt").render(context))
-    message.add_alternative(
-        _environment.get_template("notification.html").render(context), subtype="html"
-    )
+    _unsubscribe_headers(message, str(context["unsubscribe_url"]))
     return message
 
 
@@ -228,15 +269,11 @@ def digest_message(
     items: Sequence[Item],
     message_id: str,
     now: datetime,
-) -> EmailMessage:
+) -> Message:
     """The person's daily summary: every notification held for it, oldest first, one message."""
-    message = EmailMessage()
-    _common_headers(message, settings, reader, message_id, now)
     count = len(items)
-    message["Subject"] = f"Your daily summary: {count} notification{'s' if count != 1 else ''}"
-    message["Reply-To"] = settings.mail_inbound_address
     # Unsubscribing from the summary turns off every kind the person gets in it.
-    unsubscribe = _unsubscribe_headers(message, settings, reader, DIGEST)
+    unsubscribe = _unsubscribe_url(settings, reader, DIGEST)
     context = {
         "reader": reader,
         "entries": [_context(settings, reader, item, now) for item in items],
@@ -245,10 +282,14 @@ def digest_message(
         "unsubscribe_url": unsubscribe,
         "preferences_url": f"{_base(settings)}/profile/notifications",
     }
-    message.set_content(_environment.get_template("digest.txt").render(context))
-    message.add_alternative(
-        _environment.get_template("digest.html").render(context), subtype="html"
+    message = _bodies(
+        _environment.get_template("digest.txt").render(context),
+        _environment.get_template("digest.html").render(context),
     )
+    _common_headers(message, settings, reader, message_id, now)
+    message["Subject"] = f"Your daily summary: {count} notification{'s' if count != 1 else ''}"
+    message["Reply-To"] = settings.mail_inbound_address
+    _unsubscribe_headers(message, unsubscribe)
     return message
 
 
@@ -270,4 +311,5 @@ __all__ = [
     "notification_message",
     "read_unsubscribe_token",
     "unsubscribe_token",
+    "wire_bytes",
 ]
