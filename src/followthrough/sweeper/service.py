@@ -180,6 +180,10 @@ def jobs_for(settings: Settings) -> tuple[tuple[str, PeriodicJob], ...]:
     if send_mail is not None:
         # Every sweep, in every process: senders split the outbox between them (mail.outbound).
         jobs.append(("mail sent", PeriodicJob("mail_out", timedelta(0), send_mail)))
+    send_refusals = mail_due.refusal_sender(settings)
+    if send_refusals is not None:
+        # Refusals the receiver or poller could not send at once (mail.inbound.send_answers).
+        jobs.append(("refusals sent", PeriodicJob("mail_refusals", timedelta(0), send_refusals)))
     # Webhooks and chat, likewise on every sweep; with nothing subscribed they find nothing.
     jobs.append(
         (
