@@ -156,6 +156,12 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/requests/{request_id}/attachments"),
     },
     "yourself": {
+        ("GET", "/api/v1/roleplay/scenarios"),
+        ("GET", "/api/v1/roleplay/attempts"),
+        ("POST", "/api/v1/roleplay/attempts"),
+        ("POST", "/api/v1/roleplay/score"),
+        ("GET", "/practice/role-plays"),
+        ("POST", "/practice/role-plays/start"),
         ("GET", "/account/chat"),
         ("POST", "/account/chat"),
         ("DELETE", "/api/v1/session"),
@@ -310,6 +316,12 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/practice/{game_id}/report.html"),
         ("GET", "/practice/{game_id}/charts/{slug}.png"),
     },
+    "role play player": {
+        ("GET", "/api/v1/roleplay/attempts/{attempt_id}"),
+        ("POST", "/api/v1/roleplay/attempts/{attempt_id}/turns"),
+        ("GET", "/practice/role-plays/attempts/{attempt_id}"),
+        ("POST", "/practice/role-plays/attempts/{attempt_id}/turns"),
+    },
     "game player": {
         ("GET", "/play/team"),
         ("GET", "/play/team/budget"),
@@ -418,6 +430,7 @@ def _bindings(world: World, story: ConfidentialStory) -> dict[str, list[str]]:
         "token": ["not.signed"],
         "subscription_id": ["999999"],
         "delivery_id": ["999999"],
+        "attempt_id": ["999999"],
     }
 
 
@@ -533,6 +546,8 @@ def _expect_status(
         assert answer.status == (200 if answer.handle in leads else 403), where
     elif rule == "game facilitator":
         assert answer.status == 404, where  # nobody facilitates game 999999
+    elif rule == "role play player":
+        assert answer.status == 404, where  # nobody played role-play attempt 999999
     elif rule == "group figures" and combo.get("level") == "person":
         may = answer.handle in ("cleo", "lee")  # the person and her lead
         assert answer.status == (200 if may else 404), where

@@ -98,6 +98,11 @@ GAME_PLAYER = Rule(
     "game player",
     "Whoever joined a game with its code (a cookie names their team); anyone else is sent to join.",
 )
+ROLEPLAY_PLAYER = Rule(
+    "role play player",
+    "The person who started the role-play attempt in the path; anyone else gets 404, as if it "
+    "did not exist.",
+)
 
 API = "/api/v1"
 
@@ -313,6 +318,17 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/practice/{game_id}/debrief"): GAME_FACILITATOR,
     ("GET", "/practice/{game_id}/report.html"): GAME_FACILITATOR,
     ("GET", "/practice/{game_id}/charts/{slug}.png"): GAME_FACILITATOR,
+    # Role plays: anyone signed in plays their own (practice/roleplay).
+    ("GET", f"{API}/roleplay/scenarios"): YOURSELF,
+    ("GET", f"{API}/roleplay/attempts"): YOURSELF,
+    ("POST", f"{API}/roleplay/attempts"): YOURSELF,
+    ("POST", f"{API}/roleplay/score"): YOURSELF,
+    ("GET", f"{API}/roleplay/attempts/{{attempt_id}}"): ROLEPLAY_PLAYER,
+    ("POST", f"{API}/roleplay/attempts/{{attempt_id}}/turns"): ROLEPLAY_PLAYER,
+    ("GET", "/practice/role-plays"): YOURSELF,
+    ("POST", "/practice/role-plays/start"): YOURSELF,
+    ("GET", "/practice/role-plays/attempts/{attempt_id}"): ROLEPLAY_PLAYER,
+    ("POST", "/practice/role-plays/attempts/{attempt_id}/turns"): ROLEPLAY_PLAYER,
     ("GET", "/play"): PUBLIC,
     ("POST", "/play"): PUBLIC,
     ("GET", "/play/team"): GAME_PLAYER,
