@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -151,3 +152,17 @@ def test_sentences_keep_their_positions() -> None:
     parts = sentences(text)
     assert [p.text for p in parts] == ["Hello there.", "Is that OK?", "Yes;", "fine"]
     assert all(text[p.start : p.end] == p.text for p in parts)
+
+
+def test_loading_the_model_leaves_logging_as_it_was() -> None:
+    code = (
+        "import logging;"
+        "from followthrough.practice.roleplay.embedding import load_embedder;"
+        "load_embedder();"
+        "root=logging.getLogger();"
+        "print(len(root.handlers), root.level)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["0", str(logging.WARNING)]

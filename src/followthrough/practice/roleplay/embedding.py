@@ -8,6 +8,7 @@ passing the package folder as the cache folder makes its second lookup find it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -45,9 +46,17 @@ class WordLlamaEmbedder:
 @lru_cache(maxsize=1)
 def load_embedder() -> WordLlamaEmbedder:
     """Load the shipped model once per process (about 1-2 s); never downloads anything."""
-    # Imported here, not at the top: wordllama configures the root logger when imported
-    # (logging.basicConfig in its __init__), so only processes that score pay for it.
+    # Imported here, not at the top, so only processes that score load it; and wordllama's
+    # __init__ calls logging.basicConfig(level=INFO), which would start printing every
+    # library's INFO lines: the root logger is put back as it was.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     import wordllama
+
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
     package_folder = Path(wordllama.__file__).parent
     inference = wordllama.WordLlama.load(
