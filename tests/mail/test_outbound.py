@@ -67,6 +67,10 @@ def test_every_notification_goes_once_threaded_by_its_request(
             assert "Fix policy 42" in text
             assert "Fix policy 42" in html
             assert f"https://desk.example.com/requests/{request_id}" in text
+        if row.kind == "offer":
+            # The duty owner may answer the offer: the message carries its signed action link.
+            assert "Accept or decline the request: https://desk.example.com/act/" in text
+            assert 'href="https://desk.example.com/act/' in html
     assert {row.state for row in outbox(db)} == {"sent"}
     # Sending again sends nothing.
     again = send_outbox(db, settings, T0 + timedelta(minutes=5))

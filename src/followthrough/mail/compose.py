@@ -95,16 +95,17 @@ class Item:
     message: str
     created_at: datetime
     request: RequestFacts | None
+    # The signed link for the one thing the reader can do about it (followthrough.links), if any.
+    action_url: str | None = None
 
 
-def action_link(settings: Settings, reader: Reader, item: Item, now: datetime) -> str | None:
-    """The one thing the reader can do about the item, as a signed link (followthrough.links),
-    or None where there is none: then the message links to the request page.
-
-    The seam for links-hooks-chat's `action_link(settings, person_id, action, target_id, now)`:
-    it decides which action fits the kind and signs it.
-    """
-    return None
+# The words on the button of a message whose reader has one thing to do (followthrough.links
+# decides whether they have, and signs the link).
+ACTION_WORDS = {
+    "offer": "Accept or decline the request",
+    "promise_due": "Mark your promise kept",
+    "resolved": "Confirm the resolution",
+}
 
 
 def unsubscribe_token(settings: Settings, person_id: int, kind: str) -> str:
@@ -218,7 +219,7 @@ def _context(settings: Settings, reader: Reader, item: Item, now: datetime) -> d
     clock = reader.clock
     request = item.request
     request_url = None if request is None else f"{_base(settings)}/requests/{request.request_id}"
-    action = action_link(settings, reader, item, now)
+    action = item.action_url
     return {
         "reader": reader,
         "item": item,
@@ -232,7 +233,7 @@ def _context(settings: Settings, reader: Reader, item: Item, now: datetime) -> d
         else show_instant(request.next_update_due_at, clock),
         "request_url": request_url,
         "action_url": action or request_url or f"{_base(settings)}/notifications",
-        "action_text": "Do it now"
+        "action_text": ACTION_WORDS.get(item.kind, "Open the link")
         if action
         else ("Open the request" if request else "Open your notifications"),
     }

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.config import Settings
 from followthrough.db import Database
+from followthrough.links.service import link_for_notification
 from followthrough.mail import smtp
 from followthrough.mail.compose import (
     Item,
@@ -240,7 +241,16 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
         message_id = first.message_id or message_id_for(first.id, request_id, settings.mail_domain)
         attempts = max(row.attempts for row in rows) + 1
         reader = Reader(person.id, person.name, person.email, person.timezone, person.locale)
-        items = [_item(row, facts) for row in rows]
+        items = [
+            _item(
+                row,
+                facts,
+                link_for_notification(
+                    session, settings, row.person_id, row.kind, row.request_id, now
+                ),
+            )
+            for row in rows
+        ]
         if summary is None:
             message = notification_message(settings, reader, items[0], message_id, now)
         else:
@@ -346,8 +356,9 @@ def _request_facts(session: Session, ids: Iterable[int | None]) -> dict[int, Req
     return facts
 
 
-def _item(row: Any, facts: dict[int, RequestFacts]) -> Item:
+def _item(row: Any, facts: dict[int, RequestFacts], action_url: str | None) -> Item:
     return Item(
+        action_url=action_url,
         outbox_id=row.id,
         kind=row.kind,
         message=row.message,
