@@ -889,8 +889,14 @@ class QueueItem:
     open_promises: int
 
 
-def _team_offers(team_id: int, visible: ColumnElement[bool]) -> ColumnElement[bool]:
-    return (Offer.state == "open") & (Offer.to_team_id == team_id) & visible
+def _team_offers(team_id: int, actor: Actor, visible: ColumnElement[bool]) -> ColumnElement[bool]:
+    offered = (Offer.state == "open") & (Offer.to_team_id == team_id)
+    if team_id in actor.team_ids:
+        # The access rule lets a person read what an open offer to their team names
+        # (visibility_clause's `offered_to_me`); with the clause PostgreSQL scanned every
+        # request at a million (1-2 s on the team queue and the lead board).
+        return offered
+    return offered & visible
 
 
 def team_offers(
@@ -898,7 +904,7 @@ def team_offers(
 ) -> Listed[OfferItem]:
     """Open offers to the team (to anyone in it, or to one member): the most urgent first, then
     the one to accept soonest; a page at a time, with how many there are in all."""
-    where = _team_offers(team_id, _visible(actor))
+    where = _team_offers(team_id, actor, _visible(actor))
     total = int(
         session.scalar(
             select(func.count())
@@ -1132,11 +1138,15 @@ BOARD_LISTS: dict[str, ListKind] = {
             lambda scope: _count(
                 select(Offer.id)
                 .join(Request, Request.id == Offer.request_id)
-                .where(_team_offers(scope.team_id, scope.visible))
+                .where(_team_offers(scope.team_id, scope.actor, scope.visible))
             ),
             # The longest past its accept target first.
             lambda session, scope, limit, offset: _offer_rows(
-                session, _team_offers(scope.team_id, scope.visible), (Offer.due_at,), limit, offset
+                session,
+                _team_offers(scope.team_id, scope.actor, scope.visible),
+                (Offer.due_at,),
+                limit,
+                offset,
             ),
         ),
         ListKind(
