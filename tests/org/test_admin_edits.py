@@ -1,4 +1,5 @@
-"""An admin edits the organisation over the API: service targets, team calendars and holidays,
+"""An admin adds to and edits the organisation over the API and the pages: departments, teams,
+people and services added; service targets, team calendars and holidays,
 membership, deactivating and reactivating people, and new-password links. Only admins may;
 every edit is audited as an event, in the same transaction as the edit (SQLite and PostgreSQL)."""
 
@@ -20,6 +21,7 @@ from followthrough.requests.models import Offer, Request
 from followthrough.requests.service import NewRequest
 from tests.conftest import Clock, LiveServer, issue_tokens
 from tests.factories import PASSWORD, World
+from tests.web.pages import Visitor
 
 D = "\N{EN DASH}"  # as a person writes a range of days or hours
 
@@ -54,7 +56,12 @@ def api(db: Database, world: World, clock: Clock, live_server: LiveServer) -> di
 def _edits(world: World) -> list[tuple[str, str, dict[str, Any] | None]]:
     """Every admin edit, as (method, path, body), each valid for an admin."""
     admin_team, claims = world.teams["admin"], world.teams["claims"]
+    department = world.departments["Policy Administration"]
     return [
+        ("POST", "/departments", {"name": "Finance"}),
+        ("POST", "/teams", {"department_id": department, "name": "Reinsurance"}),
+        ("POST", "/people", {"handle": "nia", "name": "Nia Okoro", "email": "nia@example.com"}),
+        ("POST", "/services", {"team_id": admin_team, "name": "Change a payee"}),
         ("PATCH", f"/services/{world.services['correct_policy']}", {"resolve_target_hours": 8}),
         ("PATCH", f"/teams/{claims}", {"timezone": "Asia/Kolkata", "day_end": "17:30"}),
         ("POST", f"/teams/{claims}/holidays", {"day": "2026-12-25", "name": "Christmas Day"}),
@@ -90,8 +97,8 @@ def test_only_an_admin_may_edit_and_a_refusal_changes_and_records_nothing(
     for method, path, body in _edits(world):
         status = _send(api["ada"], method, path, body)
         assert status in (200, 201), (method, path, status)
-    # Nine audited edits; the audit list itself writes nothing.
-    assert _event_count(db) == before + 9
+    # Thirteen audited changes (four adds, nine edits); the audit list itself writes nothing.
+    assert _event_count(db) == before + 13
 
 
 def test_service_targets_change_within_the_bounds_and_are_audited(
@@ -321,6 +328,16 @@ def test_deactivating_a_person_hands_their_work_on_and_stops_their_sign_in(
         ).all()
         assert withdrawn[-1].payload == {"offer_id": offer_id}
         assert withdrawn[-1].actor_id == world.people["ada"]
+    # The request's timeline says who moved it, from whom, to whom and why.
+    dan = Visitor(live_server.base_url)
+    live_server.clients.append(dan.http)
+    assert dan.sign_in("dan").status_code == 303
+    timeline = dan.get(f"/requests/{owned}")
+    assert timeline.status_code == 200
+    assert (
+        "Ada Admin moved it from Cleo Clerk to Dan Duty — Cleo Clerk no longer works here"
+        in timeline.text
+    )
     (audit,) = _events(db, "person_deactivated")
     assert audit.payload == {"handed_on": [owned], "offers_withdrawn": [offer_id]}
     assert audit.person_id == world.people["cleo"]
@@ -474,3 +491,100 @@ def test_the_audit_list_names_who_changed_what_newest_first(
         service = session.get(Service, world.services["claim_review"])
         assert service is not None
         assert service.accept_target_hours == 1.0
+
+
+def test_every_add_is_audited_with_what_was_added_and_a_refused_add_writes_nothing(
+    db: Database, world: World, api: dict[str, Any], live_server: LiveServer
+) -> None:
+    admin, ada = api["ada"], world.people["ada"]
+    department = admin.post("/departments", json={"name": "Finance"})
+    assert department.status_code == 201, department.text
+    team = admin.post(
+        "/teams",
+        json={
+            "department_id": department.json()["id"],
+            "name": "Payables",
+            "timezone": "Asia/Kolkata",
+            "day_start": "09:30",
+            "day_end": "18:00",
+            "lead_id": world.people["lee"],
+        },
+    )
+    assert team.status_code == 201, team.text
+    person = admin.post(
+        "/people",
+        json={
+            "handle": "nia",
+            "name": "Nia Okoro",
+            "email": "nia@example.com",
+            "password": "a long secret 9",
+        },
+    )
+    assert person.status_code == 201, person.text
+    added_service = admin.post(
+        "/services",
+        json={
+            "team_id": team.json()["id"],
+            "name": "Pay a supplier",
+            "accept_target_hours": 2,
+            "update_every_hours": 4,
+            "resolve_target_hours": 16,
+            "auto_close_days": 3,
+        },
+    )
+    assert added_service.status_code == 201, added_service.text
+
+    (d,) = _events(db, "department_added")
+    assert (d.actor_id, d.payload) == (
+        ada,
+        {"department_id": department.json()["id"], "name": "Finance"},
+    )
+    (t,) = _events(db, "team_added")
+    assert (t.actor_id, t.team_id) == (ada, team.json()["id"])
+    assert t.payload["name"] == "Payables"
+    assert t.payload["summary"] == f"Mon{D}Fri 09:30{D}18:00 (Asia/Kolkata); lead Lee Lead"
+    (p,) = _events(db, "person_added")
+    assert (p.actor_id, p.person_id) == (ada, person.json()["id"])
+    assert p.payload == {"handle": "nia", "name": "Nia Okoro", "may_sign_in": True}
+    with db.unit_of_work(readonly=True) as session:
+        stored = session.get(Person, person.json()["id"])
+        assert stored is not None
+        assert stored.password_hash is not None
+        assert stored.password_hash not in str(p.payload)
+    (sv,) = _events(db, "service_added")
+    assert (sv.actor_id, sv.team_id) == (ada, team.json()["id"])
+    assert sv.payload == {
+        "service_id": added_service.json()["id"],
+        "name": "Pay a supplier",
+        "summary": "Accept within: 2 h; Update every: 4 h; Resolve within: 16 h; "
+        "Auto-close after: 3 days",
+    }
+
+    # Refused adds (a name taken, a bad zone) leave neither a row nor an event.
+    before = _event_count(db)
+    assert admin.post("/departments", json={"name": "Finance"}).status_code == 409
+    taken = {"department_id": department.json()["id"], "name": "Payables"}
+    assert admin.post("/teams", json=taken).status_code == 409
+    bad_zone = {"department_id": department.json()["id"], "name": "X", "timezone": "Mars/Olympus"}
+    assert admin.post("/teams", json=bad_zone).status_code == 422
+    nia_again = {"handle": "nia", "name": "Nia", "email": "other@example.com"}
+    assert admin.post("/people", json=nia_again).status_code == 409
+    assert _event_count(db) == before
+    with db.unit_of_work(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Team).where(Team.name == "X")) == 0
+
+    # The admin page's "Recent changes" says each add in words.
+    visitor = Visitor(live_server.base_url)
+    live_server.clients.append(visitor.http)
+    assert visitor.sign_in("ada").status_code == 303
+    made = visitor.post(
+        "/admin/people", {"handle": "omar", "name": "Omar Haddad", "email": "omar@example.com"}
+    )
+    assert made.status_code == 303, made.text
+    (omar,) = [e for e in _events(db, "person_added") if e.payload["handle"] == "omar"]
+    assert omar.actor_id == ada
+    page = visitor.get("/admin").text
+    assert "Omar Haddad (omar) added, without a password yet" in page
+    assert "Department added: Finance" in page
+    assert f"Team added: Payables — Mon{D}Fri 09:30{D}18:00 (Asia/Kolkata); lead Lee Lead" in page
+    assert "Service added for Payables: Pay a supplier — Accept within: 2 h" in page

@@ -74,6 +74,11 @@ class EventKind(StrEnum):
     RETURNED_TO_REQUESTER = "returned_to_requester"
     ATTACHMENT_ADDED = "attachment_added"
     NOTE_ADDED = "note_added"
+    # An admin added to the organisation (edits have their kinds above).
+    DEPARTMENT_ADDED = "department_added"
+    TEAM_ADDED = "team_added"
+    PERSON_ADDED = "person_added"
+    SERVICE_ADDED = "service_added"
     # A request moved to another catalog service (re-categorised). Not `service_changed`: that
     # kind is an admin's change to a service's own targets.
     RECATEGORISED = "recategorised"
@@ -428,6 +433,48 @@ class Recategorised(Payload):
 
 
 @dataclass(frozen=True)
+class DepartmentAdded(Payload):
+    """A department added; named here, as an event has no department of its own."""
+
+    KIND = EventKind.DEPARTMENT_ADDED
+    department_id: int = 0
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class TeamAdded(Payload):
+    """A team added (the event's team): its department and how it works, in words."""
+
+    KIND = EventKind.TEAM_ADDED
+    name: str = ""
+    department_id: int = 0
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class PersonAdded(Payload):
+    """A person added (the event's person). Never their password or its hash."""
+
+    KIND = EventKind.PERSON_ADDED
+    handle: str = ""
+    name: str = ""
+    is_admin: bool = field(default=False, metadata=_FLAG)
+    may_sign_in: bool = field(default=False, metadata=_FLAG)
+
+
+@dataclass(frozen=True)
+class ServiceAdded(Payload):
+    """A service added to the catalog (the event's team is the team that serves it), with its
+    targets in words."""
+
+    KIND = EventKind.SERVICE_ADDED
+    service_id: int = 0
+    name: str = ""
+    confidential: bool = field(default=False, metadata=_FLAG)
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class ServiceChanged(Payload):
     """A service's targets changed; the new values of those that changed, and what it was."""
 
@@ -552,6 +599,10 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         FeedbackGiven,
         CaseLinked,
         SubRequestOpened,
+        DepartmentAdded,
+        TeamAdded,
+        PersonAdded,
+        ServiceAdded,
         ServiceChanged,
         TeamCalendarChanged,
         TeamRolesChanged,

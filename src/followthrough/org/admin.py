@@ -21,22 +21,26 @@ from sqlalchemy.orm import Session
 from followthrough.auth import service as auth
 from followthrough.errors import NotAllowed
 from followthrough.history.payloads import (
+    DepartmentAdded,
     HolidayAdded,
     HolidayRemoved,
     MemberAdded,
     MemberRemoved,
     PasswordChanged,
     PasswordResetIssued,
+    PersonAdded,
     PersonDeactivated,
     PersonReactivated,
+    ServiceAdded,
     ServiceChanged,
+    TeamAdded,
     TeamCalendarChanged,
     TeamRolesChanged,
 )
 from followthrough.history.service import record_event
 from followthrough.org import service
 from followthrough.org.actors import Actor
-from followthrough.org.models import Holiday, Person, Service, Team
+from followthrough.org.models import Department, Holiday, Person, Service, Team
 from followthrough.org.snapshot import org_snapshot
 from followthrough.requests import lifecycle, rules
 from followthrough.requests.lifecycle import Notice
@@ -97,6 +101,146 @@ def _value(name: str, value: float | int) -> str:
     if name == "auto_close_days":
         return f"{value:g} days"
     return f"{value:g} h"
+
+
+# -- adding to the organisation -------------------------------------------------------------------
+
+
+def add_department(session: Session, admin: Actor, name: str, now: datetime) -> Department:
+    """A new department; audited with its name."""
+    _require_admin(admin)
+    department = service.add_department(session, name)
+    record_event(
+        session,
+        DepartmentAdded(department_id=department.id, name=department.name),
+        now,
+        actor_id=admin.person_id,
+    )
+    return department
+
+
+def add_team(
+    session: Session,
+    admin: Actor,
+    department_id: int,
+    name: str,
+    *,
+    timezone: str,
+    day_start_minute: int,
+    day_end_minute: int,
+    working_days: str,
+    lead_id: int | None,
+    duty_owner_id: int | None,
+    is_triage: bool,
+    now: datetime,
+) -> Team:
+    """A new team (its lead and duty owner become members); audited with its hours and roles
+    in words."""
+    _require_admin(admin)
+    team = service.add_team(
+        session,
+        department_id,
+        name,
+        timezone=timezone,
+        day_start_minute=day_start_minute,
+        day_end_minute=day_end_minute,
+        working_days=working_days,
+        lead_id=lead_id,
+        duty_owner_id=duty_owner_id,
+        is_triage=is_triage,
+    )
+    parts = [f"{hours_in_words(team)} ({team.timezone})"]
+    if lead_id is not None:
+        parts.append(f"lead {_name(session, lead_id)}")
+    if duty_owner_id is not None:
+        parts.append(f"duty owner {_name(session, duty_owner_id)}")
+    if is_triage:
+        parts.append("routes requests that name no team (triage)")
+    record_event(
+        session,
+        TeamAdded(name=team.name, department_id=department_id, summary="; ".join(parts)),
+        now,
+        actor_id=admin.person_id,
+        team_id=team.id,
+    )
+    return team
+
+
+def add_person(
+    session: Session,
+    admin: Actor,
+    handle: str,
+    name: str,
+    email: str,
+    *,
+    password_hash: str | None,
+    is_admin: bool,
+    now: datetime,
+) -> Person:
+    """A new person, whose password (if any) was hashed beforehand; audited without it."""
+    _require_admin(admin)
+    person = service.add_person(
+        session, handle, name, email, password_hash=password_hash, is_admin=is_admin
+    )
+    record_event(
+        session,
+        PersonAdded(
+            handle=person.handle,
+            name=person.name,
+            is_admin=person.is_admin,
+            may_sign_in=password_hash is not None,
+        ),
+        now,
+        actor_id=admin.person_id,
+        person_id=person.id,
+    )
+    return person
+
+
+def add_service(
+    session: Session,
+    admin: Actor,
+    team_id: int,
+    name: str,
+    *,
+    description: str,
+    confidential: bool,
+    targets: Mapping[str, float | int],
+    now: datetime,
+) -> Service:
+    """A new catalog service; audited with its targets in words."""
+    _require_admin(admin)
+    created = service.add_service(
+        session,
+        team_id,
+        name,
+        description=description,
+        confidential=confidential,
+        accept_target_hours=float(targets["accept_target_hours"]),
+        update_every_hours=float(targets["update_every_hours"]),
+        resolve_target_hours=float(targets["resolve_target_hours"]),
+        auto_close_days=int(targets["auto_close_days"]),
+    )
+    summary = "; ".join(
+        f"{label}: {_value(target, getattr(created, target))}"
+        for target, label in TARGET_NAMES.items()
+    )
+    record_event(
+        session,
+        ServiceAdded(
+            service_id=created.id,
+            name=created.name,
+            confidential=created.confidential,
+            summary=summary,
+        ),
+        now,
+        actor_id=admin.person_id,
+        team_id=team_id,
+    )
+    return created
+
+
+# -- changing it ------------------------------------------------------------------------------------
 
 
 def change_service_targets(

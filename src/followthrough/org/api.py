@@ -247,8 +247,11 @@ def list_departments(session: DbSession, actor: CurrentActor) -> list[Department
 
 
 @router.post("/departments", status_code=201, response_model=DepartmentOut)
-def add_department(body: DepartmentIn, session: DbSession, admin: AdminActor) -> DepartmentOut:
-    department = service.add_department(session, body.name)
+def add_department(
+    body: DepartmentIn, session: DbSession, admin: AdminActor, now: Now
+) -> DepartmentOut:
+    """Audited, like every admin change."""
+    department = audited.add_department(session, admin, body.name, now)
     return DepartmentOut(id=department.id, name=department.name)
 
 
@@ -258,9 +261,11 @@ def list_teams(session: DbSession, actor: CurrentActor) -> list[TeamOut]:
 
 
 @router.post("/teams", status_code=201, response_model=TeamOut)
-def add_team(body: TeamIn, session: DbSession, admin: AdminActor) -> TeamOut:
-    team = service.add_team(
+def add_team(body: TeamIn, session: DbSession, admin: AdminActor, now: Now) -> TeamOut:
+    """Its lead and duty owner become members. Audited, like every admin change."""
+    team = audited.add_team(
         session,
+        admin,
         body.department_id,
         body.name,
         timezone=body.timezone,
@@ -270,6 +275,7 @@ def add_team(body: TeamIn, session: DbSession, admin: AdminActor) -> TeamOut:
         lead_id=body.lead_id,
         duty_owner_id=body.duty_owner_id,
         is_triage=body.is_triage,
+        now=now,
     )
     return _team_out(session, team)
 
@@ -405,6 +411,10 @@ def reset_url(request: Request, secret: str) -> str:
 
 # The admin's changes to the organisation, newest first (request events have their own list).
 AUDIT_KINDS = (
+    EventKind.DEPARTMENT_ADDED,
+    EventKind.TEAM_ADDED,
+    EventKind.PERSON_ADDED,
+    EventKind.SERVICE_ADDED,
     EventKind.SERVICE_CHANGED,
     EventKind.TEAM_CALENDAR_CHANGED,
     EventKind.TEAM_ROLES_CHANGED,
@@ -462,23 +472,26 @@ async def add_person(body: PersonIn, request: Request) -> PersonOut:
         password_hash = await password_checks(request).hashed(body.password)
 
     def add(session: Session, now: datetime) -> PersonOut:
-        return add_hashed_person(body, password_hash, session, admin(session, now))
+        return add_hashed_person(body, password_hash, session, admin(session, now), now)
 
     return await run_in_unit_of_work(request, add, write=True)
 
 
 def add_hashed_person(
-    body: PersonIn, password_hash: str | None, session: Session, admin: Actor
+    body: PersonIn, password_hash: str | None, session: Session, admin: Actor, now: datetime
 ) -> PersonOut:
-    """Adds the person, whose password (if any) was hashed beforehand, off the transaction."""
+    """Adds the person, whose password (if any) was hashed beforehand, off the transaction.
+    Audited, like every admin change."""
     admin_actor(admin)
-    person = service.add_person(
+    person = audited.add_person(
         session,
+        admin,
         body.handle,
         body.name,
         body.email,
         password_hash=password_hash,
         is_admin=body.is_admin,
+        now=now,
     )
     return _person_out(person, [])
 
@@ -494,8 +507,18 @@ def list_services(
 
 
 @router.post("/services", status_code=201, response_model=ServiceOut)
-def add_service(body: ServiceIn, session: DbSession, admin: AdminActor) -> ServiceOut:
-    created = service.add_service(session, **body.model_dump())
+def add_service(body: ServiceIn, session: DbSession, admin: AdminActor, now: Now) -> ServiceOut:
+    """Audited, like every admin change."""
+    created = audited.add_service(
+        session,
+        admin,
+        body.team_id,
+        body.name,
+        description=body.description,
+        confidential=body.confidential,
+        targets=body.model_dump(include=set(audited.TARGET_NAMES)),
+        now=now,
+    )
     return _service_out(created)
 
 

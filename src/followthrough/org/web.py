@@ -122,7 +122,7 @@ def add_department(page: ChangePage) -> Response:
         page,
         "department",
         lambda: api.add_department(
-            model_from_form(api.DepartmentIn, page.form), page.session, page.actor
+            model_from_form(api.DepartmentIn, page.form), page.session, page.actor, page.now
         ),
         "Department added.",
         lambda e: _overview(page, e),
@@ -135,7 +135,9 @@ def add_team(page: ChangePage) -> Response:
     return _admin_change(
         page,
         "team",
-        lambda: api.add_team(model_from_form(api.TeamIn, _fields(page)), page.session, page.actor),
+        lambda: api.add_team(
+            model_from_form(api.TeamIn, _fields(page)), page.session, page.actor, page.now
+        ),
         "Team added.",
         lambda e: _overview(page, e),
         "/admin#teams",
@@ -168,7 +170,7 @@ async def add_person(request: Request, form: PageForm) -> Response:
         return _admin_change(
             page,
             "person",
-            lambda: api.add_hashed_person(body, password_hash, page.session, page.actor),
+            lambda: api.add_hashed_person(body, password_hash, page.session, page.actor, now),
             "Person added.",
             lambda e: _overview(page, e),
             "/admin#people",
@@ -183,7 +185,7 @@ def add_service(page: ChangePage) -> Response:
         page,
         "service",
         lambda: api.add_service(
-            model_from_form(api.ServiceIn, _fields(page)), page.session, page.actor
+            model_from_form(api.ServiceIn, _fields(page)), page.session, page.actor, page.now
         ),
         "Service added to the catalog.",
         lambda e: _overview(page, e),
