@@ -40,6 +40,7 @@ from followthrough.history.payloads import (
     NoteAdded,
     Offered,
     Opened,
+    OwnerReassigned,
     Paused,
     PromiseBroken,
     PromiseKept,
@@ -485,6 +486,15 @@ def describe(
             text = f"{actor} opened sub-request #{payload.child_id} for {team(event.other_team_id)}"
         case AttachmentAdded():
             text = f"{actor} attached {payload.file_name}"
+        case OwnerReassigned():
+            # Handed straight to a new owner, without an offer (its owner left): who moved it,
+            # from whom, to whom and why, as the person who did it would say it.
+            text = (
+                f"{actor} moved it from {person(payload.previous_owner_id)} "
+                f"to {person(event.person_id)}"
+            )
+            if payload.reason:
+                text += f" — {payload.reason}"
         case NoteAdded():
             # Shown only to the teams working the request (queries.request_events).
             text = f"{actor} added an internal note"
