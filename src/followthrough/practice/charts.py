@@ -68,7 +68,9 @@ def format_value(value: float | None, unit: str, currency: str = "EUR") -> str:
 
 def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
     """Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten."""
-    if high <= low:
+    # A span too small to draw (equal values, or a difference lost in rounding such as 5e-324)
+    # is drawn as a flat line on a readable axis.
+    if high - low <= 1e-9 * max(abs(low), abs(high), 1.0):
         high = low + (abs(low) or 1.0)
     raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
