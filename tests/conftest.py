@@ -329,46 +329,101 @@ def serving(
         sweep_interval_seconds=sweep_every or 30.0,
         **overrides,  # type: ignore[arg-type]
     )
-    app, built = _app_for(settings, db, clock)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    live = LiveServer(f"http://127.0.0.1:{port}")
+    # A server with its own sweeper runs its lifespan for this test alone; any other is the same
+    # server as another test's whose lifespan read the same settings, so an idle one is used again.
+    key = None if settings.sweeper_in_process else _lifespan_key(settings)
+    idle = _IDLE_SERVERS.get(key) if key is not None else None
+    served = idle.pop() if idle else _start(settings, db, clock)
+    _bind(served, settings, db, clock)
+    live = LiveServer(served.base_url)
     try:
         yield live
     finally:
         live.close()
-        server.should_exit = True
-        thread.join(timeout=10)
-        if not thread.is_alive():
-            _IDLE_APPS.append((app, built))
+        if key is not None and _quiet(served):
+            _IDLE_SERVERS.setdefault(key, []).append(served)
+        else:
+            served.server.should_exit = True
+            served.thread.join(timeout=10)
+            if not served.thread.is_alive():
+                _IDLE_APPS.append((served.app, served.built))
 
 
-# Apps built by `serving` and not serving now, each with its state as it was built. Building the
-# app, and FastAPI's work on each of its routes at their first requests, cost 0.2-0.3 s of a core,
-# several hundred times a run. An app keeps nothing else between uses: what requests and the
-# lifespan read (settings, database, clock) is in app.state, which is put back as built with the
-# next test's own; anything a request cached there (the admission queue, the password lane) goes.
+# Building the app, and FastAPI's work on each of its routes at their first requests, cost
+# 0.2-0.3 s of a core, and stopping a uvicorn server 0.2 s of waiting, several hundred times a run.
+# So a worker keeps the apps and servers its tests used: an app keeps nothing between tests but
+# app.state, where requests and the lifespan read the settings, database and clock; it is put
+# back as built, with the next test's own (anything a request cached there, such as the admission
+# queue or the password lane, goes). A server is kept only when a test ends with no connection
+# open and no request running, so nothing of one test reaches the next.
+@dataclass
+class _Served:
+    app: FastAPI
+    built: dict[str, Any]  # app.state as create_app left it
+    server: uvicorn.Server
+    thread: threading.Thread
+    base_url: str
+
+
 _IDLE_APPS: list[tuple[FastAPI, dict[str, Any]]] = []
+_IDLE_SERVERS: dict[int, list[_Served]] = {}
 
 
-def _app_for(settings: Settings, db: Database, clock: Clock) -> tuple[FastAPI, dict[str, Any]]:
+def pytest_sessionfinish() -> None:
+    """The kept servers stop with the worker, each as a test's server would."""
+    for servers in _IDLE_SERVERS.values():
+        for served in servers:
+            served.server.should_exit = True
+        for served in servers:
+            served.thread.join(timeout=10)
+
+
+def _lifespan_key(settings: Settings) -> int:
+    """What a running server's lifespan read from its settings, besides the sweeper's (such a
+    server is never kept): the bound of the thread pool. Routes read the test's own settings
+    from app.state (`_bind`), so a server is shared across every other setting."""
+    return settings.worker_threads
+
+
+def _start(settings: Settings, db: Database, clock: Clock) -> _Served:
     if _IDLE_APPS:
         app, built = _IDLE_APPS.pop()
     else:
         app = create_app(settings, database=db, clock=clock)
         built = dict(app.state._state)
-    app.state._state.clear()
-    app.state._state.update(built, settings=settings, database=db, clock=clock)
-    return app, built
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    served = _Served(app, built, server, threading.Thread(target=server.run, daemon=True), "")
+    _bind(served, settings, db, clock)  # before the lifespan reads it
+    served.thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    served.base_url = f"http://127.0.0.1:{port}"
+    return served
+
+
+def _bind(served: _Served, settings: Settings, db: Database, clock: Clock) -> None:
+    state = served.app.state._state
+    state.clear()
+    state.update(served.built, settings=settings, database=db, clock=clock)
+
+
+def _quiet(served: _Served, within: float = 0.5) -> bool:
+    """Whether the server is still up with every connection closed and no request running."""
+    deadline = time.monotonic() + within
+    while served.thread.is_alive() and not served.server.should_exit:
+        state = served.server.server_state
+        if not state.connections and not state.tasks:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return False
 
 
 @pytest.fixture
