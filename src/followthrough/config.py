@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=8, ge=1, le=100)
     mail_retry_seconds: float = Field(default=60.0, gt=0)
     mail_lease_seconds: float = Field(default=300.0, gt=0)
+    # A notification older than this when its turn comes is not mailed (it stays in the inbox):
+    # mail switched on for a desk with a long unsent outbox must not send months of old news.
+    mail_max_age_hours: float = Field(default=72.0, gt=0)
     # Mail in, two ways (use either or both). The receiver (`followthrough mail serve`) takes
     # mail the organisation's mail server forwards, over SMTP or, with mail_receiver_lmtp, LMTP;
     # it accepts mail up to mail_receiver_max_bytes. The mailbox poller (`followthrough mail
