@@ -113,6 +113,14 @@ class Settings(BaseSettings):
     # Chat (followthrough.chat): only Slack's and Microsoft's webhook hosts are accepted, unless
     # this is set (a test receiver, or a chat server inside the organisation).
     chat_allow_any_host: bool = False
+    # Learning records (practice.roleplay.xapi): role-play statements go to the Learning Record
+    # Store whose xAPI endpoint is `lrs_url` (e.g. https://lrs.example/xAPI), signed in with
+    # HTTP basic; nothing is sent while it is empty. Learners are named by their handle on this
+    # desk; their e-mail address is sent instead only when `lrs_send_email` is on.
+    lrs_url: str | None = None
+    lrs_username: str | None = None
+    lrs_password: SecretStr | None = None
+    lrs_send_email: bool = False
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:
