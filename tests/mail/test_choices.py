@@ -152,3 +152,20 @@ def test_nothing_goes_to_an_address_that_bounces_until_it_is_fixed(
         bounce.fixed_at = T0 + timedelta(minutes=30)
     send_outbox(db, settings, T0 + timedelta(hours=2))  # looked at again within the hour
     assert [r.recipients for r in smtp_server.received][1:] == [("dan@example.com",)]
+
+
+def test_old_news_is_not_mailed_when_mail_is_switched_on(
+    db: Database, world: World, smtp_server: SmtpServer
+) -> None:
+    dan = world.people["dan"]
+    with db.unit_of_work() as session:
+        notify.notify(session, dan, "escalation", "Escalated long ago", T0 - timedelta(hours=73))
+        notify.notify(session, dan, "escalation", "Escalated yesterday", T0 - timedelta(hours=23))
+    send_outbox(db, mail_settings(db, smtp_server.settings(), mail_max_age_hours=72), T0)
+    rows = outbox(db)
+    assert [(row.state, row.last_error) for row in rows] == [
+        ("skipped", "too old to mail when its turn came"),
+        ("sent", None),
+    ]
+    [received] = smtp_server.received
+    assert "Escalated yesterday" in received.message().get_body(("plain",)).get_content()

@@ -5,7 +5,7 @@ How a message moves (notify.models.OutboxMessage.state):
     pending --(the person's choice: at once)--> sending --(accepted by the server)--> sent
        |  \\--(quiet hours: not_before = their end)--> pending
        |   \\-(daily summary)--> digest --(its time)--> sending (all of the person's, together)
-       \\--(turned off, or the person left)--> skipped
+       \\--(turned off, the person left, or older than mail_max_age_hours)--> skipped
     sending --(refused for good, or the last try failed)--> failed
 
 Claiming is one short transaction that commits before anything is sent: PostgreSQL locks the
@@ -192,13 +192,17 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
     lease_end = now + timedelta(seconds=settings.mail_lease_seconds)
 
     to_send: list[tuple[list[Any], int | None]] = []  # (rows, summary's first row or None)
-    held, digested, skipped = [], [], []
+    held, digested, skipped, stale = [], [], [], []
+    too_old = now - timedelta(hours=settings.mail_max_age_hours)
     for rows in groups.values():
         to_send.append((rows, rows[0].digest_of))
     for row in pending:
         person = people.get(row.person_id)
         if person is None or not person.active:
             skipped.append({"row_id": row.id})
+            continue
+        if row.created_at < too_old:
+            stale.append({"row_id": row.id, "last_error": "too old to mail when its turn came"})
             continue
         if person.email.lower() in bouncing:
             # Mail to this address failed for good (mail.inbound records the bounce): nothing
@@ -286,6 +290,8 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
     _write(session, held, not_before=bindparam("not_before"))
     _write(session, digested, state=OutboxState.DIGEST, not_before=bindparam("not_before"))
     _write(session, skipped, state=OutboxState.SKIPPED)
+    _write(session, stale, state=OutboxState.SKIPPED, last_error=bindparam("last_error"))
+    counts["skipped (too old)"] += len(stale)
     _write(session, bounced, state=OutboxState.SKIPPED)
     counts["skipped (the address bounces)"] += len(bounced)
     counts["held for quiet hours"] += len(held) - counts["held: the address bounces"]
