@@ -62,6 +62,7 @@ from followthrough.history.payloads import (
     from_json,
 )
 from followthrough.insight.routing_service import request_to_route, routing_answer
+from followthrough.mail.bounces import bounces_on_request
 from followthrough.notes.service import notes_if_working
 from followthrough.org.local_time import DEFAULT_CLOCK, Clock, show_instant
 from followthrough.org.models import Membership, Person, Service, Team
@@ -630,6 +631,8 @@ def _request_page(page: Page, request_id: int, errors: FormErrors | None = None)
         attachments=attachments_for_page(page.session, actor, request_id),
         notes=notes_if_working(page.session, actor, request_id),
         service_choices=service_choices(page, detail) if can["change_service"] else [],
+        # Mail to these people is paused until an admin marks their address fixed.
+        mail_bounces=bounces_on_request(page.session, request_id),
     )
 
 
