@@ -79,6 +79,9 @@ class EventKind(StrEnum):
     TEAM_ADDED = "team_added"
     PERSON_ADDED = "person_added"
     SERVICE_ADDED = "service_added"
+    # An admin's mail settings: how mail reaches a service, an address that bounced fixed.
+    SERVICE_MAIL_ADDRESS_SET = "service_mail_address_set"
+    MAIL_ADDRESS_FIXED = "mail_address_fixed"
     # A request moved to another catalog service (re-categorised). Not `service_changed`: that
     # kind is an admin's change to a service's own targets.
     RECATEGORISED = "recategorised"
@@ -475,6 +478,27 @@ class ServiceAdded(Payload):
 
 
 @dataclass(frozen=True)
+class ServiceMailAddressSet(Payload):
+    """How mail reaches a service (the event's team serves it): its tag on the desk's address
+    and its own whole address, if any; what they were before, in words."""
+
+    KIND = EventKind.SERVICE_MAIL_ADDRESS_SET
+    service_id: int = 0
+    slug: str = ""
+    address: str | None = None
+    before: str = ""
+
+
+@dataclass(frozen=True)
+class MailAddressFixed(Payload):
+    """Mail to an address that bounced works again, an admin says (the event's person is whose
+    address it is, when it is someone's on the desk)."""
+
+    KIND = EventKind.MAIL_ADDRESS_FIXED
+    address: str = ""
+
+
+@dataclass(frozen=True)
 class ServiceChanged(Payload):
     """A service's targets changed; the new values of those that changed, and what it was."""
 
@@ -603,6 +627,8 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         TeamAdded,
         PersonAdded,
         ServiceAdded,
+        ServiceMailAddressSet,
+        MailAddressFixed,
         ServiceChanged,
         TeamCalendarChanged,
         TeamRolesChanged,
