@@ -7,7 +7,7 @@ DEMO_DB := $(CURDIR)/var/demo.sqlite3
 # The demo history ends here (followthrough.demo.history.END); the demo server runs on from it.
 DEMO_END := 2026-11-20T16:00:00+00:00
 
-.PHONY: demo test lint typecheck bench soak install clean chromium mailserver
+.PHONY: demo test lint typecheck bench soak install clean chromium mailserver lrs
 
 VENDOR := src/followthrough/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
@@ -38,6 +38,12 @@ chromium:
 mailserver:
 	command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd)
 
+# The learning-record tests send statements to a real LRS: Ralph (ralph-malph), in an environment
+# of its own because its pins (Starlette 0.38, click 8.2) cannot live beside ours. It leaves out
+# `requests`, which its sign-in code imports.
+lrs:
+	test -x .venv-ralph/bin/ralph || ($(PYTHON) -m venv .venv-ralph && .venv-ralph/bin/pip install -q 'ralph-malph[lrs,cli]==5.1.0' requests)
+
 install: $(STAMP) $(VENDOR_STAMP)
 
 demo: $(STAMP) $(VENDOR_STAMP)
@@ -55,7 +61,7 @@ typecheck: $(STAMP)
 
 # One worker per core (pytest-xdist), each with its own PostgreSQL database and SQLite files;
 # worksteal evens out the few long tests (tests/conftest.py says how the databases are made).
-test: lint typecheck $(VENDOR_STAMP) chromium mailserver
+test: lint typecheck $(VENDOR_STAMP) chromium mailserver lrs
 	$(BIN)/pytest -q -n auto --dist worksteal
 
 bench: $(STAMP) mailserver
