@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from followthrough.db import Database
 from followthrough.mail.inbound_models import BouncingAddress
-from followthrough.mail.outbound import send_outbox
+from followthrough.mail.outbound import claim, send_outbox
 from followthrough.mail.preferences import Delivery, Preference, QuietHours
 from followthrough.mail.preferences_service import preference_of, save_preference, turn_off
 from followthrough.notify import service as notify
@@ -169,3 +169,31 @@ def test_old_news_is_not_mailed_when_mail_is_switched_on(
     ]
     [received] = smtp_server.received
     assert "Escalated yesterday" in received.message().get_body(("plain",)).get_content()
+
+
+def test_a_summary_whose_sender_died_goes_later_as_the_same_one_message(
+    db: Database, world: World, smtp_server: SmtpServer
+) -> None:
+    dan = world.people["dan"]
+    _choose(db, dan, Preference(by_kind={"feedback": Delivery.DAILY_DIGEST}, digest_at=time(8)))
+    with db.unit_of_work() as session:
+        for n in range(3):
+            notify.notify(session, dan, "feedback", f"Thanks #{n}", T0)
+    settings = mail_settings(db, smtp_server.settings(), mail_lease_seconds=300)
+    send_outbox(db, settings, T0)  # kept for tomorrow's summary
+    morning = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    with db.unit_of_work() as session:  # the summary claimed, then its sender "died"
+        [summary] = claim(session, settings, morning, 10).outgoing
+    assert len(summary.row_ids) == 3
+    # A notification kept after the claim waits for the next summary, not this one.
+    with db.unit_of_work() as session:
+        notify.notify(session, dan, "feedback", "Thanks, late", morning)
+    send_outbox(db, settings, morning + timedelta(seconds=301))
+    [received] = smtp_server.received
+    assert received.message_id == summary.message_id
+    text = received.message().get_body(("plain",)).get_content()
+    assert "Thanks #2" in text
+    assert "Thanks, late" not in text
+    states = {row.id: row.state for row in outbox(db)}
+    assert [states[i] for i in summary.row_ids] == ["sent"] * 3
+    assert sorted(states.values()) == ["digest", "sent", "sent", "sent"]
