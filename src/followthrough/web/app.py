@@ -30,6 +30,8 @@ from followthrough.insight.api import router as insight_router
 from followthrough.insight.routing_api import router as routing_router
 from followthrough.insight.web import router as insight_pages
 from followthrough.links.web import router as action_link_pages
+from followthrough.mail.admin_web import api as mail_admin_api
+from followthrough.mail.admin_web import pages as mail_admin_pages
 from followthrough.mail.api import router as mail_choices_router
 from followthrough.mail.web import router as mail_pages
 from followthrough.notes.api import router as notes_router
@@ -168,6 +170,7 @@ def create_app(
         routing_router,
         search_router,
         mail_choices_router,
+        mail_admin_api,
         webhooks_router,
         roleplay_router,
     ):
@@ -195,6 +198,7 @@ def create_app(
     app.include_router(insight_pages)
     app.include_router(password_reset_pages)
     app.include_router(mail_pages)
+    app.include_router(mail_admin_pages)
     app.include_router(action_link_pages)
     app.include_router(webhook_pages)
     app.include_router(chat_pages)
