@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
+    FromClause,
     Insert,
     Table,
     bindparam,
@@ -47,43 +47,49 @@ TEAM_CHANGES: frozenset[EventKind] = frozenset(
 
 _ROUTES = cast(Table, ChatRoute.__table__)
 _POSTS = cast(Table, ChatPost.__table__)
-_AT = bindparam("at", type_=_POSTS.c.created_at.type)
-_COLUMNS = ["route_id", "state", "attempts", "created_at", "next_attempt_at"]
+_COLUMNS = ["route_id", "event_id", "state", "attempts", "created_at", "next_attempt_at"]
 
 
-def _queue(column: str, *owners: ColumnElement[bool]) -> Insert:
+def team_posts_for(events: FromClause) -> Insert:
+    """A post for each event of `events` (columns id, kind, request_id, team_id, other_team_id,
+    at) that is a change of a request, to the enabled channel of each team it names (a
+    handoff's event names both teams: each one's channel hears of it)."""
     return insert(_POSTS).from_select(
-        [*_COLUMNS, column],
-        select(_ROUTES.c.id, literal("pending"), literal(0), _AT, _AT, bindparam(column)).where(
-            or_(*owners), _ROUTES.c.enabled.is_(True)
+        _COLUMNS,
+        select(_ROUTES.c.id, events.c.id, literal("pending"), literal(0), events.c.at, events.c.at)
+        .select_from(
+            events.join(
+                _ROUTES,
+                or_(
+                    _ROUTES.c.team_id == events.c.team_id,
+                    _ROUTES.c.team_id == events.c.other_team_id,
+                ),
+            )
+        )
+        .where(
+            _ROUTES.c.enabled.is_(True),
+            events.c.request_id.is_not(None),
+            events.c.kind.in_(sorted(TEAM_CHANGES)),
         ),
     )
 
 
-# A handoff's event names both teams: each one's channel hears of it.
-_QUEUE_FOR_TEAM = _queue(
-    "event_id",
-    _ROUTES.c.team_id == bindparam("team_id"),
-    _ROUTES.c.team_id == bindparam("other_team_id"),
+def is_team_change(kind: str, request_id: int | None, team_id: int | None) -> bool:
+    """Whether an event can owe a team post at all (so a writer may skip the statement)."""
+    return request_id is not None and team_id is not None and kind in TEAM_CHANGES
+
+
+_QUEUE_FOR_PERSON = insert(_POSTS).from_select(
+    ["route_id", "notification_id", "state", "attempts", "created_at", "next_attempt_at"],
+    select(
+        _ROUTES.c.id,
+        bindparam("notification_id"),
+        literal("pending"),
+        literal(0),
+        bindparam("at", type_=_POSTS.c.created_at.type),
+        bindparam("at", type_=_POSTS.c.created_at.type),
+    ).where(_ROUTES.c.person_id == bindparam("person_id"), _ROUTES.c.enabled.is_(True)),
 )
-_QUEUE_FOR_PERSON = _queue("notification_id", _ROUTES.c.person_id == bindparam("person_id"))
-
-
-def queue_team_posts(
-    connection: Connection,
-    event_id: int,
-    kind: str,
-    team_id: int | None,
-    other_team_id: int | None,
-    at: datetime,
-) -> None:
-    """A post to each team's channel the event names, if the event is a change it hears of."""
-    if team_id is None or kind not in TEAM_CHANGES:
-        return
-    connection.execute(
-        _QUEUE_FOR_TEAM,
-        {"event_id": event_id, "team_id": team_id, "other_team_id": other_team_id, "at": at},
-    )
 
 
 def queue_person_post(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Insert, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from followthrough.chat.outbox import queue_team_posts
+from followthrough.chat.outbox import is_team_change, team_posts_for
 from followthrough.history.models import Event
 from followthrough.history.payloads import EventKind, Payload
-from followthrough.webhooks.outbox import queue_deliveries
+from followthrough.webhooks.outbox import deliveries_for
 
 # Every kind of event the product writes; Insight and the exports read these names.
 EVENT_KINDS: tuple[EventKind, ...] = tuple(EventKind)
@@ -21,6 +21,41 @@ EVENT_KINDS: tuple[EventKind, ...] = tuple(EventKind)
 # writes it, so the row goes straight in, without the unit of work's bookkeeping.
 _EVENTS = cast(Table, Event.__table__)
 _INSERT_EVENT = insert(_EVENTS)
+_COLUMNS = ("kind", "at", "request_id", "actor_id", "team_id", "other_team_id", "person_id")
+
+
+def _written_and_queued() -> Insert:
+    """PostgreSQL: the event, its webhook deliveries and its team chat posts in one statement
+    (the event's INSERT … RETURNING feeds both outbox inserts)."""
+    written = (
+        insert(_EVENTS)
+        .values({name: bindparam(name) for name in (*_COLUMNS, "payload")})
+        .returning(
+            _EVENTS.c.id,
+            _EVENTS.c.kind,
+            _EVENTS.c.request_id,
+            _EVENTS.c.team_id,
+            _EVENTS.c.other_team_id,
+            _EVENTS.c.at,
+        )
+        .cte("written")
+    )
+    return team_posts_for(written).add_cte(deliveries_for(written).cte("queued_deliveries"))
+
+
+# SQLite has no INSERT in a WITH: the event goes in first, then this one-row source of it feeds
+# the same outbox inserts.
+_ONE_EVENT = select(
+    bindparam("event_id").label("id"),
+    bindparam("kind").label("kind"),
+    bindparam("request_id").label("request_id"),
+    bindparam("team_id").label("team_id"),
+    bindparam("other_team_id").label("other_team_id"),
+    bindparam("at", type_=_EVENTS.c.at.type).label("at"),
+).subquery("written")
+_WRITE = {"postgresql": _written_and_queued()}
+_QUEUE_DELIVERIES = deliveries_for(_ONE_EVENT)
+_QUEUE_TEAM_POSTS = team_posts_for(_ONE_EVENT)
 
 
 def record_event(
@@ -41,23 +76,25 @@ def record_event(
     transaction (the outbox), so they are sent once the event commits, and never without it."""
     connection = session.connection()
     kind = payload.KIND.value
-    written = connection.execute(
-        _INSERT_EVENT,
-        {
-            "kind": kind,
-            "at": at,
-            "request_id": request_id,
-            "actor_id": actor_id,
-            "team_id": team_id,
-            "other_team_id": other_team_id,
-            "person_id": person_id,
-            "payload": payload.to_json(),
-        },
-    )
-    event_id: int = written.inserted_primary_key[0]  # type: ignore[index]
-    queue_deliveries(connection, event_id, kind, team_id, other_team_id, at)
-    if request_id is not None:
-        queue_team_posts(connection, event_id, kind, team_id, other_team_id, at)
+    row: dict[str, object] = {
+        "kind": kind,
+        "at": at,
+        "request_id": request_id,
+        "actor_id": actor_id,
+        "team_id": team_id,
+        "other_team_id": other_team_id,
+        "person_id": person_id,
+        "payload": payload.to_json(),
+    }
+    together = _WRITE.get(connection.dialect.name)
+    if together is not None:
+        connection.execute(together, row)
+        return
+    written = connection.execute(_INSERT_EVENT, row)
+    row["event_id"] = written.inserted_primary_key[0]  # type: ignore[index]
+    connection.execute(_QUEUE_DELIVERIES, row)
+    if is_team_change(kind, request_id, team_id):
+        connection.execute(_QUEUE_TEAM_POSTS, row)
 
 
 def request_events(session: Session, request_id: int) -> list[Event]:
