@@ -330,6 +330,7 @@ _API_REFERENCE_PAGE = """<!doctype html>
 <title>{title} API reference</title>
 <link rel="icon" type="image/png" href="/static/vendor/swagger-ui/favicon-32x32.png">
 <link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+<link rel="stylesheet" href="/static/api-reference.css">
 </head>
 <body>
 <header><nav aria-label="Main"><a href="/">Back to Followthrough</a></nav></header>
