@@ -16,6 +16,7 @@ from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
+from followthrough.practice.roleplay.xapi_models import XapiStatement
 from followthrough.programmes.models import BuddyAssignment, BuddyEnrolment, BuddyRound
 from followthrough.promises.models import Promise
 from followthrough.requests.models import (
@@ -92,4 +93,5 @@ __all__ = [
     "WebhookDelivery",
     "WebhookSubscription",
     "WebhookSubscriptionKind",
+    "XapiStatement",
 ]

@@ -36,6 +36,7 @@ from followthrough.chat import scheduled as chat_due
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.mail import scheduled as mail_due
+from followthrough.practice.roleplay import xapi_scheduled
 from followthrough.programmes import scheduled as programmes_due
 from followthrough.promises import scheduled as promises_due
 from followthrough.requests import scheduled as requests_due
@@ -194,6 +195,12 @@ def jobs_for(settings: Settings) -> tuple[tuple[str, PeriodicJob], ...]:
     jobs.append(
         ("chat posted", PeriodicJob("chat_out", timedelta(0), chat_due.chat_sender(settings)))
     )
+    send_statements = xapi_scheduled.statement_sender(settings)
+    if send_statements is not None:
+        # Every sweep, in every process: senders split the statements between them.
+        jobs.append(
+            ("learning records sent", PeriodicJob("xapi_out", timedelta(0), send_statements))
+        )
     return tuple(jobs)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotFound
-from followthrough.practice.roleplay import rules
+from followthrough.practice.roleplay import rules, xapi_outbox
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.scenario import (
     SHIPPED,
@@ -56,6 +56,8 @@ def start_attempt(
     )
     session.add(attempt)
     session.flush()
+    # The learning record goes in the same transaction (an outbox row; the sweeper sends it).
+    xapi_outbox.queue_attempt_started(session, attempt, now)
     return attempt
 
 
@@ -123,6 +125,7 @@ def _record(
         session.flush()
     except IntegrityError as error:
         raise TurnTaken("This turn was already answered; the conversation has moved on.") from error
+    xapi_outbox.queue_turn(session, attempt, turn, now)
     return turn
 
 
