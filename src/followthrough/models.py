@@ -18,6 +18,11 @@ from followthrough.practice.models import GameDecision, GameResult, GameSession,
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.xapi_models import XapiStatement
 from followthrough.programmes.models import BuddyAssignment, BuddyEnrolment, BuddyRound
+from followthrough.programmes.shadowing_models import (
+    ShadowingBooking,
+    ShadowingReflection,
+    ShadowingSlot,
+)
 from followthrough.promises.models import Promise
 from followthrough.requests.models import (
     Offer,
@@ -85,6 +90,9 @@ __all__ = [
     "SavedView",
     "Service",
     "ServiceMailAddress",
+    "ShadowingBooking",
+    "ShadowingReflection",
+    "ShadowingSlot",
     "Team",
     "TimescaleCurve",
     "UsedActionLink",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,6 +98,8 @@ class Item:
     request: RequestFacts | None
     # The signed link for the one thing the reader can do about it (followthrough.links), if any.
     action_url: str | None = None
+    # An iCalendar invitation or cancellation to send with it (notify.models.Notification).
+    calendar: str | None = None
 
 
 # The words on the button of a message whose reader has one thing to do (followthrough.links
@@ -178,11 +181,27 @@ def wire_bytes(message: Message) -> bytes:
     return out.getvalue()
 
 
-def _bodies(text: str, html: str) -> MIMEMultipart:
+def _bodies(text: str, html: str, calendar: str | None = None) -> MIMEMultipart:
     message = MIMEMultipart("alternative")
     message.attach(MIMEText(text, "plain", _UTF8_QP))  # type: ignore[arg-type]
     message.attach(MIMEText(html, "html", _UTF8_QP))  # type: ignore[arg-type]
+    if calendar is not None:
+        message.attach(_calendar_part(calendar))
     return message
+
+
+_METHOD = re.compile(r"^METHOD:([A-Z-]+)\r?$", re.MULTILINE)
+
+
+def _calendar_part(calendar: str) -> MIMEText:
+    # As calendar programs send invitations (RFC 6047): a text/calendar alternative whose
+    # `method` parameter repeats the object's METHOD, so clients offer to add or remove it.
+    # Base64 keeps the object's CRLF line ends exactly.
+    part = MIMEText(calendar, "calendar", "utf-8")
+    found = _METHOD.search(calendar)
+    if found:
+        part.set_param("method", found.group(1))
+    return part
 
 
 def _common_headers(
@@ -249,6 +268,7 @@ def notification_message(
     message = _bodies(
         _environment.get_template("notification.txt").render(context),
         _environment.get_template("notification.html").render(context),
+        item.calendar,
     )
     _common_headers(message, settings, reader, message_id, item.created_at)
     request = item.request

@@ -109,6 +109,7 @@ _ROW_COLUMNS = (
     Notification.message,
     Notification.request_id,
     Notification.created_at,
+    Notification.calendar,
 )
 
 
@@ -370,6 +371,7 @@ def _item(row: Any, facts: dict[int, RequestFacts], action_url: str | None) -> I
         message=row.message,
         created_at=row.created_at,
         request=None if row.request_id is None else facts.get(row.request_id),
+        calendar=row.calendar,
     )
 
 

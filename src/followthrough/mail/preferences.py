@@ -50,6 +50,7 @@ KIND_LABELS = {
     "mail_bounced": "Mail that could not be delivered",
     "integration_disabled": "Webhooks and chat turned off after failures",
     "buddy": "Buddy programme: your buddy and whether you met",
+    "shadowing": "Job shadowing: bookings, with their calendar invitations, and cancellations",
 }
 
 DEFAULT_DIGEST_AT = time(8, 0)

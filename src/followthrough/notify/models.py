@@ -29,6 +29,9 @@ class Notification(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # An iCalendar object (an invitation or its cancellation) the mail carries as its
+    # text/calendar part; None for nearly every notification.
+    calendar: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class OutboxMessage(Base):

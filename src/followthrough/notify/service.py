@@ -40,12 +40,14 @@ NOTIFICATION_KINDS = (
     # The buddy programme: an introduction to this round's buddy, being left out of a round
     # (paired first next time), and "did you meet?".
     "buddy",
+    # Job shadowing: a booking (with its calendar invitation) or its cancellation.
+    "shadowing",
 )
 
 
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-_NOTIFICATION_COLUMNS = ("person_id", "kind", "message", "request_id", "created_at")
+_NOTIFICATION_COLUMNS = ("person_id", "kind", "message", "request_id", "created_at", "calendar")
 _INSERT_NOTIFICATION = insert(_NOTIFICATIONS).returning(_NOTIFICATIONS.c.id)
 _INSERT_OUTBOX = insert(_OUTBOX).values(channel="email", state="pending", attempts=0)
 
@@ -85,9 +87,11 @@ def notify(
     at: datetime,
     *,
     request_id: int | None = None,
-) -> None:
+    calendar: str | None = None,
+) -> int:
     """Put a notification in the person's inbox and queue it for mail, now, in the session's
-    transaction (the request it names must already be flushed)."""
+    transaction (the request it names must already be flushed); its id. `calendar` (iCalendar
+    text) goes with the mail as its calendar part."""
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     row = {
@@ -96,6 +100,7 @@ def notify(
         "message": message,
         "request_id": request_id,
         "created_at": at,
+        "calendar": calendar,
     }
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -105,6 +110,7 @@ def notify(
         connection.execute(_INSERT_OUTBOX, {"notification_id": notification_id, "created_at": at})
     # The person's own chat channel, if they routed their notifications to one.
     queue_person_post(connection, notification_id, person_id, at)
+    return int(notification_id)
 
 
 _NEWEST_FIRST = (Notification.created_at.desc(), Notification.id.desc())
