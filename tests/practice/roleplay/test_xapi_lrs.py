@@ -24,7 +24,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from followthrough.cli import app
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.org import service as org
@@ -38,6 +40,7 @@ from tests.mail.conftest import free_port
 
 RALPH_PYTHON = Path(__file__).resolve().parents[3] / ".venv-ralph" / "bin" / "python"
 USER, PASSWORD = "followthrough", "lrs-secret"
+runner = CliRunner()
 
 LAUNCHER = """
 import sys
@@ -276,3 +279,50 @@ def test_a_statement_the_store_refuses_does_not_hold_back_the_others(
     assert rows[-1].last_error is not None
     assert rows[-1].last_error.startswith("409")
     assert rows[-1].next_try_at == later + timedelta(minutes=1)
+
+
+def test_the_export_loads_into_another_store_as_it_is(
+    db: Database, model: ScoringModel, lrs: Lrs
+) -> None:
+    """`followthrough roleplay export-xapi --since DATE`: a JSON array any LRS takes as is."""
+    _play_to_the_end(db, model)
+    desk = f"https://desk-{uuid.uuid4().hex[:8]}.example.org"
+    env = {"FOLLOWTHROUGH_PUBLIC_URL": desk}
+    result = runner.invoke(
+        app,
+        ["roleplay", "export-xapi", "--since", "2026-03-02", "--database-url", db.url],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    exported = json.loads(result.stdout)
+    assert [s["verb"]["display"]["en-US"] for s in exported] == [
+        "attempted",
+        "answered",
+        "answered",
+        "scored",
+        "answered",
+        "scored",
+        "completed",
+    ]
+    assert all(s["actor"]["account"]["homePage"] == desk for s in exported)
+    with httpx.Client(auth=(USER, PASSWORD)) as client:
+        client.post(f"{lrs.url}/statements", json=exported).raise_for_status()
+    stored = {
+        s["id"]: s for s in lrs.statements(registration=exported[0]["context"]["registration"])
+    }
+    assert sorted(stored) == sorted(s["id"] for s in exported)
+    for statement in exported:
+        _same(statement, stored[statement["id"]])
+    # Nothing after the last turn; a date that is not one is refused, naming the option.
+    later = runner.invoke(
+        app,
+        ["roleplay", "export-xapi", "--since", "2026-03-03", "--database-url", db.url],
+        env=env,
+    )
+    assert later.exit_code == 0
+    assert json.loads(later.stdout) == []
+    bad = runner.invoke(
+        app, ["roleplay", "export-xapi", "--since", "yesterday", "--database-url", db.url]
+    )
+    assert bad.exit_code == 2
+    assert "--since" in bad.output

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -61,6 +64,41 @@ def validate(
             )
     if failed:
         raise typer.Exit(2)
+
+
+SINCE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+@roleplay_app.command("export-xapi")
+def export_xapi(
+    since: Annotated[
+        datetime,
+        typer.Option(help="Statements recorded from this date (UTC) on.", formats=SINCE_FORMATS),
+    ],
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Overrides FOLLOWTHROUGH_DATABASE_URL.", show_default=False),
+    ] = None,
+) -> None:
+    """Write the role plays' learning records (xAPI 1.0.3 statements) as one JSON array, for
+    loading into any learning record store."""
+    # Imported here: `followthrough` starts without the database layer for the other commands.
+    from followthrough.config import load_settings
+    from followthrough.db import Database
+    from followthrough.practice.roleplay.xapi_outbox import statements_since
+
+    try:
+        settings = load_settings(database_url=database_url)
+    except ValueError as error:
+        Console(stderr=True, soft_wrap=True).print(f"settings: {error}", markup=False)
+        raise typer.Exit(2) from None
+    database = Database(settings.database_url)
+    try:
+        with database.unit_of_work(readonly=True) as session:
+            statements = statements_since(session, settings, since.replace(tzinfo=UTC))
+    finally:
+        database.dispose()
+    sys.stdout.write(json.dumps(statements, ensure_ascii=False, indent=1) + "\n")
 
 
 @roleplay_app.command("score")
