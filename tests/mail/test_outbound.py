@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import update
 
 from followthrough.db import Database
+from followthrough.mail import outbound
 from followthrough.mail.outbound import claim, send_outbox
 from followthrough.notify import service as notify
 from followthrough.notify.models import OutboxMessage
@@ -207,4 +210,26 @@ def test_a_sent_row_is_never_claimed_again(
     with db.unit_of_work() as session:
         session.execute(update(OutboxMessage).values(claimed_until=T0))
         assert claim(session, settings, T0 + timedelta(days=1), 10).outgoing == []
+    assert len(smtp_server.received) == 1
+
+
+def test_a_message_that_cannot_be_written_fails_alone_and_the_rest_go(
+    db: Database, world: World, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.unit_of_work() as session:
+        notify.notify(session, world.people["dan"], "feedback", "poison", T0)
+        notify.notify(session, world.people["dan"], "feedback", "fine", T0)
+    real = outbound.notification_message
+
+    def refusing(settings: Any, reader: Any, item: Any, message_id: str, now: Any) -> Any:
+        if item.message == "poison":
+            raise ValueError("the encoder refused it")
+        return real(settings, reader, item, message_id, now)
+
+    monkeypatch.setattr(outbound, "notification_message", refusing)
+    send_outbox(db, mail_settings(db, smtp_server.settings()), T0)
+    poison, fine = outbox(db)
+    assert poison.state == "failed"
+    assert poison.last_error == "could not be written: the encoder refused it"
+    assert fine.state == "sent"
     assert len(smtp_server.received) == 1

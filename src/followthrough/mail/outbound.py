@@ -27,6 +27,7 @@ there sends that message again after the lease, with the same Message-ID, so the
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import time
 from collections import Counter, defaultdict
@@ -61,6 +62,8 @@ from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.local_time import clock_of, local
 from followthrough.org.models import Person
 from followthrough.requests.models import Request
+
+log = logging.getLogger("followthrough.mail")
 
 CHANNEL = "email"
 # How often mail held for a bouncing address is looked at again.
@@ -233,6 +236,7 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
     bounced: list[dict[str, Any]] = []
     outgoing: list[Outgoing] = []
     sending_rows: list[dict[str, Any]] = []
+    unwritable: list[dict[str, Any]] = []
     for rows, summary in to_send:
         first = rows[0]
         person = people.get(first.person_id)
@@ -256,17 +260,28 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
             )
             for row in rows
         ]
-        if summary is None:
-            message = notification_message(settings, reader, items[0], message_id, now)
-        else:
-            message = digest_message(settings, reader, items, message_id, now)
+        try:
+            if summary is None:
+                message = notification_message(settings, reader, items[0], message_id, now)
+            else:
+                message = digest_message(settings, reader, items, message_id, now)
+            raw = wire_bytes(message)
+        except Exception as exc:
+            # One message that cannot be written (a text the templates or the encoder refuse)
+            # must not hold up the outbox behind it: it fails alone, with the reason kept.
+            log.exception("mail %s could not be written", message_id)
+            unwritable += [
+                {"row_id": row.id, "last_error": f"could not be written: {exc}"[:2000]}
+                for row in rows
+            ]
+            continue
         outgoing.append(
             Outgoing(
                 row_ids=tuple(row.id for row in rows),
                 message_id=message_id,
                 attempts=attempts,
                 recipient=person.email,
-                raw=wire_bytes(message),
+                raw=raw,
                 claimed_until=lease_end,
             )
         )
@@ -291,6 +306,14 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
     _write(session, held, not_before=bindparam("not_before"))
     _write(session, digested, state=OutboxState.DIGEST, not_before=bindparam("not_before"))
     _write(session, skipped, state=OutboxState.SKIPPED)
+    _write(
+        session,
+        unwritable,
+        state=OutboxState.FAILED,
+        claimed_until=None,
+        last_error=bindparam("last_error"),
+    )
+    counts["failed: could not be written"] += len(unwritable)
     _write(session, stale, state=OutboxState.SKIPPED, last_error=bindparam("last_error"))
     counts["skipped (too old)"] += len(stale)
     _write(session, bounced, state=OutboxState.SKIPPED)
