@@ -156,6 +156,10 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/requests/{request_id}/attachments"),
     },
     "yourself": {
+        ("GET", "/shadowing"),
+        ("POST", "/shadowing/slots"),
+        ("POST", "/shadowing/slots/{slot_id}/book"),
+        ("GET", "/shadowing/reflections"),
         ("GET", "/api/v1/roleplay/scenarios"),
         ("GET", "/api/v1/roleplay/attempts"),
         ("POST", "/api/v1/roleplay/attempts"),
@@ -315,6 +319,11 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/practice/{game_id}/debrief"),
         ("GET", "/practice/{game_id}/report.html"),
         ("GET", "/practice/{game_id}/charts/{slug}.png"),
+    },
+    "shadowing visit": {
+        ("POST", "/shadowing/slots/{slot_id}/withdraw"),
+        ("POST", "/shadowing/bookings/{booking_id}/cancel"),
+        ("POST", "/shadowing/bookings/{booking_id}/reflection"),
     },
     "role play player": {
         ("GET", "/api/v1/roleplay/attempts/{attempt_id}"),

@@ -439,3 +439,16 @@ def shared_reflections(session: Session, person_id: int, limit: int = 50) -> lis
         )
         for reflection, name, host_id, host_name, guest_name, starts_at in rows
     ]
+
+
+def host_teams(session: Session, person_id: int) -> list[tuple[int, str]]:
+    """The teams a person may offer slots in (those they belong to or lead), by name."""
+    ids = teams_of(session, person_id)
+    if not ids:
+        return []
+    return [
+        (int(team_id), name)
+        for team_id, name in session.execute(
+            select(Team.id, Team.name).where(Team.id.in_(ids)).order_by(Team.name)
+        )
+    ]

@@ -44,6 +44,7 @@ from followthrough.org.web import router as admin_pages
 from followthrough.practice.roleplay.api import router as roleplay_router
 from followthrough.practice.roleplay.web import router as roleplay_pages
 from followthrough.practice.web import router as game_pages
+from followthrough.programmes.shadowing_web import router as shadowing_pages
 from followthrough.programmes.web import router as buddy_pages
 from followthrough.promises.api import router as promises_router
 from followthrough.requests.api import router as requests_router
@@ -204,6 +205,7 @@ def create_app(
     app.include_router(chat_pages)
     app.include_router(search_pages)
     app.include_router(buddy_pages)
+    app.include_router(shadowing_pages)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> RedirectResponse:

@@ -104,6 +104,12 @@ ROLEPLAY_PLAYER = Rule(
     "did not exist.",
 )
 
+SHADOWING_VISIT = Rule(
+    "shadowing visit",
+    "The host of the shadowing slot in the path, or the host or guest of the booking in the "
+    "path; anyone else gets 404, as if it did not exist.",
+)
+
 API = "/api/v1"
 
 ROUTES: dict[tuple[str, str], Rule] = {
@@ -335,6 +341,15 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/play/team/budget"): GAME_PLAYER,
     ("GET", "/play/team/status"): GAME_PLAYER,
     ("POST", "/play/team/decisions"): GAME_PLAYER,
+    # Pages: job shadowing. Anyone signed in offers (in their own teams) and books (in other
+    # departments) for themselves; reflections shown are those shared with their teams.
+    ("GET", "/shadowing"): YOURSELF,
+    ("POST", "/shadowing/slots"): YOURSELF,
+    ("POST", "/shadowing/slots/{slot_id}/book"): YOURSELF,
+    ("POST", "/shadowing/slots/{slot_id}/withdraw"): SHADOWING_VISIT,
+    ("POST", "/shadowing/bookings/{booking_id}/cancel"): SHADOWING_VISIT,
+    ("POST", "/shadowing/bookings/{booking_id}/reflection"): SHADOWING_VISIT,
+    ("GET", "/shadowing/reflections"): YOURSELF,
     # Pages: Insight.
     ("GET", "/insight"): SIGNED_IN,
     ("GET", "/insight/scorecards"): GROUP_FIGURES,
