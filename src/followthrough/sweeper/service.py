@@ -35,6 +35,7 @@ from followthrough.auth import scheduled as auth_due
 from followthrough.chat import scheduled as chat_due
 from followthrough.config import Settings
 from followthrough.db import Database
+from followthrough.links import scheduled as links_due
 from followthrough.mail import scheduled as mail_due
 from followthrough.practice.roleplay import xapi_scheduled
 from followthrough.programmes import scheduled as programmes_due
@@ -165,6 +166,10 @@ PERIODIC_JOBS: tuple[tuple[str, PeriodicJob], ...] = (
     (
         "failed attempts forgotten",
         PeriodicJob("forget_failed_attempts", timedelta(hours=1), auth_due.forget_failed_attempts),
+    ),
+    (
+        "used action links forgotten",
+        PeriodicJob("forget_used_links", timedelta(hours=6), links_due.forget_used_links),
     ),
     # The job looks every hour; a round is paired only when the last is two weeks old.
     (
