@@ -230,6 +230,14 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/webhooks/{subscription_id}/enabled"): ADMIN,
     ("POST", "/admin/webhooks/{subscription_id}/deliveries/{delivery_id}/replay"): ADMIN,
     ("POST", "/admin/webhooks/{subscription_id}/delete"): ADMIN,
+    # How mail reaches each service, and addresses that bounce marked fixed (mail.admin_web).
+    ("GET", "/admin/mail"): ADMIN,
+    ("POST", "/admin/mail/services/{service_id}"): ADMIN,
+    ("POST", "/admin/mail/bouncing"): ADMIN,
+    ("GET", f"{API}/admin/mail/services"): ADMIN,
+    ("PUT", f"{API}/admin/mail/services/{{service_id}}"): ADMIN,
+    ("GET", f"{API}/admin/mail/bouncing"): ADMIN,
+    ("POST", f"{API}/admin/mail/bouncing/fixed"): ADMIN,
     # Chat channels: a person's own; a team's is its lead's (or an admin's).
     ("GET", "/account/chat"): YOURSELF,
     ("POST", "/account/chat"): YOURSELF,
