@@ -8,6 +8,15 @@ from followthrough.db import Base
 from followthrough.feedback.models import ColleagueFeedback, Rating
 from followthrough.history.models import Event
 from followthrough.insight.models import Recognition
+from followthrough.learning.models import (
+    Attendance,
+    CohortMember,
+    CompetencyEvidence,
+    LearningCohort,
+    LearningModule,
+    LearningSession,
+    PlanItem,
+)
 from followthrough.links.models import UsedActionLink
 from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
 from followthrough.mail.models import NotificationChoice, NotificationSchedule
@@ -45,6 +54,7 @@ from followthrough.webhooks.models import (
 __all__ = [
     "ApiToken",
     "Attachment",
+    "Attendance",
     "Base",
     "BouncingAddress",
     "BuddyAssignment",
@@ -53,7 +63,9 @@ __all__ = [
     "Case",
     "ChatPost",
     "ChatRoute",
+    "CohortMember",
     "ColleagueFeedback",
+    "CompetencyEvidence",
     "Department",
     "EtaModelRow",
     "EtaPrediction",
@@ -68,6 +80,9 @@ __all__ = [
     "InboundMail",
     "InternalNote",
     "JobRun",
+    "LearningCohort",
+    "LearningModule",
+    "LearningSession",
     "Membership",
     "Notification",
     "NotificationChoice",
@@ -77,6 +92,7 @@ __all__ = [
     "PathStep",
     "Pause",
     "Person",
+    "PlanItem",
     "Promise",
     "Rating",
     "Recognition",

@@ -1,0 +1,456 @@
+"""The training programme's service: the catalog, cohorts, sessions, attendance, completion,
+evidence, plans, and the effect report (which calls Insight's estimator, never its own).
+Services only flush; the request or job boundary commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from followthrough.errors import Conflict, InvalidInput, NotFound
+from followthrough.insight.effect import OutcomeEffect, programme_effect
+from followthrough.learning import rules
+from followthrough.learning.models import (
+    Attendance,
+    CohortMember,
+    CompetencyEvidence,
+    LearningCohort,
+    LearningModule,
+    LearningSession,
+    PlanItem,
+)
+from followthrough.org.models import Membership, Person, Team
+
+# The effect report looks this far back before the first cohort opened: the weeks before.
+WEEKS_BEFORE = 12
+
+
+def add_module(session: Session, name: str, kind: str, summary: str, now: datetime) -> int:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("give the module a name", field="name")
+    if kind not in rules.MODULE_KINDS:
+        raise InvalidInput("choose course, role play or simulation", field="kind")
+    if session.scalar(select(LearningModule.id).where(LearningModule.name == name)):
+        raise Conflict(f"there is already a module called {name}", field="name")
+    module = LearningModule(name=name, kind=kind, summary=summary.strip(), added_at=now)
+    session.add(module)
+    session.flush()
+    return module.id
+
+
+def seed_catalog(session: Session, now: datetime) -> dict[str, int]:
+    """The standard catalog's modules (those not there yet), by name."""
+    have = dict(session.execute(select(LearningModule.name, LearningModule.id)).tuples().all())
+    for name, kind, summary in rules.STANDARD_CATALOG:
+        if name not in have:
+            have[name] = add_module(session, name, kind, summary, now)
+    return have
+
+
+def _module(session: Session, module_id: int) -> LearningModule:
+    module = session.get(LearningModule, module_id)
+    if module is None:
+        raise NotFound("no such module", field="module")
+    return module
+
+
+def _cohort(session: Session, cohort_id: int) -> LearningCohort:
+    cohort = session.get(LearningCohort, cohort_id)
+    if cohort is None:
+        raise NotFound("no such cohort", field="cohort")
+    return cohort
+
+
+def open_cohort(session: Session, module_id: int, name: str, by: int | None, now: datetime) -> int:
+    _module(session, module_id)
+    if not name.strip():
+        raise InvalidInput("give the cohort a name", field="name")
+    cohort = LearningCohort(module_id=module_id, name=name.strip(), opened_at=now, opened_by=by)
+    session.add(cohort)
+    session.flush()
+    return cohort.id
+
+
+def add_session(session: Session, cohort_id: int, starts_at: datetime, ends_at: datetime) -> int:
+    _cohort(session, cohort_id)
+    if ends_at <= starts_at:
+        raise InvalidInput("the session must end after it starts", field="ends_at")
+    row = LearningSession(cohort_id=cohort_id, starts_at=starts_at, ends_at=ends_at)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def enrol(session: Session, cohort_id: int, person_id: int, now: datetime) -> None:
+    _cohort(session, cohort_id)
+    if session.get(Person, person_id) is None:
+        raise NotFound("no such person", field="person")
+    if session.get(CohortMember, (cohort_id, person_id)) is not None:
+        raise Conflict("that person is already in this cohort", field="person")
+    session.add(CohortMember(cohort_id=cohort_id, person_id=person_id, enrolled_at=now))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("that person is already in this cohort", field="person") from None
+
+
+def record_attendance(
+    session: Session,
+    session_id: int,
+    present: dict[int, bool],
+    by: int | None,
+    now: datetime,
+) -> None:
+    """Who was at a session (members only); recording again replaces the earlier answer."""
+    meeting = session.get(LearningSession, session_id)
+    if meeting is None:
+        raise NotFound("no such session", field="session")
+    if meeting.starts_at > now:
+        raise InvalidInput("attendance is recorded once the session has started", field="session")
+    members = set(
+        session.scalars(
+            select(CohortMember.person_id).where(CohortMember.cohort_id == meeting.cohort_id)
+        )
+    )
+    for person_id, was_there in present.items():
+        if person_id not in members:
+            raise InvalidInput("only members of the cohort attend its sessions", field="person")
+        row = session.get(Attendance, (session_id, person_id))
+        if row is None:
+            session.add(
+                Attendance(
+                    session_id=session_id,
+                    person_id=person_id,
+                    present=was_there,
+                    recorded_at=now,
+                    recorded_by=by,
+                )
+            )
+        else:
+            row.present, row.recorded_at, row.recorded_by = was_there, now, by
+    session.flush()
+
+
+def complete(session: Session, cohort_id: int, person_id: int, now: datetime) -> None:
+    """Mark a member's completion: they were at every session held so far."""
+    member = session.get(CohortMember, (cohort_id, person_id))
+    if member is None:
+        raise NotFound("that person is not in this cohort", field="person")
+    if member.completed_at is not None:
+        return
+    held = list(
+        session.scalars(
+            select(LearningSession.id).where(
+                LearningSession.cohort_id == cohort_id, LearningSession.starts_at <= now
+            )
+        )
+    )
+    attended = session.scalars(
+        select(Attendance.session_id).where(
+            Attendance.person_id == person_id, Attendance.present.is_(True)
+        )
+    )
+    if not rules.may_complete(held, attended):
+        raise Conflict(
+            "not complete yet: they missed a session, or the cohort has not met", field="person"
+        )
+    member.completed_at = now
+    session.flush()
+
+
+@dataclass(frozen=True)
+class CohortLine:
+    id: int
+    name: str
+    module: str
+    module_id: int
+    members: int
+    completed: int
+    sessions: list[tuple[int, datetime, datetime, int]]  # id, start, end, present
+
+
+@dataclass(frozen=True)
+class ModuleLine:
+    id: int
+    name: str
+    kind: str
+    summary: str
+    cohorts: int
+    members: int
+    completed: int
+
+
+def catalog(session: Session) -> list[ModuleLine]:
+    counts = {
+        module_id: (cohorts, members, completed)
+        for module_id, cohorts, members, completed in session.execute(
+            select(
+                LearningCohort.module_id,
+                func.count(func.distinct(LearningCohort.id)),
+                func.count(CohortMember.person_id),
+                func.count(CohortMember.completed_at),
+            )
+            .outerjoin(CohortMember, CohortMember.cohort_id == LearningCohort.id)
+            .group_by(LearningCohort.module_id)
+        ).tuples()
+    }
+    return [
+        ModuleLine(m.id, m.name, m.kind, m.summary, *counts.get(m.id, (0, 0, 0)))
+        for m in session.scalars(select(LearningModule).order_by(LearningModule.id))
+    ]
+
+
+def cohorts(session: Session, module_id: int | None = None) -> list[CohortLine]:
+    query = (
+        select(LearningCohort, LearningModule.name)
+        .join(LearningModule, LearningModule.id == LearningCohort.module_id)
+        .order_by(LearningCohort.opened_at.desc(), LearningCohort.id.desc())
+    )
+    if module_id is not None:
+        query = query.where(LearningCohort.module_id == module_id)
+    rows = session.execute(query).tuples().all()
+    ids = [c.id for c, _ in rows]
+    members: dict[int, tuple[int, int]] = {
+        cid: (n, done)
+        for cid, n, done in session.execute(
+            select(
+                CohortMember.cohort_id,
+                func.count(),
+                func.count(CohortMember.completed_at),
+            )
+            .where(CohortMember.cohort_id.in_(ids))
+            .group_by(CohortMember.cohort_id)
+        ).tuples()
+    }
+    present = dict(
+        session.execute(
+            select(Attendance.session_id, func.count())
+            .where(Attendance.present.is_(True))
+            .group_by(Attendance.session_id)
+        ).tuples()
+    )
+    meetings: dict[int, list[tuple[int, datetime, datetime, int]]] = defaultdict(list)
+    for m in session.scalars(
+        select(LearningSession)
+        .where(LearningSession.cohort_id.in_(ids))
+        .order_by(LearningSession.starts_at)
+    ):
+        meetings[m.cohort_id].append((m.id, m.starts_at, m.ends_at, present.get(m.id, 0)))
+    return [
+        CohortLine(c.id, c.name, name, c.module_id, *members.get(c.id, (0, 0)), meetings[c.id])
+        for c, name in rows
+    ]
+
+
+@dataclass(frozen=True)
+class MemberLine:
+    person_id: int
+    name: str
+    attended: int
+    completed_at: datetime | None
+
+
+def cohort_members(session: Session, cohort_id: int) -> list[MemberLine]:
+    _cohort(session, cohort_id)
+    attended = dict(
+        session.execute(
+            select(Attendance.person_id, func.count())
+            .join(LearningSession, LearningSession.id == Attendance.session_id)
+            .where(LearningSession.cohort_id == cohort_id, Attendance.present.is_(True))
+            .group_by(Attendance.person_id)
+        ).tuples()
+    )
+    return [
+        MemberLine(pid, name, attended.get(pid, 0), done)
+        for pid, name, done in session.execute(
+            select(CohortMember.person_id, Person.name, CohortMember.completed_at)
+            .join(Person, Person.id == CohortMember.person_id)
+            .where(CohortMember.cohort_id == cohort_id)
+            .order_by(Person.name)
+        ).tuples()
+    ]
+
+
+def add_evidence(
+    session: Session,
+    person_id: int,
+    block: str,
+    score: float,
+    source: str,
+    rated_by: int | None,
+    now: datetime,
+    note: str = "",
+) -> int:
+    if block not in rules.BLOCKS:
+        raise InvalidInput("choose Understand, Own, Serve or Communicate", field="block")
+    if source not in rules.SOURCES:
+        raise InvalidInput("say where the evidence comes from", field="source")
+    if not rules.LOWEST_SCORE <= score <= rules.HIGHEST_SCORE:
+        raise InvalidInput("give a score from 1 to 5", field="score")
+    if session.get(Person, person_id) is None:
+        raise NotFound("no such person", field="person")
+    row = CompetencyEvidence(
+        person_id=person_id,
+        block=block,
+        score=score,
+        source=source,
+        rated_by=rated_by,
+        rated_at=now,
+        note=note,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    block: str
+    score: float
+    source: str
+    rated_by: str | None
+    rated_at: datetime
+    note: str
+
+
+def my_record(
+    session: Session, person_id: int
+) -> tuple[list[rules.BlockRecord], list[EvidenceLine]]:
+    """The person's record on the four blocks and the evidence under it, newest first."""
+    rows = session.execute(
+        select(CompetencyEvidence, Person.name)
+        .outerjoin(Person, Person.id == CompetencyEvidence.rated_by)
+        .where(CompetencyEvidence.person_id == person_id)
+        .order_by(CompetencyEvidence.rated_at.desc(), CompetencyEvidence.id.desc())
+    ).tuples()
+    lines = [EvidenceLine(e.block, e.score, e.source, by, e.rated_at, e.note) for e, by in rows]
+    record = rules.competency_record(
+        rules.Evidence(e.block, e.score, e.source, e.rated_at) for e in lines
+    )
+    return record, lines
+
+
+def plan(
+    session: Session,
+    module_id: int,
+    now: datetime,
+    by: int | None,
+    *,
+    person_id: int | None = None,
+    team_id: int | None = None,
+    due_at: datetime | None = None,
+) -> int:
+    _module(session, module_id)
+    if (person_id is None) == (team_id is None):
+        raise InvalidInput("plan it for one person or one team", field="person")
+    if person_id is not None and session.get(Person, person_id) is None:
+        raise NotFound("no such person", field="person")
+    if team_id is not None and session.get(Team, team_id) is None:
+        raise NotFound("no such team", field="team")
+    row = PlanItem(
+        module_id=module_id,
+        person_id=person_id,
+        team_id=team_id,
+        due_at=due_at,
+        added_by=by,
+        added_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    module: str
+    module_id: int
+    for_team: str | None  # planned for the person's team (its name), or for them (None)
+    due_at: datetime | None
+    completed_at: datetime | None
+
+
+def my_plan(session: Session, person_id: int) -> list[PlanLine]:
+    """Modules planned for the person or any team they are in, each with their completion."""
+    teams = select(Membership.team_id).where(Membership.person_id == person_id)
+    rows = session.execute(
+        select(PlanItem, LearningModule.name, Team.name)
+        .join(LearningModule, LearningModule.id == PlanItem.module_id)
+        .outerjoin(Team, Team.id == PlanItem.team_id)
+        .where((PlanItem.person_id == person_id) | PlanItem.team_id.in_(teams))
+        .order_by(PlanItem.due_at, PlanItem.id)
+    ).tuples()
+    done = rules.first_completions(
+        session.execute(
+            select(LearningCohort.module_id, CohortMember.completed_at)
+            .join(LearningCohort, LearningCohort.id == CohortMember.cohort_id)
+            .where(CohortMember.person_id == person_id, CohortMember.completed_at.is_not(None))
+        ).tuples()  # type: ignore[arg-type]
+    )
+    return [
+        PlanLine(name, item.module_id, team, item.due_at, done.get(item.module_id))
+        for item, name, team in rows
+    ]
+
+
+@dataclass(frozen=True)
+class EffectReport:
+    module: str
+    level: str
+    start: datetime
+    end: datetime
+    completed: int
+    not_yet: int
+    outcomes: list[OutcomeEffect]
+
+
+def completions(session: Session, module_id: int) -> dict[int, datetime]:
+    """Each person's first completion of the module."""
+    return rules.first_completions(
+        session.execute(
+            select(CohortMember.person_id, CohortMember.completed_at)
+            .join(LearningCohort, LearningCohort.id == CohortMember.cohort_id)
+            .where(LearningCohort.module_id == module_id, CohortMember.completed_at.is_not(None))
+        ).tuples()  # type: ignore[arg-type]
+    )
+
+
+def effect_report(session: Session, module_id: int, level: str, now: datetime) -> EffectReport:
+    """What the module changed on the desk for those who completed it (by their completion
+    date) against those who had not yet: everyone in a team is in the comparison."""
+    module = _module(session, module_id)
+    if level not in ("person", "team"):
+        raise InvalidInput("choose people or teams", field="level")
+    done = completions(session, module_id)
+    first_opened = session.scalar(
+        select(func.min(LearningCohort.opened_at)).where(LearningCohort.module_id == module_id)
+    )
+    start = (first_opened or now) - timedelta(weeks=WEEKS_BEFORE)
+    members: dict[int, list[int]] = defaultdict(list)
+    for team_id, person_id in session.execute(
+        select(Membership.team_id, Membership.person_id)
+    ).tuples():
+        members[team_id].append(person_id)
+    if level == "person":
+        everyone = sorted({p for people in members.values() for p in people} | set(done))
+        started = rules.subjects_reached(everyone, done)
+    else:
+        started = rules.team_reached(members, done)
+    outcomes = programme_effect(
+        session, "person" if level == "person" else "team", started, start, now
+    )
+    reached = sum(1 for at in started.values() if at is not None)
+    return EffectReport(module.name, level, start, now, reached, len(started) - reached, outcomes)
+
+
+def modules(session: Session) -> list[tuple[int, str]]:
+    return list(
+        session.execute(select(LearningModule.id, LearningModule.name).order_by(LearningModule.id))
+        .tuples()
+        .all()
+    )
