@@ -71,7 +71,9 @@ def test_a_search_is_saved_as_a_view_renamed_and_opened_again(
     otto.get_by_text("Rename…").click()
     otto.get_by_label("New name").fill("Bicycles")
     otto.get_by_role("button", name="Rename").click()
-    otto.get_by_role("link", name="Bicycles").click()
+    # Only once renamed: until then "My bicycles" is also a link whose name holds "Bicycles".
+    expect(otto.get_by_role("status")).to_contain_text("Renamed.")
+    otto.get_by_role("link", name="Bicycles", exact=True).click()
     otto.wait_for_url("**/search?kind=requests&q=bicycle")
     expect(otto.locator("#found-requests .count")).to_have_text("1")
     # Someone else's list does not show it.
