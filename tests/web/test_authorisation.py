@@ -211,6 +211,7 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/services/{service_id}/timescale"),
     },
     "admin": {
+        ("GET", "/api/v1/admin/learning-records"),
         ("GET", "/api/v1/webhooks"),
         ("POST", "/api/v1/webhooks"),
         ("PATCH", "/api/v1/webhooks/{subscription_id}"),

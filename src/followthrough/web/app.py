@@ -43,6 +43,7 @@ from followthrough.org.profile_web import router as profile_pages
 from followthrough.org.web import router as admin_pages
 from followthrough.practice.roleplay.api import router as roleplay_router
 from followthrough.practice.roleplay.web import router as roleplay_pages
+from followthrough.practice.roleplay.xapi_api import router as learning_records_router
 from followthrough.practice.web import router as game_pages
 from followthrough.programmes.shadowing_web import router as shadowing_pages
 from followthrough.programmes.web import router as buddy_pages
@@ -174,6 +175,7 @@ def create_app(
         mail_admin_api,
         webhooks_router,
         roleplay_router,
+        learning_records_router,
     ):
         api.include_router(router)
     app.include_router(api)

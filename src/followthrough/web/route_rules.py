@@ -339,6 +339,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/roleplay/score"): YOURSELF,
     ("GET", f"{API}/roleplay/attempts/{{attempt_id}}"): ROLEPLAY_PLAYER,
     ("POST", f"{API}/roleplay/attempts/{{attempt_id}}/turns"): ROLEPLAY_PLAYER,
+    # Their learning records (xAPI statements), downloaded for another store: admins only.
+    ("GET", f"{API}/admin/learning-records"): ADMIN,
     ("GET", "/practice/role-plays"): YOURSELF,
     ("POST", "/practice/role-plays/start"): YOURSELF,
     ("GET", "/practice/role-plays/attempts/{attempt_id}"): ROLEPLAY_PLAYER,

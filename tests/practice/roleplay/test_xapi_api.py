@@ -1,0 +1,49 @@
+"""The admin's download of the role plays' learning records, over real HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from followthrough.db import Database
+from followthrough.practice.roleplay import xapi
+from tests.conftest import Clock, LiveServer, issue_tokens
+from tests.factories import World
+
+
+def test_an_admin_downloads_the_learning_records_and_nobody_else_may(
+    db: Database, world: World, clock: Clock, live_server: LiveServer
+) -> None:
+    tokens = issue_tokens(db, world, clock)
+    player = next(handle for handle in sorted(tokens) if handle != "ada")
+    api = live_server.client(tokens[player])
+    started = api.post("/roleplay/attempts", json={"scenario": "operations-peer"})
+    assert started.status_code == 201, started.text
+    turn = api.post(f"/roleplay/attempts/{started.json()['id']}/turns", json={"choice": 0})
+    assert turn.status_code == 201, turn.text
+
+    admin = live_server.client(tokens["ada"])
+    day = clock.now.date().isoformat()
+    download = admin.get("/admin/learning-records", params={"since": day})
+    assert download.status_code == 200, download.text
+    assert download.headers["content-disposition"] == (
+        f'attachment; filename="learning-records-since-{day}.json"'
+    )
+    statements = download.json()
+    assert [s["verb"]["display"]["en-US"] for s in statements] == ["attempted", "answered"]
+    for statement in statements:
+        assert xapi.problems(statement) == []
+        assert statement["actor"]["account"]["name"] == player
+    assert statements[0]["object"]["id"].endswith("/xapi/activities/roleplay/operations-peer")
+    assert "/xapi/activities/roleplay/operations-peer/steps/" in statements[1]["object"]["id"]
+    # Everything, without a day; nothing from tomorrow on.
+    assert len(admin.get("/admin/learning-records").json()) == 2
+    tomorrow = (clock.now + timedelta(days=1)).date().isoformat()
+    assert admin.get("/admin/learning-records", params={"since": tomorrow}).json() == []
+
+    refused = api.get("/admin/learning-records")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    bad = admin.get("/admin/learning-records", params={"since": "yesterday"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert "since" in bad.text
