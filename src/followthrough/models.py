@@ -24,6 +24,7 @@ from followthrough.notes.models import InternalNote
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
 from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
+from followthrough.practice.roleplay.live_models import LiveMark, LiveMember, LiveSession
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.xapi_models import XapiStatement
 from followthrough.programmes.models import BuddyAssignment, BuddyEnrolment, BuddyRound
@@ -83,6 +84,9 @@ __all__ = [
     "LearningCohort",
     "LearningModule",
     "LearningSession",
+    "LiveMark",
+    "LiveMember",
+    "LiveSession",
     "Membership",
     "Notification",
     "NotificationChoice",
