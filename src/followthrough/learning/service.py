@@ -46,7 +46,7 @@ def add_module(session: Session, name: str, kind: str, summary: str, now: dateti
 
 def seed_catalog(session: Session, now: datetime) -> dict[str, int]:
     """The standard catalog's modules (those not there yet), by name."""
-    have = dict(session.execute(select(LearningModule.name, LearningModule.id)).tuples().all())
+    have = dict(session.execute(select(LearningModule.name, LearningModule.id)).all())
     for name, kind, summary in rules.STANDARD_CATALOG:
         if name not in have:
             have[name] = add_module(session, name, kind, summary, now)
@@ -198,7 +198,7 @@ def catalog(session: Session) -> list[ModuleLine]:
             )
             .outerjoin(CohortMember, CohortMember.cohort_id == LearningCohort.id)
             .group_by(LearningCohort.module_id)
-        ).tuples()
+        )
     }
     return [
         ModuleLine(m.id, m.name, m.kind, m.summary, *counts.get(m.id, (0, 0, 0)))
@@ -214,7 +214,7 @@ def cohorts(session: Session, module_id: int | None = None) -> list[CohortLine]:
     )
     if module_id is not None:
         query = query.where(LearningCohort.module_id == module_id)
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     ids = [c.id for c, _ in rows]
     members: dict[int, tuple[int, int]] = {
         cid: (n, done)
@@ -226,14 +226,15 @@ def cohorts(session: Session, module_id: int | None = None) -> list[CohortLine]:
             )
             .where(CohortMember.cohort_id.in_(ids))
             .group_by(CohortMember.cohort_id)
-        ).tuples()
+        )
     }
     present = dict(
         session.execute(
             select(Attendance.session_id, func.count())
-            .where(Attendance.present.is_(True))
+            .join(LearningSession, LearningSession.id == Attendance.session_id)
+            .where(LearningSession.cohort_id.in_(ids), Attendance.present.is_(True))
             .group_by(Attendance.session_id)
-        ).tuples()
+        ).all()
     )
     meetings: dict[int, list[tuple[int, datetime, datetime, int]]] = defaultdict(list)
     for m in session.scalars(
@@ -264,7 +265,7 @@ def cohort_members(session: Session, cohort_id: int) -> list[MemberLine]:
             .join(LearningSession, LearningSession.id == Attendance.session_id)
             .where(LearningSession.cohort_id == cohort_id, Attendance.present.is_(True))
             .group_by(Attendance.person_id)
-        ).tuples()
+        ).all()
     )
     return [
         MemberLine(pid, name, attended.get(pid, 0), done)
@@ -273,7 +274,7 @@ def cohort_members(session: Session, cohort_id: int) -> list[MemberLine]:
             .join(Person, Person.id == CohortMember.person_id)
             .where(CohortMember.cohort_id == cohort_id)
             .order_by(Person.name)
-        ).tuples()
+        )
     ]
 
 
@@ -328,7 +329,7 @@ def my_record(
         .outerjoin(Person, Person.id == CompetencyEvidence.rated_by)
         .where(CompetencyEvidence.person_id == person_id)
         .order_by(CompetencyEvidence.rated_at.desc(), CompetencyEvidence.id.desc())
-    ).tuples()
+    )
     lines = [EvidenceLine(e.block, e.score, e.source, by, e.rated_at, e.note) for e, by in rows]
     record = rules.competency_record(
         rules.Evidence(e.block, e.score, e.source, e.rated_at) for e in lines
@@ -384,13 +385,13 @@ def my_plan(session: Session, person_id: int) -> list[PlanLine]:
         .outerjoin(Team, Team.id == PlanItem.team_id)
         .where((PlanItem.person_id == person_id) | PlanItem.team_id.in_(teams))
         .order_by(PlanItem.due_at, PlanItem.id)
-    ).tuples()
+    )
     done = rules.first_completions(
         session.execute(
             select(LearningCohort.module_id, CohortMember.completed_at)
             .join(LearningCohort, LearningCohort.id == CohortMember.cohort_id)
             .where(CohortMember.person_id == person_id, CohortMember.completed_at.is_not(None))
-        ).tuples()  # type: ignore[arg-type]
+        )
     )
     return [
         PlanLine(name, item.module_id, team, item.due_at, done.get(item.module_id))
@@ -416,7 +417,7 @@ def completions(session: Session, module_id: int) -> dict[int, datetime]:
             select(CohortMember.person_id, CohortMember.completed_at)
             .join(LearningCohort, LearningCohort.id == CohortMember.cohort_id)
             .where(LearningCohort.module_id == module_id, CohortMember.completed_at.is_not(None))
-        ).tuples()  # type: ignore[arg-type]
+        )
     )
 
 
@@ -432,9 +433,7 @@ def effect_report(session: Session, module_id: int, level: str, now: datetime) -
     )
     start = (first_opened or now) - timedelta(weeks=WEEKS_BEFORE)
     members: dict[int, list[int]] = defaultdict(list)
-    for team_id, person_id in session.execute(
-        select(Membership.team_id, Membership.person_id)
-    ).tuples():
+    for team_id, person_id in session.execute(select(Membership.team_id, Membership.person_id)):
         members[team_id].append(person_id)
     if level == "person":
         everyone = sorted({p for people in members.values() for p in people} | set(done))
@@ -450,7 +449,7 @@ def effect_report(session: Session, module_id: int, level: str, now: datetime) -
 
 def modules(session: Session) -> list[tuple[int, str]]:
     return list(
-        session.execute(select(LearningModule.id, LearningModule.name).order_by(LearningModule.id))
-        .tuples()
-        .all()
+        session.execute(
+            select(LearningModule.id, LearningModule.name).order_by(LearningModule.id)
+        ).all()
     )
