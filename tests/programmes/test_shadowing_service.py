@@ -10,11 +10,15 @@ from email.message import EmailMessage
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy.exc import IntegrityError
 
 from followthrough.db import Database
 from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from followthrough.mail.outbound import send_outbox
+from followthrough.mail.preferences import Delivery, Preference
+from followthrough.mail.preferences_service import save_preference
 from followthrough.org.models import Team
+from followthrough.programmes.shadowing_models import ShadowingBooking
 from followthrough.programmes.shadowing_service import (
     MailPlaces,
     book_slot,
@@ -215,3 +219,51 @@ def test_reflections_come_after_the_visit_and_are_shared_with_both_teams(
         assert (visit.hosting, visit.other) == (False, "Cleo Clerk")
         (hosted,) = my_bookings(session, world.people["cleo"])
         assert (hosted.hosting, hosted.other, hosted.my_reflection) == (True, "Asha Assessor", None)
+
+
+def test_a_guest_on_the_daily_summary_gets_the_invitation_attached_to_it(
+    db: Database, world: World, smtp_server: SmtpServer
+) -> None:
+    with db.unit_of_work() as session:
+        save_preference(
+            session, world.people["asha"], Preference(by_kind={"shadowing": Delivery.DAILY_DIGEST})
+        )
+    slot_id = offer_tuesday(db, world)
+    with db.unit_of_work() as session:
+        booking_id = book_slot(session, world.people["asha"], slot_id, PLACES, T0).id
+    settings = mail_settings(db, smtp_server.settings())
+    send_outbox(db, settings, T0 + timedelta(seconds=1))
+    assert [r.recipients for r in smtp_server.received] == [("cleo@example.com",)]
+    # Her summary goes at 08:00 the next morning (UTC, her clock).
+    send_outbox(db, settings, datetime(2026, 3, 3, 8, 0, 1, tzinfo=UTC))
+    (summary,) = [r.message() for r in smtp_server.received if "asha@example.com" in r.recipients]
+    assert summary["Subject"].startswith("Your daily summary")
+    (attached,) = [p for p in summary.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert attached.get_filename() == "invitation-1.ics"
+    assert attached.get_param("method") == "REQUEST"
+    (event,) = Calendar.from_ical(attached.get_content()).walk("VEVENT")
+    assert str(event["UID"]) == f"shadowing-{booking_id}@{DOMAIN}"
+    assert event.decoded("DTSTART") == TUESDAY_10
+    assert "Cleo Clerk" in summary.get_body(("plain",)).get_content()
+
+
+def test_the_database_itself_refuses_a_second_live_booking_of_a_slot(
+    db: Database, world: World
+) -> None:
+    slot_id = offer_tuesday(db, world)
+    with db.unit_of_work() as session:
+        book_slot(session, world.people["asha"], slot_id, PLACES, T0)
+    # Past the rules (as two bookings racing would be): the unique index stops the second.
+    with db.unit_of_work() as session:
+        session.add(
+            ShadowingBooking(
+                slot_id=slot_id,
+                guest_id=world.people["hana"],
+                guest_team_id=world.teams["hr"],
+                booked_at=T0,
+                sequence=0,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()

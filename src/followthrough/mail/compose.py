@@ -303,10 +303,23 @@ def digest_message(
         "unsubscribe_url": unsubscribe,
         "preferences_url": f"{_base(settings)}/profile/notifications",
     }
-    message = _bodies(
+    message: MIMEMultipart = _bodies(
         _environment.get_template("digest.txt").render(context),
         _environment.get_template("digest.html").render(context),
     )
+    calendars = [item.calendar for item in items if item.calendar is not None]
+    if calendars:
+        # A summary holds several notifications, so their invitations go as attachments, one
+        # .ics each, after the text (a calendar alternative stands for a single message).
+        mixed = MIMEMultipart("mixed")
+        mixed.attach(message)
+        for number, calendar in enumerate(calendars, start=1):
+            part = _calendar_part(calendar)
+            part.add_header(
+                "Content-Disposition", "attachment", filename=f"invitation-{number}.ics"
+            )
+            mixed.attach(part)
+        message = mixed
     _common_headers(message, settings, reader, message_id, now)
     message["Subject"] = f"Your daily summary: {count} notification{'s' if count != 1 else ''}"
     message["Reply-To"] = settings.mail_inbound_address
