@@ -8,6 +8,7 @@ from followthrough.db import Database
 from followthrough.practice.roleplay import xapi
 from tests.conftest import Clock, LiveServer, issue_tokens
 from tests.factories import World
+from tests.web.pages import Visitor
 
 
 def test_an_admin_downloads_the_learning_records_and_nobody_else_may(
@@ -47,3 +48,23 @@ def test_an_admin_downloads_the_learning_records_and_nobody_else_may(
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert "since" in bad.text
+
+
+def test_the_admin_page_offers_the_download_from_a_day(
+    db: Database, world: World, clock: Clock, live_server: LiveServer
+) -> None:
+    visitor = Visitor(live_server.base_url)
+    try:
+        assert visitor.sign_in("ada").status_code == 303
+        page = visitor.get("/admin")
+        assert page.status_code == 200
+        assert 'action="/api/v1/admin/learning-records"' in page.text
+        assert 'name="since" type="date" required' in page.text
+        # The form's own request, with the admin's sign-in cookie: the file.
+        day = clock.now.date().isoformat()
+        download = visitor.get(f"/api/v1/admin/learning-records?since={day}")
+        assert download.status_code == 200
+        assert download.headers["content-disposition"].startswith("attachment;")
+        assert download.json() == []
+    finally:
+        visitor.close()
