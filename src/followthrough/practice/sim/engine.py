@@ -49,6 +49,8 @@ class DepartmentResult:
     missed_updates: int
     complaints: int
     leavers: int
+    # Mean hours from a handoff's first offer to its acceptance by this department.
+    mean_accept_hours: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +274,8 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
 
     handoffs = bounces = offers_again = starts = refilled = 0
     accept_hours = 0.0
+    accepted_hours = [0.0] * n_departments
+    accepted = [0] * n_departments
     ola_due = ola_met = reworks = 0
     updates_due = updates_kept = 0
     closed = kept_promises = complaints = reached = 0
@@ -385,8 +389,30 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         events.append((reopens[d], _OPEN, d))
         if leave_rate[d] > 0:
             events.append((leave_gap[d]() / leave_rate[d], _LEAVE, d))
+    # A journey raised only in working hours draws the same gaps, squeezed into its owner's
+    # working time (the same mean per calendar day).
+    in_hours = [
+        (
+            departments[owner[j]].opens,
+            departments[owner[j]].closes,
+            (departments[owner[j]].closes - departments[owner[j]].opens)
+            * len(workdays)
+            / (7 * HOURS_PER_DAY),
+        )
+        if journey.working_hours_only
+        else None
+        for j, journey in enumerate(journeys)
+    ]
+
+    def next_arrival(journey: int, now: float) -> float:
+        hours = in_hours[journey]
+        if hours is None:
+            return now + between[journey]()
+        opens_at, closes_at, squeeze = hours
+        return finish_time(now, between[journey]() * squeeze, opens_at, closes_at, workdays)
+
     for j in range(len(journeys)):
-        events.append((between[j](), _ARRIVE, j))
+        events.append((next_arrival(j, 0.0), _ARRIVE, j))
     heapq.heapify(events)
 
     # The branches are in order of how often they run.
@@ -442,6 +468,8 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             handoffs += 1
             department = r_department[ident]
             accept_hours += now - r_offered[ident]
+            accepted_hours[department] += now - r_offered[ident]
+            accepted[department] += 1
             queues[department].append((ident, now))
             if busy[department] < capacity[department]:
                 start_work(department, now)
@@ -470,7 +498,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             if reminders:
                 push(events, (reminders[0][0], _UPDATE, ident))
         elif kind == _ARRIVE:
-            push(events, (now + between[ident](), _ARRIVE, ident))
+            push(events, (next_arrival(ident, now), _ARRIVE, ident))
             case = len(c_journey)
             c_journey.append(ident)
             c_opened.append(now)
@@ -536,6 +564,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             missed_updates=missed[i],
             complaints=complaints_at[i],
             leavers=leavers[i],
+            mean_accept_hours=accepted_hours[i] / accepted[i] if accepted[i] else 0.0,
         )
         for i, d in enumerate(departments)
     )

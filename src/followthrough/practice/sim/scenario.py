@@ -123,6 +123,9 @@ class Journey(_Model):
     external: bool = True
     promise_days: Positive = 10.0
     update_every_hours: Positive | None = None
+    # Cases raised only while the owner is at work (a desk's requests), instead of at any hour;
+    # per_day stays the mean per calendar day.
+    working_hours_only: bool = False
     steps: tuple[Step, ...] = Field(min_length=1)
 
 

@@ -1,0 +1,236 @@
+"""Fit the business simulation's scenario to the desk's history.
+
+Each team becomes a department of the simulation (staff from its members, opening hours and
+working days from its calendar) offering one service; each pair of requesting and receiving
+teams becomes an internal journey with the pair's arrival rate. The receiving team's
+acceptance delay and bounce chance come through the scenario's behaviour lines: acceptance
+hours fall from `ceiling` at ownership 0 to 0 at ownership 1, so a team's ownership is set to
+give its own mean; the bounce chance is 1 - the mean of both teams' communication.
+
+The history measures wall-clock hours (nights and weekends included); the simulation takes
+working hours and adds the waits itself. So after the first guess the working hours are
+calibrated: the fitted company is simulated over the same period and each team's acceptance
+and work hours are scaled by observed / simulated, a few times. Only the fit's own months are
+used for this, so the back-test on later months stays honest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from followthrough.practice.fitted.history import History, TeamHistory
+from followthrough.practice.sim.replications import run_replications
+from followthrough.practice.sim.scenario import (
+    Behaviour,
+    Customers,
+    Department,
+    Effect,
+    Journey,
+    Scenario,
+    Service,
+    Step,
+)
+from followthrough.practice.sim.stats import Estimate
+
+NAME = "Your company (fitted)"
+# Hours at ownership 0; every team's fitted acceptance mean must stay below it.
+MIN_CEILING = 48.0
+# Work time never fitted below this, so a team with instant resolutions still takes some time.
+MIN_HOURS = 0.05
+CALIBRATION_ROUNDS = 4
+# Share of a person's parallel work slots busy on average, after fitting (see slots_per_person).
+SLOT_LOAD = 0.4
+CALIBRATION_REPLICATIONS = 3
+
+
+def department_id(team_id: int) -> str:
+    return f"team_{team_id}"
+
+
+def service_id(team_id: int) -> str:
+    return f"work_{team_id}"
+
+
+def team_of(department: str) -> int:
+    return int(department.rsplit("_", 1)[1])
+
+
+@dataclass(frozen=True, slots=True)
+class TeamFigures:
+    """Per team, mean hours to accept and to resolve (observed or simulated)."""
+
+    accept_hours: dict[int, float] = field(default_factory=dict)
+    resolve_hours: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """A fitted scenario and the working hours behind it."""
+
+    scenario: Scenario
+    history: History
+    # Working hours per team the calibration arrived at (acceptance, work).
+    accept_working_hours: dict[int, float]
+    work_hours: dict[int, float]
+
+
+def slots_per_person(team: TeamHistory, days: float) -> int:
+    """How many requests a person has in hand at once, so the simulation's queues are the desk's.
+
+    On a desk a person works several requests in parallel (most elapsed hours are waiting on
+    someone), while the simulation's staff do one thing at a time. By Little's law the requests
+    in hand are arrivals per hour x mean hours in hand; each member gets enough slots that they
+    are SLOT_LOAD busy."""
+    in_hand = team.received / (days * 24.0) * team.mean_work_hours
+    members = max(1, team.staff)
+    return max(1, math.ceil(in_hand / (members * SLOT_LOAD)))
+
+
+def modelled_teams(history: History) -> list[TeamHistory]:
+    """Teams with resolved requests in the period: the others have nothing to simulate."""
+    return [t for t in history.teams if t.resolved > 0 and t.accepted > 0]
+
+
+def _workdays(history: History) -> tuple[int, ...]:
+    # The scenario has one working week; the teams' most common one (ISO digits 1-7 → 0-6).
+    counts: dict[str, int] = {}
+    for team in modelled_teams(history):
+        counts[team.working_days] = counts.get(team.working_days, 0) + team.received
+    week = max(counts, key=lambda days: counts[days]) if counts else "12345"
+    return tuple(sorted(int(day) - 1 for day in week))
+
+
+def build_scenario(
+    history: History,
+    accept_working_hours: Mapping[int, float],
+    work_hours: Mapping[int, float],
+    *,
+    days: int | None = None,
+    staff: Mapping[int, int] | None = None,
+    bounce_factor: float = 1.0,
+) -> Scenario:
+    """The scenario for given working hours; `staff` and `bounce_factor` are what-if changes."""
+    teams = modelled_teams(history)
+    ceiling = max([MIN_CEILING, *(2.0 * h for h in accept_working_hours.values())])
+    departments = []
+    services = []
+    for team in teams:
+        share = team.bounces / team.offers if team.offers else 0.0
+        bounce = min(0.9, share * bounce_factor)
+        people = (staff or {}).get(team.team_id, team.staff)
+        slots = slots_per_person(team, history.days)
+        departments.append(
+            Department(
+                id=department_id(team.team_id),
+                name=team.name,
+                staff=max(1, people) * slots,
+                opens=team.opens,
+                closes=team.closes if team.closes > team.opens else 24.0,
+                ownership=1.0 - accept_working_hours[team.team_id] / ceiling,
+                communication=1.0 - bounce,
+            )
+        )
+        mean = max(MIN_HOURS, work_hours[team.team_id])
+        cv = team.sd_work_hours / team.mean_work_hours if team.mean_work_hours > 0 else 1.0
+        services.append(
+            Service(
+                id=service_id(team.team_id),
+                name=f"Requests to {team.name}",
+                department=department_id(team.team_id),
+                hours=mean,
+                cv=min(cv, 3.0),
+                target_hours=team.resolve_target_hours,
+            )
+        )
+    modelled = {t.team_id for t in teams}
+    journeys = []
+    for pair in history.pairs:
+        if pair.to_team_id not in modelled or pair.requests == 0:
+            continue
+        sender = pair.from_team_id if pair.from_team_id in modelled else pair.to_team_id
+        journeys.append(
+            Journey(
+                id=f"from_{pair.from_team_id or 0}_to_{pair.to_team_id}",
+                name=f"Requests to {history_name(history, pair.to_team_id)}",
+                per_day=pair.requests / history.days,
+                owner=department_id(sender),
+                external=False,
+                working_hours_only=True,
+                promise_days=365.0,
+                steps=(Step(service=service_id(pair.to_team_id)),),
+            )
+        )
+    return Scenario(
+        name=NAME,
+        description="Fitted from the desk's own history.",
+        days=days or max(1, round(history.days)),
+        workdays=_workdays(history),
+        behaviour=Behaviour(
+            accept_hours=Effect(at_0=ceiling, at_1=0.0),
+            bounce=Effect(at_0=1.0, at_1=0.0),
+            turnover_per_year=0.0,
+            churn_when_unhappy=0.0,
+        ),
+        customers=Customers(base=1, revenue_per_year=0.0, background_churn_per_year=0.0),
+        departments=tuple(departments),
+        services=tuple(services),
+        journeys=tuple(journeys),
+    )
+
+
+def history_name(history: History, team_id: int) -> str:
+    return next(t.name for t in history.teams if t.team_id == team_id)
+
+
+def observed(history: History) -> TeamFigures:
+    """What happened: mean wall-clock hours to accept and to resolve, per modelled team."""
+    teams = modelled_teams(history)
+    return TeamFigures(
+        accept_hours={t.team_id: t.mean_accept_hours for t in teams},
+        resolve_hours={t.team_id: t.mean_resolve_hours for t in teams},
+    )
+
+
+def simulated(estimates: Mapping[str, Estimate], scenario: Scenario) -> TeamFigures:
+    """Per team means from replications' estimates: acceptance from the department, resolution
+    from the journeys that end in the team, weighted by the cases they closed."""
+    accept: dict[int, float] = {}
+    resolve_sum: dict[int, float] = {}
+    closed_sum: dict[int, float] = {}
+    for department in scenario.departments:
+        accept[team_of(department.id)] = estimates[
+            f"departments.{department.id}.mean_accept_hours"
+        ].mean
+    for journey in scenario.journeys:
+        team = team_of(journey.steps[0].service)
+        closed = estimates[f"journeys.{journey.id}.cases_closed"].mean
+        days = estimates[f"journeys.{journey.id}.mean_days"].mean
+        resolve_sum[team] = resolve_sum.get(team, 0.0) + closed * days * 24.0
+        closed_sum[team] = closed_sum.get(team, 0.0) + closed
+    resolve = {t: resolve_sum[t] / closed_sum[t] for t in closed_sum if closed_sum[t] > 0}
+    return TeamFigures(accept_hours=accept, resolve_hours=resolve)
+
+
+def fit(history: History, seed: int = 0, rounds: int = CALIBRATION_ROUNDS) -> Fit:
+    """Fit a scenario to the history, calibrating working hours against the same period."""
+    target = observed(history)
+    teams = modelled_teams(history)
+    # First guess: working hours are about a third of wall-clock hours (8 of 24, 5 of 7 days).
+    accept = {t.team_id: max(MIN_HOURS, t.mean_accept_hours * 0.25) for t in teams}
+    work = {t.team_id: max(MIN_HOURS, t.mean_work_hours * 0.25) for t in teams}
+    for _ in range(rounds):
+        scenario = build_scenario(history, accept, work)
+        summary = run_replications(scenario, CALIBRATION_REPLICATIONS, seed)
+        got = simulated(summary.estimates, scenario)
+        for team in teams:
+            tid = team.team_id
+            sim_accept = got.accept_hours.get(tid, 0.0)
+            if sim_accept > 0 and target.accept_hours[tid] > 0:
+                accept[tid] = max(MIN_HOURS, accept[tid] * target.accept_hours[tid] / sim_accept)
+            sim_rest = got.resolve_hours.get(tid, 0.0) - sim_accept
+            want_rest = target.resolve_hours[tid] - target.accept_hours[tid]
+            if sim_rest > 0 and want_rest > 0:
+                work[tid] = max(MIN_HOURS, work[tid] * want_rest / sim_rest)
+    return Fit(build_scenario(history, accept, work), history, accept, work)
