@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from followthrough.cli import app
 from followthrough.db import Base, Database
+from followthrough.history.models import Event
 from tests.factories import World
 from tests.history.conftest import make_history
 
@@ -50,6 +51,15 @@ def test_import_org_then_history_then_export_requests(db: Database, tmp_path: Pa
     code, _, err = _run(db, "import", "org", str(org))
     assert code == 0, err
     assert "created 1 people, 1 departments, 1 teams" in err
+    with db.unit_of_work(readonly=True) as session:  # audited like an admin's edits
+        (audit,) = session.execute(
+            select(Event.actor_id, Event.payload).where(Event.kind == "organisation_imported")
+        ).all()
+    actor, payload = audit
+    assert actor is None
+    assert payload["files"] == "org.yaml"
+    assert "1 people" in payload["created"]
+    assert payload["updated"] == "nothing"
     code, _, err = _run(db, "import", "history", str(log), "--format", "csv")
     assert code == 0, err
     # opened, the intake offer (made up: the log has none), accepted, resolved

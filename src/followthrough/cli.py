@@ -19,6 +19,7 @@ from followthrough.insight import report_cli  # noqa: F401 - registers the Insig
 from followthrough.insight.cli import insight_app
 from followthrough.mail.cli import mail_app
 from followthrough.practice.cli import sim_app
+from followthrough.practice.fitted_cli import fitted_app
 from followthrough.practice.roleplay.cli import roleplay_app
 from followthrough.webhooks.cli import webhooks_app
 
@@ -34,6 +35,7 @@ app = typer.Typer(
 user_app = typer.Typer(help="Manage people who can sign in.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(sim_app, name="sim", help="Run and validate business simulation scenarios.")
+app.add_typer(fitted_app, name="fitted")
 app.add_typer(insight_app, name="insight")
 app.add_typer(roleplay_app, name="roleplay")
 app.add_typer(mail_app, name="mail")
@@ -374,6 +376,7 @@ def import_org_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create or update departments, teams, people and services; all or nothing."""
+    from followthrough.org.admin import record_organisation_import
     from followthrough.org.importer import import_org, read_org
 
     settings = _settings(database_url)
@@ -382,12 +385,15 @@ def import_org_command(
         spec = read_org(files)
         with db.unit_of_work() as session:
             summary = import_org(session, spec)
+            created = ", ".join(f"{n} {w}" for w, n in summary.created.items()) or "nothing"
+            updated = ", ".join(f"{n} {w}" for w, n in summary.updated.items()) or "nothing"
+            # Audited like an admin's edits, in the import's own transaction.
+            names = ", ".join(f.name for f in files)
+            record_organisation_import(session, names, created, updated, datetime.now(UTC))
     except DomainError as exc:
         raise _rejected(exc) from None
     finally:
         db.dispose()
-    created = ", ".join(f"{n} {what}" for what, n in summary.created.items()) or "nothing"
-    updated = ", ".join(f"{n} {what}" for what, n in summary.updated.items()) or "nothing"
     err.print(f"created {created}; updated {updated}", markup=False, highlight=False)
 
 

@@ -56,6 +56,8 @@ class EventKind(StrEnum):
     SUB_REQUEST_OPENED = "sub_request_opened"
     # An admin's changes to the organisation (no request), and a request handed to a new owner.
     SERVICE_CHANGED = "service_changed"
+    # The organisation imported from files on the command line: what was created and updated.
+    ORGANISATION_IMPORTED = "organisation_imported"
     TEAM_CALENDAR_CHANGED = "team_calendar_changed"
     TEAM_ROLES_CHANGED = "team_roles_changed"
     HOLIDAY_ADDED = "holiday_added"
@@ -499,6 +501,17 @@ class MailAddressFixed(Payload):
 
 
 @dataclass(frozen=True)
+class OrganisationImported(Payload):
+    """Departments, teams, people and services created or updated from files (`followthrough
+    import org`), counted in words; run on the server, so no person is its actor."""
+
+    KIND = EventKind.ORGANISATION_IMPORTED
+    files: str = ""
+    created: str = ""
+    updated: str = ""
+
+
+@dataclass(frozen=True)
 class ServiceChanged(Payload):
     """A service's targets changed; the new values of those that changed, and what it was."""
 
@@ -629,6 +642,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         ServiceAdded,
         ServiceMailAddressSet,
         MailAddressFixed,
+        OrganisationImported,
         ServiceChanged,
         TeamCalendarChanged,
         TeamRolesChanged,

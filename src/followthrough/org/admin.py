@@ -26,6 +26,7 @@ from followthrough.history.payloads import (
     HolidayRemoved,
     MemberAdded,
     MemberRemoved,
+    OrganisationImported,
     PasswordChanged,
     PasswordResetIssued,
     PersonAdded,
@@ -117,6 +118,14 @@ def add_department(session: Session, admin: Actor, name: str, now: datetime) -> 
         actor_id=admin.person_id,
     )
     return department
+
+
+def record_organisation_import(
+    session: Session, files: str, created: str, updated: str, now: datetime
+) -> None:
+    """An import of the organisation from files, audited in its own transaction with what it
+    created and updated (it runs on the server's command line, so no person is the actor)."""
+    record_event(session, OrganisationImported(files=files, created=created, updated=updated), now)
 
 
 def add_team(
