@@ -29,6 +29,8 @@ from followthrough.feedback.api import router as feedback_router
 from followthrough.insight.api import router as insight_router
 from followthrough.insight.routing_api import router as routing_router
 from followthrough.insight.web import router as insight_pages
+from followthrough.learning.api import router as learning_router
+from followthrough.learning.web import router as learning_pages
 from followthrough.links.web import router as action_link_pages
 from followthrough.mail.admin_web import api as mail_admin_api
 from followthrough.mail.admin_web import pages as mail_admin_pages
@@ -176,6 +178,7 @@ def create_app(
         webhooks_router,
         roleplay_router,
         learning_records_router,
+        learning_router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -208,6 +211,7 @@ def create_app(
     app.include_router(search_pages)
     app.include_router(buddy_pages)
     app.include_router(shadowing_pages)
+    app.include_router(learning_pages)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> RedirectResponse:

@@ -351,6 +351,23 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/play/team/budget"): GAME_PLAYER,
     ("GET", "/play/team/status"): GAME_PLAYER,
     ("POST", "/play/team/decisions"): GAME_PLAYER,
+    # The training programme: learning leads (team leads and admins) run the catalog, cohorts,
+    # attendance, completion, plans and observations and read the effect report; everyone
+    # reads their own plan and record.
+    ("GET", "/learning"): LEAD,
+    ("POST", "/learning/cohorts"): LEAD,
+    ("POST", "/learning/cohorts/{cohort_id}/sessions"): LEAD,
+    ("POST", "/learning/cohorts/{cohort_id}/members"): LEAD,
+    ("POST", "/learning/sessions/{session_id}/attendance"): LEAD,
+    ("POST", "/learning/cohorts/{cohort_id}/completions"): LEAD,
+    ("POST", "/learning/plans"): LEAD,
+    ("POST", "/learning/evidence"): LEAD,
+    ("GET", "/learning/effect"): LEAD,
+    ("GET", "/learning/mine"): YOURSELF,
+    ("GET", f"{API}/learning/modules"): LEAD,
+    ("GET", f"{API}/learning/cohorts"): LEAD,
+    ("GET", f"{API}/learning/effects"): LEAD,
+    ("GET", f"{API}/learning/mine"): YOURSELF,
     # Pages: job shadowing. Anyone signed in offers (in their own teams) and books (in other
     # departments) for themselves; reflections shown are those shared with their teams.
     ("GET", "/shadowing"): YOURSELF,

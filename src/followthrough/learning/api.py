@@ -1,0 +1,225 @@
+"""HTTP API of the training programme: the catalog and cohorts (for learning leads), your own
+plan and record (for everyone), and a module's effect on the desk (for learning leads)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from followthrough.errors import NotAllowed
+from followthrough.fields import Id
+from followthrough.insight.effect import Interval
+from followthrough.learning import service
+from followthrough.org.actors import Actor
+from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
+
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/learning", tags=["training programme"])
+
+
+def _lead_only(actor: Actor) -> None:
+    if not (actor.lead_of or actor.is_admin):
+        raise NotAllowed("only team leads and admins run the training programme")
+
+
+class ModuleOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    summary: str
+    cohorts: int
+    people: int
+    completed: int
+
+
+class SessionOut(BaseModel):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    present: int
+
+
+class CohortOut(BaseModel):
+    id: int
+    name: str
+    module_id: int
+    module: str
+    people: int
+    completed: int
+    sessions: list[SessionOut]
+
+
+class PlanOut(BaseModel):
+    module_id: int
+    module: str
+    for_team: str | None
+    due_at: datetime | None
+    completed_at: datetime | None
+
+
+class BlockOut(BaseModel):
+    block: str
+    mean: float | None
+    observations: int
+    latest: datetime | None
+
+
+class EvidenceOut(BaseModel):
+    block: str
+    score: float
+    source: str
+    rated_by: str | None
+    rated_at: datetime
+    note: str
+
+
+class MineOut(BaseModel):
+    plan: list[PlanOut]
+    record: list[BlockOut]
+    evidence: list[EvidenceOut]
+
+
+class IntervalOut(BaseModel):
+    estimate: float
+    low: float
+    high: float
+
+
+class HorizonOut(BaseModel):
+    days: int
+    effect: IntervalOut | None
+
+
+class OutcomeOut(BaseModel):
+    outcome: str
+    label: str
+    verdict: Literal["better", "worse", "no effect shown", "too little data"]
+    overall: IntervalOut | None
+    horizons: list[HorizonOut]
+    summary: str
+
+
+class EffectOut(BaseModel):
+    module: str
+    level: str
+    start: datetime
+    end: datetime
+    completed: int
+    not_yet: int
+    outcomes: list[OutcomeOut]
+
+
+@router.get("/modules", summary="The catalog of modules, with how many took each")
+def list_modules(actor: CurrentActor, session: DbSession) -> list[ModuleOut]:
+    _lead_only(actor)
+    return [
+        ModuleOut(
+            id=m.id,
+            name=m.name,
+            kind=m.kind,
+            summary=m.summary,
+            cohorts=m.cohorts,
+            people=m.members,
+            completed=m.completed,
+        )
+        for m in service.catalog(session)
+    ]
+
+
+@router.get("/cohorts", summary="Cohorts, newest first, with their sessions and attendance")
+def list_cohorts(actor: CurrentActor, session: DbSession) -> list[CohortOut]:
+    _lead_only(actor)
+    return [
+        CohortOut(
+            id=c.id,
+            name=c.name,
+            module_id=c.module_id,
+            module=c.module,
+            people=c.members,
+            completed=c.completed,
+            sessions=[
+                SessionOut(id=s, starts_at=start, ends_at=end, present=present)
+                for s, start, end, present in c.sessions
+            ],
+        )
+        for c in service.cohorts(session)
+    ]
+
+
+@router.get("/mine", summary="Your learning plan and your record on the four building blocks")
+def mine(actor: CurrentActor, session: DbSession) -> MineOut:
+    record, evidence = service.my_record(session, actor.person_id)
+    return MineOut(
+        plan=[
+            PlanOut(
+                module_id=p.module_id,
+                module=p.module,
+                for_team=p.for_team,
+                due_at=p.due_at,
+                completed_at=p.completed_at,
+            )
+            for p in service.my_plan(session, actor.person_id)
+        ],
+        record=[
+            BlockOut(block=r.block, mean=r.mean, observations=r.count, latest=r.latest)
+            for r in record
+        ],
+        evidence=[
+            EvidenceOut(
+                block=e.block,
+                score=e.score,
+                source=e.source,
+                rated_by=e.rated_by,
+                rated_at=e.rated_at,
+                note=e.note,
+            )
+            for e in evidence
+        ],
+    )
+
+
+@router.get(
+    "/effects",
+    summary="What each module asked for (?module=ID, repeatable) changed on the desk: per "
+    "measure, the change with its 95% interval at 30, 60 and 90 days, or 'no effect shown' / "
+    "'too little data'",
+)
+def module_effects(
+    actor: CurrentActor,
+    session: DbSession,
+    now: Now,
+    module: Annotated[list[Id] | None, Query(description="A module's id")] = None,
+    level: Literal["person", "team"] = "person",
+) -> list[EffectOut]:
+    _lead_only(actor)
+    return [_effect(service.effect_report(session, m, level, now)) for m in module or []]
+
+
+def _effect(report: service.EffectReport) -> EffectOut:
+
+    def interval(found: Interval | None) -> IntervalOut | None:
+        if found is None:
+            return None
+        return IntervalOut(estimate=found.estimate, low=found.low, high=found.high)
+
+    return EffectOut(
+        module=report.module,
+        level=report.level,
+        start=report.start,
+        end=report.end,
+        completed=report.completed,
+        not_yet=report.not_yet,
+        outcomes=[
+            OutcomeOut(
+                outcome=o.outcome.name,
+                label=o.outcome.label,
+                verdict=o.verdict,
+                overall=interval(o.overall),
+                horizons=[HorizonOut(days=h.days, effect=interval(h.effect)) for h in o.horizons],
+                summary=o.summary,
+            )
+            for o in report.outcomes
+        ],
+    )
