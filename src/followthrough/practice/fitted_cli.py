@@ -1,0 +1,182 @@
+"""`followthrough fitted`: back-test the simulation fitted to the desk, and try a change on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from followthrough.errors import InvalidInput
+
+fitted_app = typer.Typer(
+    help="A simulation of your own company, fitted from the desk's history.",
+    no_args_is_help=True,
+)
+
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M"]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(help="Overrides FOLLOWTHROUGH_DATABASE_URL.", show_default=False),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True, soft_wrap=True).print(message, markup=False)
+    return typer.Exit(2)
+
+
+def _database_url(database_url: str | None) -> str:
+    from followthrough.config import load_settings
+
+    try:
+        return load_settings(database_url=database_url).database_url
+    except ValueError as error:
+        raise _fail(f"settings: {error}") from None
+
+
+def _utc(value: datetime | None, fallback: datetime) -> datetime:
+    return fallback if value is None else value.replace(tzinfo=UTC)
+
+
+def _hours(value: float) -> str:
+    return f"{value:.1f}"
+
+
+@fitted_app.command("backtest")
+def backtest_command(
+    cut_off: Annotated[
+        datetime,
+        typer.Option(help="Fit on the months before this day (UTC).", formats=DATE_FORMATS),
+    ],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="First day of history to fit on (default: 4 months before the cut-off).",
+            formats=DATE_FORMATS,
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(help="End of the held-out months (default: now).", formats=DATE_FORMATS),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option(min=2, help="Simulated runs of the held-out months.")
+    ] = 8,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Fit on the months before the cut-off, simulate the months after it, and show each team's
+    mean hours to accept and to resolve beside what happened."""
+    from followthrough.db import Database
+    from followthrough.practice.fitted.backtest import backtest
+
+    end = _utc(until, datetime.now(UTC))
+    cut = _utc(cut_off, end)
+    start = _utc(since, cut - timedelta(days=122))
+    if not start < cut < end:
+        raise _fail("--cut-off: must fall after --since and before --until")
+    database = Database(_database_url(database_url))
+    try:
+        with database.unit_of_work(readonly=True) as session:
+            result = backtest(session, start, cut, end, replications=replications)
+    finally:
+        database.dispose()
+    table = Table(title=f"Held-out months from {cut:%Y-%m-%d}: what happened and the simulation")
+    for column in (
+        "Team",
+        "Resolved",
+        "Accept h",
+        "Simulated",
+        "Error",
+        "Resolve h",
+        "Simulated",
+        "Error",
+    ):
+        table.add_column(column, justify="right" if column != "Team" else "left")
+    for team in result.teams:
+        table.add_row(
+            team.team,
+            str(team.resolved),
+            _hours(team.accept_hours),
+            _hours(team.simulated_accept_hours),
+            f"{team.accept_error:+.0%}",
+            _hours(team.resolve_hours),
+            _hours(team.simulated_resolve_hours),
+            f"{team.resolve_error:+.0%}",
+        )
+    Console().print(table)
+
+
+@fitted_app.command("what-if")
+def what_if_command(
+    team: Annotated[str | None, typer.Option(help="The team the change is for, by name.")] = None,
+    extra_people: Annotated[
+        int, typer.Option(help="People added to the team (negative: fewer).")
+    ] = 0,
+    accept_within: Annotated[
+        float | None,
+        typer.Option(help="The team's acceptance target: mean working hours to accept."),
+    ] = None,
+    bounces_kept: Annotated[
+        float, typer.Option(help="Share of today's bounces left, for every team (0.5 halves them).")
+    ] = 1.0,
+    days: Annotated[int, typer.Option(min=7, help="Days of history to fit on, up to now.")] = 120,
+    replications: Annotated[int, typer.Option(min=2, help="Simulated runs of each side.")] = 10,
+    dask: Annotated[
+        str | None, typer.Option(help="Run the replications on this Dask scheduler (address).")
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Try a change on the fitted company: each team's hours now and with the change, with 95%
+    confidence intervals."""
+    from followthrough.db import Database
+    from followthrough.practice.fitted.fit import fit
+    from followthrough.practice.fitted.history import read_history
+    from followthrough.practice.fitted.whatif import Change, what_if
+    from followthrough.practice.sim.replications import dask_executor
+
+    if (extra_people or accept_within is not None) and team is None:
+        raise _fail("--team: name the team the change is for")
+    end = datetime.now(UTC)
+    database = Database(_database_url(database_url))
+    try:
+        with database.unit_of_work(readonly=True) as session:
+            history = read_history(session, end - timedelta(days=days), end)
+    finally:
+        database.dispose()
+    chosen = None
+    if team is not None:
+        chosen = next((t.team_id for t in history.teams if t.name.lower() == team.lower()), None)
+        if chosen is None:
+            raise _fail(f"--team: no team is called {team!r}")
+    change = Change(
+        extra_people={chosen: extra_people} if chosen is not None and extra_people else {},
+        accept_within_hours={chosen: accept_within}
+        if chosen is not None and accept_within is not None
+        else {},
+        bounces_kept=bounces_kept,
+    )
+    try:
+        fitted = fit(history)
+        executor = dask_executor(dask) if dask else None
+        result = what_if(fitted, change, replications=replications, executor=executor)
+    except InvalidInput as error:
+        raise _fail(f"--{str(error).split(':')[0].replace('_', '-')}: {error}") from None
+    table = Table(title=f"What if — {replications} runs each, 95% intervals")
+    for column in ("Team", "Accept h now", "With the change", "Resolve h now", "With the change"):
+        table.add_column(column, justify="right" if column != "Team" else "left")
+    for outcome in result.teams:
+        table.add_row(
+            outcome.team,
+            _range(outcome.accept_now.mean, outcome.accept_now.half_width),
+            _range(outcome.accept_changed.mean, outcome.accept_changed.half_width),
+            _range(outcome.resolve_now.mean, outcome.resolve_now.half_width),
+            _range(outcome.resolve_changed.mean, outcome.resolve_changed.half_width),
+        )
+    Console().print(table)
+
+
+def _range(mean: float, half_width: float) -> str:
+    return f"{mean:.1f} ± {half_width:.1f}"
