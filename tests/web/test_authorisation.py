@@ -168,6 +168,9 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/api/v1/roleplay/score"),
         ("GET", "/practice/role-plays"),
         ("POST", "/practice/role-plays/start"),
+        ("GET", "/practice/role-plays/live"),
+        ("POST", "/practice/role-plays/live"),
+        ("POST", "/practice/role-plays/live/join"),
         ("GET", "/account/chat"),
         ("POST", "/account/chat"),
         ("DELETE", "/api/v1/session"),
@@ -347,6 +350,15 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/shadowing/bookings/{booking_id}/cancel"),
         ("POST", "/shadowing/bookings/{booking_id}/reflection"),
     },
+    "live role play": {
+        ("GET", "/practice/role-plays/live/{live_id}"),
+        ("GET", "/practice/role-plays/live/{live_id}/board"),
+        ("GET", "/practice/role-plays/live/{live_id}/live"),
+        ("POST", "/practice/role-plays/live/{live_id}/turns"),
+        ("POST", "/practice/role-plays/live/{live_id}/marks"),
+        ("POST", "/practice/role-plays/live/{live_id}/close"),
+        ("GET", "/practice/role-plays/live/{live_id}/debrief"),
+    },
     "role play player": {
         ("GET", "/api/v1/roleplay/attempts/{attempt_id}"),
         ("POST", "/api/v1/roleplay/attempts/{attempt_id}/turns"),
@@ -462,6 +474,7 @@ def _bindings(world: World, story: ConfidentialStory) -> dict[str, list[str]]:
         "subscription_id": ["999999"],
         "delivery_id": ["999999"],
         "attempt_id": ["999999"],
+        "live_id": ["999999"],
     }
 
 
@@ -577,6 +590,8 @@ def _expect_status(
         assert answer.status == (200 if answer.handle in leads else 403), where
     elif rule == "game facilitator":
         assert answer.status == 404, where  # nobody facilitates game 999999
+    elif rule == "live role play":
+        assert answer.status == 404, where  # nobody facilitates or joined live session 999999
     elif rule == "role play player":
         assert answer.status == 404, where  # nobody played role-play attempt 999999
     elif rule == "group figures" and combo.get("level") == "person":

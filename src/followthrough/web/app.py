@@ -44,6 +44,7 @@ from followthrough.org.api import router as org_router
 from followthrough.org.profile_web import router as profile_pages
 from followthrough.org.web import router as admin_pages
 from followthrough.practice.roleplay.api import router as roleplay_router
+from followthrough.practice.roleplay.live_web import router as live_roleplay_pages
 from followthrough.practice.roleplay.web import router as roleplay_pages
 from followthrough.practice.roleplay.xapi_api import router as learning_records_router
 from followthrough.practice.web import router as game_pages
@@ -199,6 +200,7 @@ def create_app(
     ):
         app.include_router(pages)
     # Before the game's pages: its /practice/{game_id} would take /practice/role-plays.
+    app.include_router(live_roleplay_pages)
     app.include_router(roleplay_pages)
     app.include_router(game_pages)
     app.include_router(insight_pages)

@@ -98,6 +98,12 @@ GAME_PLAYER = Rule(
     "game player",
     "Whoever joined a game with its code (a cookie names their team); anyone else is sent to join.",
 )
+LIVE_ROLEPLAY = Rule(
+    "live role play",
+    "The facilitator of the live role-play session in the path, or someone who joined it with "
+    "its code (what each may do follows their role); anyone else gets 404, as if it did not "
+    "exist.",
+)
 ROLEPLAY_PLAYER = Rule(
     "role play player",
     "The person who started the role-play attempt in the path; anyone else gets 404, as if it "
@@ -345,6 +351,16 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/practice/role-plays/start"): YOURSELF,
     ("GET", "/practice/role-plays/attempts/{attempt_id}"): ROLEPLAY_PLAYER,
     ("POST", "/practice/role-plays/attempts/{attempt_id}/turns"): ROLEPLAY_PLAYER,
+    ("GET", "/practice/role-plays/live"): YOURSELF,
+    ("POST", "/practice/role-plays/live"): YOURSELF,
+    ("POST", "/practice/role-plays/live/join"): YOURSELF,
+    ("GET", "/practice/role-plays/live/{live_id}"): LIVE_ROLEPLAY,
+    ("GET", "/practice/role-plays/live/{live_id}/board"): LIVE_ROLEPLAY,
+    ("GET", "/practice/role-plays/live/{live_id}/live"): LIVE_ROLEPLAY,
+    ("POST", "/practice/role-plays/live/{live_id}/turns"): LIVE_ROLEPLAY,
+    ("POST", "/practice/role-plays/live/{live_id}/marks"): LIVE_ROLEPLAY,
+    ("POST", "/practice/role-plays/live/{live_id}/close"): LIVE_ROLEPLAY,
+    ("GET", "/practice/role-plays/live/{live_id}/debrief"): LIVE_ROLEPLAY,
     ("GET", "/play"): PUBLIC,
     ("POST", "/play"): PUBLIC,
     ("GET", "/play/team"): GAME_PLAYER,
