@@ -27,6 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "mail-out",
             "mail-in",
             "buddies",
+            "fitted",
         ),
         help="Run one benchmark only.",
     )
@@ -149,6 +150,15 @@ def main(argv: list[str] | None = None) -> None:
         from bench import buddies
 
         buddies.run(console, people=1_000 if args.quick else buddies.PEOPLE)
+    if args.only in (None, "fitted"):
+        from bench import fitted
+
+        fitted.run(
+            console,
+            requests=2_000 if args.quick else args.requests or 1_000_000,
+            events=20_000 if args.quick else args.events or 10_000_000,
+            backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
+        )
     if args.only in (None, "sim"):
         try:
             sim = importlib.import_module("bench.sim")
