@@ -10,6 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from followthrough.db import Database
@@ -17,8 +18,10 @@ from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from followthrough.mail.outbound import send_outbox
 from followthrough.mail.preferences import Delivery, Preference
 from followthrough.mail.preferences_service import save_preference
+from followthrough.notify.models import Notification
 from followthrough.org.models import Team
 from followthrough.programmes.shadowing_models import ShadowingBooking
+from followthrough.programmes.shadowing_scheduled import reflection_asker
 from followthrough.programmes.shadowing_service import (
     MailPlaces,
     book_slot,
@@ -267,3 +270,34 @@ def test_the_database_itself_refuses_a_second_live_booking_of_a_slot(
         with pytest.raises(IntegrityError):
             session.flush()
         session.rollback()
+
+
+def test_host_and_guest_are_asked_once_after_the_visit_but_not_after_a_cancelled_one(
+    db: Database, world: World
+) -> None:
+    slot_id = offer_tuesday(db, world)
+    with db.unit_of_work() as session:
+        book_slot(session, world.people["asha"], slot_id, PLACES, T0)
+        later = offer_slot(
+            session,
+            world.people["cleo"],
+            world.teams["admin"],
+            TUESDAY_10 - timedelta(hours=1),
+            TUESDAY_10,
+            T0,
+        )
+        cancelled = book_slot(session, world.people["hana"], later.id, PLACES, T0)
+        cancel_booking(session, world.people["hana"], cancelled.id, PLACES, T0)
+    settings = mail_settings(db)
+    ask = reflection_asker(settings)
+    assert ask(db, TUESDAY_12 - timedelta(minutes=1)) == 0  # still under way
+    assert ask(db, TUESDAY_12) == 2
+    assert ask(db, TUESDAY_12 + timedelta(hours=1)) == 0  # asked once
+    with db.unit_of_work(readonly=True) as session:
+        asked = session.execute(
+            select(Notification.person_id, Notification.message).where(
+                Notification.kind == "shadowing", Notification.message.like("What surprised%")
+            )
+        ).all()
+    assert {person for person, _ in asked} == {world.people["asha"], world.people["cleo"]}
+    assert all("https://desk.example.com/shadowing" in message for _, message in asked)

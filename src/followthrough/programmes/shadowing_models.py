@@ -49,6 +49,8 @@ class ShadowingBooking(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    # When host and guest were asked, after the visit, what surprised them (None: not yet).
+    reflection_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class ShadowingReflection(Base):

@@ -452,3 +452,43 @@ def host_teams(session: Session, person_id: int) -> list[tuple[int, str]]:
             select(Team.id, Team.name).where(Team.id.in_(ids)).order_by(Team.name)
         )
     ]
+
+
+def ask_for_reflections(session: Session, places: MailPlaces, now: datetime) -> int:
+    """Ask host and guest of every visit that has ended (and was not cancelled) what surprised
+    them, once per booking; how many people were asked."""
+    due = session.execute(
+        select(ShadowingBooking, ShadowingSlot.host_id, Person.name)
+        .join(ShadowingSlot, ShadowingSlot.id == ShadowingBooking.slot_id)
+        .join(Person, Person.id == ShadowingSlot.host_id)
+        .where(
+            ShadowingBooking.cancelled_at.is_(None),
+            ShadowingBooking.reflection_asked_at.is_(None),
+            ShadowingSlot.ends_at <= now,
+        )
+        .order_by(ShadowingBooking.id)
+    ).all()
+    asked = 0
+    for booking, host_id, host_name in due:
+        guest = session.get(Person, booking.guest_id)
+        guest_name = guest.name if guest is not None else "your guest"
+        notify(
+            session,
+            booking.guest_id,
+            NOTIFICATION_KIND,
+            f"What surprised you about {host_name}'s work? Write a few lines on "
+            f"{places.page_url}: both teams will read it.",
+            now,
+        )
+        notify(
+            session,
+            host_id,
+            NOTIFICATION_KIND,
+            f"What surprised you while {guest_name} shadowed you? Write a few lines on "
+            f"{places.page_url}: both teams will read it.",
+            now,
+        )
+        booking.reflection_asked_at = now
+        asked += 2
+    session.flush()
+    return asked

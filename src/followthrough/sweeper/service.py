@@ -39,6 +39,7 @@ from followthrough.links import scheduled as links_due
 from followthrough.mail import scheduled as mail_due
 from followthrough.practice.roleplay import xapi_scheduled
 from followthrough.programmes import scheduled as programmes_due
+from followthrough.programmes import shadowing_scheduled as shadowing_due
 from followthrough.promises import scheduled as promises_due
 from followthrough.requests import scheduled as requests_due
 from followthrough.requests.scheduled import BATCH, Batch, DueStep
@@ -190,6 +191,18 @@ def jobs_for(settings: Settings) -> tuple[tuple[str, PeriodicJob], ...]:
     if send_refusals is not None:
         # Refusals the receiver or poller could not send at once (mail.inbound.send_answers).
         jobs.append(("refusals sent", PeriodicJob("mail_refusals", timedelta(0), send_refusals)))
+    # Job shadowing: host and guest asked, once a visit is over, what surprised them (hourly;
+    # the invitations' link needs the desk's address from the settings).
+    jobs.append(
+        (
+            "shadowing visits followed up",
+            PeriodicJob(
+                "shadowing_reflections",
+                timedelta(hours=1),
+                shadowing_due.reflection_asker(settings),
+            ),
+        )
+    )
     # Webhooks and chat, likewise on every sweep; with nothing subscribed they find nothing.
     jobs.append(
         (
