@@ -320,6 +320,7 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/team/{team_id}/accept"),
     },
     "lead": {
+        ("GET", "/buddies/effect"),
         ("GET", "/learning"),
         ("POST", "/learning/cohorts"),
         ("POST", "/learning/cohorts/{cohort_id}/sessions"),

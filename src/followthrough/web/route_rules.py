@@ -393,6 +393,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/shadowing/bookings/{booking_id}/cancel"): SHADOWING_VISIT,
     ("POST", "/shadowing/bookings/{booking_id}/reflection"): SHADOWING_VISIT,
     ("GET", "/shadowing/reflections"): YOURSELF,
+    # Pages: what the buddy programme changed, for leads and admins.
+    ("GET", "/buddies/effect"): LEAD,
     # Pages: Insight.
     ("GET", "/insight"): SIGNED_IN,
     ("GET", "/insight/scorecards"): GROUP_FIGURES,
