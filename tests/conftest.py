@@ -38,6 +38,7 @@ import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from pydantic import SecretStr
 from sqlalchemy import Connection, text
 
 import followthrough.models  # noqa: F401  (every table in Base.metadata)
@@ -330,10 +331,10 @@ def serving(
         **overrides,  # type: ignore[arg-type]
     )
     # A server with its own sweeper runs its lifespan for this test alone; any other is the same
-    # server as another test's whose lifespan read the same settings, so an idle one is used again.
-    key = None if settings.sweeper_in_process else _lifespan_key(settings)
-    idle = _IDLE_SERVERS.get(key) if key is not None else None
-    served = idle.pop() if idle else _start(settings, db, clock)
+    # server as another test's with the same settings, so an idle one is used again.
+    key = None if settings.sweeper_in_process else _settings_key(settings)
+    served = _idle_server(key) if key is not None else None
+    served = served or _start(settings, db, clock)
     _bind(served, settings, db, clock)
     live = LiveServer(served.base_url)
     try:
@@ -341,12 +342,11 @@ def serving(
     finally:
         live.close()
         if key is not None and _quiet(served):
-            _IDLE_SERVERS.setdefault(key, []).append(served)
+            _IDLE_SERVERS.append((key, served))
+            if len(_IDLE_SERVERS) > _KEPT_SERVERS:
+                _stop(_IDLE_SERVERS.pop(0)[1])
         else:
-            served.server.should_exit = True
-            served.thread.join(timeout=10)
-            if not served.thread.is_alive():
-                _IDLE_APPS.append((served.app, served.built))
+            _stop(served)
 
 
 # Building the app, and FastAPI's work on each of its routes at their first requests, cost
@@ -366,23 +366,43 @@ class _Served:
 
 
 _IDLE_APPS: list[tuple[FastAPI, dict[str, Any]]] = []
-_IDLE_SERVERS: dict[int, list[_Served]] = {}
+# Idle servers by their settings, oldest first; a few at most (tests with settings of their own,
+# such as a temporary folder, leave servers nobody else can use).
+_IDLE_SERVERS: list[tuple[str, _Served]] = []
+_KEPT_SERVERS = 4
 
 
 def pytest_sessionfinish() -> None:
     """The kept servers stop with the worker, each as a test's server would."""
-    for servers in _IDLE_SERVERS.values():
-        for served in servers:
-            served.server.should_exit = True
-        for served in servers:
-            served.thread.join(timeout=10)
+    for _, served in _IDLE_SERVERS:
+        served.server.should_exit = True
+    for _, served in _IDLE_SERVERS:
+        served.thread.join(timeout=10)
 
 
-def _lifespan_key(settings: Settings) -> int:
-    """What a running server's lifespan read from its settings, besides the sweeper's (such a
-    server is never kept): the bound of the thread pool. Routes read the test's own settings
-    from app.state (`_bind`), so a server is shared across every other setting."""
-    return settings.worker_threads
+def _settings_key(settings: Settings) -> str:
+    """Every setting but the database's address, secrets included: a kept server's lifespan
+    read its settings once, so it serves only a test whose settings are the same."""
+    values = {
+        name: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for name, value in settings
+        if name != "database_url"
+    }
+    return repr(sorted(values.items()))
+
+
+def _idle_server(key: str) -> _Served | None:
+    for index in range(len(_IDLE_SERVERS) - 1, -1, -1):
+        if _IDLE_SERVERS[index][0] == key:
+            return _IDLE_SERVERS.pop(index)[1]
+    return None
+
+
+def _stop(served: _Served) -> None:
+    served.server.should_exit = True
+    served.thread.join(timeout=10)
+    if not served.thread.is_alive():
+        _IDLE_APPS.append((served.app, served.built))
 
 
 def _start(settings: Settings, db: Database, clock: Clock) -> _Served:

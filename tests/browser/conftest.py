@@ -6,6 +6,7 @@ screenshots of the main pages into docs/screenshots.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from followthrough.db import Database
-from tests.conftest import Clock, LiveServer, require_chromium, serving
+from tests.conftest import SEEDED, Clock, LiveServer, require_chromium, serving
 from tests.factories import PASSWORD, World, build_world
 
 # The committed screenshots in docs/ are refreshed only when asked (UPDATE_SCREENSHOTS=1), so a
@@ -35,16 +36,27 @@ from playwright.sync_api import Browser, BrowserContext, Page  # noqa: E402
 
 
 @pytest.fixture
-def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
+def sqlite_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite file of the test's own: a copy of the worker's world file when the test
+    asks for `small_world` (built once through the services, tests/conftest.py), else empty."""
+    if "small_world" in request.fixturenames:
+        template, world = request.getfixturevalue("sqlite_world")
+        request.node.stash[SEEDED] = copy.deepcopy(world)
+    else:
+        template = request.getfixturevalue("sqlite_template")
     path = tmp_path / "browser.sqlite3"
-    shutil.copy(sqlite_template, path)
+    shutil.copy(template, path)
     database = Database(f"sqlite:///{path}")
     yield database
     database.dispose()
 
 
 @pytest.fixture
-def small_world(sqlite_db: Database) -> World:
+def small_world(sqlite_db: Database, request: pytest.FixtureRequest) -> World:
+    seeded = request.node.stash.get(SEEDED, None)
+    if seeded is not None:
+        return seeded
+    # Asked for by name at run time (request.getfixturevalue): build it in the empty database.
     with sqlite_db.unit_of_work() as session:
         return build_world(session)
 
