@@ -51,6 +51,7 @@ KIND_LABELS = {
     "integration_disabled": "Webhooks and chat turned off after failures",
     "buddy": "Buddy programme: your buddy and whether you met",
     "shadowing": "Job shadowing: bookings, with their calendar invitations, and cancellations",
+    "lunch": "Lunch and learn: sessions you signed up for, with their calendar invitations",
 }
 
 DEFAULT_DIGEST_AT = time(8, 0)

@@ -42,6 +42,8 @@ NOTIFICATION_KINDS = (
     "buddy",
     # Job shadowing: a booking (with its calendar invitation) or its cancellation.
     "shadowing",
+    # Lunch and learn: a sign-up confirmed, with its calendar invitation.
+    "lunch",
 )
 
 
