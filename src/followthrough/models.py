@@ -27,6 +27,7 @@ from followthrough.practice.models import GameDecision, GameResult, GameSession,
 from followthrough.practice.roleplay.live_models import LiveMark, LiveMember, LiveSession
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.xapi_models import XapiStatement
+from followthrough.programmes.lunch_models import LunchSession, LunchSignup
 from followthrough.programmes.models import BuddyAssignment, BuddyEnrolment, BuddyRound
 from followthrough.programmes.shadowing_models import (
     ShadowingBooking,
@@ -87,6 +88,8 @@ __all__ = [
     "LiveMark",
     "LiveMember",
     "LiveSession",
+    "LunchSession",
+    "LunchSignup",
     "Membership",
     "Notification",
     "NotificationChoice",
