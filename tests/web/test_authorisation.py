@@ -320,6 +320,8 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/team/{team_id}/accept"),
     },
     "lead": {
+        ("GET", "/practice/what-if"),
+        ("POST", "/practice/what-if"),
         ("GET", "/buddies/effect"),
         ("GET", "/learning"),
         ("POST", "/learning/cohorts"),

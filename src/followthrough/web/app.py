@@ -43,6 +43,7 @@ from followthrough.notify.web import router as home_pages
 from followthrough.org.api import router as org_router
 from followthrough.org.profile_web import router as profile_pages
 from followthrough.org.web import router as admin_pages
+from followthrough.practice.fitted_web import router as what_if_pages
 from followthrough.practice.roleplay.api import router as roleplay_router
 from followthrough.practice.roleplay.live_web import router as live_roleplay_pages
 from followthrough.practice.roleplay.web import router as roleplay_pages
@@ -203,6 +204,8 @@ def create_app(
     # Before the game's pages: its /practice/{game_id} would take /practice/role-plays.
     app.include_router(live_roleplay_pages)
     app.include_router(roleplay_pages)
+    # Before the game pages: /practice/what-if is not a game's number.
+    app.include_router(what_if_pages)
     app.include_router(game_pages)
     app.include_router(insight_pages)
     app.include_router(password_reset_pages)

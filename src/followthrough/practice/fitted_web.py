@@ -1,0 +1,107 @@
+"""The what-if page: a lead tries a change on the simulation fitted to the desk's own history
+(more people in a team, a faster acceptance target, fewer bounces) and sees each team's hours
+to accept and to resolve with the change beside the current state, with 95% intervals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from followthrough.errors import NotAllowed
+from followthrough.practice.fitted.fit import fit as fit_history
+from followthrough.practice.fitted.fit import modelled_teams
+from followthrough.practice.fitted.history import History, read_history
+from followthrough.practice.fitted.whatif import Change, WhatIf, what_if
+from followthrough.web.deps import UnitOfWorkRoute
+from followthrough.web.pages import (
+    CHECK_FIELDS,
+    ChangePage,
+    FieldProblem,
+    FormErrors,
+    Page,
+    ReadPage,
+)
+
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+# The fit reads this many days of history up to today.
+HISTORY_DAYS = 120
+REPLICATIONS = 6
+
+
+def _only_leads(page: Page) -> None:
+    if not page.viewer.leads:
+        raise NotAllowed("only team leads and admins try changes on the simulation")
+
+
+def _history(page: Page) -> History:
+    return read_history(page.session, page.now - timedelta(days=HISTORY_DAYS), page.now)
+
+
+def _render(
+    page: Page,
+    history: History,
+    errors: FormErrors | None = None,
+    result: WhatIf | None = None,
+) -> Response:
+    teams = modelled_teams(history)
+    return page.render(
+        "practice/what_if.html",
+        status=errors.status if errors else 200,
+        errors=errors,
+        teams=teams,
+        values=page.form if (errors or result) else None,
+        result=result,
+        days=HISTORY_DAYS,
+    )
+
+
+@router.get("/practice/what-if")
+def what_if_page(page: ReadPage) -> Response:
+    _only_leads(page)
+    return _render(page, _history(page))
+
+
+def _number(raw: str, name: str, problems: dict[str, FieldProblem], default: float) -> float:
+    raw = raw.strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        problems[name] = FieldProblem("must be a number")
+        return default
+
+
+@router.post("/practice/what-if")
+def try_change(page: ChangePage) -> Response:
+    _only_leads(page)
+    history = _history(page)
+    teams = {str(t.team_id): t for t in modelled_teams(history)}
+    form = page.form
+    problems: dict[str, FieldProblem] = {}
+    team = teams.get(form.get("team"))
+    if team is None:
+        problems["team"] = FieldProblem("choose a team with requests in its history")
+    extra = _number(form.get("extra_people"), "extra_people", problems, 0.0)
+    if extra != int(extra):
+        problems.setdefault("extra_people", FieldProblem("must be a whole number"))
+    elif team is not None and team.staff + extra < 1:
+        problems["extra_people"] = FieldProblem("would leave the team with nobody")
+    accept = _number(form.get("accept_within"), "accept_within", problems, 0.0)
+    if accept < 0:
+        problems["accept_within"] = FieldProblem("must be 0 (no change) or more hours")
+    kept = _number(form.get("bounces_kept"), "bounces_kept", problems, 100.0)
+    if not 0 <= kept <= 100:
+        problems["bounces_kept"] = FieldProblem("must be between 0 and 100 percent")
+    if problems or team is None:
+        return _render(page, history, FormErrors("whatif", message=CHECK_FIELDS, problems=problems))
+    change = Change(
+        extra_people={team.team_id: int(extra)} if extra else {},
+        accept_within_hours={team.team_id: accept} if accept > 0 else {},
+        bounces_kept=kept / 100.0,
+    )
+    result = what_if(fit_history(history, rounds=3), change, replications=REPLICATIONS)
+    return _render(page, history, result=result)
