@@ -124,10 +124,14 @@ def test_the_back_test_compares_with_what_happened_in_the_held_out_months(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="Not met yet: per-team errors on the held-out months are up to about 35% "
-    "on the demo. The demo's teams drift between the fit's months "
-    "and the held-out ones, small teams have few held-out requests, and the simulation has "
-    "one working week for all teams (Customer Service also works Saturdays).",
+    reason="Not met yet: on the demo (3,000 requests, fit May 20 to Sep 20, held out to Nov 20) "
+    "per-team errors in mean hours to resolve are up to about 30% and in hours to accept up to "
+    "about 50% (HR, 15 held-out requests; Customer Service, 1 hour). The main reason is that "
+    "the demo's teams themselves change between the two periods: 8 of 11 teams' observed mean "
+    "hours to resolve moved 11-25% from the fit's months to the held-out ones (Underwriting "
+    "-23%, Core Systems -24%, Claims Payments +25%), so no fit of the past months alone can "
+    "be within 10% of all of them; the simulation also has one working week for all teams "
+    "(Customer Service works Saturdays too).",
 )
 def test_the_fitted_company_back_tests_within_ten_percent_per_team(checked: Backtest) -> None:
     errors = {t.team: round(t.resolve_error, 3) for t in checked.teams}
