@@ -21,7 +21,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from followthrough.db import Database
 from followthrough.errors import InvalidInput, NotFound, ServiceBusy
-from followthrough.fields import Id
+from followthrough.fields import Id, Offset, form_id
 from followthrough.practice.roleplay import live_service, service
 from followthrough.practice.roleplay.live_models import LiveSession
 from followthrough.practice.roleplay.live_rules import MarkKind, Role
@@ -159,9 +159,12 @@ def _version(database: Database, live_id: int) -> int | None:
 
 
 @router.get(BASE + "/{live_id}/live")
-def live(live_id: Id, request: Request, page: ReadPage) -> StreamingResponse:
-    """Server-sent events: 'change' with the session's version whenever it moves on."""
-    start = live_service.visible_session(page.session, page.viewer.person_id, live_id).version
+def live(live_id: Id, request: Request, page: ReadPage, after: Offset = 0) -> StreamingResponse:
+    """Server-sent events: 'change' with the session's version whenever it moves on from the
+    version the page was drawn at (`after`, or the stream's Last-Event-ID when it reconnects),
+    so a change between drawing the page and opening the stream is not missed."""
+    live_service.visible_session(page.session, page.viewer.person_id, live_id)
+    start = form_id(request.headers.get("last-event-id", "")) or after
     database: Database = request.app.state.database
 
     async def stream() -> AsyncIterator[str]:

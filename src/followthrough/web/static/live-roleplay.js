@@ -1,4 +1,4 @@
-// Live role-play session: refresh the board when the server says the session changed.
+// Live role-play session (loaded at the end of the page's body): refresh the board when the server says the session changed.
 // The server sends 'change' (server-sent events) when the session's version moves on; the board
 // is fetched again and swapped in, and the observer's turn list grows to the newest turn unless
 // they picked another one. Forms outside the board are left alone, so nobody loses what they type.
@@ -54,7 +54,15 @@
       });
   }
 
-  var events = new EventSource(board.dataset.events);
-  events.addEventListener("change", refresh);
-  events.addEventListener("gone", function () { events.close(); });
+  var drawn = board.querySelector("[data-version]");
+  var events = new EventSource(board.dataset.events + "?after=" + (drawn ? drawn.dataset.version : "0"));
+  function stop() { events.close(); }
+  events.addEventListener("change", function () {
+    // The page was left (an htmx swap replaced it): this stream is no longer anyone's.
+    if (!document.body.contains(board)) { stop(); return; }
+    refresh();
+  });
+  events.addEventListener("gone", stop);
+  document.addEventListener("htmx:beforeSwap", stop, { once: true });
+  window.addEventListener("pagehide", stop, { once: true });
 }());
