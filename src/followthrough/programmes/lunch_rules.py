@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from followthrough.insight.silo import PairFigures
 
@@ -66,3 +67,45 @@ def suggest_topics(pairs: Sequence[PairFigures], limit: int = 3) -> list[TopicSu
             "request picked up sooner.",
         )
     return chosen
+
+
+# What a proposal may say: sessions over lunch, a room for at most a few hundred.
+MINUTES = (15, 120)
+CAPACITY = (1, 500)
+RATINGS = (1, 5)
+TITLE_LIMIT = 200
+FEEDBACK_LIMIT = 2000
+
+
+def check_proposal(
+    title: str, minutes: int, place: str, capacity: int, starts_at: datetime, now: datetime
+) -> dict[str, str]:
+    """What is wrong with a proposed session, by field (empty: nothing)."""
+    wrong: dict[str, str] = {}
+    if not title.strip():
+        wrong["title"] = "give the session a title"
+    elif len(title) > TITLE_LIMIT:
+        wrong["title"] = f"keep the title under {TITLE_LIMIT} characters"
+    if not MINUTES[0] <= minutes <= MINUTES[1]:
+        wrong["minutes"] = f"a session lasts {MINUTES[0]} to {MINUTES[1]} minutes"
+    if not place.strip():
+        wrong["place"] = "say where it is: a room or a meeting link"
+    if not CAPACITY[0] <= capacity <= CAPACITY[1]:
+        wrong["capacity"] = f"room for {CAPACITY[0]} to {CAPACITY[1]} people"
+    if starts_at <= now:
+        wrong["starts_at"] = "choose a time in the future"
+    return wrong
+
+
+def may_sign_up(taken: int, capacity: int, starts_at: datetime, now: datetime) -> str | None:
+    """Why a person may not take a place (None: they may)."""
+    if starts_at <= now:
+        return "this session has already started"
+    if taken >= capacity:
+        return "this session is full"
+    return None
+
+
+def is_link(text: str) -> bool:
+    """A notes or recording link: a web address."""
+    return text.startswith(("https://", "http://")) and " " not in text.strip() and len(text) > 8
