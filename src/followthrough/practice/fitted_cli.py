@@ -180,3 +180,29 @@ def what_if_command(
 
 def _range(mean: float, half_width: float) -> str:
     return f"{mean:.1f} ± {half_width:.1f}"
+
+
+@fitted_app.command("scenario")
+def scenario_command(
+    days: Annotated[int, typer.Option(min=7, help="Days of history to fit on, up to now.")] = 120,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Write the fitted company as a scenario file (TOML) on standard output, to read, change
+    and run like the shipped ones: followthrough sim run mine.toml."""
+    import sys
+
+    from followthrough.db import Database
+    from followthrough.practice.fitted.fit import fit
+    from followthrough.practice.fitted.history import read_history
+    from followthrough.practice.fitted.toml_file import scenario_toml
+
+    end = datetime.now(UTC)
+    database = Database(_database_url(database_url))
+    try:
+        with database.unit_of_work(readonly=True) as session:
+            history = read_history(session, end - timedelta(days=days), end)
+    finally:
+        database.dispose()
+    if not history.teams or not any(t.resolved for t in history.teams):
+        raise _fail(f"--days: no team has resolved requests in the last {days} days")
+    sys.stdout.write(scenario_toml(fit(history).scenario))

@@ -19,7 +19,10 @@ from followthrough.org.models import Membership, Team
 from followthrough.practice.fitted.backtest import Backtest, backtest
 from followthrough.practice.fitted.fit import fit
 from followthrough.practice.fitted.history import read_history
+from followthrough.practice.fitted.toml_file import scenario_toml
 from followthrough.practice.fitted.whatif import Change, what_if
+from followthrough.practice.sim.replications import run_replications
+from followthrough.practice.sim.scenario import parse_scenario
 from followthrough.requests.models import Request
 
 SINCE = datetime(2026, 5, 20, tzinfo=UTC)
@@ -159,3 +162,15 @@ def test_a_faster_acceptance_target_changes_that_team_only(demo: Database) -> No
         what_if(fitted, Change(bounces_kept=1.5))
     with pytest.raises(InvalidInput, match="extra_people"):
         what_if(fitted, Change(extra_people={999_999: 1}))
+
+
+def test_the_fitted_company_is_written_as_a_scenario_file_that_reads_back_equal(
+    demo: Database,
+) -> None:
+    with demo.unit_of_work(readonly=True) as session:
+        fitted = fit(read_history(session, SINCE, CUT_OFF), rounds=1)
+    text = scenario_toml(fitted.scenario)
+    assert parse_scenario(text, "fitted.toml") == fitted.scenario
+    # And it runs like any scenario file.
+    summary = run_replications(parse_scenario(text, "fitted.toml"), 2, seed=3, days=14)
+    assert summary.estimates["handoffs"].mean > 0
