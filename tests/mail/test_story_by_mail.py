@@ -9,8 +9,8 @@ Asha (claims assessor) mails Policy Admin's service address; Dan (duty owner) of
 (clerk), who accepts, posts an update and promises a call-back by 12:00. Asha's messages are one
 thread; she answers the update by mail and her words become an update. The call-back never
 comes: the promise breaks (Asha and Cleo are told by mail), no update follows and the request
-escalates to Lee (the team's lead), by mail. The lifecycle tells the lead of the escalation, not
-of the broken promise itself, so that is what Lee's mail is checked for. Cleo resolves it; the resolution mail's signed link, opened over real HTTP,
+escalates to Lee (the team's lead), by mail. Lee hears of the broken promise
+and of the escalation. Cleo resolves it; the resolution mail's signed link, opened over real HTTP,
 shows a page first (GET) and confirms only when asked (POST).
 """
 
@@ -238,6 +238,7 @@ def test_the_seed_story_plays_by_mail_alone(
     assert any(broken in _text(got) for got in _to(smtp_server, ASHA))
     assert any(broken in _text(got) for got in _to(smtp_server, CLEO))
     to_lee = _to(smtp_server, LEE)
+    assert any(broken in _text(got) for got in to_lee)
     assert any("Update overdue" in _text(got) for got in to_lee)
     _one_thread(to_lee, request_id)
 

@@ -293,15 +293,25 @@ def test_a_promise_marked_done_late_is_broken_with_the_note() -> None:
     promise = made.with_new_row(3).promise
     assert promise.id == 3
     assert lifecycle.promise_reminder_due_at(promise) == at(23, 14, 30)
-    late = lifecycle.keep_promise(r, promise, actor_id=CLERK, note="called", now=at(23, 15, 1))
+    late = lifecycle.keep_promise(
+        r, promise, actor_id=CLERK, note="called", lead_id=LEAD, now=at(23, 15, 1)
+    )
     assert late.promise.state == "broken"
+    # The maker, the requester and the team's lead hear of it.
+    assert [n.person_id for n in late.notices] == [CLERK, r.requester_id, LEAD]
     assert late.events[0].payload.to_json() == {
         "promise_id": 3,
         "due_at": "2026-11-23T15:00:00+00:00",
         "late_note": "called",
     }
-    kept = lifecycle.keep_promise(r, promise, actor_id=CLERK, note="called", now=at(23, 15))
+    kept = lifecycle.keep_promise(
+        r, promise, actor_id=CLERK, note="called", lead_id=LEAD, now=at(23, 15)
+    )
     assert kept.promise.state == "kept"
+    assert kept.notices == ()
+    # A lead who made the promise is told once, as its maker.
+    own = lifecycle.break_promise(r, promise, lead_id=CLERK, now=at(23, 15))
+    assert [n.person_id for n in own.notices] == [CLERK, r.requester_id]
     with pytest.raises(InvalidInput):
         lifecycle.make_promise(r, actor_id=CLERK, what="x", due_at=at(23, 12), now=at(23, 12))
 

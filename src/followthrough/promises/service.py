@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.errors import NotAllowed, NotFound
 from followthrough.org.actors import Actor
+from followthrough.org.snapshot import org_snapshot
 from followthrough.promises.models import Promise
 from followthrough.requests import lifecycle
 from followthrough.requests import rules as request_rules
@@ -120,11 +121,22 @@ def keep_promise(
     if actor.person_id not in (promise.made_by_id, request.owner_id):
         raise NotAllowed("only whoever made the promise, or the owner, can mark it done")
     change = lifecycle.keep_promise(
-        facts_of(request), promise_facts(promise), actor_id=actor.person_id, note=note, now=now
+        facts_of(request),
+        promise_facts(promise),
+        actor_id=actor.person_id,
+        note=note,
+        lead_id=_lead_of(session, request.team_id),
+        now=now,
     )
     apply_promise_change(session, request, promise, change)
     session.flush()
     return promise
+
+
+def _lead_of(session: Session, team_id: int) -> int:
+    """Who answers for a team's promises: whoever its escalations go to."""
+    team = org_snapshot(session).team(team_id)
+    return lifecycle.escalates_to(team.lead_id, team.duty_owner)
 
 
 def break_promise(session: Session, promise: Promise, request: Request, now: datetime) -> None:
@@ -133,7 +145,9 @@ def break_promise(session: Session, promise: Promise, request: Request, now: dat
     due = lifecycle.promise_break_due_at(facts)
     if due is None or now < due:
         return
-    change = lifecycle.break_promise(facts_of(request), facts, now=now)
+    change = lifecycle.break_promise(
+        facts_of(request), facts, lead_id=_lead_of(session, request.team_id), now=now
+    )
     apply_promise_change(session, request, promise, change)
     session.flush()
 

@@ -1650,9 +1650,17 @@ def make_promise(
 
 
 def _broken(
-    request: RequestFacts, promise: PromiseFacts, now: datetime, late_note: str | None
+    request: RequestFacts,
+    promise: PromiseFacts,
+    now: datetime,
+    late_note: str | None,
+    lead_id: int | None,
 ) -> PromiseChange:
+    """Broken: whoever made it and whoever it was made to hear of it, and so does the team's
+    lead (`escalates_to`), who answers for the team's promises, unless one of the two."""
     message = f"Broken promise on {request.title}: {promise.what}"
+    told = (promise.made_by_id, promise.made_to_id)
+    lead = () if lead_id is None or lead_id in told else (lead_id,)
     return PromiseChange(
         request=_touched(request, now),
         promise=replace(promise, state=PromiseState.BROKEN),
@@ -1664,22 +1672,29 @@ def _broken(
                 person_id=promise.made_by_id,
             ),
         ),
-        notices=(
-            Notice(promise.made_by_id, NotificationKind.PROMISE_BROKEN, message),
-            Notice(promise.made_to_id, NotificationKind.PROMISE_BROKEN, message),
+        notices=tuple(
+            Notice(person_id, NotificationKind.PROMISE_BROKEN, message)
+            for person_id in (*told, *lead)
         ),
     )
 
 
 def keep_promise(
-    request: RequestFacts, promise: PromiseFacts, *, actor_id: int, note: str, now: datetime
+    request: RequestFacts,
+    promise: PromiseFacts,
+    *,
+    actor_id: int,
+    note: str,
+    lead_id: int | None,
+    now: datetime,
 ) -> PromiseChange:
-    """Marked done: kept if in time; done late it is broken (with the note)."""
+    """Marked done: kept if in time; done late it is broken (with the note), and the team's
+    lead `lead_id` hears of it as of any broken promise."""
     if promise.state != PromiseState.OPEN:
         raise Conflict(f"the promise is already {promise.state}", field="promise_id")
     done = replace(promise, done_at=now, done_note=note)
     if promise_rules.outcome_when_done(promise.due_at, now) != PromiseState.KEPT:
-        return _broken(request, done, now, late_note=note)
+        return _broken(request, done, now, late_note=note, lead_id=lead_id)
     return PromiseChange(
         request=_touched(request, now),
         promise=replace(done, state=PromiseState.KEPT),
@@ -1700,9 +1715,12 @@ def promise_break_due_at(promise: PromiseFacts) -> datetime | None:
     return promise.due_at if promise.state == PromiseState.OPEN else None
 
 
-def break_promise(request: RequestFacts, promise: PromiseFacts, *, now: datetime) -> PromiseChange:
-    """The product breaks an open promise at its due time; maker and requester hear of it."""
-    return _broken(request, promise, now, late_note=None)
+def break_promise(
+    request: RequestFacts, promise: PromiseFacts, *, lead_id: int | None, now: datetime
+) -> PromiseChange:
+    """The product breaks an open promise at its due time; maker, requester and the team's
+    lead `lead_id` (`escalates_to`) hear of it."""
+    return _broken(request, promise, now, late_note=None, lead_id=lead_id)
 
 
 def promise_reminder_due_at(promise: PromiseFacts) -> datetime | None:
