@@ -80,6 +80,8 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/act/{token}"),
         ("GET", "/play"),
         ("POST", "/play"),
+        ("GET", "/mail/unsubscribe/{token}"),
+        ("POST", "/mail/unsubscribe/{token}"),
     },
     "signed in": {
         ("GET", "/api/v1/requests"),
@@ -156,6 +158,13 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/requests/{request_id}/attachments"),
     },
     "yourself": {
+        ("GET", "/api/v1/me/notification-choices"),
+        ("PUT", "/api/v1/me/notification-choices"),
+        ("GET", "/profile/notifications"),
+        ("POST", "/profile/notifications"),
+        ("GET", "/buddies"),
+        ("POST", "/buddies"),
+        ("POST", "/buddies/rounds/{round_id}/met"),
         ("GET", "/learning/mine"),
         ("GET", "/api/v1/learning/mine"),
         ("GET", "/shadowing"),
@@ -320,6 +329,7 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/team/{team_id}/accept"),
     },
     "lead": {
+        ("GET", "/buddies/rounds"),
         ("GET", "/practice/what-if"),
         ("POST", "/practice/what-if"),
         ("GET", "/buddies/effect"),
@@ -477,6 +487,7 @@ def _bindings(world: World, story: ConfidentialStory) -> dict[str, list[str]]:
         "subscription_id": ["999999"],
         "delivery_id": ["999999"],
         "attempt_id": ["999999"],
+        "round_id": ["999999"],
         "live_id": ["999999"],
     }
 

@@ -350,6 +350,20 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/roleplay/attempts/{{attempt_id}}/turns"): ROLEPLAY_PLAYER,
     # Their learning records (xAPI statements), downloaded for another store: admins only.
     ("GET", f"{API}/admin/learning-records"): ADMIN,
+    # Notification choices and unsubscribing (mail): one's own; the unsubscribe link's
+    # signature names the one person and the one kind it stops, so it needs no sign-in.
+    ("GET", f"{API}/me/notification-choices"): YOURSELF,
+    ("PUT", f"{API}/me/notification-choices"): YOURSELF,
+    ("GET", "/profile/notifications"): YOURSELF,
+    ("POST", "/profile/notifications"): YOURSELF,
+    ("GET", "/mail/unsubscribe/{token}"): PUBLIC,
+    ("POST", "/mail/unsubscribe/{token}"): PUBLIC,
+    # Buddies across departments: one's own choice, buddy and "did you meet"; the rounds and
+    # their meet rates for leads and admins.
+    ("GET", "/buddies"): YOURSELF,
+    ("POST", "/buddies"): YOURSELF,
+    ("POST", "/buddies/rounds/{round_id}/met"): YOURSELF,
+    ("GET", "/buddies/rounds"): LEAD,
     ("GET", "/practice/role-plays"): YOURSELF,
     ("POST", "/practice/role-plays/start"): YOURSELF,
     ("GET", "/practice/role-plays/attempts/{attempt_id}"): ROLEPLAY_PLAYER,
