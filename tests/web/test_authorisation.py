@@ -171,6 +171,10 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("POST", "/shadowing/slots"),
         ("POST", "/shadowing/slots/{slot_id}/book"),
         ("GET", "/shadowing/reflections"),
+        ("GET", "/lunch-and-learn"),
+        ("POST", "/lunch-and-learn"),
+        ("POST", "/lunch-and-learn/{lunch_id}/sign-up"),
+        ("POST", "/lunch-and-learn/{lunch_id}/feedback"),
         ("GET", "/api/v1/roleplay/scenarios"),
         ("GET", "/api/v1/roleplay/attempts"),
         ("POST", "/api/v1/roleplay/attempts"),
@@ -357,6 +361,10 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
         ("GET", "/practice/{game_id}/debrief"),
         ("GET", "/practice/{game_id}/report.html"),
         ("GET", "/practice/{game_id}/charts/{slug}.png"),
+    },
+    "lunch organiser": {
+        ("POST", "/lunch-and-learn/{lunch_id}/attendance"),
+        ("POST", "/lunch-and-learn/{lunch_id}/notes"),
     },
     "shadowing visit": {
         ("POST", "/shadowing/slots/{slot_id}/withdraw"),

@@ -110,6 +110,11 @@ ROLEPLAY_PLAYER = Rule(
     "did not exist.",
 )
 
+LUNCH_ORGANISER = Rule(
+    "lunch organiser",
+    "Whoever proposed the lunch-and-learn session in the path, the presenting team's lead, or "
+    "an admin; anyone else signed in gets 403.",
+)
 SHADOWING_VISIT = Rule(
     "shadowing visit",
     "The host of the shadowing slot in the path, or the host or guest of the booking in the "
@@ -412,6 +417,14 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/shadowing/reflections"): YOURSELF,
     # Pages: what the buddy programme changed, for leads and admins.
     ("GET", "/buddies/effect"): LEAD,
+    # Pages: lunch and learn. Anyone signed in proposes, takes a place and (having come) gives
+    # feedback; attendance and notes are for whoever proposed it or the team's lead (403 else).
+    ("GET", "/lunch-and-learn"): YOURSELF,
+    ("POST", "/lunch-and-learn"): YOURSELF,
+    ("POST", "/lunch-and-learn/{lunch_id}/sign-up"): YOURSELF,
+    ("POST", "/lunch-and-learn/{lunch_id}/feedback"): YOURSELF,
+    ("POST", "/lunch-and-learn/{lunch_id}/attendance"): LUNCH_ORGANISER,
+    ("POST", "/lunch-and-learn/{lunch_id}/notes"): LUNCH_ORGANISER,
     # Pages: Insight.
     ("GET", "/insight"): SIGNED_IN,
     ("GET", "/insight/scorecards"): GROUP_FIGURES,
