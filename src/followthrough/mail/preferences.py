@@ -52,6 +52,7 @@ KIND_LABELS = {
     "buddy": "Buddy programme: your buddy and whether you met",
     "shadowing": "Job shadowing: bookings, with their calendar invitations, and cancellations",
     "lunch": "Lunch and learn: sessions you signed up for, with their calendar invitations",
+    "leader_message": "Company-wide messages from leaders",
 }
 
 DEFAULT_DIGEST_AT = time(8, 0)

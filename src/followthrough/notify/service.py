@@ -44,6 +44,8 @@ NOTIFICATION_KINDS = (
     "shadowing",
     # Lunch and learn: a sign-up confirmed, with its calendar invitation.
     "lunch",
+    # A leader's company-wide message (recognitions, the silo map, the programmes).
+    "leader_message",
 )
 
 
