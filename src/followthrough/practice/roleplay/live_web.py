@@ -1,11 +1,13 @@
 """Live role-play pages: open a session, join it with its code on a phone, play and mark each
 round, watch the board update, and read the debrief.
 
-Screens follow changes through server-sent events that poll the session's version number (one
-indexed integer) every quarter second. Short polling, not a per-process notifier or PostgreSQL
+Screens follow changes through server-sent events. Each server process keeps one watcher per
+open session that reads the session's version number (one indexed integer) every quarter second
+and wakes every stream of that session held by the process. Short polling, not PostgreSQL
 LISTEN/NOTIFY: the version is written in the change's own transaction, so any number of server
-processes, on SQLite or PostgreSQL, see it without a broker or a held connection per stream, and
-a screen is at most a quarter second behind.
+processes, on SQLite or PostgreSQL, see it without a broker or a connection held open per
+process; the cost is one small read per session and process four times a second, whatever the
+number of screens, and a screen is at most a quarter second behind.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -29,7 +32,7 @@ from followthrough.practice.roleplay.rubric import BEHAVIOURS, Block
 from followthrough.practice.roleplay.scenario import shipped_scenarios
 from followthrough.practice.roleplay.scoring import shipped_model
 from followthrough.web.deps import UnitOfWorkRoute, admission
-from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage
+from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage, templates
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -110,16 +113,18 @@ def _context(page: Page, live: LiveSession) -> dict[str, Any]:
     groups = live_service.board(
         page.session, live, only_group=member.group_number if member else None
     )
-    scenario = service.scenario_named(live.scenario_name)
     mine = groups[0] if member and groups else None
     attempt = mine.attempt if mine else None
+    scenario = (
+        live_service.played(attempt) if attempt else service.scenario_named(live.scenario_name)
+    )
     return {
         "live": live,
         "member": member,
         "scenario": scenario,
         "groups": groups,
         "group": mine,
-        "step": service.played_scenario(attempt).node(attempt.node) if attempt else None,
+        "step": scenario.node(attempt.node) if attempt else None,
         "attempt": attempt,
         "blocks": BLOCKS,
         "behaviours": BEHAVIOURS,
@@ -148,14 +153,49 @@ def session_page(live_id: Id, page: ReadPage) -> Response:
 def board(live_id: Id, page: ReadPage) -> Response:
     """The part of the session page that changes: transcript and scores, for the live script."""
     live = live_service.visible_session(page.session, page.viewer.person_id, live_id)
-    response = page.render("roleplay/_live_board.html", **_context(page, live))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # Only the fragment, without the page's header counts: every screen fetches it on every
+    # change, so it costs the board's reads and nothing else.
+    return templates.TemplateResponse(
+        page.request,
+        "roleplay/_live_board.html",
+        {"viewer": page.viewer, **_context(page, live)},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _version(database: Database, live_id: int) -> int | None:
     with database.unit_of_work(readonly=True) as session:
         return live_service.current_version(session, live_id)
+
+
+class _Watcher:
+    """One reader of a session's version per process, shared by all its streams there."""
+
+    def __init__(self) -> None:
+        self.version: int | None = -1
+        self.changed = asyncio.Condition()
+        self.streams = 0
+        self.task: asyncio.Task[None] | None = None
+
+    async def poll(self, request: Request, live_id: int) -> None:
+        database: Database = request.app.state.database
+        while self.streams > 0:
+            try:
+                version = await admission(request).run(
+                    partial(_version, database, live_id), write=False
+                )
+            except ServiceBusy:
+                version = self.version
+            if version != self.version:
+                async with self.changed:
+                    self.version = version
+                    self.changed.notify_all()
+            if version is None:
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+
+_watchers: dict[int, _Watcher] = {}
 
 
 @router.get(BASE + "/{live_id}/live")
@@ -165,29 +205,34 @@ def live(live_id: Id, request: Request, page: ReadPage, after: Offset = 0) -> St
     so a change between drawing the page and opening the stream is not missed."""
     live_service.visible_session(page.session, page.viewer.person_id, live_id)
     start = form_id(request.headers.get("last-event-id", "")) or after
-    database: Database = request.app.state.database
 
     async def stream() -> AsyncIterator[str]:
-        last = start
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + STREAM_SECONDS
-        yield f"retry: 1000\nid: {last}\nevent: hello\ndata: {last}\n\n"
-        while loop.time() < deadline:
-            if await request.is_disconnected():
-                return
-            try:
-                version = await admission(request).run(
-                    partial(_version, database, live_id), write=False
-                )
-            except ServiceBusy:
-                version = last
-            if version is None:
-                yield "event: gone\ndata: \n\n"
-                return
-            if version != last:
-                last = version
-                yield f"id: {last}\nevent: change\ndata: {last}\n\n"
-            await asyncio.sleep(POLL_SECONDS)
+        watcher = _watchers.setdefault(live_id, _Watcher())
+        watcher.streams += 1
+        if watcher.task is None or watcher.task.done():
+            watcher.task = asyncio.create_task(watcher.poll(request, live_id))
+        try:
+            last = start
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + STREAM_SECONDS
+            yield f"retry: 1000\nid: {last}\nevent: hello\ndata: {last}\n\n"
+            while loop.time() < deadline:
+                if watcher.version is None:
+                    yield "event: gone\ndata: \n\n"
+                    return
+                if watcher.version not in (-1, last):
+                    last = watcher.version
+                    yield f"id: {last}\nevent: change\ndata: {last}\n\n"
+                if await request.is_disconnected():
+                    return
+                async with watcher.changed:
+                    # Wakes on a change, or after a while to notice a closed connection.
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(watcher.changed.wait(), 5)
+        finally:
+            watcher.streams -= 1
+            if watcher.streams == 0:
+                _watchers.pop(live_id, None)
 
     return StreamingResponse(
         stream(),
