@@ -24,6 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "import",
             "search",
             "roleplay",
+            "live-roleplay",
             "mail-out",
             "mail-in",
             "buddies",
@@ -128,6 +129,15 @@ def main(argv: list[str] | None = None) -> None:
         from bench import roleplay
 
         roleplay.run(console, rounds=1 if args.quick else roleplay.ROUNDS)
+    if args.only in (None, "live-roleplay"):
+        from bench import live_roleplay
+
+        live_roleplay.run(
+            console,
+            groups=3 if args.quick else live_roleplay.GROUPS,
+            backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
+            pg_admin_url=args.pg_admin_url,
+        )
     if args.only in (None, "mail-out"):
         from bench import mail_out
 
