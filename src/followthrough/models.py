@@ -28,6 +28,7 @@ from followthrough.practice.roleplay.live_models import LiveMark, LiveMember, Li
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.xapi_models import XapiStatement
 from followthrough.programmes.lunch_models import LunchSession, LunchSignup
+from followthrough.programmes.messages_models import LeaderMessage
 from followthrough.programmes.models import BuddyAssignment, BuddyEnrolment, BuddyRound
 from followthrough.programmes.shadowing_models import (
     ShadowingBooking,
@@ -82,6 +83,7 @@ __all__ = [
     "InboundMail",
     "InternalNote",
     "JobRun",
+    "LeaderMessage",
     "LearningCohort",
     "LearningModule",
     "LearningSession",
