@@ -15,6 +15,7 @@ from followthrough.db import Database
 from followthrough.history.models import Event
 from followthrough.mail import inbound
 from followthrough.mail.inbound_models import BouncingAddress, ServiceMailAddress
+from followthrough.notify.models import Notification, OutboxMessage
 from tests.conftest import T0, Clock, LiveServer, serving
 from tests.factories import World
 from tests.web.pages import Visitor
@@ -184,3 +185,78 @@ def test_the_api_sets_lists_and_fixes_with_problems_naming_the_field(
     assert "address" in unknown.text
     assert len(_events(db, "service_mail_address_set")) == 1
     assert len(_events(db, "mail_address_fixed")) == 1
+
+
+def _failed_mail(db: Database, world: World, why: str) -> int:
+    """A notification whose mail the server refused for good (as the sender records it)."""
+    with db.unit_of_work() as session:
+        note = Notification(
+            person_id=world.people["asha"], kind="update_posted", message="An update", created_at=T0
+        )
+        session.add(note)
+        session.flush()
+        row = OutboxMessage(
+            notification_id=note.id,
+            channel="email",
+            state="failed",
+            attempts=5,
+            created_at=T0,
+            message_id="<n1@desk.test>",
+            last_error=why,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_an_admin_sees_failed_mail_and_sends_it_again_audited(
+    db: Database, world: World, ada: Visitor, server: LiveServer, tokens: dict[str, str]
+) -> None:
+    outbox_id = _failed_mail(db, world, "550 5.1.1 mailbox unavailable")
+    page = ada.get("/admin/mail").text
+    assert "1 failed" in page
+    assert "550 5.1.1 mailbox unavailable" in page
+    assert "Asha Assessor" in page
+
+    api = server.client(tokens["ada"])
+    listed = api.get("/admin/mail/outbox").json()
+    assert listed["counts"] == {"failed": 1}
+    assert [f["outbox_id"] for f in listed["failed"]] == [outbox_id]
+
+    again = ada.post("/admin/mail/outbox", {})
+    assert again.status_code == 303
+    with db.unit_of_work(readonly=True) as session:
+        row = session.get(OutboxMessage, outbox_id)
+        assert row is not None
+        # Back to be sent with fresh tries, under the Message-ID it already had.
+        assert (row.state, row.attempts, row.message_id) == ("pending", 0, "<n1@desk.test>")
+    [event] = _events(db, "mail_sent_again")
+    assert (event.actor_id, event.payload) == (world.people["ada"], {"messages": 1})
+    assert "No mail has failed" in ada.get("/admin/mail").text
+    assert "1 failed message sent again" in ada.get("/admin").text
+    # Nothing failed: nothing to send, nothing recorded.
+    assert api.post("/admin/mail/outbox/send-again").json() == {"messages": 0}
+    assert len(_events(db, "mail_sent_again")) == 1
+
+    lee = server.client(tokens["lee"])
+    assert lee.get("/admin/mail/outbox").status_code == 403
+    assert lee.post("/admin/mail/outbox/send-again").status_code == 403
+
+
+def test_the_command_line_sends_failed_mail_again_audited_with_no_person(
+    db: Database, world: World
+) -> None:
+    from typer.testing import CliRunner
+
+    from followthrough.cli import app
+
+    outbox_id = _failed_mail(db, world, "421 try later, for the fifth time")
+    result = CliRunner().invoke(app, ["mail", "send-failed-again", "--database-url", db.url])
+    assert result.exit_code == 0, result.output
+    assert "1 failed message put back to be sent" in result.output
+    with db.unit_of_work(readonly=True) as session:
+        row = session.get(OutboxMessage, outbox_id)
+        assert row is not None
+        assert (row.state, row.attempts) == ("pending", 0)
+    [event] = _events(db, "mail_sent_again")
+    assert (event.actor_id, event.payload) == (None, {"messages": 1})

@@ -84,6 +84,8 @@ class EventKind(StrEnum):
     # An admin's mail settings: how mail reaches a service, an address that bounced fixed.
     SERVICE_MAIL_ADDRESS_SET = "service_mail_address_set"
     MAIL_ADDRESS_FIXED = "mail_address_fixed"
+    # An admin sent mail that had failed for good once more.
+    MAIL_SENT_AGAIN = "mail_sent_again"
     # A request moved to another catalog service (re-categorised). Not `service_changed`: that
     # kind is an admin's change to a service's own targets.
     RECATEGORISED = "recategorised"
@@ -501,6 +503,14 @@ class MailAddressFixed(Payload):
 
 
 @dataclass(frozen=True)
+class MailSentAgain(Payload):
+    """Mail that had failed after its last try put back to be sent: how many messages."""
+
+    KIND = EventKind.MAIL_SENT_AGAIN
+    messages: int = 0
+
+
+@dataclass(frozen=True)
 class OrganisationImported(Payload):
     """Departments, teams, people and services created or updated from files (`followthrough
     import org`), counted in words; run on the server, so no person is its actor."""
@@ -643,6 +653,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         ServiceMailAddressSet,
         MailAddressFixed,
         OrganisationImported,
+        MailSentAgain,
         ServiceChanged,
         TeamCalendarChanged,
         TeamRolesChanged,

@@ -7,16 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from followthrough.errors import InvalidInput, NotAllowed
-from followthrough.history.payloads import MailAddressFixed, ServiceMailAddressSet
+from followthrough.history.payloads import MailAddressFixed, MailSentAgain, ServiceMailAddressSet
 from followthrough.history.service import record_event
 from followthrough.mail import inbound
 from followthrough.mail.inbound_models import ServiceMailAddress
+from followthrough.mail.outbound import OutboxState
 from followthrough.mail.safety import normalised_address
 from followthrough.mail.threading import service_address
+from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.actors import Actor
 from followthrough.org.models import Person, Service
 from followthrough.org.service import get_service
@@ -113,3 +115,54 @@ def mark_address_fixed(session: Session, admin: Actor, address: str, now: dateti
         actor_id=admin.person_id,
         person_id=whose,
     )
+
+
+# -- mail that failed -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedMail:
+    """A message given up after its last try (or refused for good by the mail server)."""
+
+    outbox_id: int
+    person_name: str
+    kind: str
+    request_id: int | None
+    created_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+def failed_mail(session: Session, limit: int = 50) -> list[FailedMail]:
+    """The newest messages that failed, with why."""
+    rows = session.execute(
+        select(OutboxMessage, Notification.kind, Notification.request_id, Person.name)
+        .join(Notification, Notification.id == OutboxMessage.notification_id)
+        .join(Person, Person.id == Notification.person_id)
+        .where(OutboxMessage.channel == "email", OutboxMessage.state == OutboxState.FAILED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        FailedMail(o.id, name, kind, request_id, o.created_at, o.attempts, o.last_error)
+        for o, kind, request_id, name in rows
+    ]
+
+
+def send_failed_again(session: Session, admin: Actor | None, now: datetime) -> int:
+    """Put every failed message back to be sent, with fresh tries (its Message-ID stays, so a
+    reader's mail client treats a copy that did arrive after all as the same message);
+    audited with how many. `admin` None: the server's command line."""
+    if admin is not None:
+        _require_admin(admin)
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.channel == "email", OutboxMessage.state == OutboxState.FAILED)
+        .values(state=OutboxState.PENDING, attempts=0, not_before=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        actor_id = None if admin is None else admin.person_id
+        record_event(session, MailSentAgain(messages=count), now, actor_id=actor_id)
+    return count

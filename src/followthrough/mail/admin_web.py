@@ -17,6 +17,7 @@ from followthrough.config import Settings
 from followthrough.fields import Id
 from followthrough.mail import admin as audited
 from followthrough.mail.bounces import bouncing_now
+from followthrough.mail.outbound import outbox_counts
 from followthrough.org.actors import Actor
 from followthrough.web.deps import AdminActor, DbSession, Now, UnitOfWorkRoute, admin_actor
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage, model_from_form
@@ -57,6 +58,25 @@ class BouncingOut(BaseModel):
     request_id: int | None
 
 
+class FailedMailOut(BaseModel):
+    outbox_id: int
+    person_name: str
+    kind: str
+    request_id: int | None
+    created_at: datetime
+    attempts: int
+    last_error: str | None = Field(description="what the mail server or the sender said")
+
+
+class OutboxOut(BaseModel):
+    counts: dict[str, int] = Field(description="mail messages in each state")
+    failed: list[FailedMailOut] = Field(description="the newest 50 that failed, newest first")
+
+
+class SentAgainOut(BaseModel):
+    messages: int = Field(description="how many failed messages were put back to be sent")
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -83,7 +103,26 @@ def mark_fixed(body: FixedIn, session: Session, admin: Actor, now: datetime) -> 
     audited.mark_address_fixed(session, admin, body.address, now)
 
 
+def outbox(session: Session) -> OutboxOut:
+    return OutboxOut(
+        counts=outbox_counts(session),
+        failed=[FailedMailOut(**vars(row)) for row in audited.failed_mail(session)],
+    )
+
+
 # -- API --------------------------------------------------------------------------------------
+
+
+@api.get("/outbox", response_model=OutboxOut)
+def get_outbox(session: DbSession, admin: AdminActor) -> OutboxOut:
+    """How many mail messages are waiting, sent and failed, and the failed ones with why."""
+    return outbox(session)
+
+
+@api.post("/outbox/send-again", response_model=SentAgainOut)
+def post_send_again(session: DbSession, admin: AdminActor, now: Now) -> SentAgainOut:
+    """Put every failed message back to be sent (same Message-ID, fresh tries). Audited."""
+    return SentAgainOut(messages=audited.send_failed_again(session, admin, now))
 
 
 @api.get("/services", response_model=list[ServiceMailOut])
@@ -133,6 +172,7 @@ def _page(page: Page, errors: FormErrors | None = None) -> Response:
         services=list_service_mail(page.session, settings),
         inbound_address=settings.mail_inbound_address,
         bouncing=list_bouncing(page.session),
+        outbox=outbox(page.session),
         errors=errors,
     )
 
@@ -174,3 +214,11 @@ def fixed_page(page: ChangePage) -> Response:
         lambda: mark_fixed(model_from_form(FixedIn, page.form), page.session, page.actor, page.now),
         "Marked fixed: mail to that address starts again.",
     )
+
+
+@pages.post("/outbox")
+def send_again_page(page: ChangePage) -> Response:
+    admin_actor(page.actor)
+    count = audited.send_failed_again(page.session, page.actor, page.now)
+    words = "1 message" if count == 1 else f"{count} messages"
+    return page.redirect(PAGE, f"{words} put back to be sent.")

@@ -104,6 +104,22 @@ def send_command(
         raise _server_error(report.server_error)
 
 
+@mail_app.command("send-failed-again")
+def send_failed_again_command(database_url: DatabaseUrl = None) -> None:
+    """Put every message that failed back to be sent (after fixing the cause); audited."""
+    from followthrough.db import Database
+    from followthrough.mail.admin import send_failed_again
+
+    settings = _settings(database_url=database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.unit_of_work() as session:
+            count = send_failed_again(session, None, datetime.now(UTC))
+    finally:
+        database.dispose()
+    console.print(f"{count} failed message{'s' if count != 1 else ''} put back to be sent")
+
+
 @mail_app.command("test")
 def check_command(
     to: Annotated[str, typer.Option("--to", help="Send the test message to this address.")],

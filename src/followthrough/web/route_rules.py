@@ -249,6 +249,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("PUT", f"{API}/admin/mail/services/{{service_id}}"): ADMIN,
     ("GET", f"{API}/admin/mail/bouncing"): ADMIN,
     ("POST", f"{API}/admin/mail/bouncing/fixed"): ADMIN,
+    ("POST", "/admin/mail/outbox"): ADMIN,
+    ("GET", f"{API}/admin/mail/outbox"): ADMIN,
+    ("POST", f"{API}/admin/mail/outbox/send-again"): ADMIN,
     # Chat channels: a person's own; a team's is its lead's (or an admin's).
     ("GET", "/account/chat"): YOURSELF,
     ("POST", "/account/chat"): YOURSELF,
