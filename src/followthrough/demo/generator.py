@@ -25,7 +25,8 @@ from sqlalchemy.sql import ColumnElement
 
 from followthrough.db import Base, Database, make_engine, normalise_url
 from followthrough.demo.company import Company, write_company
-from followthrough.demo.history import END, simulate
+from followthrough.demo.history import END, START, simulate
+from followthrough.demo.programme import LIFT, plan_rollout, write_programme
 from followthrough.demo.story import Story, play_story
 from followthrough.demo.writer import restart_sequences, row_count, write_history
 from followthrough.history.models import Event
@@ -141,10 +142,17 @@ def _counts(session: Session) -> dict[str, int]:
 
 
 def build_demo(
-    database_url: str, *, requests: int = 20_000, seed: int = 2026, console: Console
+    database_url: str,
+    *,
+    requests: int = 20_000,
+    seed: int = 2026,
+    console: Console,
+    programme_lift: float = LIFT,
 ) -> None:
     """Re-create the database as the demo insurer with about `requests` requests of history
-    ending at END, the story played through the real services, and fresh timescales."""
+    ending at END, the story played through the real services, and fresh timescales. The
+    training programme's communication module is rolled out in waves; `programme_lift` is the
+    share of would-be broken promises its completers keep afterwards (0: no effect)."""
     started = time.perf_counter()
     rng = random.Random(seed)
     reset_database(database_url)
@@ -161,7 +169,14 @@ def build_demo(
         with progress, database.unit_of_work() as session:
             company = write_company(session, demo_password_hash(seed))
             simulating = progress.add_task("Simulating", total=None)
-            history = simulate(company, rng, requests, tick=lambda: progress.advance(simulating))
+            rollout = plan_rollout(company, START, lift=programme_lift)
+            history = simulate(
+                company,
+                rng,
+                requests,
+                tick=lambda: progress.advance(simulating),
+                rollout=rollout,
+            )
             progress.update(
                 simulating, total=len(history.requests), completed=len(history.requests)
             )
@@ -169,6 +184,7 @@ def build_demo(
             write_history(session, history, company, tick=lambda n: progress.advance(writing, n))
             restart_sequences(session)
             story = play_story(session, company)
+            write_programme(session, company, rollout)
             _refresh_timescales(session, progress)
             summary = Summary(_counts(session), story)
     finally:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from followthrough.demo import texts
 from followthrough.demo.company import Company, ServiceSpec
+from followthrough.demo.programme import Rollout
 from followthrough.org.rules import (
     WorkingCalendar,
     add_business_hours,
@@ -555,6 +556,9 @@ class Life:
         """Let time pass to `when`, the owner posting updates as the cadence asks."""
         behaviour = self.company.team_specs[self.r.team].behaviour
         diligence = behaviour.diligence if diligence is None else diligence
+        if self.world.rollout is not None:
+            # The training programme's built-in effect: its completers post updates on time.
+            diligence = self.world.rollout.keep_chance(self.r.owner, diligence, self.cursor)
         while self.r.now.next_update_due_at is not None and self.r.now.next_update_due_at < when:
             due = self.r.now.next_update_due_at
             if self.rng.random() < diligence:
@@ -1211,6 +1215,9 @@ class Life:
         local = due.astimezone(ZoneInfo(self.cal().timezone))
         what = rng.choice(texts.PROMISES).format(time=f"{local:%H:%M}")
         promise = self.make_promise(self.r.owner, what, due, self.cursor)
+        if self.world.rollout is not None:
+            # The training programme's built-in effect: its completers keep more promises.
+            keep = self.world.rollout.keep_chance(self.r.owner, keep, self.cursor)
         if rng.random() < keep:
             span = (due - self.cursor).total_seconds()
             done = _whole(self.cursor + timedelta(seconds=span * rng.uniform(0.3, 0.95)))
@@ -1274,9 +1281,16 @@ class Simulation:
     """Opens the requests of six months in time order and lives each one through."""
 
     def __init__(
-        self, company: Company, rng: random.Random, requests: int, *, record_actions: bool = False
+        self,
+        company: Company,
+        rng: random.Random,
+        requests: int,
+        *,
+        record_actions: bool = False,
+        rollout: Rollout | None = None,
     ) -> None:
         self.company = company
+        self.rollout = rollout
         self.rng = rng
         self.history = History()
         self.record_actions = record_actions
@@ -1467,6 +1481,8 @@ def simulate(
     tick: Callable[[], None] | None = None,
     *,
     record_actions: bool = False,
+    rollout: Rollout | None = None,
 ) -> History:
     """About `requests` requests (sub-requests included) opened over the six months before END."""
-    return Simulation(company, rng, requests, record_actions=record_actions).run(tick)
+    simulation = Simulation(company, rng, requests, record_actions=record_actions, rollout=rollout)
+    return simulation.run(tick)
