@@ -51,6 +51,7 @@ from followthrough.practice.roleplay.xapi_api import router as learning_records_
 from followthrough.practice.web import router as game_pages
 from followthrough.programmes.effect_web import router as buddy_effect_pages
 from followthrough.programmes.lunch_web import router as lunch_pages
+from followthrough.programmes.messages_web import router as leader_message_pages
 from followthrough.programmes.shadowing_web import router as shadowing_pages
 from followthrough.programmes.web import router as buddy_pages
 from followthrough.promises.api import router as promises_router
@@ -220,6 +221,7 @@ def create_app(
     app.include_router(shadowing_pages)
     app.include_router(buddy_effect_pages)
     app.include_router(lunch_pages)
+    app.include_router(leader_message_pages)
     app.include_router(learning_pages)
 
     @app.exception_handler(SignInRequired)

@@ -428,6 +428,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/lunch-and-learn/{lunch_id}/feedback"): YOURSELF,
     ("POST", "/lunch-and-learn/{lunch_id}/attendance"): LUNCH_ORGANISER,
     ("POST", "/lunch-and-learn/{lunch_id}/notes"): LUNCH_ORGANISER,
+    # Pages: leaders' company-wide messages; everyone reads the archive, leads write.
+    ("GET", "/messages"): YOURSELF,
+    ("GET", "/messages/new"): LEAD,
+    ("POST", "/messages"): LEAD,
     # Pages: Insight.
     ("GET", "/insight"): SIGNED_IN,
     ("GET", "/insight/scorecards"): GROUP_FIGURES,
