@@ -36,9 +36,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import TruncatedSVD
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
 from followthrough.org.rules import WorkingCalendar, add_business_hours, business_hours_between
@@ -181,6 +178,11 @@ class _Encoder:
         self.svd: Any = None
 
     def fit(self, queries: Sequence[EtaQuery]) -> _Encoder:
+        # scikit-learn is imported where a model is fitted, not when the module is: it is 1.7 s
+        # of CPU at every start of the command line and of every test process.
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         for name in ("service", "team", "priority"):
             counts = Counter(getattr(q, name) for q in queries)
             common = [value for value, _ in counts.most_common(MAX_CATEGORIES)]
@@ -224,6 +226,8 @@ class _Encoder:
 def _regressor(quantile: float, categorical: list[bool], rows: int) -> Any:
     # Shallow trees and large leaves: the quantile loss fits noise (the hour a request was
     # opened) readily, and every wiggle the model learns widens the calibrated bound.
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     return HistGradientBoostingRegressor(
         loss="quantile",
         quantile=quantile,
