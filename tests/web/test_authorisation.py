@@ -339,7 +339,6 @@ WHO_MAY_CALL: dict[str, set[tuple[str, str]]] = {
     "lead": {
         ("GET", "/buddies/rounds"),
         ("GET", "/practice/what-if"),
-        ("POST", "/practice/what-if"),
         ("GET", "/buddies/effect"),
         ("GET", "/messages/new"),
         ("POST", "/messages"),

@@ -340,7 +340,6 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/practice/new"): YOURSELF,
     # The simulation fitted to the desk: leads and admins try changes on it.
     ("GET", "/practice/what-if"): LEAD,
-    ("POST", "/practice/what-if"): LEAD,
     ("GET", "/practice/{game_id}"): GAME_FACILITATOR,
     ("GET", "/practice/{game_id}/status"): GAME_FACILITATOR,
     ("POST", "/practice/{game_id}/rounds"): GAME_FACILITATOR,

@@ -27,11 +27,14 @@ def test_only_leads_try_changes_and_bad_changes_are_named(
         page = carl.get("/practice/what-if")
         assert page.status_code == 200
         assert "Try a change first" in page.text
-        refused = carl.post(
-            "/practice/what-if", {"team": "0", "extra_people": "1.5", "bounces_kept": "150"}
-        )
+        # Trying a change writes nothing: a GET, the change in the address.
+        refused = carl.get("/practice/what-if?team=0&extra_people=1.5&bounces_kept=150")
         assert refused.status_code == 422
         assert "between 0 and 100 percent" in refused.text
         assert "must be a whole number" in refused.text
+        for odd in ("nan", "inf", "-inf", "1e999"):
+            answer = carl.get(f"/practice/what-if?team=0&extra_people={odd}")
+            assert answer.status_code == 422, odd
+            assert "must be a number" in answer.text
     finally:
         carl.close()
