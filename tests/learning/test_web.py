@@ -132,3 +132,18 @@ def test_the_api_answers_leads_and_each_person(
         serve = next(b for b in mine["record"] if b["block"] == "serve")
         assert (serve["mean"], serve["observations"]) == (3.0, 1)
         assert mine["evidence"][0]["rated_by"] == "Lee Lead"
+
+
+def test_the_practice_page_leads_to_the_programme(
+    db: Database, world: World, live_server: LiveServer
+) -> None:
+    lee = visitor(live_server, "lee")
+    cleo = visitor(live_server, "cleo")
+    try:
+        assert 'href="/learning"' in lee.get("/practice").text
+        mine = cleo.get("/practice").text
+        assert 'href="/learning/mine"' in mine
+        assert 'href="/learning"' not in mine  # cleo leads no team
+    finally:
+        lee.close()
+        cleo.close()
