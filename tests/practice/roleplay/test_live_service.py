@@ -6,11 +6,13 @@ from __future__ import annotations
 import random
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from followthrough.db import Database
 from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from followthrough.org import service as org
 from followthrough.practice.roleplay import live_rules, live_service
+from followthrough.practice.roleplay.live_models import LiveMember
 from followthrough.practice.roleplay.rubric import Behaviour, Block
 from followthrough.practice.roleplay.scoring import ScoringModel
 from tests.conftest import T0
@@ -161,3 +163,41 @@ def test_only_the_facilitator_and_members_see_a_session_and_a_closed_one_takes_n
             live_service.take_turn(session, live, people["pia"], 0, "", 0, model, T0)
         with pytest.raises(live_service.SessionClosed):
             live_service.join(session, people["oli"], code, "2", "observer", model, T0)
+
+
+def test_the_database_keeps_one_participant_per_group_when_two_join_at_once(
+    db: Database, people: dict[str, int]
+) -> None:
+    # Both passed the service's check at the same moment: the second row is refused by the
+    # database itself, while a second observer is welcome.
+    live_id, _ = _open(db, people)
+    with db.unit_of_work() as session:
+        for handle in ("oli", "cal"):
+            session.add(
+                LiveMember(
+                    live_session_id=live_id,
+                    person_id=people[handle],
+                    group_number=1,
+                    role="observer",
+                    joined_at=T0,
+                )
+            )
+        session.add(
+            LiveMember(
+                live_session_id=live_id,
+                person_id=people["pia"],
+                group_number=1,
+                role="participant",
+                joined_at=T0,
+            )
+        )
+    with pytest.raises(IntegrityError), db.unit_of_work() as session:
+        session.add(
+            LiveMember(
+                live_session_id=live_id,
+                person_id=people["out"],
+                group_number=1,
+                role="participant",
+                joined_at=T0,
+            )
+        )

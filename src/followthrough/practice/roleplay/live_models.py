@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followthrough.db import Base, UTCDateTime, utcnow
@@ -35,7 +35,19 @@ class LiveMember(Base):
     """One person in one group of a session, in one role."""
 
     __tablename__ = "roleplay_live_member"
-    __table_args__ = (UniqueConstraint("live_session_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("live_session_id", "person_id"),
+        # One participant and one character per group, even when two people join at once.
+        Index(
+            "uq_roleplay_live_member_group_role",
+            "live_session_id",
+            "group_number",
+            "role",
+            unique=True,
+            sqlite_where=text("role != 'observer'"),
+            postgresql_where=text("role != 'observer'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     live_session_id: Mapped[int] = mapped_column(ForeignKey("roleplay_live_session.id"), index=True)

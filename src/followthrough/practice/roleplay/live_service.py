@@ -132,7 +132,13 @@ def join(
     try:
         session.flush()
     except IntegrityError as error:
-        raise Conflict("You have already joined this session.", field="code") from error
+        # Two people joined at the same moment: the other took the role, or this person joined
+        # from another tab.
+        raise RoleTaken(
+            f"Someone has just joined group {number} as {chosen.value}, or you have already "
+            "joined; reload and choose again.",
+            field="role",
+        ) from error
     if chosen is Role.PARTICIPANT:
         attempt = service.start_attempt(
             session, person_id, service.scenario_named(live.scenario_name), model, now
