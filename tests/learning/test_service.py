@@ -11,12 +11,14 @@ import pytest
 
 from followthrough.db import Database
 from followthrough.errors import Conflict, InvalidInput, NotFound
+from followthrough.feedback.models import Rating
 from followthrough.history.models import Event
 from followthrough.history.payloads import EventKind
 from followthrough.learning import service
 from followthrough.org import service as org
+from followthrough.requests.models import Request
 from tests.conftest import T0
-from tests.factories import World
+from tests.factories import World, build_confidential_story
 
 HOUR = timedelta(hours=1)
 
@@ -171,3 +173,42 @@ def test_a_module_nobody_completed_has_too_little_data(db: Database, world: Worl
         report = service.effect_report(session, module, "team", T0)
     assert report.completed == 0
     assert {o.verdict for o in report.outcomes} == {"too little data"}
+
+
+def test_the_record_includes_the_requesters_ratings_of_the_last_90_days(
+    db: Database, world: World
+) -> None:
+    with db.unit_of_work() as session:
+        story = build_confidential_story(session, world, T0)
+        owner = session.get(Request, story.normal)
+        assert owner is not None
+        owner_id, requester = owner.owner_id, owner.requester_id
+        for request_id, at, scores in ((story.normal, T0 + timedelta(days=1), (5, 4, 3, 2)),):
+            u, o, s, c = scores
+            session.add(
+                Rating(
+                    request_id=request_id,
+                    rater_id=requester,
+                    understand=u,
+                    own=o,
+                    serve=s,
+                    communicate=c,
+                    rated_at=at,
+                )
+            )
+    with db.unit_of_work(readonly=True) as session:
+        record, evidence = service.my_record(session, owner_id, T0 + timedelta(days=2))
+        desk = {e.block: e for e in evidence if e.source == "desk"}
+        assert {b: e.score for b, e in desk.items()} == {
+            "understand": 5.0,
+            "own": 4.0,
+            "serve": 3.0,
+            "communicate": 2.0,
+        }
+        assert desk["own"].rated_by == "requesters (1 rating)"
+        assert desk["own"].rated_at == T0 + timedelta(days=1)
+        assert next(r for r in record if r.block == "serve").mean == 3.0
+        # 91 days later the rating is out of the window; without a date it is not read at all.
+        later, _ = service.my_record(session, owner_id, T0 + timedelta(days=92))
+        assert all(r.count == 0 for r in later)
+        assert service.my_record(session, owner_id)[1] == []

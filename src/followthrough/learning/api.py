@@ -149,8 +149,8 @@ def list_cohorts(actor: CurrentActor, session: DbSession) -> list[CohortOut]:
 
 
 @router.get("/mine", summary="Your learning plan and your record on the four building blocks")
-def mine(actor: CurrentActor, session: DbSession) -> MineOut:
-    record, evidence = service.my_record(session, actor.person_id)
+def mine(actor: CurrentActor, session: DbSession, now: Now) -> MineOut:
+    record, evidence = service.my_record(session, actor.person_id, now)
     return MineOut(
         plan=[
             PlanOut(

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotFound
+from followthrough.feedback.models import Rating
 from followthrough.insight.effect import OutcomeEffect, programme_effect
 from followthrough.learning import rules
 from followthrough.learning.models import (
@@ -25,6 +26,7 @@ from followthrough.learning.models import (
     PlanItem,
 )
 from followthrough.org.models import Membership, Person, Team
+from followthrough.requests.models import Request
 
 # The effect report looks this far back before the first cohort opened: the weeks before.
 WEEKS_BEFORE = 12
@@ -321,20 +323,56 @@ class EvidenceLine:
 
 
 def my_record(
-    session: Session, person_id: int
+    session: Session, person_id: int, now: datetime | None = None
 ) -> tuple[list[rules.BlockRecord], list[EvidenceLine]]:
-    """The person's record on the four blocks and the evidence under it, newest first."""
+    """The person's record on the four blocks and the evidence under it, newest first: the
+    observations kept, and (given `now`) the requesters' ratings of the requests they owned over
+    the last DESK_DAYS, one line per block."""
     rows = session.execute(
         select(CompetencyEvidence, Person.name)
         .outerjoin(Person, Person.id == CompetencyEvidence.rated_by)
         .where(CompetencyEvidence.person_id == person_id)
         .order_by(CompetencyEvidence.rated_at.desc(), CompetencyEvidence.id.desc())
-    )
+    ).all()
     lines = [EvidenceLine(e.block, e.score, e.source, by, e.rated_at, e.note) for e, by in rows]
+    if now is not None:
+        lines = _desk_lines(session, person_id, now) + lines
     record = rules.competency_record(
         rules.Evidence(e.block, e.score, e.source, e.rated_at) for e in lines
     )
     return record, lines
+
+
+# The desk's own evidence: the requesters' ratings of this long before today.
+DESK_DAYS = 90
+
+
+def _desk_lines(session: Session, person_id: int, now: datetime) -> list[EvidenceLine]:
+    found = session.execute(
+        select(
+            func.count(Rating.id),
+            func.avg(Rating.understand),
+            func.avg(Rating.own),
+            func.avg(Rating.serve),
+            func.avg(Rating.communicate),
+            func.max(Rating.rated_at),
+        )
+        .join(Request, Request.id == Rating.request_id)
+        .where(
+            Request.owner_id == person_id,
+            Rating.rated_at >= now - timedelta(days=DESK_DAYS),
+            Rating.rated_at <= now,
+        )
+    ).one()
+    count, latest = int(found[0] or 0), found[5]
+    if not count or latest is None:
+        return []
+    who = f"requesters ({count} rating{'s' if count != 1 else ''})"
+    note = f"the requests they owned, rated over the last {DESK_DAYS} days"
+    return [
+        EvidenceLine(block, float(mean), "desk", who, latest, note)
+        for block, mean in zip(rules.BLOCKS, found[1:5], strict=True)
+    ]
 
 
 def plan(

@@ -245,7 +245,7 @@ def effect_page(
 
 @router.get(f"{HOME}/mine")
 def mine_page(page: ReadPage) -> Response:
-    record, evidence = service.my_record(page.session, page.viewer.person_id)
+    record, evidence = service.my_record(page.session, page.viewer.person_id, page.now)
     return page.render(
         "learning/mine.html",
         plan=service.my_plan(page.session, page.viewer.person_id),
