@@ -13,6 +13,7 @@ number of screens, and a screen is at most a quarter second behind.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -35,6 +36,7 @@ from followthrough.web.deps import UnitOfWorkRoute, admission
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage, templates
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+log = logging.getLogger(__name__)
 
 BASE = "/practice/role-plays/live"
 POLL_SECONDS = 0.25
@@ -185,6 +187,11 @@ class _Watcher:
                     partial(_version, database, live_id), write=False
                 )
             except ServiceBusy:
+                version = self.version
+            except Exception:
+                # A failed read (the database restarting, say) must not end every screen's
+                # updates: logged, and tried again at the next poll.
+                log.exception("reading live role-play session %s's version failed", live_id)
                 version = self.version
             if version != self.version:
                 async with self.changed:
