@@ -61,3 +61,19 @@ def test_a_team_is_reached_when_half_its_members_completed() -> None:
 
 def test_everyone_not_completed_is_not_yet() -> None:
     assert rules.subjects_reached([1, 2, 3], {2: DAY}) == {1: None, 2: DAY, 3: None}
+
+
+def test_a_role_play_scores_each_block_by_the_share_of_replies_showing_it() -> None:
+    replies = [
+        {"understand": 1, "own": 0, "serve": 0, "communicate": 2},
+        {"understand": 0, "own": -1, "serve": 0, "communicate": 1},  # a deflection on Own
+        {"understand": 1, "own": 1, "serve": 0, "communicate": 0},
+        {"understand": 1, "own": 0, "serve": 0, "communicate": 1},
+    ]
+    assert rules.roleplay_block_scores(replies) == {
+        "understand": 4.0,  # 3 of 4 replies: 1 + 4 * 0.75
+        "own": 2.0,  # 1 of 4
+        "serve": 1.0,  # none
+        "communicate": 4.0,  # 3 of 4
+    }
+    assert rules.roleplay_block_scores([]) == {}

@@ -16,6 +16,7 @@ from followthrough.history.models import Event
 from followthrough.history.payloads import EventKind
 from followthrough.learning import service
 from followthrough.org import service as org
+from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.requests.models import Request
 from tests.conftest import T0
 from tests.factories import World, build_confidential_story
@@ -212,3 +213,55 @@ def test_the_record_includes_the_requesters_ratings_of_the_last_90_days(
         later, _ = service.my_record(session, owner_id, T0 + timedelta(days=92))
         assert all(r.count == 0 for r in later)
         assert service.my_record(session, owner_id)[1] == []
+
+
+def test_a_finished_role_play_is_on_the_record_scored_automatically(
+    db: Database, world: World
+) -> None:
+    cleo = world.people["cleo"]
+    ended = T0 + timedelta(minutes=20)
+    with db.unit_of_work() as session:
+        for finished in (True, False):
+            attempt = RolePlayAttempt(
+                person_id=cleo,
+                scenario_name="missed-call-back",
+                scenario_version=1,
+                scenario_text="",
+                rubric_version="1",
+                model_name="rules",
+                node="end",
+                state={},
+                started_at=T0,
+                ended_at=ended if finished else None,
+            )
+            session.add(attempt)
+            session.flush()
+            for number, blocks in enumerate(
+                ({"understand": 1, "own": 1}, {"understand": 0, "own": -1}), 1
+            ):
+                session.add(
+                    RolePlayTurn(
+                        attempt_id=attempt.id,
+                        number=number,
+                        speaker="participant",
+                        node="n",
+                        kind="reply",
+                        text="reply",
+                        scores={"blocks": blocks},
+                        node_after="n",
+                        state_after={},
+                        at=T0,
+                    )
+                )
+    with db.unit_of_work(readonly=True) as session:
+        record, evidence = service.my_record(session, cleo)
+    played = {e.block: e for e in evidence if e.source == "role play"}
+    # Only the finished attempt counts: half its replies showed Understand and half Own.
+    assert len(played) == 4
+    assert played["understand"].score == 3.0
+    assert played["own"].score == 3.0
+    assert played["serve"].score == 1.0
+    assert played["own"].rated_at == ended
+    assert played["own"].rated_by is None
+    assert played["own"].note == "role play: missed-call-back"
+    assert next(r for r in record if r.block == "own").by_source == {"role play": 1}

@@ -125,3 +125,16 @@ def subjects_reached(
     """Every subject with the date it completed, or None for those who had not (yet): the
     comparison the effect report draws."""
     return {s: completed.get(s) for s in everyone}
+
+
+def roleplay_block_scores(turns: Iterable[Mapping[str, int]]) -> dict[str, float]:
+    """An attempt's score per block (1 to 5) from its scored replies' block points: the share of
+    replies that showed a behaviour of the block (more points than none), on the 1..5 scale.
+    A reply that deflects ("not my department") scores below zero on Own and so does not count."""
+    scored = list(turns)
+    if not scored:
+        return {}
+    return {
+        block: points_as_score(sum(1 for t in scored if t.get(block, 0) > 0), len(scored))
+        for block in BLOCKS
+    }

@@ -26,6 +26,7 @@ from followthrough.learning.models import (
     PlanItem,
 )
 from followthrough.org.models import Membership, Person, Team
+from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.requests.models import Request
 
 # The effect report looks this far back before the first cohort opened: the weeks before.
@@ -337,10 +338,47 @@ def my_record(
     lines = [EvidenceLine(e.block, e.score, e.source, by, e.rated_at, e.note) for e, by in rows]
     if now is not None:
         lines = _desk_lines(session, person_id, now) + lines
+    lines = sorted(
+        lines + _roleplay_lines(session, person_id), key=lambda e: e.rated_at, reverse=True
+    )
     record = rules.competency_record(
         rules.Evidence(e.block, e.score, e.source, e.rated_at) for e in lines
     )
     return record, lines
+
+
+def _roleplay_lines(session: Session, person_id: int) -> list[EvidenceLine]:
+    """One line per block for each role play the person finished, scored automatically."""
+    turns: dict[int, list[dict[str, int]]] = defaultdict(list)
+    finished: dict[int, tuple[str, datetime]] = {}
+    for attempt_id, name, ended_at, scores in session.execute(
+        select(
+            RolePlayAttempt.id,
+            RolePlayAttempt.scenario_name,
+            RolePlayAttempt.ended_at,
+            RolePlayTurn.scores,
+        )
+        .join(RolePlayTurn, RolePlayTurn.attempt_id == RolePlayAttempt.id)
+        .where(
+            RolePlayAttempt.person_id == person_id,
+            RolePlayAttempt.ended_at.is_not(None),
+            RolePlayTurn.speaker == "participant",
+            RolePlayTurn.scores.is_not(None),
+        )
+        .order_by(RolePlayAttempt.id, RolePlayTurn.number)
+    ).all():
+        if ended_at is None or not isinstance(scores, dict):
+            continue
+        finished[attempt_id] = (name, ended_at)
+        blocks = scores.get("blocks") or {}
+        turns[attempt_id].append({b: int(blocks.get(b, 0)) for b in rules.BLOCKS})
+    return [
+        EvidenceLine(
+            block, score, "role play", None, finished[a][1], f"role play: {finished[a][0]}"
+        )
+        for a, replies in turns.items()
+        for block, score in rules.roleplay_block_scores(replies).items()
+    ]
 
 
 # The desk's own evidence: the requesters' ratings of this long before today.
