@@ -245,7 +245,8 @@ def _summary(outcome: Outcome, verdict: str, overall: Interval) -> str:
     between = f"{format_change(outcome, overall.low)} to {format_change(outcome, overall.high)}"
     if verdict == "no effect shown":
         return (
-            f"No effect shown on {outcome.label.lower()}: the change lies between {between}, "
+            f"No effect shown on {outcome.label.lower()}: the change lies between "
+            f"{format_change(outcome, overall.low)} and {format_change(outcome, overall.high)}, "
             "which includes no change."
         )
     word = "better" if verdict == "better" else "worse"
