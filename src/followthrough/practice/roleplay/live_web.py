@@ -2,12 +2,13 @@
 round, watch the board update, and read the debrief.
 
 Screens follow changes through server-sent events. Each server process keeps one watcher per
-open session that reads the session's version number (one indexed integer) every quarter second
+open session that reads the session's version number (one indexed integer) every tenth of a
+second
 and wakes every stream of that session held by the process. Short polling, not PostgreSQL
 LISTEN/NOTIFY: the version is written in the change's own transaction, so any number of server
 processes, on SQLite or PostgreSQL, see it without a broker or a connection held open per
-process; the cost is one small read per session and process four times a second, whatever the
-number of screens, and a screen is at most a quarter second behind.
+process; the cost is one small read per session and process ten times a second, whatever the
+number of screens, and a screen learns of a change at most a tenth of a second late.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 log = logging.getLogger(__name__)
 
 BASE = "/practice/role-plays/live"
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 STREAM_SECONDS = 120.0
 BLOCKS = {
     Block.UNDERSTAND: "Understand",
