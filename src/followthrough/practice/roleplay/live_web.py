@@ -3,8 +3,7 @@ round, watch the board update, and read the debrief.
 
 Screens follow changes through server-sent events. Each server process keeps one watcher per
 open session that reads the session's version number (one indexed integer) every tenth of a
-second
-and wakes every stream of that session held by the process. Short polling, not PostgreSQL
+second and wakes every stream of that session held by the process. Short polling, not PostgreSQL
 LISTEN/NOTIFY: the version is written in the change's own transaction, so any number of server
 processes, on SQLite or PostgreSQL, see it without a broker or a connection held open per
 process; the cost is one small read per session and process ten times a second, whatever the
