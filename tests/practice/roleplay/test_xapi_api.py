@@ -59,7 +59,13 @@ def test_the_admin_page_offers_the_download_from_a_day(
         page = visitor.get("/admin")
         assert page.status_code == 200
         assert 'action="/api/v1/admin/learning-records"' in page.text
-        assert 'name="since" type="date" required' in page.text
+        assert 'name="since" type="date"' in page.text
+        # Left empty, the form asks for every record (not a refusal).
+        everything = visitor.get("/api/v1/admin/learning-records?since=")
+        assert everything.status_code == 200
+        assert everything.headers["content-disposition"].endswith(
+            'filename="learning-records.json"'
+        )
         # The form's own request, with the admin's sign-in cookie: the file.
         day = clock.now.date().isoformat()
         download = visitor.get(f"/api/v1/admin/learning-records?since={day}")
