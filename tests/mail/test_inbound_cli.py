@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from followthrough.cli import app
 from followthrough.db import Database
+from followthrough.history.models import Event
 from followthrough.mail import inbound
 from followthrough.mail.inbound_models import BouncingAddress, ServiceMailAddress
 from tests.conftest import T0
@@ -36,6 +38,8 @@ def test_a_service_gets_its_addresses_and_a_taken_slug_is_refused(
             "Policy-Fix",
             "--address",
             "Fix@Example.com",
+            "--by",
+            "ada",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -45,10 +49,22 @@ def test_a_service_gets_its_addresses_and_a_taken_slug_is_refused(
         assert row is not None
         assert (row.slug, row.address) == ("policy-fix", "fix@example.com")
     other = world.services["claim_review"]
-    taken = runner.invoke(app, ["mail", "service-address", str(other), "--slug", "policy-fix"])
+    # Audited as Ada's change, as on the admin page.
+    with db.unit_of_work(readonly=True) as session:
+        (actor,) = session.scalars(
+            select(Event.actor_id).where(Event.kind == "service_mail_address_set")
+        ).all()
+    assert actor == world.people["ada"]
+    by = ["--by", "ada"]
+    not_admin = runner.invoke(
+        app, ["mail", "service-address", str(fix), "--slug", "x", "--by", "lee"]
+    )
+    assert not_admin.exit_code == 2
+    assert "--by" in not_admin.output
+    taken = runner.invoke(app, ["mail", "service-address", str(other), "--slug", "policy-fix", *by])
     assert taken.exit_code == 2
     assert "slug" in taken.output
-    bad = runner.invoke(app, ["mail", "service-address", str(other), "--slug", "no spaces"])
+    bad = runner.invoke(app, ["mail", "service-address", str(other), "--slug", "no spaces", *by])
     assert bad.exit_code == 2
 
 
@@ -65,6 +81,10 @@ def test_an_admin_fixes_a_bouncing_address(
     assert done.exit_code == 0, done.output
     with db.unit_of_work(readonly=True) as session:
         assert inbound.bouncing_addresses(session, ("asha@example.com",)) == set()
+        (actor,) = session.scalars(
+            select(Event.actor_id).where(Event.kind == "mail_address_fixed")
+        ).all()
+    assert actor == world.people["ada"]
     again = runner.invoke(app, ["mail", "address-fixed", "asha@example.com", "--by", "ada"])
     assert again.exit_code == 2
 

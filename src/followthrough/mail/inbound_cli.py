@@ -18,16 +18,20 @@ import typer
 from imap_tools.errors import MailboxLoginError
 from rich.console import Console
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from followthrough.attachments.storage import store_from_settings
 from followthrough.config import Settings, load_settings
 from followthrough.db import Database, utcnow
 from followthrough.errors import DomainError
+from followthrough.mail import admin as audited
 from followthrough.mail import imap, inbound, smtp
 from followthrough.mail.compose import envelope_sender
 from followthrough.mail.receiver import desk_take, desk_takes, start_receiver
 from followthrough.mail.threading import service_address
+from followthrough.org.actors import Actor
 from followthrough.org.models import Person
+from followthrough.org.service import actor_for
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -192,17 +196,20 @@ def register(mail_app: typer.Typer) -> None:
     def service_address_command(
         service_id: Annotated[int, typer.Argument(help="The service's number.")],
         slug: Annotated[str, typer.Option("--slug", help="Its tag: desk+s-{slug}@…")],
+        by: Annotated[str, typer.Option("--by", help="Your handle (an admin).")],
         address: Annotated[
             str | None, typer.Option("--address", help="A whole address of its own, if any.")
         ] = None,
         database_url: DatabaseUrl = None,
     ) -> None:
-        """Set how mail reaches a service (a new mail there opens a request for it)."""
+        """Set how mail reaches a service (a new mail there opens a request for it); audited
+        as the admin's change, like the admin page's."""
         settings = _settings(database_url=database_url)
         database = Database(settings.database_url)
         try:
             with database.unit_of_work() as session:
-                inbound.set_service_address(session, service_id, slug, address)
+                admin = _admin(session, by)
+                audited.set_service_address(session, admin, service_id, slug, address, utcnow())
         except DomainError as exc:
             raise _fail(f"{exc.field or 'service'}: {exc}") from None
         finally:
@@ -216,16 +223,23 @@ def register(mail_app: typer.Typer) -> None:
         by: Annotated[str, typer.Option("--by", help="Your handle (an admin).")],
         database_url: DatabaseUrl = None,
     ) -> None:
-        """Mail to an address that bounced may go again (it was corrected, or is back)."""
+        """Mail to an address that bounced may go again (it was corrected, or is back); audited
+        as the admin's change, like the admin page's."""
         settings = _settings(database_url=database_url)
         database = Database(settings.database_url)
         try:
             with database.unit_of_work() as session:
-                admin = session.scalar(select(Person).where(Person.handle == by))
-                if admin is None or not admin.is_admin:
-                    raise _fail(f"--by: {by!r} is not an admin's handle")
-                if not inbound.fix_bouncing_address(session, address, admin.id, utcnow()):
-                    raise _fail(f"address: {address!r} is not marked as bouncing")
+                audited.mark_address_fixed(session, _admin(session, by), address, utcnow())
+        except DomainError:
+            raise _fail(f"address: {address!r} is not marked as bouncing") from None
         finally:
             database.dispose()
         console.print(f"mail to {address} goes again")
+
+
+def _admin(session: Session, handle: str) -> Actor:
+    """The admin a command acts as (its changes are audited in their name); exit 2 otherwise."""
+    person = session.scalar(select(Person).where(Person.handle == handle))
+    if person is None or not person.is_admin:
+        raise _fail(f"--by: {handle!r} is not an admin's handle")
+    return actor_for(session, person)
