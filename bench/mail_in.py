@@ -16,12 +16,11 @@ import smtplib
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 from imap_tools import MailBoxUnencrypted
 from pydantic import SecretStr
 from rich.console import Console
@@ -33,11 +32,11 @@ from tests.mail.conftest import free_port
 from tests.mail.dovecot import running_dovecot
 
 from bench.desk import PG_ADMIN_URL
+from bench.scratch import migrated_database
 from followthrough.attachments.storage import LocalFolderStore
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.mail import imap, receiver
-from followthrough.migrate import upgrade
 from followthrough.requests.models import RequestUpdate
 from followthrough.requests.service import NewRequest, open_request
 
@@ -51,30 +50,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-@contextmanager
-def _database(backend: str, pg_admin_url: str) -> Iterator[Database]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{folder}/bench.sqlite3"
-            upgrade(url)
-            database = Database(url)
-            try:
-                yield database
-            finally:
-                database.dispose()
-        return
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {PG_DB}")
-    url = pg_admin_url.rsplit("/", 1)[0] + f"/{PG_DB}"
-    upgrade(url)
-    database = Database(url)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+def _database(backend: str, pg_admin_url: str) -> AbstractContextManager[Database]:
+    return migrated_database(backend, pg_admin_url, PG_DB)
 
 
 def _world(database: Database) -> tuple[int, int]:

@@ -18,21 +18,20 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 from rich.console import Console
 from rich.table import Table
 from tests.factories import build_world
 from tests.mail.conftest import free_port
 
 from bench.desk import PG_ADMIN_URL
+from bench.scratch import migrated_database
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.mail.outbound import send_outbox
-from followthrough.migrate import upgrade
 from followthrough.notify import service as notify
 from followthrough.requests.service import NewRequest, open_request
 
@@ -41,30 +40,8 @@ TARGET_PER_SECOND = 200.0
 KINDS = ("update_posted", "promise_due", "escalation", "feedback", "offer")
 
 
-@contextmanager
-def _database(backend: str, pg_admin_url: str) -> Iterator[Database]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{folder}/bench.sqlite3"
-            upgrade(url)
-            database = Database(url)
-            try:
-                yield database
-            finally:
-                database.dispose()
-        return
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {PG_DB}")
-    url = pg_admin_url.rsplit("/", 1)[0] + f"/{PG_DB}"
-    upgrade(url)
-    database = Database(url)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+def _database(backend: str, pg_admin_url: str) -> AbstractContextManager[Database]:
+    return migrated_database(backend, pg_admin_url, PG_DB)
 
 
 def _queue(database: Database, messages: int, at: datetime) -> None:
