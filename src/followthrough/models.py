@@ -15,6 +15,7 @@ from followthrough.learning.models import (
     LearningCohort,
     LearningModule,
     LearningSession,
+    LiveSessionCohort,
     PlanItem,
 )
 from followthrough.links.models import UsedActionLink
@@ -88,6 +89,7 @@ __all__ = [
     "LearningModule",
     "LearningSession",
     "LiveMark",
+    "LiveSessionCohort",
     "LiveMember",
     "LiveSession",
     "LunchSession",

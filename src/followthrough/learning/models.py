@@ -98,3 +98,17 @@ class PlanItem(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     added_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LiveSessionCohort(Base):
+    """A live role-play session held for a cohort: its rounds count in the cohort's debrief.
+    A session belongs to one cohort at most; who linked it and when are kept."""
+
+    __tablename__ = "learning_live_session"
+
+    live_session_id: Mapped[int] = mapped_column(
+        ForeignKey("roleplay_live_session.id"), primary_key=True
+    )
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("learning_cohort.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    linked_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)

@@ -25,6 +25,8 @@ class XapiStatement(Base):
     verb: Mapped[str] = mapped_column(String(12))
     attempt_id: Mapped[int] = mapped_column(ForeignKey("roleplay_attempt.id"), index=True)
     turn_id: Mapped[int | None] = mapped_column(ForeignKey("roleplay_turn.id"), default=None)
+    # An observer's score of that turn in a live session (the statement is theirs about it).
+    mark_id: Mapped[int | None] = mapped_column(ForeignKey("roleplay_live_mark.id"), default=None)
     # pending (to send at next_try_at), sent, or failed (every try used up).
     state: Mapped[str] = mapped_column(String(8), default="pending")
     tries: Mapped[int] = mapped_column(Integer, default=0)
