@@ -28,7 +28,10 @@ class ChatRoute(Base):
     platform: Mapped[str] = mapped_column(String(8))
     url: Mapped[str] = mapped_column(String(2000))
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Why the desk switched it off (posts kept failing), shown until it is switched on again.
+    disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

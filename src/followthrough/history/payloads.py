@@ -86,6 +86,9 @@ class EventKind(StrEnum):
     MAIL_ADDRESS_FIXED = "mail_address_fixed"
     # An admin sent mail that had failed for good once more.
     MAIL_SENT_AGAIN = "mail_sent_again"
+    # A chat channel that kept failing switched off by the desk, and switched on by an admin.
+    CHAT_CHANNEL_SWITCHED_OFF = "chat_channel_switched_off"
+    CHAT_CHANNEL_SWITCHED_ON = "chat_channel_switched_on"
     # A request moved to another catalog service (re-categorised). Not `service_changed`: that
     # kind is an admin's change to a service's own targets.
     RECATEGORISED = "recategorised"
@@ -511,6 +514,27 @@ class MailSentAgain(Payload):
 
 
 @dataclass(frozen=True)
+class ChatChannelSwitchedOff(Payload):
+    """The desk switched a chat channel off: every post to it failed for the whole retry
+    window. The event's team or person is whose channel it is."""
+
+    KIND = EventKind.CHAT_CHANNEL_SWITCHED_OFF
+    channel_id: int = 0
+    platform: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ChatChannelSwitchedOn(Payload):
+    """An admin switched a chat channel on again (the desk had switched it off, and why)."""
+
+    KIND = EventKind.CHAT_CHANNEL_SWITCHED_ON
+    channel_id: int = 0
+    platform: str = ""
+    was: str = ""
+
+
+@dataclass(frozen=True)
 class OrganisationImported(Payload):
     """Departments, teams, people and services created or updated from files (`followthrough
     import org`), counted in words; run on the server, so no person is its actor."""
@@ -654,6 +678,8 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
         MailAddressFixed,
         OrganisationImported,
         MailSentAgain,
+        ChatChannelSwitchedOff,
+        ChatChannelSwitchedOn,
         ServiceChanged,
         TeamCalendarChanged,
         TeamRolesChanged,
