@@ -4,7 +4,7 @@ A channel remembers when a post last got through and, once switched off by the d
 the admin page can show it and an admin can switch it on again (as webhooks already do).
 
 Revision ID: 4bb440e13863
-Revises: e3c7a1f5b902
+Revises: a4c8e2f6b190
 Create Date: 2026-12-01 08:05:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from followthrough.db import UTCDateTime
 
 revision: str = "4bb440e13863"
-down_revision: str | None = "e3c7a1f5b902"
+down_revision: str | None = "a4c8e2f6b190"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
