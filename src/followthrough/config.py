@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # Chat (followthrough.chat): only Slack's and Microsoft's webhook hosts are accepted, unless
     # this is set (a test receiver, or a chat server inside the organisation).
     chat_allow_any_host: bool = False
+    # A chat post is retried (with the webhooks' growing waits) for `chat_retry_hours`, then given
+    # up: chat is about now. A channel whose every post failed for that long is switched off.
+    chat_retry_hours: float = Field(default=24.0, ge=1, le=24 * 30)
     # Learning records (practice.roleplay.xapi): role-play statements go to the Learning Record
     # Store whose xAPI endpoint is `lrs_url` (e.g. https://lrs.example/xAPI), signed in with
     # HTTP basic; nothing is sent while it is empty. Learners are named by their handle on this

@@ -1,4 +1,6 @@
-"""Posting queued chat posts: claim, post outside any transaction, record (as webhooks do).
+"""Posting queued chat posts through the shared claim-send-record loop
+(`followthrough.delivery_loop`, as webhooks do); a channel that keeps failing is switched off
+by the webhooks' rule (`webhooks.rules.disables_subscription`) and the admins are told.
 
 A person's post first asks their notification preferences (`mail.preferences.delivery_for`,
 the same rule mail follows): a kind they turned off is not posted, nor one they get in the
@@ -9,19 +11,31 @@ person's post carries the link for their one action.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followthrough.chat.formats import PostContent, message_for
 from followthrough.chat.models import ChatPost, ChatRoute
-from followthrough.chat.rules import RETRY_WINDOW, Platform
+from followthrough.chat.rules import Platform
+from followthrough.chat.service import switch_off_for_failure
 from followthrough.config import Settings
 from followthrough.db import Database
+from followthrough.delivery_loop import (
+    Claimed,
+    HttpAnswer,
+    Outcome,
+    claim_due,
+    http_client,
+    http_post,
+    send_due,
+    settle,
+)
 from followthrough.history.models import Event
 from followthrough.history.payloads import EventKind
 from followthrough.links.rules import LinkAction
@@ -32,10 +46,11 @@ from followthrough.notify.models import Notification
 from followthrough.org.local_time import clock_of, local
 from followthrough.org.models import Person
 from followthrough.requests.models import Request
-from followthrough.webhooks.rules import is_delivered, next_attempt_at
+from followthrough.webhooks.rules import disables_subscription, persistent_failure
 
 BATCH = 50
 LEASE = timedelta(minutes=10)
+USER_AGENT = "Followthrough-Chat/1"
 
 # What a team's channel is told, per kind of change; `{actor}` is who did it.
 TEAM_WORDS: dict[str, str] = {
@@ -66,6 +81,12 @@ class Outgoing:
     post_id: int
     url: str
     message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Posted:
+    post_id: int
+    http: HttpAnswer
 
 
 def _request_facts(
@@ -140,35 +161,23 @@ def _hold_or_skip(
     return False
 
 
-def claim(
-    session: Session, settings: Settings, now: datetime, limit: int
-) -> tuple[list[Outgoing], int]:
-    """Claim up to `limit` posts due at `now`; the messages to post, and how many were looked at."""
-    due = (
+def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Claimed[Outgoing]:
+    """Claim up to `limit` posts due at `now` and build the messages of those that go now
+    (news older than the retry window, a kind turned off or held for quiet hours do not)."""
+    window = timedelta(hours=settings.chat_retry_hours)
+    rows = claim_due(
+        session,
         select(ChatPost, ChatRoute)
         .join(ChatRoute, ChatRoute.id == ChatPost.route_id)
-        .where(
-            ChatPost.state == "pending",
-            ChatPost.next_attempt_at <= now,
-            or_(ChatPost.claimed_until.is_(None), ChatPost.claimed_until < now),
-            ChatRoute.enabled.is_(True),
-        )
-        .order_by(ChatPost.next_attempt_at, ChatPost.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(of=ChatPost, skip_locked=True)
-    rows = session.execute(due).all()
-    if not rows:
-        return [], 0
-    session.execute(
-        update(ChatPost)
-        .where(ChatPost.id.in_([p.id for p, _ in rows]))
-        .values(claimed_until=now + LEASE)
+        .where(ChatRoute.enabled.is_(True)),
+        ChatPost,
+        now,
+        LEASE,
+        limit,
     )
     outgoing = []
     for post, route in rows:
-        if post.created_at < now - RETRY_WINDOW:
+        if post.created_at < now - window:
             post.state = "skipped"  # news of yesterday: not worth posting now
             continue
         content: PostContent | None
@@ -188,42 +197,45 @@ def claim(
             Outgoing(post.id, route.url, message_for(Platform(route.platform), content))
         )
     session.flush()
-    return outgoing, len(rows)
+    return Claimed(outgoing, len(rows))
 
 
-def _post(client: httpx.Client, message: Outgoing) -> tuple[int | None, str | None]:
-    try:
-        response = client.post(message.url, json=message.message)
-    except httpx.HTTPError as failure:
-        return None, f"{type(failure).__name__}: {failure}"[:500]
-    if is_delivered(response.status_code):
-        return response.status_code, None
-    return response.status_code, f"{response.status_code}: {response.text[:300]}"
+def send(client: httpx.Client, message: Outgoing) -> Posted:
+    """POST one post as JSON; never raises for the chat service's failures."""
+    body = json.dumps(message.message, separators=(",", ":")).encode()
+    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+    return Posted(message.post_id, http_post(client, message.url, body, headers))
 
 
-def record(
-    session: Session, post_id: int, status: int | None, error: str | None, now: datetime
-) -> None:
-    post = session.get(ChatPost, post_id)
-    if post is None or post.state != "pending":
+def record(session: Session, settings: Settings, answer: Posted, now: datetime) -> None:
+    """What follows from one answer, in the caller's (new) transaction: posted, a later try, or
+    given up; a channel whose given-up post had no post get through since it was queued is
+    switched off (the webhooks' rule) and the admins are told."""
+    chat_post = session.get(ChatPost, answer.post_id)
+    if chat_post is None or chat_post.state != "pending":
         return
-    route = session.get(ChatRoute, post.route_id)
+    route = session.get(ChatRoute, chat_post.route_id)
     assert route is not None, "a post's route exists (foreign key)"
-    post.claimed_until = None
-    post.attempts += 1
-    if is_delivered(status):
-        post.state = "posted"
-        post.posted_at = now
+    outcome = settle(
+        chat_post, answer.http.delivered, now, timedelta(hours=settings.chat_retry_hours)
+    )
+    if outcome is Outcome.SENT:
+        chat_post.state = "posted"
+        chat_post.posted_at = now
         route.last_error = None
+        route.last_success_at = now
     else:
-        post.last_error = error
-        route.last_error = error
-        later = next_attempt_at(post.created_at, now, post.attempts, RETRY_WINDOW)
-        if later is None:
-            post.state = "failed"
-        else:
-            post.next_attempt_at = later
+        chat_post.last_error = route.last_error = answer.http.in_words
     session.flush()
+    if outcome is Outcome.GIVEN_UP and disables_subscription(
+        route.last_success_at, chat_post.created_at
+    ):
+        switch_off_for_failure(
+            session,
+            route,
+            persistent_failure(settings.chat_retry_hours, answer.http.status_code),
+            now,
+        )
 
 
 def post_due(
@@ -235,20 +247,12 @@ def post_due(
     limit: int = BATCH,
 ) -> int:
     """Post everything due at `now` that nobody else holds; how many posts were tried."""
-    own = client is None
-    http = client or httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
-    tried = 0
-    try:
-        while True:
-            with database.unit_of_work() as session:
-                batch, looked_at = claim(session, settings, now, limit)
-            answers = [(m.post_id, *_post(http, m)) for m in batch]
-            with database.unit_of_work() as session:
-                for post_id, status, error in answers:
-                    record(session, post_id, status, error, now)
-            tried += len(batch)
-            if looked_at < limit:
-                return tried
-    finally:
-        if own:
-            http.close()
+    with http_client(client, settings.webhook_timeout_seconds) as http:
+        return send_due(
+            database,
+            now,
+            claim=lambda session, at, most: claim(session, settings, at, most),
+            send=lambda message: send(http, message),
+            record=lambda session, answer, at: record(session, settings, answer, at),
+            limit=limit,
+        )

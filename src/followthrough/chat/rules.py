@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
-
-# Chat posts are about now: a post that could not go for a day is no longer worth posting.
-RETRY_WINDOW = timedelta(hours=24)
 
 
 class Platform(StrEnum):

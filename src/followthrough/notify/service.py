@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.chat.outbox import queue_person_post
 from followthrough.notify.models import Notification, OutboxMessage
+from followthrough.org.models import Person
 
 # Kinds shown in the inbox; each is also queued for mail delivery (sent by a later worker).
 NOTIFICATION_KINDS = (
@@ -115,6 +116,18 @@ def notify(
     # The person's own chat channel, if they routed their notifications to one.
     queue_person_post(connection, notification_id, person_id, at)
     return int(notification_id)
+
+
+def tell_admins(session: Session, kind: str, message: str, at: datetime) -> list[int]:
+    """Notify every active admin (as `notify`), in the session's transaction; who was told."""
+    admins = list(
+        session.scalars(
+            select(Person.id).where(Person.is_admin.is_(True), Person.active.is_(True))
+        )
+    )
+    for admin_id in admins:
+        notify(session, admin_id, kind, message, at)
+    return admins
 
 
 _NEWEST_FIRST = (Notification.created_at.desc(), Notification.id.desc())

@@ -1,36 +1,40 @@
-"""Sending queued webhook deliveries: claim, send outside any transaction, record.
+"""Sending queued webhook deliveries through the shared claim-send-record loop
+(`followthrough.delivery_loop`); what is webhooks' own:
 
-1. Claim a batch in one short transaction (PostgreSQL: SKIP LOCKED, so any number of senders
-   split the work; SQLite: one writer at a time), each claim lasting a lease; the bodies are
-   built from the event history there, and the transaction commits.
-2. Send each one with no transaction open and no lock held, signed by the Standard Webhooks
-   specification with the reference library: `webhook-id` (the same for every try, so the
-   receiver can drop a repeat), `webhook-timestamp`, and `webhook-signature` with one
-   signature per valid secret (two during a rotation).
-3. Record each answer in a new short transaction: delivered, or a later try (growing waits for
-   the retry window), or given up; a subscription whose given-up delivery had no success since
-   it was queued is switched off and the admins are told.
-
-A sender that dies after claiming loses nothing: its claims run out and another sender takes
-them. A message may then reach the receiver twice, with the same `webhook-id`.
+- the claim builds each body from the event history;
+- each message is signed by the Standard Webhooks specification with the reference library:
+  `webhook-id` (the same for every try, so the receiver can drop a repeat; a sender that died
+  after sending may make one), `webhook-timestamp`, and `webhook-signature` with one signature
+  per valid secret (two during a rotation);
+- every try is written to the delivery log, and a subscription whose given-up delivery had no
+  success since it was queued is switched off and the admins are told.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from followthrough.config import Settings
 from followthrough.db import Database
+from followthrough.delivery_loop import (
+    Claimed,
+    HttpAnswer,
+    Outcome,
+    claim_due,
+    http_client,
+    http_post,
+    send_due,
+    settle,
+)
 from followthrough.history.models import Event
 from followthrough.history.payloads import from_json
 from followthrough.webhooks import rules
@@ -55,9 +59,7 @@ class Outgoing:
 @dataclass(frozen=True)
 class Answer:
     delivery_id: int
-    status_code: int | None
-    error: str | None
-    duration_ms: int
+    http: HttpAnswer
 
 
 def message_id(delivery_id: int) -> str:
@@ -102,32 +104,20 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.webhook_timeout_seconds * BATCH + 60)
 
 
-def claim(session: Session, settings: Settings, now: datetime, limit: int) -> list[Outgoing]:
+def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Claimed[Outgoing]:
     """Claim up to `limit` deliveries due at `now` and build their messages."""
-    due = (
+    rows = claim_due(
+        session,
         select(WebhookDelivery, WebhookSubscription, Event)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .join(Event, Event.id == WebhookDelivery.event_id)
-        .where(
-            WebhookDelivery.state == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now),
-            WebhookSubscription.enabled.is_(True),
-        )
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
+        .where(WebhookSubscription.enabled.is_(True)),
+        WebhookDelivery,
+        now,
+        _lease(settings),
+        limit,
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(of=WebhookDelivery, skip_locked=True)
-    rows = session.execute(due).all()
-    if not rows:
-        return []
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_([d.id for d, _, _ in rows]))
-        .values(claimed_until=now + _lease(settings))
-    )
-    return [
+    messages = [
         Outgoing(
             delivery_id=delivery.id,
             url=subscription.url,
@@ -142,20 +132,16 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> li
         )
         for delivery, subscription, event in rows
     ]
+    return Claimed(messages, len(rows))
 
 
 def send(client: httpx.Client, message: Outgoing, signed_at: datetime) -> Answer:
-    """POST one message; never raises for the receiver's failures (they are the answer)."""
+    """POST one message, signed at `signed_at`; never raises for the receiver's failures."""
     headers = signature_headers(message.message_id, message.body, message.secrets, signed_at)
     headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
-    started = time.monotonic()
-    try:
-        response = client.post(message.url, content=message.body.encode(), headers=headers)
-        status: int | None = response.status_code
-        error = None if rules.is_delivered(status) else response.text[:500] or None
-    except httpx.HTTPError as failure:
-        status, error = None, f"{type(failure).__name__}: {failure}"[:500]
-    return Answer(message.delivery_id, status, error, int((time.monotonic() - started) * 1000))
+    return Answer(
+        message.delivery_id, http_post(client, message.url, message.body.encode(), headers)
+    )
 
 
 def record(session: Session, settings: Settings, answer: Answer, now: datetime) -> None:
@@ -163,41 +149,32 @@ def record(session: Session, settings: Settings, answer: Answer, now: datetime) 
     delivery = session.get(WebhookDelivery, answer.delivery_id)
     if delivery is None or delivery.state != "pending":
         return  # the subscription was deleted meanwhile
+    http = answer.http
     session.add(
         WebhookAttempt(
             delivery_id=delivery.id,
             at=now,
-            status_code=answer.status_code,
-            error=answer.error,
-            duration_ms=answer.duration_ms,
+            status_code=http.status_code,
+            error=http.error,
+            duration_ms=http.duration_ms,
         )
     )
-    delivery.claimed_until = None
     subscription = session.get(WebhookSubscription, delivery.subscription_id)
     assert subscription is not None, "a delivery's subscription exists (foreign key)"
-    if rules.is_delivered(answer.status_code):
+    window = timedelta(hours=settings.webhook_retry_hours)
+    outcome = settle(delivery, http.delivered, now, window)
+    if outcome is Outcome.SENT:
         delivery.state = "delivered"
         delivery.delivered_at = now
-        delivery.attempts += 1
         subscription.last_success_at = now
-        session.flush()
-        return
-    delivery.attempts += 1
-    window = timedelta(hours=settings.webhook_retry_hours)
-    later = rules.next_attempt_at(delivery.created_at, now, delivery.attempts, window)
-    if later is not None:
-        delivery.next_attempt_at = later
-        session.flush()
-        return
-    delivery.state = "failed"
     session.flush()
-    if rules.disables_subscription(subscription.last_success_at, delivery.created_at):
-        hours = round(settings.webhook_retry_hours)
+    if outcome is Outcome.GIVEN_UP and rules.disables_subscription(
+        subscription.last_success_at, delivery.created_at
+    ):
         disable_for_failure(
             session,
             subscription,
-            f"every try for {hours} hours failed (last answer: "
-            f"{answer.status_code or 'no answer'})",
+            rules.persistent_failure(settings.webhook_retry_hours, http.status_code),
             now,
         )
 
@@ -216,20 +193,12 @@ def deliver_due(
     `now` is the desk's clock (what is due, when to retry); `signed_at` is the real time the
     signature carries, which receivers check against their own clock.
     """
-    own = client is None
-    http = client or httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
-    tried = 0
-    try:
-        while True:
-            with database.unit_of_work() as session:
-                batch = claim(session, settings, now, limit)
-            answers = [send(http, message, signed_at()) for message in batch]
-            with database.unit_of_work() as session:
-                for answer in answers:
-                    record(session, settings, answer, now)
-            tried += len(batch)
-            if len(batch) < limit:
-                return tried
-    finally:
-        if own:
-            http.close()
+    with http_client(client, settings.webhook_timeout_seconds) as http:
+        return send_due(
+            database,
+            now,
+            claim=lambda session, at, most: claim(session, settings, at, most),
+            send=lambda message: send(http, message, signed_at()),
+            record=lambda session, answer, at: record(session, settings, answer, at),
+            limit=limit,
+        )

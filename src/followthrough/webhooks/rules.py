@@ -52,6 +52,14 @@ def disables_subscription(last_success_at: datetime | None, given_up_created_at:
     return last_success_at is None or last_success_at < given_up_created_at
 
 
+def persistent_failure(retry_hours: float, last_status: int | None) -> str:
+    """Why a receiver was switched off, in words for the admins told of it."""
+    return (
+        f"every try for {round(retry_hours)} hours failed "
+        f"(last answer: {last_status or 'no answer'})"
+    )
+
+
 def new_secret(random_bytes: bytes) -> str:
     """A signing secret in the Standard Webhooks form ("whsec_" + base64 of 24-64 bytes)."""
     if not 24 <= len(random_bytes) <= 64:

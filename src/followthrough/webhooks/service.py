@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from followthrough.history.models import Event
 from followthrough.history.payloads import EventKind
-from followthrough.notify.service import notify
+from followthrough.notify.service import tell_admins
 from followthrough.org.actors import Actor
-from followthrough.org.models import Person, Team
+from followthrough.org.models import Team
 from followthrough.webhooks import rules
 from followthrough.webhooks.models import (
     WebhookAttempt,
@@ -266,14 +266,10 @@ def disable_for_failure(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return  # already off: the admins were told then
     where = subscription.description or subscription.url
-    for admin_id in session.scalars(
-        select(Person.id).where(Person.is_admin.is_(True), Person.active.is_(True))
-    ):
-        notify(
-            session,
-            admin_id,
-            "integration_disabled",
-            f"The webhook to {where} was switched off: {reason}. "
-            "Fix the receiver, then switch it on again and send what it missed.",
-            now,
-        )
+    tell_admins(
+        session,
+        "integration_disabled",
+        f"The webhook to {where} was switched off: {reason}. "
+        "Fix the receiver, then switch it on again and send what it missed.",
+        now,
+    )
