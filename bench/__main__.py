@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         fitted.run(
             console,
             requests=2_000 if args.quick else args.requests or 1_000_000,
-            events=20_000 if args.quick else args.events or 10_000_000,
+            events=20_000 if args.quick else args.events or fitted.EVENTS,
             backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
         )
     if args.only in (None, "sim"):
