@@ -11,7 +11,7 @@ import email
 import email.policy
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -42,16 +42,18 @@ class Received:
 @dataclass
 class RecordingHandler:
     """Accepts every message and keeps it; `refuse_with` makes it answer DATA with an error;
-    `delay` seconds pass before each answer (a slow server, to stop a sender mid-batch)."""
+    `delay` seconds pass between keeping a message and answering (a slow server, to stop a
+    sender mid-batch; like Postfix, which writes the message to its queue before it answers, it
+    keeps a message whose sender goes away before the answer); `on_received` is called with the
+    count after each message is kept, before it is answered."""
 
     received: list[Received] = field(default_factory=list)
     refuse_with: str | None = None
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    on_received: Callable[[int], None] | None = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
-        if self.delay:
-            await asyncio.sleep(self.delay)
         if self.refuse_with is not None:
             return self.refuse_with
         raw = envelope.original_content or b""
@@ -65,6 +67,11 @@ class RecordingHandler:
                     raw=bytes(raw),
                 )
             )
+            count = len(self.received)
+        if self.on_received is not None:
+            self.on_received(count)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
 
 

@@ -2,27 +2,32 @@
 
 How a message moves (notify.models.OutboxMessage.state):
 
-    pending --(the person's choice: at once)--> sending --(accepted by the server)--> sent
-       |  \\--(quiet hours: not_before = their end)--> pending
-       |   \\-(daily summary)--> digest --(its time)--> sending (all of the person's, together)
+    pending --(the person's choice: at once)--> sending --(all but the final ".")--> handed
+       |  \\--(quiet hours: not_before = their end)--> pending                         |
+       |   \\-(daily summary)--> digest --(its time)--> sending     (accepted) sent <--+
        \\--(turned off, the person left, or older than mail_max_age_hours)--> skipped
-    sending --(refused for good, or the last try failed)--> failed
+    sending/handed --(refused for good, or the last try failed)--> failed
+    handed --(refused for now)--> sending, tried again after the backoff
 
 Claiming is one short transaction that commits before anything is sent: PostgreSQL locks the
 batch's rows with SKIP LOCKED, so senders in several processes split the outbox; SQLite has one
 writer, which gives the same. The claim fixes the message's Message-ID and marks it `sending`
 until `claimed_until` (the lease). Then the messages go over one SMTP connection with no
-transaction open, and each one's outcome is recorded in its own short transaction right after
-the server answers. A try that failed waits out its backoff as a lease: `claimed_until` is the
-time to try again. So a sender that stops at any point (a crash, `kill -9`, the mail server
-going away) loses nothing: whatever it claimed and did not record as sent is taken over when
-the lease ends, by any sender, and sent again under the same Message-ID.
+transaction open. Each message's whole text goes to the server, then a short transaction records
+it `handed`, and only then is the final "." sent that makes the server take it; the server's
+answer is recorded at once (`sent`, or the failure). So a sender that stops at any point (a
+crash, `kill -9`, the mail server going away) neither loses nor repeats a message:
+- stopped before `handed` was recorded: the server never had the "." and keeps nothing; the
+  claim is taken over when the lease ends, by any sender, and sent under the same Message-ID;
+- stopped after: the "." was the next thing sent, so the server has the message; when the lease
+  ends the next claim counts it as sent ("handed over, answer not recorded").
 
-Exactly once, here, means: every notification is handed to the mail server and recorded as sent
-once. The one window in which a message can reach the server twice is between the server's
-"250 accepted" and the commit that records it (a millisecond or so); a sender killed exactly
-there sends that message again after the lease, with the same Message-ID, so the receiving side
-(and every mail client) sees the same message twice, never two different ones.
+What is left: a stop in the microseconds between the `handed` commit and the "." leaving the
+process, which loses that one mail (the notification stays in the person's inbox); and a server
+that refuses a message at the "." just as the sender stops, which is counted as sent. The old
+order (record after "250 accepted") had the opposite failure, a repeat, in a window as long as
+the server's answer and a commit; a test killing the sender from inside the server, with the
+message complete but not yet answered, would always have seen that repeat.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, or_, select, text, update
@@ -74,10 +80,16 @@ _OUTBOX = cast(Table, OutboxMessage.__table__)
 class OutboxState(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
+    # The whole message is with the server but its final "."; see the module's docstring.
+    HANDED = "handed"
     SENT = "sent"
     DIGEST = "digest"
     SKIPPED = "skipped"
     FAILED = "failed"
+
+
+# Claimed and not yet answered for: what a recorded outcome may replace.
+_IN_FLIGHT = (OutboxState.SENDING, OutboxState.HANDED)
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,9 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
     """Claim up to `limit` outbox rows whose turn has come, decide each by its person's choices,
     and write the claim (the caller commits it before sending anything)."""
     counts: Counter[str] = Counter()
+    settled = _settle_handed(session, now)
+    if settled:
+        counts["handed over before a stop, counted as sent"] += settled
     # 1. Claims that ended without a record: a sender that died, or a try's backoff over.
     expired = _rows(
         session,
@@ -407,9 +422,37 @@ def record_sent(session: Session, outgoing: Outgoing, at: datetime) -> None:
         session.execute(text("SET LOCAL synchronous_commit = off"))
     session.execute(
         update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_(outgoing.row_ids), _OUTBOX.c.state == OutboxState.SENDING)
+        .where(_OUTBOX.c.id.in_(outgoing.row_ids), _OUTBOX.c.state.in_(_IN_FLIGHT))
         .values(state=OutboxState.SENT, sent_at=at, claimed_until=None, last_error=None)
     )
+
+
+def record_handed(session: Session, outgoing: Outgoing) -> None:
+    """The message is with the server but for its final "."; recorded before the "." is sent."""
+    if session.get_bind().dialect.name == "postgresql":
+        # As for `record_sent`: a sender killed after this returns keeps the record; only a
+        # crash of the database server itself could lose it (then the message is sent again).
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    session.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(outgoing.row_ids), _OUTBOX.c.state == OutboxState.SENDING)
+        .values(state=OutboxState.HANDED)
+    )
+
+
+def _settle_handed(session: Session, now: datetime) -> int:
+    """Messages handed over by a sender that stopped before the server's answer was recorded
+    are with the server (it had everything but the ".", and the "." came next): sent."""
+    result = session.execute(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.channel == CHANNEL,
+            _OUTBOX.c.state == OutboxState.HANDED,
+            _OUTBOX.c.claimed_until <= now,
+        )
+        .values(state=OutboxState.SENT, sent_at=now, claimed_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def record_failure(
@@ -427,10 +470,10 @@ def record_failure(
     if outcome.give_up:
         values.update(state=OutboxState.FAILED, claimed_until=None)
     else:
-        values.update(claimed_until=outcome.retry_at)
+        values.update(state=OutboxState.SENDING, claimed_until=outcome.retry_at)
     session.execute(
         update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_(outgoing.row_ids), _OUTBOX.c.state == OutboxState.SENDING)
+        .where(_OUTBOX.c.id.in_(outgoing.row_ids), _OUTBOX.c.state.in_(_IN_FLIGHT))
         .values(**values)
     )
     return outcome.give_up
@@ -490,7 +533,13 @@ def send_outbox(
                         _record_failure(database, settings, outgoing, failure, current(), report)
                         continue
                 try:
-                    smtp.send(client, outgoing.raw, sender, outgoing.recipient)
+                    smtp.send(
+                        client,
+                        outgoing.raw,
+                        sender,
+                        outgoing.recipient,
+                        before_end=partial(_record_handed, database, outgoing),
+                    )
                 except smtp.SendFailure as failure:
                     if failure.code is None:  # the connection is gone; a new one next time
                         smtp.close(client)
@@ -506,6 +555,11 @@ def send_outbox(
         if client is not None:
             smtp.close(client)
     return report
+
+
+def _record_handed(database: Database, outgoing: Outgoing) -> None:
+    with database.unit_of_work() as session:
+        record_handed(session, outgoing)
 
 
 def _record_failure(

@@ -6,9 +6,11 @@ the setting to look at, so `followthrough mail test` can say what to fix.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from followthrough.config import Settings
@@ -107,22 +109,63 @@ def _secure_and_sign_in(client: smtplib.SMTP, settings: Settings, where: str) ->
             raise MailServerSettingsError("smtp_username", f"{where}: {exc}") from exc
 
 
-def send(client: smtplib.SMTP, raw: bytes, sender: str, recipient: str) -> None:
-    """Hand one message to the server; `SendFailure` if it was not accepted."""
+def send(
+    client: smtplib.SMTP,
+    raw: bytes,
+    sender: str,
+    recipient: str,
+    before_end: Callable[[], None] | None = None,
+) -> None:
+    """Hand one message to the server; `SendFailure` if it was not accepted.
+
+    `before_end` runs when the server holds the whole message but its final "." line. A server
+    delivers nothing whose "." never came, so a record made there ("handed over") is false only
+    for the instant between it and the "." leaving; the server's "250 accepted", by contrast,
+    can arrive at a sender killed before it records anything. If `before_end` raises, the
+    connection is dropped without the "." (the server discards the message) and the error
+    goes to the caller.
+    """
     try:
-        refused = client.sendmail(sender, [recipient], raw)
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, text = next(iter(exc.recipients.values()), (None, b""))
-        raise SendFailure(code, _text(text)) from exc
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-        raise SendFailure(exc.smtp_code, _text(exc.smtp_error)) from exc
-    except smtplib.SMTPResponseException as exc:
-        raise SendFailure(exc.smtp_code, _text(exc.smtp_error)) from exc
+        client.ehlo_or_helo_if_needed()
+        options = [f"SIZE={len(raw)}"] if client.does_esmtp and client.has_extn("size") else []
+        _expect(client, client.mail(sender, options), (250,))
+        _expect(client, client.rcpt(recipient), (250, 251))
+        _expect(client, client.docmd("DATA"), (354,))
+        # Lines starting with "." are doubled (RFC 5321 4.5.2), as smtplib's own `data` does.
+        body = _LEADING_DOT.sub(b"..", raw)
+        client.send(body if body.endswith(b"\r\n") else body + b"\r\n")
     except (OSError, smtplib.SMTPException) as exc:
         raise SendFailure(None, str(exc) or type(exc).__name__) from exc
-    if refused:
-        code, text = next(iter(refused.values()))
+    if before_end is not None:
+        try:
+            before_end()
+        except BaseException:
+            client.close()
+            raise
+    try:
+        client.send(b".\r\n")
+        code, text = client.getreply()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendFailure(None, str(exc) or type(exc).__name__) from exc
+    if code != 250:
         raise SendFailure(code, _text(text))
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _expect(client: smtplib.SMTP, answer: tuple[int, bytes], codes: tuple[int, ...]) -> None:
+    code, text = answer
+    if code in codes:
+        return
+    if code == 421 or code == -1:  # the server is closing, or has gone
+        client.close()
+        raise SendFailure(None if code == -1 else code, _text(text))
+    try:
+        client.rset()  # ready for the next message on the same connection
+    except (OSError, smtplib.SMTPException):
+        client.close()
+    raise SendFailure(code, _text(text))
 
 
 def _text(value: bytes | str) -> str:
