@@ -13,7 +13,8 @@ from followthrough.fields import Id
 from followthrough.practice.roleplay import service
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.scenario import Scenario, describe, shipped_scenarios
-from followthrough.practice.roleplay.scoring import score_reply, shipped_model
+from followthrough.practice.roleplay.scoring import score_reply
+from followthrough.practice.roleplay.web import ShippedScorer
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
 from followthrough.web.schemas import Input
 
@@ -143,10 +144,12 @@ def scenarios(actor: CurrentActor) -> list[ScenarioOut]:
 
 
 @router.post("/attempts", status_code=201, response_model=AttemptOut)
-def start(body: AttemptIn, session: DbSession, actor: CurrentActor, now: Now) -> AttemptOut:
+def start(
+    body: AttemptIn, session: DbSession, actor: CurrentActor, now: Now, model: ShippedScorer
+) -> AttemptOut:
     """Start a role play (404 naming `scenario` if there is none of that name)."""
     scenario = service.scenario_named(body.scenario)
-    attempt = service.start_attempt(session, actor.person_id, scenario, shipped_model(), now)
+    attempt = service.start_attempt(session, actor.person_id, scenario, model, now)
     return attempt_out(attempt, [])
 
 
@@ -166,7 +169,12 @@ def attempt(attempt_id: Id, session: DbSession, actor: CurrentActor) -> AttemptO
 
 @router.post("/attempts/{attempt_id}/turns", status_code=201, response_model=TurnOut)
 def take_turn(
-    attempt_id: Id, body: TurnIn, session: DbSession, actor: CurrentActor, now: Now
+    attempt_id: Id,
+    body: TurnIn,
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    model: ShippedScorer,
 ) -> TurnOut:
     """Answer the current step: `choice` at a choice step, `text` at a reply step. A reply is
     scored on the rubric; the scores quote the words that earned or lost each point."""
@@ -175,11 +183,11 @@ def take_turn(
         raise InvalidInput("give either a choice or a text", field="choice")
     if body.choice is not None:
         return turn_out(service.take_choice(session, found, body.choice, now, body.turn))
-    reply = service.give_reply(session, found, body.text or "", shipped_model(), now, body.turn)
+    reply = service.give_reply(session, found, body.text or "", model, now, body.turn)
     return turn_out(reply.turn)
 
 
 @router.post("/score", response_model=dict[str, Any])
-def score(body: ReplyIn, actor: CurrentActor) -> dict[str, Any]:
+def score(body: ReplyIn, actor: CurrentActor, model: ShippedScorer) -> dict[str, Any]:
     """Score one reply on the rubric without playing: each behaviour, its points and its words."""
-    return score_reply(body.text, shipped_model()).as_dict()
+    return score_reply(body.text, model).as_dict()

@@ -31,7 +31,7 @@ from followthrough.practice.roleplay.live_models import LiveSession
 from followthrough.practice.roleplay.live_rules import MarkKind, Role
 from followthrough.practice.roleplay.rubric import BEHAVIOURS, Block
 from followthrough.practice.roleplay.scenario import shipped_scenarios
-from followthrough.practice.roleplay.scoring import shipped_model
+from followthrough.practice.roleplay.web import ShippedScorer
 from followthrough.web.deps import UnitOfWorkRoute, admission
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage, templates
 
@@ -88,8 +88,7 @@ def open_session(page: ChangePage) -> Response:
 
 
 @router.post(f"{BASE}/join")
-def join(page: ChangePage) -> Response:
-    model = shipped_model()
+def join(page: ChangePage, model: ShippedScorer) -> Response:
     joined: list[int] = []
 
     def act() -> None:
@@ -258,8 +257,7 @@ def _whole(value: str, name: str) -> int | None:
 
 
 @router.post(BASE + "/{live_id}/turns")
-def take_turn(live_id: Id, page: ChangePage) -> Response:
-    model = shipped_model()
+def take_turn(live_id: Id, page: ChangePage, model: ShippedScorer) -> Response:
 
     def act() -> None:
         live = live_service.visible_session(page.session, page.viewer.person_id, live_id)

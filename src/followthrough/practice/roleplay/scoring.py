@@ -13,10 +13,10 @@ two ways, both explained by the sentence that earned or lost the point:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from followthrough.practice.roleplay.embedding import Embedder, load_embedder
@@ -295,8 +295,28 @@ def _score(
     )
 
 
-@lru_cache(maxsize=1)
+_shipped: list[ScoringModel] = []
+_shipped_loading = threading.Lock()
+
+
 def shipped_model() -> ScoringModel:
-    """The shipped rubric, model and learned cues, loaded once per process (1-3 s the first time)."""
-    learned = load_learned()
-    return prepare(default_rubric(), load_embedder(), learned.cues, learned.version)
+    """The shipped rubric, model and learned cues, loaded once per process (1-3 s the first time).
+
+    Threads asking while it loads wait for that one load instead of each loading their own.
+    Web endpoints get it through `roleplay.web.ShippedScorer`, which loads it before their unit
+    of work opens: a load inside one would hold a transaction (and SQLite's write turn) for
+    seconds.
+    """
+    if not _shipped:
+        with _shipped_loading:
+            if not _shipped:
+                learned = load_learned()
+                _shipped.append(
+                    prepare(default_rubric(), load_embedder(), learned.cues, learned.version)
+                )
+    return _shipped[0]
+
+
+def shipped_model_loaded() -> bool:
+    """Whether `shipped_model()` answers at once (the model is loaded in this process)."""
+    return bool(_shipped)

@@ -5,7 +5,10 @@ Routes only translate HTTP into `roleplay.service` calls; the unit of work commi
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from followthrough.errors import InvalidInput
@@ -13,11 +16,33 @@ from followthrough.fields import Id
 from followthrough.practice.roleplay import service
 from followthrough.practice.roleplay.rubric import BEHAVIOURS, Block
 from followthrough.practice.roleplay.scenario import shipped_scenarios
-from followthrough.practice.roleplay.scoring import shipped_model
-from followthrough.web.deps import UnitOfWorkRoute
+from followthrough.practice.roleplay.scoring import (
+    ScoringModel,
+    shipped_model,
+    shipped_model_loaded,
+)
+from followthrough.web.deps import UnitOfWorkRoute, in_work
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+
+def shipped_scorer(request: Request) -> ScoringModel:
+    """The shipped scorer for an endpoint that scores replies; never called by FastAPI: it is
+    loaded by `_load_scorer` before the unit of work opens (`in_work` below)."""
+    raise AssertionError("ShippedScorer is provided by UnitOfWorkRoute")
+
+
+async def _load_scorer(request: Request) -> ScoringModel:
+    # The first load in a process takes 1-3 s of CPU: on a worker thread, awaited before the
+    # endpoint's unit of work opens, so no transaction or SQLite write turn waits on it.
+    if shipped_model_loaded():
+        return shipped_model()
+    return await to_thread.run_sync(shipped_model)
+
+
+in_work(shipped_scorer, lambda work: work.prepared[shipped_scorer], prepare=_load_scorer)
+ShippedScorer = Annotated[ScoringModel, Depends(shipped_scorer)]
 
 BLOCK_NAMES = {
     Block.UNDERSTAND: "Understand",
@@ -40,8 +65,7 @@ def role_plays(page: ReadPage) -> Response:
 
 
 @router.post(f"{BASE}/start")
-def start(page: ChangePage) -> Response:
-    model = shipped_model()
+def start(page: ChangePage, model: ShippedScorer) -> Response:
     created: list[int] = []
 
     def act() -> None:
@@ -87,9 +111,7 @@ def _whole(value: str, name: str) -> int | None:
 
 
 @router.post(BASE + "/attempts/{attempt_id}/turns")
-def take_turn(attempt_id: Id, page: ChangePage) -> Response:
-    model = shipped_model()
-
+def take_turn(attempt_id: Id, page: ChangePage, model: ShippedScorer) -> Response:
     def act() -> None:
         attempt = service.attempt_of(page.session, page.viewer.person_id, attempt_id)
         expected = _whole(page.form.get("turn"), "turn")
