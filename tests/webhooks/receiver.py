@@ -1,15 +1,22 @@
 """A real local HTTP receiver for webhook and chat tests: a small server on a free port that
-keeps every request it gets and answers with the status the test chooses."""
+keeps every request it gets and answers with the status the test chooses, or (HANG) does not
+answer within the sender's timeout."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+# A status to answer with meaning: wait HANG_SECONDS first, so a sender with a shorter timeout
+# gets no answer at all.
+HANG = 0
+HANG_SECONDS = 1.5
 
 
 @dataclass
@@ -52,10 +59,16 @@ def receiving() -> Iterator[Receiver]:
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
             status = receiver._next_status()
-            self.send_response(status)
-            self.send_header("content-type", "text/plain")
-            self.end_headers()
-            self.wfile.write(b"ok" if status < 300 else b"not now")
+            if status == HANG:
+                time.sleep(HANG_SECONDS)
+                status = 500
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"not now")
+            except OSError:
+                return  # the sender gave up waiting and closed the connection
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -22,6 +22,7 @@ from followthrough.auth.reset_web import router as password_reset_pages
 from followthrough.auth.web import router as auth_pages
 from followthrough.cases.api import router as cases_router
 from followthrough.cases.web import router as case_pages
+from followthrough.chat.web import api as chat_admin_api
 from followthrough.chat.web import router as chat_pages
 from followthrough.config import Settings
 from followthrough.db import Database, utcnow
@@ -181,6 +182,7 @@ def create_app(
         mail_choices_router,
         mail_admin_api,
         webhooks_router,
+        chat_admin_api,
         roleplay_router,
         learning_records_router,
         learning_router,

@@ -253,6 +253,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/admin/mail/outbox"): ADMIN,
     ("POST", f"{API}/admin/mail/outbox/send-again"): ADMIN,
     # Chat channels: a person's own; a team's is its lead's (or an admin's).
+    ("GET", "/admin/chat"): ADMIN,
+    ("POST", "/admin/chat/{channel_id}/switch-on"): ADMIN,
+    ("GET", f"{API}/admin/chat/channels"): ADMIN,
+    ("POST", f"{API}/admin/chat/channels/{{channel_id}}/switch-on"): ADMIN,
     ("GET", "/account/chat"): YOURSELF,
     ("POST", "/account/chat"): YOURSELF,
     ("GET", "/teams/{team_id}/chat"): TEAM_LEAD,
