@@ -1,5 +1,6 @@
 """HTTP API of the training programme: the catalog and cohorts (for learning leads), your own
-plan and record (for everyone), and a module's effect on the desk (for learning leads)."""
+plan and record (for everyone), a module's effect on the desk and a cohort's live role-play
+debrief (for learning leads)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from followthrough.errors import NotAllowed
 from followthrough.fields import Id
 from followthrough.insight.effect import Interval
 from followthrough.learning import service
 from followthrough.org.actors import Actor
+from followthrough.practice.roleplay.rubric import Block
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/learning", tags=["training programme"])
@@ -221,5 +223,102 @@ def _effect(report: service.EffectReport) -> EffectOut:
                 summary=o.summary,
             )
             for o in report.outcomes
+        ],
+    )
+
+
+class BehaviourSpreadOut(BaseModel):
+    behaviour: str
+    scorer: str = Field(description="participant, observer or automatic")
+    replies: int
+    heard: int
+    share: float | None
+    people: int
+    lowest: float | None
+    highest: float | None
+    spread: float | None
+
+
+class ParticipantOut(BaseModel):
+    person_id: int
+    name: str
+    replies: int
+    means: dict[str, dict[str, float | None]]
+
+
+class LiveSessionOut(BaseModel):
+    id: int
+    scenario: str
+    opened_at: datetime
+    closed_at: datetime | None
+    replies: int
+
+
+class CohortDebriefOut(BaseModel):
+    cohort_id: int
+    name: str
+    module: str
+    sessions: list[LiveSessionOut]
+    replies: int
+    means: dict[str, dict[str, float | None]]
+    behaviours: list[BehaviourSpreadOut]
+    participants: list[ParticipantOut]
+
+
+@router.get(
+    "/debriefs",
+    summary="The live role-play debrief of each cohort asked for (?cohort=ID, repeatable): "
+    "over every session held for it, per behaviour and scorer how often it was heard and the "
+    "spread between people, per block the mean points, and per participant",
+)
+def cohort_debriefs(
+    actor: CurrentActor,
+    session: DbSession,
+    cohort: Annotated[list[Id] | None, Query(description="A cohort's id")] = None,
+) -> list[CohortDebriefOut]:
+    _lead_only(actor)
+    return [_debrief(service.cohort_debrief(session, c)) for c in cohort or []]
+
+
+def _means(found: dict[str, dict[Block, float | None]]) -> dict[str, dict[str, float | None]]:
+    return {scorer: {b.value: v for b, v in blocks.items()} for scorer, blocks in found.items()}
+
+
+def _debrief(found: service.CohortDebrief) -> CohortDebriefOut:
+    return CohortDebriefOut(
+        cohort_id=found.cohort_id,
+        name=found.name,
+        module=found.module,
+        sessions=[
+            LiveSessionOut(
+                id=s.id,
+                scenario=s.scenario,
+                opened_at=s.opened_at,
+                closed_at=s.closed_at,
+                replies=s.replies,
+            )
+            for s in found.sessions
+        ],
+        replies=found.replies,
+        means=_means(found.means),
+        behaviours=[
+            BehaviourSpreadOut(
+                behaviour=b.behaviour.value,
+                scorer=b.scorer,
+                replies=b.replies,
+                heard=b.heard,
+                share=b.share,
+                people=b.people,
+                lowest=b.low,
+                highest=b.high,
+                spread=b.spread,
+            )
+            for b in found.behaviours
+        ],
+        participants=[
+            ParticipantOut(
+                person_id=p.person_id, name=p.name, replies=p.replies, means=_means(p.means)
+            )
+            for p in found.participants
         ],
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from followthrough.errors import Conflict, InvalidInput, NotFound
+from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from followthrough.feedback.models import Rating
 from followthrough.insight.effect import OutcomeEffect, programme_effect
 from followthrough.learning import rules
@@ -23,10 +23,14 @@ from followthrough.learning.models import (
     LearningCohort,
     LearningModule,
     LearningSession,
+    LiveSessionCohort,
     PlanItem,
 )
 from followthrough.org.models import Membership, Person, Team
+from followthrough.practice.roleplay import live_rules, live_service
+from followthrough.practice.roleplay.live_models import LiveSession
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
+from followthrough.practice.roleplay.rubric import Behaviour, Block
 from followthrough.requests.models import Request
 
 # The effect report looks this far back before the first cohort opened: the weeks before.
@@ -339,7 +343,9 @@ def my_record(
     if now is not None:
         lines = _desk_lines(session, person_id, now) + lines
     lines = sorted(
-        lines + _roleplay_lines(session, person_id), key=lambda e: e.rated_at, reverse=True
+        lines + _roleplay_lines(session, person_id) + _observer_lines(session, person_id),
+        key=lambda e: e.rated_at,
+        reverse=True,
     )
     record = rules.competency_record(
         rules.Evidence(e.block, e.score, e.source, e.rated_at) for e in lines
@@ -379,6 +385,40 @@ def _roleplay_lines(session: Session, person_id: int) -> list[EvidenceLine]:
         for a, replies in turns.items()
         for block, score in rules.roleplay_block_scores(replies).items()
     ]
+
+
+def _observer_lines(session: Session, person_id: int) -> list[EvidenceLine]:
+    """One line per block for each observer who scored the person's replies in a live session:
+    the share of those replies in which the observer heard a behaviour of the block, on the
+    1..5 scale (as for the automatic score), rated by the observer at their newest score."""
+    by_observer: dict[tuple[int, int], list[live_service.ScoredReply]] = defaultdict(list)
+    for reply in live_service.scored_replies(session, person_id=person_id):
+        if reply.observer is not None and reply.observer_id is not None:
+            by_observer[(reply.live_session_id, reply.observer_id)].append(reply)
+    names = dict(
+        session.execute(
+            select(Person.id, Person.name).where(Person.id.in_({o for _, o in by_observer}))
+        ).all()
+    )
+    lines = []
+    for (_, observer_id), replies in by_observer.items():
+        points = [live_rules.block_points(r.observer or frozenset()) for r in replies]
+        latest = max(r.observed_at or r.at for r in replies)
+        scenario = replies[0].scenario_name
+        for block, score in rules.roleplay_block_scores(
+            [{b.value: p[b] for b in Block} for p in points]
+        ).items():
+            lines.append(
+                EvidenceLine(
+                    block,
+                    score,
+                    "observer",
+                    names.get(observer_id),
+                    latest,
+                    f"observer in a live role play: {scenario}",
+                )
+            )
+    return lines
 
 
 # The desk's own evidence: the requesters' ratings of this long before today.
@@ -528,4 +568,157 @@ def modules(session: Session) -> list[tuple[int, str]]:
         session.execute(
             select(LearningModule.id, LearningModule.name).order_by(LearningModule.id)
         ).all()
+    )
+
+
+# ---- live role-play sessions held for a cohort, and the cohort's debrief ----------------------
+
+
+def hold_for_cohort(
+    session: Session,
+    live_session_id: int,
+    cohort_id: int,
+    by: int,
+    runs_programme: bool,
+    now: datetime,
+) -> None:
+    """Count a live session in a cohort's debrief: its facilitator does it, and only a learning
+    lead (a team lead or an admin) runs the programme's cohorts. One cohort per session."""
+    live = session.get(LiveSession, live_session_id)
+    if live is None:
+        raise NotFound("There is no such live session.")
+    if live.facilitator_id != by:
+        raise NotAllowed("Only the session's facilitator puts it in a cohort.", field="cohort_id")
+    if not runs_programme:
+        raise NotAllowed(
+            "Only team leads and admins hold sessions for a training cohort.", field="cohort_id"
+        )
+    if session.get(LearningCohort, cohort_id) is None:
+        raise NotFound("There is no such cohort.", field="cohort_id")
+    if session.get(LiveSessionCohort, live_session_id) is not None:
+        raise Conflict("This session is already held for a cohort.", field="cohort_id")
+    session.add(
+        LiveSessionCohort(
+            live_session_id=live_session_id, cohort_id=cohort_id, linked_at=now, linked_by=by
+        )
+    )
+    session.flush()
+
+
+def cohort_of_live_session(session: Session, live_session_id: int) -> tuple[int, str] | None:
+    """The cohort (id, name) a live session was held for, if any."""
+    found = session.execute(
+        select(LearningCohort.id, LearningCohort.name)
+        .join(LiveSessionCohort, LiveSessionCohort.cohort_id == LearningCohort.id)
+        .where(LiveSessionCohort.live_session_id == live_session_id)
+    ).one_or_none()
+    return None if found is None else (found[0], found[1])
+
+
+def cohort_choices(session: Session) -> list[tuple[int, str]]:
+    """Every cohort, newest first, named with its module: what a session can be held for."""
+    return [
+        (cohort_id, f"{name} ({module})")
+        for cohort_id, name, module in session.execute(
+            select(LearningCohort.id, LearningCohort.name, LearningModule.name)
+            .join(LearningModule, LearningModule.id == LearningCohort.module_id)
+            .order_by(LearningCohort.opened_at.desc(), LearningCohort.id.desc())
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class LiveSessionLine:
+    id: int
+    scenario: str
+    opened_at: datetime
+    closed_at: datetime | None
+    replies: int
+
+
+@dataclass(frozen=True)
+class ParticipantLine:
+    """One participant over the cohort's sessions: their replies, and per scorer the mean
+    points per reply on each block."""
+
+    person_id: int
+    name: str
+    replies: int
+    means: dict[str, dict[Block, float | None]]
+
+
+@dataclass(frozen=True)
+class CohortDebrief:
+    cohort_id: int
+    name: str
+    module: str
+    sessions: list[LiveSessionLine]
+    replies: int
+    means: dict[str, dict[Block, float | None]]
+    behaviours: list[live_rules.BehaviourSpread]
+    participants: list[ParticipantLine]
+
+
+def _by_scorer(reply: live_service.ScoredReply) -> dict[str, frozenset[Behaviour] | None]:
+    return {
+        "participant": reply.participant,
+        "observer": reply.observer,
+        "automatic": reply.automatic,
+    }
+
+
+def cohort_debrief(session: Session, cohort_id: int) -> CohortDebrief:
+    """Every reply of every live session held for the cohort: per behaviour and scorer how often
+    it was heard with the spread between people, per block the means, and per participant."""
+    cohort = _cohort(session, cohort_id)
+    module = _module(session, cohort.module_id)
+    sessions = list(
+        session.scalars(
+            select(LiveSession)
+            .join(LiveSessionCohort, LiveSessionCohort.live_session_id == LiveSession.id)
+            .where(LiveSessionCohort.cohort_id == cohort_id)
+            .order_by(LiveSession.opened_at, LiveSession.id)
+        )
+    )
+    replies = live_service.scored_replies(session, live_session_ids=[s.id for s in sessions])
+    rows = [
+        (r.person_id, scorer, heard)
+        for r in replies
+        for scorer, heard in _by_scorer(r).items()
+        if heard is not None
+    ]
+    people = sorted({r.person_id for r in replies})
+    names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(people))).all())
+    participants = [
+        ParticipantLine(
+            person,
+            names.get(person, ""),
+            sum(1 for r in replies if r.person_id == person),
+            {
+                scorer: live_rules.block_means(
+                    [h for p, s, h in rows if p == person and s == scorer]
+                )
+                for scorer in live_rules.SCORERS
+            },
+        )
+        for person in people
+    ]
+    counted: dict[int, int] = defaultdict(int)
+    for r in replies:
+        counted[r.live_session_id] += 1
+    return CohortDebrief(
+        cohort.id,
+        cohort.name,
+        module.name,
+        [
+            LiveSessionLine(s.id, s.scenario_name, s.opened_at, s.closed_at, counted[s.id])
+            for s in sessions
+        ],
+        len(replies),
+        {
+            scorer: live_rules.block_means([h for _, s, h in rows if s == scorer])
+            for scorer in live_rules.SCORERS
+        },
+        live_rules.behaviour_spread(rows),
+        sorted(participants, key=lambda p: (p.name, p.person_id)),
     )

@@ -17,6 +17,7 @@ from followthrough.fields import Id
 from followthrough.insight.effect import format_change
 from followthrough.learning import rules, service
 from followthrough.org.models import Person, Team
+from followthrough.practice.roleplay.rubric import BEHAVIOURS, Block
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage
 
@@ -35,6 +36,8 @@ SOURCE_WORDS = {
     "observer": "from an observer",
     "desk": "from the requesters' ratings on the desk",
 }
+
+SCORER_WORDS = {"participant": "Participants", "observer": "Observers", "automatic": "Automatic"}
 
 
 def _lead_only(page: Page) -> None:
@@ -252,4 +255,29 @@ def mine_page(page: ReadPage) -> Response:
         record=record,
         evidence=evidence,
         source_words=SOURCE_WORDS,
+    )
+
+
+@router.get(f"{HOME}/debrief")
+def cohort_debrief_page(page: ReadPage, cohort: Id | None = None) -> Response:
+    """A cohort's live role plays taken together: per behaviour how often each scorer heard it
+    and how far apart the people were; per participant their means. No cohort: choose one."""
+    _lead_only(page)
+    choices = service.cohort_choices(page.session)
+    debrief = None
+    problem = ""
+    if cohort is not None and cohort in {c for c, _ in choices}:
+        debrief = service.cohort_debrief(page.session, cohort)
+    elif cohort is not None:
+        problem = "There is no such cohort: choose one from the list."
+    return page.render(
+        "learning/debrief.html",
+        choices=choices,
+        chosen=cohort,
+        debrief=debrief,
+        problem=problem,
+        blocks=[(b, b.value.capitalize()) for b in Block],
+        behaviour_titles={rule.behaviour: rule.title for rule in BEHAVIOURS},
+        scorer_words=SCORER_WORDS,
+        status=404 if problem else 200,
     )

@@ -46,6 +46,7 @@ from followthrough.org.profile_web import router as profile_pages
 from followthrough.org.web import router as admin_pages
 from followthrough.practice.fitted_web import router as what_if_pages
 from followthrough.practice.roleplay.api import router as roleplay_router
+from followthrough.practice.roleplay.live_api import router as live_roleplay_router
 from followthrough.practice.roleplay.live_web import router as live_roleplay_pages
 from followthrough.practice.roleplay.web import router as roleplay_pages
 from followthrough.practice.roleplay.xapi_api import router as learning_records_router
@@ -184,6 +185,7 @@ def create_app(
         webhooks_router,
         chat_admin_api,
         roleplay_router,
+        live_roleplay_router,
         learning_records_router,
         learning_router,
     ):

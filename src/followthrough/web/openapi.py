@@ -84,6 +84,13 @@ KNOWN: dict[tuple[str, str], Known] = {
     ("POST", "/api/v1/insight/recognitions/dismiss"): _known(409),
     # An upload: too large (413), not a kind the desk takes (415), or the request is closed (409).
     ("POST", "/api/v1/requests/{request_id}/attachments"): _known(409, 413, 415),
+    # Live role plays: a role taken or a session ended (join), a turn already answered or a
+    # conversation over (turns), a session ended (marks).
+    ("POST", "/api/v1/roleplay/live/join"): _known(409),
+    ("POST", "/api/v1/roleplay/live/{live_id}/turns"): _known(409),
+    ("POST", "/api/v1/roleplay/live/{live_id}/marks"): _known(409),
+    # Learning leads only (403); a cohort asked for (?cohort=ID) that does not exist (404).
+    ("GET", "/api/v1/learning/debriefs"): _known(403, 404),
 }
 
 TITLES = {

@@ -359,6 +359,15 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/roleplay/score"): YOURSELF,
     ("GET", f"{API}/roleplay/attempts/{{attempt_id}}"): ROLEPLAY_PLAYER,
     ("POST", f"{API}/roleplay/attempts/{{attempt_id}}/turns"): ROLEPLAY_PLAYER,
+    # Live role plays over the API: as on their pages (practice/roleplay/live_api).
+    ("GET", f"{API}/roleplay/live"): YOURSELF,
+    ("POST", f"{API}/roleplay/live"): YOURSELF,
+    ("POST", f"{API}/roleplay/live/join"): YOURSELF,
+    ("GET", f"{API}/roleplay/live/{{live_id}}"): LIVE_ROLEPLAY,
+    ("POST", f"{API}/roleplay/live/{{live_id}}/turns"): LIVE_ROLEPLAY,
+    ("POST", f"{API}/roleplay/live/{{live_id}}/marks"): LIVE_ROLEPLAY,
+    ("POST", f"{API}/roleplay/live/{{live_id}}/close"): LIVE_ROLEPLAY,
+    ("GET", f"{API}/roleplay/live/{{live_id}}/debrief"): LIVE_ROLEPLAY,
     # Their learning records (xAPI statements), downloaded for another store: admins only.
     ("GET", f"{API}/admin/learning-records"): ADMIN,
     # Notification choices and unsubscribing (mail): one's own; the unsubscribe link's
@@ -407,10 +416,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/learning/plans"): LEAD,
     ("POST", "/learning/evidence"): LEAD,
     ("GET", "/learning/effect"): LEAD,
+    ("GET", "/learning/debrief"): LEAD,
     ("GET", "/learning/mine"): YOURSELF,
     ("GET", f"{API}/learning/modules"): LEAD,
     ("GET", f"{API}/learning/cohorts"): LEAD,
     ("GET", f"{API}/learning/effects"): LEAD,
+    ("GET", f"{API}/learning/debriefs"): LEAD,
     ("GET", f"{API}/learning/mine"): YOURSELF,
     # Pages: job shadowing. Anyone signed in offers (in their own teams) and books (in other
     # departments) for themselves; reflections shown are those shared with their teams.

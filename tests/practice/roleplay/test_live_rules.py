@@ -43,3 +43,42 @@ def test_agreement_counts_each_behaviour_decision() -> None:
     n = len(Behaviour)
     assert (result.turns, result.agreed, result.decisions) == (2, 2 * n - 1, 2 * n)
     assert live_rules.agreement([]).share is None
+
+
+def test_behaviour_spread_counts_each_scorer_and_how_far_apart_the_people_are() -> None:
+    need, feeling = Behaviour.ASKS_NEED, Behaviour.ACKNOWLEDGES_FEELING
+    # Person 1: the observer heard the need in 1 of 2 replies; person 2: in 2 of 2;
+    # person 3: in 0 of 1. The automatic scoring scored person 1 only, hearing it once.
+    rows = [
+        (1, "observer", frozenset({need})),
+        (1, "observer", frozenset({feeling})),
+        (2, "observer", frozenset({need})),
+        (2, "observer", frozenset({need, feeling})),
+        (3, "observer", frozenset()),
+        (1, "automatic", frozenset({need})),
+    ]
+    lines = {(s.behaviour, s.scorer): s for s in live_rules.behaviour_spread(rows)}
+    assert len(lines) == len(Behaviour) * 3
+    observed = lines[(need, "observer")]
+    assert (observed.replies, observed.heard, observed.people) == (5, 3, 3)
+    assert observed.share == 3 / 5
+    assert (observed.low, observed.high) == (0.0, 1.0)
+    # The people's shares are 0.5, 1 and 0: their mean is 0.5, the deviations 0, 0.5, 0.5.
+    assert observed.spread == ((0 + 0.25 + 0.25) / 3) ** 0.5
+    alone = lines[(need, "automatic")]
+    assert (alone.replies, alone.heard, alone.people, alone.spread) == (1, 1, 1, None)
+    nobody = lines[(need, "participant")]
+    assert (nobody.replies, nobody.share, nobody.low, nobody.spread) == (0, None, None, None)
+    assert lines[(Behaviour.DEFLECTS, "observer")].high == 0.0
+
+
+def test_block_means_are_points_per_reply() -> None:
+    means = live_rules.block_means(
+        [
+            frozenset({Behaviour.ASKS_NEED, Behaviour.RESTATES}),
+            frozenset({Behaviour.DEFLECTS}),
+        ]
+    )
+    assert means[Block.UNDERSTAND] == 1.0  # 2 points, then none: one per reply
+    assert means[Block.OWN] == live_rules.POINTS[Behaviour.DEFLECTS] / 2
+    assert live_rules.block_means([]) == dict.fromkeys(Block)

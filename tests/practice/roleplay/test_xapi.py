@@ -159,3 +159,55 @@ def test_problems_name_what_is_wrong() -> None:
         "timestamp: no time zone",
         "result.score.scaled: outside 0..1",
     ]
+
+
+def test_an_observer_score_is_the_learners_record_with_the_observer_as_instructor() -> None:
+    olga = xapi.Learner(handle="olga", email="olga@example.com")
+    score = xapi.ObserverScoreRow(
+        id=5,
+        live_session_id=3,
+        heard=frozenset({"asks_need", "deflects"}),
+        at=STARTED + timedelta(minutes=3),
+    )
+    statement = xapi.observer_scored(DESK, RITA, olga, ATTEMPT, REPLY, score, RUBRIC)
+    assert xapi.problems(statement) == []
+    assert statement["actor"]["account"]["name"] == "rita"
+    assert statement["context"]["instructor"]["account"]["name"] == "olga"
+    assert statement["verb"]["id"] == "http://adlnet.gov/expapi/verbs/scored"
+    assert statement["timestamp"] == "2026-12-01T09:03:00.000Z"
+    # The same registration as the attempt's other statements; grouped by the live session.
+    assert statement["context"]["registration"] == xapi.registration(DESK, ATTEMPT.id)
+    grouping = statement["context"]["contextActivities"]["grouping"]
+    assert grouping == [
+        {
+            "id": "https://desk.example.org/xapi/activities/roleplay-live/3",
+            "objectType": "Activity",
+        }
+    ]
+    result = statement["result"]
+    ext = "https://desk.example.org/xapi/extensions/"
+    # Heard: need (+1) and a deflection (-1): total 0 on -1..2, scaled 1/3.
+    assert result["score"] == {"scaled": 0.3333, "raw": 0, "min": -1, "max": 2}
+    assert result["extensions"][ext + "block/understand"]["raw"] == 1
+    assert result["extensions"][ext + "block/own"]["raw"] == -1
+    assert result["extensions"][ext + "behaviour/asks_need"] == {
+        "scaled": 1.0,
+        "raw": 1,
+        "min": 0,
+        "max": 1,
+    }
+    assert result["extensions"][ext + "behaviour/restates"]["raw"] == 0
+    assert result["extensions"][ext + "behaviour/deflects"] == {
+        "scaled": 0.0,
+        "raw": -1,
+        "min": -1,
+        "max": 0,
+    }
+    assert result["extensions"][ext + "scorer"] == "observer"
+    # One statement per score, for ever: its id is the mark's, not the turn's.
+    again = xapi.observer_scored(DESK, RITA, olga, ATTEMPT, REPLY, score, RUBRIC)
+    assert again["id"] == statement["id"]
+    assert statement["id"] != xapi.scored(DESK, RITA, ATTEMPT, REPLY, BOUNDS)["id"]
+    # With e-mail withheld, neither the learner's nor the observer's address leaves the desk.
+    assert "example.com" not in json.dumps(statement)
+    assert uuid.UUID(statement["id"]).version == 5

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import time
 import uuid
@@ -30,7 +31,7 @@ from followthrough.cli import app
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.org import service as org
-from followthrough.practice.roleplay import service, xapi_outbox
+from followthrough.practice.roleplay import live_service, service, xapi_outbox
 from followthrough.practice.roleplay.scenario import shipped_scenario
 from followthrough.practice.roleplay.scoring import ScoringModel
 from followthrough.practice.roleplay.xapi_models import XapiStatement
@@ -326,3 +327,75 @@ def test_the_export_loads_into_another_store_as_it_is(
     )
     assert bad.exit_code == 2
     assert "--since" in bad.output
+
+
+def test_an_observers_scores_round_trip_as_the_participants_records(
+    db: Database, model: ScoringModel, lrs: Lrs
+) -> None:
+    """A live session: the observer scores the participant's reply twice (a second look); each
+    score is a `scored` statement of the participant's, queued with the score, sent by the
+    sweeper's job and read back by the participant and by the instructor who gave it."""
+    settings = _settings(lrs.url)
+    with db.unit_of_work() as session:
+        fay = org.add_person(session, "fay", "Fay Facilitator", "fay@example.com").id
+        pia = org.add_person(session, "pia", "Pia Participant", "pia@example.com").id
+        oli = org.add_person(session, "oli", "Oli Observer", "oli@example.com").id
+        live = live_service.open_session(session, fay, "missed-call-back", T0, random.Random(3))
+        live_service.join(session, pia, live.code, "1", "participant", model, T0)
+        live_service.join(session, oli, live.code, "1", "observer", model, T0)
+        live_service.take_turn(session, live, pia, 0, "", 0, model, T0 + timedelta(seconds=10))
+        live_service.take_turn(
+            session,
+            live,
+            pia,
+            None,
+            "That sounds really stressful. What does Mr Patel need from us now?",
+            1,
+            model,
+            T0 + timedelta(seconds=40),
+        )
+        live_service.mark(
+            session, live, oli, "score", 2, ["asks_need"], "", T0 + timedelta(seconds=50)
+        )
+        live_service.mark(
+            session,
+            live,
+            oli,
+            "score",
+            2,
+            ["asks_need", "acknowledges_feeling"],
+            "",
+            T0 + timedelta(seconds=70),
+        )
+        # A note and the participant's own score are not the observer's scores.
+        live_service.mark(session, live, oli, "note", 2, [], "Good question", T0)
+        live_service.mark(session, live, pia, "score", 2, ["asks_need"], "", T0)
+    observed = [row for row in _rows(db) if row.mark_id is not None]
+    assert [row.verb for row in observed] == ["scored", "scored"]
+    # attempted; answered x2; scored (the reply, automatically); the observer's two scores.
+    assert len(_rows(db)) == 6
+    assert xapi_outbox.send_due(db, settings, T0 + timedelta(minutes=5)) == 6
+    assert all(row.state == "sent" for row in _rows(db))
+
+    with db.unit_of_work(readonly=True) as session:
+        exported = xapi_outbox.statements_since(session, settings, T0)
+    mine = [s for s in exported if "instructor" in s["context"]]
+    assert len(mine) == 2
+    oli_agent = {"account": {"homePage": settings.public_url, "name": "oli"}}
+    stored = {
+        s["id"]: s for s in lrs.statements(agent=json.dumps(oli_agent), related_agents="true")
+    }
+    assert sorted(stored) == sorted(s["id"] for s in mine)
+    for statement in mine:
+        _same(statement, stored[statement["id"]])
+        assert statement["actor"]["account"]["name"] == "pia"
+    newest = max(mine, key=lambda s: s["timestamp"])
+    ext = f"{settings.public_url}/xapi/extensions/"
+    behaviours = newest["result"]["extensions"]
+    assert behaviours[ext + "behaviour/asks_need"]["raw"] == 1
+    assert behaviours[ext + "behaviour/acknowledges_feeling"]["raw"] == 1
+    assert behaviours[ext + "behaviour/checks_back"]["raw"] == 0
+    # By the participant, the observer's scores are among their records.
+    pia_agent = {"account": {"homePage": settings.public_url, "name": "pia"}}
+    by_learner = {s["id"] for s in lrs.statements(agent=json.dumps(pia_agent))}
+    assert set(stored) <= by_learner

@@ -103,3 +103,74 @@ def agreement(pairs: Sequence[tuple[frozenset[Behaviour], frozenset[Behaviour]]]
 
 def mean(values: Sequence[float]) -> float | None:
     return None if not values else sum(values) / len(values)
+
+
+SCORERS = ("participant", "observer", "automatic")
+
+
+@dataclass(frozen=True)
+class BehaviourSpread:
+    """How often one scorer heard one behaviour over many people's replies, and how far apart
+    the people were: each person's share of their replies in which it was heard, the lowest,
+    the highest and the standard deviation of those shares (None with fewer than two people)."""
+
+    behaviour: Behaviour
+    scorer: str
+    replies: int
+    heard: int
+    people: int
+    low: float | None
+    high: float | None
+    spread: float | None
+
+    @property
+    def share(self) -> float | None:
+        return None if self.replies == 0 else self.heard / self.replies
+
+
+def behaviour_spread(
+    scored: Iterable[tuple[int, str, frozenset[Behaviour]]],
+) -> list[BehaviourSpread]:
+    """From (person, scorer, behaviours heard in one reply) rows: one line per behaviour and
+    scorer, in the rubric's and SCORERS' order (a scorer who scored nothing: zero replies)."""
+    per_person: dict[tuple[str, int], list[frozenset[Behaviour]]] = {}
+    for person, scorer, heard in scored:
+        if scorer not in SCORERS:
+            raise ValueError(f"unknown scorer {scorer!r}")
+        per_person.setdefault((scorer, person), []).append(heard)
+    lines = []
+    for behaviour in Behaviour:
+        for scorer in SCORERS:
+            replies = [
+                (person, rows) for (who, person), rows in per_person.items() if who == scorer
+            ]
+            shares = [sum(behaviour in r for r in rows) / len(rows) for _, rows in replies]
+            total = sum(len(rows) for _, rows in replies)
+            heard_count = sum(behaviour in r for _, rows in replies for r in rows)
+            lines.append(
+                BehaviourSpread(
+                    behaviour,
+                    scorer,
+                    total,
+                    heard_count,
+                    len(shares),
+                    min(shares) if shares else None,
+                    max(shares) if shares else None,
+                    _deviation(shares),
+                )
+            )
+    return lines
+
+
+def _deviation(values: Sequence[float]) -> float | None:
+    """The population standard deviation: how far the people are from their mean."""
+    if len(values) < 2:
+        return None
+    centre = sum(values) / len(values)
+    return float((sum((v - centre) ** 2 for v in values) / len(values)) ** 0.5)
+
+
+def block_means(replies: Iterable[frozenset[Behaviour]]) -> dict[Block, float | None]:
+    """Mean points per reply on each block, on the rubric's points (no replies: None)."""
+    points = [block_points(heard) for heard in replies]
+    return {b: mean([p[b] for p in points]) for b in Block}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from followthrough.org.models import Person
-from followthrough.practice.roleplay import live_rules, service
+from followthrough.practice.roleplay import live_rules, service, xapi_outbox
 from followthrough.practice.roleplay.live_models import LiveMark, LiveMember, LiveSession
 from followthrough.practice.roleplay.live_rules import MarkKind, Role
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
@@ -144,6 +144,7 @@ def join(
             session, person_id, service.scenario_named(live.scenario_name), model, now
         )
         attempt.live_session_id = live.id
+        session.flush()
     _bump(session, live)
     return live
 
@@ -291,6 +292,14 @@ def mark(
     )
     session.add(row)
     session.flush()
+    if mark_kind is MarkKind.SCORE and role is Role.OBSERVER and attempt is not None:
+        # The observer's score is a learning record of the participant's, in this transaction.
+        scored = session.scalars(
+            select(RolePlayTurn).where(
+                RolePlayTurn.attempt_id == attempt.id, RolePlayTurn.number == turn_number
+            )
+        ).one()
+        xapi_outbox.queue_observer_score(session, attempt, scored, row, now)
     _bump(session, live)
     return row
 
@@ -455,3 +464,95 @@ def cohort_debrief(groups: Sequence[Group]) -> CohortDebrief:
     ]
     replies = sum(1 for g in groups for r in g.rounds if r.automatic is not None)
     return CohortDebrief(means, live_rules.agreement(pairs), replies)
+
+
+# ---- scored replies across sessions (a cohort's debrief, a person's record) --------------------
+
+
+@dataclass(frozen=True)
+class ScoredReply:
+    """One reply in a participant's own words in a live session, with what each scorer heard
+    (None: that scorer did not score it; the newest score counts)."""
+
+    live_session_id: int
+    scenario_name: str
+    person_id: int  # the participant
+    turn_number: int
+    at: datetime
+    automatic: frozenset[Behaviour]
+    participant: frozenset[Behaviour] | None
+    observer: frozenset[Behaviour] | None
+    observer_id: int | None  # who gave the observer's score
+    observed_at: datetime | None
+
+
+def scored_replies(
+    session: Session,
+    *,
+    live_session_ids: Sequence[int] | None = None,
+    person_id: int | None = None,
+) -> list[ScoredReply]:
+    """Every reply of these sessions (or of this participant, in any session), oldest first,
+    in four queries whatever the number of sessions."""
+    attempts_query = select(RolePlayAttempt).where(RolePlayAttempt.live_session_id.is_not(None))
+    if live_session_ids is not None:
+        attempts_query = attempts_query.where(RolePlayAttempt.live_session_id.in_(live_session_ids))
+    if person_id is not None:
+        attempts_query = attempts_query.where(RolePlayAttempt.person_id == person_id)
+    attempts = {a.id: a for a in session.scalars(attempts_query)}
+    if not attempts:
+        return []
+    sessions = {a.live_session_id for a in attempts.values()}
+    groups = {
+        (m.live_session_id, m.person_id): m.group_number
+        for m in session.scalars(
+            select(LiveMember).where(
+                LiveMember.live_session_id.in_(sessions),
+                LiveMember.role == Role.PARTICIPANT.value,
+            )
+        )
+    }
+    latest: dict[tuple[int, int, int, str], LiveMark] = {}
+    for m in session.scalars(
+        select(LiveMark)
+        .where(LiveMark.live_session_id.in_(sessions), LiveMark.kind == MarkKind.SCORE.value)
+        .order_by(LiveMark.at, LiveMark.id)
+    ):
+        latest[(m.live_session_id, m.group_number, m.turn_number, m.role)] = m
+    found: list[ScoredReply] = []
+    for turn in session.scalars(
+        select(RolePlayTurn)
+        .where(
+            RolePlayTurn.attempt_id.in_(list(attempts)),
+            RolePlayTurn.kind == "reply",
+            RolePlayTurn.speaker == "participant",
+        )
+        .order_by(RolePlayTurn.at, RolePlayTurn.id)
+    ):
+        attempt = attempts[turn.attempt_id]
+        live_id = attempt.live_session_id
+        assert live_id is not None
+        group = groups.get((live_id, attempt.person_id))
+        if group is None:
+            continue
+        by_participant = latest.get((live_id, group, turn.number, Role.PARTICIPANT.value))
+        by_observer = latest.get((live_id, group, turn.number, Role.OBSERVER.value))
+        found.append(
+            ScoredReply(
+                live_session_id=live_id,
+                scenario_name=attempt.scenario_name,
+                person_id=attempt.person_id,
+                turn_number=turn.number,
+                at=turn.at,
+                automatic=live_rules.heard_automatically(turn.scores),
+                participant=_heard(by_participant),
+                observer=_heard(by_observer),
+                observer_id=by_observer.author_id if by_observer else None,
+                observed_at=by_observer.at if by_observer else None,
+            )
+        )
+    return found
+
+
+def _heard(mark: LiveMark | None) -> frozenset[Behaviour] | None:
+    return None if mark is None else frozenset(Behaviour(b) for b in mark.heard or [])

@@ -26,6 +26,7 @@ from fastapi.responses import Response, StreamingResponse
 from followthrough.db import Database
 from followthrough.errors import InvalidInput, NotFound, ServiceBusy
 from followthrough.fields import Id, Offset, form_id
+from followthrough.learning import service as learning
 from followthrough.practice.roleplay import live_service, service
 from followthrough.practice.roleplay.live_models import LiveSession
 from followthrough.practice.roleplay.live_rules import MarkKind, Role
@@ -68,6 +69,7 @@ def _index(page: Page, errors: FormErrors | None = None) -> Response:
         scenarios=shipped_scenarios(),
         sessions=live_service.sessions_of(page.session, page.viewer.person_id),
         titles={s.name: s.title for s in shipped_scenarios()},
+        cohorts=learning.cohort_choices(page.session) if page.viewer.leads else [],
     )
 
 
@@ -79,6 +81,18 @@ def open_session(page: ChangePage) -> Response:
         live = live_service.open_session(
             page.session, page.viewer.person_id, page.form.get("scenario"), page.now, _codes
         )
+        cohort = page.form.get("cohort_id").strip()
+        if cohort:
+            if not cohort.isdigit() or len(cohort) > 9:
+                raise InvalidInput("choose a cohort from the list", field="cohort_id")
+            learning.hold_for_cohort(
+                page.session,
+                live.id,
+                int(cohort),
+                page.viewer.person_id,
+                page.viewer.leads,
+                page.now,
+            )
         opened.append(live.id)
 
     errors = page.attempt("open", act)
@@ -132,6 +146,7 @@ def _context(page: Page, live: LiveSession) -> dict[str, Any]:
         "role_names": ROLE_NAMES,
         "turns": attempt.turns_taken if attempt else 0,
         "facilitating": live.facilitator_id == page.viewer.person_id,
+        "held_for": learning.cohort_of_live_session(page.session, live.id),
     }
 
 

@@ -106,7 +106,8 @@ class Desk:
 
 
 def record_key(kind: str, row_id: int, verb: str) -> str:
-    """What a statement records on this desk: a row ("attempt" or "turn") and a verb."""
+    """What a statement records on this desk: a row ("attempt", "turn", or an observer's
+    "mark") and a verb."""
     return f"roleplay/{kind}/{row_id}/{verb}"
 
 
@@ -307,6 +308,65 @@ def _duration(elapsed: timedelta) -> str:
     """ISO 8601 duration, to the hundredth of a second as xAPI keeps it."""
     seconds = max(elapsed.total_seconds(), 0.0)
     return f"PT{seconds:.2f}S"
+
+
+@dataclass(frozen=True)
+class ObserverScoreRow:
+    """An observer's score of one turn in a live session: the behaviours they heard."""
+
+    id: int
+    live_session_id: int
+    heard: frozenset[str]  # rubric behaviour names
+    at: datetime
+
+
+def live_session_activity_id(desk: Desk, live_session_id: int) -> str:
+    return f"{desk.base}/xapi/activities/roleplay-live/{live_session_id}"
+
+
+def observer_scored(
+    desk: Desk,
+    learner: Learner,
+    observer: Learner,
+    attempt: AttemptRow,
+    turn: TurnRow,
+    score: ObserverScoreRow,
+    rubric: Rubric,
+) -> dict[str, Any]:
+    """An observer scored the learner's turn: the learner is the actor, the observer the
+    context's instructor; the result has the total, each block and each behaviour (its points
+    when heard, 0 when not), on the rubric's own points."""
+    bounds = score_bounds(rubric)
+    heard = {rule.behaviour.value for rule in rubric.behaviours} & score.heard
+    blocks = dict.fromkeys(bounds.blocks, 0)
+    for rule in rubric.behaviours:
+        if rule.behaviour.value in heard:
+            blocks[rule.block.value] += rule.points
+    extensions: dict[str, Any] = {
+        extension(desk, f"block/{block}"): _score(points, bounds.blocks[block])
+        for block, points in blocks.items()
+    }
+    for rule in rubric.behaviours:
+        own = Bounds(min(rule.points, 0), max(rule.points, 0))
+        raw = rule.points if rule.behaviour.value in heard else 0
+        extensions[extension(desk, f"behaviour/{rule.behaviour.value}")] = _score(raw, own)
+    extensions[extension(desk, "scorer")] = "observer"
+    extensions[extension(desk, "turn")] = turn.number
+    context = _context(desk, attempt, parent=True)
+    context["instructor"] = _actor(desk, observer)
+    context["contextActivities"]["grouping"] = [
+        {"id": live_session_activity_id(desk, score.live_session_id), "objectType": "Activity"}
+    ]
+    return _statement(
+        desk,
+        learner,
+        statement_id(desk, record_key("mark", score.id, "scored")),
+        "scored",
+        _step(desk, attempt, turn),
+        score.at,
+        context,
+        {"score": _score(sum(blocks.values()), bounds.total), "extensions": extensions},
+    )
 
 
 # --- checking a statement ---------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Learning records out: queue statements with their turn, send them to the LRS, export them.
 
-1. `queue_attempt_started` and `queue_turn` add outbox rows in the caller's transaction, so a
-   turn and its statements commit together or not at all.
+1. `queue_attempt_started`, `queue_turn` and `queue_observer_score` add outbox rows in the
+   caller's transaction, so a turn (or an observer's score) and its statements commit together
+   or not at all.
 2. `send_due` (the sweeper's job) claims pending rows in one short transaction (SKIP LOCKED on
    PostgreSQL; each claim lasts a lease), builds their statements, commits, POSTs them to the
    LRS with no transaction open, then records the answer in a new transaction. A failed try
@@ -28,6 +29,7 @@ from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.org.models import Person
 from followthrough.practice.roleplay import xapi
+from followthrough.practice.roleplay.live_models import LiveMark
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.rubric import default_rubric
 from followthrough.practice.roleplay.xapi_models import XapiStatement
@@ -41,15 +43,23 @@ TIMEOUT_SECONDS = 30.0
 
 
 def _queue(
-    session: Session, attempt_id: int, turn_id: int | None, verb: str, now: datetime
+    session: Session,
+    attempt_id: int,
+    turn_id: int | None,
+    verb: str,
+    now: datetime,
+    mark_id: int | None = None,
 ) -> None:
     kind, row_id = ("attempt", attempt_id) if turn_id is None else ("turn", turn_id)
+    if mark_id is not None:
+        kind, row_id = "mark", mark_id
     session.add(
         XapiStatement(
             record_key=xapi.record_key(kind, row_id, verb),
             verb=verb,
             attempt_id=attempt_id,
             turn_id=turn_id,
+            mark_id=mark_id,
             state="pending",
             tries=0,
             created_at=now,
@@ -76,6 +86,15 @@ def queue_turn(
         _queue(session, attempt.id, turn.id, "scored", now)
     if attempt.outcome is not None:
         _queue(session, attempt.id, None, "completed", now)
+    session.flush()
+
+
+def queue_observer_score(
+    session: Session, attempt: RolePlayAttempt, turn: RolePlayTurn, mark: LiveMark, now: datetime
+) -> None:
+    """An observer's score of the learner's turn (every score, a second look too: the newest
+    is the one that counts, as on the board)."""
+    _queue(session, attempt.id, turn.id, "scored", now, mark_id=mark.id)
     session.flush()
 
 
@@ -119,7 +138,7 @@ def _turn_row(turn: RolePlayTurn) -> xapi.TurnRow:
 def build_statements(
     session: Session, rows: Sequence[XapiStatement], desk: xapi.Desk
 ) -> list[dict[str, Any]]:
-    """The statements of these outbox rows, in their order (four queries, whatever the count)."""
+    """The statements of these outbox rows, in their order (six queries, whatever the count)."""
     attempt_ids = {row.attempt_id for row in rows}
     if not attempt_ids:
         return []
@@ -140,14 +159,43 @@ def build_statements(
         .order_by(RolePlayTurn.attempt_id, RolePlayTurn.number)
     ):
         turns.setdefault(turn.attempt_id, []).append(turn)
-    bounds = xapi.score_bounds(default_rubric())
+    marks = {
+        m.id: m
+        for m in session.scalars(
+            select(LiveMark).where(LiveMark.id.in_({r.mark_id for r in rows if r.mark_id}))
+        )
+    }
+    observers = {
+        p.id: xapi.Learner(handle=p.handle, email=p.email)
+        for p in session.scalars(
+            select(Person).where(Person.id.in_({m.author_id for m in marks.values()}))
+        )
+    }
+    rubric = default_rubric()
+    bounds = xapi.score_bounds(rubric)
     built: list[dict[str, Any]] = []
     for row in rows:
         attempt = attempts[row.attempt_id]
         learner = learners[attempt.person_id]
         plain = _attempt_row(attempt)
         own_turns = [_turn_row(t) for t in turns.get(attempt.id, [])]
-        if row.verb == "attempted":
+        if row.mark_id is not None:
+            mark = marks[row.mark_id]
+            step = next(t for t in own_turns if t.id == row.turn_id)
+            built.append(
+                xapi.observer_scored(
+                    desk,
+                    learner,
+                    observers[mark.author_id],
+                    plain,
+                    step,
+                    xapi.ObserverScoreRow(
+                        mark.id, mark.live_session_id, frozenset(mark.heard or []), mark.at
+                    ),
+                    rubric,
+                )
+            )
+        elif row.verb == "attempted":
             built.append(xapi.attempted(desk, learner, plain))
         elif row.verb == "completed":
             built.append(xapi.completed(desk, learner, plain, own_turns, bounds))
