@@ -163,3 +163,39 @@ def test_the_cohort_debrief_page_is_for_learning_leads(
     finally:
         visitor.close()
         outsider.close()
+
+
+def test_a_lead_opens_a_session_for_a_cohort_from_the_page(
+    db: Database, world: World, live_server: LiveServer
+) -> None:
+    with db.unit_of_work() as session:
+        module = service.seed_catalog(session, T0)["Role plays"]
+        cohort = service.open_cohort(session, module, "Spring wave", world.people["lee"], T0)
+    lee, asha = Visitor(live_server.base_url), Visitor(live_server.base_url)
+    try:
+        assert lee.sign_in("lee").status_code == 303
+        assert asha.sign_in("asha").status_code == 303
+        # The choice is offered to learning leads only.
+        assert 'name="cohort_id"' in lee.get("/practice/role-plays/live").text
+        assert 'name="cohort_id"' not in asha.get("/practice/role-plays/live").text
+        refused = asha.post(
+            "/practice/role-plays/live", {"scenario": "bad-day", "cohort_id": str(cohort)}
+        )
+        assert refused.status_code == 403
+        bad = lee.post("/practice/role-plays/live", {"scenario": "bad-day", "cohort_id": "x"})
+        assert bad.status_code == 422
+        assert 'id="cohort-error"' in bad.text
+        opened = lee.post(
+            "/practice/role-plays/live", {"scenario": "bad-day", "cohort_id": str(cohort)}
+        )
+        assert opened.status_code == 303
+        live_id = int(opened.headers["location"].rsplit("/", 1)[1])
+        with db.unit_of_work(readonly=True) as session:
+            assert service.cohort_of_live_session(session, live_id) == (cohort, "Spring wave")
+            # Asha's refused attempt opened nothing.
+            assert live_service.sessions_of(session, world.people["asha"]) == []
+        # Without a cohort, as before.
+        assert lee.post("/practice/role-plays/live", {"scenario": "bad-day"}).status_code == 303
+    finally:
+        lee.close()
+        asha.close()
