@@ -80,6 +80,9 @@ def test_the_history_read_in_sql_is_what_the_rows_say(demo: Database) -> None:
     pairs: dict[tuple[int | None, int], int] = {}
     weekdays: dict[tuple[int, int], int] = {}
     for team, requester, opened, accepted, resolved in rows:
+        # What happened after the period's end is not known to the period.
+        accepted = accepted if accepted is not None and accepted < CUT_OFF else None
+        resolved = resolved if resolved is not None and resolved < CUT_OFF else None
         by_team.setdefault(team, []).append((_hours(accepted, opened), _hours(resolved, opened)))
         key = (home.get(requester), team)
         pairs[key] = pairs.get(key, 0) + 1
@@ -127,14 +130,15 @@ def test_the_back_test_compares_with_what_happened_in_the_held_out_months(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="Not met yet: on the demo (3,000 requests, fit May 20 to Sep 20, held out to Nov 20) "
-    "per-team errors in mean hours to resolve are up to about 30% and in hours to accept up to "
-    "about 50% (HR, 15 held-out requests; Customer Service, 1 hour). The main reason is that "
-    "the demo's teams themselves change between the two periods: 8 of 11 teams' observed mean "
-    "hours to resolve moved 11-25% from the fit's months to the held-out ones (Underwriting "
-    "-23%, Core Systems -24%, Claims Payments +25%), so no fit of the past months alone can "
-    "be within 10% of all of them; the simulation also has one working week for all teams "
-    "(Customer Service works Saturdays too).",
+    reason="Not met: the held-out months cannot tell 10% apart at this size. On this demo "
+    "(3,000 requests, about 1,000 held out) the held-out means themselves have standard errors "
+    "of 7-19% (resolve) and 9-45% (accept) per team, from heavy tails (a Friday's request "
+    "accepted on Monday, sub-requests of weeks). On the demo's own size (20,000 requests, "
+    "errors 2-8% and 3-17%) the fit, now counting only what happened within each period, is "
+    "within 10% for 6 of 11 teams on both; it misses IT Service Desk (+26% accept, +24% "
+    "resolve), HR (+12%, +25%), Core Systems (-14%, -12%), Customer Service (+13% resolve; it "
+    "works Saturdays, the scenario has one working week) and Claims Payments (+11% resolve). "
+    "docs/fitted-simulation.md has the figures.",
 )
 def test_the_fitted_company_back_tests_within_ten_percent_per_team(checked: Backtest) -> None:
     errors = {t.team: round(t.resolve_error, 3) for t in checked.teams}

@@ -89,25 +89,33 @@ class History:
 
 
 def read_history(session: Session, since: datetime, until: datetime) -> History:
-    """The period's aggregates; requests count in the period they were opened in.
+    """The period's aggregates; requests count in the period they were opened in, and their
+    acceptance and resolution only if they came before its end (`until`).
 
     Merged duplicates are left out: their work was done under the request they went into."""
     in_period = and_(
         Request.opened_at >= since, Request.opened_at < until, Request.state != "merged"
     )
+    # Only what happened within the period counts, as in a simulation of the period: a request
+    # opened in its last weeks and resolved after it is, for this period, still open. Without
+    # this the fit's months would count long requests a simulation of them cannot finish.
+    accepted_in = Request.accepted_at < until
+    resolved_in = Request.resolved_at < until
     hours_to_accept = seconds_between(Request.opened_at, Request.accepted_at) / 3600.0
     hours_to_resolve = seconds_between(Request.opened_at, Request.resolved_at) / 3600.0
     work = seconds_between(Request.accepted_at, Request.resolved_at) / 3600.0
-    worked = and_(Request.accepted_at.is_not(None), Request.resolved_at.is_not(None))
+    worked = and_(accepted_in, resolved_in)
     work_only = case((worked, work), else_=None)
+    accept_only = case((accepted_in, hours_to_accept), else_=None)
+    resolve_only = case((resolved_in, hours_to_resolve), else_=None)
     per_team = (
         select(
             Request.team_id,
             func.count(Request.id).label("received"),
-            func.count(Request.accepted_at).label("accepted"),
-            func.avg(hours_to_accept).label("accept"),
-            func.count(Request.resolved_at).label("resolved"),
-            func.avg(hours_to_resolve).label("resolve"),
+            func.count(accept_only).label("accepted"),
+            func.avg(accept_only).label("accept"),
+            func.count(resolve_only).label("resolved"),
+            func.avg(resolve_only).label("resolve"),
             func.count(work_only).label("worked"),
             func.avg(work_only).label("work"),
             func.avg(work_only * work_only).label("work_sq"),
