@@ -38,3 +38,26 @@ def test_the_shipped_scenarios_validate() -> None:
     assert len(files) >= 4
     result = runner.invoke(app, ["roleplay", "validate", *files])
     assert result.exit_code == 0, result.output
+
+
+def test_evaluate_reports_each_part_with_precision_and_recall(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.txt"
+    labelled.write_text("D | Not my department.\n- | Fine.\n# @fresh\nD | Talk to finance.\n")
+    fresh = tmp_path / "fresh.txt"
+    fresh.write_text("O | Leave it with me.\nD | That's one for claims.\n- | OK then.\n")
+    result = runner.invoke(
+        app, ["roleplay", "evaluate", "--labelled", str(labelled), "--fresh", str(fresh)]
+    )
+    assert result.exit_code == 0, result.output
+    for part in ("held out", "fresh 1, 1 replies", "fresh 2, 3 replies", "fitting"):
+        assert part in result.output
+    assert "Deflections caught (recall):" in result.output
+    assert "fresh 2 100% of 1 (precision 1.00)" in result.output
+
+
+def test_evaluate_names_the_fresh_file_and_line_of_a_bad_label(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.txt"
+    fresh.write_text("O | Leave it with me.\nQ | What?\n")
+    result = runner.invoke(app, ["roleplay", "evaluate", "--fresh", str(fresh)])
+    assert result.exit_code == 2
+    assert f"{fresh}:2: unknown behaviour code 'Q'" in result.output

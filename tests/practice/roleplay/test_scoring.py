@@ -43,6 +43,11 @@ def test_not_my_department_scores_as_a_deflection_quoting_it(model: ScoringModel
         "That's for finance to sort out.",
         "There's nothing I can do, it's out of my hands.",
         "You'll need to ring the broker line for that.",
+        "Try the complaints team, they look after that side.",
+        "You'd be better off asking the surveyor.",
+        "Honestly that would be for your own team lead to decide.",
+        "My hands are tied, it's their decision, not me.",
+        "Whoever booked the repair should be the one chasing it.",
     ],
 )
 def test_other_deflections_lose_the_point(model: ScoringModel, reply: str) -> None:
@@ -55,6 +60,54 @@ def test_refusing_to_deflect_is_not_a_deflection(model: ScoringModel) -> None:
     assert not deflection.present
     assert deflection.evidence is Evidence.REFUSED
     assert _found(score, Behaviour.TAKES_OWNERSHIP).points == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Strictly speaking that's a finance matter, but I'll sort it out myself.",
+        "It's with underwriting at the moment; I'm chasing it and I'll call you at four.",
+        "Payments normally deal with that, so leave it with me and I'll get it moving.",
+    ],
+)
+def test_passing_it_on_in_words_while_taking_it_on_is_not_a_deflection(
+    model: ScoringModel, reply: str
+) -> None:
+    score = score_reply(reply, model)
+    deflection = _found(score, Behaviour.DEFLECTS)
+    assert not deflection.present
+    assert deflection.evidence is Evidence.KEPT
+    assert deflection.span is not None
+    assert _found(score, Behaviour.TAKES_OWNERSHIP).present
+
+
+def test_taking_it_on_then_passing_it_on_after_a_but_is_still_a_deflection(
+    model: ScoringModel,
+) -> None:
+    score = score_reply("I'll look into it, but honestly the garage should be sorting it.", model)
+    assert _found(score, Behaviour.DEFLECTS).points == -1
+
+
+def test_calling_it_my_job_sarcastically_is_a_deflection(model: ScoringModel) -> None:
+    reply = "Oh sure, because chasing the garage for you is my job now."
+    deflection = _found(score_reply(reply, model), Behaviour.DEFLECTS)
+    assert deflection.points == -1
+    assert deflection.evidence is Evidence.PHRASE
+    assert not _found(score_reply(reply, model), Behaviour.TAKES_OWNERSHIP).present
+
+
+def test_no_deflection_in_other_words_when_the_reply_owns_it_in_so_many_words(
+    model: ScoringModel,
+) -> None:
+    # The learned cue alone finds this sentence likely enough to be a deflection (it names
+    # someone else), but the speaker says they will do it themselves.
+    reply = "I'll speak to the team lead about the workload myself."
+    cue = model.learned[Behaviour.DEFLECTS]
+    vector = model.embedder.embed([reply])[0]
+    assert cue.probability(reply, vector) >= cue.threshold
+    deflection = _found(score_reply(reply, model), Behaviour.DEFLECTS)
+    assert not deflection.present
+    assert deflection.evidence is not Evidence.MEANING
 
 
 def test_a_full_reply_earns_each_block_with_its_own_sentence(model: ScoringModel) -> None:

@@ -2,8 +2,10 @@
 
 A fixed quarter of the set is held out from fitting: a reply is held out when the CRC-32 of its
 text is divisible by 4 (stable across runs and machines, and independent of its labels). Replies
-after a '# @fresh' line were written after the last change to the phrase rules and are kept out
-of fitting too. The thresholds are fitted on the rest; the report gives agreement on each part.
+after a '# @fresh' line were written after the phrase rules of their time and are kept out of
+fitting too ("fresh 1"). A second file of fresh replies (`data/fresh_replies.txt`, "fresh 2") was
+written and committed before the rules were last changed, and is read only to report on. The
+learned cues are fitted on the rest; the report gives agreement on each part.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from followthrough.practice.roleplay.scoring import (
     ScoringModel,
     TurnScore,
     meaning_allowed,
+    ownership_positions,
     score_reply,
     sentences,
 )
@@ -62,11 +65,13 @@ class LabelledReply:
         return not self.held_out and not self.fresh
 
 
-def read_labelled(text: str, source: str = "labelled_replies.txt") -> list[LabelledReply]:
-    """Parse `CODES | reply` lines; '#' lines are comments. Errors name the source and line."""
+def read_labelled(
+    text: str, source: str = "labelled_replies.txt", fresh: bool = False
+) -> list[LabelledReply]:
+    """Parse `CODES | reply` lines; '#' lines are comments. Errors name the source and line.
+    `fresh`: every reply is fresh (a file of fresh replies), not only those after '# @fresh'."""
     replies = []
     seen: dict[str, int] = {}
-    fresh = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if line.startswith("# @fresh"):
@@ -98,8 +103,26 @@ def shipped_labelled() -> list[LabelledReply]:
     return read_labelled(text)
 
 
-def load_labelled(path: Path) -> list[LabelledReply]:
-    return read_labelled(path.read_text("utf-8"), source=str(path))
+def shipped_fresh() -> list[LabelledReply]:
+    """The second fresh set ("fresh 2"): never fitted or tuned on, only reported."""
+    text = resources.files(__package__).joinpath("data/fresh_replies.txt").read_text("utf-8")
+    return read_labelled(text, source="fresh_replies.txt", fresh=True)
+
+
+def load_labelled(path: Path, fresh: bool = False) -> list[LabelledReply]:
+    return read_labelled(path.read_text("utf-8"), source=str(path), fresh=fresh)
+
+
+def parts(
+    labelled: Sequence[LabelledReply], fresh: Sequence[LabelledReply]
+) -> dict[str, list[LabelledReply]]:
+    """The parts agreement is reported on: the three never fitted, then the fitting part."""
+    return {
+        "held out": [r for r in labelled if r.held_out],
+        "fresh 1": [r for r in labelled if r.fresh],
+        "fresh 2": list(fresh),
+        "fitting": [r for r in labelled if r.fitting],
+    }
 
 
 def cohens_kappa(first: Sequence[bool], second: Sequence[bool]) -> float:
@@ -185,6 +208,7 @@ def prepare_replies(replies: Sequence[LabelledReply], phrases_only: ScoringModel
     for reply in replies:
         score = score_reply(reply.text, phrases_only)
         parts = sentences(reply.text)
+        owned = bool(ownership_positions(phrases_only, parts))
         prepared.append(
             Prepared(
                 reply=reply,
@@ -193,7 +217,7 @@ def prepare_replies(replies: Sequence[LabelledReply], phrases_only: ScoringModel
                 sentences=tuple(p.text for p in parts),
                 vectors=embedder.embed([p.text for p in parts]),
                 allowed={
-                    rule.behaviour: tuple(meaning_allowed(rule, p.text) for p in parts)
+                    rule.behaviour: tuple(meaning_allowed(rule, p.text, owned) for p in parts)
                     for rule in phrases_only.rubric.behaviours
                 },
             )

@@ -16,7 +16,7 @@ from rich.table import Table
 from followthrough.practice.roleplay import calibration
 from followthrough.practice.roleplay.calibration import InvalidLabelledSet
 from followthrough.practice.roleplay.embedding import load_embedder
-from followthrough.practice.roleplay.rubric import default_rubric
+from followthrough.practice.roleplay.rubric import Behaviour, default_rubric
 from followthrough.practice.roleplay.scenario import InvalidScenario, load_scenario_file
 from followthrough.practice.roleplay.scoring import (
     ScoringModel,
@@ -117,22 +117,33 @@ def score(text: Annotated[str, typer.Argument(help="A reply to score.")]) -> Non
     Console().print(table)
 
 
-def _labelled(path: Path | None) -> list[calibration.LabelledReply]:
+def _labelled(path: Path | None, fresh: bool = False) -> list[calibration.LabelledReply]:
     try:
-        return calibration.load_labelled(path) if path else calibration.shipped_labelled()
+        if path:
+            return calibration.load_labelled(path, fresh=fresh)
+        return calibration.shipped_fresh() if fresh else calibration.shipped_labelled()
     except InvalidLabelledSet as error:
-        Console().print(str(error), markup=False)
+        # One line, never wrapped: editors read "file:line: problem".
+        Console(soft_wrap=True).print(str(error), markup=False, highlight=False)
         raise typer.Exit(2) from error
 
 
 LabelledOption = Annotated[
     Path | None, typer.Option("--labelled", help="A labelled set (default: the shipped one).")
 ]
+FreshOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--fresh",
+        help="A second set of fresh replies, only reported on (default: the shipped one).",
+    ),
+]
 
 
 @roleplay_app.command("calibrate")
 def calibrate(
     labelled: LabelledOption = None,
+    fresh: FreshOption = None,
     write: Annotated[
         bool, typer.Option("--write", help="Write the fitted cues into the package.")
     ] = False,
@@ -166,53 +177,59 @@ def calibrate(
         )
         console.print(f"written to {target} (version {learned.version})")
     model = prepare(rubric, load_embedder(), learned.cues, learned.version)
-    _report(console, replies, model)
+    _report(console, calibration.parts(replies, _labelled(fresh, fresh=True)), model)
 
 
 @roleplay_app.command("evaluate")
-def evaluate(labelled: LabelledOption = None) -> None:
-    """Agreement (Cohen's kappa) of the shipped scorer with the labels, fitted and held out."""
-    _report(Console(width=120), _labelled(labelled), shipped_model())
+def evaluate(labelled: LabelledOption = None, fresh: FreshOption = None) -> None:
+    """Agreement of the shipped scorer with the labels (kappa, precision, recall) on each part:
+    held out, fresh 1 and fresh 2 (never fitted), and the fitting part."""
+    parts = calibration.parts(_labelled(labelled), _labelled(fresh, fresh=True))
+    _report(Console(width=140), parts, shipped_model())
+
+
+# The parts never fitted, on which precision and recall are shown beside kappa.
+UNSEEN = ("held out", "fresh 1", "fresh 2")
 
 
 def _report(
-    console: Console, replies: list[calibration.LabelledReply], model: ScoringModel
+    console: Console, parts: dict[str, list[calibration.LabelledReply]], model: ScoringModel
 ) -> None:
     rubric = model.rubric
-    scored = calibration.score_all(replies, model)
-    parts = {
-        "held out": [s for s in scored if s.reply.held_out],
-        "fresh": [s for s in scored if s.reply.fresh],
-        "fitting": [s for s in scored if s.reply.fitting],
-        "all": scored,
+    rows = {
+        name: calibration.agreements(calibration.score_all(replies, model), rubric)
+        for name, replies in parts.items()
     }
     table = Table(title=f"Agreement with the labels (scorer {model.version})")
     table.add_column("Behaviour")
-    for name in parts:
-        table.add_column(f"kappa {name}", justify="right")
-    table.add_column("labelled (held out, fresh)", justify="right")
-    table.add_column("precision / recall held out", justify="right")
-    rows = {name: calibration.agreements(part, rubric) for name, part in parts.items()}
+    for name, replies in parts.items():
+        detail = "kappa / precision / recall (shown)" if name in UNSEEN else "kappa"
+        table.add_column(f"{name}, {len(replies)} replies: {detail}", justify="right")
     for index, rule in enumerate(rubric.behaviours):
-        held = rows["held out"][index]
-        table.add_row(
-            rule.behaviour.value,
-            *(f"{rows[name][index].kappa:.2f}" for name in parts),
-            f"{rows['all'][index].labelled} ({held.labelled}, {rows['fresh'][index].labelled})",
-            f"{held.precision:.2f} / {held.recall:.2f}",
-        )
+        cells = []
+        for name in parts:
+            row = rows[name][index]
+            cells.append(
+                f"{row.kappa:.2f} / {row.precision:.2f} / {row.recall:.2f} ({row.labelled})"
+                if name in UNSEEN
+                else f"{row.kappa:.2f}"
+            )
+        table.add_row(rule.behaviour.value, *cells)
     console.print(table)
-    deflection = {name: rows[name][3] for name in parts}
+    deflection = {
+        name: next(r for r in rows[name] if r.behaviour is Behaviour.DEFLECTS) for name in parts
+    }
     console.print(
         "Deflections caught (recall): "
         + ", ".join(
-            f"{name} {row.recall:.0%} of {row.labelled}" for name, row in deflection.items()
+            f"{name} {row.recall:.0%} of {row.labelled} (precision {row.precision:.2f})"
+            for name, row in deflection.items()
         )
     )
-    weak = [r.behaviour.value for r in rows["held out"] if r.kappa < OBSERVER_KAPPA]
-    weak_fresh = [r.behaviour.value for r in rows["fresh"] if r.kappa < OBSERVER_KAPPA]
+    weak = {
+        name: [r.behaviour.value for r in rows[name] if r.kappa < OBSERVER_KAPPA] for name in UNSEEN
+    }
     console.print(
-        f"Held out: {len(parts['held out'])} replies; fresh: {len(parts['fresh'])}. Below two "
-        f"observers' typical kappa ({OBSERVER_KAPPA:.2f}): held out "
-        f"{', '.join(weak) if weak else 'none'}; fresh {', '.join(weak_fresh) if weak_fresh else 'none'}"
+        f"Below two observers' typical kappa ({OBSERVER_KAPPA:.2f}): "
+        + "; ".join(f"{name} {', '.join(found) or 'none'}" for name, found in weak.items())
     )

@@ -74,7 +74,8 @@ SARCASM = re.compile(
     r"\b(oh,? sure|oh,? great|oh,? of course|yeah,? right|sure,? sure|as if|"
     r"because I(?:'ve| have) got nothing better|nothing better to do|drop everything|"
     r"like I(?:'ve| have) got all day|of course,? because|whatever you say|"
-    r"obviously I(?:'ll| will) just|sure thing,? your majesty)\b",
+    r"obviously I(?:'ll| will) just|sure thing,? your majesty|"
+    r"oh,? (?:yes|yeah|absolutely|right),? (?:because|I'?ll|of course))\b",
     re.IGNORECASE,
 )
 # Before a deflecting phrase these mean the speaker refuses to deflect ("I won't tell you it's
@@ -106,6 +107,34 @@ TIME = re.compile(
     rf"(within|in|give me) (the next )?{_NUMBER} (minutes?|hours?|days?|working days?)|"
     r"on the (\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
     r"tenth|eleventh|twelfth|fifteenth|twentieth)|(next|this|on) (week|month)|the earliest slot)\b",
+    re.IGNORECASE,
+)
+# Another party a problem can be passed to: a team, a role, a person outside the conversation,
+# or a place to send it. The deflection cues below use it in the forms of passing something on:
+# sending the person there ("try the claims line"), giving it to them ("that's one for
+# finance"), saying they do it ("underwriting make that call"). "The customer" is not one.
+_TEAM = (
+    # "IT" in capitals only: the rules are case-insensitive, and "it" is not a team.
+    r"(?:claims|finance|accounts|payments|underwriting|underwriters?|(?-i:IT)|HR|legal|compliance|"
+    r"recoveries|renewals|complaints|customer (?:relations|services)|head office|operations|ops|"
+    r"scheduling|approvals|procurement|admin(?: pool| team)?|the board)"
+)
+_ROLE = (
+    r"(?:supplier|garage|broker|(?:loss )?adjuster|surveyor|supervisor|(?:line )?manager|"
+    r"team lead(?:er)?|director|night shift|night team|day team|"
+    r"other team|other department|other shift)s?"
+)
+PARTY = (
+    rf"(?:(?:the )?{_TEAM}|(?:the|your|your own|their|their own|a|an|that)\s+(?:\w+ )?{_ROLE}|"
+    r"(?:another|a different|the other|the right|the relevant|a separate|the proper) "
+    r"(?:team|department|desk|unit|people|person|line|number|office|section|lot)|"
+    r"the (?:\w+ ){0,2}(?:team|department|desk|helpline|hub|inbox|line|lot|unit)\b(?! (?:meeting|together))|"
+    r"(?:the|a) (?:shared|general|main) (?:inbox|mailbox|line|number)|the website|the portal|"
+    r"some(?:one|body) else|whoever \w+(?: \w+){0,2})"
+)
+# Said sarcastically, these mean the opposite: "obviously part of my job" means it is not.
+SARCASTIC_OWNING = re.compile(
+    r"\b(?:part of )?my (?:job|problem|department|responsibility)\b",
     re.IGNORECASE,
 )
 QUESTION_OPENING = re.compile(
@@ -211,6 +240,14 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bI('m| am) going to (own|keep|put (it|this|that) right|fix|sort|make (it|this) right)",
             r"\b(that|it) was my (promise|mistake|call|fault)\b",
             r"\bown (this|it|that|the part|my part)\b",
+            # Rubric 2026-12-01.5: more ways of taking it on, from the labelled replies.
+            r"\bI('ll| will) [\w' ]{1,30}\bon (your|her|his|their) behalf\b",
+            r"\bleave (the \w+|it|that|this|them|\w+) (to|with) me\b",
+            r"\b(this|that|it)('s| is) (all )?(down to|on) me\b",
+            r"\bI('m| am) (owning|fixing|sorting|handling|chasing|taking care of) (it|this|that)\b",
+            r"\bI('ll| will) be the one (who|to|that)\b",
+            r"\b(it|this|that) stays with me\b",
+            r"\btake [\w' ]{1,30} off your (list|plate|hands|desk)\b",
         ),
         examples=(
             "Leave it with me, I will sort it out myself.",
@@ -287,6 +324,37 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bthe rest is (up to|for|down to)\b",
             r"\b(that's|that is|it's|it is) (really |just |more |probably )?(the |their |his |her |your )?(?!my\b)([\w']+ ){0,2}(job|problem|patch|remit|department|responsibility)\b(?! for me)",
             r"\b(that's|that is|it's|it is) (really |just |more |probably )?(a|an) (claims|finance|IT|underwriting|HR|broker|head office|legal|payments|admin) (question|matter|issue|thing|job|query)",
+            # Rubric 2026-12-01.5: the forms of passing it on, with any other party (PARTY).
+            # Sending the person there: "try the customer relations line", "speak to claims".
+            rf"(?:^|[,;:]\s*|\b(?:so|and|just|maybe|perhaps|honestly|or)\s+)(?:try(?: emailing| ringing| calling| asking| contacting)?|ask|ring|call|phone|speak to|talk to|contact|e-?mail|have a word with|drop (?:an? (?:e-?mail|line|note) )?to|write to|go to|take (?:it|that|this) (?:up with|to)|raise (?:it|that|this) with|check with)\s+{PARTY}",
+            rf"\byou(?:'d| would|'ll| will|'re| are)?\s*(?:just |probably |really )?(?:need to|have to|want to|might want to|may want to|could|should|can|ought to|be better|better off|best off|be best)\s+(?:just |always |probably |try |keep )?(?:try(?:ing)?|ask(?:ing)?|ring(?:ing)?|call(?:ing)?|phon(?:e|ing)|speak(?:ing)? to|talk(?:ing)? to|contact(?:ing)?|e-?mail(?:ing)?|drop(?:ping)?|writ(?:e|ing) to|go(?:ing)? (?:to|through)|rais(?:e|ing)|tak(?:e|ing) (?:it|that|this) up|chas(?:e|ing)|check(?:ing)? with)\b[^.?!]{{0,40}}?(?:{PARTY}|\bthem\b|\bsome(?:one|body)\b|\banyone\b)",
+            rf"\byou (?:want|need|'re after|are after) (?:to (?:speak|talk) to )?{PARTY}",
+            # Giving it to them: "that's one for finance", "it's really the adjuster's call".
+            rf"\b(?:that|it|this|which)(?:'s| is|'d be| would be|'ll be| will be| sounds like| seems like| looks like| falls| sits| belongs| lies| rests)?\s+(?:really |probably |more |just |technically |definitely |very much |all )?(?:on|with|under|for|up to|down to|to do with|a (?:question|matter|job|decision|call|thing) for|one for|in the hands of)\s+{PARTY}",
+            r"\b(?:that's|that is|it's|it is|that'd be|that would be|it'd be|it would be|that was|it was)\s+(?:really |probably |just |more |technically )?(?:the |their |his |her |[\w]+'s |[\w]+s' )(?:\w+ )?(?:call|shout|decision|lookout|department|remit)\b",
+            rf"\b(?:a|an) (?:{_TEAM}|{_ROLE}) (?:problem|question|matter|issue|thing|job|query)\b",
+            rf"{PARTY} (?:usually |normally |always |generally |really |all )?(?:deal|deals|dealt|handle|handles|look after|looks after|decide|decides|make|makes|set|sets|own|owns|cover|covers|run|runs|approve|approves|manage|manages) (?:with )?(?:that|this|those|these|it|them|all (?:that|of that|those)|the \w+|\w+s)\b",
+            rf"{PARTY} (?:have|has|own|owns) (?:it|that|this|the file)(?: now)?\b",
+            rf"(?:{PARTY}|\bthey)\b[^.?!]{{0,30}}?\bshould (?:really |probably |have )?(?:be )?(?:the ones? )?(?:sorting|chasing|dealing|handling|fixing|doing|answering|looking|talking|sort|chase|deal|handle|fix|answer|look|talk)\b",
+            rf"\b(?:questions?|queries|complaints?|anything else) (?:go|goes|should go|need to go|needs to go|has to go|have to go|would go) (?:to|through|via) (?:them|{PARTY})",
+            rf"\bbetween you and (?:them|{PARTY})",
+            r"\b(?:sat|sitting|stuck|waiting) (?:in|with|on) the (?:\w+ )?(?:queue|team|department|desk|inbox)\b",
+            r"\b(?:a |the )?(?:separate|different) (?:team|department|desk|unit|number|line)\b",
+            r",\s*not (?:me|us)\b",
+            # The limits of the speaker's role or reach.
+            r"\b(?:isn't|is not|wasn't|was not|not) (?:really )?(?:down to|on|up to) (?:me|us)\b",
+            r"\bnot (?:my|our) (?:circus|monkeys|decision|shout|lookout)\b",
+            r"\b(?:I'm|I am|we're|we are) not (?:set up|able|allowed|authori[sz]ed|trained|meant|supposed) to (?:deal with|handle|help with|sort|answer|change|look at|do) (?:that|this|those|it|these)\b",
+            r"\b(?:I'm|I am) (?:only|just) (?:covering|filling in|temping|standing in|new here|passing (?:it |this |that )?on)\b|\bI (?:just|only) work here\b",
+            r"\b(?:my|our) hands are tied\b",
+            r"\b(?:above|beyond) my (?:head|level|pay ?grade|remit|station)\b",
+            r"\boutside (?:what (?:I|we) can (?:help with|do)|(?:my|our) (?:remit|area))",
+            r"\b(?:my|our) system (?:doesn't|does not|won't|can't|cannot|isn't)\b",
+            r"\bnothing (?:more |else |much |further )?(?:I|we|anyone|anybody) (?:can|could) (?:do|say)\b",
+            r"\bno point (?:chasing|asking|ringing|calling|emailing|arguing with) (?:me|us)\b",
+            r"\bI(?:'ve| have)? (?:passed|sent|handed|forwarded|referred) (?:it|this|that|your \w+)(?: on| over)? (?:to|over to)\b",
+            r"\b(?:I|we) only (?:handle|do|deal with|cover|look after|process|log|take) \w+",
+            r"\bnot (?:something|anything) (?:that )?(?:I|we|our (?:\w+ )?team|my (?:\w+ )?team|this (?:team|desk)) (?:\w+ )?(?:deal|deals|handle|handles|do|does|look after|looks after|cover|covers)\b",
         ),
         examples=(
             "That is not my department, you will have to call claims.",
@@ -435,4 +503,4 @@ def default_rubric() -> Rubric:
 
 
 # Raised whenever a cue, an example or the scoring changes, so attempts say which rubric scored them.
-RUBRIC_VERSION = "2026-12-01.4"
+RUBRIC_VERSION = "2026-12-01.5"

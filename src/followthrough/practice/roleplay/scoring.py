@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain
 from typing import Any
 
 from followthrough.practice.roleplay.embedding import Embedder, load_embedder
@@ -26,6 +27,7 @@ from followthrough.practice.roleplay.rubric import (
     QUESTION_OPENING,
     REFUSED_DEFLECTION,
     SARCASM,
+    SARCASTIC_OWNING,
     TIME,
     Behaviour,
     BehaviourRule,
@@ -48,6 +50,7 @@ class Evidence(StrEnum):
     SARCASM = "sarcasm"
     REFUSED = "refused"
     MISSING_TIME = "missing_time"
+    KEPT = "kept"
     NONE = "none"
 
 
@@ -86,6 +89,7 @@ _EXPLANATIONS = {
     Evidence.SARCASM: "said, but sarcastically",
     Evidence.REFUSED: "mentioned only to refuse it",
     Evidence.MISSING_TIME: "a next step, but no time",
+    Evidence.KEPT: "passed on in words, but the speaker takes it on",
     Evidence.NONE: "not heard",
 }
 
@@ -196,34 +200,88 @@ class _Finding:
     span: Span
 
 
+# Between an ownership phrase and a later deflection in one sentence, these let the deflection
+# stand: "I'll look at it, but really it was the night shift" passes it on after all.
+CONTRAST = re.compile(r"\b(but|though|although|however|yet|except|only)\b", re.IGNORECASE)
+
+
+def ownership_positions(model: ScoringModel, parts: Sequence[Span]) -> tuple[int, ...]:
+    """Where the reply takes the problem on in so many words: the start (in the reply) of each
+    ownership phrase that no negation or sarcasm turns around."""
+    rule = next(
+        (r for r in model.rubric.behaviours if r.behaviour is Behaviour.TAKES_OWNERSHIP), None
+    )
+    if rule is None:
+        return ()
+    positions = []
+    for part in parts:
+        if SARCASM.search(part.text):
+            continue
+        for pattern in model.cues[rule.behaviour]:
+            for match in pattern.finditer(part.text):
+                if rule.negatable and (
+                    _negated_before(part.text, match.start())
+                    or _negated_after(part.text, match.end())
+                ):
+                    continue
+                positions.append(part.start + match.start())
+    return tuple(sorted(positions))
+
+
+def _kept(sentence: Span, at: int, owned: Sequence[int]) -> bool:
+    """Whether a deflection phrase at `at` (in the sentence) is taken back by the speaker taking
+    it on: "It's not my department, but I'll own it", "Finance usually handle payments, but
+    I'll chase them myself". Ownership said after it takes it back; said before it, only in the
+    same sentence and with no "but" between."""
+    position = sentence.start + at
+    for owning in owned:
+        if owning > position:
+            return True
+        if owning >= sentence.start and not CONTRAST.search(
+            sentence.text[owning - sentence.start : at]
+        ):
+            return True
+    return False
+
+
 def _phrase_finding(
-    rule: BehaviourRule, patterns: Sequence[re.Pattern[str]], sentence: Span
+    rule: BehaviourRule,
+    patterns: Sequence[re.Pattern[str]],
+    sentence: Span,
+    owned: Sequence[int] = (),
 ) -> _Finding | None:
-    """The best phrase evidence in one sentence: a clean match, else why a match did not count."""
+    """The best phrase evidence in one sentence: a clean match, else why a match did not count.
+    `owned`: where the reply takes the problem on (`ownership_positions`), for a deflection."""
     blocked: _Finding | None = None
     text = sentence.text
-    for pattern in patterns:
-        for match in pattern.finditer(text):
-            if rule.points < 0:
-                refusal = REFUSED_DEFLECTION.search(text[: match.end()])
-                if refusal and refusal.start() < match.start() + 1:
-                    blocked = blocked or _Finding(Evidence.REFUSED, sentence)
-                    continue
-            else:
-                if SARCASM.search(text):
-                    blocked = blocked or _Finding(Evidence.SARCASM, sentence)
-                    continue
-                if rule.negatable and (
-                    _negated_before(text, match.start()) or _negated_after(text, match.end())
-                ):
-                    blocked = blocked or _Finding(Evidence.NEGATED, sentence)
-                    continue
-            if rule.needs_question and not _is_question(text) and not _imperative_ask(text):
+    matches: Iterable[re.Match[str]] = (m for pattern in patterns for m in pattern.finditer(text))
+    if rule.points < 0 and SARCASM.search(text):
+        # Said sarcastically, "obviously part of my job" means it is not.
+        matches = chain(matches, SARCASTIC_OWNING.finditer(text))
+    for match in matches:
+        if rule.points < 0:
+            refusal = REFUSED_DEFLECTION.search(text[: match.end()])
+            if refusal and refusal.start() < match.start() + 1:
+                blocked = blocked or _Finding(Evidence.REFUSED, sentence)
                 continue
-            if rule.needs_time and not TIME.search(text):
-                blocked = blocked or _Finding(Evidence.MISSING_TIME, sentence)
+            if _kept(sentence, match.start(), owned):
+                blocked = blocked or _Finding(Evidence.KEPT, sentence)
                 continue
-            return _Finding(Evidence.PHRASE, sentence)
+        else:
+            if SARCASM.search(text):
+                blocked = blocked or _Finding(Evidence.SARCASM, sentence)
+                continue
+            if rule.negatable and (
+                _negated_before(text, match.start()) or _negated_after(text, match.end())
+            ):
+                blocked = blocked or _Finding(Evidence.NEGATED, sentence)
+                continue
+        if rule.needs_question and not _is_question(text) and not _imperative_ask(text):
+            continue
+        if rule.needs_time and not TIME.search(text):
+            blocked = blocked or _Finding(Evidence.MISSING_TIME, sentence)
+            continue
+        return _Finding(Evidence.PHRASE, sentence)
     return blocked
 
 
@@ -231,10 +289,12 @@ def _imperative_ask(sentence: str) -> bool:
     return bool(re.match(r"\s*(please )?(tell|talk|walk|help) me\b", sentence, re.IGNORECASE))
 
 
-def meaning_allowed(rule: BehaviourRule, sentence: str) -> bool:
-    """Whether a sentence may show the behaviour in other words: the phrase rules' gates."""
+def meaning_allowed(rule: BehaviourRule, sentence: str, owned: bool = False) -> bool:
+    """Whether a sentence may show the behaviour in other words: the phrase rules' gates. A
+    deflection is not heard in other words in a reply that takes the problem on in so many
+    words (`owned`)."""
     if rule.points < 0:
-        return not REFUSED_DEFLECTION.search(sentence)
+        return not owned and not REFUSED_DEFLECTION.search(sentence)
     if SARCASM.search(sentence):
         return False
     if rule.negatable and NEGATION.search(sentence):
@@ -251,6 +311,7 @@ def score_reply(text: str, model: ScoringModel) -> TurnScore:
     # One vector per sentence, and the whole reply's last: the learned cues were fitted on
     # whole replies, so they decide on the whole reply and quote its likeliest sentence.
     vectors = model.embedder.embed([part.text for part in parts] + [text])
+    owned = ownership_positions(model, parts)
     scores = []
     for rule in model.rubric.behaviours:
         cue = model.learned.get(rule.behaviour)
@@ -259,12 +320,12 @@ def score_reply(text: str, model: ScoringModel) -> TurnScore:
         likeliest: Span | None = None
         likeliest_probability = -1.0
         for index, part in enumerate(parts):
-            finding = _phrase_finding(rule, model.cues[rule.behaviour], part)
+            finding = _phrase_finding(rule, model.cues[rule.behaviour], part, owned)
             if finding is not None and finding.evidence is Evidence.PHRASE:
                 phrase = phrase or finding
             elif finding is not None and blocked is None:
                 blocked = finding
-            if cue is not None and meaning_allowed(rule, part.text):
+            if cue is not None and meaning_allowed(rule, part.text, bool(owned)):
                 probability = cue.probability(part.text, vectors[index])
                 if probability > likeliest_probability:
                     likeliest, likeliest_probability = part, probability
