@@ -204,6 +204,10 @@ def test_an_observer_score_is_the_learners_record_with_the_observer_as_instructo
         "max": 0,
     }
     assert result["extensions"][ext + "scorer"] == "observer"
+    assert "response" not in result  # no note was written with it
+    noted = xapi.ObserverScoreRow(5, 3, score.heard, score.at, "Asked well, then passed it on")
+    written = xapi.observer_scored(DESK, RITA, olga, ATTEMPT, REPLY, noted, RUBRIC)
+    assert written["result"]["response"] == "Asked well, then passed it on"
     # One statement per score, for ever: its id is the mark's, not the turn's.
     again = xapi.observer_scored(DESK, RITA, olga, ATTEMPT, REPLY, score, RUBRIC)
     assert again["id"] == statement["id"]

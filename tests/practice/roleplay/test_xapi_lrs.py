@@ -367,8 +367,12 @@ def test_an_observers_scores_round_trip_as_the_participants_records(
             "",
             T0 + timedelta(seconds=70),
         )
-        # A note and the participant's own score are not the observer's scores.
-        live_service.mark(session, live, oli, "note", 2, [], "Good question", T0)
+        # Written with the second score (as the page and the API save a score with its note).
+        live_service.mark(
+            session, live, oli, "note", 2, [], "Good question", T0 + timedelta(seconds=70)
+        )
+        # A note on its own and the participant's own score are not the observer's scores.
+        live_service.mark(session, live, oli, "note", 2, [], "Warm tone", T0)
         live_service.mark(session, live, pia, "score", 2, ["asks_need"], "", T0)
     observed = [row for row in _rows(db) if row.mark_id is not None]
     assert [row.verb for row in observed] == ["scored", "scored"]
@@ -390,6 +394,8 @@ def test_an_observers_scores_round_trip_as_the_participants_records(
         _same(statement, stored[statement["id"]])
         assert statement["actor"]["account"]["name"] == "pia"
     newest = max(mine, key=lambda s: s["timestamp"])
+    assert newest["result"]["response"] == "Good question"
+    assert next(s for s in mine if s is not newest)["result"].get("response") is None
     ext = f"{settings.public_url}/xapi/extensions/"
     behaviours = newest["result"]["extensions"]
     assert behaviours[ext + "behaviour/asks_need"]["raw"] == 1

@@ -318,6 +318,7 @@ class ObserverScoreRow:
     live_session_id: int
     heard: frozenset[str]  # rubric behaviour names
     at: datetime
+    note: str = ""  # what the observer wrote with the score, if anything
 
 
 def live_session_activity_id(desk: Desk, live_session_id: int) -> str:
@@ -335,7 +336,8 @@ def observer_scored(
 ) -> dict[str, Any]:
     """An observer scored the learner's turn: the learner is the actor, the observer the
     context's instructor; the result has the total, each block and each behaviour (its points
-    when heard, 0 when not), on the rubric's own points."""
+    when heard, 0 when not), on the rubric's own points, and the note written with the score as
+    its response."""
     bounds = score_bounds(rubric)
     heard = {rule.behaviour.value for rule in rubric.behaviours} & score.heard
     blocks = dict.fromkeys(bounds.blocks, 0)
@@ -357,6 +359,12 @@ def observer_scored(
     context["contextActivities"]["grouping"] = [
         {"id": live_session_activity_id(desk, score.live_session_id), "objectType": "Activity"}
     ]
+    result: dict[str, Any] = {
+        "score": _score(sum(blocks.values()), bounds.total),
+        "extensions": extensions,
+    }
+    if score.note:
+        result["response"] = score.note
     return _statement(
         desk,
         learner,
@@ -365,7 +373,7 @@ def observer_scored(
         _step(desk, attempt, turn),
         score.at,
         context,
-        {"score": _score(sum(blocks.values()), bounds.total), "extensions": extensions},
+        result,
     )
 
 

@@ -30,6 +30,7 @@ from followthrough.db import Database
 from followthrough.org.models import Person
 from followthrough.practice.roleplay import xapi
 from followthrough.practice.roleplay.live_models import LiveMark
+from followthrough.practice.roleplay.live_rules import MarkKind
 from followthrough.practice.roleplay.models import RolePlayAttempt, RolePlayTurn
 from followthrough.practice.roleplay.rubric import default_rubric
 from followthrough.practice.roleplay.xapi_models import XapiStatement
@@ -138,7 +139,7 @@ def _turn_row(turn: RolePlayTurn) -> xapi.TurnRow:
 def build_statements(
     session: Session, rows: Sequence[XapiStatement], desk: xapi.Desk
 ) -> list[dict[str, Any]]:
-    """The statements of these outbox rows, in their order (six queries, whatever the count)."""
+    """The statements of these outbox rows, in their order (seven queries, whatever the count)."""
     attempt_ids = {row.attempt_id for row in rows}
     if not attempt_ids:
         return []
@@ -165,6 +166,7 @@ def build_statements(
             select(LiveMark).where(LiveMark.id.in_({r.mark_id for r in rows if r.mark_id}))
         )
     }
+    notes = _notes_with(session, marks.values())
     observers = {
         p.id: xapi.Learner(handle=p.handle, email=p.email)
         for p in session.scalars(
@@ -190,7 +192,11 @@ def build_statements(
                     plain,
                     step,
                     xapi.ObserverScoreRow(
-                        mark.id, mark.live_session_id, frozenset(mark.heard or []), mark.at
+                        mark.id,
+                        mark.live_session_id,
+                        frozenset(mark.heard or []),
+                        mark.at,
+                        notes.get(mark.id, ""),
                     ),
                     rubric,
                 )
@@ -206,6 +212,28 @@ def build_statements(
             else:
                 built.append(xapi.scored(desk, learner, plain, step, bounds))
     return built
+
+
+def _notes_with(session: Session, scores: Iterable[LiveMark]) -> dict[int, str]:
+    """The note each observer wrote with a score (saved in the same moment, on the same turn),
+    by the score's id: marks are append-only, so a resend carries the same note."""
+    wanted = {(m.live_session_id, m.author_id, m.turn_number, m.at): m.id for m in scores}
+    if not wanted:
+        return {}
+    found: dict[int, str] = {}
+    for note in session.scalars(
+        select(LiveMark)
+        .where(
+            LiveMark.live_session_id.in_({key[0] for key in wanted}),
+            LiveMark.author_id.in_({key[1] for key in wanted}),
+            LiveMark.kind == MarkKind.NOTE.value,
+        )
+        .order_by(LiveMark.id)
+    ):
+        score_id = wanted.get((note.live_session_id, note.author_id, note.turn_number, note.at))
+        if score_id is not None and score_id not in found:
+            found[score_id] = note.text
+    return found
 
 
 def desk_of(settings: Settings) -> xapi.Desk:
