@@ -10,10 +10,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from followthrough.chat import service as chat
 from followthrough.chat.delivery import post_due
 from followthrough.chat.models import ChatPost, ChatRoute
+from followthrough.cli import app
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.errors import Conflict, NotAllowed
@@ -25,6 +27,8 @@ from tests.conftest import Clock, LiveServer
 from tests.factories import World
 from tests.web.pages import Visitor
 from tests.webhooks.receiver import HANG, Receiver, receiving
+
+runner = CliRunner()
 
 
 @pytest.fixture
@@ -248,3 +252,36 @@ def test_an_admin_switches_a_channel_on_through_the_api_and_the_page_audited(
     admin_page = page.get("/admin").text
     assert "channel switched on again (it was off: every try for 24 hours failed)" in admin_page
     page.close()
+
+
+def test_an_admin_lists_the_channels_and_switches_one_on_from_the_command_line(
+    db: Database, world: World, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FOLLOWTHROUGH_DATABASE_URL", db.url)
+    route_id = _my_channel(db, world, clock, "dan", "http://127.0.0.1:9/dan")
+    with db.unit_of_work() as session:
+        route = session.get(ChatRoute, route_id)
+        assert route is not None
+        chat.switch_off_for_failure(session, route, "every try for 24 hours failed", clock())
+    listed = runner.invoke(app, ["webhooks", "chat-channels", "--by", "ada"])
+    assert listed.exit_code == 0, listed.output
+    assert "Dan Duty" in listed.output
+    assert "off: every try for 24 hours failed" in listed.output
+    not_admin = runner.invoke(app, ["webhooks", "chat-on", str(route_id), "--by", "lee"])
+    assert not_admin.exit_code == 2
+    assert "--by" in not_admin.output
+    missing = runner.invoke(app, ["webhooks", "chat-on", "999999", "--by", "ada"])
+    assert missing.exit_code == 2
+    assert "channel_id" in missing.output
+    on = runner.invoke(app, ["webhooks", "chat-on", str(route_id), "--by", "ada"])
+    assert on.exit_code == 0, on.output
+    assert "Dan Duty's own Slack channel is on again" in on.output
+    assert _route(db, route_id).enabled
+    with db.unit_of_work(readonly=True) as session:
+        actors = list(
+            session.scalars(select(Event.actor_id).where(Event.kind == "chat_channel_switched_on"))
+        )
+    assert actors == [world.people["ada"]]
+    again = runner.invoke(app, ["webhooks", "chat-on", str(route_id), "--by", "ada"])
+    assert again.exit_code == 2
+    assert "already on" in again.output

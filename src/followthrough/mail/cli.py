@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from followthrough.config import Settings, load_settings
+from followthrough.command_line import DatabaseUrl, fail, settings_or_exit
+from followthrough.config import Settings
 from followthrough.mail import inbound_cli, smtp
 
 # Each command imports the modules it runs (the database, the sender) when it runs, so that
@@ -22,26 +23,6 @@ mail_app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="Overrides FOLLOWTHROUGH_DATABASE_URL.", show_default=False
-    ),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    return typer.Exit(code=2)
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except ValueError as exc:
-        raise _fail(f"settings: {exc}") from None
 
 
 def _variable(setting: str) -> str:
@@ -49,18 +30,18 @@ def _variable(setting: str) -> str:
 
 
 def _server_error(exc: smtp.MailServerSettingsError) -> typer.Exit:
-    return _fail(f"{exc.setting} ({_variable(exc.setting)}): {exc.detail}")
+    return fail(f"{exc.setting} ({_variable(exc.setting)}): {exc.detail}")
 
 
 def _needs_a_server(settings: Settings) -> None:
     from followthrough.mail.compose import envelope_sender
 
     if not settings.smtp_host:
-        raise _fail(f"smtp_host ({_variable('smtp_host')}): no mail server is set")
+        raise fail(f"smtp_host ({_variable('smtp_host')}): no mail server is set")
     try:
         envelope_sender(settings)
     except ValueError as exc:
-        raise _fail(f"mail_from ({_variable('mail_from')}): {exc}") from None
+        raise fail(f"mail_from ({_variable('mail_from')}): {exc}") from None
 
 
 @mail_app.command("send")
@@ -75,18 +56,18 @@ def send_command(
     from followthrough.mail.compose import MissingSecret
     from followthrough.mail.outbound import outbox_counts, send_outbox
 
-    settings = _settings(database_url=database_url)
+    settings = settings_or_exit(database_url=database_url)
     _needs_a_server(settings)
     if settings.secret_key is None:
-        raise _fail(f"secret_key ({_variable('secret_key')}): {MissingSecret()}")
+        raise fail(f"secret_key ({_variable('secret_key')}): {MissingSecret()}")
     now = datetime.now(UTC)
     if at is not None:
         try:
             now = datetime.fromisoformat(at)
         except ValueError:
-            raise _fail(f"--now: {at!r} is not an ISO 8601 time") from None
+            raise fail(f"--now: {at!r} is not an ISO 8601 time") from None
         if now.tzinfo is None:
-            raise _fail(f"--now: {at!r} needs a UTC offset, e.g. {at}+00:00")
+            raise fail(f"--now: {at!r} needs a UTC offset, e.g. {at}+00:00")
     database = Database(settings.database_url)
     try:
         report = send_outbox(database, settings, now)
@@ -110,7 +91,7 @@ def send_failed_again_command(database_url: DatabaseUrl = None) -> None:
     from followthrough.db import Database
     from followthrough.mail.admin import send_failed_again
 
-    settings = _settings(database_url=database_url)
+    settings = settings_or_exit(database_url=database_url)
     database = Database(settings.database_url)
     try:
         with database.unit_of_work() as session:
@@ -128,10 +109,10 @@ def check_command(
     """Check the mail settings by sending one message; exit 2 naming the setting if it fails."""
     from followthrough.mail.compose import envelope_sender
 
-    settings = _settings(database_url=database_url)
+    settings = settings_or_exit(database_url=database_url)
     _needs_a_server(settings)
     if "@" not in to:
-        raise _fail(f"--to: {to!r} is not a mail address")
+        raise fail(f"--to: {to!r} is not a mail address")
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
@@ -150,7 +131,7 @@ def check_command(
     try:
         smtp.send(client, message.as_bytes(policy=SMTP_POLICY), envelope_sender(settings), to)
     except smtp.SendFailure as exc:
-        raise _fail(
+        raise fail(
             f"the server took the connection but refused the message ({exc}); "
             f"check mail_from ({_variable('mail_from')}) and --to"
         ) from None

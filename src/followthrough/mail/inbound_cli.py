@@ -17,44 +17,25 @@ from typing import Annotated
 import typer
 from imap_tools.errors import MailboxLoginError
 from rich.console import Console
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from followthrough.attachments.storage import store_from_settings
-from followthrough.config import Settings, load_settings
+from followthrough.command_line import (
+    AdminHandle,
+    DatabaseUrl,
+    change_as_admin,
+    fail,
+    settings_or_exit,
+)
+from followthrough.config import Settings
 from followthrough.db import Database, utcnow
-from followthrough.errors import DomainError
 from followthrough.mail import admin as audited
 from followthrough.mail import imap, inbound, smtp
 from followthrough.mail.compose import envelope_sender
 from followthrough.mail.receiver import desk_take, desk_takes, start_receiver
 from followthrough.mail.threading import service_address
-from followthrough.org.actors import Actor
-from followthrough.org.models import Person
-from followthrough.org.service import actor_for
 
 log = logging.getLogger(__name__)
 console = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="Overrides FOLLOWTHROUGH_DATABASE_URL.", show_default=False
-    ),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    return typer.Exit(code=2)
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except ValueError as exc:
-        raise _fail(f"settings: {exc}") from None
 
 
 def _answer_sender(settings: Settings, database: Database) -> Callable[[], None]:
@@ -117,7 +98,7 @@ def register(mail_app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Receive mail forwarded by the organisation's mail server until stopped."""
-        settings = _settings(
+        settings = settings_or_exit(
             database_url=database_url,
             mail_receiver_host=host,
             mail_receiver_port=port,
@@ -136,7 +117,7 @@ def register(mail_app: typer.Typer) -> None:
             )
         except OSError as exc:
             database.dispose()
-            raise _fail(
+            raise fail(
                 f"mail_receiver_port (FOLLOWTHROUGH_MAIL_RECEIVER_PORT): cannot listen on "
                 f"{settings.mail_receiver_host}:{settings.mail_receiver_port} ({exc})"
             ) from None
@@ -159,7 +140,7 @@ def register(mail_app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Take the mail in the mailbox (IMAP) once, or keep doing so with --loop."""
-        settings = _settings(database_url=database_url)
+        settings = settings_or_exit(database_url=database_url)
         database = Database(settings.database_url)
         take = _take_and_answer(settings, database)
 
@@ -176,16 +157,16 @@ def register(mail_app: typer.Typer) -> None:
                 polled = imap.poll_once(mailbox, settings, take)
             console.print(f"took {polled.taken} mail(s); {polled.left} left for the next poll")
         except imap.MailboxSettingsError as exc:
-            raise _fail(
+            raise fail(
                 f"{exc.setting} (FOLLOWTHROUGH_{exc.setting.upper()}): {exc.detail}"
             ) from None
         except MailboxLoginError:
-            raise _fail(
+            raise fail(
                 "imap_username, imap_password (FOLLOWTHROUGH_IMAP_USERNAME, "
                 "FOLLOWTHROUGH_IMAP_PASSWORD): the mailbox refused them"
             ) from None
         except OSError as exc:
-            raise _fail(
+            raise fail(
                 f"imap_host (FOLLOWTHROUGH_IMAP_HOST): cannot reach "
                 f"{settings.imap_host}:{settings.imap_port} ({exc})"
             ) from None
@@ -196,7 +177,7 @@ def register(mail_app: typer.Typer) -> None:
     def service_address_command(
         service_id: Annotated[int, typer.Argument(help="The service's number.")],
         slug: Annotated[str, typer.Option("--slug", help="Its tag: desk+s-{slug}@…")],
-        by: Annotated[str, typer.Option("--by", help="Your handle (an admin).")],
+        by: AdminHandle,
         address: Annotated[
             str | None, typer.Option("--address", help="A whole address of its own, if any.")
         ] = None,
@@ -204,42 +185,30 @@ def register(mail_app: typer.Typer) -> None:
     ) -> None:
         """Set how mail reaches a service (a new mail there opens a request for it); audited
         as the admin's change, like the admin page's."""
-        settings = _settings(database_url=database_url)
-        database = Database(settings.database_url)
-        try:
-            with database.unit_of_work() as session:
-                admin = _admin(session, by)
-                audited.set_service_address(session, admin, service_id, slug, address, utcnow())
-        except DomainError as exc:
-            raise _fail(f"{exc.field or 'service'}: {exc}") from None
-        finally:
-            database.dispose()
+        settings = settings_or_exit(database_url=database_url)
+        change_as_admin(
+            settings,
+            by,
+            lambda session, admin: audited.set_service_address(
+                session, admin, service_id, slug, address, utcnow()
+            ),
+            field="service",
+        )
         tagged = service_address(settings.mail_inbound_address, slug.lower())
         console.print(f"service {service_id}: {tagged}" + (f" and {address}" if address else ""))
 
     @mail_app.command("address-fixed")
     def address_fixed_command(
         address: Annotated[str, typer.Argument(help="The address that works again.")],
-        by: Annotated[str, typer.Option("--by", help="Your handle (an admin).")],
+        by: AdminHandle,
         database_url: DatabaseUrl = None,
     ) -> None:
         """Mail to an address that bounced may go again (it was corrected, or is back); audited
         as the admin's change, like the admin page's."""
-        settings = _settings(database_url=database_url)
-        database = Database(settings.database_url)
-        try:
-            with database.unit_of_work() as session:
-                audited.mark_address_fixed(session, _admin(session, by), address, utcnow())
-        except DomainError:
-            raise _fail(f"address: {address!r} is not marked as bouncing") from None
-        finally:
-            database.dispose()
+        change_as_admin(
+            settings_or_exit(database_url=database_url),
+            by,
+            lambda session, admin: audited.mark_address_fixed(session, admin, address, utcnow()),
+            field="address",
+        )
         console.print(f"mail to {address} goes again")
-
-
-def _admin(session: Session, handle: str) -> Actor:
-    """The admin a command acts as (its changes are audited in their name); exit 2 otherwise."""
-    person = session.scalar(select(Person).where(Person.handle == handle))
-    if person is None or not person.is_admin:
-        raise _fail(f"--by: {handle!r} is not an admin's handle")
-    return actor_for(session, person)
