@@ -540,6 +540,10 @@ class Timings:
     cpu: list[float] = field(default_factory=list)
     capped: int = 0  # searches whose request count stopped at rules.COUNT_LIMIT
     server_cpu_each: float = 0.0  # PostgreSQL: the server's CPU per search, on average
+    # PostgreSQL: the server's CPU for each search (from /proc/<pid>/schedstat, in ns), and the
+    # bench's plus the server's: what a search costs without the machine's queueing.
+    server_cpu: list[float] = field(default_factory=list)
+    both_cpu: list[float] = field(default_factory=list)
 
     @property
     def all(self) -> list[float]:
@@ -569,12 +573,15 @@ def measure(
         with database.unit_of_work(readonly=True) as session:
             viewer = actor_of(session, viewer_id)
         server_cpu = 0.0
+        backends: list[int] = []
         for n in range(samples + 20):
             if n == 20:
                 server_cpu = _server_cpu(database)
+                backends = _backend_pids(database)
             kind = kinds[rng.randrange(len(kinds))]
             text = corpus.sample(kind, rng)
             query = rules.parse(text)
+            server_started = sum(map(_cpu_ns, backends))
             started = time.perf_counter()
             cpu_started = time.thread_time()
             with database.unit_of_work(readonly=True) as session:
@@ -583,9 +590,13 @@ def measure(
                 service.search_people(session, query, 5)
             elapsed = time.perf_counter() - started  # seconds: desk.pct reports ms
             cpu = time.thread_time() - cpu_started
+            server = (sum(map(_cpu_ns, backends)) - server_started) / 1e9
             if n >= 20:  # the first few warm the caches
                 timings.by_kind.setdefault(kind, []).append(elapsed)
                 timings.cpu.append(cpu)
+                if backends:
+                    timings.server_cpu.append(server)
+                    timings.both_cpu.append(cpu + server)
                 timings.totals.setdefault(kind, []).append(found.total)
                 timings.capped += found.capped
         if backend == "postgresql":
@@ -605,6 +616,28 @@ def _server_cpu(database: Database) -> float:
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
         ).scalars()
         return sum(_cpu_of(pid) for pid in pids)
+
+
+def _backend_pids(database: Database) -> list[int]:
+    """The PostgreSQL backends serving this database (the pool keeps its one connection
+    between the bench's searches, made one at a time); none on SQLite."""
+    if database.is_sqlite:
+        return []
+    with database.engine.connect() as connection:
+        return list(
+            connection.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            ).scalars()
+        )
+
+
+def _cpu_ns(pid: int) -> int:
+    """Nanoseconds a process has run on a CPU (/proc/<pid>/schedstat: finer than the clock
+    ticks of /proc/<pid>/stat, so one search's share can be read); 0 when it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 KEPT_FOLDER = Path(tempfile.gettempdir()) / "ft_bench_search"
@@ -778,6 +811,13 @@ def run(
             + (
                 f"; PostgreSQL's CPU per search {r.server_cpu_each * 1000:.1f} ms on average"
                 if r.server_cpu_each
+                else ""
+            )
+            + (
+                f"; PostgreSQL's CPU per search p50 {pct(r.server_cpu, 50):.1f} ms,"
+                f" p95 {pct(r.server_cpu, 95):.1f} ms; this process's and PostgreSQL's together"
+                f" p50 {pct(r.both_cpu, 50):.1f} ms, p95 {pct(r.both_cpu, 95):.1f} ms"
+                if r.server_cpu
                 else ""
             )
         )

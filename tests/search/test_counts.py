@@ -3,11 +3,14 @@ limit: on SQLite and PostgreSQL, in process, over the API and on the page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy.orm import Session
 
 from followthrough.cases.models import Case, RequestCase
 from followthrough.db import Database
+from followthrough.requests.access import readable_requests
 from followthrough.requests.models import Request
 from followthrough.search import rules, service
 from tests.conftest import T0, LiveServer
@@ -132,3 +135,87 @@ def test_requests_found_by_number_lead_and_are_counted(db: Database, world: Worl
     assert [hit.id for hit in found.items] == [numbered, worded]
     assert [hit.by_number for hit in found.items] == [True, False]
     assert found.total == 2
+
+
+def _raise_for_claims(session: Session, world: World, title: str) -> int:
+    """A request of Claims' raised by asha: otto may not read it."""
+    request = Request(
+        title=title,
+        need="Please look",
+        requester_id=world.people["asha"],
+        team_id=world.teams["claims"],
+        owner_id=world.people["carl"],
+        opened_at=T0,
+    )
+    session.add(request)
+    session.flush()
+    return request.id
+
+
+# (documents sampled, documents read at most) among the newest on PostgreSQL, and how many
+# documents its reads of the newest then asked for, which says the path the searches took
+# there: the index alone; the sample alone holding more than the limit; a sample dense enough
+# to read on; a sample too sparse to read on for the count, but enough for the first page;
+# too sparse for either. SQLite has no such reads: it must find the same.
+NEWEST_READS = [
+    (0, 0, {0}),
+    (40, 40, {40}),
+    (3, 40, {3, 40}),
+    (3, 20, {3, 20}),
+    (3, 4, {3}),
+]
+
+
+@pytest.mark.parametrize(("sample", "budget", "reads"), NEWEST_READS)
+def test_counts_and_pages_are_the_same_whichever_way_the_matches_are_found(
+    db: Database,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    sample: int,
+    budget: int,
+    reads: set[int],
+) -> None:
+    monkeypatch.setattr(rules, "COUNT_LIMIT", 5)
+    monkeypatch.setattr(service, "NEWEST_SAMPLE", sample)
+    monkeypatch.setattr(service, "NEWEST_BUDGET", budget)
+    read: set[int] = set()
+    newest = service._pg_newest
+
+    def spied(*args: Any) -> list[tuple[int, str, str]]:
+        read.add(args[-1])
+        return newest(*args)
+
+    monkeypatch.setattr(service, "_pg_newest", spied)
+    titles: dict[int, str] = {}
+    with db.unit_of_work() as session:
+        # otto's requests among Claims' (which he may not read), the words in both, so a
+        # search that reads the newest documents one by one must still find only his.
+        for n in range(24):
+            title = f"{('wombat', 'wombats', 'wombatting', 'note')[n % 4]} {n}"
+            raise_ = _raise if n % 3 else _raise_for_claims
+            titles[raise_(session, world, title)] = title
+    with db.unit_of_work(readonly=True) as session:
+        otto = world.actor(session, "otto")
+        readable = set(session.scalars(readable_requests(otto).with_only_columns(Request.id)))
+        for typed in ("wombat", "womb", "note"):
+            expected = sorted(
+                (rid for rid, title in titles.items() if title.startswith(typed)),
+                reverse=True,
+            )
+            expected = [rid for rid in expected if rid in readable]
+            query = rules.parse(typed)
+            if len(expected) <= 5:
+                found = service.search_requests(session, otto, query, 10)
+                assert {hit.id for hit in found.items} == set(expected), typed
+                assert (found.total, found.capped) == (len(expected), False), typed
+                continue
+            pages: list[int] = []
+            offset: int | None = 0
+            while offset is not None:
+                found = service.search_requests(session, otto, query, 3, offset)
+                assert (found.total, found.capped) == (5, True), typed
+                pages += [hit.id for hit in found.items]
+                offset = found.next_offset
+            assert pages == expected, typed
+    if not db.is_sqlite:
+        assert read == reads

@@ -112,3 +112,18 @@ def test_a_count_that_stopped_says_so() -> None:
     assert rules.shown_count(7, capped=False) == "7"
     assert rules.shown_count(1000, capped=False) == "1,000"
     assert rules.shown_count(1000, capped=True) == "1,000+"
+
+
+def test_the_newest_are_read_one_by_one_only_when_matches_are_dense_among_them() -> None:
+    # 1,001 matches wanted; a budget of 30,000 documents holds twice that at 1 in 15.
+    assert rules.worth_reading_newest(found=134, sampled=2000, budget=30_000, wanted=1001)
+    assert not rules.worth_reading_newest(found=133, sampled=2000, budget=30_000, wanted=1001)
+    assert rules.worth_reading_newest(found=2000, sampled=2000, budget=2002, wanted=1001)
+    assert not rules.worth_reading_newest(found=2000, sampled=2000, budget=2001, wanted=1001)
+    # A page of 10: two in the sample promise 30 in the budget.
+    assert rules.worth_reading_newest(found=2, sampled=2000, budget=30_000, wanted=10)
+    assert not rules.worth_reading_newest(found=1, sampled=2000, budget=30_000, wanted=10)
+    assert not rules.worth_reading_newest(found=0, sampled=2000, budget=10**9, wanted=1)
+    # Nothing sampled, or nothing to read: nothing to go on, so the index answers.
+    assert not rules.worth_reading_newest(found=0, sampled=0, budget=30_000, wanted=1)
+    assert not rules.worth_reading_newest(found=10, sampled=10, budget=0, wanted=1)

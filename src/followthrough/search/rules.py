@@ -177,11 +177,12 @@ def ts_groups(query: SearchQuery) -> tuple[tuple[TsGroup, ...], str]:
     return groups, " or ".join(_websearch_term(t) for t in query.excluded)
 
 
-def prefix_tsquery(word: str) -> str:
+def prefix_tsquery(word: str, whole_word: bool = False) -> str:
     """`to_tsquery` text matching words that start with `word` (letters and digits only, so the
-    quoting cannot be escaped)."""
+    quoting cannot be escaped); with `whole_word`, only `word` itself, made into the same
+    lexeme: some of those matches, found without gathering every word it begins."""
     assert _WORD.fullmatch(word), word
-    return f"'{word}':*"
+    return f"'{word}'" if whole_word else f"'{word}':*"
 
 
 # ---- counting and ranking ----------------------------------------------------------------------
@@ -191,6 +192,20 @@ def prefix_tsquery(word: str) -> str:
 # slowest part of a search; past this a person is told there are more and asked to narrow it,
 # and the results come newest first.
 COUNT_LIMIT = 1000
+
+
+def worth_reading_newest(found: int, sampled: int, budget: int, wanted: int) -> bool:
+    """Whether to look for the newest `wanted` matches by reading up to `budget` of the newest
+    documents one by one, having found `found` matches among the newest `sampled`.
+
+    Reading a document and testing it costs about the same whether it matches or not, so this
+    pays only when matches are dense among the newest; an index search instead gathers every
+    match of its words across the desk before anything can stop it. Read when, at the density
+    seen, the budget would hold twice the matches wanted: a search that turns out sparser than
+    its sample wastes at most the budget, then asks the index."""
+    if sampled <= 0 or budget <= 0:
+        return False
+    return found * budget >= 2 * wanted * sampled
 
 
 def shown_count(total: int, capped: bool) -> str:

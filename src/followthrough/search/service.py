@@ -9,7 +9,9 @@ Each document also holds scope tokens that encode the one authorisation rule
 holding one of the viewer's tokens (`scope_tokens`): the narrowing happens inside the index, so
 a search costs what the viewer may read, not what the whole desk holds, and a request the
 viewer may not read is never counted. The results shown are read through `visibility_clause`
-itself as well. Cases (reference and customer) are matched by substring through a trigram
+itself as well. On PostgreSQL a search whose matches are dense among the newest documents (a
+common word, above all for an admin) reads those documents newest first with the same query,
+instead of the index gathering every match across the desk (`_pg_matches`). Cases (reference and customer) are matched by substring through a trigram
 index; people (a small table) word by word.
 """
 
@@ -136,10 +138,13 @@ def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _tsquery(query: rules.SearchQuery) -> ColumnElement[Any]:
+def _tsquery(query: rules.SearchQuery, whole_words: bool = False) -> ColumnElement[Any]:
     """PostgreSQL's query: `websearch_to_tsquery` for the typed words and phrases (built again
     from the parsed words), `to_tsquery` with `:*` for the word being typed. A part that holds
-    only stop words ("the") is empty, and an empty part drops out of `tsquery_and`/`_or`."""
+    only stop words ("the") is empty, and an empty part drops out of `tsquery_and`/`_or`.
+
+    With `whole_words` the word being typed matches only as the whole word: the query then
+    finds some of what it finds without (the word is a positive term), never anything more."""
     groups, excluded = rules.ts_groups(query)
     alternatives: list[ColumnElement[Any]] = []
     for group in groups:
@@ -147,7 +152,8 @@ def _tsquery(query: rules.SearchQuery) -> ColumnElement[Any]:
         if group.websearch:
             parts.append(func.websearch_to_tsquery(TS_CONFIG, group.websearch))
         if group.prefix is not None:
-            parts.append(func.to_tsquery(TS_CONFIG, rules.prefix_tsquery(group.prefix)))
+            typed = rules.prefix_tsquery(group.prefix, whole_words)
+            parts.append(func.to_tsquery(TS_CONFIG, typed))
         combined = parts[0]
         for part in parts[1:]:
             combined = func.tsquery_and(combined, part)
@@ -253,6 +259,47 @@ def _sqlite_matches(
     return _Matches(page, rules.COUNT_LIMIT, True)
 
 
+# PostgreSQL reads the newest documents one by one, testing each against the query (about
+# 0.3 µs of server CPU a document at a million requests), when matches are dense among them:
+# first a sample, then, if the sample promises enough (`rules.worth_reading_newest`), up to a
+# budget. Tests shrink these to walk every path on a small desk.
+NEWEST_SAMPLE = 2_000
+NEWEST_BUDGET = 30_000
+
+
+def _pg_newest(
+    session: Session,
+    matches: ColumnElement[Any],
+    leave_out: Sequence[int],
+    wanted: int,
+    documents: int,
+) -> list[tuple[int, str, str]]:
+    """Up to `wanted` matches among the newest `documents` search documents, newest first:
+    the primary key read backwards, each document tested, stopping at `wanted` (no index of
+    the words is read, so nothing is gathered beyond what is returned)."""
+    newest = (
+        select(
+            RequestSearch.request_id,
+            RequestSearch.title,
+            RequestSearch.cases,
+            RequestSearch.vector,
+        )
+        .order_by(RequestSearch.request_id.desc())
+        .limit(documents)
+        .subquery("newest")
+    )
+    where = [newest.c.vector.op("@@")(matches)]
+    if leave_out:
+        where.append(newest.c.request_id.not_in(leave_out))
+    rows = session.execute(
+        select(newest.c.request_id, newest.c.title, newest.c.cases)
+        .where(*where)
+        .order_by(newest.c.request_id.desc())
+        .limit(wanted)
+    )
+    return [(row.request_id, row.title, row.cases) for row in rows]
+
+
 def _pg_matches(
     session: Session,
     viewer: Actor,
@@ -261,24 +308,57 @@ def _pg_matches(
     limit: int,
     offset: int,
 ) -> _Matches:
-    """The GIN index finds the matches; PostgreSQL then reads each one's table row (to check
-    it is visible to the transaction), which is what a count costs, so it stops at the limit.
-    Past it, the newest first by the primary key."""
-    vector = RequestSearch.vector
-    where = [vector.op("@@")(func.tsquery_and(_tsquery(query), _pg_scope(viewer)))]
+    """Matches are looked for among the newest documents first, then in the GIN index.
+
+    A GIN search gathers every match of its words and the viewer's scope tokens across the
+    desk into a bitmap before anything can stop it: for a common word or the word being typed
+    as an admin (whose `public` token is most of the desk), hundreds of thousands of entries,
+    tens of ms, however few are then read. When the newest documents hold more than
+    `rules.COUNT_LIMIT` matches within `NEWEST_BUDGET`, they are the answer (more than the
+    limit, newest first) and the index is not asked. Otherwise the index finds the matches and
+    PostgreSQL reads each one's table row (to check it is visible to the transaction), so the
+    count stops past the limit; up to it they are ranked. Either way the query holds the
+    viewer's scope tokens, so only readable requests are found and counted."""
+    matches = func.tsquery_and(_tsquery(query), _pg_scope(viewer))
+    over = rules.COUNT_LIMIT + 1
+    newest = _pg_newest(session, matches, leave_out, over, NEWEST_SAMPLE)
+    sampled = len(newest)
+    if sampled < over and rules.worth_reading_newest(sampled, NEWEST_SAMPLE, NEWEST_BUDGET, over):
+        newest = _pg_newest(session, matches, leave_out, over, NEWEST_BUDGET)
+    where = [RequestSearch.vector.op("@@")(matches)]
     if leave_out:
         where.append(RequestSearch.request_id.not_in(leave_out))
-    found = select(RequestSearch.request_id, RequestSearch.title, RequestSearch.cases).where(*where)
-    candidates = session.execute(found.limit(rules.COUNT_LIMIT + 1)).all()
-    if len(candidates) <= rules.COUNT_LIMIT:
-        ordered = rules.relevance_order(candidates, query)
-        return _Matches(ordered[offset : offset + limit], len(candidates), False)
-    newest = found.with_only_columns(RequestSearch.request_id).order_by(
-        RequestSearch.request_id.desc()
-    )
-    return _Matches(
-        list(session.scalars(newest.limit(limit).offset(offset))), rules.COUNT_LIMIT, True
-    )
+    capped = len(newest) == over
+    if not capped and query.prefixes:
+        # The word being typed as a whole word finds some of the matches, and GIN skips
+        # through a whole word's entries by the scope's, where a prefix gathers every entry of
+        # every word it begins: when more than the limit hold the whole word, more than the
+        # limit match.
+        whole = func.tsquery_and(_tsquery(query, whole_words=True), _pg_scope(viewer))
+        some = select(RequestSearch.request_id).where(
+            RequestSearch.vector.op("@@")(whole), *where[1:]
+        )
+        capped = len(session.scalars(some.limit(over)).all()) == over
+    if not capped:
+        found = select(RequestSearch.request_id, RequestSearch.title, RequestSearch.cases)
+        candidates = session.execute(found.where(*where).limit(over)).all()
+        if len(candidates) < over:
+            ordered = rules.relevance_order(candidates, query)
+            return _Matches(ordered[offset : offset + limit], len(candidates), False)
+    # More than the limit match: newest first.
+    wanted = offset + limit
+    if len(newest) < wanted <= over and rules.worth_reading_newest(
+        sampled, NEWEST_SAMPLE, NEWEST_BUDGET, wanted
+    ):
+        newest = _pg_newest(session, matches, leave_out, wanted, NEWEST_BUDGET)
+    if len(newest) >= wanted:
+        page = [request_id for request_id, _, _ in newest[offset:wanted]]
+    else:
+        # Past the first thousand, or sparse among the newest: the planner chooses.
+        ids = select(RequestSearch.request_id).where(*where)
+        ordered_ids = ids.order_by(RequestSearch.request_id.desc())
+        page = list(session.scalars(ordered_ids.limit(limit).offset(offset)))
+    return _Matches(page, rules.COUNT_LIMIT, True)
 
 
 def search_requests(
