@@ -3,7 +3,6 @@ PostgreSQL) — one per change, a person's with their one action link, their pre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import time, timedelta
 from urllib.parse import urlsplit
 
@@ -29,7 +28,7 @@ from followthrough.requests.service import NewRequest
 from tests.conftest import Clock, LiveServer
 from tests.factories import World
 from tests.web.pages import Visitor
-from tests.webhooks.receiver import Receiver, receiving
+from tests.webhooks.receiver import Receiver
 
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXX"
 TEAMS = "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=x"
@@ -105,12 +104,6 @@ def test_teams_gets_an_adaptive_card_in_the_workflows_envelope() -> None:
         ("Action.OpenUrl", "Decline", "https://desk.example/act/ghi.jkl"),
         ("Action.OpenUrl", "Open the request", "https://desk.example/requests/7"),
     ]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with receiving() as r:
-        yield r
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -26,15 +25,9 @@ from followthrough.requests.service import NewRequest
 from tests.conftest import Clock, LiveServer
 from tests.factories import World
 from tests.web.pages import Visitor
-from tests.webhooks.receiver import HANG, Receiver, receiving
+from tests.webhooks.receiver import HANG, Receiver
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with receiving() as r:
-        yield r
 
 
 @pytest.fixture
@@ -227,6 +220,13 @@ def test_an_admin_switches_a_channel_on_through_the_api_and_the_page_audited(
     assert on.status_code == 200, on.text
     assert (on.json()["enabled"], on.json()["disabled_reason"]) == (True, None)
     assert ada.post(f"/admin/chat/channels/{routes[0]}/switch-on").status_code == 409
+    # Its owner's own page says why it is off.
+    owner = Visitor(live_server.base_url)
+    assert owner.sign_in("cleo").status_code == 303
+    assert "The desk switched this channel off: every try for 24 hours failed" in (
+        owner.get("/account/chat").text
+    )
+    owner.close()
     # The page: the channel still off is listed with why, and its button switches it on.
     page = Visitor(live_server.base_url)
     assert page.sign_in("ada").status_code == 303

@@ -20,22 +20,13 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from followthrough import delivery_loop
 from followthrough.chat.formats import PostContent, message_for
 from followthrough.chat.models import ChatPost, ChatRoute
 from followthrough.chat.rules import Platform
 from followthrough.chat.service import switch_off_for_failure
 from followthrough.config import Settings
 from followthrough.db import Database
-from followthrough.delivery_loop import (
-    Claimed,
-    HttpAnswer,
-    Outcome,
-    claim_due,
-    http_client,
-    http_post,
-    send_due,
-    settle,
-)
 from followthrough.history.models import Event
 from followthrough.history.payloads import EventKind
 from followthrough.links.rules import LinkAction
@@ -86,7 +77,7 @@ class Outgoing:
 @dataclass(frozen=True)
 class Posted:
     post_id: int
-    http: HttpAnswer
+    http: delivery_loop.HttpAnswer
 
 
 def _request_facts(
@@ -161,11 +152,13 @@ def _hold_or_skip(
     return False
 
 
-def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Claimed[Outgoing]:
+def claim(
+    session: Session, settings: Settings, now: datetime, limit: int
+) -> delivery_loop.Claimed[Outgoing]:
     """Claim up to `limit` posts due at `now` and build the messages of those that go now
     (news older than the retry window, a kind turned off or held for quiet hours do not)."""
     window = timedelta(hours=settings.chat_retry_hours)
-    rows = claim_due(
+    rows = delivery_loop.claim_due(
         session,
         select(ChatPost, ChatRoute)
         .join(ChatRoute, ChatRoute.id == ChatPost.route_id)
@@ -197,14 +190,14 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
             Outgoing(post.id, route.url, message_for(Platform(route.platform), content))
         )
     session.flush()
-    return Claimed(outgoing, len(rows))
+    return delivery_loop.Claimed(outgoing, len(rows))
 
 
 def send(client: httpx.Client, message: Outgoing) -> Posted:
     """POST one post as JSON; never raises for the chat service's failures."""
     body = json.dumps(message.message, separators=(",", ":")).encode()
     headers = {"content-type": "application/json", "user-agent": USER_AGENT}
-    return Posted(message.post_id, http_post(client, message.url, body, headers))
+    return Posted(message.post_id, delivery_loop.http_post(client, message.url, body, headers))
 
 
 def record(session: Session, settings: Settings, answer: Posted, now: datetime) -> None:
@@ -216,10 +209,10 @@ def record(session: Session, settings: Settings, answer: Posted, now: datetime) 
         return
     route = session.get(ChatRoute, chat_post.route_id)
     assert route is not None, "a post's route exists (foreign key)"
-    outcome = settle(
+    outcome = delivery_loop.settle(
         chat_post, answer.http.delivered, now, timedelta(hours=settings.chat_retry_hours)
     )
-    if outcome is Outcome.SENT:
+    if outcome is delivery_loop.Outcome.SENT:
         chat_post.state = "posted"
         chat_post.posted_at = now
         route.last_error = None
@@ -227,7 +220,7 @@ def record(session: Session, settings: Settings, answer: Posted, now: datetime) 
     else:
         chat_post.last_error = route.last_error = answer.http.in_words
     session.flush()
-    if outcome is Outcome.GIVEN_UP and disables_subscription(
+    if outcome is delivery_loop.Outcome.GIVEN_UP and disables_subscription(
         route.last_success_at, chat_post.created_at
     ):
         switch_off_for_failure(
@@ -247,8 +240,8 @@ def post_due(
     limit: int = BATCH,
 ) -> int:
     """Post everything due at `now` that nobody else holds; how many posts were tried."""
-    with http_client(client, settings.webhook_timeout_seconds) as http:
-        return send_due(
+    with delivery_loop.http_client(client, settings.webhook_timeout_seconds) as http:
+        return delivery_loop.send_due(
             database,
             now,
             claim=lambda session, at, most: claim(session, settings, at, most),

@@ -23,18 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
+from followthrough import delivery_loop
 from followthrough.config import Settings
 from followthrough.db import Database
-from followthrough.delivery_loop import (
-    Claimed,
-    HttpAnswer,
-    Outcome,
-    claim_due,
-    http_client,
-    http_post,
-    send_due,
-    settle,
-)
 from followthrough.history.models import Event
 from followthrough.history.payloads import from_json
 from followthrough.webhooks import rules
@@ -59,7 +50,7 @@ class Outgoing:
 @dataclass(frozen=True)
 class Answer:
     delivery_id: int
-    http: HttpAnswer
+    http: delivery_loop.HttpAnswer
 
 
 def message_id(delivery_id: int) -> str:
@@ -104,9 +95,11 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.webhook_timeout_seconds * BATCH + 60)
 
 
-def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Claimed[Outgoing]:
+def claim(
+    session: Session, settings: Settings, now: datetime, limit: int
+) -> delivery_loop.Claimed[Outgoing]:
     """Claim up to `limit` deliveries due at `now` and build their messages."""
-    rows = claim_due(
+    rows = delivery_loop.claim_due(
         session,
         select(WebhookDelivery, WebhookSubscription, Event)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -132,7 +125,7 @@ def claim(session: Session, settings: Settings, now: datetime, limit: int) -> Cl
         )
         for delivery, subscription, event in rows
     ]
-    return Claimed(messages, len(rows))
+    return delivery_loop.Claimed(messages, len(rows))
 
 
 def send(client: httpx.Client, message: Outgoing, signed_at: datetime) -> Answer:
@@ -140,7 +133,8 @@ def send(client: httpx.Client, message: Outgoing, signed_at: datetime) -> Answer
     headers = signature_headers(message.message_id, message.body, message.secrets, signed_at)
     headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
     return Answer(
-        message.delivery_id, http_post(client, message.url, message.body.encode(), headers)
+        message.delivery_id,
+        delivery_loop.http_post(client, message.url, message.body.encode(), headers),
     )
 
 
@@ -162,13 +156,13 @@ def record(session: Session, settings: Settings, answer: Answer, now: datetime) 
     subscription = session.get(WebhookSubscription, delivery.subscription_id)
     assert subscription is not None, "a delivery's subscription exists (foreign key)"
     window = timedelta(hours=settings.webhook_retry_hours)
-    outcome = settle(delivery, http.delivered, now, window)
-    if outcome is Outcome.SENT:
+    outcome = delivery_loop.settle(delivery, http.delivered, now, window)
+    if outcome is delivery_loop.Outcome.SENT:
         delivery.state = "delivered"
         delivery.delivered_at = now
         subscription.last_success_at = now
     session.flush()
-    if outcome is Outcome.GIVEN_UP and rules.disables_subscription(
+    if outcome is delivery_loop.Outcome.GIVEN_UP and rules.disables_subscription(
         subscription.last_success_at, delivery.created_at
     ):
         disable_for_failure(
@@ -193,8 +187,8 @@ def deliver_due(
     `now` is the desk's clock (what is due, when to retry); `signed_at` is the real time the
     signature carries, which receivers check against their own clock.
     """
-    with http_client(client, settings.webhook_timeout_seconds) as http:
-        return send_due(
+    with delivery_loop.http_client(client, settings.webhook_timeout_seconds) as http:
+        return delivery_loop.send_due(
             database,
             now,
             claim=lambda session, at, most: claim(session, settings, at, most),
