@@ -1,8 +1,8 @@
 """Each person's say over the notifications they are sent: per kind at once, in a daily digest,
 or off; and quiet hours on their own clock, when nothing is sent at once.
 
-Pure: no database, no clock. Mail, chat and webhooks all ask `delivery_for` and do as it says,
-so a person's choice holds on every channel.
+Pure: no database, no clock. Mail and chat ask `delivery_for` and do as it says, so a person's
+choice holds on every channel that reaches them (webhooks go to other systems, not people).
 """
 
 from __future__ import annotations
