@@ -7,11 +7,13 @@ from sklearn.metrics import cohen_kappa_score
 
 from followthrough.practice.roleplay.calibration import (
     CODES,
+    FRESH_FILES,
     InvalidLabelledSet,
     agreements,
     cohens_kappa,
     read_labelled,
     score_all,
+    shipped_fresh,
     shipped_labelled,
 )
 from followthrough.practice.roleplay.rubric import Behaviour
@@ -85,3 +87,40 @@ def test_agreement_on_replies_never_fitted_reaches_two_observers(model: ScoringM
     )
     assert deflection.labelled >= 30
     assert deflection.recall >= 0.9, deflection
+
+
+@pytest.mark.parametrize("name", FRESH_FILES)
+def test_each_later_fresh_set_is_apart_and_weighted_to_deflections(name: str) -> None:
+    fresh = shipped_fresh(name)
+    assert all(r.fresh and not r.fitting for r in fresh)
+    others = {r.text for r in shipped_labelled()} | {
+        r.text for other in FRESH_FILES if other != name for r in shipped_fresh(other)
+    }
+    assert not {r.text for r in fresh} & others
+    deflections = [r for r in fresh if Behaviour.DEFLECTS in r.shows]
+    assert len(fresh) >= 60
+    assert len(deflections) >= 30
+    assert len(fresh) - len(deflections) >= 30
+
+
+# A behaviour shown in fewer replies than this in a part is reported, not held to the kappa
+# bar there: with 2-4 replies one disagreement moves kappa by 0.2-0.5.
+MIN_SHOWN_FOR_KAPPA = 10
+
+
+@pytest.mark.parametrize("name", FRESH_FILES)
+def test_later_fresh_sets_catch_deflections_and_reach_two_observers(
+    model: ScoringModel, name: str
+) -> None:
+    """On each later fresh set: at least 90% of deflections caught (issue 14), and kappa at
+    least 0.6 for each behaviour shown in at least 10 of its replies. The newest set was written
+    before the last change to the rules; the older ones have since been tuned on
+    (docs/roleplay.md). `followthrough roleplay evaluate` prints every figure."""
+    rows = agreements(score_all(shipped_fresh(name), model), model.rubric)
+    deflection = next(r for r in rows if r.behaviour is Behaviour.DEFLECTS)
+    assert deflection.labelled >= 30
+    assert deflection.recall >= 0.9, deflection
+    held = [r for r in rows if r.labelled >= MIN_SHOWN_FOR_KAPPA]
+    assert {r.behaviour for r in held} >= {Behaviour.DEFLECTS, Behaviour.TAKES_OWNERSHIP}
+    for row in held:
+        assert row.kappa >= 0.6, row

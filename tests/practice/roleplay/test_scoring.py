@@ -219,3 +219,24 @@ def test_loading_the_model_leaves_logging_as_it_was() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["0", str(logging.WARNING)]
+
+
+def test_a_refusal_before_a_but_does_not_cover_what_follows(model: ScoringModel) -> None:
+    reply = "I won't bounce you around, but honestly that one's for the surveyor."
+    assert _found(score_reply(reply, model), Behaviour.DEFLECTS).points == -1
+
+
+def test_a_negation_reaches_only_its_own_clause(model: ScoringModel) -> None:
+    # "not" belongs to the first clause; the second owns the mistake.
+    score = score_reply("It wasn't the broker's doing, it's my mistake.", model)
+    ownership = _found(score, Behaviour.TAKES_OWNERSHIP)
+    assert ownership.present
+    assert ownership.evidence is Evidence.PHRASE
+
+
+def test_no_ownership_in_other_words_in_a_reply_that_passes_it_on(model: ScoringModel) -> None:
+    score = score_reply(
+        "I'll forward the form to claims tonight; after that it's up to them.", model
+    )
+    assert _found(score, Behaviour.DEFLECTS).points == -1
+    assert not _found(score, Behaviour.TAKES_OWNERSHIP).present

@@ -3,9 +3,10 @@
 A fixed quarter of the set is held out from fitting: a reply is held out when the CRC-32 of its
 text is divisible by 4 (stable across runs and machines, and independent of its labels). Replies
 after a '# @fresh' line were written after the phrase rules of their time and are kept out of
-fitting too ("fresh 1"). A second file of fresh replies (`data/fresh_replies.txt`, "fresh 2") was
-written and committed before the rules were last changed, and is read only to report on. The
-learned cues are fitted on the rest; the report gives agreement on each part.
+fitting too ("fresh 1"). Later fresh sets are files of their own (`data/fresh_replies_2.txt`,
+`data/fresh_replies_3.txt`: "fresh 2", "fresh 3"), each written and committed before the rules
+were changed in answer to the one before it, and never fitted. The learned cues are fitted on
+the fitting part; the report gives agreement on each part.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from numpy.typing import NDArray
 from followthrough.practice.roleplay.learned import LearnedCue, LearnedCues, fit_cue
 from followthrough.practice.roleplay.rubric import Behaviour, Rubric
 from followthrough.practice.roleplay.scoring import (
+    ENGAGING,
     ScoringModel,
     TurnScore,
     meaning_allowed,
-    ownership_positions,
     score_reply,
     sentences,
 )
@@ -103,10 +104,14 @@ def shipped_labelled() -> list[LabelledReply]:
     return read_labelled(text)
 
 
-def shipped_fresh() -> list[LabelledReply]:
-    """The second fresh set ("fresh 2"): never fitted or tuned on, only reported."""
-    text = resources.files(__package__).joinpath("data/fresh_replies.txt").read_text("utf-8")
-    return read_labelled(text, source="fresh_replies.txt", fresh=True)
+# The fresh sets after the labelled set's own, oldest first: "fresh 2", "fresh 3".
+FRESH_FILES = ("fresh_replies_2.txt", "fresh_replies_3.txt")
+
+
+def shipped_fresh(name: str) -> list[LabelledReply]:
+    """One of the later fresh sets (FRESH_FILES): never fitted."""
+    text = resources.files(__package__).joinpath(f"data/{name}").read_text("utf-8")
+    return read_labelled(text, source=name, fresh=True)
 
 
 def load_labelled(path: Path, fresh: bool = False) -> list[LabelledReply]:
@@ -114,15 +119,18 @@ def load_labelled(path: Path, fresh: bool = False) -> list[LabelledReply]:
 
 
 def parts(
-    labelled: Sequence[LabelledReply], fresh: Sequence[LabelledReply]
+    labelled: Sequence[LabelledReply], fresh: Sequence[Sequence[LabelledReply]]
 ) -> dict[str, list[LabelledReply]]:
-    """The parts agreement is reported on: the three never fitted, then the fitting part."""
-    return {
+    """The parts agreement is reported on: those never fitted (held out, fresh 1, then each
+    later fresh set as fresh 2, 3...), then the fitting part."""
+    found = {
         "held out": [r for r in labelled if r.held_out],
         "fresh 1": [r for r in labelled if r.fresh],
-        "fresh 2": list(fresh),
-        "fitting": [r for r in labelled if r.fitting],
     }
+    for number, replies in enumerate(fresh, start=2):
+        found[f"fresh {number}"] = list(replies)
+    found["fitting"] = [r for r in labelled if r.fitting]
+    return found
 
 
 def cohens_kappa(first: Sequence[bool], second: Sequence[bool]) -> float:
@@ -208,7 +216,9 @@ def prepare_replies(replies: Sequence[LabelledReply], phrases_only: ScoringModel
     for reply in replies:
         score = score_reply(reply.text, phrases_only)
         parts = sentences(reply.text)
-        owned = bool(ownership_positions(phrases_only, parts))
+        # With no learned cues, what is present was heard in so many words.
+        engaged = any(s.present and s.behaviour in ENGAGING for s in score.behaviours)
+        deflected = any(s.present and s.points < 0 for s in score.behaviours)
         prepared.append(
             Prepared(
                 reply=reply,
@@ -217,7 +227,9 @@ def prepare_replies(replies: Sequence[LabelledReply], phrases_only: ScoringModel
                 sentences=tuple(p.text for p in parts),
                 vectors=embedder.embed([p.text for p in parts]),
                 allowed={
-                    rule.behaviour: tuple(meaning_allowed(rule, p.text, owned) for p in parts)
+                    rule.behaviour: tuple(
+                        meaning_allowed(rule, p.text, engaged, deflected) for p in parts
+                    )
                     for rule in phrases_only.rubric.behaviours
                 },
             )

@@ -117,11 +117,20 @@ def score(text: Annotated[str, typer.Argument(help="A reply to score.")]) -> Non
     Console().print(table)
 
 
-def _labelled(path: Path | None, fresh: bool = False) -> list[calibration.LabelledReply]:
+def _labelled(path: Path | None) -> list[calibration.LabelledReply]:
     try:
-        if path:
-            return calibration.load_labelled(path, fresh=fresh)
-        return calibration.shipped_fresh() if fresh else calibration.shipped_labelled()
+        return calibration.load_labelled(path) if path else calibration.shipped_labelled()
+    except InvalidLabelledSet as error:
+        # One line, never wrapped: editors read "file:line: problem".
+        Console(soft_wrap=True).print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from error
+
+
+def _fresh(paths: list[Path] | None) -> list[list[calibration.LabelledReply]]:
+    try:
+        if paths:
+            return [calibration.load_labelled(path, fresh=True) for path in paths]
+        return [calibration.shipped_fresh(name) for name in calibration.FRESH_FILES]
     except InvalidLabelledSet as error:
         # One line, never wrapped: editors read "file:line: problem".
         Console(soft_wrap=True).print(str(error), markup=False, highlight=False)
@@ -132,10 +141,10 @@ LabelledOption = Annotated[
     Path | None, typer.Option("--labelled", help="A labelled set (default: the shipped one).")
 ]
 FreshOption = Annotated[
-    Path | None,
+    list[Path] | None,
     typer.Option(
         "--fresh",
-        help="A second set of fresh replies, only reported on (default: the shipped one).",
+        help="Later fresh sets, oldest first, each reported apart (default: the shipped ones).",
     ),
 ]
 
@@ -177,19 +186,19 @@ def calibrate(
         )
         console.print(f"written to {target} (version {learned.version})")
     model = prepare(rubric, load_embedder(), learned.cues, learned.version)
-    _report(console, calibration.parts(replies, _labelled(fresh, fresh=True)), model)
+    _report(console, calibration.parts(replies, _fresh(fresh)), model)
 
 
 @roleplay_app.command("evaluate")
 def evaluate(labelled: LabelledOption = None, fresh: FreshOption = None) -> None:
     """Agreement of the shipped scorer with the labels (kappa, precision, recall) on each part:
-    held out, fresh 1 and fresh 2 (never fitted), and the fitting part."""
-    parts = calibration.parts(_labelled(labelled), _labelled(fresh, fresh=True))
-    _report(Console(width=140), parts, shipped_model())
+    held out and each fresh set (never fitted), and the fitting part."""
+    parts = calibration.parts(_labelled(labelled), _fresh(fresh))
+    _report(Console(width=170), parts, shipped_model())
 
 
-# The parts never fitted, on which precision and recall are shown beside kappa.
-UNSEEN = ("held out", "fresh 1", "fresh 2")
+# The one part the learned cues were fitted on: kappa only (precision and recall elsewhere).
+FITTING = "fitting"
 
 
 def _report(
@@ -203,7 +212,7 @@ def _report(
     table = Table(title=f"Agreement with the labels (scorer {model.version})")
     table.add_column("Behaviour")
     for name, replies in parts.items():
-        detail = "kappa / precision / recall (shown)" if name in UNSEEN else "kappa"
+        detail = "kappa / precision / recall (shown)" if name != FITTING else "kappa"
         table.add_column(f"{name}, {len(replies)} replies: {detail}", justify="right")
     for index, rule in enumerate(rubric.behaviours):
         cells = []
@@ -211,7 +220,7 @@ def _report(
             row = rows[name][index]
             cells.append(
                 f"{row.kappa:.2f} / {row.precision:.2f} / {row.recall:.2f} ({row.labelled})"
-                if name in UNSEEN
+                if name != FITTING
                 else f"{row.kappa:.2f}"
             )
         table.add_row(rule.behaviour.value, *cells)
@@ -227,7 +236,9 @@ def _report(
         )
     )
     weak = {
-        name: [r.behaviour.value for r in rows[name] if r.kappa < OBSERVER_KAPPA] for name in UNSEEN
+        name: [r.behaviour.value for r in rows[name] if r.kappa < OBSERVER_KAPPA]
+        for name in parts
+        if name != FITTING
     }
     console.print(
         f"Below two observers' typical kappa ({OBSERVER_KAPPA:.2f}): "

@@ -75,7 +75,9 @@ SARCASM = re.compile(
     r"because I(?:'ve| have) got nothing better|nothing better to do|drop everything|"
     r"like I(?:'ve| have) got all day|of course,? because|whatever you say|"
     r"obviously I(?:'ll| will) just|sure thing,? your majesty|"
-    r"oh,? (?:yes|yeah|absolutely|right),? (?:because|I'?ll|of course))\b",
+    r"oh,? (?:yes|yeah|absolutely|right),? (?:because|I'?ll|of course)|"
+    # "I'll just wave a magic wand, shall I?"
+    r"just [^.?!]{3,60},? shall I)\b",
     re.IGNORECASE,
 )
 # Before a deflecting phrase these mean the speaker refuses to deflect ("I won't tell you it's
@@ -117,18 +119,18 @@ _TEAM = (
     # "IT" in capitals only: the rules are case-insensitive, and "it" is not a team.
     r"(?:claims|finance|accounts|payments|underwriting|underwriters?|(?-i:IT)|HR|legal|compliance|"
     r"recoveries|renewals|complaints|customer (?:relations|services)|head office|operations|ops|"
-    r"scheduling|approvals|procurement|admin(?: pool| team)?|the board)"
+    r"scheduling|approvals|procurement|admin(?: pool| team)?|the board|the developers|upstairs)"
 )
 _ROLE = (
-    r"(?:supplier|garage|broker|(?:loss )?adjuster|surveyor|supervisor|(?:line )?manager|"
-    r"team lead(?:er)?|director|night shift|night team|day team|"
+    r"(?:supplier|garage|broker|(?:loss )?adjuster|surveyor|supervisor|(?:line )?manager|panel|"
+    r"team lead(?:er)?|director|regulator|night shift|night team|day team|"
     r"other team|other department|other shift)s?"
 )
 PARTY = (
     rf"(?:(?:the )?{_TEAM}|(?:the|your|your own|their|their own|a|an|that)\s+(?:\w+ )?{_ROLE}|"
     r"(?:another|a different|the other|the right|the relevant|a separate|the proper) "
     r"(?:team|department|desk|unit|people|person|line|number|office|section|lot)|"
-    r"the (?:\w+ ){0,2}(?:team|department|desk|helpline|hub|inbox|line|lot|unit)\b(?! (?:meeting|together))|"
+    r"the (?:\w+ ){0,2}(?:team|department|desk|helpline|hub|inbox|line|lot|unit|side)\b(?! (?:meeting|together))|"
     r"(?:the|a) (?:shared|general|main) (?:inbox|mailbox|line|number)|the website|the portal|"
     r"some(?:one|body) else|whoever \w+(?: \w+){0,2})"
 )
@@ -158,7 +160,8 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\b(help me|can you help me) understand\b",
             r"\b(talk|walk) me through\b",
             r"\btell me (more|what|about|exactly)\b",
-            r"\bwhat (happened|went wrong|is going on|'s going on|did they say|did you expect)",
+            r"\bwhat (happened|went wrong|is going on|'s going on|did they say|did they tell you|did you expect)",
+            r"^who (did|have|had) you (speak|talk|deal) (to|with)\b",
             r"\bhow (is|has) (this|it) affect(ing|ed)\b",
             r"\bwhat (would|does) (a )?good (outcome|result|look like)",
             r"\bwhat (do|did) you (need|want|expect) (from|of) (me|us)",
@@ -206,6 +209,9 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"^(it )?sounds like (the|you|your|they|it)\b",
             r"\b(the short version|in short|to put it another way|your main (worry|concern|point)|the real (issue|problem|point)( then)? is)\b",
             r"^you (want|need|'d like|would like|'re after|are after)\b",
+            # Rubric 2026-12-01.6: saying back what happened, or who said what.
+            r"^so,? (it|they|he|she|you|your \w+|the \w+) (went|was|were|got|came|sent|bounced|ended up)\b",
+            r"^so,? (?:[\w']+ ){1,2}(say|says|said|told you|think|thinks)\b",
         ),
         examples=(
             "So what you need is the payment confirmed before Friday.",
@@ -248,6 +254,16 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bI('ll| will) be the one (who|to|that)\b",
             r"\b(it|this|that) stays with me\b",
             r"\btake [\w' ]{1,30} off your (list|plate|hands|desk)\b",
+            # Rubric 2026-12-01.6, from the second fresh set (after it was scored once).
+            r"\bI('ll| will) keep (chasing|pushing|at it|on at|on it)\b",
+            r"\bI('ll| will) (come|go) (with you|along)\b",
+            r"\bI('ll| will) (push|get hold of)\b",
+            r"\b(it's|it is|this is|that's|that is) my (problem|job to fix)\b",
+            r"\blet me\b[^.?!;]{0,40}\b(myself|personally)\b",
+            r"\bI('m| am) putting (it|this|that) right\b",
+            r"\bmy (\w+'s )?(mistake|fault)\b",
+            r"\b(stay|keep) (on|with|at) (it|this|that|the \w+) until\b",
+            r"\bI('ll| will) (speak to|talk to|ring|call|chase|sort|find|get)\b[^.?!]{0,30}\bfor you\b",
         ),
         examples=(
             "Leave it with me, I will sort it out myself.",
@@ -330,7 +346,7 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             rf"\byou(?:'d| would|'ll| will|'re| are)?\s*(?:just |probably |really )?(?:need to|have to|want to|might want to|may want to|could|should|can|ought to|be better|better off|best off|be best)\s+(?:just |always |probably |try |keep )?(?:try(?:ing)?|ask(?:ing)?|ring(?:ing)?|call(?:ing)?|phon(?:e|ing)|speak(?:ing)? to|talk(?:ing)? to|contact(?:ing)?|e-?mail(?:ing)?|drop(?:ping)?|writ(?:e|ing) to|go(?:ing)? (?:to|through)|rais(?:e|ing)|tak(?:e|ing) (?:it|that|this) up|chas(?:e|ing)|check(?:ing)? with)\b[^.?!]{{0,40}}?(?:{PARTY}|\bthem\b|\bsome(?:one|body)\b|\banyone\b)",
             rf"\byou (?:want|need|'re after|are after) (?:to (?:speak|talk) to )?{PARTY}",
             # Giving it to them: "that's one for finance", "it's really the adjuster's call".
-            rf"\b(?:that|it|this|which)(?:'s| is|'d be| would be|'ll be| will be| sounds like| seems like| looks like| falls| sits| belongs| lies| rests)?\s+(?:really |probably |more |just |technically |definitely |very much |all )?(?:on|with|under|for|up to|down to|to do with|a (?:question|matter|job|decision|call|thing) for|one for|in the hands of)\s+{PARTY}",
+            rf"\b(?:that|it|this|which)(?: one)?(?:'s| is|'d be| would be|'ll be| will be| sounds like| seems like| looks like| falls| sits| belongs| lies| rests)?\s+(?:really |probably |more |just |technically |definitely |very much |all )?(?:on|with|under|for|up to|down to|to do with|a (?:question|matter|job|decision|call|thing) for|one for|in the hands of)\s+{PARTY}",
             r"\b(?:that's|that is|it's|it is|that'd be|that would be|it'd be|it would be|that was|it was)\s+(?:really |probably |just |more |technically )?(?:the |their |his |her |[\w]+'s |[\w]+s' )(?:\w+ )?(?:call|shout|decision|lookout|department|remit)\b",
             rf"\b(?:a|an) (?:{_TEAM}|{_ROLE}) (?:problem|question|matter|issue|thing|job|query)\b",
             rf"{PARTY} (?:usually |normally |always |generally |really |all )?(?:deal|deals|dealt|handle|handles|look after|looks after|decide|decides|make|makes|set|sets|own|owns|cover|covers|run|runs|approve|approves|manage|manages) (?:with )?(?:that|this|those|these|it|them|all (?:that|of that|those)|the \w+|\w+s)\b",
@@ -350,7 +366,13 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\b(?:above|beyond) my (?:head|level|pay ?grade|remit|station)\b",
             r"\boutside (?:what (?:I|we) can (?:help with|do)|(?:my|our) (?:remit|area))",
             r"\b(?:my|our) system (?:doesn't|does not|won't|can't|cannot|isn't)\b",
-            r"\bnothing (?:more |else |much |further )?(?:I|we|anyone|anybody) (?:can|could) (?:do|say)\b",
+            r"\bnothing (?:more |else |much |further )?(?:I|we|anyone|anybody|this side|this end|from here|our side|our end) (?:can|could) (?:do|say)\b",
+            # Rubric 2026-12-01.6, from the second fresh set's misses (after it was scored once).
+            rf"\b(?:dealt with|handled|looked after|decided|covered|done|sorted) by {PARTY}",
+            rf"{PARTY}[^.?!]{{0,30}}\byou (?:can|could) (?:chase|ask|call|ring|speak to|talk to|contact|email|try)\b",
+            r"\bpass(?:ing)? on (?:the |a |your )?message\b|\bcan'?t promise (?:any ?one|some ?one|any ?body|they) will\b",
+            rf"\b(?:she|he|they|the customer)(?:'ll| will|'d| would)? (?:have|need) to (?:write to|call|ring|ask|contact|speak to|talk to|email|go to|raise it with|chase|complain to)\s+{PARTY}",
+            rf"\b(?:is|are|sits|lies|rests) (?:really |all |now )?(?:on|with|up to|down to) {PARTY}",
             r"\bno point (?:chasing|asking|ringing|calling|emailing|arguing with) (?:me|us)\b",
             r"\bI(?:'ve| have)? (?:passed|sent|handed|forwarded|referred) (?:it|this|that|your \w+)(?: on| over)? (?:to|over to)\b",
             r"\b(?:I|we) only (?:handle|do|deal with|cover|look after|process|log|take) \w+",
@@ -448,6 +470,7 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\b(do you want|would you rather|would you like|shall I|should I)\b",
             r",? (correct|yes|right|ok|okay|agreed|fair)\?\s*$",
             r"\b(is|are) (there|you) (anything|ok|okay|happy|comfortable|clear)",
+            r"\bis that (where we are|about right|the gist|the situation)\b",
         ),
         examples=(
             "Does that work for you?",
@@ -487,6 +510,10 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\b(that's|that is|that was) (awful|terrible|horrible|rotten|hard|tough|frustrating|rubbish|a shame)\b",
             r"\bI know (it's|this is|that's|it is|this has been) (hard|difficult|a lot|frustrating|annoying|tough|not easy)",
             r"\bI'd be (frustrated|annoyed|upset|angry|furious|cross|fed up)\b",
+            # Rubric 2026-12-01.6.
+            r"\bI (completely |totally |really |can |do )?(see|understand|get) why you('re| are| were| feel| might)",
+            r",? I('m| am) (so |really |very |truly )?sorry[.!]?$",
+            r"\b(isn't|is not|wasn't|was not) (your fault|fair on you|fair that you)\b",
         ),
         examples=(
             "I can hear how frustrating this has been for you.",
@@ -503,4 +530,4 @@ def default_rubric() -> Rubric:
 
 
 # Raised whenever a cue, an example or the scoring changes, so attempts say which rubric scored them.
-RUBRIC_VERSION = "2026-12-01.5"
+RUBRIC_VERSION = "2026-12-01.6"

@@ -37,6 +37,8 @@ from followthrough.practice.roleplay.rubric import (
 )
 
 SENTENCE = re.compile(r"[^.?!;\n]+(?:[.?!;]+|\n|$)")
+# Where a negation's reach ends: a comma, colon or dash between clauses.
+CLAUSE_BREAK = re.compile(r"[,:\u2013\u2014]|\s-\s")
 # How far back a negation turns a phrase around: "I won't be able to call" but not a "no" three
 # clauses earlier.
 NEGATION_WINDOW_WORDS = 4
@@ -184,7 +186,9 @@ def _is_question(sentence: str) -> bool:
 
 
 def _negated_before(sentence: str, at: int) -> bool:
-    words = sentence[:at].split()[-NEGATION_WINDOW_WORDS:]
+    # Within the phrase's own clause: "It's not the system's fault, it's mine" owns it.
+    clause = CLAUSE_BREAK.split(sentence[:at])[-1]
+    words = clause.split()[-NEGATION_WINDOW_WORDS:]
     return bool(NEGATION.search(" ".join(words)))
 
 
@@ -261,7 +265,13 @@ def _phrase_finding(
     for match in matches:
         if rule.points < 0:
             refusal = REFUSED_DEFLECTION.search(text[: match.end()])
-            if refusal and refusal.start() < match.start() + 1:
+            if (
+                refusal
+                and refusal.start() < match.start() + 1
+                # "I wouldn't say no if it were up to me, but it's up to the panel": a refusal
+                # before a "but" does not cover what comes after it.
+                and not CONTRAST.search(text[refusal.end() : match.start()])
+            ):
                 blocked = blocked or _Finding(Evidence.REFUSED, sentence)
                 continue
             if _kept(sentence, match.start(), owned):
@@ -289,12 +299,18 @@ def _imperative_ask(sentence: str) -> bool:
     return bool(re.match(r"\s*(please )?(tell|talk|walk|help) me\b", sentence, re.IGNORECASE))
 
 
-def meaning_allowed(rule: BehaviourRule, sentence: str, owned: bool = False) -> bool:
+def meaning_allowed(
+    rule: BehaviourRule, sentence: str, engaged: bool = False, deflected: bool = False
+) -> bool:
     """Whether a sentence may show the behaviour in other words: the phrase rules' gates. A
-    deflection is not heard in other words in a reply that takes the problem on in so many
-    words (`owned`)."""
+    deflection is not heard in other words in a reply that shows, in so many words, the speaker
+    working on the problem (`engaged`: see ENGAGING); nor ownership in one that passes it on in
+    so many words (`deflected`: "I'll forward your email to underwriting; after that it's over
+    to them")."""
     if rule.points < 0:
-        return not owned and not REFUSED_DEFLECTION.search(sentence)
+        return not engaged and not REFUSED_DEFLECTION.search(sentence)
+    if deflected and rule.behaviour is Behaviour.TAKES_OWNERSHIP:
+        return False
     if SARCASM.search(sentence):
         return False
     if rule.negatable and NEGATION.search(sentence):
@@ -302,6 +318,21 @@ def meaning_allowed(rule: BehaviourRule, sentence: str, owned: bool = False) -> 
     if rule.needs_question and not (_is_question(sentence) or _imperative_ask(sentence)):
         return False
     return not (rule.needs_time and not TIME.search(sentence))
+
+
+# Shown in so many words, these mean the speaker is working on the person's problem: owning it,
+# saying it back, asking about it, meeting their feeling, bringing in the customer. A deflection
+# is then heard only in so many words too, never from the learned cue alone, whose deflection
+# cue is the weakest (it mistakes a restated runaround or a question about another team for one).
+ENGAGING = frozenset(
+    {
+        Behaviour.TAKES_OWNERSHIP,
+        Behaviour.RESTATES,
+        Behaviour.ASKS_NEED,
+        Behaviour.ACKNOWLEDGES_FEELING,
+        Behaviour.CUSTOMER_VIEW,
+    }
+)
 
 
 def score_reply(text: str, model: ScoringModel) -> TurnScore:
@@ -312,20 +343,30 @@ def score_reply(text: str, model: ScoringModel) -> TurnScore:
     # whole replies, so they decide on the whole reply and quote its likeliest sentence.
     vectors = model.embedder.embed([part.text for part in parts] + [text])
     owned = ownership_positions(model, parts)
-    scores = []
+    # First what the phrase rules hear, then the learned cues (whose gates depend on it).
+    heard: dict[Behaviour, tuple[_Finding | None, _Finding | None]] = {}
     for rule in model.rubric.behaviours:
-        cue = model.learned.get(rule.behaviour)
         phrase: _Finding | None = None
         blocked: _Finding | None = None
-        likeliest: Span | None = None
-        likeliest_probability = -1.0
-        for index, part in enumerate(parts):
+        for part in parts:
             finding = _phrase_finding(rule, model.cues[rule.behaviour], part, owned)
             if finding is not None and finding.evidence is Evidence.PHRASE:
                 phrase = phrase or finding
             elif finding is not None and blocked is None:
                 blocked = finding
-            if cue is not None and meaning_allowed(rule, part.text, bool(owned)):
+        heard[rule.behaviour] = (phrase, blocked)
+    engaged = any(heard[b][0] is not None for b in ENGAGING if b in heard)
+    deflected = any(
+        heard[r.behaviour][0] is not None for r in model.rubric.behaviours if r.points < 0
+    )
+    scores = []
+    for rule in model.rubric.behaviours:
+        phrase, blocked = heard[rule.behaviour]
+        cue = model.learned.get(rule.behaviour)
+        likeliest: Span | None = None
+        likeliest_probability = -1.0
+        for index, part in enumerate(parts):
+            if cue is not None and meaning_allowed(rule, part.text, engaged, deflected):
                 probability = cue.probability(part.text, vectors[index])
                 if probability > likeliest_probability:
                     likeliest, likeliest_probability = part, probability
