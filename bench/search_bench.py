@@ -544,6 +544,7 @@ class Timings:
     # bench's plus the server's: what a search costs without the machine's queueing.
     server_cpu: list[float] = field(default_factory=list)
     both_cpu: list[float] = field(default_factory=list)
+    both_cpu_by_kind: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def all(self) -> list[float]:
@@ -597,6 +598,7 @@ def measure(
                 if backends:
                     timings.server_cpu.append(server)
                     timings.both_cpu.append(cpu + server)
+                    timings.both_cpu_by_kind.setdefault(kind, []).append(cpu + server)
                 timings.totals.setdefault(kind, []).append(found.total)
                 timings.capped += found.capped
         if backend == "postgresql":
@@ -821,6 +823,16 @@ def run(
                 else ""
             )
         )
+    for r in results:
+        if r.both_cpu_by_kind:
+            console.print(
+                f"{r.backend}: this process's and PostgreSQL's CPU per search, p95 by kind: "
+                + ", ".join(
+                    f"{kind} {pct(r.both_cpu_by_kind[kind], 95):.1f} ms"
+                    for kind, _ in MIX
+                    if kind in r.both_cpu_by_kind
+                )
+            )
     console.print(f"load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}")
     return results
 

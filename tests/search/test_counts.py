@@ -152,21 +152,24 @@ def _raise_for_claims(session: Session, world: World, title: str) -> int:
     return request.id
 
 
-# (documents sampled, documents read at most) among the newest on PostgreSQL, and how many
+# (documents sampled, documents read at most) among the newest on PostgreSQL, how many
 # documents its reads of the newest then asked for, which says the path the searches took
-# there: the index alone; the sample alone holding more than the limit; a sample dense enough
-# to read on; a sample too sparse to read on for the count, but enough for the first page;
-# too sparse for either. SQLite has no such reads: it must find the same.
+# there, and the desk's common words as its statistics would say: the index alone; the sample
+# alone holding more than the limit; a sample dense enough to read on; a sample too sparse to
+# read on for the count, but enough for the first page; too sparse for either. The common
+# words (tried before a prefix search) include words the typed ones do not begin. SQLite has
+# none of this: it must find the same.
+COMMON = ("wombat", "note", "notebook", "wombatting")
 NEWEST_READS = [
-    (0, 0, {0}),
-    (40, 40, {40}),
-    (3, 40, {3, 40}),
-    (3, 20, {3, 20}),
-    (3, 4, {3}),
+    (0, 0, {0}, ()),
+    (40, 40, {40}, ()),
+    (3, 40, {3, 40}, COMMON),
+    (3, 20, {3, 20}, COMMON),
+    (3, 4, {3}, ()),
 ]
 
 
-@pytest.mark.parametrize(("sample", "budget", "reads"), NEWEST_READS)
+@pytest.mark.parametrize(("sample", "budget", "reads", "common"), NEWEST_READS)
 def test_counts_and_pages_are_the_same_whichever_way_the_matches_are_found(
     db: Database,
     world: World,
@@ -174,10 +177,12 @@ def test_counts_and_pages_are_the_same_whichever_way_the_matches_are_found(
     sample: int,
     budget: int,
     reads: set[int],
+    common: tuple[str, ...],
 ) -> None:
     monkeypatch.setattr(rules, "COUNT_LIMIT", 5)
     monkeypatch.setattr(service, "NEWEST_SAMPLE", sample)
     monkeypatch.setattr(service, "NEWEST_BUDGET", budget)
+    monkeypatch.setattr(service, "_common_words", lambda session: common)
     read: set[int] = set()
     newest = service._pg_newest
 

@@ -127,3 +127,22 @@ def test_the_newest_are_read_one_by_one_only_when_matches_are_dense_among_them()
     # Nothing sampled, or nothing to read: nothing to go on, so the index answers.
     assert not rules.worth_reading_newest(found=0, sampled=0, budget=30_000, wanted=1)
     assert not rules.worth_reading_newest(found=10, sampled=10, budget=0, wanted=1)
+
+
+def test_a_typed_word_is_tried_first_as_itself_and_the_common_words_it_begins() -> None:
+    assert rules.prefix_lexeme("'polic':*") == "polic"
+    assert rules.prefix_lexeme("'regi':*") == "regi"
+    # A stop word gives an empty query; anything but one prefix is not read as one.
+    for other in ("", "'polic'", "'a':* & 'b':*", "'it''s':*", "'a\\b':*"):
+        assert rules.prefix_lexeme(other) is None, other
+    common = ("polici", "refund", "police", "polic", "policyhold", "poli", "pol'ic")
+    assert rules.words_beginning("polic", common, 3) == ("polic", "polici", "police")
+    assert rules.words_beginning("polic", common, 10) == (
+        "polic",
+        "polici",
+        "police",
+        "policyhold",
+    )
+    assert rules.words_beginning("polic", common, 1) == ("polic",)
+    assert rules.words_beginning("zz", common, 5) == ("zz",)
+    assert rules.any_of_tsquery(("polic", "polici")) == "'polic' | 'polici'"

@@ -177,12 +177,41 @@ def ts_groups(query: SearchQuery) -> tuple[tuple[TsGroup, ...], str]:
     return groups, " or ".join(_websearch_term(t) for t in query.excluded)
 
 
-def prefix_tsquery(word: str, whole_word: bool = False) -> str:
+def prefix_tsquery(word: str) -> str:
     """`to_tsquery` text matching words that start with `word` (letters and digits only, so the
-    quoting cannot be escaped); with `whole_word`, only `word` itself, made into the same
-    lexeme: some of those matches, found without gathering every word it begins."""
+    quoting cannot be escaped)."""
     assert _WORD.fullmatch(word), word
-    return f"'{word}'" if whole_word else f"'{word}':*"
+    return f"'{word}':*"
+
+
+_PREFIX_LEXEME = re.compile(r"'([^\W_]+)':\*")
+
+
+def prefix_lexeme(tsquery_text: str) -> str | None:
+    """The lexeme of PostgreSQL's text of a one-prefix tsquery (`'polic':*` gives `polic`, as
+    the word typed came out of the dictionary); None for anything else (a stop word gives an
+    empty query)."""
+    found = _PREFIX_LEXEME.fullmatch(tsquery_text)
+    return found[1] if found else None
+
+
+def words_beginning(prefix: str, common: Iterable[str], most: int) -> tuple[str, ...]:
+    """Some of the words a prefix search for `prefix` finds: the prefix itself as a whole word,
+    then the `common` words (most frequent first) that begin with it, `most` in all; words
+    of letters and digits only, so each can be quoted as it is."""
+    if not prefix.isalnum():
+        return ()
+    longer = (w for w in common if w != prefix and w.startswith(prefix) and w.isalnum())
+    return (prefix, *list(longer)[: max(0, most - 1)])
+
+
+def any_of_tsquery(words: Iterable[str]) -> str:
+    """tsquery text (for a cast, which does not stem again) matching any of `words`, lexemes of
+    letters and digits."""
+    chosen = list(words)
+    assert chosen, "no words"
+    assert all(w.isalnum() for w in chosen), chosen
+    return " | ".join(f"'{w}'" for w in chosen)
 
 
 # ---- counting and ranking ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ index; people (a small table) word by word.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Text,
     and_,
     cast,
     column,
@@ -38,6 +40,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
@@ -138,12 +141,14 @@ def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _tsquery(query: rules.SearchQuery, whole_words: bool = False) -> ColumnElement[Any]:
+def _tsquery(
+    query: rules.SearchQuery, typed_as: ColumnElement[Any] | None = None
+) -> ColumnElement[Any]:
     """PostgreSQL's query: `websearch_to_tsquery` for the typed words and phrases (built again
     from the parsed words), `to_tsquery` with `:*` for the word being typed. A part that holds
     only stop words ("the") is empty, and an empty part drops out of `tsquery_and`/`_or`.
 
-    With `whole_words` the word being typed matches only as the whole word: the query then
+    `typed_as` stands for the word being typed: given some of the words it begins, the query
     finds some of what it finds without (the word is a positive term), never anything more."""
     groups, excluded = rules.ts_groups(query)
     alternatives: list[ColumnElement[Any]] = []
@@ -152,8 +157,8 @@ def _tsquery(query: rules.SearchQuery, whole_words: bool = False) -> ColumnEleme
         if group.websearch:
             parts.append(func.websearch_to_tsquery(TS_CONFIG, group.websearch))
         if group.prefix is not None:
-            typed = rules.prefix_tsquery(group.prefix, whole_words)
-            parts.append(func.to_tsquery(TS_CONFIG, typed))
+            typed = func.to_tsquery(TS_CONFIG, rules.prefix_tsquery(group.prefix))
+            parts.append(typed if typed_as is None else typed_as)
         combined = parts[0]
         for part in parts[1:]:
             combined = func.tsquery_and(combined, part)
@@ -267,6 +272,55 @@ NEWEST_SAMPLE = 2_000
 NEWEST_BUDGET = 30_000
 
 
+# A word being typed is first tried as itself and up to this many more of the desk's common
+# words it begins (PostgreSQL's statistics of the documents, read again after _COMMON_SECONDS).
+COMMON_WORDS_TRIED = 24
+_COMMON_SECONDS = 600.0
+_common_read: dict[str, tuple[float, tuple[str, ...]]] = {}  # by database: (when, words)
+
+
+def _common_words(session: Session) -> tuple[str, ...]:
+    """The lexemes most documents hold, most frequent first, from the planner's statistics
+    (kept by ANALYZE); none before the first ANALYZE. Only which path a search takes depends on
+    them, never what it finds."""
+    key = str(session.get_bind().engine.url)
+    now = time.monotonic()
+    cached = _common_read.get(key)
+    if cached is None or now - cached[0] > _COMMON_SECONDS:
+        row = session.execute(
+            text(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+                " WHERE schemaname = current_schema() AND tablename = 'request_search'"
+                " AND attname = 'vector'"
+            )
+        ).first()
+        words: tuple[str, ...] = ()
+        if row is not None and row[0] is not None:
+            by_frequency = sorted(zip(row[1], row[0], strict=False), reverse=True)
+            words = tuple(word for _, word in by_frequency)
+        cached = (now, words)
+        _common_read[key] = cached
+    return cached[1]
+
+
+def _common_words_typed(session: Session, query: rules.SearchQuery) -> ColumnElement[Any] | None:
+    """The word being typed as itself or a common word it begins (a tsquery of lexemes), or
+    None when nothing is being typed or it is a stop word."""
+    typed = next((g.prefix for g in rules.ts_groups(query)[0] if g.prefix is not None), None)
+    if typed is None:
+        return None
+    as_text = session.scalar(
+        select(cast(func.to_tsquery(TS_CONFIG, rules.prefix_tsquery(typed)), Text))
+    )
+    lexeme = rules.prefix_lexeme(as_text or "")
+    if lexeme is None:
+        return None
+    words = rules.words_beginning(lexeme, _common_words(session), COMMON_WORDS_TRIED + 1)
+    if not words:
+        return None
+    return cast(literal(rules.any_of_tsquery(words)), TSQUERY)
+
+
 def _pg_newest(
     session: Session,
     matches: ColumnElement[Any],
@@ -329,16 +383,17 @@ def _pg_matches(
     if leave_out:
         where.append(RequestSearch.request_id.not_in(leave_out))
     capped = len(newest) == over
-    if not capped and query.prefixes:
-        # The word being typed as a whole word finds some of the matches, and GIN skips
-        # through a whole word's entries by the scope's, where a prefix gathers every entry of
-        # every word it begins: when more than the limit hold the whole word, more than the
-        # limit match.
-        whole = func.tsquery_and(_tsquery(query, whole_words=True), _pg_scope(viewer))
-        some = select(RequestSearch.request_id).where(
-            RequestSearch.vector.op("@@")(whole), *where[1:]
+    typed_as = _common_words_typed(session, query) if not capped else None
+    if typed_as is not None:
+        # The word being typed as the whole word or a common word it begins finds some of the
+        # matches, and GIN skips through whole words' entries by the scope's, where a prefix
+        # gathers every entry of every word it begins: when more than the limit hold one of
+        # those words, more than the limit match.
+        some = func.tsquery_and(_tsquery(query, typed_as), _pg_scope(viewer))
+        held = select(RequestSearch.request_id).where(
+            RequestSearch.vector.op("@@")(some), *where[1:]
         )
-        capped = len(session.scalars(some.limit(over)).all()) == over
+        capped = len(session.scalars(held.limit(over)).all()) == over
     if not capped:
         found = select(RequestSearch.request_id, RequestSearch.title, RequestSearch.cases)
         candidates = session.execute(found.where(*where).limit(over)).all()
