@@ -3,37 +3,43 @@
 to accept and to resolve with the change beside the current state, with 95% intervals.
 
 Trying a change writes nothing, so it is a GET with the change in the address (it can be
-bookmarked and shared): its unit of work is read-only, and the seconds of simulation never hold
-the database's write turn, which a POST's unit of work takes."""
+bookmarked and shared). The page reads the history in one short read-only unit of work and
+renders in another; the seconds of simulation run in neither, and in no request either: the
+first look at a change starts it in the background (practice.fitted.cache) and the page looks
+again every two seconds until the result, kept per version of the history, is there."""
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
 from followthrough.errors import NotAllowed
-from followthrough.practice.fitted.fit import fit as fit_history
+from followthrough.practice.fitted import cache
 from followthrough.practice.fitted.fit import modelled_teams
 from followthrough.practice.fitted.history import History, read_history
-from followthrough.practice.fitted.whatif import Change, WhatIf, what_if
-from followthrough.web.deps import UnitOfWorkRoute
+from followthrough.practice.fitted.whatif import Change, WhatIf
+from followthrough.web.deps import UnitOfWorkRoute, run_in_unit_of_work
 from followthrough.web.pages import (
     CHECK_FIELDS,
     FieldProblem,
     FormErrors,
+    FormFields,
     Page,
-    ReadPage,
+    page_viewer,
 )
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
-# The fit reads this many days of history up to today.
-HISTORY_DAYS = 120
+# The fit reads this many days of history up to the current hour.
+HISTORY_DAYS = cache.HISTORY_DAYS
 REPLICATIONS = 6
+CALIBRATION_ROUNDS = cache.ROUNDS
 
 
 def _only_leads(page: Page) -> None:
@@ -42,7 +48,12 @@ def _only_leads(page: Page) -> None:
 
 
 def _history(page: Page) -> History:
-    return read_history(page.session, page.now - timedelta(days=HISTORY_DAYS), page.now)
+    return read_history(page.session, *cache.window(page.now, HISTORY_DAYS))
+
+
+def _page(request: Request, session: Session, now: datetime) -> Page:
+    form = FormFields(list(request.query_params.multi_items()))
+    return Page(request, session, page_viewer(request, session, now), now, form)
 
 
 def _render(
@@ -51,6 +62,7 @@ def _render(
     errors: FormErrors | None = None,
     result: WhatIf | None = None,
     values: QueryParams | None = None,
+    working: bool = False,
 ) -> Response:
     teams = modelled_teams(history)
     return page.render(
@@ -58,20 +70,42 @@ def _render(
         status=errors.status if errors else 200,
         errors=errors,
         teams=teams,
-        values=values if (errors or result) else None,
+        values=values if (errors or result or working) else None,
         result=result,
+        working=working,
         days=HISTORY_DAYS,
     )
 
 
 @router.get("/practice/what-if")
-def what_if_page(page: ReadPage) -> Response:
-    _only_leads(page)
-    history = _history(page)
-    query = page.request.query_params
-    if "team" not in query:
-        return _render(page, history)
-    return _try_change(page, history, query)
+async def what_if_page(request: Request) -> Response:
+    def read(session: Session, now: datetime) -> tuple[History, Change | FormErrors | None]:
+        page = _page(request, session, now)
+        _only_leads(page)
+        history = _history(page)
+        if "team" not in request.query_params:
+            return history, None
+        return history, _change(history, request.query_params)
+
+    history, change = await run_in_unit_of_work(request, read, write=False)
+    result = None
+    if isinstance(change, Change):
+        # Starting the run is quick; the run itself is on the what-if worker thread.
+        result = await run_in_threadpool(
+            cache.result_or_start, history, change, REPLICATIONS, CALIBRATION_ROUNDS
+        )
+
+    def render(session: Session, now: datetime) -> Response:
+        page = _page(request, session, now)
+        _only_leads(page)  # still a lead: the first step ended before the simulation
+        query = request.query_params
+        if isinstance(change, FormErrors):
+            return _render(page, history, change, values=query)
+        return _render(
+            page, history, result=result, values=query, working=change is not None and not result
+        )
+
+    return await run_in_unit_of_work(request, render, write=False)
 
 
 def _number(raw: str, name: str, problems: dict[str, FieldProblem], default: float) -> float:
@@ -88,7 +122,8 @@ def _number(raw: str, name: str, problems: dict[str, FieldProblem], default: flo
     return value
 
 
-def _try_change(page: Page, history: History, form: QueryParams) -> Response:
+def _change(history: History, form: QueryParams) -> Change | FormErrors:
+    """The change the address asks for, or the form's problems naming each field."""
     teams = {str(t.team_id): t for t in modelled_teams(history)}
     problems: dict[str, FieldProblem] = {}
     team = teams.get(form.get("team", ""))
@@ -106,12 +141,9 @@ def _try_change(page: Page, history: History, form: QueryParams) -> Response:
     if not 0 <= kept <= 100:
         problems["bounces_kept"] = FieldProblem("must be between 0 and 100 percent")
     if problems or team is None:
-        errors = FormErrors("whatif", message=CHECK_FIELDS, problems=problems)
-        return _render(page, history, errors, values=form)
-    change = Change(
+        return FormErrors("whatif", message=CHECK_FIELDS, problems=problems)
+    return Change(
         extra_people={team.team_id: int(extra)} if extra else {},
         accept_within_hours={team.team_id: accept} if accept > 0 else {},
         bounces_kept=kept / 100.0,
     )
-    result = what_if(fit_history(history, rounds=3), change, replications=REPLICATIONS)
-    return _render(page, history, result=result, values=form)

@@ -37,6 +37,8 @@ DAYS_PER_ROUND = 91
 REPLICATIONS = 2
 MAX_TEAMS = 8
 MAX_ROUNDS = 12
+# The company fitted from the desk's own history (practice.fitted), beside the shipped ones.
+FITTED = "fitted"
 OPEN = "open"
 FINISHED = "finished"
 
@@ -52,6 +54,9 @@ class GameSetup:
     days_per_round: int = DAYS_PER_ROUND
     budget_per_round: float = 100_000.0
     replications: int = REPLICATIONS
+    # With `scenario` FITTED: the fitted company's scenario file (practice.fitted.toml_file),
+    # fitted by the caller before its unit of work began.
+    fitted_toml: str | None = None
 
 
 def setup_problems(setup: GameSetup) -> dict[str, str]:
@@ -59,7 +64,13 @@ def setup_problems(setup: GameSetup) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not setup.title.strip():
         problems["title"] = "Give the session a title."
-    if setup.scenario not in SHIPPED:
+    if setup.scenario == FITTED:
+        if setup.fitted_toml is None:
+            problems["scenario"] = (
+                "Your own company is for team leads and admins, once teams have resolved "
+                "requests in the last 120 days."
+            )
+    elif setup.scenario not in SHIPPED:
         problems["scenario"] = "Choose one of the companies in the list."
     if not 1 <= setup.rounds <= MAX_ROUNDS:
         problems["rounds"] = f"A session has between 1 and {MAX_ROUNDS} rounds."
@@ -92,7 +103,10 @@ def create_game(
         field, message = next(iter(problems.items()))
         raise InvalidInput(message, field=field, problems=problems)
     rng = rng or np.random.default_rng()
-    toml = shipped_scenario_path(setup.scenario).read_text(encoding="utf-8")
+    if setup.scenario == FITTED and setup.fitted_toml is not None:
+        toml = setup.fitted_toml
+    else:
+        toml = shipped_scenario_path(setup.scenario).read_text(encoding="utf-8")
     scenario = _round_scenario(parse_scenario(toml, f"{setup.scenario}.toml"), setup)
     names = [name.strip() for name in setup.team_names if name.strip()]
     while True:

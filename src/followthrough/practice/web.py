@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from followthrough.auth.rules import AttemptKind, wait_in_words
 from followthrough.auth.service import check_join_code_allowed, record_failed_attempt
@@ -23,6 +25,10 @@ from followthrough.errors import DomainError, NotAllowed, TooManyAttempts
 from followthrough.fields import Id, Offset
 from followthrough.practice import debrief, service
 from followthrough.practice.charts import Chart, chart_named, png, svg
+from followthrough.practice.fitted import cache
+from followthrough.practice.fitted.fit import modelled_teams
+from followthrough.practice.fitted.history import History, read_history
+from followthrough.practice.fitted.toml_file import scenario_toml
 from followthrough.practice.game.decisions import (
     Decisions,
     InvalidDecisions,
@@ -36,7 +42,7 @@ from followthrough.practice.game.decisions import (
 from followthrough.practice.game.effects import Effects, PublishedCorrelations
 from followthrough.practice.models import GameSession, GameTeam
 from followthrough.practice.sim.scenario import SHIPPED, Scenario, load_scenario
-from followthrough.web.deps import DbSession, Now, UnitOfWorkRoute
+from followthrough.web.deps import DbSession, Now, UnitOfWorkRoute, run_in_unit_of_work
 from followthrough.web.pages import (
     CHECK_FIELDS,
     CSRF_FIELD,
@@ -48,6 +54,8 @@ from followthrough.web.pages import (
     Page,
     PageForm,
     ReadPage,
+    change_page_in,
+    read_form,
     templates,
 )
 from followthrough.web.security import client_address, cookies_secure
@@ -70,8 +78,27 @@ def games_page(page: ReadPage) -> Response:
     return page.render("practice/index.html", games=games)
 
 
+@dataclass(frozen=True)
+class _Choice:
+    name: str
+
+
+# Leads and admins may also play their own company, fitted from the desk's history: it shows
+# every team's figures, which the what-if page shows them too.
+FITTED_CHOICE = _Choice(f"Your own company (fitted from the last {cache.HISTORY_DAYS} days)")
+
+
+def _fitted_history(page: Page) -> History | None:
+    """The history the fitted company is fitted on, for a lead or admin; None for others."""
+    if not page.viewer.leads:
+        return None
+    return read_history(page.session, *cache.window(page.now))
+
+
 def _new_form(page: Page, errors: FormErrors | None = None) -> Response:
-    scenarios = {name: load_scenario(name) for name in SHIPPED}
+    scenarios: dict[str, Any] = {name: load_scenario(name) for name in SHIPPED}
+    if page.viewer.leads:
+        scenarios[service.FITTED] = FITTED_CHOICE
     return page.render(
         "practice/new.html",
         status=errors.status if errors else 200,
@@ -84,6 +111,11 @@ def _new_form(page: Page, errors: FormErrors | None = None) -> Response:
 
 @router.get("/practice/new")
 def new_game_page(page: ReadPage) -> Response:
+    history = _fitted_history(page)
+    if history is not None and modelled_teams(history):
+        # Fitting takes seconds: begun now, in the background, it is ready or nearly by the
+        # time the facilitator has filled in the form.
+        cache.start_fitting(history)
     return _new_form(page)
 
 
@@ -107,7 +139,29 @@ def _whole(form: FormFields, name: str, default: int, fields: dict[str, str]) ->
 
 
 @router.post("/practice/new")
-def create_game(page: ChangePage) -> Response:
+async def create_game(request: Request) -> Response:
+    """Three steps when the company is the fitted one: read its history (a short read-only unit
+    of work), fit it off the database (kept per version, usually begun by the form's page), then
+    create the session in a write unit of work holding the fitted scenario file."""
+    form = await read_form(request)
+    fitted_toml = None
+    if form.get("scenario") == service.FITTED:
+
+        def read(session: Session, now: datetime) -> History | None:
+            return _fitted_history(change_page_in(request, session, now, form))
+
+        history = await run_in_unit_of_work(request, read, write=False)
+        if history is not None and modelled_teams(history):
+            fitted = await run_in_threadpool(cache.fitted_company, history)
+            fitted_toml = scenario_toml(fitted.scenario)
+
+    def create(session: Session, now: datetime) -> Response:
+        return _create_game(change_page_in(request, session, now, form), fitted_toml)
+
+    return await run_in_unit_of_work(request, create, write=True)
+
+
+def _create_game(page: Page, fitted_toml: str | None) -> Response:
     form = page.form
     fields: dict[str, str] = {}
     setup = service.GameSetup(
@@ -118,6 +172,7 @@ def create_game(page: ChangePage) -> Response:
         days_per_round=_whole(form, "days_per_round", service.DAYS_PER_ROUND, fields),
         budget_per_round=_number(form, "budget_per_round", 100_000, fields),
         replications=_whole(form, "replications", service.REPLICATIONS, fields),
+        fitted_toml=fitted_toml,
     )
     problems = {
         **{

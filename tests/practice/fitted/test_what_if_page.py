@@ -1,10 +1,19 @@
 """The what-if page over real HTTP: leads and admins only; a change that cannot be tried is
-answered 422 naming the field."""
+answered 422 naming the field; a change is worked out in the background and shown when ready.
+And a game on the fitted company, created by a lead."""
 
 from __future__ import annotations
 
-from tests.conftest import LiveServer
+import time
+
+from sqlalchemy import select
+
+from followthrough.db import Database
+from followthrough.practice.models import GameSession
+from followthrough.practice.sim.scenario import parse_scenario
+from tests.conftest import Clock, LiveServer
 from tests.factories import World
+from tests.practice.fitted.desk import resolve_requests
 from tests.web.pages import Visitor
 
 
@@ -38,3 +47,72 @@ def test_only_leads_try_changes_and_bad_changes_are_named(
             assert "must be a number" in answer.text
     finally:
         carl.close()
+
+
+def test_a_change_is_worked_out_in_the_background_and_the_page_shows_it_when_ready(
+    db: Database, world: World, clock: Clock, live_server: LiveServer
+) -> None:
+    resolve_requests(db, world, clock.now)
+    lee = visitor(live_server, "lee")  # Policy Admin's lead
+    try:
+        address = f"/practice/what-if?team={world.teams['admin']}&extra_people=1&bounces_kept=100"
+        first = lee.get(address)
+        # Answered at once: the simulation runs on the what-if worker, not in this request.
+        assert first.status_code == 200
+        assert "Working it out" in first.text
+        assert 'hx-trigger="every 2s"' in first.text
+        deadline = time.monotonic() + 60
+        page = first
+        while "Today and with the change" not in page.text:
+            assert time.monotonic() < deadline, "the result never came"
+            time.sleep(0.5)
+            page = lee.get(address)
+            assert page.status_code == 200
+        assert "Working it out" not in page.text
+        assert "Policy Admin" in page.text
+        # Kept for this version of the history: asked again, it is there at once.
+        assert "Today and with the change" in lee.get(address).text
+    finally:
+        lee.close()
+
+
+def test_a_lead_creates_a_game_on_the_company_fitted_from_the_history(
+    db: Database, world: World, clock: Clock, live_server: LiveServer
+) -> None:
+    resolve_requests(db, world, clock.now)
+    asha = visitor(live_server, "asha")  # no lead: her own company is not offered
+    try:
+        assert 'value="fitted"' not in asha.get("/practice/new").text
+        refused = asha.post(
+            "/practice/new", {"title": "Mine", "scenario": "fitted", "teams": "Blue"}
+        )
+        assert refused.status_code == 422
+        assert "for team leads and admins" in refused.text
+    finally:
+        asha.close()
+    lee = visitor(live_server, "lee")
+    try:
+        assert 'value="fitted"' in lee.get("/practice/new").text
+        created = lee.post(
+            "/practice/new",
+            {
+                "title": "Our own desk",
+                "scenario": "fitted",
+                "teams": "Blue\nGreen",
+                "rounds": "2",
+                "days_per_round": "14",
+                "budget_per_round": "100000",
+                "replications": "1",
+            },
+        )
+        assert created.status_code == 303, created.text
+        console = lee.get(created.headers["location"])
+        assert "Your company (fitted)" in console.text
+    finally:
+        lee.close()
+    with db.unit_of_work(readonly=True) as session:
+        game = session.execute(select(GameSession)).scalar_one()
+        name, scenario = game.scenario_name, parse_scenario(game.scenario_toml, "fitted.toml")
+    assert name == "fitted"
+    # Policy Admin, the one team with resolved requests, is the fitted company's department.
+    assert [d.name for d in scenario.departments] == ["Policy Admin"]
