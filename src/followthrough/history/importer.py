@@ -44,7 +44,7 @@ import sqlite3
 import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -114,6 +114,8 @@ MAX_FILE_BYTES = 4 * 1024**3
 ORG_ROWS_PER_INSERT = 2000
 # Cases written per round of bulk inserts.
 CASE_BATCH = 1000
+# Instants whose text a replay worker keeps (a few batches' worth).
+TIME_TEXTS = 100_000
 
 # Case attributes that hold the request's words, best first.
 TITLE_ATTRIBUTES = ("title", "summary", "subject", "short_description", "short description")
@@ -798,8 +800,8 @@ def _replay_in_processes(
         return [f.result() for f in futures]
 
 
-def _first_text(attributes: Mapping[str, Any], names: Sequence[str]) -> str | None:
-    if not any(k.lower() in names for k in attributes):
+def _first_text(attributes: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
+    if not _names_any(tuple(attributes), names):
         return None  # most rows: none of their columns holds text (asked for every row)
     lowered = {k.lower(): v for k, v in attributes.items()}
     for name in names:
@@ -807,6 +809,12 @@ def _first_text(attributes: Mapping[str, Any], names: Sequence[str]) -> str | No
         if value is not None and str(value).strip():
             return " ".join(str(value).split())
     return None
+
+
+@lru_cache(maxsize=1024)  # a log's rows repeat a few sets of columns
+def _names_any(keys: tuple[str, ...], names: tuple[str, ...]) -> bool:
+    """Whether any of the column names is one of `names`, in any case."""
+    return any(k.lower() in names for k in keys)
 
 
 @lru_cache(maxsize=1024)
@@ -835,6 +843,9 @@ class _CaseWriter:
         self.batch: list[tuple[LogCase, CasePlan, ServiceFacts | None, dict[str, Any]]] = []
         self.requests = 0
         self.offers = 0
+        # Each instant's text made once: a case's rows share their instants (an event's time
+        # is its offer's, its path step's, its pause's), and isoformat costs more than a look-up.
+        self.time_texts: dict[datetime, str | None] = {}
         self.out = sqlite3.connect(scratch)
         self.out.execute("PRAGMA journal_mode = OFF")
         self.out.execute("PRAGMA synchronous = OFF")
@@ -978,7 +989,7 @@ class _CaseWriter:
         """Write the buffered cases to the scratch file, with ids local to this part."""
         if not self.batch:
             return
-        time = _naive
+        time = self.time
         requests: list[tuple[Any, ...]] = []
         offers: list[tuple[Any, ...]] = []
         steps: list[tuple[Any, ...]] = []
@@ -1064,6 +1075,18 @@ class _CaseWriter:
         self.summary.events += len(events)
         self.batch = []
 
+    def time(self, value: datetime | None) -> str | None:
+        """`_naive(value)`, each distinct instant worked out once (bounded)."""
+        if value is None:
+            return None
+        texts = self.time_texts
+        text = texts.get(value)
+        if text is None:
+            if len(texts) >= TIME_TEXTS:
+                texts.clear()
+            text = texts[value] = _naive(value)
+        return text
+
     def _request_row(
         self,
         request_id: int,
@@ -1079,7 +1102,7 @@ class _CaseWriter:
             lifecycle.targets_of(service),
             self.now,
         )
-        time = _naive
+        time = self.time
         return (
             request_id,
             text["title"],

@@ -35,6 +35,8 @@ MAX_FIELD_CHARS = 10_000
 SPILL_BATCH = 10_000
 # Distinct texts of a row's other columns kept encoded and decoded (bounded).
 JSON_CACHE = 4096
+# Distinct instants kept as the spill's text (bounded).
+TIME_CACHE = 65536
 
 # Resources and groups that name nobody: one "unknown" person stands in for all of them.
 PLACEHOLDERS = frozenset({"", "-", "--", "?", "n/a", "na", "none", "null", "unknown", "nobody"})
@@ -166,6 +168,7 @@ class Spill:
         self._events: list[tuple[Any, ...]] = []
         self._attributes: list[tuple[int, str, str]] = []
         self._json_of: dict[tuple[tuple[str, Any], ...], str] = {}
+        self._time_texts: dict[datetime, str] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -301,7 +304,7 @@ class Spill:
                 key,
                 facts.events,
                 line,
-                at.isoformat(timespec="microseconds"),
+                self._time_text(at),
                 number,
                 resource,
                 group,
@@ -310,6 +313,16 @@ class Spill:
         )
         if len(self._events) >= SPILL_BATCH:
             self._flush()
+
+    def _time_text(self, at: datetime) -> str:
+        """The instant as the spill keeps it; rows often share their time (a log to the minute
+        or second), and isoformat costs more than a look-up."""
+        text = self._time_texts.get(at)
+        if text is None:
+            if len(self._time_texts) >= TIME_CACHE:
+                self._time_texts.clear()
+            text = self._time_texts[at] = at.isoformat(timespec="microseconds")
+        return text
 
     def _extras_json(self, extras: dict[str, Any]) -> str:
         """The row's other columns as JSON; most logs repeat a few combinations (an impact,

@@ -60,6 +60,8 @@ class WorkingCalendar:
         return _day_window(self.timezone, self.day_start_minute, self.day_end_minute, day)
 
     def _local_day(self, instant: datetime) -> date:
+        if instant.tzinfo is UTC and self.timezone == "UTC":
+            return instant.date()  # already in the calendar's zone (most imported history)
         return instant.astimezone(_zone(self.timezone)).date()
 
     def _hours(self, day: date) -> tuple[datetime, datetime] | None:
