@@ -154,22 +154,23 @@ def _raise_for_claims(session: Session, world: World, title: str) -> int:
 
 # (documents sampled, documents read at most) among the newest on PostgreSQL, how many
 # documents its reads of the newest then asked for, which says the path the searches took
-# there, and the desk's common words as its statistics would say: the index alone; the sample
-# alone holding more than the limit; a sample dense enough to read on; a sample too sparse to
-# read on for the count, but enough for the first page; too sparse for either. The common
-# words (tried before a prefix search) include words the typed ones do not begin. SQLite has
-# none of this: it must find the same.
+# there, and what its statistics would say (how many documents; the desk's common words):
+# the index alone; the sample alone holding more than the limit; a sample dense enough to read
+# on; a sample too sparse to read on for the count, but enough for the first page; too sparse
+# for either, and too few documents for the common words to be worth trying. The common words
+# (tried before a prefix search) include words the typed ones do not begin. SQLite has none of
+# this: it must find the same.
 COMMON = ("wombat", "note", "notebook", "wombatting")
 NEWEST_READS = [
-    (0, 0, {0}, ()),
-    (40, 40, {40}, ()),
-    (3, 40, {3, 40}, COMMON),
-    (3, 20, {3, 20}, COMMON),
-    (3, 4, {3}, ()),
+    (0, 0, {0}, service._Statistics(0, ())),
+    (40, 40, {40}, service._Statistics(0, ())),
+    (3, 40, {3, 40}, service._Statistics(24, COMMON)),
+    (3, 20, {3, 20}, service._Statistics(24, COMMON)),
+    (3, 4, {3}, service._Statistics(1, COMMON)),
 ]
 
 
-@pytest.mark.parametrize(("sample", "budget", "reads", "common"), NEWEST_READS)
+@pytest.mark.parametrize(("sample", "budget", "reads", "statistics"), NEWEST_READS)
 def test_counts_and_pages_are_the_same_whichever_way_the_matches_are_found(
     db: Database,
     world: World,
@@ -177,12 +178,12 @@ def test_counts_and_pages_are_the_same_whichever_way_the_matches_are_found(
     sample: int,
     budget: int,
     reads: set[int],
-    common: tuple[str, ...],
+    statistics: service._Statistics,
 ) -> None:
     monkeypatch.setattr(rules, "COUNT_LIMIT", 5)
     monkeypatch.setattr(service, "NEWEST_SAMPLE", sample)
     monkeypatch.setattr(service, "NEWEST_BUDGET", budget)
-    monkeypatch.setattr(service, "_common_words", lambda session: common)
+    monkeypatch.setattr(service, "_statistics", lambda session: statistics)
     read: set[int] = set()
     newest = service._pg_newest
 

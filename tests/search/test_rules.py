@@ -146,3 +146,15 @@ def test_a_typed_word_is_tried_first_as_itself_and_the_common_words_it_begins() 
     assert rules.words_beginning("polic", common, 1) == ("polic",)
     assert rules.words_beginning("zz", common, 5) == ("zz",)
     assert rules.any_of_tsquery(("polic", "polici")) == "'polic' | 'polici'"
+
+
+def test_a_search_may_be_over_the_limit_when_its_sample_is_dense_enough() -> None:
+    # 1,001 needed: half of that, 500.5, among a million documents is 1 in 1,998.
+    assert rules.may_be_over_limit(found=1, sampled=1998, documents=1_000_000)
+    assert not rules.may_be_over_limit(found=1, sampled=2000, documents=1_000_000)
+    assert not rules.may_be_over_limit(found=0, sampled=2000, documents=10**9)
+    assert rules.may_be_over_limit(found=2, sampled=2000, documents=1_000_000)
+    # Nothing known: it may.
+    assert rules.may_be_over_limit(found=0, sampled=2000, documents=0)
+    assert rules.may_be_over_limit(found=0, sampled=2000, documents=-1)
+    assert rules.may_be_over_limit(found=0, sampled=0, documents=1_000_000)

@@ -237,6 +237,15 @@ def worth_reading_newest(found: int, sampled: int, budget: int, wanted: int) -> 
     return found * budget >= 2 * wanted * sampled
 
 
+def may_be_over_limit(found: int, sampled: int, documents: float) -> bool:
+    """Whether a search may well match more than `COUNT_LIMIT` of about `documents` documents,
+    having found `found` among `sampled` of them: at the density seen, at least half the limit
+    plus one. Not known how many documents there are (0 or less), or nothing sampled: it may."""
+    if documents <= 0 or sampled <= 0:
+        return True
+    return found * documents * 2 >= (COUNT_LIMIT + 1) * sampled
+
+
 def shown_count(total: int, capped: bool) -> str:
     """A result count as a page shows it: exact, or "1,000+" when counting stopped there."""
     return f"{total:,}+" if capped else f"{total:,}"

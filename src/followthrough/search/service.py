@@ -273,37 +273,52 @@ NEWEST_BUDGET = 30_000
 
 
 # A word being typed is first tried as itself and up to this many more of the desk's common
-# words it begins (PostgreSQL's statistics of the documents, read again after _COMMON_SECONDS).
+# words it begins (PostgreSQL's statistics of the documents, read again after _STATISTICS_SECONDS).
 COMMON_WORDS_TRIED = 24
-_COMMON_SECONDS = 600.0
-_common_read: dict[str, tuple[float, tuple[str, ...]]] = {}  # by database: (when, words)
+_STATISTICS_SECONDS = 600.0
 
 
-def _common_words(session: Session) -> tuple[str, ...]:
-    """The lexemes most documents hold, most frequent first, from the planner's statistics
-    (kept by ANALYZE); none before the first ANALYZE. Only which path a search takes depends on
-    them, never what it finds."""
+@dataclass(frozen=True)
+class _Statistics:
+    """What PostgreSQL's statistics (kept by ANALYZE) say of the search documents: about how
+    many there are (0 or less: not known) and the lexemes most of them hold, most frequent
+    first. Only which path a search takes depends on them, never what it finds."""
+
+    documents: float
+    common: tuple[str, ...]
+
+
+_statistics_read: dict[str, tuple[float, _Statistics]] = {}  # by database: (when, what)
+
+
+def _statistics(session: Session) -> _Statistics:
+    """The statistics of the search documents, read at most every _STATISTICS_SECONDS."""
     key = str(session.get_bind().engine.url)
     now = time.monotonic()
-    cached = _common_read.get(key)
-    if cached is None or now - cached[0] > _COMMON_SECONDS:
+    cached = _statistics_read.get(key)
+    if cached is None or now - cached[0] > _STATISTICS_SECONDS:
         row = session.execute(
             text(
-                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
-                " WHERE schemaname = current_schema() AND tablename = 'request_search'"
-                " AND attname = 'vector'"
+                "SELECT c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs"
+                " FROM pg_class c LEFT JOIN pg_stats s ON s.schemaname = current_schema()"
+                " AND s.tablename = 'request_search' AND s.attname = 'vector'"
+                " WHERE c.oid = to_regclass('request_search')"
             )
         ).first()
-        words: tuple[str, ...] = ()
-        if row is not None and row[0] is not None:
-            by_frequency = sorted(zip(row[1], row[0], strict=False), reverse=True)
-            words = tuple(word for _, word in by_frequency)
-        cached = (now, words)
-        _common_read[key] = cached
+        documents, common = 0.0, ()
+        if row is not None:
+            documents = float(row[0])
+            if row[1] is not None:
+                by_frequency = sorted(zip(row[2], row[1], strict=False), reverse=True)
+                common = tuple(word for _, word in by_frequency)
+        cached = (now, _Statistics(documents, common))
+        _statistics_read[key] = cached
     return cached[1]
 
 
-def _common_words_typed(session: Session, query: rules.SearchQuery) -> ColumnElement[Any] | None:
+def _common_words_typed(
+    session: Session, query: rules.SearchQuery, common: Sequence[str]
+) -> ColumnElement[Any] | None:
     """The word being typed as itself or a common word it begins (a tsquery of lexemes), or
     None when nothing is being typed or it is a stop word."""
     typed = next((g.prefix for g in rules.ts_groups(query)[0] if g.prefix is not None), None)
@@ -315,7 +330,7 @@ def _common_words_typed(session: Session, query: rules.SearchQuery) -> ColumnEle
     lexeme = rules.prefix_lexeme(as_text or "")
     if lexeme is None:
         return None
-    words = rules.words_beginning(lexeme, _common_words(session), COMMON_WORDS_TRIED + 1)
+    words = rules.words_beginning(lexeme, common, COMMON_WORDS_TRIED + 1)
     if not words:
         return None
     return cast(literal(rules.any_of_tsquery(words)), TSQUERY)
@@ -376,14 +391,20 @@ def _pg_matches(
     matches = func.tsquery_and(_tsquery(query), _pg_scope(viewer))
     over = rules.COUNT_LIMIT + 1
     newest = _pg_newest(session, matches, leave_out, over, NEWEST_SAMPLE)
-    sampled = len(newest)
-    if sampled < over and rules.worth_reading_newest(sampled, NEWEST_SAMPLE, NEWEST_BUDGET, over):
+    in_sample = len(newest)
+    if in_sample < over and rules.worth_reading_newest(
+        in_sample, NEWEST_SAMPLE, NEWEST_BUDGET, over
+    ):
         newest = _pg_newest(session, matches, leave_out, over, NEWEST_BUDGET)
     where = [RequestSearch.vector.op("@@")(matches)]
     if leave_out:
         where.append(RequestSearch.request_id.not_in(leave_out))
     capped = len(newest) == over
-    typed_as = _common_words_typed(session, query) if not capped else None
+    typed_as = None
+    if not capped and query.prefixes:
+        statistics = _statistics(session)
+        if rules.may_be_over_limit(in_sample, NEWEST_SAMPLE, statistics.documents):
+            typed_as = _common_words_typed(session, query, statistics.common)
     if typed_as is not None:
         # The word being typed as the whole word or a common word it begins finds some of the
         # matches, and GIN skips through whole words' entries by the scope's, where a prefix
@@ -403,7 +424,7 @@ def _pg_matches(
     # More than the limit match: newest first.
     wanted = offset + limit
     if len(newest) < wanted <= over and rules.worth_reading_newest(
-        sampled, NEWEST_SAMPLE, NEWEST_BUDGET, wanted
+        in_sample, NEWEST_SAMPLE, NEWEST_BUDGET, wanted
     ):
         newest = _pg_newest(session, matches, leave_out, wanted, NEWEST_BUDGET)
     if len(newest) >= wanted:
