@@ -7,6 +7,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from followthrough.practice.roleplay.calibration import (
     CODES,
+    FITTED_FRESH,
     FRESH_FILES,
     InvalidLabelledSet,
     agreements,
@@ -93,6 +94,9 @@ def test_agreement_on_replies_never_fitted_reaches_two_observers(model: ScoringM
 def test_each_later_fresh_set_is_apart_and_weighted_to_deflections(name: str) -> None:
     fresh = shipped_fresh(name)
     assert all(r.fresh and not r.fitting for r in fresh)
+    # The newest is never fitted; the spent ones are, by `calibrate`, on top of the fitting part.
+    assert FRESH_FILES[-1] not in FITTED_FRESH
+    assert set(FITTED_FRESH) < set(FRESH_FILES)
     others = {r.text for r in shipped_labelled()} | {
         r.text for other in FRESH_FILES if other != name for r in shipped_fresh(other)
     }
@@ -111,19 +115,11 @@ MIN_SHOWN_FOR_KAPPA = 10
 @pytest.mark.parametrize(
     "name",
     [
-        # Tuned on since it was scored once (88% of its deflections caught then).
+        # Each scored once (88%, then 83% of their deflections caught), then tuned and fitted on.
         "fresh_replies_2.txt",
-        # The test of the current rules, scored once after they were committed (7bbf6f3):
-        # recall 0.83 (30 of 36), deflection kappa 0.53. Not met; strict, so it fails the day
-        # it passes and this mark must go.
-        pytest.param(
-            "fresh_replies_3.txt",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 14's 90% deflection recall not met on the newest fresh set: "
-                "0.83 (30 of 36) with rubric 2026-12-01.6, docs/roleplay.md",
-            ),
-        ),
+        "fresh_replies_3.txt",
+        # The test of the current rules and cues, written and committed before them (b2900b1).
+        "fresh_replies_4.txt",
     ],
 )
 def test_later_fresh_sets_catch_deflections_and_reach_two_observers(
@@ -131,8 +127,8 @@ def test_later_fresh_sets_catch_deflections_and_reach_two_observers(
 ) -> None:
     """On each later fresh set: at least 90% of deflections caught (issue 14), and kappa at
     least 0.6 for each behaviour shown in at least 10 of its replies. The newest set was written
-    before the last change to the rules; the older ones have since been tuned on
-    (docs/roleplay.md). `followthrough roleplay evaluate` prints every figure."""
+    before the last change to the rules and cues; the older ones have since been tuned and
+    fitted on (docs/roleplay.md). `followthrough roleplay evaluate` prints every figure."""
     rows = agreements(score_all(shipped_fresh(name), model), model.rubric)
     deflection = next(r for r in rows if r.behaviour is Behaviour.DEFLECTS)
     assert deflection.labelled >= 30

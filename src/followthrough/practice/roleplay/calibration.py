@@ -3,10 +3,11 @@
 A fixed quarter of the set is held out from fitting: a reply is held out when the CRC-32 of its
 text is divisible by 4 (stable across runs and machines, and independent of its labels). Replies
 after a '# @fresh' line were written after the phrase rules of their time and are kept out of
-fitting too ("fresh 1"). Later fresh sets are files of their own (`data/fresh_replies_2.txt`,
-`data/fresh_replies_3.txt`: "fresh 2", "fresh 3"), each written and committed before the rules
-were changed in answer to the one before it, and never fitted. The learned cues are fitted on
-the fitting part; the report gives agreement on each part.
+fitting too ("fresh 1"). Later fresh sets are files of their own (`data/fresh_replies_N.txt`:
+"fresh 2", "fresh 3", ...), each written and committed before the rules were changed in answer
+to the one before it. Once a fresh set has been scored and the rules changed for it, it is spent
+(FITTED_FRESH): the learned cues are fitted on the fitting part and the spent sets; the newest
+set is never fitted. The report gives agreement on each part.
 """
 
 from __future__ import annotations
@@ -104,8 +105,10 @@ def shipped_labelled() -> list[LabelledReply]:
     return read_labelled(text)
 
 
-# The fresh sets after the labelled set's own, oldest first: "fresh 2", "fresh 3".
-FRESH_FILES = ("fresh_replies_2.txt", "fresh_replies_3.txt")
+# The fresh sets after the labelled set's own, oldest first: "fresh 2", "fresh 3", ...
+FRESH_FILES = ("fresh_replies_2.txt", "fresh_replies_3.txt", "fresh_replies_4.txt")
+# Those scored once and tuned on since: the learned cues are fitted on them too.
+FITTED_FRESH = ("fresh_replies_2.txt", "fresh_replies_3.txt")
 
 
 def shipped_fresh(name: str) -> list[LabelledReply]:

@@ -157,13 +157,19 @@ def calibrate(
         bool, typer.Option("--write", help="Write the fitted cues into the package.")
     ] = False,
 ) -> None:
-    """Fit the learned cues on the fitting part of the labelled set (cross-validated), then
-    report agreement on every part with them."""
+    """Fit the learned cues on the fitting part of the labelled set and the spent fresh sets
+    (cross-validated), then report agreement on every part with them."""
     replies = _labelled(labelled)
     rubric = default_rubric()
-    console = Console(width=120)
+    console = Console(width=170)
     phrases_only = prepare(rubric, load_embedder())
-    fitting = [reply for reply in replies if reply.fitting]
+    # The fitting part, and the fresh sets spent on tuning the rules (with the shipped set only).
+    spent = (
+        []
+        if labelled
+        else [r for n in calibration.FITTED_FRESH for r in calibration.shipped_fresh(n)]
+    )
+    fitting = [reply for reply in replies if reply.fitting] + spent
     items = calibration.prepare_replies(fitting, phrases_only)
     learned, choices = calibration.fit_learned(items, rubric)
     table = Table(title=f"Learned cues, cross-validated on {len(fitting)} fitting replies")

@@ -76,6 +76,7 @@ SARCASM = re.compile(
     r"like I(?:'ve| have) got all day|of course,? because|whatever you say|"
     r"obviously I(?:'ll| will) just|sure thing,? your majesty|"
     r"oh,? (?:yes|yeah|absolutely|right),? (?:because|I'?ll|of course)|"
+    r"oh,? (?:wonderful|lovely|brilliant|marvellous|fantastic),|"
     # "I'll just wave a magic wand, shall I?"
     r"just [^.?!]{3,60},? shall I)\b",
     re.IGNORECASE,
@@ -123,20 +124,23 @@ _TEAM = (
 )
 _ROLE = (
     r"(?:supplier|garage|broker|(?:loss )?adjuster|surveyor|supervisor|(?:line )?manager|panel|"
-    r"team lead(?:er)?|director|regulator|night shift|night team|day team|"
+    r"team lead(?:er)?|director|regulator|night shift|night team|day team|switchboard|"
     r"other team|other department|other shift)s?"
 )
 PARTY = (
     rf"(?:(?:the )?{_TEAM}|(?:the|your|your own|their|their own|a|an|that)\s+(?:\w+ )?{_ROLE}|"
     r"(?:another|a different|the other|the right|the relevant|a separate|the proper) "
     r"(?:team|department|desk|unit|people|person|line|number|office|section|lot)|"
-    r"the (?:\w+ ){0,2}(?:team|department|desk|helpline|hub|inbox|line|lot|unit|side)\b(?! (?:meeting|together))|"
+    r"the (?:\w+ ){0,2}(?:team|department|desk|helpline|hub|inbox|line|lot|unit|side|number)\b(?! (?:meeting|together))|"
+    r"(?:[\w]+'s|the (?:next|morning|evening|late|early|night)) shift|"
     r"(?:the|a) (?:shared|general|main) (?:inbox|mailbox|line|number)|the website|the portal|"
     r"some(?:one|body) else|whoever \w+(?: \w+){0,2})"
 )
 # Said sarcastically, these mean the opposite: "obviously part of my job" means it is not.
 SARCASTIC_OWNING = re.compile(
-    r"\b(?:part of )?my (?:job|problem|department|responsibility)\b",
+    r"\b(?:part of )?my (?:job|problem|department|responsibility)\b|"
+    # Rubric 2026-12-01.7: "drop my own queue and fix theirs", "underwriting's mix-ups".
+    r"\bfix theirs\b|\b(?:their|[\w]+'s) (?:mess|mix-?ups?|mistakes?|backlog)\b",
     re.IGNORECASE,
 )
 QUESTION_OPENING = re.compile(
@@ -264,6 +268,11 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bmy (\w+'s )?(mistake|fault)\b",
             r"\b(stay|keep) (on|with|at) (it|this|that|the \w+) until\b",
             r"\bI('ll| will) (speak to|talk to|ring|call|chase|sort|find|get)\b[^.?!]{0,30}\bfor you\b",
+            # Rubric 2026-12-01.7, from the third fresh set (after it was scored once).
+            r"\b(so|and|but|then) I('ll| will) do (it|that)\b|^I('ll| will) do (it|that)[.!]?$",
+            r"\bI('ve| have) got (it|this)(,|\.|!|$| covered| from here)",
+            r"\bI('ve| have) (already )?(asked|told|chased|rung|called|spoken to) (them|\w+) (to|for you|about)\b",
+            r"\bif I (came|come|went|go) (with you|along)\b",
         ),
         examples=(
             "Leave it with me, I will sort it out myself.",
@@ -373,6 +382,9 @@ BEHAVIOURS: tuple[BehaviourRule, ...] = (
             r"\bpass(?:ing)? on (?:the |a |your )?message\b|\bcan'?t promise (?:any ?one|some ?one|any ?body|they) will\b",
             rf"\b(?:she|he|they|the customer)(?:'ll| will|'d| would)? (?:have|need) to (?:write to|call|ring|ask|contact|speak to|talk to|email|go to|raise it with|chase|complain to)\s+{PARTY}",
             rf"\b(?:is|are|sits|lies|rests) (?:really |all |now )?(?:on|with|up to|down to) {PARTY}",
+            # Rubric 2026-12-01.7, from the third fresh set's misses (after it was scored once).
+            r"\b(?:down to|up to|for) (?:the customer|the policyholder|the claimant|you|them) to (?:chase|sort|ring|call|contact|deal with|follow (?:it )?up)\b",
+            r"\bnot the (?:right|best) (?:person|people|team|desk|department)\b",
             r"\bno point (?:chasing|asking|ringing|calling|emailing|arguing with) (?:me|us)\b",
             r"\bI(?:'ve| have)? (?:passed|sent|handed|forwarded|referred) (?:it|this|that|your \w+)(?: on| over)? (?:to|over to)\b",
             r"\b(?:I|we) only (?:handle|do|deal with|cover|look after|process|log|take) \w+",
@@ -530,4 +542,4 @@ def default_rubric() -> Rubric:
 
 
 # Raised whenever a cue, an example or the scoring changes, so attempts say which rubric scored them.
-RUBRIC_VERSION = "2026-12-01.6"
+RUBRIC_VERSION = "2026-12-01.7"
