@@ -12,8 +12,11 @@ import pytest
 
 from followthrough.db import Database
 from followthrough.learning import service as learning
+from followthrough.practice.roleplay import scoring
+from followthrough.practice.roleplay.embedding import WordLlamaEmbedder, load_embedder
 from tests.conftest import T0, Clock, LiveServer
 from tests.factories import World
+from tests.practice.roleplay.test_model_loading import OpenTransactions
 
 PROBLEM = "application/problem+json"
 REPLY = "That sounds really stressful. What does Mr Patel need from us now?"
@@ -243,3 +246,29 @@ def test_the_description_documents_the_live_routes(live_server: LiveServer) -> N
         assert statuses <= set(responses), (path, method, sorted(responses))
         for status in statuses - {"200", "201"}:
             assert "application/problem+json" in responses[status]["content"], (path, status)
+
+
+def test_the_first_scored_answer_loads_the_scorer_with_no_transaction_open(
+    api: dict[str, httpx.Client], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = api["lee"].post("/roleplay/live", json={"scenario": "bad-day"}).json()["code"]
+    joined = api["asha"].post(
+        "/roleplay/live/join", json={"code": code, "group": 1, "role": "participant"}
+    )
+    assert joined.status_code == 200, joined.text
+    live_id = joined.json()["id"]
+    assert api["asha"].post(f"/roleplay/live/{live_id}/turns", json={"choice": 0}).is_success
+    transactions = OpenTransactions(db)
+    open_while_loading: list[int] = []
+
+    def loading() -> WordLlamaEmbedder:
+        open_while_loading.append(transactions.count)
+        return load_embedder()
+
+    # As in a process that has not scored anything yet.
+    monkeypatch.setattr(scoring, "_shipped", [])
+    monkeypatch.setattr(scoring, "load_embedder", loading)
+    reply = api["asha"].post(f"/roleplay/live/{live_id}/turns", json={"text": "What happened?"})
+    assert reply.status_code == 201, reply.text
+    assert open_while_loading == [0]
+    assert transactions.count == 0

@@ -23,8 +23,8 @@ from followthrough.practice.roleplay import live_rules, live_service
 from followthrough.practice.roleplay.api import StepOut, TurnOut, step_out, turn_out
 from followthrough.practice.roleplay.live_models import LiveMark, LiveMember, LiveSession
 from followthrough.practice.roleplay.rubric import Block
-from followthrough.practice.roleplay.scoring import shipped_model
 from followthrough.practice.roleplay.service import MAX_REPLY
+from followthrough.practice.roleplay.web import ShippedScorer
 from followthrough.web.deps import CurrentActor, DbSession, Now, UnitOfWorkRoute
 from followthrough.web.schemas import Input
 
@@ -306,7 +306,9 @@ def open_session(body: OpenIn, session: DbSession, actor: CurrentActor, now: Now
 
 
 @router.post("/join", summary="Join a session with its code, in a group and a role")
-def join(body: JoinIn, session: DbSession, actor: CurrentActor, now: Now) -> LiveSessionOut:
+def join(
+    body: JoinIn, session: DbSession, actor: CurrentActor, now: Now, model: ShippedScorer
+) -> LiveSessionOut:
     """One participant and at most one character's player per group (409 naming `role` when
     taken); observers are many. Joining again in the same group and role changes nothing."""
     live = live_service.join(
@@ -315,7 +317,7 @@ def join(body: JoinIn, session: DbSession, actor: CurrentActor, now: Now) -> Liv
         body.code,
         str(body.group),
         body.role,
-        shipped_model(),
+        model,
         now,
     )
     return _state(session, live, actor)
@@ -333,7 +335,12 @@ def session_state(live_id: Id, session: DbSession, actor: CurrentActor) -> LiveS
     "/{live_id}/turns", status_code=201, summary="The group's participant answers the character"
 )
 def take_turn(
-    live_id: Id, body: LiveTurnIn, session: DbSession, actor: CurrentActor, now: Now
+    live_id: Id,
+    body: LiveTurnIn,
+    session: DbSession,
+    actor: CurrentActor,
+    now: Now,
+    model: ShippedScorer,
 ) -> TurnOut:
     """`choice` at a choice step, `text` at a reply step (scored on the rubric)."""
     live = live_service.visible_session(session, actor.person_id, live_id)
@@ -346,7 +353,7 @@ def take_turn(
         body.choice,
         body.text or "",
         body.turn,
-        shipped_model(),
+        model,
         now,
     )
     return turn_out(turn)
