@@ -304,6 +304,12 @@ def decay_factor(age: timedelta, half_life: timedelta) -> float:
     return float(0.5 ** (max(age.total_seconds(), 0.0) / half_life.total_seconds()))
 
 
+def trust_score(positive: float, negative: float) -> float:
+    """The beta reputation's score from `positive` and `negative` evidence: the mean of
+    Beta(positive + 1, negative + 1), 1/2 with no evidence."""
+    return (positive + 1) / (positive + negative + 2)
+
+
 def trust_of(
     interactions: Iterable[Interaction],
     now: datetime,
@@ -324,9 +330,7 @@ def trust_of(
             s += weight
     tail = (1 - confidence) / 2
     low, high = _beta_quantiles([tail, 1 - tail], r + 1, s + 1)
-    return Trust(
-        positive=r, negative=s, score=(r + 1) / (r + s + 2), low=float(low), high=float(high)
-    )
+    return Trust(positive=r, negative=s, score=trust_score(r, s), low=float(low), high=float(high))
 
 
 def _beta_quantiles(q: Any, a: Any, b: Any) -> Any:
@@ -361,7 +365,7 @@ def trust_series(
         Trust(
             float(r[k]),
             float(s[k]),
-            float((r[k] + 1) / (r[k] + s[k] + 2)),
+            trust_score(float(r[k]), float(s[k])),
             float(low[k]),
             float(high[k]),
         )

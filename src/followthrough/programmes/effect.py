@@ -1,7 +1,7 @@
 """Did the buddy programme change anything between departments? The departments that took
-part (from their first round) against those not (yet) in it, on bounce rate and time to
-accept an offer: Insight's difference-in-differences report at the department level, never
-worked out again here."""
+part (from their first round) against those not (yet) in it, on relationship health with the
+other departments, bounce rate and time to accept an offer: Insight's difference-in-differences
+report at the department level, never worked out again here."""
 
 from __future__ import annotations
 
@@ -11,14 +11,20 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followthrough.insight.effect import OUTCOME_NAMES, OutcomeEffect, programme_effect
+from followthrough.insight.effect import (
+    OUTCOME_NAMES,
+    RELATIONSHIP_HEALTH,
+    OutcomeEffect,
+    programme_effect,
+)
 from followthrough.insight.sql import home_teams
 from followthrough.org.models import Department, Team
 from followthrough.programmes import effect_rules
 from followthrough.programmes.models import BuddyAssignment, BuddyRound
 
-# The measures the buddy programme is meant to move: fewer requests sent back, faster accepts.
-OUTCOMES = (OUTCOME_NAMES["bounce_rate"], OUTCOME_NAMES["accept_hours"])
+# The measures the buddy programme is meant to move: better relations with the other
+# departments, fewer requests sent back, faster accepts.
+OUTCOMES = (RELATIONSHIP_HEALTH, OUTCOME_NAMES["bounce_rate"], OUTCOME_NAMES["accept_hours"])
 
 
 @dataclass(frozen=True)
