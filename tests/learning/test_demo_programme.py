@@ -1,6 +1,7 @@
 """The demo company's training programme: the communication module rolled out in waves, with an
-effect built into the generated history that the effect report recovers — and, in a variant
-without it, reports as "no effect shown"."""
+effect built into the generated history. That the effect report recovers it (and says "no
+effect shown" on the demo without it) is checked with the buddy programme's on the same two
+full demos, in tests/demo/test_programme_effects.py."""
 
 from __future__ import annotations
 
@@ -14,10 +15,8 @@ from sqlalchemy import func, select
 from followthrough.db import Database
 from followthrough.demo import company as demo_company
 from followthrough.demo.generator import build_demo
-from followthrough.demo.history import END, START
-from followthrough.demo.programme import LIFT, WAVES, Rollout, plan_rollout
-from followthrough.insight.effect import OutcomeEffect
-from followthrough.learning import service
+from followthrough.demo.history import START
+from followthrough.demo.programme import WAVES, Rollout, plan_rollout
 from followthrough.learning.models import CohortMember, LearningCohort, LearningModule
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -72,48 +71,3 @@ def test_the_small_demo_writes_the_waves_through_the_programme(tmp_path: Path) -
             assert completed == len(plan_rollout(_company(), START).completed)
     finally:
         database.dispose()
-
-
-def _report(tmp_path: Path, lift: float) -> dict[str, OutcomeEffect]:
-    url = f"sqlite:///{tmp_path / f'demo-{lift}.sqlite3'}"
-    build_demo(url, seed=2026, console=Console(quiet=True), programme_lift=lift)
-    database = Database(url)
-    try:
-        with database.unit_of_work(readonly=True) as session:
-            module = session.scalar(
-                select(LearningModule.id).where(LearningModule.name == "Communication")
-            )
-            assert module is not None
-            report = service.effect_report(session, module, "person", END)
-    finally:
-        database.dispose()
-    return {o.outcome.name: o for o in report.outcomes}
-
-
-def _built_in(lift: float, chance: str) -> float:
-    """The effect built in, on average over the people who completed: each keeps `lift` of what
-    they would otherwise have missed, 1 - their team's usual chance."""
-    specs = {t.key: t for t in demo_company.TEAMS}
-    home: dict[str, str] = {}
-    for team in demo_company.TEAMS:
-        for handle in _everyone(team):
-            home.setdefault(handle, team.key)
-    completed = plan_rollout(_company(), START, lift=lift).completed
-    misses = [1.0 - getattr(specs[home[h]].behaviour, chance) for h in completed]
-    return lift * sum(misses) / len(misses)
-
-
-@pytest.mark.slow
-def test_the_effect_report_recovers_the_demo_effect_and_no_effect_without_it(
-    tmp_path: Path,
-) -> None:
-    """The full demo (20,000 requests), once with the programme's effect and once without."""
-    found = _report(tmp_path, LIFT)
-    for name, chance in (("updates_on_time", "diligence"), ("promises_kept", "keep")):
-        outcome = found[name]
-        assert outcome.verdict == "better", outcome.summary
-        assert outcome.overall is not None
-        assert outcome.overall.low <= _built_in(LIFT, chance) <= outcome.overall.high
-    without = _report(tmp_path, 0.0)
-    for name in ("updates_on_time", "promises_kept"):
-        assert without[name].verdict == "no effect shown", without[name].summary

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from followthrough.db import Base, Database, make_engine, normalise_url
+from followthrough.demo import buddies
 from followthrough.demo.company import Company, write_company
 from followthrough.demo.history import END, START, simulate
 from followthrough.demo.programme import LIFT, plan_rollout, write_programme
@@ -148,11 +149,14 @@ def build_demo(
     seed: int = 2026,
     console: Console,
     programme_lift: float = LIFT,
+    buddy_effect: float = buddies.EFFECT,
 ) -> None:
     """Re-create the database as the demo insurer with about `requests` requests of history
     ending at END, the story played through the real services, and fresh timescales. The
     training programme's communication module is rolled out in waves; `programme_lift` is the
-    share of would-be broken promises its completers keep afterwards (0: no effect)."""
+    share of would-be broken promises its completers keep afterwards (0: no effect). The
+    departments join the buddy programme in waves; `buddy_effect` is the share of their time to
+    accept other departments' requests, and of their bounces back, they save (0: no effect)."""
     started = time.perf_counter()
     rng = random.Random(seed)
     reset_database(database_url)
@@ -170,12 +174,14 @@ def build_demo(
             company = write_company(session, demo_password_hash(seed))
             simulating = progress.add_task("Simulating", total=None)
             rollout = plan_rollout(company, START, lift=programme_lift)
+            buddy_plan = buddies.plan_buddies(START, END, effect=buddy_effect)
             history = simulate(
                 company,
                 rng,
                 requests,
                 tick=lambda: progress.advance(simulating),
                 rollout=rollout,
+                buddies=buddy_plan,
             )
             progress.update(
                 simulating, total=len(history.requests), completed=len(history.requests)
@@ -185,6 +191,7 @@ def build_demo(
             restart_sequences(session)
             story = play_story(session, company)
             write_programme(session, company, rollout)
+            buddies.write_buddies(session, company, buddy_plan, END, seed)
             _refresh_timescales(session, progress)
             summary = Summary(_counts(session), story)
     finally:

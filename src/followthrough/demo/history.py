@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from followthrough.demo import texts
+from followthrough.demo.buddies import BuddyPlan
 from followthrough.demo.company import Company, ServiceSpec
 from followthrough.demo.programme import Rollout
 from followthrough.org.rules import (
@@ -578,6 +579,13 @@ class Life:
     def pass_hours(self, hours: float, diligence: float | None = None) -> None:
         self.pass_until(self.later(hours), diligence)
 
+    def accept_median(self, hours: float, team: str, from_team: str) -> float:
+        """The median time `team` takes to accept a request from `from_team`, usually `hours`.
+        The buddy programme's built-in effect: a department in it accepts sooner."""
+        if self.world.buddies is None:
+            return hours
+        return hours * self.world.buddies.accept_share(team, from_team, self.cursor)
+
     # -- what people do, through the lifecycle ---------------------------------------------------
 
     def open(self, cases: list[CaseRecord]) -> None:
@@ -1004,7 +1012,11 @@ class Life:
         r, rng = self.r, self.rng
         team = r.team
         behaviour = self.company.team_specs[team].behaviour
-        accept_median = self.targets().accept_hours * behaviour.accept_factor
+        accept_median = self.accept_median(
+            self.targets().accept_hours * behaviour.accept_factor,
+            team,
+            self.company.home_team[r.requester],
+        )
         intake = self.offers[0]
         if rng.random() < behaviour.direct_offer:
             duty = self.company.duty_owner(team)
@@ -1052,7 +1064,8 @@ class Life:
             note = rng.choice(texts.TRIAGE_NOTES).format(team=self.team_name(target))
             offer = self.offer(router, target, None, note, self.cursor)
         behaviour = self.company.team_specs[target].behaviour
-        self.reach(self.later(_lognormal(rng, 4.0 * behaviour.accept_factor), target))
+        accept_median = self.accept_median(4.0 * behaviour.accept_factor, target, r.team)
+        self.reach(self.later(_lognormal(rng, accept_median), target))
         self.accept(self.member(target, exclude=(r.requester,)), offer, self.cursor)
 
     def _file_under_intended(self) -> None:
@@ -1115,7 +1128,9 @@ class Life:
         note = rng.choice(texts.HANDOFF_NOTES).format(team=self.team_name(other))
         offer = self.offer(r.owner, other, None, note, self.cursor)
         other_behaviour = self.company.team_specs[other].behaviour
-        accept_median = self.targets().accept_hours * other_behaviour.accept_factor
+        accept_median = self.accept_median(
+            self.targets().accept_hours * other_behaviour.accept_factor, other, home
+        )
         self.pass_until(self.later(_lognormal(rng, accept_median), other))
         if rng.random() < other_behaviour.decline * 2:
             reason = rng.choice(texts.DECLINE_TO_TEAM).format(team=self.team_name(home))
@@ -1123,18 +1138,18 @@ class Life:
             return
         self.accept(self.member(other, exclude=(r.requester,)), offer, self.cursor)
         bounce = max(self.company.team_specs[home].behaviour.bounce, other_behaviour.bounce)
+        if self.world.buddies is not None:
+            bounce = self.world.buddies.bounce_chance(other, home, bounce, self.cursor)
         if rng.random() < bounce:
             self.pass_hours(_lognormal(rng, 3.0))
             name = self.team_name(home)
             note = rng.choice(texts.BOUNCE_NOTES).format(team=name, a_team=texts.with_article(name))
             back = self.offer(r.owner, home, None, note, self.cursor)
             home_behaviour = self.company.team_specs[home].behaviour
-            self.pass_until(
-                self.later(
-                    _lognormal(rng, self.targets().accept_hours * home_behaviour.accept_factor),
-                    home,
-                )
+            accept_median = self.accept_median(
+                self.targets().accept_hours * home_behaviour.accept_factor, home, other
             )
+            self.pass_until(self.later(_lognormal(rng, accept_median), home))
             self.accept(self.member(home, exclude=(r.requester,)), back, self.cursor)
 
     def _sub_request(self) -> None:
@@ -1288,9 +1303,11 @@ class Simulation:
         *,
         record_actions: bool = False,
         rollout: Rollout | None = None,
+        buddies: BuddyPlan | None = None,
     ) -> None:
         self.company = company
         self.rollout = rollout
+        self.buddies = buddies
         self.rng = rng
         self.history = History()
         self.record_actions = record_actions
@@ -1482,7 +1499,10 @@ def simulate(
     *,
     record_actions: bool = False,
     rollout: Rollout | None = None,
+    buddies: BuddyPlan | None = None,
 ) -> History:
     """About `requests` requests (sub-requests included) opened over the six months before END."""
-    simulation = Simulation(company, rng, requests, record_actions=record_actions, rollout=rollout)
+    simulation = Simulation(
+        company, rng, requests, record_actions=record_actions, rollout=rollout, buddies=buddies
+    )
     return simulation.run(tick)
