@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from followthrough.db import Base, Database
 from followthrough.demo.generator import DEMO_PASSWORD, build_demo
@@ -24,6 +24,8 @@ from followthrough.org.models import Department, Person, Service, Team
 from followthrough.promises.models import Promise
 from followthrough.requests import rules
 from followthrough.requests.models import PathStep, Request
+from followthrough.search.documents import rebuild_documents
+from followthrough.search.models import RequestSearch
 from followthrough.sweeper.service import sweep
 
 SMALL = 400
@@ -143,6 +145,29 @@ def test_about_the_requested_number_of_requests_is_written(demo: Database) -> No
         latest = session.scalar(select(func.max(Event.at)))
         assert latest is not None
         assert latest <= END
+
+
+def test_every_request_has_the_search_document_the_triggers_would_keep(demo: Database) -> None:
+    """The history is written with the search triggers off and its documents made after it; the
+    story and the programmes then write through the services with the triggers back on."""
+    documents = select(
+        RequestSearch.request_id,
+        RequestSearch.title,
+        RequestSearch.body,
+        RequestSearch.cases,
+        RequestSearch.scope,
+    ).order_by(RequestSearch.request_id)
+    with demo.engine.connect() as connection:
+        written = connection.execute(documents).all()
+        requests = connection.scalars(select(Request.id).order_by(Request.id)).all()
+        # Made again from nothing by the triggers' definition (held equal to the triggers by
+        # tests/search/test_scope.py), then rolled back.
+        connection.execute(delete(RequestSearch))
+        rebuild_documents(connection)
+        remade = connection.execute(documents).all()
+        connection.rollback()
+    assert [row.request_id for row in written] == requests
+    assert written == remade
 
 
 def test_every_request_has_exactly_one_owner_who_exists(demo: Database) -> None:
