@@ -200,6 +200,19 @@ def relationship_health(
     return sorted(result, key=lambda p: (p.trust.score, p.experienced_by_name))
 
 
+def trust_scores(
+    session: Session, now: datetime, *, half_life: timedelta = HALF_LIFE
+) -> dict[tuple[int, int], float]:
+    """Every ordered team pair's trust score at `now`, the one `relationship_health` shows
+    (the same evidence), without its interval or trend: what the buddy pairing weighs, at a
+    fraction of the work (no Beta quantiles)."""
+    start = now - TREND_STEP * (TREND_POINTS - 1) - half_life * LOOKBACK_HALF_LIVES
+    return {
+        pair: rules.trust_score(*rules.decayed_evidence(interactions, now, half_life))
+        for pair, interactions in _interactions(interaction_counts(session, start, now)).items()
+    }
+
+
 def pair_health(
     session: Session, now: datetime, a: int, b: int, *, half_life: timedelta = HALF_LIFE
 ) -> PairHealth | None:

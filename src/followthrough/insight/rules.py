@@ -310,15 +310,11 @@ def trust_score(positive: float, negative: float) -> float:
     return (positive + 1) / (positive + negative + 2)
 
 
-def trust_of(
-    interactions: Iterable[Interaction],
-    now: datetime,
-    half_life: timedelta,
-    confidence: float = 0.9,
-) -> Trust:
-    """Jøsang-Ismail beta reputation with forgetting: evidence fades by half every half-life;
-    the score is the mean (r + 1) / (r + s + 2), the interval the central `confidence` of the
-    Beta(r + 1, s + 1) distribution. Interactions after `now` are ignored."""
+def decayed_evidence(
+    interactions: Iterable[Interaction], now: datetime, half_life: timedelta
+) -> tuple[float, float]:
+    """The positive and negative evidence (r, s) at `now`: each interaction's weight, halved
+    every half-life of its age; interactions after `now` are ignored."""
     r = s = 0.0
     for interaction in interactions:
         if interaction.at > now:
@@ -328,6 +324,19 @@ def trust_of(
             r += weight
         else:
             s += weight
+    return r, s
+
+
+def trust_of(
+    interactions: Iterable[Interaction],
+    now: datetime,
+    half_life: timedelta,
+    confidence: float = 0.9,
+) -> Trust:
+    """Jøsang-Ismail beta reputation with forgetting: evidence fades by half every half-life;
+    the score is the mean (r + 1) / (r + s + 2), the interval the central `confidence` of the
+    Beta(r + 1, s + 1) distribution. Interactions after `now` are ignored."""
+    r, s = decayed_evidence(interactions, now, half_life)
     tail = (1 - confidence) / 2
     low, high = _beta_quantiles([tail, 1 - tail], r + 1, s + 1)
     return Trust(positive=r, negative=s, score=trust_score(r, s), low=float(low), high=float(high))

@@ -328,6 +328,26 @@ def offer_answers(session: Session, start: datetime, end: datetime) -> list[Offe
     return result
 
 
+def bounced_requests(
+    session: Session, start: datetime, end: datetime, org: Org
+) -> dict[tuple[int, int], set[int]]:
+    """The requests sent back in [start, end), per department pair (the department it came
+    back to, the department that sent it back): a pair's bounces in the silo map."""
+    department = org.department_of
+    bounced: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for request_id, back_to, sent_back_by in session.execute(
+        select(Event.request_id, Event.team_id, Event.other_team_id).where(
+            Event.kind == EventKind.ACCEPTED,
+            Event.payload[BOUNCE].as_boolean().is_(True),
+            *_in(Event.at, start, end),
+        )
+    ):
+        if request_id is None or back_to is None or sent_back_by is None:
+            continue
+        bounced[(department[back_to], department[sent_back_by])].add(request_id)
+    return bounced
+
+
 def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> list[PairFigures]:
     department = org.department_of
     accepted: dict[tuple[int, int], list[float]] = defaultdict(list)
@@ -391,18 +411,7 @@ def _pair_rows(session: Session, start: datetime, end: datetime, org: Org) -> li
     ):
         if source is not None and target is not None and source != target:
             handoffs[(department[source], department[target])] += n
-    bounce_rows = session.execute(
-        select(Event.request_id, Event.team_id, Event.other_team_id).where(
-            Event.kind == EventKind.ACCEPTED,
-            Event.payload[BOUNCE].as_boolean().is_(True),
-            *_in(Event.at, start, end),
-        )
-    )
-    bounced: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for request_id, back_to, sent_back_by in bounce_rows:
-        if request_id is None or back_to is None or sent_back_by is None:
-            continue
-        bounced[(department[back_to], department[sent_back_by])].add(request_id)
+    bounced = bounced_requests(session, start, end, org)
 
     # Extra duration: mean time to resolve of requests handed A→B that bounced, minus those
     # handed A→B that did not.

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from followthrough.errors import InvalidInput, NotFound
-from followthrough.insight.health import relationship_health
-from followthrough.insight.silo import load_org, silo_map
+from followthrough.insight.health import trust_scores
+from followthrough.insight.silo import bounced_requests, load_org
 from followthrough.insight.sql import home_teams
 from followthrough.notify.service import notify
 from followthrough.org.models import Department, Holiday, Person, Team
@@ -51,15 +51,17 @@ def department_friction(session: Session, now: datetime) -> dict[tuple[int, int]
     """Friction per department pair from Insight's relationship health and silo map."""
     org = load_org(session)
     trust: dict[tuple[int, int], list[float]] = defaultdict(list)
-    for pair in relationship_health(session, now):
-        a = org.department_of.get(pair.experienced_by)
-        b = org.department_of.get(pair.experience_of)
+    for (a_team, b_team), score in sorted(trust_scores(session, now).items()):
+        a = org.department_of.get(a_team)
+        b = org.department_of.get(b_team)
         if a is not None and b is not None and a != b:
-            trust[rules.unordered(a, b)].append(pair.trust.score)
+            trust[rules.unordered(a, b)].append(score)
     bounces: dict[tuple[int, int], int] = defaultdict(int)
-    for row in silo_map(session, now - FRICTION_WINDOW, now).pairs:
-        if row.source != row.target:
-            bounces[rules.unordered(row.source, row.target)] += row.bounces
+    for (a, b), requests in sorted(
+        bounced_requests(session, now - FRICTION_WINDOW, now, org).items()
+    ):
+        if a != b:
+            bounces[rules.unordered(a, b)] += len(requests)
     evidence = {
         pair: rules.PairEvidence(tuple(trust.get(pair, ())), bounces.get(pair, 0))
         for pair in set(trust) | set(bounces)
