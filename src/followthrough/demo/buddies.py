@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from followthrough.demo.company import TEAMS, Company
 from followthrough.programmes import service as buddies
 from followthrough.programmes.models import BuddyAssignment
+from followthrough.programmes.scheduled import ROUND_EVERY
 
 # The share of the time to accept another department's request, and of the bounces back to
 # another department, that a department saves once it is in the programme.
@@ -35,10 +36,6 @@ DEPARTMENT_WAVES: dict[str, int] = {
     "Finance": 13,
     "IT": 17,
 }
-# The demo company pairs a round every four weeks, on the waves' weeks (the scheduler's default
-# is two): a round reads the silo map of the history so far, and half as many rounds keep the
-# demo's build time within a tenth of what it was without the programme.
-ROUND_EVERY = timedelta(weeks=4)
 # People opt in this long before their department's first round.
 OPT_IN_BEFORE = timedelta(days=2)
 # Every seventh person asks for a trio.
@@ -82,7 +79,7 @@ class BuddyPlan:
 
 
 def round_times(first: datetime, end: datetime) -> list[datetime]:
-    """A round every ROUND_EVERY from `first` until `end`."""
+    """A round every ROUND_EVERY (the scheduler's two weeks) from `first` until `end`."""
     times = []
     at = first
     while at < end:
