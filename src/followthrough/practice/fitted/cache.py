@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 # The window the page and the game fit on: this many days up to the start of the current hour.
 HISTORY_DAYS = 120
-# Calibration rounds of the pages' fit (the command line's uses fit.CALIBRATION_ROUNDS): three
-# bring every team of the demo within a few percent of its own months.
+# Calibration rounds of the pages' fit, as the what-if page has always used (the command line
+# uses fit.CALIBRATION_ROUNDS, four: a third more simulation).
 ROUNDS = 3
 # Versions kept: the current one and a few before it (a lead comparing changes, other windows).
 KEPT = 8
