@@ -7,21 +7,25 @@ fitted period a few times), timed on the last FIT_DAYS days, the window the what
 game fit on. The calibration grows with the requests in the window, not with the rows stored:
 the whole two years would simulate about 12 million requests four times over.
 
-The bulk databases are the Insight bench's (bench/bulk.py) with only the events every request
-needs (opened, offered, accepted…), reused when they are there; loading 10M events as the
-Insight bench does took longer than a session.
+The bulk databases are bench/bulk.py's rows with only the events every request needs (opened,
+offered, accepted…), in databases of this bench's own, reused when they are there. They are
+loaded with the search triggers off (each bulk row would otherwise index itself, one row at a
+time: the Insight bench's load ran for hours): the fit reads no search table.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import timedelta
 
+import psycopg
 from rich.console import Console
 from rich.table import Table
 
 from bench import bulk, insight
 from followthrough.db import Database
+from followthrough.migrate import upgrade
 from followthrough.practice.fitted.fit import fit
 from followthrough.practice.fitted.history import read_history
 
@@ -32,8 +36,67 @@ FIT_DAYS = 120
 EVENTS = 0
 
 
+def _load_without_search(url: str, requests: int, events: int, console: Console) -> None:
+    """bulk.load with the triggers on the bulk tables off (SQLite has no switch: they are
+    dropped and made again afterwards); the search tables stay empty."""
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            names = ",".join("?" * len(bulk.BULK_TABLES))
+            triggers = conn.execute(
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({names})",
+                bulk.BULK_TABLES,
+            ).fetchall()
+            for name, _ in triggers:
+                conn.execute(f'DROP TRIGGER "{name}"')
+        conn.close()
+        bulk.load(url, requests, events, console=console)
+        with sqlite3.connect(path) as conn:
+            for _, sql in triggers:
+                conn.execute(sql)
+        conn.close()
+        return
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table in bulk.BULK_TABLES:
+            conn.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
+    bulk.load(url, requests, events, console=console)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table in bulk.BULK_TABLES:
+            conn.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
+
+
+def database_for(
+    backend: str, requests: int, events: int, console: Console
+) -> tuple[str, float | None]:
+    """This bench's bulk database: reused when it holds `requests` requests, else loaded."""
+    if backend == "sqlite":
+        insight.OUT.mkdir(exist_ok=True)
+        path = insight.OUT / f"fitted-{requests}-{events}.sqlite3"
+        url = f"sqlite:///{path}"
+        if path.exists() and insight._count(url) == requests:
+            return url, None
+        path.unlink(missing_ok=True)
+    else:
+        name = f"ft_bench_fitted_{requests}_{events}"
+        url = insight.PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        with psycopg.connect(insight.PG_ADMIN_URL, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+        if exists and insight._count(url) == requests:
+            return url, None
+        with psycopg.connect(insight.PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    upgrade(url)
+    started = time.perf_counter()
+    _load_without_search(url, requests, events, console)
+    return url, time.perf_counter() - started
+
+
 def run_backend(backend: str, requests: int, events: int, console: Console) -> tuple[float, ...]:
-    url, loaded = insight.database_for(backend, requests, events, console)
+    url, loaded = database_for(backend, requests, events, console)
     if loaded is not None:
         console.print(f"{backend}: bulk database loaded in {loaded:.0f} s")
     database = Database(url)
