@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Generic, TypeVar, TypeVarTuple, Unpack
+from typing import Any, Generic, TypeVar, TypeVarTuple
 
 import httpx
 from sqlalchemy import Row, Select, or_, update
@@ -49,12 +49,12 @@ class Claimed(Generic[Message]):
 
 def claim_due(
     session: Session,
-    rows: Select[Unpack[Entities]],
+    rows: Select[*Entities],
     outbox: Any,
     now: datetime,
     lease: timedelta,
     limit: int,
-) -> Sequence[Row[Unpack[Entities]]]:
+) -> Sequence[Row[*Entities]]:
     """The first `limit` rows of `rows` (a select whose first entity is the outbox model, with the
     caller's joins and conditions) that are pending and due at `now` and held by nobody, now
     held by this sender until `now + lease`."""

@@ -121,9 +121,7 @@ def notify(
 def tell_admins(session: Session, kind: str, message: str, at: datetime) -> list[int]:
     """Notify every active admin (as `notify`), in the session's transaction; who was told."""
     admins = list(
-        session.scalars(
-            select(Person.id).where(Person.is_admin.is_(True), Person.active.is_(True))
-        )
+        session.scalars(select(Person.id).where(Person.is_admin.is_(True), Person.active.is_(True)))
     )
     for admin_id in admins:
         notify(session, admin_id, kind, message, at)
