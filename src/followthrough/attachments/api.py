@@ -138,10 +138,8 @@ def download(row: Attachment, content: bytes) -> Response:
     response_class=Response,
     responses={
         200: {
-            "description": "The file, as a download",
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
+            "description": "The file, as a download, with the type it was checked as on upload",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
         }
     },
 )

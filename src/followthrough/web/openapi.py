@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from followthrough.web.problems import PROBLEM, WWW_AUTHENTICATE, Problem
+from followthrough.web.route_rules import ROUTES
 
 API_PREFIX = "/api/v1"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,6 +92,10 @@ KNOWN: dict[tuple[str, str], Known] = {
     ("POST", "/api/v1/roleplay/live/{live_id}/marks"): _known(409),
     # Learning leads only (403); a cohort asked for (?cohort=ID) that does not exist (404).
     ("GET", "/api/v1/learning/debriefs"): _known(403, 404),
+    # A module asked for (?module=ID) that does not exist.
+    ("GET", "/api/v1/learning/effects"): _known(404),
+    # A scenario that is not one of the shipped ones.
+    ("POST", "/api/v1/roleplay/attempts"): _known(404),
 }
 
 TITLES = {
@@ -171,6 +176,11 @@ class Operation:
 def error_statuses(operation: Operation, body_fields: Callable[[Operation], set[str]]) -> set[int]:
     """Every error status `operation` can answer, derived from its declaration plus `KNOWN`."""
     statuses = {503} | set(operation.known.errors)
+    # What the route's rule answers a signed-in caller it does not admit (403 for an admin's
+    # page, 404 for a request one may not read).
+    rule = ROUTES.get((operation.method, operation.path))
+    if rule is not None:
+        statuses |= rule.refusals
     fields = body_fields(operation)
     needs_caller = not operation.known.anonymous
     if needs_caller:

@@ -18,6 +18,8 @@ class Rule:
 
     name: str
     who: str
+    refusals: frozenset[int] = frozenset()
+    """The statuses a signed-in caller outside the rule gets (the API description lists them)."""
 
 
 PUBLIC = Rule("public", "Anyone, signed in or not.")
@@ -34,37 +36,45 @@ DIRECTORY = Rule(
     "directory",
     "Any signed-in person: the organisation's departments, teams, people and services.",
 )
-ADMIN = Rule("admin", "Admins only; anyone else signed in gets 403.")
-LEAD = Rule("lead", "A lead of some team, or an admin; anyone else signed in gets 403.")
+ADMIN = Rule("admin", "Admins only; anyone else signed in gets 403.", frozenset({403}))
+LEAD = Rule(
+    "lead", "A lead of some team, or an admin; anyone else signed in gets 403.", frozenset({403})
+)
 TEAM_MEMBER = Rule(
     "team member",
     "Members of the team in the path answer its offers; anyone else signed in gets 403 or 404.",
+    frozenset({403, 404}),
 )
 TEAM_LEAD = Rule(
     "team lead",
     "The lead of the team in the path, or an admin; anyone else signed in gets 403.",
+    frozenset({403}),
 )
 RAISE = Rule("raise", "Any signed-in person may raise a request.")
 REQUEST_READER = Rule(
     "request reader",
     "Whoever may read the request in the path (requests.access); anyone else gets 404, "
     "as if it did not exist.",
+    frozenset({404}),
 )
 REQUEST_CHANGE = Rule(
     "request change",
     "A reader of the request whose part in it allows the change (the lifecycle rules); "
     "other readers get 403 or 409, anyone else 404.",
+    frozenset({403, 404, 409}),
 )
 REQUEST_ATTACHMENT = Rule(
     "request attachment",
     "Whoever may read the request in the path downloads its attachments; anyone else gets "
     "404, as if it did not exist.",
+    frozenset({404}),
 )
 REQUEST_WORKERS = Rule(
     "request workers",
     "The people working the request in the path (its owner; the teams holding it, in its "
     "path or named by an open offer) read and add its internal notes; its other readers get "
     "403, anyone else 404.",
+    frozenset({403, 404}),
 )
 CASE_READER = Rule(
     "case reader",
@@ -79,11 +89,13 @@ GROUP_FIGURES = Rule(
     "group figures",
     "Team and department figures for anyone signed in (a small group's withheld unless "
     "one is in it); a person's only for that person and their leads, 404 for anyone else.",
+    frozenset({404}),
 )
 PERSON_FIGURES = Rule(
     "individual figures",
     "About the people one leads: their leads see them and decide; anyone else sees none "
     "and gets 404 for a named person.",
+    frozenset({404}),
 )
 COMPANY_FIGURES = Rule(
     "company figures",
@@ -93,6 +105,7 @@ COMPANY_FIGURES = Rule(
 GAME_FACILITATOR = Rule(
     "game facilitator",
     "The facilitator of the game in the path; anyone else signed in gets 404.",
+    frozenset({404}),
 )
 GAME_PLAYER = Rule(
     "game player",
@@ -103,22 +116,26 @@ LIVE_ROLEPLAY = Rule(
     "The facilitator of the live role-play session in the path, or someone who joined it with "
     "its code (what each may do follows their role); anyone else gets 404, as if it did not "
     "exist.",
+    frozenset({404}),
 )
 ROLEPLAY_PLAYER = Rule(
     "role play player",
     "The person who started the role-play attempt in the path; anyone else gets 404, as if it "
     "did not exist.",
+    frozenset({404}),
 )
 
 LUNCH_ORGANISER = Rule(
     "lunch organiser",
     "Whoever proposed the lunch-and-learn session in the path, the presenting team's lead, or "
     "an admin; anyone else signed in gets 403.",
+    frozenset({403}),
 )
 SHADOWING_VISIT = Rule(
     "shadowing visit",
     "The host of the shadowing slot in the path, or the host or guest of the booking in the "
     "path; anyone else gets 404, as if it did not exist.",
+    frozenset({404}),
 )
 
 API = "/api/v1"
