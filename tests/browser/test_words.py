@@ -65,6 +65,12 @@ def test_typing_the_need_suggests_a_service_whose_source_the_request_keeps(
         write_history(session, history)
     asha = person("asha")
     asha.get_by_role("link", name="Raise a request").click()
+    # htmx listens for typing once it has processed the suggestions' element; a fill before that
+    # goes unheard (a person does not type that fast), so the test waits for it.
+    asha.wait_for_function(
+        "() => { const e = document.querySelector('#routing-suggestions');"
+        " return !!(e && e['htmx-internal-data']); }"
+    )
     asha.get_by_label("In one line, what do you need?").fill("Wrong address on the policy")
     suggested = asha.locator(".suggested-services")
     expect(suggested).to_contain_text("Correct a policy document")
