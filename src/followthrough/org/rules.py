@@ -55,6 +55,10 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         return day.isoweekday() in self.working_days and day not in self.holidays
 
+    def business_hours_on(self, day: date) -> tuple[datetime, datetime] | None:
+        """A local day's business hours as UTC instants, or None when it is not a working day."""
+        return self._hours(day)
+
     def _window(self, day: date) -> tuple[datetime, datetime]:
         """The UTC instants at which business hours open and close on a local day."""
         return _day_window(self.timezone, self.day_start_minute, self.day_end_minute, day)
