@@ -189,7 +189,11 @@ class _Watcher:
 
     def __init__(self) -> None:
         self.version: int | None = -1
-        self.changed = asyncio.Condition()
+        # Set when the version moves on, then replaced by a fresh one. A stream takes the event
+        # together with the version it has seen (nothing awaits in between), so a change can
+        # never fall between its check and its wait. (An asyncio.Condition here lost wake-ups
+        # and, cancelled by wait_for's timeout on Python 3.11, released a lock it no longer held.)
+        self.moved = asyncio.Event()
         self.streams = 0
         self.task: asyncio.Task[None] | None = None
 
@@ -208,9 +212,9 @@ class _Watcher:
                 log.exception("reading live role-play session %s's version failed", live_id)
                 version = self.version
             if version != self.version:
-                async with self.changed:
-                    self.version = version
-                    self.changed.notify_all()
+                self.version = version
+                moved, self.moved = self.moved, asyncio.Event()
+                moved.set()
             if version is None:
                 return
             await asyncio.sleep(POLL_SECONDS)
@@ -238,18 +242,19 @@ def live(live_id: Id, request: Request, page: ReadPage, after: Offset = 0) -> St
             deadline = loop.time() + STREAM_SECONDS
             yield f"retry: 1000\nid: {last}\nevent: hello\ndata: {last}\n\n"
             while loop.time() < deadline:
-                if watcher.version is None:
+                version, moved = watcher.version, watcher.moved
+                if version is None:
                     yield "event: gone\ndata: \n\n"
                     return
-                if watcher.version not in (-1, last):
-                    last = watcher.version
+                if version not in (-1, last):
+                    last = version
                     yield f"id: {last}\nevent: change\ndata: {last}\n\n"
+                    continue
+                # Wakes on a change, or after a while to notice a closed connection.
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(moved.wait(), 5)
                 if await request.is_disconnected():
                     return
-                async with watcher.changed:
-                    # Wakes on a change, or after a while to notice a closed connection.
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(watcher.changed.wait(), 5)
         finally:
             watcher.streams -= 1
             if watcher.streams == 0:
