@@ -30,6 +30,18 @@ class World:
         return actor_for(session, org.get_person(session, self.people[handle]))
 
 
+def open_wrong_address(session: Session, world: World, now: datetime) -> int:
+    """Asha asks Policy Admin to correct a policy's address: the plainest request of the story."""
+    return open_request(
+        session,
+        world.actor(session, "asha"),
+        NewRequest(
+            title="Wrong address", need="Fix it", service_id=world.services["correct_policy"]
+        ),
+        now,
+    ).id
+
+
 # The product checks a password with the cost written in its stored hash, so a world whose
 # hashes are argon2's cheapest (the profile argon2 provides for tests) signs in through exactly
 # the product's code at a tiny fraction of the cost: a full-cost check is 0.2-0.6 s of a core,

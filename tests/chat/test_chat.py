@@ -22,11 +22,9 @@ from followthrough.links.service import claims_of
 from followthrough.mail.preferences import Delivery, Preference, QuietHours
 from followthrough.mail.preferences_service import save_preference
 from followthrough.notify.models import Notification
-from followthrough.requests import service
 from followthrough.requests.models import Offer
-from followthrough.requests.service import NewRequest
 from tests.conftest import Clock, LiveServer
-from tests.factories import World
+from tests.factories import World, open_wrong_address
 from tests.web.pages import Visitor
 from tests.webhooks.receiver import Receiver
 
@@ -118,14 +116,7 @@ def settings(db: Database) -> Settings:
 
 def _open(db: Database, world: World, clock: Clock) -> int:
     with db.unit_of_work() as session:
-        return service.open_request(
-            session,
-            world.actor(session, "asha"),
-            NewRequest(
-                title="Wrong address", need="Fix it", service_id=world.services["correct_policy"]
-            ),
-            clock(),
-        ).id
+        return open_wrong_address(session, world, clock())
 
 
 def test_a_teams_channel_gets_one_post_per_change_without_personal_links(

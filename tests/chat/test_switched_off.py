@@ -20,10 +20,8 @@ from followthrough.db import Database
 from followthrough.errors import Conflict, NotAllowed
 from followthrough.history.models import Event
 from followthrough.notify.models import Notification
-from followthrough.requests import service
-from followthrough.requests.service import NewRequest
 from tests.conftest import Clock, LiveServer
-from tests.factories import World
+from tests.factories import World, open_wrong_address
 from tests.web.pages import Visitor
 from tests.webhooks.receiver import HANG, Receiver
 
@@ -43,14 +41,7 @@ def settings(db: Database) -> Settings:
 
 def _open(db: Database, world: World, clock: Clock) -> int:
     with db.unit_of_work() as session:
-        return service.open_request(
-            session,
-            world.actor(session, "asha"),
-            NewRequest(
-                title="Wrong address", need="Fix it", service_id=world.services["correct_policy"]
-            ),
-            clock(),
-        ).id
+        return open_wrong_address(session, world, clock())
 
 
 def _my_channel(db: Database, world: World, clock: Clock, handle: str, url: str) -> int:

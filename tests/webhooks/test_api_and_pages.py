@@ -7,25 +7,16 @@ from standardwebhooks import Webhook
 
 from followthrough.config import Settings
 from followthrough.db import Database
-from followthrough.requests import service
-from followthrough.requests.service import NewRequest
 from followthrough.webhooks.delivery import deliver_due
 from tests.conftest import Clock, LiveServer
-from tests.factories import World
+from tests.factories import World, open_wrong_address
 from tests.web.pages import Visitor
 from tests.webhooks.receiver import receiving
 
 
 def _open(db: Database, world: World, clock: Clock) -> int:
     with db.unit_of_work() as session:
-        return service.open_request(
-            session,
-            world.actor(session, "asha"),
-            NewRequest(
-                title="Wrong address", need="Fix it", service_id=world.services["correct_policy"]
-            ),
-            clock(),
-        ).id
+        return open_wrong_address(session, world, clock())
 
 
 def test_an_admin_subscribes_reads_the_log_and_replays_through_the_api(
