@@ -163,13 +163,13 @@ def test_problems_name_what_is_wrong() -> None:
 
 def test_an_observer_score_is_the_learners_record_with_the_observer_as_instructor() -> None:
     olga = xapi.Learner(handle="olga", email="olga@example.com")
-    score = xapi.ObserverScoreRow(
+    score = xapi.LiveScoreRow(
         id=5,
         live_session_id=3,
         heard=frozenset({"asks_need", "deflects"}),
         at=STARTED + timedelta(minutes=3),
     )
-    statement = xapi.observer_scored(DESK, RITA, olga, ATTEMPT, REPLY, score, RUBRIC)
+    statement = xapi.live_scored(DESK, RITA, olga, ATTEMPT, REPLY, score, RUBRIC)
     assert xapi.problems(statement) == []
     assert statement["actor"]["account"]["name"] == "rita"
     assert statement["context"]["instructor"]["account"]["name"] == "olga"
@@ -205,13 +205,54 @@ def test_an_observer_score_is_the_learners_record_with_the_observer_as_instructo
     }
     assert result["extensions"][ext + "scorer"] == "observer"
     assert "response" not in result  # no note was written with it
-    noted = xapi.ObserverScoreRow(5, 3, score.heard, score.at, "Asked well, then passed it on")
-    written = xapi.observer_scored(DESK, RITA, olga, ATTEMPT, REPLY, noted, RUBRIC)
+    noted = xapi.LiveScoreRow(5, 3, score.heard, score.at, "Asked well, then passed it on")
+    written = xapi.live_scored(DESK, RITA, olga, ATTEMPT, REPLY, noted, RUBRIC)
     assert written["result"]["response"] == "Asked well, then passed it on"
     # One statement per score, for ever: its id is the mark's, not the turn's.
-    again = xapi.observer_scored(DESK, RITA, olga, ATTEMPT, REPLY, score, RUBRIC)
+    again = xapi.live_scored(DESK, RITA, olga, ATTEMPT, REPLY, score, RUBRIC)
     assert again["id"] == statement["id"]
     assert statement["id"] != xapi.scored(DESK, RITA, ATTEMPT, REPLY, BOUNDS)["id"]
     # With e-mail withheld, neither the learner's nor the observer's address leaves the desk.
     assert "example.com" not in json.dumps(statement)
     assert uuid.UUID(statement["id"]).version == 5
+
+
+def test_a_participants_own_score_is_their_record_with_no_instructor() -> None:
+    score = xapi.LiveScoreRow(
+        id=6, live_session_id=3, heard=frozenset({"asks_need"}), at=STARTED + timedelta(minutes=4)
+    )
+    statement = xapi.live_scored(DESK, RITA, None, ATTEMPT, REPLY, score, RUBRIC)
+    assert xapi.problems(statement) == []
+    assert statement["actor"]["account"]["name"] == "rita"
+    assert "instructor" not in statement["context"]
+    ext = "https://desk.example.org/xapi/extensions/"
+    assert statement["result"]["extensions"][ext + "scorer"] == "self"
+    # Need (+1) heard and nothing else, on the same -1..2 as an observer's score of this reply.
+    assert statement["result"]["score"] == {"scaled": 0.6667, "raw": 1, "min": -1, "max": 2}
+
+
+def test_a_note_on_its_own_is_the_authors_comment_on_the_learners_turn() -> None:
+    olga = xapi.Learner(handle="olga", email="olga@example.com")
+    note = xapi.LiveNoteRow(
+        id=7,
+        live_session_id=3,
+        role="observer",
+        text="Warm tone",
+        at=STARTED + timedelta(minutes=5),
+    )
+    statement = xapi.live_noted(DESK, RITA, olga, ATTEMPT, REPLY, note)
+    assert xapi.problems(statement) == []
+    assert statement["actor"]["account"]["name"] == "olga"
+    assert statement["verb"]["id"] == "http://adlnet.gov/expapi/verbs/commented"
+    assert statement["result"]["response"] == "Warm tone"
+    ext = "https://desk.example.org/xapi/extensions/"
+    assert statement["context"]["extensions"][ext + "learner"]["account"]["name"] == "rita"
+    assert statement["result"]["extensions"][ext + "author-role"] == "observer"
+    assert statement["context"]["registration"] == xapi.registration(DESK, ATTEMPT.id)
+    assert statement["object"]["id"].endswith("/steps/" + REPLY.node)
+    # Its own id: not the same as a score's of the same row number.
+    score = xapi.LiveScoreRow(7, 3, frozenset(), note.at)
+    assert (
+        statement["id"] != xapi.live_scored(DESK, RITA, olga, ATTEMPT, REPLY, score, RUBRIC)["id"]
+    )
+    assert "example.com" not in json.dumps(statement)

@@ -357,6 +357,7 @@ def test_an_observers_scores_round_trip_as_the_participants_records(
         live_service.mark(
             session, live, oli, "score", 2, ["asks_need"], "", T0 + timedelta(seconds=50)
         )
+        # A score with its note, as the page and the API save it.
         live_service.mark(
             session,
             live,
@@ -364,21 +365,22 @@ def test_an_observers_scores_round_trip_as_the_participants_records(
             "score",
             2,
             ["asks_need", "acknowledges_feeling"],
-            "",
+            "Good question",
             T0 + timedelta(seconds=70),
         )
-        # Written with the second score (as the page and the API save a score with its note).
+        # A note on its own, and the participant's own score.
         live_service.mark(
-            session, live, oli, "note", 2, [], "Good question", T0 + timedelta(seconds=70)
+            session, live, oli, "note", 2, [], "Warm tone", T0 + timedelta(seconds=80)
         )
-        # A note on its own and the participant's own score are not the observer's scores.
-        live_service.mark(session, live, oli, "note", 2, [], "Warm tone", T0)
-        live_service.mark(session, live, pia, "score", 2, ["asks_need"], "", T0)
+        live_service.mark(
+            session, live, pia, "score", 2, ["asks_need"], "", T0 + timedelta(seconds=90)
+        )
     observed = [row for row in _rows(db) if row.mark_id is not None]
-    assert [row.verb for row in observed] == ["scored", "scored"]
-    # attempted; answered x2; scored (the reply, automatically); the observer's two scores.
-    assert len(_rows(db)) == 6
-    assert xapi_outbox.send_due(db, settings, T0 + timedelta(minutes=5)) == 6
+    assert [row.verb for row in observed] == ["scored", "scored", "commented", "scored"]
+    # attempted; answered x2; scored (the reply, automatically); the observer's two scores and
+    # note; the participant's own score. The note saved with a score is not a record of its own.
+    assert len(_rows(db)) == 8
+    assert xapi_outbox.send_due(db, settings, T0 + timedelta(minutes=5)) == 8
     assert all(row.state == "sent" for row in _rows(db))
 
     with db.unit_of_work(readonly=True) as session:
@@ -389,7 +391,9 @@ def test_an_observers_scores_round_trip_as_the_participants_records(
     stored = {
         s["id"]: s for s in lrs.statements(agent=json.dumps(oli_agent), related_agents="true")
     }
-    assert sorted(stored) == sorted(s["id"] for s in mine)
+    noted = [s for s in exported if s["verb"]["id"].endswith("/commented")]
+    assert len(noted) == 1
+    assert sorted(stored) == sorted(s["id"] for s in [*mine, *noted])
     for statement in mine:
         _same(statement, stored[statement["id"]])
         assert statement["actor"]["account"]["name"] == "pia"
@@ -401,7 +405,27 @@ def test_an_observers_scores_round_trip_as_the_participants_records(
     assert behaviours[ext + "behaviour/asks_need"]["raw"] == 1
     assert behaviours[ext + "behaviour/acknowledges_feeling"]["raw"] == 1
     assert behaviours[ext + "behaviour/checks_back"]["raw"] == 0
-    # By the participant, the observer's scores are among their records.
+    # The note on its own: the observer's words about the participant's turn, in the attempt.
+    note = stored[noted[0]["id"]]
+    _same(noted[0], note)
+    assert note["actor"]["account"]["name"] == "oli"
+    assert note["result"]["response"] == "Warm tone"
+    assert note["context"]["extensions"][ext + "learner"]["account"]["name"] == "pia"
+    assert note["context"]["registration"] == newest["context"]["registration"]
+    # The participant's own score: theirs, with nobody as instructor.
+    own = [
+        s
+        for s in exported
+        if s.get("result", {}).get("extensions", {}).get(ext + "scorer") == "self"
+    ]
+    assert len(own) == 1
+    assert own[0]["actor"]["account"]["name"] == "pia"
+    assert "instructor" not in own[0]["context"]
+    assert own[0]["result"]["score"]["raw"] == 1
+    # By the participant, the observer's scores and their own are among their records; the
+    # observer's note is found by the attempt's registration.
     pia_agent = {"account": {"homePage": settings.public_url, "name": "pia"}}
     by_learner = {s["id"] for s in lrs.statements(agent=json.dumps(pia_agent))}
-    assert set(stored) <= by_learner
+    assert {s["id"] for s in [*mine, *own]} <= by_learner
+    attempt = {s["id"] for s in lrs.statements(registration=note["context"]["registration"])}
+    assert {s["id"] for s in exported} <= attempt

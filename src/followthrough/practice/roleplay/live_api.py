@@ -367,26 +367,21 @@ def take_turn(
 def add_mark(
     live_id: Id, body: MarkIn, session: DbSession, actor: CurrentActor, now: Now
 ) -> list[MarkOut]:
-    """An observer's score is also a learning record of the participant's (an xAPI `scored`
-    statement). A score with `text` keeps the text as a note of its own: both are answered."""
+    """A score (an observer's or the participant's own) is also a learning record of the
+    participant's (an xAPI `scored` statement), and so is a note on its own (`commented`). A
+    score with `text` keeps the text as a note of its own: both are answered."""
     live = live_service.visible_session(session, actor.person_id, live_id)
     is_score = body.kind == live_rules.MarkKind.SCORE.value
-    made = [
-        live_service.mark(
-            session,
-            live,
-            actor.person_id,
-            body.kind,
-            body.turn,
-            body.heard if is_score else [],
-            "" if is_score else body.text,
-            now,
-        )
-    ]
-    if is_score and body.text.strip():
-        made.append(
-            live_service.mark(session, live, actor.person_id, "note", body.turn, [], body.text, now)
-        )
+    made = live_service.mark(
+        session,
+        live,
+        actor.person_id,
+        body.kind,
+        body.turn,
+        body.heard if is_score else [],
+        body.text,
+        now,
+    )
     return [_mark_out(m) for m in made]
 
 

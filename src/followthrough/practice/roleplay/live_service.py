@@ -252,8 +252,43 @@ def mark(
     heard: Iterable[str],
     text: str,
     now: datetime,
+) -> list[LiveMark]:
+    """A score of a turn, a timestamped note, or the character's line, as the role allows. A
+    score's `text` is kept as a note of its own with the same time, and travels with the score
+    in its learning record. Every score and every note on its own is a learning record of the
+    participant's, queued in this transaction."""
+    is_score = kind == MarkKind.SCORE.value
+    made = [
+        _add_mark(session, live, person_id, kind, turn_number, heard, "" if is_score else text, now)
+    ]
+    if is_score and text.strip():
+        made.append(
+            _add_mark(session, live, person_id, MarkKind.NOTE.value, turn_number, [], text, now)
+        )
+    first = made[0]
+    if first.kind != MarkKind.LINE.value:
+        attempt = group_attempt(session, live, first.group_number)
+        if attempt is not None:
+            on = session.scalars(
+                select(RolePlayTurn).where(
+                    RolePlayTurn.attempt_id == attempt.id, RolePlayTurn.number == first.turn_number
+                )
+            ).one()
+            xapi_outbox.queue_live_mark(session, attempt, on, first, now)
+    _bump(session, live)
+    return made
+
+
+def _add_mark(
+    session: Session,
+    live: LiveSession,
+    person_id: int,
+    kind: str,
+    turn_number: int,
+    heard: Iterable[str],
+    text: str,
+    now: datetime,
 ) -> LiveMark:
-    """A score of a turn, a timestamped note, or the character's line, as the role allows."""
     member = _open_member(session, live, person_id)
     try:
         mark_kind = MarkKind(kind)
@@ -292,15 +327,6 @@ def mark(
     )
     session.add(row)
     session.flush()
-    if mark_kind is MarkKind.SCORE and role is Role.OBSERVER and attempt is not None:
-        # The observer's score is a learning record of the participant's, in this transaction.
-        scored = session.scalars(
-            select(RolePlayTurn).where(
-                RolePlayTurn.attempt_id == attempt.id, RolePlayTurn.number == turn_number
-            )
-        ).one()
-        xapi_outbox.queue_observer_score(session, attempt, scored, row, now)
-    _bump(session, live)
     return row
 
 

@@ -308,20 +308,8 @@ def add_mark(live_id: Id, page: ChangePage) -> Response:
         text = page.form.get("text")
         heard = page.form.getlist("heard") if kind == MarkKind.SCORE.value else []
         live_service.mark(
-            page.session,
-            live,
-            page.viewer.person_id,
-            kind,
-            turn,
-            heard,
-            "" if kind == MarkKind.SCORE.value else text,
-            page.now,
+            page.session, live, page.viewer.person_id, kind, turn, heard, text, page.now
         )
-        if kind == MarkKind.SCORE.value and text.strip():
-            # A note written with a score is kept as a note of its own, with the same time.
-            live_service.mark(
-                page.session, live, page.viewer.person_id, "note", turn, [], text, page.now
-            )
 
     errors = page.attempt("mark", act)
     if errors:

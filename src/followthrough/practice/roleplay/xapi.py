@@ -29,6 +29,7 @@ VERBS: dict[str, str] = {
     "answered": f"{ADL}/verbs/answered",
     "scored": f"{ADL}/verbs/scored",
     "completed": f"{ADL}/verbs/completed",
+    "commented": f"{ADL}/verbs/commented",
 }
 SIMULATION = f"{ADL}/activities/simulation"
 INTERACTION = f"{ADL}/activities/cmi.interaction"
@@ -311,33 +312,53 @@ def _duration(elapsed: timedelta) -> str:
 
 
 @dataclass(frozen=True)
-class ObserverScoreRow:
-    """An observer's score of one turn in a live session: the behaviours they heard."""
+class LiveScoreRow:
+    """A score of one turn in a live session, by an observer or by the participant: the
+    behaviours heard."""
 
     id: int
     live_session_id: int
     heard: frozenset[str]  # rubric behaviour names
     at: datetime
-    note: str = ""  # what the observer wrote with the score, if anything
+    note: str = ""  # what the scorer wrote with the score, if anything
+
+
+@dataclass(frozen=True)
+class LiveNoteRow:
+    """A note on one turn in a live session, written on its own (not with a score)."""
+
+    id: int
+    live_session_id: int
+    role: str  # the author's role in the session: observer or character
+    text: str
+    at: datetime
 
 
 def live_session_activity_id(desk: Desk, live_session_id: int) -> str:
     return f"{desk.base}/xapi/activities/roleplay-live/{live_session_id}"
 
 
-def observer_scored(
+def _live_context(desk: Desk, attempt: AttemptRow, live_session_id: int) -> dict[str, Any]:
+    context = _context(desk, attempt, parent=True)
+    context["contextActivities"]["grouping"] = [
+        {"id": live_session_activity_id(desk, live_session_id), "objectType": "Activity"}
+    ]
+    return context
+
+
+def live_scored(
     desk: Desk,
     learner: Learner,
-    observer: Learner,
+    observer: Learner | None,
     attempt: AttemptRow,
     turn: TurnRow,
-    score: ObserverScoreRow,
+    score: LiveScoreRow,
     rubric: Rubric,
 ) -> dict[str, Any]:
-    """An observer scored the learner's turn: the learner is the actor, the observer the
-    context's instructor; the result has the total, each block and each behaviour (its points
-    when heard, 0 when not), on the rubric's own points, and the note written with the score as
-    its response."""
+    """A person scored the learner's turn in a live session: the learner is the actor; an
+    observer is the context's instructor (`observer` None: the learner scored themselves). The
+    result has the total, each block and each behaviour (its points when heard, 0 when not), on
+    the rubric's own points, and the note written with the score as its response."""
     bounds = score_bounds(rubric)
     heard = {rule.behaviour.value for rule in rubric.behaviours} & score.heard
     blocks = dict.fromkeys(bounds.blocks, 0)
@@ -352,13 +373,11 @@ def observer_scored(
         own = Bounds(min(rule.points, 0), max(rule.points, 0))
         raw = rule.points if rule.behaviour.value in heard else 0
         extensions[extension(desk, f"behaviour/{rule.behaviour.value}")] = _score(raw, own)
-    extensions[extension(desk, "scorer")] = "observer"
+    extensions[extension(desk, "scorer")] = "self" if observer is None else "observer"
     extensions[extension(desk, "turn")] = turn.number
-    context = _context(desk, attempt, parent=True)
-    context["instructor"] = _actor(desk, observer)
-    context["contextActivities"]["grouping"] = [
-        {"id": live_session_activity_id(desk, score.live_session_id), "objectType": "Activity"}
-    ]
+    context = _live_context(desk, attempt, score.live_session_id)
+    if observer is not None:
+        context["instructor"] = _actor(desk, observer)
     result: dict[str, Any] = {
         "score": _score(sum(blocks.values()), bounds.total),
         "extensions": extensions,
@@ -374,6 +393,38 @@ def observer_scored(
         score.at,
         context,
         result,
+    )
+
+
+def live_noted(
+    desk: Desk,
+    learner: Learner,
+    author: Learner,
+    attempt: AttemptRow,
+    turn: TurnRow,
+    note: LiveNoteRow,
+) -> dict[str, Any]:
+    """Someone in the session (an observer, or the character's player) commented on the
+    learner's turn: the author is the actor, since the words are theirs; the learner, whose
+    record it is, is named in the context (and the attempt's registration ties it to their
+    other statements)."""
+    context = _live_context(desk, attempt, note.live_session_id)
+    context["extensions"][extension(desk, "learner")] = _actor(desk, learner)
+    return _statement(
+        desk,
+        author,
+        statement_id(desk, record_key("mark", note.id, "commented")),
+        "commented",
+        _step(desk, attempt, turn),
+        note.at,
+        context,
+        {
+            "response": note.text,
+            "extensions": {
+                extension(desk, "author-role"): note.role,
+                extension(desk, "turn"): turn.number,
+            },
+        },
     )
 
 

@@ -1,8 +1,8 @@
 """Learning records out: queue statements with their turn, send them to the LRS, export them.
 
-1. `queue_attempt_started`, `queue_turn` and `queue_observer_score` add outbox rows in the
-   caller's transaction, so a turn (or an observer's score) and its statements commit together
-   or not at all.
+1. `queue_attempt_started`, `queue_turn` and `queue_live_mark` add outbox rows in the
+   caller's transaction, so a turn (or a live session's score or note) and its statements
+   commit together or not at all.
 2. `send_due` (the sweeper's job) claims pending rows in one short transaction (SKIP LOCKED on
    PostgreSQL; each claim lasts a lease), builds their statements, commits, POSTs them to the
    LRS with no transaction open, then records the answer in a new transaction. A failed try
@@ -90,12 +90,14 @@ def queue_turn(
     session.flush()
 
 
-def queue_observer_score(
+def queue_live_mark(
     session: Session, attempt: RolePlayAttempt, turn: RolePlayTurn, mark: LiveMark, now: datetime
 ) -> None:
-    """An observer's score of the learner's turn (every score, a second look too: the newest
-    is the one that counts, as on the board)."""
-    _queue(session, attempt.id, turn.id, "scored", now, mark_id=mark.id)
+    """A score of the learner's turn, by an observer or by the learner (every score, a second
+    look too: the newest is the one that counts, as on the board), or a note written on its
+    own; a note written with a score goes with the score's statement instead."""
+    verb = "scored" if mark.kind == MarkKind.SCORE.value else "commented"
+    _queue(session, attempt.id, turn.id, verb, now, mark_id=mark.id)
     session.flush()
 
 
@@ -166,8 +168,8 @@ def build_statements(
             select(LiveMark).where(LiveMark.id.in_({r.mark_id for r in rows if r.mark_id}))
         )
     }
-    notes = _notes_with(session, marks.values())
-    observers = {
+    notes = _notes_with(session, [m for m in marks.values() if m.kind == MarkKind.SCORE.value])
+    authors = {
         p.id: xapi.Learner(handle=p.handle, email=p.email)
         for p in session.scalars(
             select(Person).where(Person.id.in_({m.author_id for m in marks.values()}))
@@ -184,23 +186,24 @@ def build_statements(
         if row.mark_id is not None:
             mark = marks[row.mark_id]
             step = next(t for t in own_turns if t.id == row.turn_id)
-            built.append(
-                xapi.observer_scored(
-                    desk,
-                    learner,
-                    observers[mark.author_id],
-                    plain,
-                    step,
-                    xapi.ObserverScoreRow(
-                        mark.id,
-                        mark.live_session_id,
-                        frozenset(mark.heard or []),
-                        mark.at,
-                        notes.get(mark.id, ""),
-                    ),
-                    rubric,
+            if row.verb == "commented":
+                note = xapi.LiveNoteRow(
+                    mark.id, mark.live_session_id, mark.role, mark.text, mark.at
                 )
+                built.append(
+                    xapi.live_noted(desk, learner, authors[mark.author_id], plain, step, note)
+                )
+                continue
+            score = xapi.LiveScoreRow(
+                mark.id,
+                mark.live_session_id,
+                frozenset(mark.heard or []),
+                mark.at,
+                notes.get(mark.id, ""),
             )
+            # The learner's own score has no instructor.
+            scorer = None if mark.author_id == attempt.person_id else authors[mark.author_id]
+            built.append(xapi.live_scored(desk, learner, scorer, plain, step, score, rubric))
         elif row.verb == "attempted":
             built.append(xapi.attempted(desk, learner, plain))
         elif row.verb == "completed":
