@@ -96,6 +96,17 @@ def test_small_bulk_load_keeps_the_invariants(tmp_path: Path, sqlite_template: P
     )
     # The secondary indexes dropped for the load are back.
     assert count("SELECT count(*) FROM sqlite_master WHERE name = 'ix_event_request_id_id'") == 1
+    # Every request can be found: one search document each, made after the rows went in, and
+    # the search triggers suspended for the load are all back as the migrations made them.
+    assert count("SELECT count(*) FROM request_search") == 200
+    assert count("SELECT count(DISTINCT request_id) FROM request_search") == 200
+    assert count("SELECT count(*) FROM request_search WHERE scope = ''") == 0
+    triggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    template = sqlite3.connect(sqlite_template)
+    try:
+        assert conn.execute(triggers).fetchall() == template.execute(triggers).fetchall()
+    finally:
+        template.close()
     conn.close()
 
 
