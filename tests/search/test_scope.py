@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.cases.models import Case, RequestCase
 from followthrough.db import Database
+from followthrough.history.models import Event
 from followthrough.org.actors import Actor
 from followthrough.org.models import Service
 from followthrough.requests.access import readable_requests
@@ -144,6 +145,18 @@ class RandomDesk:
                 session.add(case)
                 session.flush()
                 session.add(RequestCase(request_id=request.id, case_id=case.id))
+            if rng.random() < 0.5:  # a conversation's words are in the document, others' not
+                kind = rng.choice(["clarification_asked", "clarification_answered", "reopened"])
+                key = "answer" if kind == "clarification_answered" else "question"
+                session.add(
+                    Event(
+                        kind=kind,
+                        at=T0,
+                        request_id=request.id,
+                        actor_id=request.requester_id,
+                        payload={key: f"said {self.n}"},
+                    )
+                )
         session.flush()
 
 
@@ -187,6 +200,11 @@ def test_the_bulk_path_makes_the_documents_the_triggers_made(db: Database, world
     with db.unit_of_work(readonly=True) as session:
         kept_by_triggers = _documents(session)
     assert len(kept_by_triggers) > 10
+    # Every part of a document was there to make: updates, cases and a conversation's words.
+    bodies = " ".join(d[2] for d in kept_by_triggers)
+    assert "update" in bodies
+    assert "said" in bodies
+    assert any(d[3] for d in kept_by_triggers)
 
     with db.unit_of_work() as session:
         connection = session.connection()
