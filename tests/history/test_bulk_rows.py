@@ -103,6 +103,8 @@ def test_a_reference_loaded_without_its_trigger_is_checked_before_commit(
     the set-wise check then finds the row naming a person that does not exist."""
     with pg_db.unit_of_work() as session:
         bulk = _offer_naming_nobody(session)
-        with pytest.raises(MissingReference, match=r"^1 offer\.from_person_id values name no "):
+        with pytest.raises(
+            MissingReference, match=r"^1 offer\.\S*from_person_id\S* values name no "
+        ):
             bulk._check_references("offer")
         session.rollback()

@@ -188,7 +188,9 @@ class BulkRows:
                         self.driver.execute(f"SET LOCAL session_replication_role = {role}")
                     stage.translate(table, source)
                 for table in unchecked:
-                    self._check_references(table)
+                    # A request or offer number became the id of a row this load wrote.
+                    own = [c for c, kind in tables[table] if kind in ("request", "offer")]
+                    self._check_references(table, own_rows=own)
         finally:
             if unchecked:
                 self.driver.execute("SET LOCAL session_replication_role = origin")
@@ -233,11 +235,16 @@ class BulkRows:
             ).fetchone()[0]
         )
 
-    def _check_references(self, table: str) -> None:
+    def _check_references(self, table: str, own_rows: Sequence[str] = ()) -> None:
         """Every foreign key of the part's rows of `table` names a row that exists; each row
         named is locked as the foreign-key trigger would (FOR KEY SHARE), so it cannot be
-        deleted before the import commits. MissingReference otherwise."""
+        deleted before the import commits. MissingReference otherwise.
+
+        The columns `own_rows` name rows this load itself wrote (its requests and offers) and
+        are not checked; the columns naming the same table are checked in one pass over the
+        rows."""
         own = "id" if table == "request" else "request_id"
+        by_table: dict[tuple[str, str], list[str]] = {}
         for column, referenced, key in self.driver.execute(
             "SELECT a.attname, c.confrelid::regclass::text, k.attname FROM pg_constraint c "
             "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
@@ -246,17 +253,22 @@ class BulkRows:
             "AND cardinality(c.conkey) = 1 ORDER BY a.attname",
             (table,),
         ).fetchall():
+            if column not in own_rows:
+                by_table.setdefault((referenced, key), []).append(column)
+        for (referenced, key), columns in by_table.items():
+            values = ", ".join(f'(x."{c}")' for c in columns)
             named, found = self.driver.execute(
-                f'WITH named AS (SELECT DISTINCT x."{column}" AS value FROM "{table}" x '
+                f'WITH named AS (SELECT DISTINCT v.value FROM "{table}" x '
                 f'JOIN import_request_map m ON m.id = x."{own}" '
-                f'WHERE x."{column}" IS NOT NULL), '
+                f"CROSS JOIN LATERAL (VALUES {values}) AS v(value) "
+                "WHERE v.value IS NOT NULL), "
                 f'found AS (SELECT r."{key}" FROM {referenced} r '
                 f'WHERE r."{key}" IN (SELECT value FROM named) FOR KEY SHARE) '
                 "SELECT (SELECT count(*) FROM named), (SELECT count(*) FROM found)"
             ).fetchone()
             if found != named:
                 raise MissingReference(
-                    f"{named - found} {table}.{column} values name no {referenced} row"
+                    f"{named - found} {table}.{'/'.join(columns)} values name no {referenced} row"
                 )
 
     def _new_ids(self, table: str, count: int) -> list[tuple[int, int]]:
