@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 
 require_chromium()
 
-from playwright.sync_api import Browser, BrowserContext, Page  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Locator, Page  # noqa: E402
 
 
 @pytest.fixture
@@ -109,3 +109,23 @@ def person(browser: Browser, server: LiveServer) -> Iterator[People]:
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# htmx takes up what it swaps in one settle step later (20 ms after a boosted page or a part
+# arrives; a full page's at DOMContentLoaded). Until then the new elements' hx- triggers do not
+# listen, and htmx marks each swapped-in element "htmx-added" until it has processed it.
+HTMX_SETTLED = (
+    "() => !!(document.body && document.body['htmx-internal-data'])"
+    " && !document.querySelector('.htmx-added, .htmx-settling')"
+)
+
+
+def htmx_ready(target: Locator) -> Locator:
+    """`target`, once htmx listens on its page: what a test types or chooses before that goes
+    unheard by htmx (no preview, no suggestion), where no person could be that quick.
+
+    For an element of the page just opened or swapped in; on an element the page had before a
+    navigation, it would return before the new page came."""
+    target.wait_for(state="attached")
+    target.page.wait_for_function(HTMX_SETTLED)
+    return target

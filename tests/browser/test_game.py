@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import People, screenshot
+from tests.browser.conftest import People, htmx_ready, screenshot
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -50,6 +50,8 @@ def decide(page: Page, round_number: int, invest: bool) -> None:
         page.get_by_role("heading", name=f"Your decisions for round {round_number}")
     ).to_be_visible()
     if invest:
+        # The budget line listens to the form once htmx has taken up the page.
+        htmx_ready(page.locator("#budget"))
         page.get_by_label("Communication skills").fill("20000")
         page.get_by_label("Service excellence reviews").fill("15000")
         page.get_by_label(re.compile("Buddy system")).check()

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from followthrough.db import Database
 from followthrough.sweeper.service import sweep
-from tests.browser.conftest import People, screenshot
+from tests.browser.conftest import People, htmx_ready, screenshot
 from tests.conftest import Clock
 from tests.factories import World
 
@@ -25,7 +25,8 @@ def raise_request(page: Page, search: str, service: str, title: str, **fields: s
     expect(page.locator(f'#service-options[data-q="{search}"]')).to_have_count(1)
     option = page.get_by_label(re.compile(service))
     expect(option).to_be_visible()
-    option.check()
+    # The found services are swapped in; chosen before htmx takes them up, no preview would come.
+    htmx_ready(option).check()
     expect(page.locator("#service-preview")).to_contain_text(service)
     page.get_by_label("In one line, what do you need?").fill(title)
     page.get_by_label("The need, in your words").fill(fields.get("need", "Please fix it"))

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from followthrough.db import Database
 from followthrough.timescale.rules import SOURCE_NAMES
-from tests.browser.conftest import People
+from tests.browser.conftest import People, htmx_ready
 from tests.browser.test_accessibility import wcag_violations
 from tests.factories import World
 from tests.insight.routing_history import Past, write_history
@@ -65,16 +65,13 @@ def test_typing_the_need_suggests_a_service_whose_source_the_request_keeps(
         write_history(session, history)
     asha = person("asha")
     asha.get_by_role("link", name="Raise a request").click()
-    # htmx listens for typing once it has processed the suggestions' element; a fill before that
-    # goes unheard (a person does not type that fast), so the test waits for it.
-    asha.wait_for_function(
-        "() => { const e = document.querySelector('#routing-suggestions');"
-        " return !!(e && e['htmx-internal-data']); }"
+    # Typed before htmx listens on the new page, the need would bring no suggestion.
+    htmx_ready(asha.get_by_label("In one line, what do you need?")).fill(
+        "Wrong address on the policy"
     )
-    asha.get_by_label("In one line, what do you need?").fill("Wrong address on the policy")
     suggested = asha.locator(".suggested-services")
     expect(suggested).to_contain_text("Correct a policy document")
-    suggested.get_by_label(re.compile("Correct a policy document")).check()
+    htmx_ready(suggested.get_by_label(re.compile("Correct a policy document"))).check()
     preview = asha.locator("#service-preview")
     expect(preview).to_contain_text("Correct a policy document")
     expect(preview).to_contain_text(SOURCE)
