@@ -80,7 +80,14 @@ def test_typing_the_need_suggests_a_service_whose_source_the_request_keeps(
     shown = SOURCE.search(preview.inner_text())
     assert shown is not None
     assert wcag_violations(asha) == []
+    # Writing the need draws the suggestions again; the service chosen among them stays chosen
+    # (raised before they come back or after, the request is the same).
+    before = asha.locator("#routing-suggestions").element_handle()
     asha.get_by_label("The need, in your words").fill("The customer moved house")
+    asha.wait_for_function("old => !old.isConnected", arg=before)
+    expect(
+        htmx_ready(suggested.get_by_label(re.compile("Correct a policy document")))
+    ).to_be_checked()
     asha.get_by_role("button", name="Raise the request").click()
     expect(asha).to_have_url(re.compile(r"/requests/\d+$"))
     expect(asha.locator("dl.facts")).to_contain_text(shown.group(0))

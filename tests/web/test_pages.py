@@ -160,6 +160,27 @@ def test_raise_form_previews_the_targets_and_the_timescale(
     assert "resolve: <strong>16 h" in preview.text
 
 
+def test_a_service_chosen_among_the_suggestions_stays_chosen_as_they_are_drawn_again(
+    world: World, visit: dict[str, Visitor]
+) -> None:
+    asha = visit["asha"]
+    chosen = world.services["correct_policy"]
+    # No history to suggest from: the chosen service is kept, checked, and said to be her choice.
+    again = asha.get(
+        "/requests/new/suggestions",
+        params={"title": "wrong address", "need": "", "service_id": str(chosen)},
+    )
+    radio = re.search(rf'<input type="radio" name="service_id" value="{chosen}"[^>]*>', again.text)
+    assert radio is not None
+    assert " checked" in radio.group(0)
+    assert "your choice; no longer among the services that fit your words" in again.text
+    # Nothing chosen, or a service not offered: nothing is kept.
+    for params in ({}, {"service_id": "unsure"}, {"service_id": "999999"}):
+        plain = asha.get("/requests/new/suggestions", params={"title": "wrong address", **params})
+        assert plain.status_code == 200
+        assert "<fieldset" not in plain.text
+
+
 def test_raising_with_a_new_case_links_it_and_the_case_page_shows_the_honest_date(
     world: World, visit: dict[str, Visitor]
 ) -> None:

@@ -141,13 +141,13 @@ def find_services(session: Session, q: str, limit: int = 25) -> list[ServiceOpti
     ]
 
 
-def _preview(page: Page, service_id: int | None) -> dict[str, Any]:
-    """The chosen service's targets and its timescale sentence, shown before submitting."""
+def _service_option(page: Page, service_id: int | None) -> ServiceOption | None:
+    """The service as the raise page shows it; None unless it is offered."""
     found = None if service_id is None else page.session.get(Service, service_id)
     if found is None or not found.active:
-        return {"chosen": None, "estimate": None}
+        return None
     team = page.session.get(Team, found.team_id)
-    chosen = ServiceOption(
+    return ServiceOption(
         id=found.id,
         name=found.name,
         description=found.description,
@@ -157,7 +157,14 @@ def _preview(page: Page, service_id: int | None) -> dict[str, Any]:
         update_every_hours=found.update_every_hours,
         resolve_target_hours=found.resolve_target_hours,
     )
-    return {"chosen": chosen, "estimate": estimate_for_service(page.session, found.id, page.now)}
+
+
+def _preview(page: Page, service_id: int | None) -> dict[str, Any]:
+    """The chosen service's targets and its timescale sentence, shown before submitting."""
+    chosen = _service_option(page, service_id)
+    if chosen is None:
+        return {"chosen": None, "estimate": None}
+    return {"chosen": chosen, "estimate": estimate_for_service(page.session, chosen.id, page.now)}
 
 
 def _int_or_none(value: str) -> int | None:
@@ -223,10 +230,18 @@ def routing_suggestions(page: ReadPage) -> Response:
             impact,
         ),
     )
+    service_suggestions = answer.services if text.strip() else ()
+    # The suggestions are drawn again as the need is typed, over a service chosen among them
+    # (sent as service_id): it stays chosen, and stays listed once it no longer fits the words.
+    service_id = _int_or_none(page.form.get("service_id"))
+    suggested = {s.service_id for s in service_suggestions}
+    kept = None if service_id in suggested else _service_option(page, service_id)
     return page.render(
         "raise_suggestions.html",
         suggestions=answer.teams if text.strip() else [],
-        service_suggestions=answer.services if text.strip() else [],
+        service_suggestions=service_suggestions,
+        kept_service=kept,
+        service_id=service_id,
         routing=answer if text.strip() else None,
         team_id=_int_or_none(page.form.get("team_id")),
     )
