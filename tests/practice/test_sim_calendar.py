@@ -1,6 +1,14 @@
+import random
+
 import pytest
 
-from followthrough.practice.sim.calendar import finish_time, next_opening, open_hours_between
+from followthrough.practice.sim.calendar import (
+    HOURS_PER_WEEK,
+    ArrivalProfile,
+    finish_time,
+    next_opening,
+    open_hours_between,
+)
 
 WEEKDAYS = frozenset(range(5))
 MONDAY_9 = 9.0
@@ -31,3 +39,38 @@ def test_closing_time_itself_is_closed() -> None:
 
 def test_a_week_offers_five_working_days() -> None:
     assert open_hours_between(0.0, 7 * 24.0, 9.0, 17.0, WEEKDAYS) == pytest.approx(40.0)
+
+
+def test_arrivals_by_a_profile_come_only_in_its_hours() -> None:
+    # All the weight on Monday 10:00-11:00 and Wednesday 14:00-16:00 (twice as much).
+    weights = [0.0] * HOURS_PER_WEEK
+    weights[10] = 1.0
+    weights[2 * 24 + 14] = weights[2 * 24 + 15] = 1.0
+    profile = ArrivalProfile(weights)
+    now = 0.0
+    rng = random.Random(7)
+    hours = []
+    for _ in range(3000):
+        now = profile.after(now, rng.expovariate(1.0 / 5.0))
+        hours.append(now % HOURS_PER_WEEK)
+    assert all(10 <= h < 11 or 2 * 24 + 14 <= h < 2 * 24 + 16 for h in hours)
+    monday = sum(1 for h in hours if h < 11) / len(hours)
+    assert monday == pytest.approx(1 / 3, abs=0.03)
+    # The mean rate is kept: 3000 gaps of mean 5 hours take about 3000 * 5 hours.
+    assert now == pytest.approx(3000 * 5.0, rel=0.05)
+
+
+def test_a_week_of_mean_rate_hours_is_a_week_from_anywhere() -> None:
+    profile = ArrivalProfile([float(h % 24 >= 9 and h % 24 < 17) for h in range(HOURS_PER_WEEK)])
+    for now in (9.5, 3 * 24 + 16.25, 5 * 24 + 12.0):
+        later = profile.after(now, float(HOURS_PER_WEEK))
+        # From a closed hour the walk starts at the next open one.
+        assert later % HOURS_PER_WEEK == pytest.approx(profile.after(now, 0.0) % HOURS_PER_WEEK)
+        assert later - profile.after(now, 0.0) == pytest.approx(HOURS_PER_WEEK)
+
+
+def test_a_profile_needs_a_weight_for_every_hour_of_the_week() -> None:
+    with pytest.raises(ValueError, match="168"):
+        ArrivalProfile([1.0] * 24)
+    with pytest.raises(ValueError, match="168"):
+        ArrivalProfile([0.0] * HOURS_PER_WEEK)

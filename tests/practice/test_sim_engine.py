@@ -128,3 +128,81 @@ def test_run_result_figures_name_departments_and_journeys(insurance: Scenario) -
     figures = result.figures()
     assert "departments.policy_admin.utilisation" in figures
     assert "journeys.motor_claim.mean_days" in figures
+
+
+def _desk(**department: object) -> Scenario:
+    """One team asked by another: work of exactly 4 working hours, accepted at once."""
+    return Scenario.model_validate(
+        {
+            "name": "desk",
+            "days": 70,
+            "behaviour": {
+                "accept_hours": {"at_0": 0.001, "at_1": 0.001},
+                "bounce": {"at_0": 0.0, "at_1": 0.0},
+                "turnover_per_year": 0.0,
+            },
+            "customers": {"base": 1, "revenue_per_year": 0.0},
+            "departments": [
+                {"id": "asking", "name": "Asking", "staff": 1},
+                {"id": "desk", "name": "Desk", "staff": 50, **department},
+            ],
+            "services": [
+                {"id": "work", "name": "Work", "department": "desk", "hours": 4.0, "cv": 0.0}
+            ],
+            "journeys": [
+                {
+                    "id": "asks",
+                    "name": "Asks",
+                    "per_day": 6.0,
+                    "owner": "asking",
+                    "external": False,
+                    "working_hours_only": True,
+                    "steps": [{"service": "work"}],
+                }
+            ],
+        }
+    )
+
+
+def _days_to_resolve(scenario: Scenario) -> float:
+    return simulate(scenario, np.random.default_rng(3)).journeys[0].mean_days
+
+
+def test_a_department_working_saturdays_finishes_fridays_work_on_saturday() -> None:
+    weekdays = _days_to_resolve(_desk())
+    saturdays = _days_to_resolve(_desk(workdays=[0, 1, 2, 3, 4, 5]))
+    # Work started on a Friday afternoon waits over the weekend only for the weekday desk.
+    assert saturdays < weekdays
+    # Its opening hours count Saturdays: the same work is a smaller share of them.
+    run = simulate(_desk(workdays=[0, 1, 2, 3, 4, 5]), np.random.default_rng(3))
+    weekday_run = simulate(_desk(), np.random.default_rng(3))
+    assert run.departments[1].utilisation == pytest.approx(
+        weekday_run.departments[1].utilisation * 5 / 6, rel=0.02
+    )
+
+
+def test_a_department_hours_ahead_works_its_own_hours_on_the_scenarios_clock() -> None:
+    # Asked 09:00-17:00; a desk five hours ahead works 04:00-12:00 on that clock, so 4 hours
+    # of work asked at 09:00 are done at 12:00 at the earliest, and work asked after 12:00
+    # waits for the next morning.
+    level = _days_to_resolve(_desk()) * 24.0
+    ahead = _days_to_resolve(_desk(hours_ahead=5.0)) * 24.0
+    behind = _days_to_resolve(_desk(hours_ahead=-5.0)) * 24.0
+    assert ahead > level + 8.0
+    # Five hours behind it works 14:00-22:00: all the day's requests are done that evening,
+    # while a desk on the asking team's hours carries its afternoon's work to the next day.
+    assert behind < level
+
+
+def test_a_work_shape_draws_its_values_scaled_to_the_mean() -> None:
+    # Half the work takes no time, half twice the mean: every case is either quick or 8 hours.
+    shaped = _desk()
+    shaped = shaped.model_copy(
+        update={"services": (shaped.services[0].model_copy(update={"shape": (0.0, 3.0)}),)}
+    )
+    run = simulate(shaped, np.random.default_rng(3))
+    plain = simulate(_desk(), np.random.default_rng(3))
+    assert run.departments[1].utilisation == pytest.approx(
+        plain.departments[1].utilisation, rel=0.1
+    )
+    assert run.journeys[0].mean_days != plain.journeys[0].mean_days

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import bisect
+import itertools
+from collections.abc import Collection, Sequence
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 365.0 * HOURS_PER_DAY
@@ -58,3 +60,31 @@ def open_hours_between(
             total += max(0.0, high - low)
         day += 1
     return total
+
+
+HOURS_PER_WEEK = 168
+
+
+class ArrivalProfile:
+    """Arrivals that come more in some hours of the week than in others (a desk's mornings):
+    one weight per hour of the week, Monday 00:00-01:00 first. A gap drawn at the mean rate is
+    walked along the week's cumulative weight, so each hour gets its weight's share of the
+    arrivals and the mean rate per week stays the same."""
+
+    def __init__(self, weights: Sequence[float]) -> None:
+        if len(weights) != HOURS_PER_WEEK or not sum(weights) > 0:
+            raise ValueError(f"an arrival profile is {HOURS_PER_WEEK} weights, one above 0")
+        scale = HOURS_PER_WEEK / sum(weights)
+        self._weights = [w * scale for w in weights]
+        self._before = [0.0, *itertools.accumulate(self._weights)]
+        self._week = self._before[-1]  # 168 but for rounding
+
+    def after(self, now: float, gap: float) -> float:
+        """When `gap` hours at the mean rate have passed since `now`."""
+        weeks, hour = divmod(now, HOURS_PER_WEEK)
+        at = min(int(hour), HOURS_PER_WEEK - 1)
+        target = self._before[at] + (hour - at) * self._weights[at] + gap
+        more, rest = divmod(target, self._week)
+        # The hour the rest of the weight falls in: never one of weight 0.
+        at = bisect.bisect_right(self._before, rest) - 1
+        return (weeks + more) * HOURS_PER_WEEK + at + (rest - self._before[at]) / self._weights[at]

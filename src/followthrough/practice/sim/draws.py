@@ -8,7 +8,7 @@ numbers another department draws.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, repeat
 
 import numpy as np
@@ -82,3 +82,18 @@ def work_time(rng: np.random.Generator, mean: float, cv: float, size: int = BATC
         return exponential(rng, mean, size)
     shape = 1.0 / (cv * cv)
     return stream(lambda n: rng.gamma(shape, mean / shape, n), size)
+
+
+def resampled(
+    rng: np.random.Generator, mean: float, values: Sequence[float], size: int = BATCH
+) -> Draw:
+    """Draws of one of `values` at a time, each equally likely, scaled so their mean is `mean`
+    (an empirical distribution: any shape, however long its tail)."""
+    if mean <= 0:
+        raise ValueError("a mean time must be positive")
+    table = np.asarray(values, dtype=np.float64)
+    total = float(table.mean()) if table.size else 0.0
+    if not total > 0:
+        raise ValueError("a shape needs a value above 0")
+    table = table * (mean / total)
+    return stream(lambda n: table[rng.integers(0, table.size, n)], size)

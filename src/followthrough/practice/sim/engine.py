@@ -29,6 +29,7 @@ from followthrough.practice.sim import draws
 from followthrough.practice.sim.calendar import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
+    ArrivalProfile,
     finish_time,
     next_opening,
     open_hours_between,
@@ -155,6 +156,10 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     n_departments = len(departments)
     opens = [d.opens for d in departments]
     closes = [d.closes for d in departments]
+    # Each department's own week and time zone: its calendar is read on its local clock
+    # (the scenario's clock + ahead); requests arrive on the scenario's week.
+    week = [frozenset(d.workdays) if d.workdays is not None else workdays for d in departments]
+    ahead = [d.hours_ahead for d in departments]
     capacity = [d.staff for d in departments]
     accept_mean = [b.accept_hours.at(d.ownership) for d in departments]
     bounce = [
@@ -212,11 +217,18 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         for j in journeys
     ]
     work = [
-        draws.work_time(streams.generator(s.department, "work", s.id), s.hours, s.cv)
+        draws.resampled(streams.generator(s.department, "work", s.id), s.hours, s.shape)
+        if s.shape
+        else draws.work_time(streams.generator(s.department, "work", s.id), s.hours, s.cv)
         for s in services
     ]
     # A handoff's draws belong to the receiving department: it is where the offer queues.
-    accept_delay = [unit_exponential(d.id, "accept") for d in departments]
+    accept_delay = [
+        draws.resampled(streams.generator(d.id, "accept"), 1.0, d.accept_shape)
+        if d.accept_shape
+        else unit_exponential(d.id, "accept")
+        for d in departments
+    ]
     bounce_draw = [uniform(d.id, "bounce") for d in departments]
     reroute_delay = [unit_exponential(d.id, "reroute") for d in departments]
     leave_gap = [unit_exponential(d.id, "leave") for d in departments]
@@ -256,7 +268,10 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     # when its next one begins, kept by the _OPEN events: most work ends today or on the next
     # working day, and these two times settle that without walking the calendar.
     open_until = [-math.inf] * n_departments
-    reopens = [next_opening(0.0, d.opens, d.closes, workdays) for d in departments]
+    reopens = [
+        next_opening(ahead[i], d.opens, d.closes, week[i]) - ahead[i]
+        for i, d in enumerate(departments)
+    ]
     day_hours = [d.closes - d.opens for d in departments]
     work_hours = [0.0] * n_departments
     queued_hours = [0.0] * n_departments
@@ -298,12 +313,15 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         look = working_hours_later(receiver, now, accept_mean[receiver] * accept_delay[receiver]())
         if bounce_draw[receiver]() < bounce[sender][receiver]:
             bounces += 1
-            again = finish_time(
-                look,
-                reroute_mean * reroute_delay[receiver](),
-                opens[sender],
-                closes[sender],
-                workdays,
+            again = (
+                finish_time(
+                    look + ahead[sender],
+                    reroute_mean * reroute_delay[receiver](),
+                    opens[sender],
+                    closes[sender],
+                    week[sender],
+                )
+                - ahead[sender]
             )
             push(events, (again, _OFFER, request))
         else:
@@ -318,7 +336,11 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             today = 0.0
         if hours - today <= day_hours[department]:
             return reopens[department] + (hours - today)
-        return finish_time(now, hours, opens[department], closes[department], workdays)
+        local = ahead[department]
+        return (
+            finish_time(now + local, hours, opens[department], closes[department], week[department])
+            - local
+        )
 
     def begin_step(case: int, now: float) -> None:
         journey = c_journey[case]
@@ -398,18 +420,24 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             (departments[owner[j]].closes - departments[owner[j]].opens)
             * len(workdays)
             / (7 * HOURS_PER_DAY),
+            ahead[owner[j]],
         )
         if journey.working_hours_only
         else None
         for j, journey in enumerate(journeys)
     ]
 
+    profile = ArrivalProfile(scenario.arrival_profile) if scenario.arrival_profile else None
+
     def next_arrival(journey: int, now: float) -> float:
         hours = in_hours[journey]
         if hours is None:
             return now + between[journey]()
-        opens_at, closes_at, squeeze = hours
-        return finish_time(now, between[journey]() * squeeze, opens_at, closes_at, workdays)
+        if profile is not None:
+            return profile.after(now, between[journey]())
+        opens_at, closes_at, squeeze, local = hours
+        gap = between[journey]() * squeeze
+        return finish_time(now + local, gap, opens_at, closes_at, workdays) - local
 
     for j in range(len(journeys)):
         events.append((next_arrival(j, 0.0), _ARRIVE, j))
@@ -517,10 +545,13 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             offers_again += 1
             hand_off(r_kind[ident], r_service[ident], r_case[ident], r_sender[ident], now, ident)
         elif kind == _OPEN:
-            closing = int(now // HOURS_PER_DAY) * HOURS_PER_DAY + closes[ident]
+            local = ahead[ident]
+            closing = int((now + local) // HOURS_PER_DAY) * HOURS_PER_DAY + closes[ident] - local
             open_until[ident] = closing
             start_work(ident, now)
-            reopens[ident] = next_opening(closing, opens[ident], closes[ident], workdays)
+            reopens[ident] = (
+                next_opening(closing + local, opens[ident], closes[ident], week[ident]) - local
+            )
             push(events, (reopens[ident], _OPEN, ident))
         elif kind == _LEAVE:
             # Leavers come at the rate of a full department; a draw keeps each one with the
@@ -557,7 +588,10 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             department=d.id,
             requests_done=done[i],
             utilisation=work_hours[i]
-            / (d.staff * open_hours_between(0.0, horizon, d.opens, d.closes, workdays)),
+            / (
+                d.staff
+                * open_hours_between(ahead[i], horizon + ahead[i], d.opens, d.closes, week[i])
+            ),
             mean_queue_hours=queued_hours[i] / done[i] if done[i] else 0.0,
             errors_made=errors_made[i],
             errors_reaching_customers=errors_reached[i],

@@ -18,6 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from followthrough.errors import InvalidInput
+from followthrough.practice.sim.calendar import HOURS_PER_WEEK
 
 Level = Annotated[float, Field(ge=0.0, le=1.0)]
 Chance = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -91,6 +92,14 @@ class Department(_Model):
     communication: Level = 0.5
     emotional_intelligence: Level = 0.5
     engagement: Level = 0.6
+    # Its own working week (weekday numbers, 0 Monday), where it differs from the scenario's.
+    workdays: tuple[int, ...] | None = Field(default=None, min_length=1)
+    # Hours its local clock is ahead of the scenario's (its time zone): `opens` and `closes`
+    # are local hours, and the scenario's own clock is the one the requests arrive on.
+    hours_ahead: float = Field(default=0.0, ge=-24.0, le=24.0)
+    # The acceptance delay's shape: equally likely values, scaled so their mean is the delay
+    # its ownership gives. Empty: exponential.
+    accept_shape: tuple[NonNegative, ...] = ()
 
 
 class Service(_Model):
@@ -104,6 +113,9 @@ class Service(_Model):
     error_rate: Chance = 0.0
     found_downstream: Chance = 0.8
     target_hours: Positive | None = None
+    # The work time's shape: equally likely values, scaled so their mean is `hours` (`cv` is
+    # then unused). Empty: a gamma distribution with `hours` and `cv`.
+    shape: tuple[NonNegative, ...] = ()
 
 
 class Step(_Model):
@@ -123,8 +135,8 @@ class Journey(_Model):
     external: bool = True
     promise_days: Positive = 10.0
     update_every_hours: Positive | None = None
-    # Cases raised only while the owner is at work (a desk's requests), instead of at any hour;
-    # per_day stays the mean per calendar day.
+    # Cases raised only while the owner is at work (a desk's requests), instead of at any hour,
+    # or by the scenario's arrival_profile if it has one; per_day stays the mean per calendar day.
     working_hours_only: bool = False
     steps: tuple[Step, ...] = Field(min_length=1)
 
@@ -137,6 +149,9 @@ class Scenario(_Model):
     days: int = Field(default=365, gt=0)
     currency: str = "EUR"
     workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), min_length=1)
+    # When in the week the requests of working hours arrive: 168 weights, one per hour of the
+    # week on the scenario's clock (Monday 00:00-01:00 first). Empty: the owner's working hours.
+    arrival_profile: tuple[NonNegative, ...] = ()
     complaint_service: Identifier | None = None
     behaviour: Behaviour = Behaviour()
     customers: Customers
@@ -246,10 +261,28 @@ def reference_problems(scenario: Scenario) -> list[tuple[Location, str]]:
     for index, department in enumerate(scenario.departments):
         if department.closes <= department.opens:
             found.append(((("departments", index, "closes")), "must be later than opens"))
+        for day_index, day in enumerate(department.workdays or ()):
+            if not 0 <= day <= 6:
+                found.append(
+                    (
+                        ("departments", index, "workdays", day_index),
+                        "must be a weekday number, 0 (Monday) to 6",
+                    )
+                )
+        if department.accept_shape and not sum(department.accept_shape) > 0:
+            found.append((("departments", index, "accept_shape"), "must have a value above 0"))
+    if scenario.arrival_profile and (
+        len(scenario.arrival_profile) != HOURS_PER_WEEK or not sum(scenario.arrival_profile) > 0
+    ):
+        found.append(
+            (("arrival_profile",), f"must be {HOURS_PER_WEEK} weights, one above 0 at least")
+        )
     for index, day in enumerate(scenario.workdays):
         if not 0 <= day <= 6:
             found.append((("workdays", index), "must be a weekday number, 0 (Monday) to 6"))
     for index, service in enumerate(scenario.services):
+        if service.shape and not sum(service.shape) > 0:
+            found.append((("services", index, "shape"), "must have a value above 0"))
         if service.department not in departments:
             found.append(
                 (("services", index, "department"), _unknown(service.department, "department"))
