@@ -38,7 +38,10 @@ def demo(
         url = f"sqlite:///{tmp_path_factory.mktemp('fitted') / 'demo.sqlite3'}"
     else:
         url = request.getfixturevalue("pg_url")
-    build_demo(url, requests=3000, seed=2026, console=Console(file=io.StringIO()))
+    # Without the buddy programme's built-in effect: from week 9 to 17 of the history it halves
+    # the joining departments' time to accept other departments' requests, so the held-out
+    # months would be those of a changed company, which no fit of the months before can know.
+    build_demo(url, requests=3000, seed=2026, buddy_effect=0.0, console=Console(file=io.StringIO()))
     database = Database(url)
     yield database
     database.dispose()
@@ -130,15 +133,17 @@ def test_the_back_test_compares_with_what_happened_in_the_held_out_months(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="Not met: the held-out months cannot tell 10% apart at this size. On this demo "
-    "(3,000 requests, about 1,000 held out) the held-out means themselves have standard errors "
-    "of 7-19% (resolve) and 9-45% (accept) per team, from heavy tails (a Friday's request "
-    "accepted on Monday, sub-requests of weeks). On the demo's own size (20,000 requests, "
-    "errors 2-8% and 3-17%) the fit, now counting only what happened within each period, is "
-    "within 10% for 6 of 11 teams on both; it misses IT Service Desk (+26% accept, +24% "
-    "resolve), HR (+12%, +25%), Core Systems (-14%, -12%), Customer Service (+13% resolve; it "
-    "works Saturdays, the scenario has one working week) and Claims Payments (+11% resolve). "
-    "docs/fitted-simulation.md has the figures.",
+    reason="Not met: the held-out months cannot tell 10% apart. On this demo (3,000 requests, "
+    "about 1,000 held out) the held-out means have standard errors of 7-19% (resolve) and 9-44% "
+    "(accept) per team; the fit is within 10% on resolve for 6 of 11 teams and on accept for 1 "
+    "(errors -37% to +67%, HR's 15 requests the widest). On 20,000 requests (errors 2-8% and "
+    "3-17%) it is within 10% on both for 7 of 11: IT Service Desk +54% accept / +23% resolve "
+    "(accept error of the held-out mean 17%: a few requests wait days to be accepted), HR +20% / "
+    "+19% (124 requests, errors 12% and 8%), Customer Service +20% resolve (its monthly means move "
+    "11.5-15 hours; the held-out months were its fastest) and Core Systems -13% accept (its "
+    "Indian holidays of 2 and 20 October, 5% of its working days, fall in the held-out months; "
+    "the simulation has no holidays). Telling 10% apart for IT Service Desk's acceptance would "
+    "take about 25 times the demo. docs/fitted-simulation.md has the figures.",
 )
 def test_the_fitted_company_back_tests_within_ten_percent_per_team(checked: Backtest) -> None:
     errors = {t.team: round(t.resolve_error, 3) for t in checked.teams}

@@ -74,6 +74,7 @@ def backtest(
         fitted.accept_working_hours,
         fitted.work_hours,
         days=max(1, round(held_out.days)),
+        period=(cut_off, until),
     )
     summary = run_replications(scenario, replications, seed + 1)
     got = simulated(summary.estimates, scenario)

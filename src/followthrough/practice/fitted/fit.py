@@ -19,8 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from followthrough.practice.fitted.history import History, TeamHistory
+from followthrough.practice.fitted.history import History, TeamHistory, clock_zone
+from followthrough.practice.sim.calendar import HOURS_PER_WEEK
 from followthrough.practice.sim.replications import run_replications
 from followthrough.practice.sim.scenario import (
     Behaviour,
@@ -43,6 +46,8 @@ CALIBRATION_ROUNDS = 4
 # Share of a person's parallel work slots busy on average, after fitting (see slots_per_person).
 SLOT_LOAD = 0.4
 CALIBRATION_REPLICATIONS = 3
+# A weekday with fewer of the period's requests than this is not an arrival day.
+ARRIVAL_DAY_SHARE = 0.01
 
 
 def department_id(team_id: int) -> str:
@@ -93,13 +98,45 @@ def modelled_teams(history: History) -> list[TeamHistory]:
     return [t for t in history.teams if t.resolved > 0 and t.accepted > 0]
 
 
-def _workdays(history: History) -> tuple[int, ...]:
-    # The scenario has one working week; the teams' most common one (ISO digits 1-7 → 0-6).
-    counts: dict[str, int] = {}
-    for team in modelled_teams(history):
-        counts[team.working_days] = counts.get(team.working_days, 0) + team.received
-    week = max(counts, key=lambda days: counts[days]) if counts else "12345"
-    return tuple(sorted(int(day) - 1 for day in week))
+def arrival_days(history: History) -> tuple[int, ...]:
+    """The weekdays requests arrive on (0 Monday): those with at least ARRIVAL_DAY_SHARE of the
+    period's requests. Each team works its own week; this is the week of the requesters."""
+    counts = [0] * 7
+    for (_, day), requests in history.by_weekday.items():
+        counts[day] += requests
+    total = sum(counts)
+    days = tuple(day for day in range(7) if total and counts[day] >= ARRIVAL_DAY_SHARE * total)
+    return days or (0, 1, 2, 3, 4)
+
+
+def team_week(team: TeamHistory) -> tuple[int, ...]:
+    """The team's working days as the simulation counts them (ISO digits 1-7 → 0-6)."""
+    return tuple(sorted(int(day) - 1 for day in team.working_days))
+
+
+def hours_ahead(history: History, since: datetime, until: datetime) -> dict[int, float]:
+    """Per team, hours its clock is ahead of the simulation's (the desk's main time zone), as
+    the time zones stand on average over the simulated period [since, until): a calendar fact
+    known for any months, like the change to winter time."""
+    days = max(1, (until - since).days)
+    instants = [since + timedelta(days=day + 0.5) for day in range(days)]
+
+    def mean_offset(zone: str) -> float:
+        local = ZoneInfo(zone)
+        shifts = [at.astimezone(local).utcoffset() or timedelta() for at in instants]
+        return sum(shift.total_seconds() for shift in shifts) / len(shifts) / 3600.0
+
+    teams = modelled_teams(history)
+    main = mean_offset(clock_zone(teams))
+    return {t.team_id: round(mean_offset(t.timezone) - main, 3) for t in teams}
+
+
+def arrival_profile(history: History) -> tuple[float, ...]:
+    """Requests opened per hour of the week on the simulation's clock (empty: none counted)."""
+    counts = history.opened_by_hour
+    if len(counts) != HOURS_PER_WEEK or not sum(counts) > 0:
+        return ()
+    return counts
 
 
 def build_scenario(
@@ -108,14 +145,17 @@ def build_scenario(
     work_hours: Mapping[int, float],
     *,
     days: int | None = None,
+    period: tuple[datetime, datetime] | None = None,
     staff: Mapping[int, int] | None = None,
     bounce_factor: float = 1.0,
 ) -> Scenario:
-    """The scenario for given working hours; `staff` and `bounce_factor` are what-if changes."""
+    """The scenario for given working hours; `staff` and `bounce_factor` are what-if changes.
+    `period` is the months simulated, for their time zones' offsets (default: the history's)."""
     teams = modelled_teams(history)
     ceiling = max([MIN_CEILING, *(2.0 * h for h in accept_working_hours.values())])
     departments = []
     services = []
+    ahead = hours_ahead(history, *(period or (history.since, history.until)))
     for team in teams:
         share = team.bounces / team.offers if team.offers else 0.0
         bounce = min(0.9, share * bounce_factor)
@@ -130,6 +170,9 @@ def build_scenario(
                 closes=team.closes if team.closes > team.opens else 24.0,
                 ownership=1.0 - accept_working_hours[team.team_id] / ceiling,
                 communication=1.0 - bounce,
+                workdays=team_week(team),
+                hours_ahead=ahead[team.team_id],
+                accept_shape=team.accept_shape.values,
             )
         )
         mean = max(MIN_HOURS, work_hours[team.team_id])
@@ -142,6 +185,7 @@ def build_scenario(
                 hours=mean,
                 cv=min(cv, 3.0),
                 target_hours=team.resolve_target_hours,
+                shape=team.work_shape.values,
             )
         )
     modelled = {t.team_id for t in teams}
@@ -166,7 +210,8 @@ def build_scenario(
         name=NAME,
         description="Fitted from the desk's own history.",
         days=days or max(1, round(history.days)),
-        workdays=_workdays(history),
+        workdays=arrival_days(history),
+        arrival_profile=arrival_profile(history),
         behaviour=Behaviour(
             accept_hours=Effect(at_0=ceiling, at_1=0.0),
             bounce=Effect(at_0=1.0, at_1=0.0),
@@ -217,9 +262,12 @@ def fit(history: History, seed: int = 0, rounds: int = CALIBRATION_ROUNDS) -> Fi
     """Fit a scenario to the history, calibrating working hours against the same period."""
     target = observed(history)
     teams = modelled_teams(history)
-    # First guess: working hours are about a third of wall-clock hours (8 of 24, 5 of 7 days).
-    accept = {t.team_id: max(MIN_HOURS, t.mean_accept_hours * 0.25) for t in teams}
-    work = {t.team_id: max(MIN_HOURS, t.mean_work_hours * 0.25) for t in teams}
+    # First guess: the working hours seen on each team's calendar (else a quarter of the
+    # wall-clock hours: 8 of 24 hours, 5 of 7 days).
+    accept = {
+        t.team_id: max(MIN_HOURS, t.accept_shape.mean or t.mean_accept_hours * 0.25) for t in teams
+    }
+    work = {t.team_id: max(MIN_HOURS, t.work_shape.mean or t.mean_work_hours * 0.25) for t in teams}
     for _ in range(rounds):
         scenario = build_scenario(history, accept, work)
         summary = run_replications(scenario, CALIBRATION_REPLICATIONS, seed)

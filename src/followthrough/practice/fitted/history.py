@@ -1,13 +1,18 @@
-"""What the desk's history says, aggregated in SQL: one row per team, per team and weekday, and
-per pair of teams. Nothing here loads events or requests one by one, so fitting a desk with a
-million requests reads a few hundred rows (bench/fitted.py measures it)."""
+"""What the desk's history says: counts aggregated in SQL (one row per team, per team and
+weekday, and per pair of teams), and the shapes of each team's times from its requests' instants,
+at most SHAPE_SAMPLE requests per team (an even sample beyond that). So fitting a desk with a
+million requests reads a few hundred aggregate rows and at most SHAPE_SAMPLE rows a team
+(bench/fitted.py measures it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -15,8 +20,14 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from followthrough.history.models import Event
 from followthrough.insight.sql import home_teams, seconds_between
-from followthrough.org.models import Membership, Service, Team
+from followthrough.org.models import Holiday, Membership, Service, Team
+from followthrough.org.rules import WorkingCalendar
+from followthrough.practice.fitted.shapes import Shape, survival_shape, working_clock
 from followthrough.requests.models import Request
+
+# Requests per team whose times make the shapes: beyond it an even sample (by id) is read, so
+# a desk of a million requests reads at most this many rows per team.
+SHAPE_SAMPLE = 5_000
 
 
 class weekday_of(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
@@ -61,6 +72,22 @@ class TeamHistory:
     bounces: int
     handed_on: int
     resolve_target_hours: float
+    timezone: str = "UTC"
+    holidays: tuple[date, ...] = ()
+    # Working hours (on the team's calendar) from opening to acceptance and from acceptance to
+    # resolution, of the period's requests; those still open at its end count as running.
+    accept_shape: Shape = field(default_factory=Shape)
+    work_shape: Shape = field(default_factory=Shape)
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(
+            timezone=self.timezone,
+            day_start_minute=round(self.opens * 60),
+            day_end_minute=round(self.closes * 60),
+            working_days=frozenset(int(day) for day in self.working_days),
+            holidays=frozenset(self.holidays),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +109,10 @@ class History:
     pairs: tuple[PairHistory, ...]
     # Requests opened per team and weekday (0 Monday) over the period.
     by_weekday: dict[tuple[int, int], int]
+    # Requests opened per hour of the week (Monday 00:00-01:00 first) on the local clock of
+    # the desk's main time zone (`clock_zone`), from the teams' samples of times, each
+    # counting for as many of its team's requests as it stands for.
+    opened_by_hour: tuple[float, ...] = ()
 
     @property
     def days(self) -> float:
@@ -157,6 +188,10 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
             )
         ).all()
     }
+    holidays: dict[int, list[date]] = {}
+    for team_id, day in session.execute(select(Holiday.team_id, Holiday.day)).all():
+        holidays.setdefault(team_id, []).append(day)
+    times = _times(session, in_period)
     teams = []
     for team in session.execute(select(Team).order_by(Team.id)).scalars():
         row = requests.get(team.id)
@@ -183,8 +218,11 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
                 bounces=int(counted.bounces or 0) if counted else 0,
                 handed_on=int(counted.handed or 0) if counted else 0,
                 resolve_target_hours=float(targets.get(team.id) or 24.0),
+                timezone=team.timezone,
+                holidays=tuple(sorted(holidays.get(team.id, []))),
             )
         )
+        teams[-1] = _with_shapes(teams[-1], times.get(team.id, []), since, until)
     home = home_teams()
     pair_rows = session.execute(
         select(home.c.team_id, Request.team_id, func.count(Request.id))
@@ -203,4 +241,98 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
         .group_by(Request.team_id, weekday_of(Request.opened_at))
     ).all()
     by_weekday = {(int(team), int(day)): int(count) for team, day, count in weekday_rows}
-    return History(since, until, tuple(teams), pairs, by_weekday)
+    opened_by_hour = _opened_by_hour(times, requests, clock_zone(teams))
+    return History(since, until, tuple(teams), pairs, by_weekday, opened_by_hour)
+
+
+def clock_zone(teams: Sequence[TeamHistory]) -> str:
+    """The time zone of the desk's clock: the one whose teams receive most requests."""
+    received: dict[str, int] = {}
+    for team in teams:
+        received[team.timezone] = received.get(team.timezone, 0) + team.received
+    return max(received, key=lambda zone: (received[zone], zone)) if received else "UTC"
+
+
+Times = tuple[datetime, datetime | None, datetime | None, datetime | None]
+
+
+def _times(session: Session, in_period: Any) -> dict[int, list[Times]]:
+    """Each team's requests' opening, acceptance, resolution and closing; an even sample by id
+    of at most SHAPE_SAMPLE per team."""
+    ranked = (
+        select(
+            Request.team_id,
+            Request.opened_at,
+            Request.accepted_at,
+            Request.resolved_at,
+            Request.closed_at,
+            func.row_number().over(partition_by=Request.team_id, order_by=Request.id).label("n"),
+            func.count(Request.id).over(partition_by=Request.team_id).label("of"),
+        )
+        .where(in_period)
+        .subquery()
+    )
+    every = (ranked.c.of + SHAPE_SAMPLE - 1) // SHAPE_SAMPLE
+    rows = session.execute(
+        select(
+            ranked.c.team_id,
+            ranked.c.opened_at,
+            ranked.c.accepted_at,
+            ranked.c.resolved_at,
+            ranked.c.closed_at,
+        ).where(ranked.c.n % every == 0)
+    ).all()
+    by_team: dict[int, list[Times]] = {}
+    for team_id, *instants in rows:
+        opened, accepted, resolved, closed = instants
+        by_team.setdefault(team_id, []).append((opened, accepted, resolved, closed))
+    return by_team
+
+
+def _with_shapes(
+    team: TeamHistory, times: Sequence[Times], since: datetime, until: datetime
+) -> TeamHistory:
+    if not times:
+        return team
+    end = until.timestamp()
+
+    def seconds(index: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+        # An instant at or after the period's end is not known to the period: nan.
+        instants = [t[index] for t in times]
+        return np.array(
+            [np.nan if at is None else at.timestamp() for at in instants], dtype=np.float64
+        )
+
+    opened, accepted, resolved, closed = seconds(0), seconds(1), seconds(2), seconds(3)
+    accepted[accepted >= end] = np.nan
+    resolved[resolved >= end] = np.nan
+    closed[closed >= end] = np.nan
+    # Closed without a resolution (withdrawn): it stopped running then; otherwise at the end.
+    stopped = np.where(np.isnan(resolved) & ~np.isnan(closed), closed, end)
+    clock = working_clock(team.calendar, since, until)
+    was_accepted = ~np.isnan(accepted)
+    accept_shape = survival_shape(
+        clock.hours_between(opened, np.where(was_accepted, accepted, stopped)), was_accepted
+    )
+    worked = was_accepted
+    was_resolved = ~np.isnan(resolved[worked])
+    work_shape = survival_shape(
+        clock.hours_between(
+            accepted[worked], np.where(was_resolved, resolved[worked], stopped[worked])
+        ),
+        was_resolved,
+    )
+    return replace(team, accept_shape=accept_shape, work_shape=work_shape)
+
+
+def _opened_by_hour(
+    times: dict[int, list[Times]], requests: dict[int, Any], zone: str
+) -> tuple[float, ...]:
+    counts = [0.0] * 168
+    local = ZoneInfo(zone)
+    for team_id, sample in times.items():
+        stands_for = int(requests[team_id].received) / len(sample)
+        for opened, *_ in sample:
+            at = opened.astimezone(local)
+            counts[at.weekday() * 24 + at.hour] += stands_for
+    return tuple(round(count, 3) for count in counts)
