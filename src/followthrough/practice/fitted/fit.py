@@ -127,7 +127,7 @@ def hours_ahead(history: History, since: datetime, until: datetime) -> dict[int,
         return sum(shift.total_seconds() for shift in shifts) / len(shifts) / 3600.0
 
     teams = modelled_teams(history)
-    main = mean_offset(clock_zone(teams))
+    main = mean_offset(clock_zone(history.teams))
     return {t.team_id: round(mean_offset(t.timezone) - main, 3) for t in teams}
 
 

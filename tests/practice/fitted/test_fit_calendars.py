@@ -1,0 +1,73 @@
+"""The fitted scenario's calendars: each team's week and time zone, and when requests arrive."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from followthrough.practice.fitted.fit import build_scenario, department_id, hours_ahead
+from followthrough.practice.fitted.history import History, PairHistory, TeamHistory
+
+LONDON = TeamHistory(
+    team_id=1,
+    name="Claims",
+    staff=4,
+    opens=9.0,
+    closes=17.0,
+    working_days="12345",
+    received=300,
+    accepted=300,
+    mean_accept_hours=3.0,
+    resolved=300,
+    mean_resolve_hours=20.0,
+    sd_work_hours=15.0,
+    mean_work_hours=17.0,
+    offers=300,
+    bounces=0,
+    handed_on=0,
+    resolve_target_hours=16.0,
+    timezone="Europe/London",
+)
+KOLKATA = replace(
+    LONDON,
+    team_id=2,
+    name="Core Systems",
+    received=100,
+    opens=9.5,
+    closes=18.0,
+    working_days="123456",
+    timezone="Asia/Kolkata",
+)
+
+
+def _desk(since: datetime, until: datetime) -> History:
+    return History(
+        since, until, (LONDON, KOLKATA), (PairHistory(1, 1, 300), PairHistory(1, 2, 100)), {}
+    )
+
+
+def test_a_team_in_another_time_zone_is_ahead_by_its_offset_from_the_main_one() -> None:
+    # Most requests go to London: the clock is London's. In July Kolkata (UTC+5:30) is 4.5
+    # hours ahead of London (UTC+1).
+    july = _desk(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC))
+    assert hours_ahead(july, july.since, july.until) == {1: 0.0, 2: 4.5}
+
+
+def test_the_offset_is_averaged_over_the_months_simulated_across_the_change_of_clocks() -> None:
+    desk = _desk(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC))
+    # 20 September to 20 November: London is on summer time until 25 October (35 days at 4.5
+    # hours behind Kolkata), then on GMT (26 days at 5.5).
+    ahead = hours_ahead(desk, datetime(2026, 9, 20, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC))
+    assert ahead[2] == pytest.approx((35 * 4.5 + 26 * 5.5) / 61, abs=0.001)
+
+
+def test_each_department_works_its_own_week_in_its_own_hours() -> None:
+    desk = _desk(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC))
+    scenario = build_scenario(desk, {1: 2.0, 2: 4.0}, {1: 10.0, 2: 30.0})
+    london = scenario.department(department_id(1))
+    kolkata = scenario.department(department_id(2))
+    assert london.workdays == (0, 1, 2, 3, 4)
+    assert (kolkata.workdays, kolkata.opens, kolkata.closes) == ((0, 1, 2, 3, 4, 5), 9.5, 18.0)
+    assert kolkata.hours_ahead == 4.5
