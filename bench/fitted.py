@@ -2,7 +2,7 @@
 
 Fitting is two parts, timed apart: reading the history (SQL aggregates per team, pair of teams
 and weekday, a few hundred rows, and each team's requests' instants for the shapes of its
-times, at most 5,000 a team, whatever the size), timed over the whole two years of
+times, about 5,000 a team, whatever the size), timed over the whole two years of
 the bulk database's 1M requests; and the calibration (simulating the fitted company over the
 fitted period a few times), timed on the last FIT_DAYS days, the window the what-if page and the
 game fit on. The calibration grows with the requests in the window, not with the rows stored:

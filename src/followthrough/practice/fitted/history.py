@@ -1,7 +1,7 @@
 """What the desk's history says: counts aggregated in SQL (one row per team, per team and
 weekday, and per pair of teams), and the shapes of each team's times from its requests' instants,
-at most SHAPE_SAMPLE requests per team (an even sample beyond that). So fitting a desk with a
-million requests reads a few hundred aggregate rows and at most SHAPE_SAMPLE rows a team
+about SHAPE_SAMPLE requests per team (every n-th id beyond that). So fitting a desk with a
+million requests reads a few hundred aggregate rows and about SHAPE_SAMPLE rows a team
 (bench/fitted.py measures it)."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from followthrough.org.rules import WorkingCalendar
 from followthrough.practice.fitted.shapes import Shape, survival_shape, working_clock
 from followthrough.requests.models import Request
 
-# Requests per team whose times make the shapes: beyond it an even sample (by id) is read, so
-# a desk of a million requests reads at most this many rows per team.
+# Requests per team whose times make the shapes: beyond it a sample (every n-th id) is read,
+# so a desk of a million requests reads about this many rows per team.
 SHAPE_SAMPLE = 5_000
 
 
@@ -191,7 +191,7 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
     holidays: dict[int, list[date]] = {}
     for team_id, day in session.execute(select(Holiday.team_id, Holiday.day)).all():
         holidays.setdefault(team_id, []).append(day)
-    times = _times(session, in_period)
+    times = _times(session, in_period, {team: int(row.received) for team, row in requests.items()})
     teams = []
     for team in session.execute(select(Team).order_by(Team.id)).scalars():
         row = requests.get(team.id)
@@ -256,35 +256,24 @@ def clock_zone(teams: Sequence[TeamHistory]) -> str:
 Times = tuple[datetime, datetime | None, datetime | None, datetime | None]
 
 
-def _times(session: Session, in_period: Any) -> dict[int, list[Times]]:
-    """Each team's requests' opening, acceptance, resolution and closing; an even sample by id
-    of at most SHAPE_SAMPLE per team."""
-    ranked = (
-        select(
-            Request.team_id,
-            Request.opened_at,
-            Request.accepted_at,
-            Request.resolved_at,
-            Request.closed_at,
-            func.row_number().over(partition_by=Request.team_id, order_by=Request.id).label("n"),
-            func.count(Request.id).over(partition_by=Request.team_id).label("of"),
-        )
-        .where(in_period)
-        .subquery()
-    )
-    every = (ranked.c.of + SHAPE_SAMPLE - 1) // SHAPE_SAMPLE
-    rows = session.execute(
-        select(
-            ranked.c.team_id,
-            ranked.c.opened_at,
-            ranked.c.accepted_at,
-            ranked.c.resolved_at,
-            ranked.c.closed_at,
-        ).where(ranked.c.n % every == 0)
-    ).all()
+def _times(session: Session, in_period: Any, received: dict[int, int]) -> dict[int, list[Times]]:
+    """Each team's requests' opening, acceptance, resolution and closing; of a team with more
+    than SHAPE_SAMPLE requests, those whose id is a multiple of the step that keeps at most
+    SHAPE_SAMPLE (a filter, not a sort: the period's rows are read once)."""
+    steps = {team: -(-count // SHAPE_SAMPLE) for team, count in received.items()}
+    query = select(
+        Request.team_id,
+        Request.opened_at,
+        Request.accepted_at,
+        Request.resolved_at,
+        Request.closed_at,
+    ).where(in_period)
+    sampled = {team: step for team, step in steps.items() if step > 1}
+    if sampled:
+        step = case(sampled, value=Request.team_id, else_=1)
+        query = query.where(Request.id % step == 0)
     by_team: dict[int, list[Times]] = {}
-    for team_id, *instants in rows:
-        opened, accepted, resolved, closed = instants
+    for team_id, opened, accepted, resolved, closed in session.execute(query).all():
         by_team.setdefault(team_id, []).append((opened, accepted, resolved, closed))
     return by_team
 
