@@ -89,7 +89,8 @@ def test_two_teams_play_two_rounds_and_the_facilitator_debriefs(
         decide(blue, round_number, invest=True)
         decide(green, round_number, invest=False)
         status = lead.locator("#team-status")
-        expect(status.locator(".state-kept")).to_have_count(2)  # polled, no reload
+        # Polled, no reload: the console asks every 3 s, so expect's 5 s left 2 s for the answer.
+        expect(status.locator(".state-kept")).to_have_count(2, timeout=20_000)
         lead.get_by_role("button", name=f"Run round {round_number}").click()
         # A round simulates both teams' quarter: 3.2 s of CPU (measured alone), over 30 s of wall
         # time on a loaded machine, where expect's 5 s ran out.
