@@ -85,6 +85,32 @@ def test_a_bad_staff_number_names_file_line_and_field() -> None:
     assert str(caught.value) == f"small.toml line {line}: departments[1].staff: must be > 0"
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("inf", "Input should be a finite number"),
+        ("nan", "Input should be a finite number"),
+        ("1e308", "must be <= 1000000000"),
+        ("-1.0", "must be >= 0"),
+    ],
+)
+def test_a_work_shape_value_that_is_not_a_finite_ratio_names_its_line(
+    value: str, message: str
+) -> None:
+    # An infinite value made the engine's draws NaN (a traceback); two huge ones summed to inf.
+    text = SMALL.replace("hours = 1.0", f"hours = 1.0\nshape = [{value}, 1.0]")
+    with pytest.raises(InvalidScenario) as caught:
+        parse_scenario(text, source="small.toml")
+    line = line_of(text, "shape = [")
+    assert str(caught.value) == f"small.toml line {line}: services[1].shape[0]: {message}"
+
+
+def test_an_infinite_number_anywhere_is_refused() -> None:
+    text = SMALL.replace("hours = 0.5", "hours = inf")
+    with pytest.raises(InvalidScenario, match=r"services\[0\]\.hours: Input should be a finite"):
+        parse_scenario(text, source="small.toml")
+
+
 def test_an_unknown_field_is_reported_where_it_is() -> None:
     text = SMALL.replace("hours = 1.0", "hours = 1.0\nhuors = 2.0")
     with pytest.raises(InvalidScenario) as caught:

@@ -24,11 +24,15 @@ Level = Annotated[float, Field(ge=0.0, le=1.0)]
 Chance = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+# One value of a shape or an arrival profile: relative (the whole is scaled to a mean), so a
+# bound far above any real ratio keeps a sum of them finite.
+Weight = Annotated[float, Field(ge=0.0, le=1e9)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No infinite or NaN number anywhere: a file's `inf` is refused with its line, not run.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Effect(_Model):
@@ -99,7 +103,7 @@ class Department(_Model):
     hours_ahead: float = Field(default=0.0, ge=-24.0, le=24.0)
     # The acceptance delay's shape: equally likely values, scaled so their mean is the delay
     # its ownership gives. Empty: exponential.
-    accept_shape: tuple[NonNegative, ...] = ()
+    accept_shape: tuple[Weight, ...] = ()
 
 
 class Service(_Model):
@@ -115,7 +119,7 @@ class Service(_Model):
     target_hours: Positive | None = None
     # The work time's shape: equally likely values, scaled so their mean is `hours` (`cv` is
     # then unused). Empty: a gamma distribution with `hours` and `cv`.
-    shape: tuple[NonNegative, ...] = ()
+    shape: tuple[Weight, ...] = ()
 
 
 class Step(_Model):
@@ -151,7 +155,7 @@ class Scenario(_Model):
     workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), min_length=1)
     # When in the week the requests of working hours arrive: 168 weights, one per hour of the
     # week on the scenario's clock (Monday 00:00-01:00 first). Empty: the owner's working hours.
-    arrival_profile: tuple[NonNegative, ...] = ()
+    arrival_profile: tuple[Weight, ...] = ()
     complaint_service: Identifier | None = None
     behaviour: Behaviour = Behaviour()
     customers: Customers
