@@ -207,8 +207,11 @@ def _read(
     mapping: LogMapping,
     reject_unmapped: bool,
     progress: ProgressHook | None,
+    *,
+    split: bool = False,
 ) -> Spill:
-    """The log read into a spill, or ImportRejected naming every problem (up to 50)."""
+    """The log read into a spill, or ImportRejected naming every problem (up to 50).
+    `split`: a large CSV may be read by two processes at once (never inside a transaction)."""
     name = path.name
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -217,7 +220,7 @@ def _read(
     except OSError as exc:
         raise ImportRejected([Problem(name, None, "", exc.strerror or str(exc))]) from None
     problems: list[Problem] = []
-    spill = read_log(path, _format(path, fmt), mapping, problems, progress)
+    spill = read_log(path, _format(path, fmt), mapping, problems, progress, split=split)
     if reject_unmapped:
         for combination, line in spill.facts.first_line.items():
             if not mapping.is_known(combination):
@@ -243,7 +246,7 @@ def preview_history(
     """Read the log and say what each distinct (activity, lifecycle, status) combination
     becomes, with counts; writes nothing anywhere."""
     mapping = mapping or LogMapping()
-    with _read(path, fmt, mapping, reject_unmapped, progress) as spill:
+    with _read(path, fmt, mapping, reject_unmapped, progress, split=True) as spill:
         facts = spill.facts
         rows = [
             CombinationRow(c, n, spill.decision(c))
@@ -326,7 +329,7 @@ def import_history_file(
     """
     mapping = _with_activity_map(mapping, None)
     digest = _digest(path)
-    with _read(path, fmt, mapping, reject_unmapped, progress) as spill:
+    with _read(path, fmt, mapping, reject_unmapped, progress, split=workers != 0) as spill:
         count = workers
         if count is None:  # starting a process costs about a second: only for large logs
             large = spill.facts.events >= PARALLEL_FROM_ROWS

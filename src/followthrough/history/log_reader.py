@@ -12,15 +12,21 @@ number of distinct cases, people and groups, not with the number of events.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import multiprocessing
+import os
 import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Protocol
 from xml.parsers import expat
@@ -133,16 +139,36 @@ class LogFacts:
     last: datetime | None = None
 
 
+@dataclass(frozen=True)
+class CsvHalf:
+    """A later part of a CSV log, read by another process into a spill file of its own."""
+
+    path: Path
+    facts: LogFacts
+    combinations: list[Combination]
+    counts: list[int]
+    keys: dict[str, int]  # case id -> the part's key, in order of first appearance
+    problems: list[Problem]
+
+
 class Spill:
     """The log's rows in a temporary SQLite file, read back one case at a time in time order."""
 
-    def __init__(self, name: str, mapping: LogMapping, problems: list[Problem]) -> None:
+    def __init__(
+        self, name: str, mapping: LogMapping, problems: list[Problem], file: Path | None = None
+    ) -> None:
+        """`file`: where to keep the rows (a part of the log read by another process, see
+        `read_csv`); by default a temporary folder of the spill's own."""
         self.name = name
         self.mapping = mapping
         self.problems = problems
         self.facts = LogFacts()
-        self._folder = tempfile.TemporaryDirectory(prefix="followthrough-import-")
-        self._db = sqlite3.connect(Path(self._folder.name) / "spill.sqlite3")
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        if file is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="followthrough-import-")
+            file = Path(self._folder.name) / "spill.sqlite3"
+        self._file = file
+        self._db = sqlite3.connect(self._file)
         self._db.executescript(
             """
             PRAGMA journal_mode = OFF;
@@ -172,7 +198,8 @@ class Spill:
 
     def close(self) -> None:
         self._db.close()
-        self._folder.cleanup()
+        if self._folder is not None:
+            self._folder.cleanup()
 
     def __enter__(self) -> Spill:
         return self
@@ -346,6 +373,88 @@ class Spill:
         self._events.clear()
         self._attributes.clear()
 
+    def half_read(self) -> CsvHalf:
+        """What `merge` needs of this spill, a later part of a log read by another process."""
+        self._flush()
+        self._db.commit()
+        return CsvHalf(
+            self._file, self.facts, self.combinations, self._counts, self._keys, self.problems
+        )
+
+    def merge(self, half: CsvHalf, lines: int) -> None:
+        """Add the rows of the part of the same log that follows this spill's, read into a
+        spill of its own (`half_read`): the same keys, numbers and order as reading the whole
+        file here would have given. `lines`: the file's lines before that part."""
+        facts, seen = self.facts, half.facts
+        cases = []
+        for case_id, half_key in half.keys.items():
+            key = self._keys.get(case_id)
+            if key is None:
+                key = self._keys[case_id] = len(self._keys) + 1
+                facts.cases += 1
+                cases.append((half_key, key, 1))
+            else:
+                cases.append((half_key, key, 0))
+        numbers = []
+        for number, combination in enumerate(half.combinations):
+            raw = (combination.activity, combination.lifecycle, combination.status)
+            mine = self._combination_ids.get(raw)
+            if mine is None:
+                mine = self._combination_ids[raw] = len(self.combinations)
+                self.combinations.append(combination)
+                self.decisions.append(self.decision(combination))
+                self._counts.append(0)
+                first = seen.first_line.get(combination)
+                facts.first_line[combination] = None if first is None else first + lines
+            self._counts[mine] += half.counts[number]
+            numbers.append((number, mine))
+        before = facts.events
+        facts.events += seen.events
+        facts.placeholder_rows += seen.placeholder_rows
+        for person in seen.people:
+            facts.people.setdefault(person)
+        for group, department in seen.groups.items():
+            if facts.groups.get(group) is None:  # the first row naming a department counts
+                facts.groups[group] = department
+        for pair in seen.workers:
+            facts.workers.setdefault(pair)
+        if seen.first is not None and (facts.first is None or seen.first < facts.first):
+            facts.first = seen.first
+        if seen.last is not None and (facts.last is None or seen.last > facts.last):
+            facts.last = seen.last
+        self._flush()  # this spill's case attributes first: the first value of a name counts
+        db = self._db
+        db.execute(
+            "CREATE TEMP TABLE half_case (half INTEGER PRIMARY KEY, key INTEGER, new INTEGER)"
+        )
+        db.execute("CREATE TEMP TABLE half_combination (half INTEGER PRIMARY KEY, mine INTEGER)")
+        db.executemany("INSERT INTO half_case VALUES (?, ?, ?)", cases)
+        db.executemany("INSERT INTO half_combination VALUES (?, ?)", numbers)
+        db.commit()
+        db.execute("ATTACH DATABASE ? AS half", (str(half.path),))
+        try:
+            db.execute(
+                "INSERT INTO log_case SELECT k.key, c.case_id, c.line + ? FROM half.log_case c "
+                "JOIN half_case k ON k.half = c.key WHERE k.new ORDER BY k.key",
+                (lines,),
+            )
+            db.execute(
+                "INSERT INTO log_event SELECT k.key, e.seq + ?, e.line + ?, e.at, m.mine, "
+                "e.resource, e.grp, e.extras FROM half.log_event e "
+                "JOIN half_case k ON k.half = e.key "
+                "JOIN half_combination m ON m.half = e.combination ORDER BY e.rowid",
+                (before, lines),
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO case_attribute SELECT k.key, a.name, a.value "
+                "FROM half.case_attribute a JOIN half_case k ON k.half = a.key"
+            )
+            db.execute("DROP TABLE half_case")
+            db.execute("DROP TABLE half_combination")
+            db.commit()
+        finally:
+            db.execute("DETACH DATABASE half")
+
     def finish_reading(self) -> None:
         self._flush()
         self.facts.combinations = Counter(dict(zip(self.combinations, self._counts, strict=True)))
@@ -362,7 +471,12 @@ class Spill:
     @property
     def path(self) -> Path:
         """The spill file; once read, other processes may open it to read cases back."""
-        return Path(self._folder.name) / "spill.sqlite3"
+        return self._file
+
+    @property
+    def folder(self) -> Path:
+        """Where the spill's files are; removed when it closes."""
+        return self._file.parent
 
     def key_ranges(self, parts: int) -> list[tuple[int, int]]:
         """The case keys split into at most `parts` runs [low, high) of about equal rows."""
@@ -485,38 +599,192 @@ CSV_KNOWN = frozenset({"case_id", "activity", "timestamp", "resource", "group", 
 
 
 def read_csv(
-    path: Path, spill: Spill, progress: ProgressHook | None = None, *, quick: bool = True
+    path: Path,
+    spill: Spill,
+    progress: ProgressHook | None = None,
+    *,
+    quick: bool = True,
+    split: bool = False,
 ) -> None:
     """Spill every row of a CSV event log; rows of a case may be anywhere in the file.
 
     Most rows of a real log are plain (every column there, the required ones filled, a time
     that reads): those take a quick path that reads the columns by position. Any other row
     takes the general path, which names what is wrong. `quick=False` sends every row the
-    general way (the tests compare the two)."""
+    general way (the tests compare the two).
+
+    `split`: a file of SPLIT_FROM_BYTES or more is read in two parts at once, the second by
+    another process into a spill of its own, merged into this one once both are read; the
+    result is the same as reading it whole here (see `_cut`). Only for a caller that holds
+    no transaction: this waits for the other process."""
     name = spill.name
     problems = spill.problems
-    status_column = spill.mapping.status_attribute
     with path.open(newline="", encoding="utf-8-sig") as handle:
+        size = path.stat().st_size
         if progress is not None:
-            progress.total(path.stat().st_size)
+            progress.total(size)
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
             problems.append(Problem(name, 1, "", "the file is empty"))
             return
+        rows = _CsvRows.of(header, spill, quick)
+        if rows is None:
+            return
+        cut = _cut(path, size) if split and size >= SPLIT_FROM_BYTES else None
+        if cut is None:
+            rows.read(reader, reader.line_num, progress, None)
+            return
+        offset, lines = cut
+        with _half_reader() as pool:
+            other = pool.submit(
+                _read_half, path, header, offset, spill.mapping, quick, spill.folder
+            )
+            if rows.read(reader, reader.line_num, progress, lines):
+                try:
+                    half = other.result()
+                except (BrokenProcessPool, OSError):  # no process could start: read it here
+                    half = _read_half(path, header, offset, spill.mapping, quick, spill.folder)
+                spill.merge(half, lines)
+                _add_problems(spill, half.problems, lines)
+                if progress is not None:
+                    progress.advance(size - offset)
+
+
+# A CSV log at least this large is read in two parts at once (`read_csv`): below it, starting
+# the other process costs more than it saves.
+SPLIT_FROM_BYTES = 16 << 20
+
+
+def _half_reader() -> Executor:
+    """The other process for a CSV's second part: a fresh interpreter (spawn), not a fork of
+    one that may hold connections and threads."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _cut(path: Path, size: int) -> tuple[int, int] | None:
+    """Where to split the file: the byte offset just after a line break a little past the middle that
+    has an even number of quotes before it (so, in a well-formed CSV, it ends a record), and
+    the number of lines before it as the csv module counts them (a line ends at LF, CR LF or a
+    lone CR). None if there is no such place.
+
+    A quote inside an unquoted field ("a 5" screen") is a character of its own and can make
+    the count lie; the reader of the first part checks that a record really ends there and,
+    if none does, reads on to the end alone (`_CsvRows.read`)."""
+    middle = size * 11 // 20  # a little past the middle: the other process starts later
+    quotes = lines = 0
+    carriage = False  # the last chunk ended in CR: an LF first in the next one is the same line end
+    with path.open("rb") as raw:
+        done = 0
+        while done < middle:
+            chunk = raw.read(min(1 << 20, middle - done))
+            if not chunk:
+                return None
+            quotes += chunk.count(b'"')
+            lines += _line_ends(chunk, carriage)
+            carriage = chunk.endswith(b"\r")
+            done += len(chunk)
+        while True:
+            chunk = raw.read(1 << 16)
+            if not chunk:
+                return None
+            at = 0
+            while True:
+                found = chunk.find(b"\n", at)
+                if found < 0:
+                    break
+                quotes_before = quotes + chunk.count(b'"', 0, found)
+                if quotes_before % 2 == 0:
+                    head = chunk[: found + 1]
+                    ends = lines + _line_ends(head, carriage)
+                    return done + found + 1, ends
+                at = found + 1
+            quotes += chunk.count(b'"')
+            lines += _line_ends(chunk, carriage)
+            carriage = chunk.endswith(b"\r")
+            done += len(chunk)
+
+
+def _line_ends(chunk: bytes, carriage: bool) -> int:
+    """Line ends in the chunk (LF, CR LF, lone CR); `carriage`: the text before it ended in CR,
+    so an LF first here finishes that line end rather than making one."""
+    ends = chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+    if carriage and chunk.startswith(b"\n"):
+        ends -= 1
+    return ends
+
+
+def _read_half(
+    path: Path, header: list[str], offset: int, mapping: LogMapping, quick: bool, folder: Path
+) -> CsvHalf:
+    """Read the CSV from `offset` (just after a line break) to its end into a spill file of its
+    own in `folder`; line numbers count from that offset."""
+    problems: list[Problem] = []
+    handle, file = tempfile.mkstemp(prefix="part-", suffix=".sqlite3", dir=folder)
+    os.close(handle)  # SQLite makes an empty file a database
+    spill = Spill(path.name, mapping, problems, file=Path(file))
+    try:
+        rows = _CsvRows.of(header, spill, quick)
+        assert rows is not None  # the first part read the same header without a problem
+        with path.open("rb") as raw:
+            raw.seek(offset)
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            try:
+                rows.read(csv.reader(text), 0, None, None)
+            except UnicodeDecodeError:
+                problems.append(Problem(path.name, None, "", "not UTF-8 text"))
+            except csv.Error as exc:
+                problems.append(Problem(path.name, None, "", f"not valid CSV: {exc}"))
+        return spill.half_read()
+    finally:
+        spill._db.close()
+
+
+def _add_problems(spill: Spill, problems: list[Problem], lines: int) -> None:
+    """The second part's problems after the first's, with the lines they have in the file;
+    like reading on, a row's problems at a time, until there are MAX_PROBLEMS."""
+    shifted = [replace(p, line=None if p.line is None else p.line + lines) for p in problems]
+    for _, same_row in groupby(shifted, key=lambda p: p.line):
+        if spill.full():
+            return
+        spill.problems.extend(same_row)
+
+
+class _CsvRows:
+    """A CSV's rows into a spill, once its header is known."""
+
+    def __init__(self, columns: list[str], spill: Spill, quick: bool) -> None:
+        self.spill = spill
+        self.columns = columns
+        status = spill.mapping.status_attribute
+        if status is None:
+            status = next((c for c in columns if c.lower() in STATUS_ATTRIBUTES), None)
+        self.status = status
+        self.width = len(columns)
+        self.has_case_columns = any(c.startswith("case:") for c in columns)
+        self.plain = _PlainRows.of(columns, status) if quick else None
+
+    @classmethod
+    def of(cls, header: list[str], spill: Spill, quick: bool) -> _CsvRows | None:
+        """None, with a problem for each, when a required column is missing."""
         columns = [CSV_ALIASES.get(c.strip().lower(), c.strip()) for c in header]
         missing = [c for c in CSV_REQUIRED if c not in columns]
         for column in missing:
-            problems.append(Problem(name, 1, column, "required column is missing"))
-        if missing:
-            return
-        if status_column is None:
-            status_column = next((c for c in columns if c.lower() in STATUS_ATTRIBUTES), None)
-        line = reader.line_num
+            spill.problems.append(Problem(spill.name, 1, column, "required column is missing"))
+        return None if missing else cls(columns, spill, quick)
+
+    def read(
+        self,
+        reader: Any,
+        line: int,
+        progress: ProgressHook | None,
+        stop_at: int | None,
+    ) -> bool:
+        """Spill the reader's rows; `line`: the lines read before. With `stop_at`, stop once
+        the reader has read that many lines, if a record ends there: True when it did (the rest
+        is another process's), False when the spill is full of problems or the file is read
+        to its end."""
         read = 0
-        width = len(columns)
-        has_case_columns = any(c.startswith("case:") for c in columns)
-        plain = _PlainRows.of(columns, status_column) if quick else None
         for cells in reader:
             start, line = line + 1, reader.line_num
             if progress is not None:
@@ -524,46 +792,56 @@ def read_csv(
                 if read >= 1 << 20:
                     progress.advance(read)
                     read = 0
-            if plain is not None and len(cells) == width and plain.spill(cells, start, spill):
-                continue
-            if len(cells) > width:
-                if any(c.strip() for c in cells):
-                    problems.append(
-                        Problem(name, start, "", "more cells than the header has columns")
-                    )
-                continue
-            row = {
-                c: v.strip() for c, v in zip(columns, cells, strict=False) if v and not v.isspace()
-            }
-            if not row:
-                continue
-            event = _csv_event(name, start, row, problems, status_column)
-            if event is not None:
-                key = spill.case_key(row["case_id"], start)
-                assert key is not None
-                if has_case_columns:
-                    case_attributes = {
-                        c.removeprefix("case:"): v for c, v in row.items() if c.startswith("case:")
-                    }
-                    if case_attributes:
-                        spill.add_attributes(key, start, case_attributes)
-                joined = "".join(cells)
-                if "\x00" in joined or len(joined) > MAX_FIELD_CHARS:
-                    spill.add_event(key, event)  # checks each text and names the bad one
-                else:
-                    spill.add_checked(
-                        key,
-                        start,
-                        event.at,
-                        event.activity,
-                        event.lifecycle,
-                        event.status,
-                        event.resource,
-                        event.group,
-                        event.extras,
-                    )
-            if spill.full():
-                return
+            if not self._row(cells, start):
+                return False
+            if stop_at is not None and line >= stop_at:
+                if line == stop_at:
+                    return True
+                stop_at = None  # a record runs across the cut: read on to the end alone
+        return False
+
+    def _row(self, cells: list[str], start: int) -> bool:
+        """Spill one row; False when the spill is full of problems."""
+        spill = self.spill
+        plain = self.plain
+        if plain is not None and len(cells) == self.width and plain.spill(cells, start, spill):
+            return True
+        columns = self.columns
+        if len(cells) > self.width:
+            if any(c.strip() for c in cells):
+                spill.problems.append(
+                    Problem(spill.name, start, "", "more cells than the header has columns")
+                )
+            return not spill.full()
+        row = {c: v.strip() for c, v in zip(columns, cells, strict=False) if v and not v.isspace()}
+        if not row:
+            return True
+        event = _csv_event(spill.name, start, row, spill.problems, self.status)
+        if event is not None:
+            key = spill.case_key(row["case_id"], start)
+            assert key is not None
+            if self.has_case_columns:
+                case_attributes = {
+                    c.removeprefix("case:"): v for c, v in row.items() if c.startswith("case:")
+                }
+                if case_attributes:
+                    spill.add_attributes(key, start, case_attributes)
+            joined = "".join(cells)
+            if "\x00" in joined or len(joined) > MAX_FIELD_CHARS:
+                spill.add_event(key, event)  # checks each text and names the bad one
+            else:
+                spill.add_checked(
+                    key,
+                    start,
+                    event.at,
+                    event.activity,
+                    event.lifecycle,
+                    event.status,
+                    event.resource,
+                    event.group,
+                    event.extras,
+                )
+        return not spill.full()
 
 
 class _PlainRows:
@@ -837,14 +1115,17 @@ def read_log(
     mapping: LogMapping,
     problems: list[Problem],
     progress: ProgressHook | None = None,
+    *,
+    split: bool = False,
 ) -> Spill:
-    """The log spilled and counted; the caller closes the spill. Problems are appended."""
+    """The log spilled and counted; the caller closes the spill. Problems are appended.
+    `split`: a large CSV may be read in two parts at once (`read_csv`)."""
     spill = Spill(path.name, mapping, problems)
     try:
         if fmt == "xes":
             read_xes(path, spill, progress)
         else:
-            read_csv(path, spill, progress)
+            read_csv(path, spill, progress, split=split)
     except UnicodeDecodeError:
         problems.append(Problem(path.name, None, "", "not UTF-8 text"))
     except csv.Error as exc:
