@@ -24,9 +24,10 @@ from followthrough.history import log_reader
 from followthrough.history.log_mapping import load_mapping
 from followthrough.history.log_reader import Spill, _line_ends, read_csv
 
-# Cells a real log holds (most often: most rows of a log are plain), and the ones that go wrong: blanks, padding, placeholders,
-# non-ASCII names, times with and without an offset, times that do not read or are out of
-# range, a NUL, a text over the length limit.
+# Cells a real log holds (most often: most rows of a log are plain), and the ones that go
+# wrong: blanks, padding, placeholders, non-ASCII names, times with and without an offset,
+# times that do not read or are out of range, a NUL, a text over the length limit, quotes and
+# line breaks inside a cell.
 CELLS = {
     "case_id": st.sampled_from(["IM1", "IM2", " IM3 ", "Ärende 4"] * 3 + ["", "  ", "IM1\x00"]),
     "activity": st.sampled_from(

@@ -663,17 +663,17 @@ def _half_reader() -> Executor:
 
 
 def _cut(path: Path, size: int) -> tuple[int, int] | None:
-    """Where to split the file: the byte offset just after a line break a little past the middle that
-    has an even number of quotes before it (so, in a well-formed CSV, it ends a record), and
-    the number of lines before it as the csv module counts them (a line ends at LF, CR LF or a
-    lone CR). None if there is no such place.
+    """Where to split the file: the byte offset just after a line break a little past the
+    middle that has an even number of quotes before it (so, in a well-formed CSV, it ends a
+    record), and the number of lines before it as the csv module counts them (a line ends at
+    LF, CR LF or a lone CR). None if there is no such place.
 
     A quote inside an unquoted field ("a 5" screen") is a character of its own and can make
     the count lie; the reader of the first part checks that a record really ends there and,
     if none does, reads on to the end alone (`_CsvRows.read`)."""
     middle = size * 11 // 20  # a little past the middle: the other process starts later
     quotes = lines = 0
-    carriage = False  # the last chunk ended in CR: an LF first in the next one is the same line end
+    carriage = False  # the last chunk ended in CR: an LF opening the next ends the same line
     with path.open("rb") as raw:
         done = 0
         while done < middle:
