@@ -75,19 +75,15 @@ def _spilled(path: Path, quick: bool = True, split: bool = False) -> dict[str, A
         spill.close()
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    columns=st.permutations(list(CELLS)).flatmap(
-        lambda order: st.integers(3, len(order)).map(lambda n: order[:n])
-    ),
-    data=st.data(),
-)
-def test_the_quick_path_spills_what_the_general_path_spills(
-    tmp_path_factory: Any, columns: list[str], data: st.DataObject
-) -> None:
+@st.composite
+def csv_logs(draw: st.DrawFn) -> tuple[list[str], list[list[str]], str]:
+    """A header (the required columns and some others), rows of its cells (some short, some
+    with a cell too many) and a line ending."""
+    order = draw(st.permutations(list(CELLS)))
+    columns = order[: draw(st.integers(3, len(order)))]
     required = ("case_id", "activity", "timestamp")
     header = [*required, *(c for c in columns if c not in required)]
-    rows = data.draw(
+    rows = draw(
         st.lists(
             st.one_of(
                 st.tuples(*(CELLS[c] for c in header)).map(list),
@@ -95,19 +91,29 @@ def test_the_quick_path_spills_what_the_general_path_spills(
                 st.just([*("" for _ in header), "one too many"]),
             ),
             min_size=1,
-            max_size=40,
+            max_size=80,
         )
     )
-    path = tmp_path_factory.mktemp("log") / "log.csv"
+    return header, rows, draw(st.sampled_from(["\n", "\r\n"]))
+
+
+def _written(folder: Path, log: tuple[list[str], list[list[str]], str]) -> Path:
+    header, rows, ending = log
+    path = folder / "log.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator=ending)
         writer.writerow(header)
         writer.writerows(rows)
+    return path
 
-    quick = _spilled(path, quick=True)
-    general = _spilled(path, quick=False)
 
-    assert quick == general
+@settings(max_examples=150, deadline=None)
+@given(csv_logs())
+def test_the_quick_path_spills_what_the_general_path_spills(
+    tmp_path_factory: Any, log: tuple[list[str], list[list[str]], str]
+) -> None:
+    path = _written(tmp_path_factory.mktemp("log"), log)
+    assert _spilled(path, quick=True) == _spilled(path, quick=False)
 
 
 def test_a_header_naming_a_column_twice_reads_as_before(tmp_path: Path) -> None:
@@ -149,38 +155,14 @@ def _split_in_a_thread() -> Iterator[list[int]]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    columns=st.permutations(list(CELLS)).flatmap(
-        lambda order: st.integers(3, len(order)).map(lambda n: order[:n])
-    ),
-    data=st.data(),
-)
+@given(csv_logs())
 def test_a_file_read_in_two_parts_spills_what_reading_it_whole_spills(
-    tmp_path_factory: Any, columns: list[str], data: st.DataObject
+    tmp_path_factory: Any, log: tuple[list[str], list[list[str]], str]
 ) -> None:
-    required = ("case_id", "activity", "timestamp")
-    header = [*required, *(c for c in columns if c not in required)]
-    rows = data.draw(
-        st.lists(
-            st.one_of(
-                st.tuples(*(CELLS[c] for c in header)).map(list),
-                st.tuples(*(CELLS[c] for c in header[:2])).map(list),
-            ),
-            min_size=1,
-            max_size=80,
-        )
-    )
-    ending = data.draw(st.sampled_from(["\n", "\r\n"]))
-    path = tmp_path_factory.mktemp("log") / "log.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator=ending)
-        writer.writerow(header)
-        writer.writerows(rows)
-
+    path = _written(tmp_path_factory.mktemp("log"), log)
     whole = _spilled(path)
     with _split_in_a_thread():
         parts = _spilled(path, split=True)
-
     assert parts == whole
 
 
