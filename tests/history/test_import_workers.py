@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from followthrough.db import Database
-from followthrough.history import bulk_rows, importer
+from followthrough.history import bulk_rows, importer, log_reader
 from followthrough.history.importer import (
     HistoryImportSummary,
     ImportRejected,
@@ -145,8 +145,19 @@ def test_workers_write_what_one_transaction_writes(
     assert expected_summary.handoffs > 0
     assert expected_summary.pauses > 0
 
+    # The workers' way also reads the log in two parts at once (for files of any size here).
+    monkeypatch.setattr(log_reader, "SPLIT_FROM_BYTES", 0)
+    merged: list[int] = []
+    merge = log_reader.Spill.merge
+
+    def recorded(spill: log_reader.Spill, half: log_reader.CsvHalf, lines: int) -> None:
+        merged.append(lines)
+        merge(spill, half, lines)
+
+    monkeypatch.setattr(log_reader.Spill, "merge", recorded)
     summary = import_history_file(db, log, NOW, mapping=MAPPING, workers=2)
 
+    assert merged, "the log was not read in two parts"
     assert summary == expected_summary
     with db.unit_of_work(readonly=True) as session:
         assert _dump(session) == expected
