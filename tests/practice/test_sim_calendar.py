@@ -74,3 +74,46 @@ def test_a_profile_needs_a_weight_for_every_hour_of_the_week() -> None:
         ArrivalProfile([1.0] * 24)
     with pytest.raises(ValueError, match="168"):
         ArrivalProfile([0.0] * HOURS_PER_WEEK)
+
+
+# Day 2 of the clock is a Wednesday; a team off that day (a holiday) works around it.
+WEDNESDAY = 2
+
+
+def test_work_left_before_a_holiday_resumes_the_day_after() -> None:
+    # Tuesday 16:00 with 2 hours: 1 hour on Tuesday, then Thursday 09:00-10:00.
+    tuesday_16 = 24.0 + 16.0
+    assert finish_time(tuesday_16, 2.0, 9.0, 17.0, WEEKDAYS) == pytest.approx(2 * 24.0 + 10.0)
+    assert finish_time(tuesday_16, 2.0, 9.0, 17.0, WEEKDAYS, {WEDNESDAY}) == pytest.approx(
+        3 * 24.0 + 10.0
+    )
+
+
+def test_work_started_on_a_holiday_waits_for_the_next_working_day() -> None:
+    wednesday_10 = WEDNESDAY * 24.0 + 10.0
+    assert finish_time(wednesday_10, 1.0, 9.0, 17.0, WEEKDAYS, {WEDNESDAY}) == pytest.approx(
+        3 * 24.0 + 10.0
+    )
+    assert next_opening(wednesday_10, 9.0, 17.0, WEEKDAYS, {WEDNESDAY}) == pytest.approx(
+        3 * 24.0 + 9.0
+    )
+
+
+def test_a_holiday_next_to_a_weekend_adds_its_day_to_the_wait() -> None:
+    friday_12 = FRIDAY + 12.0
+    # Thursday 16:00 + 2 hours: Thursday's last hour, Friday off, Monday 09:00-10:00.
+    thursday_16 = 3 * 24.0 + 16.0
+    assert finish_time(thursday_16, 2.0, 9.0, 17.0, WEEKDAYS, {4}) == pytest.approx(7 * 24.0 + 10.0)
+    assert next_opening(friday_12, 9.0, 17.0, WEEKDAYS, {4}) == pytest.approx(7 * 24.0 + 9.0)
+    # A Monday holiday after the weekend: the next opening is Tuesday's.
+    assert next_opening(FRIDAY + 18.0, 9.0, 17.0, WEEKDAYS, {7}) == pytest.approx(8 * 24.0 + 9.0)
+
+
+def test_a_holiday_takes_its_day_out_of_the_capacity() -> None:
+    assert open_hours_between(0.0, 7 * 24.0, 9.0, 17.0, WEEKDAYS, {WEDNESDAY}) == pytest.approx(
+        32.0
+    )
+    # A holiday on a day the team does not work anyway changes nothing; one in the second
+    # week counts in the second week only.
+    assert open_hours_between(0.0, 7 * 24.0, 9.0, 17.0, WEEKDAYS, {5, 9}) == pytest.approx(40.0)
+    assert open_hours_between(0.0, 14 * 24.0, 9.0, 17.0, WEEKDAYS, {9}) == pytest.approx(72.0)

@@ -206,3 +206,46 @@ def test_a_work_shape_draws_its_values_scaled_to_the_mean() -> None:
         plain.departments[1].utilisation, rel=0.1
     )
     assert run.journeys[0].mean_days != plain.journeys[0].mean_days
+
+
+def test_a_run_starting_on_saturday_waits_for_monday_to_ask_or_work() -> None:
+    # Two days from Saturday 00:00: nobody asks and nobody works; from Monday they do.
+    weekend = _desk().model_copy(update={"days": 2, "starts_at": 5 * 24.0})
+    monday = _desk().model_copy(update={"days": 2, "starts_at": 0.0})
+    assert simulate(weekend, np.random.default_rng(3)).departments[1].requests_done == 0
+    assert simulate(monday, np.random.default_rng(3)).departments[1].requests_done > 0
+
+
+def test_a_holiday_of_the_working_team_holds_the_work_until_the_day_after() -> None:
+    # The desk is off on Tuesday (day 1) of the first week: Monday's late work and Tuesday's
+    # requests wait for Wednesday, so they take longer to resolve.
+    level = _days_to_resolve(_desk().model_copy(update={"days": 7}))
+    holiday = _days_to_resolve(_desk(holidays=[1]).model_copy(update={"days": 7}))
+    # A fifth of the requests wait about a day more.
+    assert holiday > level + 0.1
+    # Nothing is done on its holiday: a run of Tuesday alone finishes nothing.
+    tuesday = _desk(holidays=[1]).model_copy(update={"days": 1, "starts_at": 24.0})
+    assert simulate(tuesday, np.random.default_rng(3)).departments[1].requests_done == 0
+
+
+# Requests asked evenly in the hours 09:00-17:00 of the weekdays.
+OFFICE_HOURS = tuple(1.0 if h // 24 < 5 and 9 <= h % 24 < 17 else 0.0 for h in range(168))
+
+
+@pytest.mark.parametrize("profile", [(), OFFICE_HOURS], ids=["working hours", "profile"])
+def test_nobody_raises_requests_on_the_raising_teams_holiday(profile: tuple[float, ...]) -> None:
+    def asked(scenario: Scenario) -> int:
+        return simulate(scenario, np.random.default_rng(3)).departments[1].requests_done
+
+    plain = _desk().model_copy(update={"days": 7, "arrival_profile": profile})
+    off = plain.model_copy(
+        update={
+            "departments": (
+                plain.departments[0].model_copy(update={"holidays": (1,)}),
+                plain.departments[1],
+            )
+        }
+    )
+    # About a fifth of the week's requests (Tuesday's) are not raised.
+    assert asked(off) == pytest.approx(asked(plain) * 4 / 5, rel=0.15)
+    assert asked(off) < asked(plain)

@@ -147,6 +147,9 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     """One replication of `days` (default: the scenario's) from an empty company."""
     horizon = (days if days is not None else scenario.days) * HOURS_PER_DAY
     years = horizon / HOURS_PER_YEAR
+    # The clock is hours since Monday 00:00 of the first week; the run is [start, end).
+    start = scenario.starts_at
+    end = start + horizon
     b = scenario.behaviour
     workdays = frozenset(scenario.workdays)
     push, pop = heapq.heappush, heapq.heappop
@@ -160,6 +163,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     # (the scenario's clock + ahead); requests arrive on the scenario's week.
     week = [frozenset(d.workdays) if d.workdays is not None else workdays for d in departments]
     ahead = [d.hours_ahead for d in departments]
+    off = [frozenset(d.holidays) for d in departments]
     capacity = [d.staff for d in departments]
     accept_mean = [b.accept_hours.at(d.ownership) for d in departments]
     bounce = [
@@ -269,7 +273,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     # working day, and these two times settle that without walking the calendar.
     open_until = [-math.inf] * n_departments
     reopens = [
-        next_opening(ahead[i], d.opens, d.closes, week[i]) - ahead[i]
+        next_opening(start + ahead[i], d.opens, d.closes, week[i], off[i]) - ahead[i]
         for i, d in enumerate(departments)
     ]
     day_hours = [d.closes - d.opens for d in departments]
@@ -320,6 +324,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
                     opens[sender],
                     closes[sender],
                     week[sender],
+                    off[sender],
                 )
                 - ahead[sender]
             )
@@ -338,7 +343,14 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             return reopens[department] + (hours - today)
         local = ahead[department]
         return (
-            finish_time(now + local, hours, opens[department], closes[department], week[department])
+            finish_time(
+                now + local,
+                hours,
+                opens[department],
+                closes[department],
+                week[department],
+                off[department],
+            )
             - local
         )
 
@@ -404,13 +416,13 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         satisfaction += happy
         if churn_draw[journey]() < churn_when_unhappy * (1.0 - happy):
             lost += 1
-            lost_years += (horizon - now) / HOURS_PER_YEAR
+            lost_years += (end - now) / HOURS_PER_YEAR
 
-    events: list[tuple[float, int, int]] = [(horizon, _END, 0)]
+    events: list[tuple[float, int, int]] = [(end, _END, 0)]
     for d in range(n_departments):
         events.append((reopens[d], _OPEN, d))
         if leave_rate[d] > 0:
-            events.append((leave_gap[d]() / leave_rate[d], _LEAVE, d))
+            events.append((start + leave_gap[d]() / leave_rate[d], _LEAVE, d))
     # A journey raised only in working hours draws the same gaps, squeezed into its owner's
     # working time (the same mean per calendar day).
     in_hours = [
@@ -433,14 +445,19 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
         hours = in_hours[journey]
         if hours is None:
             return now + between[journey]()
-        if profile is not None:
-            return profile.after(now, between[journey]())
+        # Nobody raises a request on the raising department's holidays.
+        closed = off[owner[journey]]
         opens_at, closes_at, squeeze, local = hours
+        if profile is not None:
+            at = profile.after(now, between[journey]())
+            while closed and int((at + local) // HOURS_PER_DAY) in closed:
+                at = profile.after(at, between[journey]())
+            return at
         gap = between[journey]() * squeeze
-        return finish_time(now + local, gap, opens_at, closes_at, workdays) - local
+        return finish_time(now + local, gap, opens_at, closes_at, workdays, closed) - local
 
     for j in range(len(journeys)):
-        events.append((next_arrival(j, 0.0), _ARRIVE, j))
+        events.append((next_arrival(j, start), _ARRIVE, j))
     heapq.heapify(events)
 
     # The branches are in order of how often they run.
@@ -550,7 +567,8 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             open_until[ident] = closing
             start_work(ident, now)
             reopens[ident] = (
-                next_opening(closing + local, opens[ident], closes[ident], week[ident]) - local
+                next_opening(closing + local, opens[ident], closes[ident], week[ident], off[ident])
+                - local
             )
             push(events, (reopens[ident], _OPEN, ident))
         elif kind == _LEAVE:
@@ -583,15 +601,16 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     revenue = customers.revenue_per_year * customer_years
     cost = staff_cost + hiring_cost
     headcount = sum(capacity)
+    # A run can fall wholly on a department's days off (a weekend, a holiday): no capacity.
+    open_hours = [
+        open_hours_between(start + ahead[i], end + ahead[i], d.opens, d.closes, week[i], off[i])
+        for i, d in enumerate(departments)
+    ]
     department_results = tuple(
         DepartmentResult(
             department=d.id,
             requests_done=done[i],
-            utilisation=work_hours[i]
-            / (
-                d.staff
-                * open_hours_between(ahead[i], horizon + ahead[i], d.opens, d.closes, week[i])
-            ),
+            utilisation=work_hours[i] / (d.staff * open_hours[i]) if open_hours[i] > 0 else 0.0,
             mean_queue_hours=queued_hours[i] / done[i] if done[i] else 0.0,
             errors_made=errors_made[i],
             errors_reaching_customers=errors_reached[i],

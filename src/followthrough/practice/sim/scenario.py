@@ -104,6 +104,9 @@ class Department(_Model):
     # The acceptance delay's shape: equally likely values, scaled so their mean is the delay
     # its ownership gives. Empty: exponential.
     accept_shape: tuple[Weight, ...] = ()
+    # Days it does not work although its week says so (its holidays), counted on its local
+    # clock from day 0, the Monday of the run's first week.
+    holidays: tuple[Annotated[int, Field(ge=0)], ...] = ()
 
 
 class Service(_Model):
@@ -156,6 +159,9 @@ class Scenario(_Model):
     # When in the week the requests of working hours arrive: 168 weights, one per hour of the
     # week on the scenario's clock (Monday 00:00-01:00 first). Empty: the owner's working hours.
     arrival_profile: tuple[Weight, ...] = ()
+    # Hours after Monday 00:00 of the first week when the run starts (a run of a real period
+    # that starts on a Wednesday starts at 48): the week's calendar stays where it is.
+    starts_at: float = Field(default=0.0, ge=0.0, lt=168.0)
     complaint_service: Identifier | None = None
     behaviour: Behaviour = Behaviour()
     customers: Customers
