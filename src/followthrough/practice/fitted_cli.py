@@ -64,13 +64,14 @@ def backtest_command(
     ] = None,
     replications: Annotated[
         int, typer.Option(min=2, help="Simulated runs of the held-out months.")
-    ] = 8,
+    ] = 24,
     database_url: DatabaseOption = None,
 ) -> None:
     """Fit on the months before the cut-off, simulate the months after it, and show each team's
-    mean hours to accept and to resolve beside what happened."""
+    mean hours to accept and to resolve beside what happened, with the margin of what happened
+    (a mean of few requests, or of a few that waited days, could have come out elsewhere)."""
     from followthrough.db import Database
-    from followthrough.practice.fitted.backtest import backtest
+    from followthrough.practice.fitted.backtest import TOLERANCE, Verdict, backtest
 
     end = _utc(until, datetime.now(UTC))
     cut = _utc(cut_off, end)
@@ -93,20 +94,42 @@ def backtest_command(
         "Resolve h",
         "Simulated",
         "Error",
+        f"Within {TOLERANCE:.0%}",
     ):
-        table.add_column(column, justify="right" if column != "Team" else "left")
+        table.add_column(
+            column,
+            justify="left" if column == "Team" else "right",
+            no_wrap=column.startswith("Within"),
+        )
     for team in result.teams:
         table.add_row(
             team.team,
             str(team.resolved),
             _hours(team.accept_hours),
             _hours(team.simulated_accept_hours),
-            f"{team.accept_error:+.0%}",
+            f"{team.accept_error:+.0%} {_margin(team.accept_margin)}",
             _hours(team.resolve_hours),
             _hours(team.simulated_resolve_hours),
-            f"{team.resolve_error:+.0%}",
+            f"{team.resolve_error:+.0%} {_margin(team.resolve_margin)}",
+            _VERDICTS[team.verdict],
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    counts = {v: sum(1 for t in result.teams if t.verdict == v) for v in Verdict}
+    console.print(
+        f"{counts[Verdict.WITHIN]} of {len(result.teams)} teams within {TOLERANCE:.0%} on both; "
+        f"{counts[Verdict.OUTSIDE]} outside it by more than the margin (±, 95%) the months' own "
+        f"chance allows; {counts[Verdict.CANNOT_TELL]} outside it by less: the months cannot "
+        f"tell {TOLERANCE:.0%}, more months or requests would.",
+        markup=False,
+    )
+
+
+_VERDICTS = {"within": "yes", "cannot tell": "cannot tell", "outside": "no"}
+
+
+def _margin(share: float) -> str:
+    return "" if share == float("inf") else f"±{share:.0%}"
 
 
 @fitted_app.command("what-if")

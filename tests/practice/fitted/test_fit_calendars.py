@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
-from followthrough.practice.fitted.fit import build_scenario, department_id, hours_ahead
+from followthrough.practice.fitted.fit import (
+    build_scenario,
+    department_id,
+    hours_ahead,
+    journey_id,
+    run_start,
+)
 from followthrough.practice.fitted.history import History, PairHistory, TeamHistory
 
 LONDON = TeamHistory(
@@ -71,3 +77,41 @@ def test_each_department_works_its_own_week_in_its_own_hours() -> None:
     assert london.workdays == (0, 1, 2, 3, 4)
     assert (kolkata.workdays, kolkata.opens, kolkata.closes) == ((0, 1, 2, 3, 4, 5), 9.5, 18.0)
     assert kolkata.hours_ahead == 4.5
+
+
+def test_a_run_starts_on_the_periods_own_weekday_and_hour_of_the_main_clock() -> None:
+    # Sunday 20 September 2026, 00:00 UTC is 01:00 in London (summer time): the clock's week
+    # began on Monday 14 September, 6 days and 1 hour before.
+    assert run_start("Europe/London", datetime(2026, 9, 20, tzinfo=UTC)) == (
+        date(2026, 9, 14),
+        6 * 24.0 + 1.0,
+    )
+    # In the week the clocks go back (Sunday 25 October) the hours are those of the wall clock.
+    assert run_start("Europe/London", datetime(2026, 10, 25, 12, tzinfo=UTC)) == (
+        date(2026, 10, 19),
+        6 * 24.0 + 12.0,
+    )
+    # Wednesday 20 May, 20:00 UTC is Thursday 01:30 in Kolkata.
+    assert run_start("Asia/Kolkata", datetime(2026, 5, 20, 20, tzinfo=UTC)) == (
+        date(2026, 5, 18),
+        3 * 24.0 + 1.5,
+    )
+
+
+def test_holidays_fall_on_their_days_of_the_runs_clock_and_thin_the_raisers_rate() -> None:
+    # Kolkata's holidays of 2 and 20 October and London's of 31 August; the run is 20
+    # September to 20 November, whose clock's day 0 is Monday 14 September.
+    desk = _desk(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 9, 30, tzinfo=UTC))
+    holidays = {1: (date(2026, 8, 31),), 2: (date(2026, 10, 2), date(2026, 10, 20))}
+    desk = replace(desk, teams=tuple(replace(t, holidays=holidays[t.team_id]) for t in desk.teams))
+    period = (datetime(2026, 9, 20, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC))
+    scenario = build_scenario(desk, {1: 2.0, 2: 4.0}, {1: 10.0, 2: 30.0}, days=61, period=period)
+    assert scenario.starts_at == 6 * 24.0 + 1.0
+    assert scenario.department(department_id(2)).holidays == (18, 36)
+    # London's holiday is before the run: not in it.
+    assert scenario.department(department_id(1)).holidays == ()
+    # The fit's 91 days held London's holiday, a Monday: its teams raised their requests on
+    # 90 days, and the simulation, which raises none on holidays, gets them at that rate.
+    rates = {j.id: j.per_day for j in scenario.journeys}
+    assert rates[journey_id(1, 2)] == pytest.approx(100 / 90)
+    assert rates[journey_id(1, 1)] == pytest.approx(300 / 90)

@@ -4,23 +4,27 @@ months, and the what-if beside the current state. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import math
+import statistics
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from rich.console import Console
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from followthrough.db import Database
 from followthrough.demo.generator import build_demo
 from followthrough.demo.history import END
 from followthrough.errors import InvalidInput
 from followthrough.org.models import Membership, Team
-from followthrough.practice.fitted.backtest import Backtest, backtest
+from followthrough.practice.fitted.backtest import Backtest, Verdict, backtest
 from followthrough.practice.fitted.fit import fit
 from followthrough.practice.fitted.history import read_history
 from followthrough.practice.fitted.toml_file import scenario_toml
 from followthrough.practice.fitted.whatif import Change, what_if
+from followthrough.practice.fitted_cli import fitted_app
 from followthrough.practice.sim.replications import run_replications
 from followthrough.practice.sim.scenario import parse_scenario
 from followthrough.requests.models import Request
@@ -106,26 +110,53 @@ def test_the_history_read_in_sql_is_what_the_rows_say(demo: Database) -> None:
             assert team.mean_resolve_hours == pytest.approx(sum(resolves) / len(resolves), rel=1e-6)
 
 
+def _times(
+    demo: Database, since: datetime, until: datetime
+) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """Per team, the hours to accept and to resolve of the requests opened in [since, until),
+    counting only what happened before `until`."""
+    with demo.unit_of_work(readonly=True) as session:
+        rows = session.execute(
+            select(
+                Request.team_id, Request.opened_at, Request.accepted_at, Request.resolved_at
+            ).where(
+                Request.opened_at >= since,
+                Request.opened_at < until,
+                Request.state != "merged",
+            )
+        ).all()
+    accepts: dict[int, list[float]] = {}
+    resolves: dict[int, list[float]] = {}
+    for team, opened, accepted, resolved in rows:
+        if accepted is not None and accepted < until:
+            accepts.setdefault(team, []).append((accepted - opened).total_seconds() / 3600.0)
+        if resolved is not None and resolved < until:
+            resolves.setdefault(team, []).append((resolved - opened).total_seconds() / 3600.0)
+    return accepts, resolves
+
+
+def _margin(values: list[float]) -> float:
+    return 1.96 * statistics.stdev(values) / math.sqrt(len(values)) / statistics.fmean(values)
+
+
 def test_the_back_test_compares_with_what_happened_in_the_held_out_months(
     demo: Database, checked: Backtest
 ) -> None:
-    with demo.unit_of_work(readonly=True) as session:
-        rows = session.execute(
-            select(Request.team_id, Request.opened_at, Request.resolved_at).where(
-                Request.opened_at >= CUT_OFF,
-                Request.opened_at < UNTIL,
-                Request.state != "merged",
-                Request.resolved_at.is_not(None),
-            )
-        ).all()
-    hours: dict[int, list[float]] = {}
-    for team, opened, resolved in rows:
-        hours.setdefault(team, []).append((resolved - opened).total_seconds() / 3600.0)
+    accepts, resolves = _times(demo, CUT_OFF, UNTIL)
+    fit_accepts, fit_resolves = _times(demo, SINCE, CUT_OFF)
     assert checked.teams, "every team with requests is checked"
     for team in checked.teams:
-        assert team.resolved == len(hours[team.team_id])
-        assert team.resolve_hours == pytest.approx(
-            sum(hours[team.team_id]) / len(hours[team.team_id]), rel=1e-6
+        tid = team.team_id
+        assert team.resolved == len(resolves[tid])
+        assert team.resolve_hours == pytest.approx(statistics.fmean(resolves[tid]), rel=1e-6)
+        assert team.accept_hours == pytest.approx(statistics.fmean(accepts[tid]), rel=1e-6)
+        # Each error comes with how far chance could move it: the 95% margins of the held-out
+        # months' mean and of the fit months' mean together.
+        assert team.accept_margin == pytest.approx(
+            math.hypot(_margin(accepts[tid]), _margin(fit_accepts[tid])), rel=1e-3
+        )
+        assert team.resolve_margin == pytest.approx(
+            math.hypot(_margin(resolves[tid]), _margin(fit_resolves[tid])), rel=1e-3
         )
         assert team.simulated_resolve_hours > 0
         assert team.simulated_accept_hours > 0
@@ -133,23 +164,81 @@ def test_the_back_test_compares_with_what_happened_in_the_held_out_months(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="Not met: the held-out months cannot tell 10% apart. On this demo (3,000 requests, "
-    "about 1,000 held out) the held-out means have standard errors of 7-19% (resolve) and 9-44% "
-    "(accept) per team; the fit is within 10% on resolve for 6 of 11 teams and on accept for 1 "
-    "(errors -37% to +67%, HR's 15 requests the widest). On 20,000 requests (errors 2-8% and "
-    "3-17%) it is within 10% on both for 7 of 11: IT Service Desk +54% accept / +23% resolve "
-    "(accept error of the held-out mean 17%: a few requests wait days to be accepted), HR +20% / "
-    "+19% (124 requests, errors 12% and 8%), Customer Service +20% resolve (its monthly means move "
-    "11.5-15 hours; the held-out months were its fastest) and Core Systems -13% accept (its "
-    "Indian holidays of 2 and 20 October, 5% of its working days, fall in the held-out months; "
-    "the simulation has no holidays). Telling 10% apart for IT Service Desk's acceptance would "
-    "take about 25 times the demo. docs/fitted-simulation.md has the figures.",
+    reason="Not met on a demo the tests can build: the months cannot tell 10%. On this demo "
+    "(3,000 requests) the errors' 95% margins (the held-out months' and the fit months' means "
+    "together) are 21-107% (accept) and 14-72% (resolve) and 2 of 11 teams are within 10%; no "
+    "team misses by more than its margin (the test above). On the default demo (20,000) 6 of 11 "
+    "are within 10% and the other 5 miss by less than their margins of 20-32% (Motor Claims, "
+    "Claims Payments, Billing, IT Service Desk, HR); on 400,000 requests (31 minutes to build) 10 "
+    "of 11 are within 10%, most within 3%, and IT Service Desk's acceptance is -15% with a "
+    "margin of 10%: its half-month means move 1.8-2.5 hours even there. docs/fitted-simulation.md "
+    "has the figures.",
 )
 def test_the_fitted_company_back_tests_within_ten_percent_per_team(checked: Backtest) -> None:
     errors = {t.team: round(t.resolve_error, 3) for t in checked.teams}
     accept_errors = {t.team: round(t.accept_error, 3) for t in checked.teams}
     assert all(abs(e) <= 0.10 for e in errors.values()), errors
     assert all(abs(e) <= 0.10 for e in accept_errors.values()), accept_errors
+
+
+def test_no_team_misses_by_more_than_the_months_own_chance_allows(checked: Backtest) -> None:
+    # On this small demo most teams' months cannot tell 10% (margins of 20-100%), but a fit
+    # that got a team wrong (its calendar, its rates, its shape of times) misses by more.
+    outside = {
+        t.team: (round(t.accept_error, 2), round(t.resolve_error, 2))
+        for t in checked.teams
+        if t.verdict == Verdict.OUTSIDE
+    }
+    assert outside == {}
+    assert all(math.isfinite(t.accept_margin) for t in checked.teams)
+
+
+def test_the_back_test_command_shows_each_team_with_its_margin_and_verdict(
+    demo: Database, checked: Backtest
+) -> None:
+    runner = CliRunner(env={"COLUMNS": "200"})
+    result = runner.invoke(
+        fitted_app,
+        [
+            "backtest",
+            "--database-url",
+            demo.url,
+            "--since",
+            f"{SINCE:%Y-%m-%d}",
+            "--cut-off",
+            f"{CUT_OFF:%Y-%m-%d}",
+            "--until",
+            f"{UNTIL:%Y-%m-%dT%H:%M}",
+            "--replications",
+            "6",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    # The same back-test as the fixture's (same seeds): each team's row with its errors and
+    # their margins, and the count of each verdict.
+    for team in checked.teams:
+        row = next(line for line in result.output.splitlines() if team.team in line)
+        assert f"{team.accept_error:+.0%} ±{team.accept_margin:.0%}" in row
+        assert f"{team.resolve_error:+.0%} ±{team.resolve_margin:.0%}" in row
+    within = sum(1 for t in checked.teams if t.verdict == Verdict.WITHIN)
+    assert f"{within} of {len(checked.teams)} teams within 10% on both" in result.output
+
+
+def test_the_back_test_command_names_a_cut_off_outside_the_period(demo: Database) -> None:
+    result = CliRunner().invoke(
+        fitted_app,
+        [
+            "backtest",
+            "--database-url",
+            demo.url,
+            "--since",
+            "2026-09-01",
+            "--cut-off",
+            "2026-08-01",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "--cut-off" in result.output
 
 
 def test_a_faster_acceptance_target_changes_that_team_only(demo: Database) -> None:

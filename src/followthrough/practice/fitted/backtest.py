@@ -1,10 +1,18 @@
 """Back-test: fit on the months up to a cut-off, simulate the months after it, and compare each
-team's mean hours to accept and to resolve with what happened."""
+team's mean hours to accept and to resolve with what happened.
+
+What happened is itself a sample: a team with few requests, or a few requests that waited
+days, has a held-out mean that another two months could have put 20% elsewhere, and the fit
+learnt from a sample of months too. So each comparison carries the 95% margin of both means
+together, and a miss is told apart from a miss the months cannot tell from chance."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from statistics import NormalDist
 
 from sqlalchemy.orm import Session
 
@@ -12,12 +20,44 @@ from followthrough.practice.fitted.fit import (
     Fit,
     build_scenario,
     fit,
-    history_name,
     observed,
     simulated,
 )
-from followthrough.practice.fitted.history import read_history
+from followthrough.practice.fitted.history import TeamHistory, read_history
 from followthrough.practice.sim.replications import run_replications
+
+# The back-test's yardstick: simulated within this share of what happened.
+TOLERANCE = 0.10
+# Runs of the held-out months, and of the fit's months per calibration round: enough that the
+# simulation's own noise (a few percent a run for the teams with long tails) is small beside
+# the held-out months' (benchmarks in docs/fitted-simulation.md).
+REPLICATIONS = 24
+FIT_REPLICATIONS = 12
+_Z95 = NormalDist().inv_cdf(0.975)
+
+
+class Verdict(StrEnum):
+    WITHIN = "within"
+    # Outside the tolerance, but by less than the margin chance allows: the months cannot tell.
+    CANNOT_TELL = "cannot tell"
+    OUTSIDE = "outside"
+
+
+def margin(sd: float, count: int, mean: float) -> float:
+    """The 95% margin of a mean of `count` values, as a share of the mean (inf: unknown)."""
+    if count < 2 or not mean > 0:
+        return float("inf")
+    return _Z95 * sd / math.sqrt(count - 1) / mean
+
+
+def verdict(error: float, margin: float, tolerance: float = TOLERANCE) -> Verdict:
+    """Within the tolerance; outside it even if the error were off by its whole margin; or
+    outside, but by less than that margin, so the months cannot tell."""
+    if abs(error) <= tolerance:
+        return Verdict.WITHIN
+    if abs(error) - margin > tolerance:
+        return Verdict.OUTSIDE
+    return Verdict.CANNOT_TELL
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +71,10 @@ class TeamCheck:
     simulated_accept_hours: float
     resolve_hours: float
     simulated_resolve_hours: float
+    # How far each error could be off by chance (95%): the margins of the held-out months'
+    # mean and of the fit's months' mean together, as shares.
+    accept_margin: float = float("inf")
+    resolve_margin: float = float("inf")
 
     @property
     def accept_error(self) -> float:
@@ -40,6 +84,20 @@ class TeamCheck:
     @property
     def resolve_error(self) -> float:
         return _relative(self.simulated_resolve_hours, self.resolve_hours)
+
+    @property
+    def accept_verdict(self) -> Verdict:
+        return verdict(self.accept_error, self.accept_margin)
+
+    @property
+    def resolve_verdict(self) -> Verdict:
+        return verdict(self.resolve_error, self.resolve_margin)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The worse of the two: within only if both are."""
+        order = (Verdict.WITHIN, Verdict.CANNOT_TELL, Verdict.OUTSIDE)
+        return max(self.accept_verdict, self.resolve_verdict, key=order.index)
 
 
 def _relative(simulated: float, observed: float) -> float:
@@ -61,13 +119,16 @@ def backtest(
     cut_off: datetime,
     until: datetime,
     *,
-    replications: int = 8,
+    replications: int = REPLICATIONS,
     seed: int = 0,
+    calibration_replications: int = FIT_REPLICATIONS,
 ) -> Backtest:
     """Fit on [since, cut_off), simulate [cut_off, until) and compare per team.
 
     The held-out months' arrivals are not told to the simulation: it runs the fitted rates."""
-    fitted = fit(read_history(session, since, cut_off), seed=seed)
+    fitted = fit(
+        read_history(session, since, cut_off), seed=seed, replications=calibration_replications
+    )
     held_out = read_history(session, cut_off, until)
     scenario = build_scenario(
         fitted.history,
@@ -79,18 +140,38 @@ def backtest(
     summary = run_replications(scenario, replications, seed + 1)
     got = simulated(summary.estimates, scenario)
     want = observed(held_out)
-    resolved = {t.team_id: t.resolved for t in held_out.teams}
+    seen = {t.team_id: t for t in held_out.teams}
+    learnt = {t.team_id: t for t in fitted.history.teams}
     checks = tuple(
-        TeamCheck(
-            team_id=team_id,
-            team=history_name(held_out, team_id),
-            resolved=resolved.get(team_id, 0),
-            accept_hours=want.accept_hours[team_id],
-            simulated_accept_hours=got.accept_hours.get(team_id, 0.0),
-            resolve_hours=want.resolve_hours[team_id],
-            simulated_resolve_hours=got.resolve_hours.get(team_id, 0.0),
+        _check(
+            seen[team_id],
+            learnt[team_id],
+            got.accept_hours[team_id],
+            got.resolve_hours.get(team_id, 0.0),
         )
         for team_id in want.resolve_hours
         if team_id in got.accept_hours
     )
     return Backtest(since, cut_off, until, fitted, checks)
+
+
+def _check(
+    team: TeamHistory, fitted_on: TeamHistory, accept_hours: float, resolve_hours: float
+) -> TeamCheck:
+    return TeamCheck(
+        team_id=team.team_id,
+        team=team.name,
+        resolved=team.resolved,
+        accept_hours=team.mean_accept_hours,
+        simulated_accept_hours=accept_hours,
+        resolve_hours=team.mean_resolve_hours,
+        simulated_resolve_hours=resolve_hours,
+        accept_margin=math.hypot(
+            margin(team.sd_accept_hours, team.accepted, team.mean_accept_hours),
+            margin(fitted_on.sd_accept_hours, fitted_on.accepted, fitted_on.mean_accept_hours),
+        ),
+        resolve_margin=math.hypot(
+            margin(team.sd_resolve_hours, team.resolved, team.mean_resolve_hours),
+            margin(fitted_on.sd_resolve_hours, fitted_on.resolved, fitted_on.mean_resolve_hours),
+        ),
+    )

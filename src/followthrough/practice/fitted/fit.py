@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from followthrough.practice.fitted.history import History, TeamHistory, clock_zone
@@ -56,6 +56,10 @@ def department_id(team_id: int) -> str:
 
 def service_id(team_id: int) -> str:
     return f"work_{team_id}"
+
+
+def journey_id(from_team_id: int | None, to_team_id: int) -> str:
+    return f"from_{from_team_id or 0}_to_{to_team_id}"
 
 
 def team_of(department: str) -> int:
@@ -131,6 +135,22 @@ def hours_ahead(history: History, since: datetime, until: datetime) -> dict[int,
     return {t.team_id: round(mean_offset(t.timezone) - main, 3) for t in teams}
 
 
+def run_start(zone: str, since: datetime) -> tuple[date, float]:
+    """The Monday the simulation's clock counts from (day 0, a local date in the desk's main
+    time zone) and the hours on the local clock from its midnight to `since`, when the run
+    starts: so the simulated weeks fall on the real weekdays and a holiday on its real day."""
+    local = since.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    monday = local.date() - timedelta(days=local.weekday())
+    return monday, (local - datetime.combine(monday, time())).total_seconds() / 3600.0
+
+
+def holiday_days(team: TeamHistory, monday: date, days: int) -> tuple[int, ...]:
+    """The team's holidays as days of the simulation's clock from `monday`, within the run."""
+    return tuple(
+        sorted({(day - monday).days for day in team.holidays if 0 <= (day - monday).days < days})
+    )
+
+
 def arrival_profile(history: History) -> tuple[float, ...]:
     """Requests opened per hour of the week on the simulation's clock (empty: none counted)."""
     counts = history.opened_by_hour
@@ -155,7 +175,12 @@ def build_scenario(
     ceiling = max([MIN_CEILING, *(2.0 * h for h in accept_working_hours.values())])
     departments = []
     services = []
-    ahead = hours_ahead(history, *(period or (history.since, history.until)))
+    since, until = period or (history.since, history.until)
+    ahead = hours_ahead(history, since, until)
+    run_days = days or max(1, round(history.days))
+    monday, starts_at = run_start(clock_zone(history.teams), since)
+    # Days of the clock the run reaches (it starts `starts_at` hours into day 0), one spare.
+    last_day = math.ceil(starts_at / 24.0) + run_days + 1
     for team in teams:
         share = team.bounces / team.offers if team.offers else 0.0
         bounce = min(0.9, share * bounce_factor)
@@ -173,6 +198,7 @@ def build_scenario(
                 workdays=team_week(team),
                 hours_ahead=ahead[team.team_id],
                 accept_shape=team.accept_shape.values,
+                holidays=holiday_days(team, monday, last_day),
             )
         )
         mean = max(MIN_HOURS, work_hours[team.team_id])
@@ -189,16 +215,26 @@ def build_scenario(
             )
         )
     modelled = {t.team_id for t in teams}
+    by_id = {t.team_id: t for t in teams}
+    week = arrival_days(history)
     journeys = []
     for pair in history.pairs:
         if pair.to_team_id not in modelled or pair.requests == 0:
             continue
         sender = pair.from_team_id if pair.from_team_id in modelled else pair.to_team_id
+        # The simulation raises no requests on the raising team's holidays, so its rate is
+        # per day it was at work.
+        days_off = sum(
+            1
+            for day in by_id[sender].holidays
+            if history.since.date() <= day < history.until.date() and day.weekday() in week
+        )
+        at_work = max(1.0, history.days - days_off)
         journeys.append(
             Journey(
-                id=f"from_{pair.from_team_id or 0}_to_{pair.to_team_id}",
+                id=journey_id(pair.from_team_id, pair.to_team_id),
                 name=f"Requests to {history_name(history, pair.to_team_id)}",
-                per_day=pair.requests / history.days,
+                per_day=pair.requests / at_work,
                 owner=department_id(sender),
                 external=False,
                 working_hours_only=True,
@@ -209,9 +245,10 @@ def build_scenario(
     return Scenario(
         name=NAME,
         description="Fitted from the desk's own history.",
-        days=days or max(1, round(history.days)),
-        workdays=arrival_days(history),
+        days=run_days,
+        workdays=week,
         arrival_profile=arrival_profile(history),
+        starts_at=starts_at,
         behaviour=Behaviour(
             accept_hours=Effect(at_0=ceiling, at_1=0.0),
             bounce=Effect(at_0=1.0, at_1=0.0),
@@ -258,7 +295,12 @@ def simulated(estimates: Mapping[str, Estimate], scenario: Scenario) -> TeamFigu
     return TeamFigures(accept_hours=accept, resolve_hours=resolve)
 
 
-def fit(history: History, seed: int = 0, rounds: int = CALIBRATION_ROUNDS) -> Fit:
+def fit(
+    history: History,
+    seed: int = 0,
+    rounds: int = CALIBRATION_ROUNDS,
+    replications: int = CALIBRATION_REPLICATIONS,
+) -> Fit:
     """Fit a scenario to the history, calibrating working hours against the same period."""
     target = observed(history)
     teams = modelled_teams(history)
@@ -270,7 +312,7 @@ def fit(history: History, seed: int = 0, rounds: int = CALIBRATION_ROUNDS) -> Fi
     work = {t.team_id: max(MIN_HOURS, t.work_shape.mean or t.mean_work_hours * 0.25) for t in teams}
     for _ in range(rounds):
         scenario = build_scenario(history, accept, work)
-        summary = run_replications(scenario, CALIBRATION_REPLICATIONS, seed)
+        summary = run_replications(scenario, replications, seed)
         got = simulated(summary.estimates, scenario)
         for team in teams:
             tid = team.team_id

@@ -6,6 +6,7 @@ million requests reads a few hundred aggregate rows and about SHAPE_SAMPLE rows 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -74,6 +75,9 @@ class TeamHistory:
     resolve_target_hours: float
     timezone: str = "UTC"
     holidays: tuple[date, ...] = ()
+    # Standard deviations of the hours to accept and to resolve, for the means' uncertainty.
+    sd_accept_hours: float = 0.0
+    sd_resolve_hours: float = 0.0
     # Working hours (on the team's calendar) from opening to acceptance and from acceptance to
     # resolution, of the period's requests; those still open at its end count as running.
     accept_shape: Shape = field(default_factory=Shape)
@@ -145,8 +149,10 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
             func.count(Request.id).label("received"),
             func.count(accept_only).label("accepted"),
             func.avg(accept_only).label("accept"),
+            func.avg(accept_only * accept_only).label("accept_sq"),
             func.count(resolve_only).label("resolved"),
             func.avg(resolve_only).label("resolve"),
+            func.avg(resolve_only * resolve_only).label("resolve_sq"),
             func.count(work_only).label("worked"),
             func.avg(work_only).label("work"),
             func.avg(work_only * work_only).label("work_sq"),
@@ -199,6 +205,8 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
         worked_count = int(row.worked) if row else 0
         mean_work = float(row.work or 0.0) if row else 0.0
         variance = (float(row.work_sq or 0.0) - mean_work**2) if row and worked_count else 0.0
+        mean_accept = float(row.accept or 0.0) if row else 0.0
+        mean_resolve = float(row.resolve or 0.0) if row else 0.0
         teams.append(
             TeamHistory(
                 team_id=team.id,
@@ -209,9 +217,9 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
                 working_days=team.working_days,
                 received=int(row.received) if row else 0,
                 accepted=int(row.accepted) if row else 0,
-                mean_accept_hours=float(row.accept or 0.0) if row else 0.0,
+                mean_accept_hours=mean_accept,
                 resolved=int(row.resolved) if row else 0,
-                mean_resolve_hours=float(row.resolve or 0.0) if row else 0.0,
+                mean_resolve_hours=mean_resolve,
                 sd_work_hours=max(variance, 0.0) ** 0.5,
                 mean_work_hours=mean_work,
                 offers=int(counted.offers or 0) if counted else 0,
@@ -220,6 +228,8 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
                 resolve_target_hours=float(targets.get(team.id) or 24.0),
                 timezone=team.timezone,
                 holidays=tuple(sorted(holidays.get(team.id, []))),
+                sd_accept_hours=_sd(row.accept_sq if row else None, mean_accept),
+                sd_resolve_hours=_sd(row.resolve_sq if row else None, mean_resolve),
             )
         )
         teams[-1] = _with_shapes(teams[-1], times.get(team.id, []), since, until)
@@ -243,6 +253,11 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
     by_weekday = {(int(team), int(day)): int(count) for team, day, count in weekday_rows}
     opened_by_hour = _opened_by_hour(times, requests, clock_zone(teams))
     return History(since, until, tuple(teams), pairs, by_weekday, opened_by_hour)
+
+
+def _sd(mean_square: Any, mean: float) -> float:
+    """Standard deviation from the mean of squares and the mean (0 when there is nothing)."""
+    return math.sqrt(max(float(mean_square or 0.0) - mean * mean, 0.0))
 
 
 def clock_zone(teams: Sequence[TeamHistory]) -> str:
