@@ -20,13 +20,13 @@ def test_validate_lists_line_and_field_and_fails(tmp_path: Path) -> None:
     broken.write_text(text)
     line = next(n for n, row in enumerate(text.splitlines(), 1) if row == "staff = 0")
     result = runner.invoke(sim_app, ["validate", str(broken)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"broken.toml line {line}: departments[2].staff: must be > 0" in result.output
 
 
 def test_validate_fails_for_a_missing_file(tmp_path: Path) -> None:
     result = runner.invoke(sim_app, ["validate", str(tmp_path / "nowhere.toml")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no scenario file" in result.output
 
 

@@ -68,10 +68,10 @@ def _scenario_or_exit(name: str, console: Console) -> Scenario:
     except InvalidScenario as error:
         for line in str(error).splitlines():
             console.print(line, markup=False, highlight=False)
-        raise typer.Exit(1) from error
+        raise typer.Exit(2) from error
     except InvalidInput as error:
         console.print(error.detail, markup=False)
-        raise typer.Exit(1) from error
+        raise typer.Exit(2) from error
 
 
 @sim_app.command()
