@@ -215,26 +215,31 @@ def build_scenario(
             )
         )
     modelled = {t.team_id for t in teams}
-    by_id = {t.team_id: t for t in teams}
     week = arrival_days(history)
+    # The simulation raises no requests on the raising team's holidays, so a team's rate is
+    # per day it was at work in the history's period.
+    at_work = {
+        t.team_id: max(
+            1.0,
+            history.days
+            - sum(
+                1
+                for day in t.holidays
+                if history.since.date() <= day < history.until.date() and day.weekday() in week
+            ),
+        )
+        for t in teams
+    }
     journeys = []
     for pair in history.pairs:
         if pair.to_team_id not in modelled or pair.requests == 0:
             continue
         sender = pair.from_team_id if pair.from_team_id in modelled else pair.to_team_id
-        # The simulation raises no requests on the raising team's holidays, so its rate is
-        # per day it was at work.
-        days_off = sum(
-            1
-            for day in by_id[sender].holidays
-            if history.since.date() <= day < history.until.date() and day.weekday() in week
-        )
-        at_work = max(1.0, history.days - days_off)
         journeys.append(
             Journey(
                 id=journey_id(pair.from_team_id, pair.to_team_id),
                 name=f"Requests to {history_name(history, pair.to_team_id)}",
-                per_day=pair.requests / at_work,
+                per_day=pair.requests / at_work[sender],
                 owner=department_id(sender),
                 external=False,
                 working_hours_only=True,
