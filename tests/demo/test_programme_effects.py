@@ -11,9 +11,9 @@ each), so the two programmes share them."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 from rich.console import Console
@@ -21,8 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from followthrough.db import Database
+from followthrough.demo import buddies
+from followthrough.demo.company import TEAMS
 from followthrough.demo.generator import build_demo
-from followthrough.demo.history import END
+from followthrough.demo.history import END, START
 from followthrough.insight import rules
 from followthrough.insight.effect import (
     OUTCOME_NAMES,
@@ -34,8 +36,10 @@ from followthrough.insight.effect import (
 from followthrough.insight.scorecard import Level
 from followthrough.learning import service as learning
 from followthrough.learning.models import LearningModule
+from followthrough.practice.fitted.backtest import Backtest, Verdict, backtest
+from followthrough.practice.fitted.history import AFTER_CHANGE
 from followthrough.programmes.effect import OUTCOMES as BUDDY_OUTCOMES
-from followthrough.programmes.effect import buddy_effect, first_rounds
+from followthrough.programmes.effect import buddy_effect, first_rounds, teams_joined
 
 TRAINING_OUTCOMES = (OUTCOME_NAMES["updates_on_time"], OUTCOME_NAMES["promises_kept"])
 
@@ -117,17 +121,28 @@ def _switched(found: Programme, without: Programme, name: str) -> float:
     return moved(took_part) - moved(never)
 
 
+@dataclass(frozen=True)
+class Demos:
+    with_effects: str
+    without: str
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory: pytest.TempPathFactory) -> Demos:
+    folder = tmp_path_factory.mktemp("programme-effects")
+    made = Demos(f"sqlite:///{folder / 'with.sqlite3'}", f"sqlite:///{folder / 'without.sqlite3'}")
+    build_demo(made.with_effects, seed=2026, console=Console(quiet=True))
+    build_demo(
+        made.without, seed=2026, console=Console(quiet=True), programme_lift=0.0, buddy_effect=0.0
+    )
+    return made
+
+
 @pytest.mark.slow
 def test_the_effect_reports_recover_the_demo_effects_and_no_effect_without_them(
-    tmp_path: Path,
+    demos: Demos,
 ) -> None:
-    with_url = f"sqlite:///{tmp_path / 'with.sqlite3'}"
-    without_url = f"sqlite:///{tmp_path / 'without.sqlite3'}"
-    build_demo(with_url, seed=2026, console=Console(quiet=True))
-    build_demo(
-        without_url, seed=2026, console=Console(quiet=True), programme_lift=0.0, buddy_effect=0.0
-    )
-    found, without = _read(with_url), _read(without_url)
+    found, without = _read(demos.with_effects), _read(demos.without)
     # The training: completers keep more promises and post more updates on time.
     # The buddy programme: departments in it send fewer requests back and accept sooner;
     # relationship health follows from both, too little at seven departments to show.
@@ -146,3 +161,44 @@ def test_the_effect_reports_recover_the_demo_effects_and_no_effect_without_them(
             ), outcome.summary
             nothing = without[programme].report[name]
             assert nothing.verdict == "no effect shown", nothing.summary
+
+
+@pytest.mark.slow
+def test_the_fitted_simulation_fits_the_departments_that_joined_as_they_are_now(
+    demos: Demos,
+) -> None:
+    # Fit 20 May - 20 September, held out to the end. Policy Administration and Customer
+    # Service joined in July, Claims and Finance in August: the programme halves their time to
+    # accept other departments' requests, so fitted on all the months a simulation takes about
+    # twice as long as the held-out months did (+100%); fitted from their joining, as long.
+    since, cut_off = datetime(2026, 5, 20, tzinfo=UTC), datetime(2026, 9, 20, tzinfo=UTC)
+    halfway = (1.0 / (1.0 - buddies.EFFECT) - 1.0) / 2.0
+    database = Database(demos.with_effects)
+    try:
+        with database.unit_of_work(readonly=True) as session:
+            joined = teams_joined(session)
+            plain, knowing = (
+                backtest(session, since, cut_off, END, replications=6, changes=changes)
+                for changes in (None, joined)
+            )
+    finally:
+        database.dispose()
+    plan = buddies.plan_buddies(START, END)
+    in_fit = {
+        team.name
+        for team in TEAMS
+        if since < plan.joined.get(team.department, END) <= cut_off - AFTER_CHANGE
+    }
+    assert in_fit == {t.name for t in knowing.fit.history.teams if t.accept_since is not None}
+
+    def mean_error(result: Backtest) -> float:
+        return statistics.fmean(t.accept_error for t in result.teams if t.team in in_fit)
+
+    assert mean_error(plain) > halfway
+    assert abs(mean_error(knowing)) < halfway
+    outside = {
+        t.team: round(t.accept_error, 2)
+        for t in knowing.teams
+        if t.team in in_fit and t.accept_verdict == Verdict.OUTSIDE
+    }
+    assert outside == {}

@@ -249,3 +249,20 @@ def test_nobody_raises_requests_on_the_raising_teams_holiday(profile: tuple[floa
     # About a fifth of the week's requests (Tuesday's) are not raised.
     assert asked(off) == pytest.approx(asked(plain) * 4 / 5, rel=0.15)
     assert asked(off) < asked(plain)
+
+
+def test_a_departments_acceptance_is_counted_from_its_hour_on() -> None:
+    # The desk takes about two working hours to accept and is off on Tuesday and Wednesday of
+    # the second week: what it is offered in that week waits longer.
+    def run(counted_from: float) -> RunResult:
+        data = _desk(holidays=[8, 9], accept_counted_from=counted_from).model_dump()
+        data["days"] = 14
+        data["behaviour"]["accept_hours"] = {"at_0": 2.0, "at_1": 2.0}
+        return simulate(Scenario.model_validate(data), np.random.default_rng(3))
+
+    whole, second_week, after_the_end = run(0.0), run(7 * 24.0), run(15 * 24.0)
+    assert second_week.departments[1].mean_accept_hours > whole.departments[1].mean_accept_hours
+    assert after_the_end.departments[1].mean_accept_hours == 0.0
+    # Only the measure changes: the same run, the same acceptances.
+    assert second_week.mean_accept_hours == whole.mean_accept_hours
+    assert second_week.departments[1].requests_done == whole.departments[1].requests_done

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from followthrough.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from followthrough.practice.fitted.backtest import Backtest
 
 fitted_app = typer.Typer(
     help="A simulation of your own company, fitted from the desk's history.",
@@ -72,6 +75,7 @@ def backtest_command(
     (a mean of few requests, or of a few that waited days, could have come out elsewhere)."""
     from followthrough.db import Database
     from followthrough.practice.fitted.backtest import TOLERANCE, Verdict, backtest
+    from followthrough.programmes.effect import teams_joined
 
     end = _utc(until, datetime.now(UTC))
     cut = _utc(cut_off, end)
@@ -81,7 +85,8 @@ def backtest_command(
     database = Database(_database_url(database_url))
     try:
         with database.unit_of_work(readonly=True) as session:
-            result = backtest(session, start, cut, end, replications=replications)
+            joined = teams_joined(session)
+            result = backtest(session, start, cut, end, replications=replications, changes=joined)
     finally:
         database.dispose()
     table = Table(title=f"Held-out months from {cut:%Y-%m-%d}: what happened and the simulation")
@@ -123,6 +128,35 @@ def backtest_command(
         f"tell {TOLERANCE:.0%}, more months or requests would.",
         markup=False,
     )
+    for line in _change_lines(result, joined):
+        console.print(line, markup=False)
+
+
+def _change_lines(result: Backtest, joined: dict[int, datetime]) -> list[str]:
+    """What the back-test knew of the buddy programme, a line per day teams joined: a team
+    that joined in the fit's months has its acceptance fitted from then; one that joined too
+    close to the cut-off, or after it, is fitted as it was before."""
+    from followthrough.practice.fitted.history import AFTER_CHANGE
+
+    days: dict[tuple[datetime, str], list[str]] = {}
+    for team in result.fit.history.teams:
+        at = joined.get(team.team_id)
+        if at is None or not result.since < at < result.until:
+            continue
+        if team.accept_since is not None:
+            known = "their acceptance is fitted from then on"
+        elif at < result.cut_off:
+            known = (
+                f"less than {AFTER_CHANGE.days} days before the cut-off, too few to fit on: "
+                "they are fitted as they were before, which the held-out months need not resemble"
+            )
+        else:
+            known = "in the held-out months, which the fit could not know"
+        days.setdefault((at, known), []).append(team.name)
+    return [
+        f"Joined the buddy programme on {at:%d %b %Y} ({known}): {', '.join(names)}."
+        for (at, known), names in sorted(days.items())
+    ]
 
 
 _VERDICTS = {"within": "yes", "cannot tell": "cannot tell", "outside": "no"}
@@ -159,6 +193,7 @@ def what_if_command(
     from followthrough.practice.fitted.history import read_history
     from followthrough.practice.fitted.whatif import Change, what_if
     from followthrough.practice.sim.replications import dask_executor
+    from followthrough.programmes.effect import teams_joined
 
     if (extra_people or accept_within is not None) and team is None:
         raise _fail("--team: name the team the change is for")
@@ -166,7 +201,7 @@ def what_if_command(
     database = Database(_database_url(database_url))
     try:
         with database.unit_of_work(readonly=True) as session:
-            history = read_history(session, end - timedelta(days=days), end)
+            history = read_history(session, end - timedelta(days=days), end, teams_joined(session))
     finally:
         database.dispose()
     chosen = None
@@ -218,12 +253,13 @@ def scenario_command(
     from followthrough.practice.fitted.fit import fit
     from followthrough.practice.fitted.history import read_history
     from followthrough.practice.fitted.toml_file import scenario_toml
+    from followthrough.programmes.effect import teams_joined
 
     end = datetime.now(UTC)
     database = Database(_database_url(database_url))
     try:
         with database.unit_of_work(readonly=True) as session:
-            history = read_history(session, end - timedelta(days=days), end)
+            history = read_history(session, end - timedelta(days=days), end, teams_joined(session))
     finally:
         database.dispose()
     if not history.teams or not any(t.resolved for t in history.teams):

@@ -11,7 +11,7 @@ again every two seconds until the result, kept per version of the history, is th
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -22,8 +22,9 @@ from starlette.datastructures import QueryParams
 from followthrough.errors import NotAllowed
 from followthrough.practice.fitted import cache
 from followthrough.practice.fitted.fit import modelled_teams
-from followthrough.practice.fitted.history import History, read_history
+from followthrough.practice.fitted.history import History, TeamHistory, read_history
 from followthrough.practice.fitted.whatif import Change, WhatIf
+from followthrough.programmes.effect import teams_joined
 from followthrough.web.deps import UnitOfWorkRoute, run_in_unit_of_work
 from followthrough.web.pages import (
     CHECK_FIELDS,
@@ -48,7 +49,8 @@ def _only_leads(page: Page) -> None:
 
 
 def _history(page: Page) -> History:
-    return read_history(page.session, *cache.window(page.now, HISTORY_DAYS))
+    since, until = cache.window(page.now, HISTORY_DAYS)
+    return read_history(page.session, since, until, teams_joined(page.session))
 
 
 def _page(request: Request, session: Session, now: datetime) -> Page:
@@ -67,6 +69,7 @@ def _render(
     teams = modelled_teams(history)
     return page.render(
         "practice/what_if.html",
+        joined=_fitted_from_joining(teams),
         status=errors.status if errors else 200,
         errors=errors,
         teams=teams,
@@ -75,6 +78,16 @@ def _render(
         working=working,
         days=HISTORY_DAYS,
     )
+
+
+def _fitted_from_joining(teams: list[TeamHistory]) -> list[tuple[str, list[str]]]:
+    """The teams simulated as they accept since their department joined the buddy programme,
+    by the day it did."""
+    days: dict[date, list[str]] = {}
+    for team in teams:
+        if team.accept_since is not None:
+            days.setdefault(team.accept_since.date(), []).append(team.name)
+    return [(f"{day:%-d %B %Y}", names) for day, names in sorted(days.items())]
 
 
 @router.get("/practice/what-if")

@@ -42,6 +42,7 @@ from followthrough.practice.game.decisions import (
 from followthrough.practice.game.effects import Effects, PublishedCorrelations
 from followthrough.practice.models import GameSession, GameTeam
 from followthrough.practice.sim.scenario import SHIPPED, Scenario, load_scenario
+from followthrough.programmes.effect import teams_joined
 from followthrough.web.deps import DbSession, Now, UnitOfWorkRoute, run_in_unit_of_work
 from followthrough.web.pages import (
     CHECK_FIELDS,
@@ -92,7 +93,8 @@ def _fitted_history(page: Page) -> History | None:
     """The history the fitted company is fitted on, for a lead or admin; None for others."""
     if not page.viewer.leads:
         return None
-    return read_history(page.session, *cache.window(page.now))
+    since, until = cache.window(page.now)
+    return read_history(page.session, since, until, teams_joined(page.session))
 
 
 def _new_form(page: Page, errors: FormErrors | None = None) -> Response:

@@ -64,6 +64,18 @@ def first_rounds(session: Session) -> dict[int, datetime]:
     return effect_rules.first_rounds((int(d), at) for d, at in rows)
 
 
+def teams_joined(session: Session) -> dict[int, datetime]:
+    """Each team's department's first round: from then on the programme may have changed how
+    the team accepts other departments' requests, so the simulation fitted to the desk reads
+    the team's times from then (`practice.fitted.history.read_history`'s changes)."""
+    first = first_rounds(session)
+    return {
+        team_id: first[department]
+        for team_id, department in session.execute(select(Team.id, Team.department_id))
+        if department in first
+    }
+
+
 def buddy_effect(session: Session, now: datetime) -> BuddyEffect:
     """The buddy programme's effect on the departments that took part, measured up to `now`."""
     first = first_rounds(session)

@@ -14,7 +14,12 @@ from followthrough.practice.fitted.fit import (
     journey_id,
     run_start,
 )
-from followthrough.practice.fitted.history import History, PairHistory, TeamHistory
+from followthrough.practice.fitted.history import (
+    History,
+    PairHistory,
+    TeamHistory,
+    changes_within,
+)
 
 LONDON = TeamHistory(
     team_id=1,
@@ -115,3 +120,32 @@ def test_holidays_fall_on_their_days_of_the_runs_clock_and_thin_the_raisers_rate
     rates = {j.id: j.per_day for j in scenario.journeys}
     assert rates[journey_id(1, 2)] == pytest.approx(100 / 90)
     assert rates[journey_id(1, 1)] == pytest.approx(300 / 90)
+
+
+def test_a_change_counts_if_the_period_has_two_weeks_after_it() -> None:
+    since, until = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 9, 30, tzinfo=UTC)
+    changes = {
+        1: datetime(2026, 6, 20, tzinfo=UTC),  # before the period: all of it is after
+        2: datetime(2026, 8, 1, tzinfo=UTC),
+        3: datetime(2026, 9, 16, tzinfo=UTC),  # exactly two weeks before its end
+        4: datetime(2026, 9, 17, tzinfo=UTC),  # 13 days: too few
+        5: datetime(2026, 10, 5, tzinfo=UTC),  # after it
+    }
+    assert changes_within(changes, since, until) == {2: changes[2], 3: changes[3]}
+
+
+def test_the_calibration_measures_a_changed_teams_acceptance_over_the_months_since() -> None:
+    # Wednesday 1 July 00:00 UTC is 01:00 in London, 2 days and 1 hour into the clock's week;
+    # Claims changed on Wednesday 15 July 00:00 UTC, 14 days later.
+    desk = _desk(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 9, 30, tzinfo=UTC))
+    changed = datetime(2026, 7, 15, tzinfo=UTC)
+    desk = replace(
+        desk,
+        teams=tuple(replace(t, accept_since=changed) if t.team_id == 1 else t for t in desk.teams),
+    )
+    hours = ({1: 2.0, 2: 4.0}, {1: 10.0, 2: 30.0})
+    measured = build_scenario(desk, *hours, as_measured=True)
+    assert measured.department(department_id(1)).accept_counted_from == 2 * 24.0 + 1.0 + 14 * 24.0
+    assert measured.department(department_id(2)).accept_counted_from == 0.0
+    # The fitted company itself (what-ifs, the game, the back-test) counts every acceptance.
+    assert build_scenario(desk, *hours).department(department_id(1)).accept_counted_from == 0.0

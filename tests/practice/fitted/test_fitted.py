@@ -15,10 +15,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from followthrough.db import Database
+from followthrough.demo import buddies
 from followthrough.demo.generator import build_demo
-from followthrough.demo.history import END
+from followthrough.demo.history import END, START
 from followthrough.errors import InvalidInput
-from followthrough.org.models import Membership, Team
+from followthrough.org.models import Department, Membership, Team
 from followthrough.practice.fitted.backtest import Backtest, Verdict, backtest
 from followthrough.practice.fitted.fit import fit
 from followthrough.practice.fitted.history import read_history
@@ -27,6 +28,7 @@ from followthrough.practice.fitted.whatif import Change, what_if
 from followthrough.practice.fitted_cli import fitted_app
 from followthrough.practice.sim.replications import run_replications
 from followthrough.practice.sim.scenario import parse_scenario
+from followthrough.programmes.effect import teams_joined
 from followthrough.requests.models import Request
 
 SINCE = datetime(2026, 5, 20, tzinfo=UTC)
@@ -55,6 +57,15 @@ def demo(
 def checked(demo: Database) -> Backtest:
     with demo.unit_of_work(readonly=True) as session:
         return backtest(session, SINCE, CUT_OFF, UNTIL, replications=6)
+
+
+@pytest.fixture(scope="module")
+def checked_knowing_the_programme(demo: Database) -> Backtest:
+    """The back-test as the command runs it: knowing when each department joined the buddy
+    programme (the demo writes the programme, here without its effect)."""
+    with demo.unit_of_work(readonly=True) as session:
+        joined = teams_joined(session)
+        return backtest(session, SINCE, CUT_OFF, UNTIL, replications=6, changes=joined)
 
 
 def _hours(later: datetime | None, earlier: datetime) -> float | None:
@@ -108,6 +119,51 @@ def test_the_history_read_in_sql_is_what_the_rows_say(demo: Database) -> None:
             assert team.mean_accept_hours == pytest.approx(sum(accepts) / len(accepts), rel=1e-6)
         if resolves:
             assert team.mean_resolve_hours == pytest.approx(sum(resolves) / len(resolves), rel=1e-6)
+
+
+def test_a_team_that_changed_in_the_months_has_its_acceptance_read_from_the_change(
+    demo: Database,
+) -> None:
+    with demo.unit_of_work(readonly=True) as session:
+        ids = {t.name: t.id for t in session.execute(select(Team)).scalars()}
+        motor, property_, billing = ids["Motor Claims"], ids["Property Claims"], ids["Billing"]
+        changed = datetime(2026, 7, 15, tzinfo=UTC)
+        history = read_history(
+            session,
+            SINCE,
+            CUT_OFF,
+            {
+                motor: changed,
+                # Ten days before the end: too little after it to fit on.
+                property_: CUT_OFF - timedelta(days=10),
+                # Before the period: already in all of it.
+                billing: SINCE - timedelta(days=3),
+            },
+        )
+        plain = read_history(session, SINCE, CUT_OFF)
+    accepts, resolves = _times(demo, SINCE, CUT_OFF)
+    since_change, _ = _times(demo, changed, CUT_OFF)
+    teams = {t.team_id: t for t in history.teams}
+    before = {t.team_id: t for t in plain.teams}
+    team = teams[motor]
+    assert team.accept_since == changed
+    # Acceptance as it is now: the requests opened since the change, with their spread.
+    assert team.accepted == len(since_change[motor])
+    assert team.mean_accept_hours == pytest.approx(statistics.fmean(since_change[motor]), rel=1e-6)
+    assert team.sd_accept_hours == pytest.approx(statistics.pstdev(since_change[motor]), rel=1e-3)
+    # Its arrivals, resolutions and the hours beyond acceptance: the whole period.
+    assert team.received == before[motor].received
+    assert team.resolved == len(resolves[motor])
+    assert team.mean_resolve_hours == pytest.approx(statistics.fmean(resolves[motor]), rel=1e-6)
+    assert team.rest_hours == pytest.approx(
+        statistics.fmean(resolves[motor]) - statistics.fmean(accepts[motor]), rel=1e-6
+    )
+    assert team.accept_shape.values != before[motor].accept_shape.values
+    assert team.work_shape == before[motor].work_shape
+    for other in (property_, billing):
+        assert teams[other] == before[other]
+    assert history.pairs == plain.pairs
+    assert history.opened_by_hour == plain.opened_by_hour
 
 
 def _times(
@@ -181,21 +237,27 @@ def test_the_fitted_company_back_tests_within_ten_percent_per_team(checked: Back
     assert all(abs(e) <= 0.10 for e in accept_errors.values()), accept_errors
 
 
-def test_no_team_misses_by_more_than_the_months_own_chance_allows(checked: Backtest) -> None:
+def test_no_team_misses_by_more_than_the_months_own_chance_allows(
+    checked: Backtest, checked_knowing_the_programme: Backtest
+) -> None:
     # On this small demo most teams' months cannot tell 10% (margins of 20-100%), but a fit
     # that got a team wrong (its calendar, its rates, its shape of times) misses by more.
-    outside = {
-        t.team: (round(t.accept_error, 2), round(t.resolve_error, 2))
-        for t in checked.teams
-        if t.verdict == Verdict.OUTSIDE
-    }
-    assert outside == {}
-    assert all(math.isfinite(t.accept_margin) for t in checked.teams)
+    # Knowing the programme (here without its effect) the joined teams' acceptance is read
+    # from fewer weeks: still no more than chance apart.
+    for result in (checked, checked_knowing_the_programme):
+        outside = {
+            t.team: (round(t.accept_error, 2), round(t.resolve_error, 2))
+            for t in result.teams
+            if t.verdict == Verdict.OUTSIDE
+        }
+        assert outside == {}
+        assert all(math.isfinite(t.accept_margin) for t in result.teams)
 
 
 def test_the_back_test_command_shows_each_team_with_its_margin_and_verdict(
-    demo: Database, checked: Backtest
+    demo: Database, checked_knowing_the_programme: Backtest
 ) -> None:
+    checked = checked_knowing_the_programme
     runner = CliRunner(env={"COLUMNS": "200"})
     result = runner.invoke(
         fitted_app,
@@ -222,6 +284,27 @@ def test_the_back_test_command_shows_each_team_with_its_margin_and_verdict(
         assert f"{team.resolve_error:+.0%} ±{team.resolve_margin:.0%}" in row
     within = sum(1 for t in checked.teams if t.verdict == Verdict.WITHIN)
     assert f"{within} of {len(checked.teams)} teams within 10% on both" in result.output
+    # Under the table, the buddy programme's waves and how the fit took them: the July and
+    # August waves from their joining, the September one (four days before the cut-off) not.
+    plan = buddies.plan_buddies(START, END)
+    names = {t.team_id: t.name for t in checked.fit.history.teams}
+    with demo.unit_of_work(readonly=True) as session:
+        department = {
+            names[team.id]: name
+            for team, name in session.execute(
+                select(Team, Department.name).join(Department, Department.id == Team.department_id)
+            )
+        }
+    output = " ".join(result.output.split())
+    for wave in sorted(set(plan.joined.values())):
+        teams = [n for n in names.values() if plan.joined.get(department[n]) == wave]
+        how = (
+            "their acceptance is fitted from then on"
+            if wave <= CUT_OFF - timedelta(days=14)
+            else "less than 14 days before the cut-off"
+        )
+        assert f"Joined the buddy programme on {wave:%d %b %Y} ({how}" in output
+        assert f"{', '.join(teams)}." in output
 
 
 def test_the_back_test_command_names_a_cut_off_outside_the_period(demo: Database) -> None:

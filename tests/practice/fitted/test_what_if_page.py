@@ -5,12 +5,14 @@ And a game on the fitted company, created by a lead."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from followthrough.db import Database
 from followthrough.practice.models import GameSession
 from followthrough.practice.sim.scenario import parse_scenario
+from followthrough.programmes.models import BuddyAssignment, BuddyRound
 from tests.conftest import Clock, LiveServer
 from tests.factories import World
 from tests.practice.fitted.desk import resolve_requests
@@ -72,6 +74,33 @@ def test_a_change_is_worked_out_in_the_background_and_the_page_shows_it_when_rea
         assert "Policy Admin" in page.text
         # Kept for this version of the history: asked again, it is there at once.
         assert "Today and with the change" in lee.get(address).text
+    finally:
+        lee.close()
+
+
+def test_the_page_says_which_teams_are_simulated_as_they_accept_since_joining_buddies(
+    db: Database, world: World, clock: Clock, live_server: LiveServer
+) -> None:
+    resolve_requests(db, world, clock.now)
+    lee = visitor(live_server, "lee")
+    try:
+        assert "joined the buddy programme" not in lee.get("/practice/what-if").text
+        # Cleo of Policy Admin is paired 20 days ago: her department has taken part since,
+        # long enough (two weeks) to fit on; three days ago would not be.
+        joined = clock.now - timedelta(days=20)
+        with db.unit_of_work() as session:
+            for paired_at, handle in ((joined, "cleo"), (clock.now - timedelta(days=3), "asha")):
+                round_ = BuddyRound(paired_at=paired_at, seed=1, people=1, groups=1, left_out=0)
+                session.add(round_)
+                session.flush()
+                person = world.people[handle]
+                session.add(BuddyAssignment(round_id=round_.id, person_id=person, group_number=1))
+        text = " ".join(lee.get("/practice/what-if").text.split())
+        assert (
+            "Policy Admin accept as they have since their department joined the buddy "
+            f"programme on {joined:%-d %B %Y}." in text
+        )
+        assert "Claims accept as" not in text
     finally:
         lee.close()
 

@@ -9,6 +9,7 @@ together, and a miss is told apart from a miss the months cannot tell from chanc
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -122,12 +123,17 @@ def backtest(
     replications: int = REPLICATIONS,
     seed: int = 0,
     calibration_replications: int = FIT_REPLICATIONS,
+    changes: Mapping[int, datetime] | None = None,
 ) -> Backtest:
     """Fit on [since, cut_off), simulate [cut_off, until) and compare per team.
 
-    The held-out months' arrivals are not told to the simulation: it runs the fitted rates."""
+    The held-out months' arrivals are not told to the simulation: it runs the fitted rates.
+    `changes` (per team, when the way it works changed) are known to the fit as they would be
+    at the cut-off: a team that changed in the fit's months is fitted from its change on."""
     fitted = fit(
-        read_history(session, since, cut_off), seed=seed, replications=calibration_replications
+        read_history(session, since, cut_off, changes),
+        seed=seed,
+        replications=calibration_replications,
     )
     held_out = read_history(session, cut_off, until)
     scenario = build_scenario(

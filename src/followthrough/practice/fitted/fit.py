@@ -151,6 +151,14 @@ def holiday_days(team: TeamHistory, monday: date, days: int) -> tuple[int, ...]:
     )
 
 
+def _counted_from(team: TeamHistory, since: datetime, starts_at: float) -> float:
+    """Hours of the run's clock at which the team's acceptance was first read (0: from the
+    start): the run starts `starts_at` hours into its day 0, at `since`."""
+    if team.accept_since is None:
+        return 0.0
+    return starts_at + (team.accept_since - since).total_seconds() / 3600.0
+
+
 def arrival_profile(history: History) -> tuple[float, ...]:
     """Requests opened per hour of the week on the simulation's clock (empty: none counted)."""
     counts = history.opened_by_hour
@@ -168,9 +176,12 @@ def build_scenario(
     period: tuple[datetime, datetime] | None = None,
     staff: Mapping[int, int] | None = None,
     bounce_factor: float = 1.0,
+    as_measured: bool = False,
 ) -> Scenario:
     """The scenario for given working hours; `staff` and `bounce_factor` are what-if changes.
-    `period` is the months simulated, for their time zones' offsets (default: the history's)."""
+    `period` is the months simulated, for their time zones' offsets (default: the history's).
+    `as_measured`: a team whose acceptance was read from a change in the history's months has
+    the simulation's acceptance counted over the same months (for the calibration)."""
     teams = modelled_teams(history)
     ceiling = max([MIN_CEILING, *(2.0 * h for h in accept_working_hours.values())])
     departments = []
@@ -198,6 +209,7 @@ def build_scenario(
                 workdays=team_week(team),
                 hours_ahead=ahead[team.team_id],
                 accept_shape=team.accept_shape.values,
+                accept_counted_from=_counted_from(team, since, starts_at) if as_measured else 0.0,
                 holidays=holiday_days(team, monday, last_day),
             )
         )
@@ -316,7 +328,7 @@ def fit(
     }
     work = {t.team_id: max(MIN_HOURS, t.work_shape.mean or t.mean_work_hours * 0.25) for t in teams}
     for _ in range(rounds):
-        scenario = build_scenario(history, accept, work)
+        scenario = build_scenario(history, accept, work, as_measured=True)
         summary = run_replications(scenario, replications, seed)
         got = simulated(summary.estimates, scenario)
         for team in teams:
@@ -325,7 +337,7 @@ def fit(
             if sim_accept > 0 and target.accept_hours[tid] > 0:
                 accept[tid] = max(MIN_HOURS, accept[tid] * target.accept_hours[tid] / sim_accept)
             sim_rest = got.resolve_hours.get(tid, 0.0) - sim_accept
-            want_rest = target.resolve_hours[tid] - target.accept_hours[tid]
+            want_rest = team.rest_hours
             if sim_rest > 0 and want_rest > 0:
                 work[tid] = max(MIN_HOURS, work[tid] * want_rest / sim_rest)
     return Fit(build_scenario(history, accept, work), history, accept, work)

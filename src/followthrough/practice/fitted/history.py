@@ -7,16 +7,16 @@ million requests reads a few hundred aggregate rows and about SHAPE_SAMPLE rows 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy import ColumnElement, Integer, and_, case, func, or_, select, true
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.expression import FunctionElement
 
 from followthrough.history.models import Event
@@ -29,6 +29,10 @@ from followthrough.requests.models import Request
 # Requests per team whose times make the shapes: beyond it a sample (every n-th id) is read,
 # so a desk of a million requests reads about this many rows per team.
 SHAPE_SAMPLE = 5_000
+# A team's times are read from a change on (`read_history`'s `changes`) only with at least this
+# long of the period after it: a few days would weigh the weekdays unevenly (a request in the
+# last hour of a Friday waits the weekend) and be too few to fit on.
+AFTER_CHANGE = timedelta(days=14)
 
 
 class weekday_of(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
@@ -82,6 +86,20 @@ class TeamHistory:
     # resolution, of the period's requests; those still open at its end count as running.
     accept_shape: Shape = field(default_factory=Shape)
     work_shape: Shape = field(default_factory=Shape)
+    # When the team's acceptance (its hours to accept, their shape, its bounces) was read from,
+    # if not the period's start: a change in how it works within the period (`read_history`).
+    accept_since: datetime | None = None
+    # The mean hours to accept over the whole period, if the acceptance was read from a change:
+    # the hours a request takes beyond its acceptance are read over the whole period.
+    whole_accept_hours: float | None = None
+
+    @property
+    def rest_hours(self) -> float:
+        """Mean hours to resolve beyond those to accept, over the whole period."""
+        accept = self.mean_accept_hours
+        if self.whole_accept_hours is not None:
+            accept = self.whole_accept_hours
+        return self.mean_resolve_hours - accept
 
     @property
     def calendar(self) -> WorkingCalendar:
@@ -123,14 +141,36 @@ class History:
         return (self.until - self.since).total_seconds() / 86_400.0
 
 
-def read_history(session: Session, since: datetime, until: datetime) -> History:
+def changes_within(
+    changes: Mapping[int, datetime], since: datetime, until: datetime
+) -> dict[int, datetime]:
+    """Of the teams' changes, those a period [since, until) reads the team's times from: after
+    its start and at least AFTER_CHANGE before its end (a change before the period is already
+    in all of it; one later than that leaves too little of the period after it)."""
+    return {team: at for team, at in changes.items() if since < at <= until - AFTER_CHANGE}
+
+
+def read_history(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    changes: Mapping[int, datetime] | None = None,
+) -> History:
     """The period's aggregates; requests count in the period they were opened in, and their
     acceptance and resolution only if they came before its end (`until`).
 
+    `changes` are, per team, when the way it accepts changed (its department joined the
+    buddy programme): the fit is of the company as it is now, so a team that changed within
+    the period (`changes_within`) has its acceptance and bounces read from the change on; its
+    arrivals, resolutions and work still over the whole period, whose end cuts off long
+    requests as a simulation of it does.
+
     Merged duplicates are left out: their work was done under the request they went into."""
+    after = changes_within(changes or {}, since, until)
     in_period = and_(
         Request.opened_at >= since, Request.opened_at < until, Request.state != "merged"
     )
+    timed = _since_change(Request.team_id, Request.opened_at, after)
     # Only what happened within the period counts, as in a simulation of the period: a request
     # opened in its last weeks and resolved after it is, for this period, still open. Without
     # this the fit's months would count long requests a simulation of them cannot finish.
@@ -141,7 +181,8 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
     work = seconds_between(Request.accepted_at, Request.resolved_at) / 3600.0
     worked = and_(accepted_in, resolved_in)
     work_only = case((worked, work), else_=None)
-    accept_only = case((accepted_in, hours_to_accept), else_=None)
+    # A team's acceptance as it is now: from its change on, if it changed.
+    accept_only = case((and_(accepted_in, timed), hours_to_accept), else_=None)
     resolve_only = case((resolved_in, hours_to_resolve), else_=None)
     per_team = (
         select(
@@ -150,6 +191,7 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
             func.count(accept_only).label("accepted"),
             func.avg(accept_only).label("accept"),
             func.avg(accept_only * accept_only).label("accept_sq"),
+            func.avg(case((accepted_in, hours_to_accept), else_=None)).label("accept_all"),
             func.count(resolve_only).label("resolved"),
             func.avg(resolve_only).label("resolve"),
             func.avg(resolve_only * resolve_only).label("resolve_sq"),
@@ -174,7 +216,12 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
                 )
             ).label("handed"),
         )
-        .where(Event.at >= since, Event.at < until, Event.kind.in_(("offered", "declined")))
+        .where(
+            Event.at >= since,
+            Event.at < until,
+            Event.kind.in_(("offered", "declined")),
+            _since_change(Event.team_id, Event.at, after),
+        )
         .group_by(Event.team_id)
     )
     events = {row.team_id: row for row in session.execute(event_counts)}
@@ -230,9 +277,19 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
                 holidays=tuple(sorted(holidays.get(team.id, []))),
                 sd_accept_hours=_sd(row.accept_sq if row else None, mean_accept),
                 sd_resolve_hours=_sd(row.resolve_sq if row else None, mean_resolve),
+                accept_since=after.get(team.id),
+                whole_accept_hours=float(row.accept_all or 0.0)
+                if row and team.id in after
+                else None,
             )
         )
-        teams[-1] = _with_shapes(teams[-1], times.get(team.id, []), since, until)
+        sample = times.get(team.id, [])
+        teams[-1] = _with_shapes(teams[-1], sample, since, until)
+        changed = after.get(team.id)
+        if changed is not None:
+            since_change = [t for t in sample if t[0] >= changed]
+            now = _with_shapes(teams[-1], since_change, changed, until)
+            teams[-1] = replace(teams[-1], accept_shape=now.accept_shape)
     home = home_teams()
     pair_rows = session.execute(
         select(home.c.team_id, Request.team_id, func.count(Request.id))
@@ -253,6 +310,21 @@ def read_history(session: Session, since: datetime, until: datetime) -> History:
     by_weekday = {(int(team), int(day)): int(count) for team, day, count in weekday_rows}
     opened_by_hour = _opened_by_hour(times, requests, clock_zone(teams))
     return History(since, until, tuple(teams), pairs, by_weekday, opened_by_hour)
+
+
+def _since_change(
+    team: InstrumentedAttribute[Any],
+    at: InstrumentedAttribute[datetime],
+    changes: Mapping[int, datetime],
+) -> ColumnElement[bool]:
+    """True for a row of a team that did not change, or at or after its team's change."""
+    if not changes:
+        return true()
+    return or_(
+        team.is_(None),
+        team.not_in(list(changes)),
+        *(and_(team == team_id, at >= changed) for team_id, changed in changes.items()),
+    )
 
 
 def _sd(mean_square: Any, mean: float) -> float:

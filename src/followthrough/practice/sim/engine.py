@@ -166,6 +166,7 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
     off = [frozenset(d.holidays) for d in departments]
     capacity = [d.staff for d in departments]
     accept_mean = [b.accept_hours.at(d.ownership) for d in departments]
+    counted_from = [d.accept_counted_from for d in departments]
     bounce = [
         [b.bounce.at((s.communication + r.communication) / 2) for r in departments]
         for s in departments
@@ -513,8 +514,9 @@ def simulate(scenario: Scenario, rng: np.random.Generator, days: float | None = 
             handoffs += 1
             department = r_department[ident]
             accept_hours += now - r_offered[ident]
-            accepted_hours[department] += now - r_offered[ident]
-            accepted[department] += 1
+            if r_offered[ident] >= counted_from[department]:
+                accepted_hours[department] += now - r_offered[ident]
+                accepted[department] += 1
             queues[department].append((ident, now))
             if busy[department] < capacity[department]:
                 start_work(department, now)

@@ -107,6 +107,10 @@ class Department(_Model):
     # Days it does not work although its week says so (its holidays), counted on its local
     # clock from day 0, the Monday of the run's first week.
     holidays: tuple[Annotated[int, Field(ge=0)], ...] = ()
+    # Hours of the run's clock (from day 0's midnight) from which the requests it is offered
+    # count in its mean hours to accept: a fit calibrating a team that changed how it accepts
+    # against the months since the change measures the simulation over the same months.
+    accept_counted_from: float = Field(default=0.0, ge=0.0)
 
 
 class Service(_Model):
