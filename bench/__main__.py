@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "mail-in",
             "buddies",
             "fitted",
+            "backtest",
         ),
         help="Run one benchmark only.",
     )
@@ -169,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
             events=20_000 if args.quick else args.events or fitted.EVENTS,
             backends=("sqlite", "postgresql") if args.backend == "all" else (args.backend,),
         )
+    if args.only in (None, "backtest"):
+        from bench import backtest
+
+        backtest.run(console, requests=20_000 if args.quick else args.requests or backtest.REQUESTS)
     if args.only in (None, "sim"):
         try:
             sim = importlib.import_module("bench.sim")
