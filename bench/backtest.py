@@ -22,7 +22,13 @@ from rich.table import Table
 from followthrough.db import Database
 from followthrough.demo.generator import build_demo
 from followthrough.demo.history import END
-from followthrough.practice.fitted.backtest import TOLERANCE, Backtest, Verdict, backtest
+from followthrough.practice.fitted.backtest import (
+    TOLERANCE,
+    Backtest,
+    Verdict,
+    backtest,
+    misses_by_chance,
+)
 from followthrough.programmes.effect import teams_joined
 
 OUT = Path(__file__).parent / "out"
@@ -73,7 +79,8 @@ def run(console: Console, requests: int = REQUESTS, folder: Path = OUT) -> Backt
     console.print(
         f"{counts[Verdict.WITHIN]} of {len(result.teams)} teams within {TOLERANCE:.0%} on both; "
         f"{counts[Verdict.CANNOT_TELL]} the months cannot tell; "
-        f"{counts[Verdict.OUTSIDE]} outside by more than their margins."
+        f"{counts[Verdict.OUTSIDE]} outside by more than their margins; an exactly right fit "
+        f"would leave about {misses_by_chance(result.teams):.1f} not within by chance."
     )
     path.unlink(missing_ok=True)
     return result

@@ -74,7 +74,12 @@ def backtest_command(
     mean hours to accept and to resolve beside what happened, with the margin of what happened
     (a mean of few requests, or of a few that waited days, could have come out elsewhere)."""
     from followthrough.db import Database
-    from followthrough.practice.fitted.backtest import TOLERANCE, Verdict, backtest
+    from followthrough.practice.fitted.backtest import (
+        TOLERANCE,
+        Verdict,
+        backtest,
+        misses_by_chance,
+    )
     from followthrough.programmes.effect import teams_joined
 
     end = _utc(until, datetime.now(UTC))
@@ -126,6 +131,12 @@ def backtest_command(
         f"{counts[Verdict.OUTSIDE]} outside it by more than the margin (±, 95%) the months' own "
         f"chance allows; {counts[Verdict.CANNOT_TELL]} outside it by less: the months cannot "
         f"tell {TOLERANCE:.0%}, more months or requests would.",
+        markup=False,
+    )
+    console.print(
+        f"Were the simulation exactly right, chance alone (the margins) would leave about "
+        f"{misses_by_chance(result.teams):.1f} of these {len(result.teams)} teams not within "
+        f"{TOLERANCE:.0%}.",
         markup=False,
     )
     for line in _change_lines(result, joined):

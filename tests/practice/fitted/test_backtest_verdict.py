@@ -4,11 +4,19 @@ happened could itself have been off (the held-out mean's 95% margin)."""
 from __future__ import annotations
 
 import math
+import random
 import statistics
 
 import pytest
 
-from followthrough.practice.fitted.backtest import TeamCheck, Verdict, margin, verdict
+from followthrough.practice.fitted.backtest import (
+    TeamCheck,
+    Verdict,
+    chance_within,
+    margin,
+    misses_by_chance,
+    verdict,
+)
 
 
 def test_the_margin_is_the_95_percent_half_width_of_the_mean_as_a_share_of_it() -> None:
@@ -53,3 +61,27 @@ def test_a_team_is_within_only_if_both_times_are() -> None:
     assert check(11.2, 95.0).verdict == Verdict.CANNOT_TELL
     assert check(10.5, 130.0).verdict == Verdict.OUTSIDE
     assert check(11.2, 130.0).verdict == Verdict.OUTSIDE
+
+
+def test_an_exactly_right_fit_is_within_as_often_as_its_margin_allows() -> None:
+    # A margin of 10% is 1.96 standard deviations of chance: within 10% 95% of the time.
+    assert chance_within(0.10) == pytest.approx(0.95, abs=1e-6)
+    assert chance_within(0.0) == 1.0
+    assert chance_within(math.inf) == 0.0
+    # Against errors drawn so: a margin of 15% (sd 7.65%) is within 10% about 81% of the time.
+    rng = random.Random(7)
+    draws = [rng.gauss(0.0, 0.15 / 1.959964) for _ in range(100_000)]
+    share = sum(1 for e in draws if abs(e) <= 0.10) / len(draws)
+    assert chance_within(0.15) == pytest.approx(share, abs=0.005)
+
+
+def test_the_misses_an_exactly_right_fit_would_show_add_up_over_teams() -> None:
+    def check(accept_margin: float, resolve_margin: float) -> TeamCheck:
+        return TeamCheck(1, "Claims", 50, 10.0, 10.0, 100.0, 100.0, accept_margin, resolve_margin)
+
+    # Certain on both: never misses. Accept known to 10%: misses one time in twenty. Nothing
+    # known of its acceptance: counted as a miss.
+    teams = [check(0.0, 0.0), check(0.10, 0.0), check(math.inf, 0.0)]
+    assert misses_by_chance(teams) == pytest.approx(0.0 + 0.05 + 1.0, abs=1e-6)
+    # Both known to 10%: within on both 0.95 x 0.95 of the time.
+    assert misses_by_chance([check(0.10, 0.10)]) == pytest.approx(1 - 0.95**2, abs=1e-6)

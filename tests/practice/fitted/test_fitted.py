@@ -20,7 +20,7 @@ from followthrough.demo.generator import build_demo
 from followthrough.demo.history import END, START
 from followthrough.errors import InvalidInput
 from followthrough.org.models import Department, Membership, Team
-from followthrough.practice.fitted.backtest import Backtest, Verdict, backtest
+from followthrough.practice.fitted.backtest import Backtest, Verdict, backtest, misses_by_chance
 from followthrough.practice.fitted.fit import fit
 from followthrough.practice.fitted.history import read_history
 from followthrough.practice.fitted.toml_file import scenario_toml
@@ -286,6 +286,11 @@ def test_the_back_test_command_shows_each_team_with_its_margin_and_verdict(
         assert f"{team.resolve_error:+.0%} ±{team.resolve_margin:.0%}" in row
     within = sum(1 for t in checked.teams if t.verdict == Verdict.WITHIN)
     assert f"{within} of {len(checked.teams)} teams within 10% on both" in result.output
+    # And how many of them a fit exactly right would leave outside 10% on these months.
+    assert (
+        f"would leave about {misses_by_chance(checked.teams):.1f} of these "
+        f"{len(checked.teams)} teams not within 10%." in " ".join(result.output.split())
+    )
     # Under the table, the buddy programme's waves and how the fit took them: the July and
     # August waves from their joining, the September one (four days before the cut-off) not.
     plan = buddies.plan_buddies(START, END)

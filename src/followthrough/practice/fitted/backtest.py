@@ -9,7 +9,7 @@ together, and a miss is told apart from a miss the months cannot tell from chanc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -59,6 +59,27 @@ def verdict(error: float, margin: float, tolerance: float = TOLERANCE) -> Verdic
     if abs(error) - margin > tolerance:
         return Verdict.OUTSIDE
     return Verdict.CANNOT_TELL
+
+
+def chance_within(margin: float, tolerance: float = TOLERANCE) -> float:
+    """The chance an error is within the tolerance when the fit is exactly right and only
+    chance moves it: the error normal about 0, its 95% half-width `margin`."""
+    if not math.isfinite(margin):
+        return 0.0
+    if margin <= 0.0:
+        return 1.0
+    return 2.0 * NormalDist(0.0, margin / _Z95).cdf(tolerance) - 1.0
+
+
+def misses_by_chance(teams: Sequence[TeamCheck]) -> float:
+    """How many of the teams an exactly right fit would still leave not within the tolerance
+    on these months, on average: many comparisons with wide margins miss somewhere by chance.
+    The two times' chances are multiplied: for errors normal together, however correlated,
+    that is at most the chance both are within (Sidak's inequality), so this is at most an
+    overestimate."""
+    return sum(
+        1.0 - chance_within(t.accept_margin) * chance_within(t.resolve_margin) for t in teams
+    )
 
 
 @dataclass(frozen=True, slots=True)
