@@ -283,13 +283,7 @@ def read_history(
                 else None,
             )
         )
-        sample = times.get(team.id, [])
-        teams[-1] = _with_shapes(teams[-1], sample, since, until)
-        changed = after.get(team.id)
-        if changed is not None:
-            since_change = [t for t in sample if t[0] >= changed]
-            now = _with_shapes(teams[-1], since_change, changed, until)
-            teams[-1] = replace(teams[-1], accept_shape=now.accept_shape)
+        teams[-1] = _with_shapes(teams[-1], times.get(team.id, []), since, until)
     home = home_teams()
     pair_rows = session.execute(
         select(home.c.team_id, Request.team_id, func.count(Request.id))
@@ -368,6 +362,8 @@ def _times(session: Session, in_period: Any, received: dict[int, int]) -> dict[i
 def _with_shapes(
     team: TeamHistory, times: Sequence[Times], since: datetime, until: datetime
 ) -> TeamHistory:
+    """The team's shapes of working hours to accept (of the requests opened since its change,
+    `accept_since`, if it changed) and at work (of all the period's)."""
     if not times:
         return team
     end = until.timestamp()
@@ -387,8 +383,10 @@ def _with_shapes(
     stopped = np.where(np.isnan(resolved) & ~np.isnan(closed), closed, end)
     clock = working_clock(team.calendar, since, until)
     was_accepted = ~np.isnan(accepted)
+    now = opened >= (team.accept_since or since).timestamp()
     accept_shape = survival_shape(
-        clock.hours_between(opened, np.where(was_accepted, accepted, stopped)), was_accepted
+        clock.hours_between(opened[now], np.where(was_accepted, accepted, stopped)[now]),
+        was_accepted[now],
     )
     worked = was_accepted
     was_resolved = ~np.isnan(resolved[worked])
