@@ -156,6 +156,8 @@ def _change_lines(result: Backtest, joined: dict[int, datetime]) -> list[str]:
             continue
         if team.accept_since is not None:
             known = "their acceptance is fitted from then on"
+        elif at <= result.cut_off - AFTER_CHANGE:
+            known = "nothing accepted since: fitted as they were"
         elif at < result.cut_off:
             known = (
                 f"less than {AFTER_CHANGE.days} days before the cut-off, too few to fit on: "

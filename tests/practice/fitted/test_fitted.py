@@ -127,6 +127,7 @@ def test_a_team_that_changed_in_the_months_has_its_acceptance_read_from_the_chan
     with demo.unit_of_work(readonly=True) as session:
         ids = {t.name: t.id for t in session.execute(select(Team)).scalars()}
         motor, property_, billing = ids["Motor Claims"], ids["Property Claims"], ids["Billing"]
+        triage = ids["Service Desk"]  # routes requests on: accepts none itself
         changed = datetime(2026, 7, 15, tzinfo=UTC)
         history = read_history(
             session,
@@ -138,6 +139,8 @@ def test_a_team_that_changed_in_the_months_has_its_acceptance_read_from_the_chan
                 property_: CUT_OFF - timedelta(days=10),
                 # Before the period: already in all of it.
                 billing: SINCE - timedelta(days=3),
+                # Nothing accepted since: no acceptance as it is now to read.
+                triage: changed,
             },
         )
         plain = read_history(session, SINCE, CUT_OFF)
@@ -160,7 +163,7 @@ def test_a_team_that_changed_in_the_months_has_its_acceptance_read_from_the_chan
     )
     assert team.accept_shape.values != before[motor].accept_shape.values
     assert team.work_shape == before[motor].work_shape
-    for other in (property_, billing):
+    for other in (property_, billing, triage):
         assert teams[other] == before[other]
     assert history.pairs == plain.pairs
     assert history.opened_by_hour == plain.opened_by_hour
@@ -303,8 +306,14 @@ def test_the_back_test_command_shows_each_team_with_its_margin_and_verdict(
             )
         }
     output = " ".join(result.output.split())
+    # The triage desk accepts nothing itself (it routes requests on): fitted as it was.
+    idle = {t.name for t in checked.fit.history.teams if not t.accepted}
+    for name in idle:
+        assert f"(nothing accepted since: fitted as they were): {name}." in output
     for wave in sorted(set(plan.joined.values())):
-        teams = [n for n in names.values() if plan.joined.get(department[n]) == wave]
+        teams = [
+            n for n in names.values() if plan.joined.get(department[n]) == wave and n not in idle
+        ]
         how = (
             "their acceptance is fitted from then on"
             if wave <= CUT_OFF - timedelta(days=14)

@@ -166,10 +166,10 @@ def read_history(
     requests as a simulation of it does.
 
     Merged duplicates are left out: their work was done under the request they went into."""
-    after = changes_within(changes or {}, since, until)
     in_period = and_(
         Request.opened_at >= since, Request.opened_at < until, Request.state != "merged"
     )
+    after = _accepting_since(session, in_period, changes_within(changes or {}, since, until), until)
     timed = _since_change(Request.team_id, Request.opened_at, after)
     # Only what happened within the period counts, as in a simulation of the period: a request
     # opened in its last weeks and resolved after it is, for this period, still open. Without
@@ -304,6 +304,26 @@ def read_history(
     by_weekday = {(int(team), int(day)): int(count) for team, day, count in weekday_rows}
     opened_by_hour = _opened_by_hour(times, requests, clock_zone(teams))
     return History(since, until, tuple(teams), pairs, by_weekday, opened_by_hour)
+
+
+def _accepting_since(
+    session: Session, in_period: Any, changes: Mapping[int, datetime], until: datetime
+) -> dict[int, datetime]:
+    """The changes after which the team accepted something before `until`: one that has not
+    has no acceptance as it is now to read, and keeps the one it had."""
+    if not changes:
+        return {}
+    accepting = session.scalars(
+        select(Request.team_id)
+        .where(
+            in_period,
+            Request.team_id.in_(list(changes)),
+            Request.accepted_at < until,
+            _since_change(Request.team_id, Request.opened_at, changes),
+        )
+        .distinct()
+    ).all()
+    return {team: changes[team] for team in accepting}
 
 
 def _since_change(
