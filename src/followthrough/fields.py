@@ -101,12 +101,32 @@ def form_text(value: str, field: str) -> str:
     return value
 
 
+def form_whole(value: str) -> int | None:
+    """A form field holding a whole number the desk could store (0 to MAX_ID, ASCII digits
+    only): None when it is anything else. `str.isdigit` alone lets through "²" (which `int`
+    refuses) and thousands of digits (which `int` refuses, or the database cannot hold)."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_ID)):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
+
 def form_id(value: str) -> int | None:
     """A form field holding an optional id: None when blank or not an id the desk could hold."""
-    value = value.strip()
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
-        return None
-    return int(value)
+    number = form_whole(value)
+    return number if number is not None and number >= 1 else None
+
+
+def form_instant(value: datetime, field: str, words: str) -> datetime:
+    """A typed instant with its zone, refused naming the field when outside the years the desk
+    plans in (compared before converting: 9999-12-31T23:00-05:00 would overflow in UTC)."""
+    if value.tzinfo is None or value.utcoffset() is None or not EARLIEST <= value <= LATEST:
+        raise InvalidInput(
+            f"give {words} as a date and time between {EARLIEST.year} and {LATEST.year}",
+            field=field,
+        )
+    return value.astimezone(UTC)
 
 
 class RefusesNul(BaseModel):

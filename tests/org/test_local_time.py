@@ -183,6 +183,30 @@ def test_an_ordinary_time_has_no_note() -> None:
     assert typed("2026-07-01T12:00", NEW_YORK).note == ""
 
 
+@pytest.mark.parametrize(
+    ("text", "clock"),
+    [
+        ("9999-12-31T23:00", NEW_YORK),  # past the last instant Python holds, in UTC
+        ("9999-12-31", NEW_YORK),
+        ("0001-01-01T01:00", KOLKATA),  # before the first
+        ("1969-12-31T23:59", NEW_YORK),
+        ("2200-01-01T00:00", KOLKATA),
+    ],
+)
+def test_a_time_outside_the_years_the_desk_plans_in_is_refused_naming_the_field(
+    text: str, clock: object
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        typed(text, clock)
+    assert refused.value.field == "due_at"
+    assert "between 1970 and 2199" in refused.value.detail
+
+
+def test_the_first_and_last_years_the_desk_plans_in_are_read() -> None:
+    assert typed("1970-01-01T12:00", NEW_YORK).instant == datetime(1970, 1, 1, 17, tzinfo=UTC)
+    assert typed("2199-12-31T23:00", NEW_YORK).instant == datetime(2200, 1, 1, 4, tzinfo=UTC)
+
+
 @pytest.mark.parametrize("text", ["2026-11-23T15:00:00+05:30", "tomorrow", "2026-02-30T10:00", ""])
 def test_text_with_its_own_offset_or_no_time_is_left_for_the_input_model(text: str) -> None:
     assert read_typed_time(text, KOLKATA, field="due_at", label="By when") == text

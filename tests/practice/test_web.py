@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from followthrough.db import Database
-from followthrough.practice.models import GameDecision, GameSession, GameTeam
+from followthrough.practice import service
+from followthrough.practice.game.effects import PublishedCorrelations
+from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
 from tests.conftest import LiveServer
 from tests.factories import World
 from tests.web.pages import Visitor
 
+T = datetime(2026, 3, 2, 10, tzinfo=UTC)
 JOIN = re.compile(r'name="join_token" value="([^"]+)"')
 SETUP = {
     "title": "Service leadership, March",
@@ -280,3 +285,127 @@ def test_the_facilitator_changes_and_resets_the_published_correlations(
         game = session.get(GameSession, game_id)
         assert game is not None
         assert game.correlations["turnover_per_10_points_purpose"] == pytest.approx(-0.081)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "1" * 5000])
+def test_a_setup_number_that_is_not_finite_is_refused_beside_its_field(
+    lead: Visitor, db: Database, value: str
+) -> None:
+    for name in ("rounds", "days_per_round", "replications", "budget_per_round"):
+        response = lead.post("/practice/new", {**SETUP, name: value})
+        assert response.status_code == 422, (name, response.text[:300])
+        assert f'id="new-{name}-error"' in response.text, name
+    response = lead.post("/practice/new", {**SETUP, "title": "T" * 121})
+    assert response.status_code == 422
+    assert "Keep the title under 120 characters." in response.text
+    with db.unit_of_work(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(GameSession)) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("staffing.delivery", "nan", "f-staffing.delivery-error"),
+        ("staffing.delivery", "1e400", "f-staffing.delivery-error"),
+        # Staff costs nothing, and the simulation's events grow with it: 2^31 people never
+        # finish a round.
+        ("staffing.delivery", str(2**31), "f-staffing.delivery-error"),
+        ("staffing.delivery", "1001", "f-staffing.delivery-error"),
+        ("policies.update_every_hours", "0.01", "f-cadence-error"),
+        ("policies.update_every_hours", "nan", "f-cadence-error"),
+        ("policies.update_every_hours", "1e308", "f-cadence-error"),
+        ("training.communication_skills", "nan", "f-training.communication_skills-error"),
+        ("recognition", "inf", "f-recognition-error"),
+        ("lunch_and_learn_sessions", "1" * 5000, "f-lunch-error"),
+    ],
+)
+def test_a_team_decision_that_would_stall_or_corrupt_the_round_is_refused_beside_its_field(
+    lead: Visitor, db: Database, teams: list[Team], field: str, value: str, error: str
+) -> None:
+    _game_id, codes = _create(lead, db)
+    blue = teams[0]
+    blue.join(codes["Blue"])
+    response = blue.decide(**{field: value})
+    assert response.status_code == 422, response.text[:300]
+    assert f'id="{error}"' in response.text
+    budget = blue.http.get("/play/team/budget", params={field: value})
+    assert budget.status_code in (200, 422), budget.text[:300]
+    with db.unit_of_work(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(GameDecision)) == 0
+    # The largest team the game takes is still a decision it plays.
+    assert blue.decide(**{"staffing.delivery": "1000"}).status_code == 303
+
+
+def _write_beside(work: Callable[[], None]) -> bool:
+    """Run a write on its own thread; True if it was done within 10 s (the round's simulation,
+    which calls this, holding a transaction would keep it waiting for its end or for 30 s)."""
+    done = threading.Event()
+
+    def run() -> None:
+        work()
+        done.set()
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    return done.is_set()
+
+
+@pytest.mark.parametrize(
+    ("meanwhile", "said"),
+    [
+        ("correlations", "the correlations changed"),
+        ("decisions", "a team changed its decisions"),
+        ("second click", "another run played round 1 meanwhile"),
+    ],
+)
+def test_a_round_is_simulated_with_no_transaction_open_and_a_change_meanwhile_is_not_lost(
+    lead: Visitor,
+    db: Database,
+    world: World,
+    teams: list[Team],
+    monkeypatch: pytest.MonkeyPatch,
+    meanwhile: str,
+    said: str,
+) -> None:
+    game_id, codes = _create(lead, db)
+    blue, green = teams
+    blue.join(codes["Blue"])
+    green.join(codes["Green"])
+    assert blue.decide().status_code == 303
+    assert green.decide().status_code == 303
+    simulate = service.play_planned
+    wrote: list[bool] = []
+
+    def change() -> None:
+        with db.unit_of_work() as session:
+            if meanwhile == "correlations":
+                changed = PublishedCorrelations(turnover_per_10_points_purpose=-0.5)
+                service.set_correlations(session, game_id, world.people["lee"], changed, T)
+            elif meanwhile == "decisions":
+                row = session.scalars(select(GameDecision).order_by(GameDecision.id)).first()
+                assert row is not None
+                row.decisions = {**row.decisions, "recognition": 1000.0}
+            else:  # the same round, run to the end by a second click
+                plan = service.plan_round(session, game_id, world.people["lee"])
+                service.record_round(session, plan, simulate(plan), world.people["lee"], T)
+
+    def slow_round(plan: service.RoundPlan) -> object:
+        wrote.append(_write_beside(change))
+        return simulate(plan)
+
+    monkeypatch.setattr(service, "play_planned", slow_round)
+    response = lead.post(f"/practice/{game_id}/rounds")
+    assert wrote == [True], "a write beside the round's simulation had to wait for it"
+    assert response.status_code == 409, response.text[:300]
+    assert said in response.text.lower()
+    with db.unit_of_work(readonly=True) as session:
+        game = session.get(GameSession, game_id)
+        assert game is not None
+        # Nothing stored by the refused run: only the second click's round, if any.
+        assert game.rounds_played == (1 if meanwhile == "second click" else 0)
+        results = session.scalar(select(func.count()).select_from(GameResult))
+        assert results == (2 if meanwhile == "second click" else 0)
+    monkeypatch.setattr(service, "play_planned", simulate)
+    if meanwhile != "second click":  # run again, it is played on what is there now
+        assert lead.post(f"/practice/{game_id}/rounds").status_code == 303

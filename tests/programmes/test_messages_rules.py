@@ -42,3 +42,7 @@ def test_an_empty_subject_or_message_is_refused_by_field() -> None:
     assert check("Hello", "Thanks all") == {}
     assert set(check(" ", "")) == {"subject", "body"}
     assert set(check("x" * 201, "ok")) == {"subject"}
+    # A subject is one line: it heads the mail and the chat message.
+    for broken in ("Thanks\r\nBcc: everyone@example.com", "Thanks\nall", "Tab\there", "Bell\x07"):
+        assert set(check(broken, "ok")) == {"subject"}, repr(broken)
+    assert check("Merci à tous — ça marche", "ok") == {}

@@ -25,6 +25,7 @@ from babel.dates import (
 )
 
 from followthrough.errors import InvalidInput
+from followthrough.fields import EARLIEST, LATEST
 
 DEFAULT_ZONE = "UTC"
 # Day before month and a 24-hour clock: how the desk showed every time before people chose.
@@ -385,6 +386,11 @@ def instant_at(wall: datetime, clock: Clock, *, field: str, label: str) -> Typed
     A time skipped when the clocks go forward is refused, naming the field; a time that happens
     twice when they go back is read as the first (the earlier instant), with a note saying so.
     """
+    if not EARLIEST.year <= wall.year < LATEST.year:
+        # Read in a zone behind UTC, 9999-12-31 23:00 is past the last instant Python holds.
+        raise InvalidInput(
+            f"{label}: give a date between {EARLIEST.year} and {LATEST.year - 1}", field=field
+        )
     first = wall.replace(tzinfo=clock.zone, fold=0)
     second = wall.replace(tzinfo=clock.zone, fold=1)
     if not _exists(wall, clock):

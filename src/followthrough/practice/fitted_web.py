@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
 from followthrough.errors import NotAllowed
+from followthrough.fields import MAX_TARGET_HOURS
 from followthrough.practice.fitted import cache
 from followthrough.practice.fitted.fit import modelled_teams
 from followthrough.practice.fitted.history import History, TeamHistory, read_history
@@ -41,6 +42,8 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 HISTORY_DAYS = cache.HISTORY_DAYS
 REPLICATIONS = 6
 CALIBRATION_ROUNDS = cache.ROUNDS
+# More people than any one team could take on.
+MAX_EXTRA_PEOPLE = 1_000
 
 
 def _only_leads(page: Page) -> None:
@@ -145,11 +148,16 @@ def _change(history: History, form: QueryParams) -> Change | FormErrors:
     extra = _number(form.get("extra_people", ""), "extra_people", problems, 0.0)
     if extra != int(extra):
         problems.setdefault("extra_people", FieldProblem("must be a whole number"))
+    elif extra > MAX_EXTRA_PEOPLE:
+        # The simulation's events grow with the staff: 10^308 more people never finish.
+        problems["extra_people"] = FieldProblem(f"must be at most {MAX_EXTRA_PEOPLE:,}")
     elif team is not None and team.staff + extra < 1:
         problems["extra_people"] = FieldProblem("would leave the team with nobody")
     accept = _number(form.get("accept_within", ""), "accept_within", problems, 0.0)
-    if accept < 0:
-        problems["accept_within"] = FieldProblem("must be 0 (no change) or more hours")
+    if not 0 <= accept <= MAX_TARGET_HOURS:
+        problems["accept_within"] = FieldProblem(
+            f"must be 0 (no change) or more hours, at most {MAX_TARGET_HOURS:,.0f}"
+        )
     kept = _number(form.get("bounces_kept", ""), "bounces_kept", problems, 100.0)
     if not 0 <= kept <= 100:
         problems["bounces_kept"] = FieldProblem("must be between 0 and 100 percent")

@@ -12,7 +12,7 @@ random numbers). More replications narrow the noise between teams and cost time 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +37,7 @@ DAYS_PER_ROUND = 91
 REPLICATIONS = 2
 MAX_TEAMS = 8
 MAX_ROUNDS = 12
+TITLE_LIMIT = 120  # the column's width
 # The company fitted from the desk's own history (practice.fitted), beside the shipped ones.
 FITTED = "fitted"
 OPEN = "open"
@@ -64,6 +65,8 @@ def setup_problems(setup: GameSetup) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not setup.title.strip():
         problems["title"] = "Give the session a title."
+    elif len(setup.title.strip()) > TITLE_LIMIT:
+        problems["title"] = f"Keep the title under {TITLE_LIMIT} characters."
     if setup.scenario == FITTED:
         if setup.fitted_toml is None:
             problems["scenario"] = (
@@ -236,15 +239,32 @@ def set_correlations(
     return game
 
 
-def run_round(
-    session: Session, game_id: int, person_id: int, now: datetime, *, fill_missing: bool = False
-) -> int:
-    """Run the next round for every team and store their results; returns its number.
+@dataclass(frozen=True)
+class RoundPlan:
+    """What the next round is played from, read in one short unit of work (`plan_round`), so
+    that it is simulated with no transaction open (`play_planned`: seconds, a minute for a year
+    of ten replications, during which SQLite would let nobody else write) and stored after, if
+    nothing it was read from changed meanwhile (`record_round`)."""
+
+    game_id: int
+    number: int
+    setup: rules.Session  # the rules' view of the session
+    correlations: dict[str, object]  # as stored: the round is played with these
+    states: dict[str, rules.TeamState]
+    teams: tuple[tuple[int, str], ...]  # (id, name)
+    decisions: dict[int, Decisions]  # by team id, the missing ones filled
+    filled: frozenset[int]  # the teams whose decisions were filled for them
+
+
+def plan_round(
+    session: Session, game_id: int, person_id: int, *, fill_missing: bool = False
+) -> RoundPlan:
+    """Everything the next round needs, or InvalidInput / Conflict saying why it cannot run.
 
     Teams that have not decided stop the round, unless `fill_missing`: then they play their
     last round's decisions again (or change nothing in the first round), and that is recorded.
     """
-    game = facilitated_game(session, game_id, person_id, for_update=True)
+    game = facilitated_game(session, game_id, person_id)
     if game.state == FINISHED:
         raise Conflict("every round of this session has been played", field="round")
     teams = teams_of(session, game.id)
@@ -257,36 +277,90 @@ def run_round(
         raise InvalidInput(f"still waiting for decisions from {names}", field="round")
     for team in missing:
         rounds_played = states[team.name].rounds
-        choice = rounds_played[-1].decisions if rounds_played else Decisions()
+        decided[team.id] = rounds_played[-1].decisions if rounds_played else Decisions()
+    plan = RoundPlan(
+        game_id=game.id,
+        number=number,
+        setup=game_rules(game, teams),
+        correlations=dict(game.correlations),
+        states=states,
+        teams=tuple((team.id, team.name) for team in teams),
+        decisions=decided,
+        filled=frozenset(team.id for team in missing),
+    )
+    rules.check_round(plan.setup, plan.states, _by_name(plan))  # before anything runs
+    return plan
+
+
+def _by_name(plan: RoundPlan) -> dict[str, Decisions]:
+    return {name: plan.decisions[team_id] for team_id, name in plan.teams}
+
+
+def play_planned(plan: RoundPlan) -> dict[str, rules.TeamState]:
+    """The round simulated for every team: CPU only, no database."""
+    return rules.play_round(plan.setup, plan.states, _by_name(plan))
+
+
+def record_round(
+    session: Session,
+    plan: RoundPlan,
+    played: Mapping[str, rules.TeamState],
+    person_id: int,
+    now: datetime,
+) -> int:
+    """Store a played round; returns its number. Conflict, and nothing stored, when the round
+    was played meanwhile (a second click), a team changed its decisions or the facilitator the
+    correlations while it ran: the facilitator runs it again."""
+    game = facilitated_game(session, plan.game_id, person_id, for_update=True)
+    if game.state == FINISHED or game.rounds_played != plan.number - 1:
+        raise Conflict(f"another run played round {plan.number} meanwhile", field="round")
+    teams = teams_of(session, game.id)
+    handed_in = {t: d for t, d in plan.decisions.items() if t not in plan.filled}
+    if (
+        [(team.id, team.name) for team in teams] != list(plan.teams)
+        or _decisions_for_round(session, teams, plan.number) != handed_in
+        or game.correlations != plan.correlations
+    ):
+        raise Conflict(
+            "a team changed its decisions, or the correlations changed, while the round was "
+            "played; run it again",
+            field="round",
+        )
+    for team_id in sorted(plan.filled):
         session.add(
             GameDecision(
-                team_id=team.id,
-                round=number,
-                decisions=records.decisions_json(choice),
+                team_id=team_id,
+                round=plan.number,
+                decisions=records.decisions_json(plan.decisions[team_id]),
                 decided_at=now,
             )
         )
-        decided[team.id] = choice
-    played = rules.play_round(
-        game_rules(game, teams), states, {team.name: decided[team.id] for team in teams}
-    )
-    for team in teams:
-        state = played[team.name]
+    for team_id, name in plan.teams:
+        state = played[name]
         session.add(
             GameResult(
-                team_id=team.id,
-                round=number,
+                team_id=team_id,
+                round=plan.number,
                 result=records.team_round_json(state.rounds[-1]),
                 levels=records.levels_json(state.levels),
                 created_at=now,
             )
         )
-    game.rounds_played = number
+    game.rounds_played = plan.number
     game.updated_at = now
-    if number == game.rounds:
+    if plan.number == game.rounds:
         game.state = FINISHED
     session.flush()
-    return number
+    return plan.number
+
+
+def run_round(
+    session: Session, game_id: int, person_id: int, now: datetime, *, fill_missing: bool = False
+) -> int:
+    """Run the next round for every team and store their results in this one unit of work;
+    returns its number. (The console's page runs the three steps in three, `RoundPlan`.)"""
+    plan = plan_round(session, game_id, person_id, fill_missing=fill_missing)
+    return record_round(session, plan, play_planned(plan), person_id, now)
 
 
 def _decisions_for_round(

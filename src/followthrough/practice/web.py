@@ -8,7 +8,9 @@ Routes only translate HTTP into `practice.service` calls; the unit of work commi
 
 from __future__ import annotations
 
+import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -126,11 +128,14 @@ def _number(form: FormFields, name: str, default: float, fields: dict[str, str])
     if not raw:
         return default
     try:
-        return float(raw)
+        number = float(raw)
     except ValueError:
+        number = math.nan
+    if not math.isfinite(number):  # "nan", "inf" and 1e400 read as floats too
         # Said after the field's label (web.pages.FieldProblem): "“Rounds” must be a number."
         fields[name] = "must be a number"
         return default
+    return number
 
 
 def _whole(form: FormFields, name: str, default: int, fields: dict[str, str]) -> int:
@@ -225,19 +230,45 @@ def console_status(game_id: Id, page: ReadPage) -> Response:
 
 
 @router.post("/practice/{game_id}/rounds")
-def run_round(game_id: Id, page: ChangePage) -> Response:
-    fill = page.form.get("fill_missing") == "on"
+async def run_round(game_id: Id, request: Request) -> Response:
+    """Three steps, so no transaction is open while the round is simulated (seconds, or a
+    minute for a year of ten replications; on SQLite a write transaction would keep every
+    other writer of the desk waiting): read what the round needs, play it off the database,
+    then store it if nothing it was read from changed meanwhile."""
+    form = await read_form(request)
+    fill = form.get("fill_missing") == "on"
 
-    def run() -> int:
-        return service.run_round(
-            page.session, game_id, page.viewer.person_id, page.now, fill_missing=fill
+    def attempt(page: Page, step: Callable[[], object]) -> Response | None:
+        errors = page.attempt("round", step, rename={"round": ""})
+        return _console(page, _game(page, game_id), errors) if errors else None
+
+    def plan(session: Session, now: datetime) -> service.RoundPlan | Response:
+        page = change_page_in(request, session, now, form)
+        planned: list[service.RoundPlan] = []
+        refused = attempt(
+            page,
+            lambda: planned.append(
+                service.plan_round(session, game_id, page.viewer.person_id, fill_missing=fill)
+            ),
+        )
+        return refused or planned[0]
+
+    planned = await run_in_unit_of_work(request, plan, write=False)
+    if not isinstance(planned, service.RoundPlan):
+        return planned
+    played = await run_in_threadpool(service.play_planned, planned)
+
+    def record(session: Session, now: datetime) -> Response:
+        page = change_page_in(request, session, now, form)
+        refused = attempt(
+            page,
+            lambda: service.record_round(session, planned, played, page.viewer.person_id, now),
+        )
+        return refused or page.redirect(
+            f"/practice/{game_id}", f"Round {planned.number} has been played."
         )
 
-    number: list[int] = []
-    errors = page.attempt("round", lambda: number.append(run()), rename={"round": ""})
-    if errors:
-        return _console(page, _game(page, game_id), errors)
-    return page.redirect(f"/practice/{game_id}", f"Round {number[0]} has been played.")
+    return await run_in_unit_of_work(request, record, write=True)
 
 
 CORRELATIONS = (

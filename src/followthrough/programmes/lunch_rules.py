@@ -74,6 +74,9 @@ MINUTES = (15, 120)
 CAPACITY = (1, 500)
 RATINGS = (1, 5)
 TITLE_LIMIT = 200
+# A room's name or a meeting link; a notes or recording link (browsers keep to about 2,000).
+PLACE_LIMIT = 500
+LINK_LIMIT = 2_000
 FEEDBACK_LIMIT = 2000
 
 
@@ -90,6 +93,8 @@ def check_proposal(
         wrong["minutes"] = f"a session lasts {MINUTES[0]} to {MINUTES[1]} minutes"
     if not place.strip():
         wrong["place"] = "say where it is: a room or a meeting link"
+    elif len(place) > PLACE_LIMIT:
+        wrong["place"] = f"keep the place under {PLACE_LIMIT} characters"
     if not CAPACITY[0] <= capacity <= CAPACITY[1]:
         wrong["capacity"] = f"room for {CAPACITY[0]} to {CAPACITY[1]} people"
     if starts_at <= now:
@@ -107,5 +112,10 @@ def may_sign_up(taken: int, capacity: int, starts_at: datetime, now: datetime) -
 
 
 def is_link(text: str) -> bool:
-    """A notes or recording link: a web address."""
-    return text.startswith(("https://", "http://")) and " " not in text.strip() and len(text) > 8
+    """A notes or recording link: a web address, on one line with no spaces (it is shown as a
+    link and put in mail)."""
+    return (
+        text.startswith(("https://", "http://"))
+        and 8 < len(text) <= LINK_LIMIT
+        and all(c.isprintable() and not c.isspace() for c in text)
+    )

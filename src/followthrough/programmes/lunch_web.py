@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from followthrough.config import Settings
 from followthrough.errors import InvalidInput
-from followthrough.fields import Id
+from followthrough.fields import Id, form_id, form_instant, form_whole
 from followthrough.programmes import lunch
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage
@@ -38,10 +38,10 @@ def lunch_page(page: ReadPage) -> Response:
 
 
 def _number(page: Page, name: str, words: str) -> int:
-    text = page.form.get(name).strip()
-    if not text.isdigit():
+    number = form_whole(page.form.get(name))
+    if number is None:
         raise InvalidInput(f"give {words} as a whole number", field=name)
-    return int(text)
+    return number
 
 
 def _instant(page: Page) -> datetime:
@@ -50,22 +50,20 @@ def _instant(page: Page) -> datetime:
         value = datetime.fromisoformat(typed)
     except ValueError:
         raise InvalidInput("give the start as a date and time", field="starts_at") from None
-    if value.tzinfo is None:
-        raise InvalidInput("give the start as a date and time", field="starts_at")
-    return value
+    return form_instant(value, "starts_at", "the start")
 
 
 @router.post(HOME)
 def propose(page: ChangePage) -> Response:
     def save() -> None:
-        team = page.form.get("team")
-        if not team.isdigit():
+        team = form_id(page.form.get("team"))
+        if team is None:
             raise InvalidInput("choose the team that presents", field="team")
         lunch.propose(
             page.session,
             page.viewer.person_id,
             title=page.form.get("title"),
-            team_id=int(team),
+            team_id=team,
             starts_at=_instant(page),
             minutes=_number(page, "minutes", "the length in minutes"),
             place=page.form.get("place"),
@@ -100,7 +98,7 @@ def sign_up(lunch_id: Id, page: ChangePage) -> Response:
 @router.post(f"{HOME}/{{lunch_id}}/attendance")
 def attendance(lunch_id: Id, page: ChangePage) -> Response:
     def save() -> None:
-        came = {int(v) for v in page.form.getlist("came") if v.isdigit()}
+        came = {n for n in map(form_id, page.form.getlist("came")) if n is not None}
         lunch.record_attendance(page.session, lunch_id, page.viewer.person_id, came, page.now)
 
     errors = page.attempt("attendance", save)
@@ -112,14 +110,14 @@ def attendance(lunch_id: Id, page: ChangePage) -> Response:
 @router.post(f"{HOME}/{{lunch_id}}/feedback")
 def feedback(lunch_id: Id, page: ChangePage) -> Response:
     def save() -> None:
-        rating = page.form.get("rating")
-        if not rating.isdigit():
+        rating = form_whole(page.form.get("rating"))
+        if rating is None:
             raise InvalidInput("rate it from 1 to 5", field="rating")
         lunch.give_feedback(
             page.session,
             lunch_id,
             page.viewer.person_id,
-            int(rating),
+            rating,
             page.form.get("feedback"),
             page.now,
         )

@@ -71,6 +71,9 @@ def check(subject: str, body: str) -> dict[str, str]:
         wrong["subject"] = "give the message a subject"
     elif len(subject) > SUBJECT_LIMIT:
         wrong["subject"] = f"keep the subject under {SUBJECT_LIMIT} characters"
+    elif not subject.isprintable():
+        # A subject is one line (it heads mail and chat); a line break or tab would split it.
+        wrong["subject"] = "keep the subject on one line, without tabs or control characters"
     if not body.strip():
         wrong["body"] = "write the message"
     elif len(body) > BODY_LIMIT:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from followthrough.config import Settings
 from followthrough.errors import InvalidInput
-from followthrough.fields import Id
+from followthrough.fields import Id, form_id, form_instant
 from followthrough.programmes.shadowing_service import (
     MailPlaces,
     book_slot,
@@ -61,20 +61,18 @@ def _instant(page: Page, name: str, label: str) -> datetime:
         value = datetime.fromisoformat(typed)
     except ValueError:
         raise InvalidInput(f"give the {label.lower()} as a date and time", field=name) from None
-    if value.tzinfo is None:
-        raise InvalidInput(f"give the {label.lower()} as a date and time", field=name)
-    return value
+    return form_instant(value, name, f"the {label.lower()}")
 
 
 @router.post(f"{HOME}/slots")
 def offer(page: ChangePage) -> Response:
     def save() -> None:
-        team = page.form.get("team")
-        if not team.isdigit():
+        team = form_id(page.form.get("team"))
+        if team is None:
             raise InvalidInput("choose your team", field="team")
         starts_at = _instant(page, "starts_at", "Start")
         ends_at = _instant(page, "ends_at", "End")
-        offer_slot(page.session, page.viewer.person_id, int(team), starts_at, ends_at, page.now)
+        offer_slot(page.session, page.viewer.person_id, team, starts_at, ends_at, page.now)
 
     errors = page.attempt("offer", save)
     if errors:

@@ -3,12 +3,14 @@ history and kept: no database here, a small history written by hand."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from followthrough.errors import InvalidInput
+from followthrough.errors import InvalidInput, ServiceBusy
 from followthrough.practice.fitted import cache
 from followthrough.practice.fitted.fit import fit
 from followthrough.practice.fitted.history import History, PairHistory, TeamHistory
@@ -83,3 +85,36 @@ def test_a_change_that_cannot_be_tried_fails_once_and_is_tried_again_when_asked(
     assert cache.result_or_start(history, nobody, 2, 1) is None
     with pytest.raises(InvalidInput, match="nobody left"):
         wait_for(history, nobody)
+
+
+def test_beyond_the_changes_waiting_for_the_worker_a_new_one_is_refused_until_one_is_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache.forget()
+    history = desk()
+    release = threading.Event()
+    ran: list[Change] = []
+    worked_out = cache.tried_change
+
+    def held(history: History, change: Change, replications: int, rounds: int) -> WhatIf:
+        release.wait(30)
+        ran.append(change)
+        return worked_out(history, change, replications, rounds)
+
+    monkeypatch.setattr(cache, "_worker", ThreadPoolExecutor(max_workers=1))
+    monkeypatch.setattr(cache, "_started", {})
+    monkeypatch.setattr(cache, "tried_change", held)
+    changes = [Change(extra_people={7: n}) for n in range(1, cache.WAITING + 2)]
+    try:
+        for change in changes[: cache.WAITING]:
+            assert cache.result_or_start(history, change, 2, 1) is None
+        # Asked again, a waiting change is still only waiting, not refused.
+        assert cache.result_or_start(history, changes[0], 2, 1) is None
+        with pytest.raises(ServiceBusy, match="try this one in a minute"):
+            cache.result_or_start(history, changes[-1], 2, 1)
+    finally:
+        release.set()
+    assert wait_for(history, changes[0]) is not None
+    # Room again once the worker has caught up; the refused change was never started.
+    assert wait_for(history, changes[-1]) is not None
+    assert ran.count(changes[-1]) == 1

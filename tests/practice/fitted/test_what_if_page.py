@@ -47,6 +47,14 @@ def test_only_leads_try_changes_and_bad_changes_are_named(
             answer = carl.get(f"/practice/what-if?team=0&extra_people={odd}")
             assert answer.status_code == 422, odd
             assert "must be a number" in answer.text
+        # Numbers the simulation could never finish with (its events grow with the staff).
+        for odd in ("1e308", str(2**64), "1001"):
+            answer = carl.get(f"/practice/what-if?team=0&extra_people={odd}")
+            assert answer.status_code == 422, odd
+            assert "must be at most 1,000" in answer.text
+        answer = carl.get("/practice/what-if?team=0&accept_within=1e308")
+        assert answer.status_code == 422
+        assert "at most 8,760" in answer.text
     finally:
         carl.close()
 

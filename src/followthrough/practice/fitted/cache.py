@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from followthrough.errors import ServiceBusy
 from followthrough.practice.fitted.fit import Fit, fit
 from followthrough.practice.fitted.history import History
 from followthrough.practice.fitted.whatif import Change, WhatIf, what_if
@@ -31,6 +32,9 @@ HISTORY_DAYS = 120
 ROUNDS = 3
 # Versions kept: the current one and a few before it (a lead comparing changes, other windows).
 KEPT = 8
+# Changes waiting for the one worker at most (seconds of simulation each): beyond this a new one
+# is refused for now, so a burst of asks cannot keep every lead waiting for minutes.
+WAITING = 4
 
 
 def window(now: datetime, days: int = HISTORY_DAYS) -> tuple[datetime, datetime]:
@@ -147,7 +151,8 @@ def result_or_start(
 ) -> WhatIf | None:
     """The kept result of `change` on this version, or None after starting to work it out in
     the background (once per version and change, however many pages ask meanwhile). A failed
-    run raises here, once, and the next ask starts again."""
+    run raises here, once, and the next ask starts again. With `WAITING` other changes still
+    being worked out, a new one is refused (ServiceBusy) and nothing is started."""
     kept = kept_result(history, change, replications, rounds)
     if kept is not None:
         return kept
@@ -155,6 +160,11 @@ def result_or_start(
     with _started_lock:
         running = _started.get(key)
         if running is None:
+            if sum(1 for f in _started.values() if not f.done()) >= WAITING:
+                raise ServiceBusy(
+                    f"{WAITING} changes are being worked out already; try this one in a minute",
+                    retry_after=30,
+                )
             running = _worker.submit(tried_change, history, change, replications, rounds)
             _started[key] = running
         if not running.done():

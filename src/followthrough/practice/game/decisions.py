@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -58,6 +59,11 @@ class Prices:
     job_shadowing: float = 20_000.0
     lunch_and_learn_session: float = 1_500.0
     max_lunch_and_learn_sessions: int = 12
+    # The simulation's leaving and update events grow with the staff and with 1 / cadence: a
+    # department of 10^9 people, or updates every 10^-300 hours, never finishes a round. A
+    # department may grow to this many people, or to ten times its staff where that is more.
+    max_staff: int = 1_000
+    update_hours: tuple[float, float] = (1.0, 8760.0)
 
 
 def round_cost(decisions: Decisions, prices: Prices) -> float:
@@ -93,9 +99,9 @@ def decision_field_problems(
             f"training in {theme.value.replace('_', ' ')} cannot be negative",
         )
         for theme, amount in decisions.training.items()
-        if amount < 0
+        if not 0 <= amount < math.inf  # also NaN
     ]
-    if decisions.recognition < 0:
+    if not 0 <= decisions.recognition < math.inf:
         problems.append(DecisionProblem("recognition", "recognition cannot be negative"))
     if not 0 <= decisions.lunch_and_learn_sessions <= prices.max_lunch_and_learn_sessions:
         problems.append(
@@ -106,6 +112,7 @@ def decision_field_problems(
             )
         )
     known = {d.id: d.name for d in scenario.departments}
+    largest = {d.id: max(prices.max_staff, 10 * d.staff) for d in scenario.departments}
     for department, staff in decisions.staffing.items():
         if department not in known:
             problems.append(
@@ -117,12 +124,20 @@ def decision_field_problems(
                     f"staffing.{department}", f"{known[department]} needs at least one person"
                 )
             )
+        elif staff > largest[department]:
+            problems.append(
+                DecisionProblem(
+                    f"staffing.{department}",
+                    f"{known[department]} can have at most {largest[department]:,} people",
+                )
+            )
     cadence = decisions.policies.update_every_hours
-    if cadence is not None and cadence <= 0:
+    shortest, longest = prices.update_hours
+    if cadence is not None and not shortest <= cadence <= longest:  # also NaN
         problems.append(
             DecisionProblem(
                 "policies.update_every_hours",
-                "the update cadence must be a positive number of hours",
+                f"the update cadence must be between {shortest:g} and {longest:g} hours",
             )
         )
     cost = round_cost(decisions, prices)

@@ -142,14 +142,11 @@ class TeamRound:
     events: tuple[str, ...] = field(default=())
 
 
-def play_round(
+def check_round(
     session: Session, states: Mapping[str, TeamState], decisions: Mapping[str, Decisions]
-) -> dict[str, TeamState]:
-    """Run the next round for every team and return their new states.
-
-    Every team must have decided; decisions are checked against the budget first, so a bad
-    entry stops the round before anything runs.
-    """
+) -> int:
+    """The number of the round these decisions play; raises InvalidInput saying why they cannot
+    be played (a team has not decided, an entry is over budget, no round is left)."""
     missing = [t.name for t in session.teams if t.name not in decisions]
     if missing:
         raise InvalidInput(f"still waiting for decisions from {', '.join(missing)}")
@@ -163,6 +160,18 @@ def play_round(
     number = played.pop() + 1
     if number > session.rounds:
         raise InvalidInput("the session has no rounds left")
+    return number
+
+
+def play_round(
+    session: Session, states: Mapping[str, TeamState], decisions: Mapping[str, Decisions]
+) -> dict[str, TeamState]:
+    """Run the next round for every team and return their new states.
+
+    Every team must have decided; decisions are checked against the budget first, so a bad
+    entry stops the round before anything runs.
+    """
+    number = check_round(session, states, decisions)
     baseline = _baseline(session, number)
     new_states = {}
     for team in session.teams:
