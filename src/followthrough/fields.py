@@ -121,9 +121,9 @@ def form_id(value: str) -> int | None:
 def form_instant(value: datetime, field: str, words: str) -> datetime:
     """A typed instant with its zone, refused naming the field when outside the years the desk
     plans in (compared before converting: 9999-12-31T23:00-05:00 would overflow in UTC)."""
-    if value.tzinfo is None or value.utcoffset() is None or not EARLIEST <= value <= LATEST:
+    if value.tzinfo is None or value.utcoffset() is None or not EARLIEST <= value < LATEST:
         raise InvalidInput(
-            f"give {words} as a date and time between {EARLIEST.year} and {LATEST.year}",
+            f"give {words} as a date and time between {EARLIEST.year} and {LATEST.year - 1}",
             field=field,
         )
     return value.astimezone(UTC)

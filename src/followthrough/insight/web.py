@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from followthrough.errors import InvalidInput
-from followthrough.fields import Hours, Id
+from followthrough.fields import EARLIEST, LATEST, Hours, Id, form_id, form_instant
 from followthrough.insight import health, recognition, review, ripple, rules, scorecard, silo
 from followthrough.insight.api import DEFAULT_PERIOD
 from followthrough.org.local_time import Clock, local_date, start_of_day, start_of_week
@@ -52,13 +52,20 @@ def _minimum(page: ReadPage | ChangePage) -> int:
 
 
 def _day(value: str, name: str, clock: Clock) -> datetime | None:
-    """The start of a typed day on the viewer's clock (a date carries no zone)."""
+    """The start of a typed day on the viewer's clock (a date carries no zone), in the years the
+    desk plans in: the first or last day Python holds overflows on a clock either side of UTC,
+    and a period of centuries is counted out week by week for minutes."""
     if not value:
         return None
     try:
-        return start_of_day(date.fromisoformat(value), clock)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{name} must be a date like 2026-11-01", field=name) from None
+    if not EARLIEST.year <= day.year < LATEST.year:
+        raise InvalidInput(
+            f"{name} must be a date between {EARLIEST.year} and {LATEST.year - 1}", field=name
+        )
+    return start_of_day(day, clock)
 
 
 @dataclass(frozen=True)
@@ -359,16 +366,15 @@ def _moment(value: str, name: str) -> datetime:
         raise InvalidInput(f"{name} must be a date and time", field=name) from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{name} needs a time zone", field=name)
-    return moment
+    return form_instant(moment, name, name)
 
 
 @router.post("/recognitions")
 def decide_page(page: ChangePage) -> Response:
     confirm = page.form.get("decision") == "confirm"
-    try:
-        person_id = int(page.form.get("person_id"))
-    except ValueError:
-        raise InvalidInput("choose a suggestion", field="person_id") from None
+    person_id = form_id(page.form.get("person_id"))
+    if person_id is None:
+        raise InvalidInput("choose a suggestion", field="person_id")
     view = recognition.decide(
         page.session,
         page.actor,

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from followthrough.errors import InvalidInput, NotAllowed
-from followthrough.fields import Id
+from followthrough.fields import Id, form_id, form_instant
 from followthrough.insight.effect import format_change
 from followthrough.learning import rules, service
 from followthrough.org.models import Person, Team
@@ -46,10 +46,10 @@ def _lead_only(page: Page) -> None:
 
 
 def _number(page: Page, name: str, what: str) -> int:
-    value = page.form.get(name)
-    if not value.isdigit():
+    number = form_id(page.form.get(name))
+    if number is None:
         raise InvalidInput(f"choose {what}", field=name)
-    return int(value)
+    return number
 
 
 def _instant(page: Page, name: str, label: str) -> datetime:
@@ -58,9 +58,7 @@ def _instant(page: Page, name: str, label: str) -> datetime:
         value = datetime.fromisoformat(typed)
     except ValueError:
         raise InvalidInput(f"give the {label.lower()} as a date and time", field=name) from None
-    if value.tzinfo is None:
-        raise InvalidInput(f"give the {label.lower()} as a date and time", field=name)
-    return value
+    return form_instant(value, name, f"the {label.lower()}")
 
 
 def _people(page: Page) -> list[tuple[int, str]]:
@@ -150,12 +148,11 @@ def enrol(cohort_id: Id, page: ChangePage) -> Response:
 
 @router.post(f"{HOME}/sessions/{{session_id}}/attendance")
 def attendance(session_id: Id, page: ChangePage) -> Response:
-    cohort = page.form.get("cohort")
-    cohort_id = int(cohort) if cohort.isdigit() else None
+    cohort_id = form_id(page.form.get("cohort"))
 
     def save() -> None:
-        members = [int(p) for p in page.form.getlist("member") if p.isdigit()]
-        present = {int(p) for p in page.form.getlist("present") if p.isdigit()}
+        members = [n for n in map(form_id, page.form.getlist("member")) if n is not None]
+        present = {n for n in map(form_id, page.form.getlist("present")) if n is not None}
         service.record_attendance(
             page.session,
             session_id,
@@ -181,8 +178,9 @@ def add_plan(page: ChangePage) -> Response:
     def save() -> None:
         module = _number(page, "module", "a module")
         whom = page.form.get("for")
-        kind, _, number = whom.partition(":")
-        if not number.isdigit() or kind not in ("person", "team"):
+        kind, _, typed = whom.partition(":")
+        number = form_id(typed)
+        if number is None or kind not in ("person", "team"):
             raise InvalidInput("choose a person or a team", field="for")
         due = page.form.get("due_at")
         due_at = _instant(page, "due_at", "Due by") if due else None
@@ -191,8 +189,8 @@ def add_plan(page: ChangePage) -> Response:
             module,
             page.now,
             page.viewer.person_id,
-            person_id=int(number) if kind == "person" else None,
-            team_id=int(number) if kind == "team" else None,
+            person_id=number if kind == "person" else None,
+            team_id=number if kind == "team" else None,
             due_at=due_at,
         )
 

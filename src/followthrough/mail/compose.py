@@ -124,7 +124,8 @@ def read_unsubscribe_token(settings: Settings, token: str) -> tuple[int, str] | 
         return None  # nothing can be checked, so nothing is believed
     person, _, rest = token.partition(".")
     kind, _, signature = rest.partition(".")
-    if not person.isdigit() or len(person) > 18 or (kind not in KIND_LABELS and kind != DIGEST):
+    digits = person.isascii() and person.isdigit()
+    if not digits or len(person) > 18 or (kind not in KIND_LABELS and kind != DIGEST):
         return None
     expected = _signature(settings, f"unsubscribe:{int(person)}:{kind}")
     if not hmac.compare_digest(expected, signature):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from followthrough.errors import DomainError, NotAllowed, OfferNotOpen
-from followthrough.fields import MAX_ID, Id, Text
+from followthrough.fields import MAX_ID, Id, Text, form_id
 from followthrough.requests import board, service
 from followthrough.requests import schemas as s
 from followthrough.requests.models import Request as RequestRow
@@ -131,12 +131,8 @@ def bulk_accept(team_id: Id, page: ChangePage) -> Response:
             [],
             FormErrors("bulk", message="Only the team's lead can accept in bulk.", status=403),
         )
-    picked = [v.split(":") for v in page.form.getlist("offer")]
-    pairs = [
-        (int(a), int(b))
-        for a, b in (p for p in picked if len(p) == 2)
-        if a.isdigit() and b.isdigit()
-    ]
+    picked = [[form_id(n) for n in v.split(":")] for v in page.form.getlist("offer")]
+    pairs = [(a, b) for a, b in (p for p in picked if len(p) == 2) if a and b]
     if not pairs:
         return _queue_page(
             page, team_id, [], FormErrors("bulk", message="Tick the offers to accept first.")

@@ -728,11 +728,12 @@ def _version(page: Page) -> int | None:
 def hand_off(request_id: Id, page: ChangePage) -> Response:
     def act() -> None:
         target = form_text(page.form.get("target"), "target")
-        parts = target.split(":")
-        if len(parts) == 2 and parts[0] == "team" and parts[1].isdigit():
-            team_id, person_id = int(parts[1]), None
-        elif len(parts) == 3 and parts[0] == "person" and parts[1].isdigit() and parts[2].isdigit():
-            team_id, person_id = int(parts[1]), int(parts[2])
+        kind, *typed = target.split(":")
+        ids = [n for n in map(form_id, typed) if n is not None]
+        if kind == "team" and len(typed) == len(ids) == 1:
+            team_id, person_id = ids[0], None
+        elif kind == "person" and len(typed) == len(ids) == 2:
+            team_id, person_id = ids[0], ids[1]
         else:
             raise InvalidInput("choose a team or a person to offer it to", field="target")
         body = s.OfferIn(to_team_id=team_id, to_person_id=person_id, note=page.form.get("note"))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from followthrough.errors import InvalidInput
-from followthrough.fields import MAX_ID, Id, Text
+from followthrough.fields import Id, Text, form_whole
 from followthrough.search import rules, service
 from followthrough.search.models import SavedView
 from followthrough.search.service import Kind
@@ -91,9 +91,10 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     prefix, _, number = raw.partition(":")
-    if prefix != "o" or not number.isdigit() or int(number) > MAX_ID:
+    offset = form_whole(number) if prefix == "o" else None
+    if offset is None:
         raise InvalidInput("is not a cursor this search gave", field="cursor")
-    return int(number)
+    return offset
 
 
 def _section(found: service.Found[Item]) -> Section[Item]:

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from followthrough.fields import Id
+from followthrough.errors import InvalidInput
+from followthrough.fields import Id, form_id
 from followthrough.org.models import Team
 from followthrough.web.deps import UnitOfWorkRoute, admin_actor
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage
@@ -67,13 +68,16 @@ def add_webhook(page: ChangePage) -> Response:
     team = page.form.get("team_id")
 
     def create() -> None:
+        team_id = form_id(team)
+        if team.strip() and team_id is None:
+            raise InvalidInput("choose a team from the list, or every team", field="team_id")
         made.append(
             service.create_subscription(
                 page.session,
                 page.actor,
                 url=page.form.get("url"),
                 kinds=page.form.getlist("kinds"),
-                team_id=int(team) if team.isdigit() else None,
+                team_id=team_id,
                 description=page.form.get("description"),
                 now=page.now,
             ).id

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from followthrough.fields import form_whole
 from followthrough.org.models import Person
 from followthrough.practice.roleplay import live_rules, service, xapi_outbox
 from followthrough.practice.roleplay.live_models import LiveMark, LiveMember, LiveSession
@@ -80,10 +81,10 @@ def open_session(
 
 
 def _whole(value: str, name: str, low: int, high: int) -> int:
-    text = value.strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = form_whole(value)
+    if number is None or not low <= number <= high:
         raise InvalidInput(f"must be a whole number from {low} to {high}", field=name)
-    return int(text)
+    return number
 
 
 def join(

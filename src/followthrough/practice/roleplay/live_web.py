@@ -25,7 +25,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from followthrough.db import Database
 from followthrough.errors import InvalidInput, NotFound, ServiceBusy
-from followthrough.fields import Id, Offset, form_id
+from followthrough.fields import Id, Offset, form_id, form_whole
 from followthrough.learning import service as learning
 from followthrough.practice.roleplay import live_service, service
 from followthrough.practice.roleplay.live_models import LiveSession
@@ -83,12 +83,13 @@ def open_session(page: ChangePage) -> Response:
         )
         cohort = page.form.get("cohort_id").strip()
         if cohort:
-            if not cohort.isdigit() or len(cohort) > 9:
+            cohort_id = form_id(cohort)
+            if cohort_id is None:
                 raise InvalidInput("choose a cohort from the list", field="cohort_id")
             learning.hold_for_cohort(
                 page.session,
                 live.id,
-                int(cohort),
+                cohort_id,
                 page.viewer.person_id,
                 page.viewer.leads,
                 page.now,
@@ -271,9 +272,10 @@ def _whole(value: str, name: str) -> int | None:
     text = value.strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 4:
+    number = form_whole(text)
+    if number is None or number > 9999:
         raise InvalidInput("must be a whole number", field=name)
-    return int(text)
+    return number
 
 
 @router.post(BASE + "/{live_id}/turns")

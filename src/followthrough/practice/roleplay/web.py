@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from followthrough.errors import InvalidInput
-from followthrough.fields import Id
+from followthrough.fields import Id, form_whole
 from followthrough.practice.roleplay import service
 from followthrough.practice.roleplay.rubric import BEHAVIOURS, Block
 from followthrough.practice.roleplay.scenario import shipped_scenarios
@@ -105,9 +105,10 @@ def attempt_page(attempt_id: Id, page: ReadPage) -> Response:
 def _whole(value: str, name: str) -> int | None:
     if not value.strip():
         return None
-    if not value.strip().isdigit() or len(value.strip()) > 4:
+    number = form_whole(value)
+    if number is None or number > 9999:
         raise InvalidInput("must be a whole number", field=name)
-    return int(value)
+    return number
 
 
 @router.post(BASE + "/attempts/{attempt_id}/turns")
