@@ -5,7 +5,6 @@ and record. They only translate forms to the service, which holds the rules."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter
@@ -13,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from followthrough.errors import InvalidInput, NotAllowed
-from followthrough.fields import Id, form_id, form_instant
+from followthrough.fields import Id, form_id
 from followthrough.insight.effect import format_change
 from followthrough.learning import rules, service
 from followthrough.org.models import Person, Team
@@ -50,15 +49,6 @@ def _number(page: Page, name: str, what: str) -> int:
     if number is None:
         raise InvalidInput(f"choose {what}", field=name)
     return number
-
-
-def _instant(page: Page, name: str, label: str) -> datetime:
-    typed = page.typed_time(name, label)
-    try:
-        value = datetime.fromisoformat(typed)
-    except ValueError:
-        raise InvalidInput(f"give the {label.lower()} as a date and time", field=name) from None
-    return form_instant(value, name, f"the {label.lower()}")
 
 
 def _people(page: Page) -> list[tuple[int, str]]:
@@ -130,8 +120,8 @@ def open_cohort(page: ChangePage) -> Response:
 @router.post(f"{HOME}/cohorts/{{cohort_id}}/sessions")
 def add_session(cohort_id: Id, page: ChangePage) -> Response:
     def save() -> None:
-        starts_at = _instant(page, "starts_at", "Start")
-        ends_at = _instant(page, "ends_at", "End")
+        starts_at = page.typed_instant("starts_at", "Start")
+        ends_at = page.typed_instant("ends_at", "End")
         service.add_session(page.session, cohort_id, starts_at, ends_at)
 
     return _change(page, "session", cohort_id, save, "The session is added.")
@@ -183,7 +173,7 @@ def add_plan(page: ChangePage) -> Response:
         if number is None or kind not in ("person", "team"):
             raise InvalidInput("choose a person or a team", field="for")
         due = page.form.get("due_at")
-        due_at = _instant(page, "due_at", "Due by") if due else None
+        due_at = page.typed_instant("due_at", "Due by") if due else None
         service.plan(
             page.session,
             module,

@@ -3,14 +3,12 @@ taking a place, and afterwards attendance, feedback and the notes."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from followthrough.config import Settings
 from followthrough.errors import InvalidInput
-from followthrough.fields import Id, form_id, form_instant, form_whole
+from followthrough.fields import Id, form_id, form_whole
 from followthrough.programmes import lunch
 from followthrough.web.deps import UnitOfWorkRoute
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage
@@ -44,15 +42,6 @@ def _number(page: Page, name: str, words: str) -> int:
     return number
 
 
-def _instant(page: Page) -> datetime:
-    typed = page.typed_time("starts_at", "Starts")
-    try:
-        value = datetime.fromisoformat(typed)
-    except ValueError:
-        raise InvalidInput("give the start as a date and time", field="starts_at") from None
-    return form_instant(value, "starts_at", "the start")
-
-
 @router.post(HOME)
 def propose(page: ChangePage) -> Response:
     def save() -> None:
@@ -64,7 +53,7 @@ def propose(page: ChangePage) -> Response:
             page.viewer.person_id,
             title=page.form.get("title"),
             team_id=team,
-            starts_at=_instant(page),
+            starts_at=page.typed_instant("starts_at", "Start"),
             minutes=_number(page, "minutes", "the length in minutes"),
             place=page.form.get("place"),
             capacity=_number(page, "capacity", "the number of places"),

@@ -3,14 +3,12 @@ reflections. They only translate the form to shadowing_service, which holds the 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from followthrough.config import Settings
 from followthrough.errors import InvalidInput
-from followthrough.fields import Id, form_id, form_instant
+from followthrough.fields import Id, form_id
 from followthrough.programmes.shadowing_service import (
     MailPlaces,
     book_slot,
@@ -55,23 +53,14 @@ def shadowing_page(page: ReadPage) -> Response:
     return _home(page)
 
 
-def _instant(page: Page, name: str, label: str) -> datetime:
-    typed = page.typed_time(name, label)
-    try:
-        value = datetime.fromisoformat(typed)
-    except ValueError:
-        raise InvalidInput(f"give the {label.lower()} as a date and time", field=name) from None
-    return form_instant(value, name, f"the {label.lower()}")
-
-
 @router.post(f"{HOME}/slots")
 def offer(page: ChangePage) -> Response:
     def save() -> None:
         team = form_id(page.form.get("team"))
         if team is None:
             raise InvalidInput("choose your team", field="team")
-        starts_at = _instant(page, "starts_at", "Start")
-        ends_at = _instant(page, "ends_at", "End")
+        starts_at = page.typed_instant("starts_at", "Start")
+        ends_at = page.typed_instant("ends_at", "End")
         offer_slot(page.session, page.viewer.person_id, team, starts_at, ends_at, page.now)
 
     errors = page.attempt("offer", save)

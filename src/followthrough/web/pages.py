@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from followthrough.auth.service import web_session_for
 from followthrough.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
+from followthrough.fields import form_instant
 from followthrough.notify.service import unread_count
 from followthrough.org.actors import Actor
 from followthrough.org.local_time import (
@@ -393,6 +394,17 @@ class Page:
         if typed.note:
             self.typed_notes.append(typed.note)
         return typed.instant.isoformat()
+
+    def typed_instant(self, name: str, label: str) -> datetime:
+        """A date-time field as an instant: typed on the viewer's clock (`typed_time`) or with
+        its own offset, within the years the desk plans in (`fields.form_instant`); otherwise
+        InvalidInput naming the field ("give the start as a date and time")."""
+        words = f"the {label.lower()}"
+        try:
+            value = datetime.fromisoformat(self.typed_time(name, label))
+        except ValueError:
+            raise InvalidInput(f"give {words} as a date and time", field=name) from None
+        return form_instant(value, name, words)
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         flash = unquote(self.request.cookies.get(FLASH_COOKIE, ""))
