@@ -9,6 +9,7 @@ that no calendar can count out).
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -110,6 +111,16 @@ def form_whole(value: str) -> int | None:
         return None
     number = int(value)
     return number if number <= MAX_ID else None
+
+
+def form_number(value: str) -> float | None:
+    """A form field holding a number: None when it is not a finite one ("nan", "inf" and
+    1e400 read as floats too, and no simulation or column can use them)."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def form_id(value: str) -> int | None:

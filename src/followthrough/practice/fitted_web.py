@@ -10,7 +10,6 @@ again every two seconds until the result, kept per version of the history, is th
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
 from followthrough.errors import NotAllowed
-from followthrough.fields import MAX_TARGET_HOURS
+from followthrough.fields import MAX_TARGET_HOURS, form_number
 from followthrough.practice.fitted import cache
 from followthrough.practice.fitted.fit import modelled_teams
 from followthrough.practice.fitted.history import History, TeamHistory, read_history
@@ -128,11 +127,8 @@ def _number(raw: str, name: str, problems: dict[str, FieldProblem], default: flo
     raw = raw.strip()
     if not raw:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):  # "nan" and "inf" read as floats too
+    value = form_number(raw)
+    if value is None:
         problems[name] = FieldProblem("must be a number")
         return default
     return value

@@ -8,7 +8,6 @@ Routes only translate HTTP into `practice.service` calls; the unit of work commi
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from followthrough.auth.rules import AttemptKind, wait_in_words
 from followthrough.auth.service import check_join_code_allowed, record_failed_attempt
 from followthrough.errors import DomainError, NotAllowed, TooManyAttempts
-from followthrough.fields import Id, Offset
+from followthrough.fields import Id, Offset, form_number
 from followthrough.practice import debrief, service
 from followthrough.practice.charts import Chart, chart_named, png, svg
 from followthrough.practice.fitted import cache
@@ -127,11 +126,8 @@ def _number(form: FormFields, name: str, default: float, fields: dict[str, str])
     raw = form.get(name).strip().replace(",", "")
     if not raw:
         return default
-    try:
-        number = float(raw)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number):  # "nan", "inf" and 1e400 read as floats too
+    number = form_number(raw)
+    if number is None:
         # Said after the field's label (web.pages.FieldProblem): "“Rounds” must be a number."
         fields[name] = "must be a number"
         return default
