@@ -91,3 +91,33 @@ def test_a_read_works_out_a_missing_curve_without_storing_it(db: Database, world
     with db.unit_of_work(readonly=True) as session:
         assert session.get(TimescaleCurve, service_id) is not None
         assert service_id not in timescale.stale_curves(session, T0)
+
+
+def test_a_transaction_that_refreshed_curves_reads_each_once_until_it_refreshes_it_again(
+    db: Database, world: World
+) -> None:
+    """The demo's build refreshes every curve, then stamps thousands of open requests in the same
+    transaction: it reads (and parses) each curve once, and a new refresh is read anew."""
+    service_id = world.services["correct_policy"]
+    reads: list[str] = []
+
+    def count_reads(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "timescale_curve" in statement:
+            reads.append(statement)
+
+    session = db.sessions()
+    event.listen(db.engine, "before_cursor_execute", count_reads)
+    try:
+        timescale.refresh_curve(session, service_id, T0).resolved_count = 5
+        session.flush()
+        reads.clear()
+        counts = [timescale.curve_facts(session, service_id, T0).resolved_count for _ in range(3)]
+        assert counts == [5, 5, 5]
+        assert len(reads) == 1
+        timescale.refresh_curve(session, service_id, T0).resolved_count = 11
+        session.flush()
+        assert timescale.curve_facts(session, service_id, T0).resolved_count == 11
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count_reads)
+        session.rollback()
+        session.close()

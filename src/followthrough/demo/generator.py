@@ -91,6 +91,10 @@ def reset_database(database_url: str) -> None:
     upgrade(url)
 
 
+# Open requests stamped between flushes in `_refresh_timescales`.
+FLUSH_EVERY = 200
+
+
 @dataclass(frozen=True)
 class Summary:
     counts: dict[str, int]
@@ -109,9 +113,13 @@ def _refresh_timescales(session: Session, progress: Progress) -> None:
     for service_id in service_ids:
         refresh_curve(session, service_id, END)
         progress.advance(task)
-    for request in open_requests:
+    for number, request in enumerate(open_requests, start=1):
         refresh_estimate(session, request, END)
         progress.advance(task)
+        if number % FLUSH_EVERY == 0:
+            # Every estimate asks whether the organisation changed unflushed, over the
+            # session's modified objects: unflushed, they would make the step quadratic.
+            session.flush()
     session.flush()
 
 

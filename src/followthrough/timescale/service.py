@@ -55,6 +55,7 @@ def refresh_curve(session: Session, service_id: int, now: datetime) -> Timescale
     session.flush()
     session.info[CURVES_WRITTEN] = True
     _kept_curves(session).pop(service_id, None)
+    session.info.setdefault(OWN_CURVES, {}).pop(service_id, None)
     return curve
 
 
@@ -105,9 +106,11 @@ class CurveFacts:
 # A service's curve is recomputed every few hours (CURVE_MAX_AGE), and every opened or accepted
 # request reads it: a process keeps what it read for a minute rather than reading and parsing it
 # each time. A transaction that wrote a curve neither uses nor keeps a copy, so only committed
-# curves are shared.
+# curves are shared; it keeps its own for itself (the demo's build refreshes every curve, then
+# stamps thousands of open requests: parsing a curve for each was most of that step).
 CURVE_KEEP_SECONDS = 60.0
 CURVES_WRITTEN = "timescale_curves_written"  # Session.info key
+OWN_CURVES = "timescale_own_curves"  # Session.info key: this transaction's reading of curves
 _kept: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, CurveFacts]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -125,6 +128,9 @@ def curve_facts(session: Session, service_id: int, now: datetime) -> CurveFacts:
     """The service's curve, from this process's copy when it is less than a minute old."""
     kept = _kept_curves(session)
     writer = bool(session.info.get(CURVES_WRITTEN))
+    own: dict[int, CurveFacts] = session.info.setdefault(OWN_CURVES, {})
+    if writer and service_id in own:
+        return own[service_id]
     entry = kept.get(service_id)
     if entry is not None and not writer and time.monotonic() - entry[0] < CURVE_KEEP_SECONDS:
         return entry[1]
@@ -133,7 +139,9 @@ def curve_facts(session: Session, service_id: int, now: datetime) -> CurveFacts:
         steps=tuple((float(t), float(s)) for t, s in curve.steps),
         resolved_count=curve.resolved_count,
     )
-    if not session.info.get(CURVES_WRITTEN):
+    if writer:
+        own[service_id] = facts
+    else:
         kept[service_id] = (time.monotonic(), facts)
     return facts
 
