@@ -1,15 +1,19 @@
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 
 from followthrough.errors import InvalidInput
 from followthrough.practice.game.decisions import Decisions, Policies, Targets, Theme
 from followthrough.practice.game.session import (
+    ROUND_GIVEN_UP_AFTER,
     Session,
     TeamState,
     balanced_score,
     create_session,
     leaderboard,
     play_round,
+    round_in_play,
     starting_states,
 )
 from followthrough.practice.sim.scenario import Scenario, load_scenario
@@ -136,3 +140,14 @@ def test_balanced_score_weighs_four_areas_equally() -> None:
     assert balanced_score(1, 1, 1, 0.5) == 100
     assert balanced_score(1, 0, 0, 0.0) == 25
     assert balanced_score(0, 0, 0, -3.0) == 0
+
+
+def test_a_round_is_in_play_from_its_start_until_it_is_given_up() -> None:
+    started = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    just_before = started + ROUND_GIVEN_UP_AFTER - timedelta(seconds=1)
+    assert round_in_play(3, started, started) == 3
+    assert round_in_play(3, started, just_before) == 3
+    # Lost with the process that played it: the facilitator may start it again.
+    assert round_in_play(3, started, started + ROUND_GIVEN_UP_AFTER) is None
+    assert round_in_play(None, None, started) is None
+    assert round_in_play(3, None, started) is None

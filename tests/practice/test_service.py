@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from followthrough.org import service as org
 from followthrough.practice import service
 from followthrough.practice.game.decisions import Decisions, InvalidDecisions, Policies, Theme
 from followthrough.practice.game.effects import PublishedCorrelations
-from followthrough.practice.models import GameDecision, GameResult, GameTeam
+from followthrough.practice.game.session import ROUND_GIVEN_UP_AFTER
+from followthrough.practice.models import GameDecision, GameResult, GameSession, GameTeam
 from tests.conftest import T0
 
 # Two short rounds of a small firm keep each test to a fraction of a second.
@@ -244,3 +246,35 @@ def test_correlations_out_of_range_are_refused_naming_the_field(db: Database, ga
             T0,
         )
     assert refused.value.field == "revenue_per_10_points_satisfaction"
+
+
+def test_a_started_round_refuses_a_second_start_until_stored_refused_or_given_up(
+    db: Database, game: Game
+) -> None:
+    _decide_both(db, game)
+    with db.unit_of_work() as session:
+        plan = service.start_round(session, game.id, game.facilitator, T0)
+    with db.unit_of_work() as session, pytest.raises(Conflict, match="still running"):
+        service.start_round(session, game.id, game.facilitator, T0 + timedelta(minutes=5))
+    # Refused in the background (a team changed its decisions meanwhile): said, and free again.
+    with db.unit_of_work() as session:
+        service.round_not_stored(session, game.id, plan.number, "a team changed its decisions")
+    with db.unit_of_work() as session:
+        stored = session.get(GameSession, game.id)
+        assert stored is not None
+        assert stored.round_problem == "Round 1 was not stored: a team changed its decisions."
+        again = service.start_round(session, game.id, game.facilitator, T0)
+        assert stored.round_problem is None
+    # Lost with its process: after ROUND_GIVEN_UP_AFTER it may be started again, and stored.
+    later = T0 + ROUND_GIVEN_UP_AFTER
+    with db.unit_of_work() as session:
+        plan = service.start_round(session, game.id, game.facilitator, later)
+        assert plan.number == again.number == 1
+        assert (
+            service.record_round(session, plan, service.play_planned(plan), game.facilitator, later)
+            == 1
+        )
+    with db.unit_of_work(readonly=True) as session:
+        stored = session.get(GameSession, game.id)
+        assert stored is not None
+        assert (stored.rounds_played, stored.playing_round, stored.playing_since) == (1, None, None)

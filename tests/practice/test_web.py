@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -74,6 +75,22 @@ def teams(live_server: LiveServer) -> Iterator[list[Team]]:
     yield made
     for team in made:
         team.http.close()
+
+
+def _round_done(db: Database, game_id: int, *, refused: bool = False) -> GameSession:
+    """The session once no round of it is being played in the background (the console's "Run
+    round" answers at once) and, if `refused`, the console has been told why one was not
+    stored."""
+    deadline = time.monotonic() + 60
+    while True:
+        with db.unit_of_work(readonly=True) as session:
+            game = session.get(GameSession, game_id)
+            assert game is not None
+            if game.playing_round is None and (game.round_problem is not None or not refused):
+                session.expunge(game)
+                return game
+        assert time.monotonic() < deadline, "the round was still being played"
+        time.sleep(0.05)
 
 
 def _create(lead: Visitor, db: Database) -> tuple[int, dict[str, str]]:
@@ -226,6 +243,7 @@ def test_a_played_round_reaches_the_teams_the_console_and_the_report(
     assert "Still waiting for decisions from Green." in waiting.text
     assert green.decide(**{"training.communication_skills": "0"}).status_code == 303
     assert lead.post(f"/practice/{game_id}/rounds").status_code == 303
+    assert _round_done(db, game_id).rounds_played == 1
 
     result = blue.http.get("/play/team")
     assert "Your results, round 1" in result.text
@@ -395,10 +413,13 @@ def test_a_round_is_simulated_with_no_transaction_open_and_a_change_meanwhile_is
         return simulate(plan)
 
     monkeypatch.setattr(service, "play_planned", slow_round)
-    response = lead.post(f"/practice/{game_id}/rounds")
+    assert lead.post(f"/practice/{game_id}/rounds").status_code == 303
+    _round_done(db, game_id, refused=True)
     assert wrote == [True], "a write beside the round's simulation had to wait for it"
-    assert response.status_code == 409, response.text[:300]
-    assert said in response.text.lower()
+    # The console says why the round was not stored, and offers to run it again.
+    console = lead.get(f"/practice/{game_id}")
+    assert "round 1 was not stored" in console.text.lower()
+    assert said in console.text.lower()
     with db.unit_of_work(readonly=True) as session:
         game = session.get(GameSession, game_id)
         assert game is not None
@@ -409,3 +430,50 @@ def test_a_round_is_simulated_with_no_transaction_open_and_a_change_meanwhile_is
     monkeypatch.setattr(service, "play_planned", simulate)
     if meanwhile != "second click":  # run again, it is played on what is there now
         assert lead.post(f"/practice/{game_id}/rounds").status_code == 303
+        assert _round_done(db, game_id).rounds_played == 1
+        assert "was not stored" not in lead.get(f"/practice/{game_id}").text
+
+
+def test_a_round_is_played_in_the_background_and_the_console_follows_it(
+    lead: Visitor, db: Database, teams: list[Team], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Run round" answers while the round is simulated (a year of ten replications on your own
+    company takes minutes); the console says so, refuses a second start, and loads the board
+    again once the round is stored."""
+    game_id, codes = _create(lead, db)
+    blue, green = teams
+    for team, code in ((blue, codes["Blue"]), (green, codes["Green"])):
+        team.join(code)
+        assert team.decide().status_code == 303
+    simulate = service.play_planned
+    release = threading.Event()
+    simulated: list[int] = []
+
+    def held_round(plan: service.RoundPlan) -> object:
+        simulated.append(plan.number)
+        assert release.wait(30)
+        return simulate(plan)
+
+    monkeypatch.setattr(service, "play_planned", held_round)
+    try:
+        assert lead.post(f"/practice/{game_id}/rounds").status_code == 303
+        console = lead.get(f"/practice/{game_id}")
+        assert "Round 1 is being played" in console.text
+        assert "Run round 1" not in console.text
+        assert f'hx-get="/practice/{game_id}/status?playing=1"' in console.text
+        again = lead.post(f"/practice/{game_id}/rounds")
+        assert again.status_code == 409, again.text[:300]
+        assert "the simulation of round 1 is still running" in again.text.lower()
+        polled = lead.get(f"/practice/{game_id}/status", params={"playing": "1"})
+        assert polled.status_code == 200
+        assert "hx-redirect" not in polled.headers
+    finally:
+        release.set()
+    assert _round_done(db, game_id).rounds_played == 1
+    assert simulated == [1], "the refused second start simulated a round too"
+    polled = lead.get(f"/practice/{game_id}/status", params={"playing": "1"})
+    assert polled.headers["hx-redirect"] == f"/practice/{game_id}"
+    console = lead.get(f"/practice/{game_id}")
+    assert "Round 1 has been played." in console.text
+    assert "Run round 2" in console.text
+    assert "is being played" not in console.text

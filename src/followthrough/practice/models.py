@@ -40,6 +40,11 @@ class GameSession(Base):
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The round being simulated off the request since when (`game.session.round_in_play`), and
+    # why the last run was not stored, for the console to say.
+    playing_round: Mapped[int | None] = mapped_column(Integer, default=None)
+    playing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    round_problem: Mapped[str | None] = mapped_column(String(300), default=None)
 
     facilitator: Mapped[Person] = relationship(lazy="raise")
     teams: Mapped[list[GameTeam]] = relationship(

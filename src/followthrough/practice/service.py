@@ -292,6 +292,47 @@ def plan_round(
     return plan
 
 
+def start_round(
+    session: Session, game_id: int, person_id: int, now: datetime, *, fill_missing: bool = False
+) -> RoundPlan:
+    """Plan the next round (`plan_round`) and mark it as being played, so that every server
+    process shows it and a second start is refused (Conflict) until it is stored
+    (`record_round`), refused (`round_not_stored`) or given up (`rules.round_in_play`)."""
+    game = facilitated_game(session, game_id, person_id, for_update=True)
+    playing = rules.round_in_play(game.playing_round, game.playing_since, now)
+    if playing is not None:
+        raise Conflict(
+            f"the simulation of round {playing} is still running; its results appear here "
+            "when it is done",
+            field="round",
+        )
+    plan = plan_round(session, game_id, person_id, fill_missing=fill_missing)
+    game.playing_round = plan.number
+    game.playing_since = now
+    game.round_problem = None
+    session.flush()
+    return plan
+
+
+def round_not_stored(session: Session, game_id: int, number: int, reason: str) -> None:
+    """A round started in the background was not stored: say why on the console, and let the
+    facilitator start it again."""
+    game = session.scalars(
+        select(GameSession).where(GameSession.id == game_id).with_for_update()
+    ).one_or_none()
+    if game is None:
+        return
+    if game.playing_round == number:
+        game.playing_round = game.playing_since = None
+    game.round_problem = f"Round {number} was not stored: {reason}."[:300]
+    session.flush()
+
+
+def round_playing(game: GameSession, now: datetime) -> int | None:
+    """The round of this session being simulated now, if any."""
+    return rules.round_in_play(game.playing_round, game.playing_since, now)
+
+
 def _by_name(plan: RoundPlan) -> dict[str, Decisions]:
     return {name: plan.decisions[team_id] for team_id, name in plan.teams}
 
@@ -348,6 +389,9 @@ def record_round(
         )
     game.rounds_played = plan.number
     game.updated_at = now
+    if game.playing_round == plan.number:
+        game.playing_round = game.playing_since = None
+    game.round_problem = None
     if plan.number == game.rounds:
         game.state = FINISHED
     session.flush()

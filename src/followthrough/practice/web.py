@@ -8,8 +8,11 @@ Routes only translate HTTP into `practice.service` calls; the unit of work commi
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from followthrough.auth.rules import AttemptKind, wait_in_words
 from followthrough.auth.service import check_join_code_allowed, record_failed_attempt
-from followthrough.errors import DomainError, NotAllowed, TooManyAttempts
+from followthrough.errors import DomainError, NotAllowed, ServiceBusy, TooManyAttempts
 from followthrough.fields import Id, Offset, form_number
 from followthrough.practice import debrief, service
 from followthrough.practice.charts import Chart, chart_named, png, svg
@@ -63,6 +66,7 @@ from followthrough.web.pages import (
 from followthrough.web.security import client_address, cookies_secure
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+log = logging.getLogger(__name__)
 
 TEAM_COOKIE = "ft_team"
 JOIN_COOKIE = "ft_join"
@@ -210,6 +214,7 @@ def _console(page: Page, game: GameSession, errors: FormErrors | None = None) ->
         d=debrief,
         currency=board.scenario.currency,
         join_url=str(page.request.base_url).rstrip("/") + "/play",
+        playing=service.round_playing(game, page.now),
     )
 
 
@@ -219,52 +224,108 @@ def console_page(game_id: Id, page: ReadPage) -> Response:
 
 
 @router.get("/practice/{game_id}/status")
-def console_status(game_id: Id, page: ReadPage) -> Response:
-    """The teams' join and decision status, polled by the console."""
+def console_status(game_id: Id, page: ReadPage, playing: Offset = 0) -> Response:
+    """The teams' join and decision status, polled by the console; while the console shows
+    round `playing` being played, the console is loaded again once it no longer is."""
     game = _game(page, game_id)
-    return page.render("practice/_status.html", board=service.board(page.session, game), game=game)
+    if playing and service.round_playing(game, page.now) != playing:
+        done = game.rounds_played >= playing
+        return page.load_page(
+            f"/practice/{game_id}", f"Round {playing} has been played." if done else ""
+        )
+    return page.render(
+        "practice/_status.html",
+        board=service.board(page.session, game),
+        game=game,
+        playing=service.round_playing(game, page.now),
+    )
 
 
 @router.post("/practice/{game_id}/rounds")
 async def run_round(game_id: Id, request: Request) -> Response:
-    """Three steps, so no transaction is open while the round is simulated (seconds, or a
-    minute for a year of ten replications; on SQLite a write transaction would keep every
-    other writer of the desk waiting): read what the round needs, play it off the database,
-    then store it if nothing it was read from changed meanwhile."""
+    """Start the next round and answer at once; it is simulated in the background (seconds, or
+    minutes for a year of ten replications on your own company) with no transaction open, and
+    stored if nothing it was read from changed meanwhile. The console shows it being played
+    and reloads when it is done (`console_status`)."""
     form = await read_form(request)
     fill = form.get("fill_missing") == "on"
 
-    def attempt(page: Page, step: Callable[[], object]) -> Response | None:
-        errors = page.attempt("round", step, rename={"round": ""})
-        return _console(page, _game(page, game_id), errors) if errors else None
-
-    def plan(session: Session, now: datetime) -> service.RoundPlan | Response:
+    def start(session: Session, now: datetime) -> _Started | Response:
         page = change_page_in(request, session, now, form)
         planned: list[service.RoundPlan] = []
-        refused = attempt(
-            page,
+        errors = page.attempt(
+            "round",
             lambda: planned.append(
-                service.plan_round(session, game_id, page.viewer.person_id, fill_missing=fill)
+                service.start_round(session, game_id, page.viewer.person_id, now, fill_missing=fill)
             ),
+            rename={"round": ""},
         )
-        return refused or planned[0]
-
-    planned = await run_in_unit_of_work(request, plan, write=False)
-    if not isinstance(planned, service.RoundPlan):
-        return planned
-    played = await run_in_threadpool(service.play_planned, planned)
-
-    def record(session: Session, now: datetime) -> Response:
-        page = change_page_in(request, session, now, form)
-        refused = attempt(
-            page,
-            lambda: service.record_round(session, planned, played, page.viewer.person_id, now),
+        if errors:
+            return _console(page, _game(page, game_id), errors)
+        answer = page.redirect(
+            f"/practice/{game_id}",
+            f"Round {planned[0].number} is being played; the board shows it when it is done.",
         )
-        return refused or page.redirect(
-            f"/practice/{game_id}", f"Round {planned.number} has been played."
+        return _Started(planned[0], page.viewer.person_id, answer)
+
+    started = await run_in_unit_of_work(request, start, write=True)
+    if not isinstance(started, _Started):
+        return started
+    # Only once the start is committed: the background run records against it.
+    _in_background(_play_and_record(request, started.plan, started.person_id))
+    return started.answer
+
+
+@dataclass(frozen=True)
+class _Started:
+    plan: service.RoundPlan
+    person_id: int
+    answer: Response
+
+
+# Rounds being played in the background, held so they are not collected while they run; and
+# at most two simulated at once per process, so a burst of sessions cannot take every core.
+_playing: set[asyncio.Task[None]] = set()
+_simulations = ThreadPoolExecutor(max_workers=2, thread_name_prefix="game-round")
+RECORD_ATTEMPTS = 3
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(work)
+    _playing.add(task)
+    task.add_done_callback(_playing.discard)
+
+
+async def _play_and_record(request: Request, plan: service.RoundPlan, person_id: int) -> None:
+    """Simulate a started round off every transaction, then store it (or say why not)."""
+
+    def not_stored(reason: str) -> Callable[[Session, datetime], None]:
+        return lambda session, now: service.round_not_stored(
+            session, plan.game_id, plan.number, reason
         )
 
-    return await run_in_unit_of_work(request, record, write=True)
+    def record(session: Session, now: datetime) -> None:
+        service.record_round(session, plan, played, person_id, now)
+
+    outcome = not_stored("the simulation failed; run it again")
+    try:
+        loop = asyncio.get_running_loop()
+        played = await loop.run_in_executor(_simulations, service.play_planned, plan)
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                await run_in_unit_of_work(request, record, write=True)
+                return
+            except ServiceBusy:
+                if attempt == RECORD_ATTEMPTS:
+                    outcome = not_stored("the desk was too busy to store it; run it again")
+    except DomainError as refused:  # Conflict: played meanwhile, or its decisions changed
+        outcome = not_stored(refused.detail)
+    except Exception:
+        log.exception("round %s of game %s could not be played", plan.number, plan.game_id)
+    try:
+        await run_in_unit_of_work(request, outcome, write=True)
+    except Exception:  # the console gives the round up after ROUND_GIVEN_UP_AFTER
+        log.exception("round %s of game %s: the refusal was not stored", plan.number, plan.game_id)
 
 
 CORRELATIONS = (

@@ -59,6 +59,7 @@ FLASH_COOKIE = "ft_flash"
 CSRF_FIELD = "csrf_token"
 
 Model = TypeVar("Model", bound=BaseModel)
+R = TypeVar("R", bound=Response)
 
 
 class SignInRequired(Exception):
@@ -431,7 +432,14 @@ class Page:
 
     def redirect(self, url: str, flash: str = "") -> RedirectResponse:
         """POST-redirect-GET, with a one-time message for the next page."""
-        response = RedirectResponse(url, status_code=303)
+        return self._flashed(RedirectResponse(url, status_code=303), flash)
+
+    def load_page(self, url: str, flash: str = "") -> Response:
+        """The answer to a polled fragment that asks the browser (htmx) to load `url` as a
+        whole page, with a one-time message for it."""
+        return self._flashed(Response(status_code=200, headers={"HX-Redirect": url}), flash)
+
+    def _flashed(self, response: R, flash: str) -> R:
         # How an ambiguous typed time was read belongs with the confirmation (typed_time).
         flash = " ".join([flash, *self.typed_notes]).strip()
         if flash:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -161,6 +162,20 @@ def check_round(
     if number > session.rounds:
         raise InvalidInput("the session has no rounds left")
     return number
+
+
+# A round still "being played" after this long was lost with the process that played it (a
+# restart, a crash): the facilitator may start it again. The longest round the setup allows (a
+# year, ten replications, eight teams on the fitted company) takes a few minutes on a busy machine.
+ROUND_GIVEN_UP_AFTER = timedelta(minutes=15)
+
+
+def round_in_play(playing_round: int | None, since: datetime | None, now: datetime) -> int | None:
+    """The round being simulated for the session now, or None: none started, or the one started
+    was given up (ROUND_GIVEN_UP_AFTER) and may be started again."""
+    if playing_round is None or since is None or now - since >= ROUND_GIVEN_UP_AFTER:
+        return None
+    return playing_round
 
 
 def play_round(
