@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
@@ -477,3 +478,30 @@ def test_a_round_is_played_in_the_background_and_the_console_follows_it(
     assert "Round 1 has been played." in console.text
     assert "Run round 2" in console.text
     assert "is being played" not in console.text
+
+
+def test_a_burst_of_run_round_clicks_starts_the_round_once(
+    lead: Visitor, db: Database, teams: list[Team], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    game_id, codes = _create(lead, db)
+    blue, green = teams
+    for team, code in ((blue, codes["Blue"]), (green, codes["Green"])):
+        team.join(code)
+        assert team.decide().status_code == 303
+    simulate = service.play_planned
+    simulated: list[int] = []
+
+    def counted(plan: service.RoundPlan) -> object:
+        simulated.append(plan.number)
+        return simulate(plan)
+
+    monkeypatch.setattr(service, "play_planned", counted)
+    with ThreadPoolExecutor(max_workers=8) as clicks:
+        answers = list(clicks.map(lambda _: lead.post(f"/practice/{game_id}/rounds"), range(8)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses.count(303) == 1, statuses
+    # The others are told it is running, or (once it is stored) that round 2's decisions are
+    # still to come; none is a server error.
+    assert set(statuses) <= {303, 409, 422}, statuses
+    assert _round_done(db, game_id).rounds_played == 1
+    assert simulated == [1]
