@@ -505,3 +505,30 @@ def test_a_burst_of_run_round_clicks_starts_the_round_once(
     assert set(statuses) <= {303, 409, 422}, statuses
     assert _round_done(db, game_id).rounds_played == 1
     assert simulated == [1]
+
+
+def test_a_round_that_fails_in_the_background_is_said_and_can_be_run_again(
+    lead: Visitor, db: Database, teams: list[Team], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    game_id, codes = _create(lead, db)
+    blue, green = teams
+    for team, code in ((blue, codes["Blue"]), (green, codes["Green"])):
+        team.join(code)
+        assert team.decide().status_code == 303
+    simulate = service.play_planned
+
+    def broken(plan: service.RoundPlan) -> object:
+        raise RuntimeError("the engine broke")
+
+    monkeypatch.setattr(service, "play_planned", broken)
+    assert lead.post(f"/practice/{game_id}/rounds").status_code == 303
+    assert _round_done(db, game_id, refused=True).rounds_played == 0
+    console = lead.get(f"/practice/{game_id}")
+    assert "Round 1 was not stored: it could not be played or stored; run it again." in (
+        console.text
+    )
+    assert "Run round 1" in console.text
+    monkeypatch.setattr(service, "play_planned", simulate)
+    assert lead.post(f"/practice/{game_id}/rounds").status_code == 303
+    assert _round_done(db, game_id).rounds_played == 1
+    assert "was not stored" not in lead.get(f"/practice/{game_id}").text

@@ -307,7 +307,7 @@ async def _play_and_record(request: Request, plan: service.RoundPlan, person_id:
     def record(session: Session, now: datetime) -> None:
         service.record_round(session, plan, played, person_id, now)
 
-    outcome = not_stored("the simulation failed; run it again")
+    outcome = not_stored("it could not be played or stored; run it again")
     try:
         loop = asyncio.get_running_loop()
         played = await loop.run_in_executor(_simulations, service.play_planned, plan)
