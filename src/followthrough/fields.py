@@ -9,6 +9,7 @@ that no calendar can count out).
 
 from __future__ import annotations
 
+import hmac
 import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -100,6 +101,15 @@ def form_text(value: str, field: str) -> str:
     if "\x00" in value:
         raise InvalidInput("must not contain a NUL (\\x00) character", field=field)
     return value
+
+
+def same_secret(sent: str, kept: str) -> bool:
+    """Whether a secret that came in (a form's CSRF token, a cookie, a link's signature) is the
+    one kept, compared in constant time. Compared as UTF-8 bytes: `compare_digest` refuses text
+    that is not ASCII with a TypeError, and whoever sends the secret chooses its characters."""
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass")
+    )
 
 
 def form_whole(value: str) -> int | None:

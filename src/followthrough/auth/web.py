@@ -13,7 +13,7 @@ from followthrough.auth import service
 from followthrough.auth.passwords import password_checks
 from followthrough.auth.rules import wait_in_words
 from followthrough.errors import NotSignedIn, ServiceBusy, TooManyAttempts
-from followthrough.fields import Id
+from followthrough.fields import Id, same_secret
 from followthrough.org.models import Person
 from followthrough.org.profile import remember_guessed_clock
 from followthrough.org.service import get_person
@@ -99,7 +99,7 @@ async def sign_in(request: Request, form: PageForm) -> Response:
     password = form.get("password")
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     sent = form.get("signin_token")
-    if not expected or not secrets.compare_digest(expected, sent):
+    if not expected or not same_secret(sent, expected):
         return _sign_in_page(
             request,
             next_path,

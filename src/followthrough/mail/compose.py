@@ -29,6 +29,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from followthrough.config import Settings
+from followthrough.fields import same_secret
 from followthrough.mail.preferences import KIND_LABELS
 from followthrough.mail.threading import message_id_for, reply_address, thread_root_id
 from followthrough.org.local_time import Clock, clock_of, localise_text, show_instant
@@ -128,7 +129,7 @@ def read_unsubscribe_token(settings: Settings, token: str) -> tuple[int, str] | 
     if not digits or len(person) > 18 or (kind not in KIND_LABELS and kind != DIGEST):
         return None
     expected = _signature(settings, f"unsubscribe:{int(person)}:{kind}")
-    if not hmac.compare_digest(expected, signature):
+    if not same_secret(signature, expected):
         return None
     return int(person), kind
 

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from followthrough.auth.rules import AttemptKind, wait_in_words
 from followthrough.auth.service import check_join_code_allowed, record_failed_attempt
 from followthrough.errors import DomainError, NotAllowed, ServiceBusy, TooManyAttempts
-from followthrough.fields import Id, Offset, form_number
+from followthrough.fields import Id, Offset, form_number, same_secret
 from followthrough.practice import debrief, service
 from followthrough.practice.charts import Chart, chart_named, png, svg
 from followthrough.practice.fitted import cache
@@ -538,7 +538,7 @@ def join(request: Request, form: PageForm, session: DbSession, now: Now) -> Resp
     # Before joining there is no team, so the form uses a double-submit token.
     expected = request.cookies.get(JOIN_COOKIE, "")
     sent = form.get("join_token")
-    if not expected or not secrets.compare_digest(expected, sent):
+    if not expected or not same_secret(sent, expected):
         return _join_page(
             request,
             form.get("code"),
@@ -600,7 +600,7 @@ def _checked_team(request: Request, session: Session, form: FormFields) -> GameT
     team = _team(request, session)
     if team is None:
         return None
-    if not secrets.compare_digest(form.get(CSRF_FIELD), team.csrf_token):
+    if not same_secret(form.get(CSRF_FIELD), team.csrf_token):
         raise NotAllowed(
             "this form has expired or did not come from your team's page; reload and try again",
             field=CSRF_FIELD,

@@ -21,6 +21,7 @@ from followthrough.auth.service import person_id_for_token, web_session_for
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.errors import NotAllowed, NotSignedIn, ServiceBusy
+from followthrough.fields import same_secret
 from followthrough.org.actors import Actor
 from followthrough.org.models import Person
 from followthrough.org.service import actor_for, actor_of
@@ -91,9 +92,8 @@ def _caller(request: Request, session: Session, at: datetime) -> Person:
     if cookie:
         row = web_session_for(session, cookie, at)
         if row is not None:
-            if (
-                request.method not in SAFE_METHODS
-                and request.headers.get(CSRF_HEADER) != row.csrf_token
+            if request.method not in SAFE_METHODS and not same_secret(
+                request.headers.get(CSRF_HEADER, ""), row.csrf_token
             ):
                 raise NotAllowed("missing or wrong CSRF token", field=CSRF_HEADER)
             person = session.get(Person, row.person_id)

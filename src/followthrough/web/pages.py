@@ -8,7 +8,6 @@ Authorisation is not here: routes call the same service and query functions as t
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -28,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from followthrough.auth.service import web_session_for
 from followthrough.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
-from followthrough.fields import form_instant
+from followthrough.fields import form_instant, same_secret
 from followthrough.notify.service import unread_count
 from followthrough.org.actors import Actor
 from followthrough.org.local_time import (
@@ -179,7 +178,7 @@ def checked_viewer(
 ) -> Viewer:
     """The viewer, after checking the form carries their session's CSRF token."""
     sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
-    if not sent or not secrets.compare_digest(sent, viewer.csrf_token):
+    if not sent or not same_secret(sent, viewer.csrf_token):
         raise NotAllowed(
             "this form has expired or did not come from Followthrough; reload the page and try again",
             field=CSRF_FIELD,
