@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from followthrough.errors import Conflict, DomainError, NotAllowed, NotFound
+from followthrough.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from followthrough.links import service
 from followthrough.links.rules import (
     ASKS_FOR_WORDS,
@@ -26,7 +26,7 @@ from followthrough.links.rules import (
     LinkUsed,
 )
 from followthrough.web.deps import UnitOfWorkRoute, run_in_unit_of_work, settings
-from followthrough.web.pages import FormErrors, PageForm, templates
+from followthrough.web.pages import FormErrors, PageForm, errors_from_domain, templates
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -49,6 +49,8 @@ HEADINGS = {
         "Thank you: the request is closed as resolved.",
     ),
 }
+# The services' names for the words a page asks for: a decline's reason, a kept promise's note.
+WORDS_FIELDS = {"reason": "words", "note": "words"}
 # The words a page asks for before acting, with their hint.
 ASKED = {
     LinkAction.DECLINE_OFFER: ("Why are you declining?", "The sender reads this."),
@@ -153,6 +155,33 @@ async def do_action(request: Request, token: str, form: PageForm) -> Response:
             return service.act(session, claims, words, now)
 
         request_id = await run_in_unit_of_work(request, work, write=True)
+    except InvalidInput as refused:
+        if refused.field not in WORDS_FIELDS or claims.action not in ASKS_FOR_WORDS:
+            return _problem_page(request, refused)
+        # The words were refused (too long): the form again, with the message beside them and
+        # the words kept. The unit of work rolled back, so the link is still unused.
+        return await _words_refused(request, token, claims, words, refused)
     except (LinkProblem, DomainError) as problem:
         return _problem_page(request, problem)
     return _page(request, done=HEADINGS[claims.action][2], request_id=request_id)
+
+
+async def _words_refused(
+    request: Request, token: str, claims: LinkClaims, words: str, refused: InvalidInput
+) -> Response:
+    try:
+        shown = await run_in_unit_of_work(
+            request, lambda session, now: service.preview(session, claims), write=False
+        )
+    except (LinkProblem, DomainError) as problem:
+        return _problem_page(request, problem)
+    errors = errors_from_domain("act", refused, WORDS_FIELDS)
+    return _page(
+        request,
+        errors.status,
+        token=token,
+        preview=shown,
+        errors=errors,
+        words=words,
+        **_labels(claims.action),
+    )
