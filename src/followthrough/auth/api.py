@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from followthrough.auth import service
-from followthrough.auth.passwords import password_checks
+from followthrough.auth.passwords import MAX_PASSWORD_LENGTH, password_checks
 from followthrough.fields import Id
 from followthrough.web.deps import (
     SESSION_COOKIE,
@@ -28,7 +28,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, tags=["auth"])
 
 class SignInIn(Input):
     handle: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
 class MeOut(BaseModel):

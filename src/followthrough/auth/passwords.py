@@ -25,6 +25,9 @@ T = TypeVar("T")
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+# The longest password taken anywhere (set, reset or signed in with), so a password one form
+# accepts is never one another refuses.
+MAX_PASSWORD_LENGTH = 200
 
 
 def hash_password(password: str) -> str:
@@ -33,6 +36,10 @@ def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must be at most {MAX_PASSWORD_LENGTH} characters", field="password"
         )
     return _hasher.hash(password)
 

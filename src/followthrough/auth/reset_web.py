@@ -14,7 +14,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from followthrough.auth import service
-from followthrough.auth.passwords import MIN_PASSWORD_LENGTH, password_checks
+from followthrough.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    password_checks,
+)
 from followthrough.errors import NotFound, ServiceBusy
 from followthrough.org import admin
 from followthrough.web.deps import UnitOfWorkRoute, run_in_unit_of_work
@@ -79,6 +83,8 @@ async def reset(request: Request, form: PageForm) -> Response:
     fields = {}
     if len(password) < MIN_PASSWORD_LENGTH:
         fields["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        fields["password"] = f"Use at most {MAX_PASSWORD_LENGTH} characters."
     elif form.get("repeat") != password:
         fields["repeat"] = "The two passwords are not the same."
     valid = await run_in_unit_of_work(

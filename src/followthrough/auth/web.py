@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from followthrough.auth import service
-from followthrough.auth.passwords import password_checks
+from followthrough.auth.api import TokenIn
+from followthrough.auth.passwords import MAX_PASSWORD_LENGTH, password_checks
 from followthrough.auth.rules import wait_in_words
 from followthrough.errors import NotSignedIn, ServiceBusy, TooManyAttempts
 from followthrough.fields import Id, same_secret
@@ -30,6 +31,7 @@ from followthrough.web.pages import (
     Page,
     PageForm,
     ReadPage,
+    model_from_form,
     safe_next,
     templates,
 )
@@ -111,6 +113,9 @@ async def sign_in(request: Request, form: PageForm) -> Response:
         fields["handle"] = "Enter your sign-in name."
     if not password:
         fields["password"] = "Enter your password."
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        # No password that long can be set, so none is checked (nor counted as a wrong guess).
+        fields["password"] = f"A password is at most {MAX_PASSWORD_LENGTH} characters."
     if fields:
         return _sign_in_page(request, next_path, handle, FormErrors("signin", fields=fields))
     address = client_address(request)
@@ -207,9 +212,9 @@ def create_token(page: ChangePage) -> Response:
     created: list[str] = []
 
     def create() -> None:
-        secret, _token = service.create_api_token(
-            page.session, person, page.form.get("name"), page.now
-        )
+        # The API's own bounds (a name the column holds), refused beside the field.
+        body = model_from_form(TokenIn, page.form)
+        secret, _token = service.create_api_token(page.session, person, body.name, page.now)
         created.append(secret)
 
     errors = page.attempt("token", create)

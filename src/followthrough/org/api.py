@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from followthrough.auth.passwords import password_checks
+from followthrough.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_checks
 from followthrough.errors import InvalidInput
 from followthrough.fields import AutoCloseDays, Hours, Id
 from followthrough.history.models import Event
@@ -107,7 +107,9 @@ class PersonIn(Input):
     handle: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(min_length=3, max_length=254)
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+    password: str | None = Field(
+        default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH
+    )
     is_admin: bool = False
 
 
