@@ -164,9 +164,13 @@ async def read_form(request: Request) -> FormFields:
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     await form.close()
     for key, value in items:
-        # PostgreSQL cannot store it, and no person types it: refused for every form at once.
+        # PostgreSQL cannot store it, and no person types it: refused for every form at once,
+        # naming the field (the page that says so is not the form's own).
         if "\x00" in value:
-            raise InvalidInput("must not contain a NUL (\\x00) character", field=key)
+            raise InvalidInput(
+                f"{named(page_label('', key[:60]))} must not contain a NUL (\\x00) character",
+                field=key,
+            )
     return FormFields(items)
 
 
