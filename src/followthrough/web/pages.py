@@ -160,7 +160,10 @@ class FormFields:
 async def read_form(request: Request) -> FormFields:
     if request.method in ("GET", "HEAD"):
         return FormFields(list(request.query_params.multi_items()))
-    form = await request.form()
+    # No page form takes a file (an attachment is read by attachments.upload, within its limit):
+    # a file part is refused as it starts (400), before any of it is read, where Starlette would
+    # spool it to disk whatever its size, even for a sign-in by nobody.
+    form = await request.form(max_files=0)
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     await form.close()
     for key, value in items:
