@@ -21,7 +21,7 @@ DECLARED = 50 * 1024**3
 SENT = 256 * 1024
 
 
-def _answer_to_a_file_that_never_ends(base_url: str, path: str, fields: dict[str, str]) -> bytes:
+def answer_to_a_file_that_never_ends(base_url: str, path: str, fields: dict[str, str]) -> bytes:
     """Send a form whose file part declares DECLARED bytes, send SENT of them, and return the
     answer's first bytes (empty if the server is still reading after 5 seconds)."""
     address = urlsplit(base_url)
@@ -48,12 +48,10 @@ def test_a_file_in_a_sign_in_or_new_password_form_is_refused_as_it_starts(
     db: Database, world: World, live_server: LiveServer
 ) -> None:
     sign_in = {"handle": "asha", "password": PASSWORD, "signin_token": "t", "next": "/"}
-    answer = _answer_to_a_file_that_never_ends(live_server.base_url, "/sign-in", sign_in)
+    answer = answer_to_a_file_that_never_ends(live_server.base_url, "/sign-in", sign_in)
     assert answer.startswith(b"HTTP/1.1 400"), answer
     new_password = {"token": "t", "password": "a new secret", "repeat": "a new secret"}
-    answer = _answer_to_a_file_that_never_ends(
-        live_server.base_url, "/password-reset", new_password
-    )
+    answer = answer_to_a_file_that_never_ends(live_server.base_url, "/password-reset", new_password)
     assert answer.startswith(b"HTTP/1.1 400"), answer
     with db.unit_of_work(readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(WebSession)) == 0

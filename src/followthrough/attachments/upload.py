@@ -18,7 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from followthrough.attachments.service import Upload
-from followthrough.web.deps import settings
+from followthrough.web.deps import SESSION_COOKIE, settings
 
 # Room for the form around the file: the part headers, the CSRF token, the version.
 FORM_OVERHEAD = 64 * 1024
@@ -51,7 +51,13 @@ def _text_fields(form: FormData) -> dict[str, str]:
 
 
 async def receive_upload(request: Request) -> Received:
-    """The upload in `request`, read within the configured limit (see the module's doc)."""
+    """The upload in `request`, read within the configured limit (see the module's doc).
+
+    Nothing is read from a caller who sends no credential at all, neither a session cookie nor
+    an API token: the unit of work answers "sign in" as for any change, and a burst of uploads
+    by nobody costs no memory."""
+    if not (request.cookies.get(SESSION_COOKIE) or request.headers.get("authorization")):
+        return _nothing(f"sign in; {NO_FILE}")
     limit = settings(request).attachment_max_bytes
     kind, _ = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data":
