@@ -497,6 +497,7 @@ def import_history_command(
                 reject_unmapped=reject_unmapped,
                 progress=_Bar(progress, f"importing {file.name}"),
             )
+        db.refresh_statistics()
     except DomainError as exc:
         raise _rejected(exc) from None
     finally:

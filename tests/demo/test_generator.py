@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from followthrough.db import Base, Database
 from followthrough.demo.generator import DEMO_PASSWORD, build_demo
@@ -168,6 +168,24 @@ def test_every_request_has_the_search_document_the_triggers_would_keep(demo: Dat
         connection.rollback()
     assert [row.request_id for row in written] == requests
     assert written == remade
+
+
+def test_the_planner_statistics_are_current_once_the_demo_is_built(demo: Database) -> None:
+    # Without them PostgreSQL takes the event table for an empty one and the Insight reports'
+    # correlated look-ups become nested scans of the whole history (the buddy programme's effect
+    # page took 160 s on the fresh 20,000-request demo, 2 s once analysed).
+    if demo.is_sqlite:
+        pytest.skip("SQLite's planner keeps no statistics the desk relies on")
+    with demo.engine.connect() as connection:
+        unanalysed = connection.execute(
+            text(
+                "SELECT relname FROM pg_stat_user_tables "
+                "WHERE relname IN ('event', 'request', 'offer') "
+                "AND (n_mod_since_analyze > 0 OR (last_analyze IS NULL "
+                "AND last_autoanalyze IS NULL))"
+            )
+        ).all()
+    assert unanalysed == []
 
 
 def test_every_request_has_exactly_one_owner_who_exists(demo: Database) -> None:

@@ -202,6 +202,7 @@ def build_demo(
             buddies.write_buddies(session, company, buddy_plan, END, seed)
             _refresh_timescales(session, progress)
             summary = Summary(_counts(session), story)
+        database.refresh_statistics()
     finally:
         database.dispose()
     _print_summary(console, company, summary, time.perf_counter() - started)
