@@ -7,13 +7,14 @@ rolls back, so a state change and its history event land together or not at all.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, select, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -57,6 +58,37 @@ class UTCDateTime(TypeDecorator[datetime]):
 # Session.info key: the unit of work is a read, rolled back at its end; code that would write
 # on the side (a cache refresh) must not.
 READ_ONLY = "followthrough_read_only"
+
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+def row_to_change(
+    session: Session, model: type[RowT], key: dict[str, Any], new: Callable[[], RowT]
+) -> RowT:
+    """The one row of `model` with these key values, locked (on PostgreSQL) until the
+    transaction ends; `new()`, a whole row as it may be stored, is added when there is none.
+
+    For a person's own settings saved by a double click or two tabs at once: the second
+    transaction's insert waits for the first's, fails on the key inside its savepoint, and then
+    changes the first's row, so the last save wins and neither answers 500. SQLite's writers
+    take turns, so there the row is always found or added outright.
+    """
+    query = select(model).filter_by(**key).with_for_update()
+    row = session.scalars(query).one_or_none()
+    if row is not None:
+        return row
+    row = new()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        found = session.scalars(query).one_or_none()
+        if found is None:
+            raise
+        return found
+    return row
 
 
 def utcnow() -> datetime:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from followthrough.chat.models import ChatPost, ChatRoute
 from followthrough.chat.rules import PLATFORM_NAMES, Platform, url_problem
+from followthrough.db import row_to_change
 from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from followthrough.history.payloads import ChatChannelSwitchedOff, ChatChannelSwitchedOn
 from followthrough.history.service import record_event
@@ -51,15 +52,17 @@ def person_route(session: Session, person_id: int) -> ChatRoute | None:
 
 def _save(
     session: Session,
-    route: ChatRoute | None,
     platform: Platform,
     url: str,
     now: datetime,
     **owner: int,
 ) -> ChatRoute:
-    if route is None:
-        route = ChatRoute(platform=platform.value, url=url, created_at=now, **owner)
-        session.add(route)
+    route = row_to_change(
+        session,
+        ChatRoute,
+        owner,
+        lambda: ChatRoute(platform=platform.value, url=url, created_at=now, **owner),
+    )
     route.platform = platform.value
     route.url = url
     route.enabled = True
@@ -86,7 +89,6 @@ def set_team_channel(
     chosen = _platform(platform)
     return _save(
         session,
-        team_route(session, team_id),
         chosen,
         _checked_url(chosen, url, any_host),
         now,
@@ -106,7 +108,6 @@ def set_my_channel(
     chosen = _platform(platform)
     return _save(
         session,
-        person_route(session, actor.person_id),
         chosen,
         _checked_url(chosen, url, any_host),
         now,

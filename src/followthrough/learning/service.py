@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from followthrough.db import row_to_change
 from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from followthrough.feedback.models import Rating
 from followthrough.insight.effect import OutcomeEffect, programme_effect
@@ -128,19 +130,20 @@ def record_attendance(
     for person_id, was_there in present.items():
         if person_id not in members:
             raise InvalidInput("only members of the cohort attend its sessions", field="person")
-        row = session.get(Attendance, (session_id, person_id))
-        if row is None:
-            session.add(
-                Attendance(
-                    session_id=session_id,
-                    person_id=person_id,
-                    present=was_there,
-                    recorded_at=now,
-                    recorded_by=by,
-                )
-            )
-        else:
-            row.present, row.recorded_at, row.recorded_by = was_there, now, by
+        row = row_to_change(
+            session,
+            Attendance,
+            {"session_id": session_id, "person_id": person_id},
+            partial(
+                Attendance,
+                session_id=session_id,
+                person_id=person_id,
+                present=was_there,
+                recorded_at=now,
+                recorded_by=by,
+            ),
+        )
+        row.present, row.recorded_at, row.recorded_by = was_there, now, by
     session.flush()
 
 

@@ -8,6 +8,7 @@ from datetime import time
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from followthrough.db import row_to_change
 from followthrough.mail.models import NotificationChoice, NotificationSchedule
 from followthrough.mail.preferences import (
     DEFAULT_DIGEST_AT,
@@ -63,21 +64,29 @@ def preference_of(session: Session, person_id: int) -> Preference:
     return preferences_of(session, [person_id])[person_id]
 
 
+def _schedule_to_change(session: Session, person_id: int) -> NotificationSchedule:
+    return row_to_change(
+        session,
+        NotificationSchedule,
+        {"person_id": person_id},
+        lambda: NotificationSchedule(person_id=person_id),
+    )
+
+
 def save_preference(session: Session, person_id: int, preference: Preference) -> None:
     """Replace the person's choices with these (flushes; the caller's unit of work commits)."""
     unknown = set(preference.by_kind) - set(KIND_LABELS)
     if unknown:
         raise ValueError(f"unknown notification kind(s): {', '.join(sorted(unknown))}")
+    # The schedule row first: it stands for the person's choices, so two saves at once take
+    # turns (the delete and insert of the second see the first's rows) instead of colliding.
+    schedule = _schedule_to_change(session, person_id)
     session.execute(delete(NotificationChoice).where(NotificationChoice.person_id == person_id))
     session.add_all(
         NotificationChoice(person_id=person_id, kind=kind, delivery=delivery.value)
         for kind, delivery in sorted(preference.by_kind.items())
         if delivery is not Delivery.AT_ONCE
     )
-    schedule = session.get(NotificationSchedule, person_id)
-    if schedule is None:
-        schedule = NotificationSchedule(person_id=person_id)
-        session.add(schedule)
     quiet = preference.quiet
     schedule.quiet_start_minute = None if quiet is None else _minute(quiet.start)
     schedule.quiet_end_minute = None if quiet is None else _minute(quiet.end)
@@ -88,6 +97,7 @@ def save_preference(session: Session, person_id: int, preference: Preference) ->
 def turn_off(session: Session, person_id: int, kind: str) -> list[str]:
     """Stop one kind of mail for the person (an unsubscribe link), or with kind "digest" every
     kind they get in their daily summary; their other choices stay. The kinds turned off."""
+    _schedule_to_change(session, person_id)  # no other save changes the choices meanwhile
     current = preference_of(session, person_id)
     by_kind = dict(current.by_kind)
     if kind == "digest":

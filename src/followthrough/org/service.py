@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from followthrough.db import row_to_change
 from followthrough.errors import Conflict, InvalidInput, NotFound
 from followthrough.org.actors import Actor
 from followthrough.org.models import Department, Holiday, Membership, Person, Service, Team
@@ -187,9 +188,12 @@ def set_team_roles(session: Session, team_id: int, roles: Mapping[str, int | Non
 def add_member(session: Session, team_id: int, person_id: int) -> None:
     get_team(session, team_id)
     get_person(session, person_id)
-    if session.get(Membership, (team_id, person_id)) is None:
-        session.add(Membership(team_id=team_id, person_id=person_id))
-        session.flush()
+    row_to_change(
+        session,
+        Membership,
+        {"team_id": team_id, "person_id": person_id},
+        lambda: Membership(team_id=team_id, person_id=person_id),
+    )
 
 
 def add_person(

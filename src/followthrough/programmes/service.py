@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from followthrough.db import row_to_change
 from followthrough.errors import InvalidInput, NotFound
 from followthrough.insight.health import trust_scores
 from followthrough.insight.silo import bounced_requests, load_org
@@ -36,10 +37,14 @@ def set_enrolment(
     session: Session, person_id: int, *, opted_in: bool, prefers_trio: bool, now: datetime
 ) -> BuddyEnrolment:
     """Opt a person in or out of the buddy programme (and say whether a trio suits them)."""
-    enrolment = session.get(BuddyEnrolment, person_id)
-    if enrolment is None:
-        enrolment = BuddyEnrolment(person_id=person_id)
-        session.add(enrolment)
+    enrolment = row_to_change(
+        session,
+        BuddyEnrolment,
+        {"person_id": person_id},
+        lambda: BuddyEnrolment(
+            person_id=person_id, opted_in=opted_in, prefers_trio=prefers_trio, changed_at=now
+        ),
+    )
     enrolment.opted_in = opted_in
     enrolment.prefers_trio = prefers_trio
     enrolment.changed_at = now

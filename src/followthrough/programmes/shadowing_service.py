@@ -15,6 +15,7 @@ from sqlalchemy import exists, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from followthrough.db import row_to_change
 from followthrough.errors import Conflict, NotAllowed, NotFound
 from followthrough.insight.sql import home_teams
 from followthrough.notify.service import notify
@@ -254,10 +255,14 @@ def write_reflection(
         text,
         now,
     )
-    reflection = session.get(ShadowingReflection, (booking_id, person_id))
-    if reflection is None:
-        reflection = ShadowingReflection(booking_id=booking_id, person_id=person_id)
-        session.add(reflection)
+    reflection = row_to_change(
+        session,
+        ShadowingReflection,
+        {"booking_id": booking_id, "person_id": person_id},
+        lambda: ShadowingReflection(
+            booking_id=booking_id, person_id=person_id, text=kept, written_at=now
+        ),
+    )
     reflection.text = kept
     reflection.written_at = now
     session.flush()
