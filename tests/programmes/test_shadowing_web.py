@@ -3,11 +3,15 @@ books it, a third is refused, the guest reflects afterwards and both teams read 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
+import httpx
 from sqlalchemy import select
 
 from followthrough.db import Database
 from followthrough.notify.models import Notification
-from followthrough.programmes.shadowing_models import ShadowingBooking
+from followthrough.programmes.shadowing_models import ShadowingBooking, ShadowingSlot
 from tests.conftest import Clock, LiveServer
 from tests.factories import World
 from tests.web.pages import Visitor
@@ -79,3 +83,61 @@ def test_offer_book_refuse_and_reflect_through_the_pages(
     finally:
         for person in (cleo, asha, lee, hana):
             person.close()
+
+
+def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    barrier = threading.Barrier(len(calls))
+    results: list[httpx.Response | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return [r for r in results if r is not None]
+
+
+def test_a_slot_withdrawn_and_booked_at_the_same_moment_ends_one_or_the_other(
+    db: Database, world: World, live_server: LiveServer
+) -> None:
+    cleo = visitor(live_server, "cleo")
+    guests = [visitor(live_server, handle) for handle in ("asha", "hana")]
+    team = str(world.teams["admin"])
+    try:
+        for hour in (9, 10, 11, 12, 13, 14):
+            slot = {
+                "team": team,
+                "starts_at": f"2026-03-04T{hour:02d}:00",
+                "ends_at": f"2026-03-04T{hour:02d}:50",
+            }
+            assert cleo.post("/shadowing/slots", slot).status_code == 303
+            with db.unit_of_work(readonly=True) as session:
+                slot_id = max(session.scalars(select(ShadowingSlot.id)))
+            answers = _race(
+                [lambda slot_id=slot_id: cleo.post(f"/shadowing/slots/{slot_id}/withdraw", {})]
+                + [
+                    lambda guest=guest, slot_id=slot_id: guest.post(
+                        f"/shadowing/slots/{slot_id}/book", {}
+                    )
+                    for guest in guests
+                ]
+            )
+            assert sorted(a.status_code for a in answers) == [303, 409, 409]
+            with db.unit_of_work(readonly=True) as session:
+                withdrawn = session.get(ShadowingSlot, slot_id).withdrawn_at is not None
+                live = session.scalars(
+                    select(ShadowingBooking.id).where(
+                        ShadowingBooking.slot_id == slot_id,
+                        ShadowingBooking.cancelled_at.is_(None),
+                    )
+                ).all()
+            # Never both: a guest invited to a visit the host has taken back.
+            assert (withdrawn, len(live)) in ((True, 0), (False, 1))
+    finally:
+        cleo.close()
+        for guest in guests:
+            guest.close()

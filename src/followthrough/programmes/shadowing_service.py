@@ -99,9 +99,16 @@ def _live_booking(session: Session, slot_id: int) -> ShadowingBooking | None:
     )
 
 
+def _locked_slot(session: Session, slot_id: int) -> ShadowingSlot | None:
+    # Booking and withdrawing each read the other's mark (a live booking, the withdrawal) before
+    # writing their own: holding the slot's row until the end makes the second wait for the
+    # first and see it, so a slot is never both withdrawn and booked.
+    return session.get(ShadowingSlot, slot_id, with_for_update=True, populate_existing=True)
+
+
 def withdraw_slot(session: Session, host_id: int, slot_id: int, now: datetime) -> ShadowingSlot:
     """The host takes back a slot nobody has booked."""
-    slot = session.get(ShadowingSlot, slot_id)
+    slot = _locked_slot(session, slot_id)
     if slot is None or slot.host_id != host_id:
         raise NotFound("you offered no such slot", field="slot")
     if slot.withdrawn_at is not None:
@@ -171,7 +178,7 @@ def book_slot(
     session: Session, guest_id: int, slot_id: int, places: MailPlaces, now: datetime
 ) -> ShadowingBooking:
     """Book a slot for the guest and send both people the calendar invitation."""
-    slot = session.get(ShadowingSlot, slot_id)
+    slot = _locked_slot(session, slot_id)
     if slot is None:
         raise NotFound("no such slot", field="slot")
     team = session.get(Team, slot.team_id)
@@ -210,7 +217,10 @@ def book_slot(
 def _booking_and_slot(
     session: Session, booking_id: int, person_id: int
 ) -> tuple[ShadowingBooking, ShadowingSlot]:
-    booking = session.get(ShadowingBooking, booking_id)
+    # Locked: of two cancellations at once the second sees the first and is refused.
+    booking = session.get(
+        ShadowingBooking, booking_id, with_for_update=True, populate_existing=True
+    )
     slot = None if booking is None else session.get(ShadowingSlot, booking.slot_id)
     # Someone else's booking is as if it did not exist.
     if booking is None or slot is None or person_id not in (slot.host_id, booking.guest_id):
