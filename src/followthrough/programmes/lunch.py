@@ -5,11 +5,14 @@ linked. Topics are suggested from the silo map. Services only flush; the request
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vText
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from followthrough.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -244,9 +247,32 @@ def sessions(session: Session, viewer: int, is_admin: bool, limit: int = 50) -> 
     return lines
 
 
+# The topics come from 90 days of the silo map (a second or two of the database on the demo's
+# history) and move slowly, but the page shows them on every visit and every refused form, which
+# on SQLite is drawn while the refused change holds the one write turn: a rush for the last places
+# kept every other writer of the desk waiting and answered the rest 503. A process keeps what it
+# worked out for a few minutes, for the same day.
+TOPICS_KEEP_SECONDS = 300.0
+_kept_topics: weakref.WeakKeyDictionary[Engine, tuple[float, date, list[rules.TopicSuggestion]]] = (
+    weakref.WeakKeyDictionary()
+)
+_kept_topics_lock = threading.Lock()
+
+
 def topics(session: Session, now: datetime) -> list[rules.TopicSuggestion]:
-    """Topics for the next sessions, from the last 90 days of the silo map."""
-    return rules.suggest_topics(silo_map(session, now - TOPIC_WINDOW, now).pairs)
+    """Topics for the next sessions, from the last 90 days of the silo map (this process's copy
+    when it was worked out for the same day less than five minutes ago)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    day = now.astimezone(UTC).date()
+    with _kept_topics_lock:
+        kept = _kept_topics.get(engine)
+    if kept is not None and kept[1] == day and time.monotonic() - kept[0] < TOPICS_KEEP_SECONDS:
+        return list(kept[2])
+    found = rules.suggest_topics(silo_map(session, now - TOPIC_WINDOW, now).pairs)
+    with _kept_topics_lock:
+        _kept_topics[engine] = (time.monotonic(), day, list(found))
+    return found
 
 
 def teams(session: Session) -> list[tuple[int, str]]:
