@@ -3,6 +3,7 @@ nothing written (on both databases)."""
 
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from followthrough.cli import app
 from followthrough.db import Base, Database
 from followthrough.history import importer as history_importer
 from followthrough.org import importer as org_importer
+from followthrough.org.models import Person
 
 ORG = """\
 departments:
@@ -186,3 +188,65 @@ def test_a_history_log_beyond_the_size_limit_is_refused(
     assert code == 2, err
     assert "log.csv: the file is larger than the limit of 100 bytes" in err
     assert _counts(db) == before
+
+
+def test_a_windows_1252_history_csv_is_refused_naming_the_line_of_its_first_bad_byte(
+    db: Database, tmp_path: Path
+) -> None:
+    log = tmp_path / "log.csv"
+    text = LOG_HEADER + GOOD_CASE + "B,Create,2026-01-06T09:00:00Z,André,Desk\n"
+    log.write_bytes(text.replace("\n", "\r\n").encode("cp1252"))
+    before = _counts(db)
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 2, err
+    assert "log.csv: line 5: not UTF-8 text (byte 0xE9" in err
+    assert "Traceback" not in err
+    assert _counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("tail", "reason"),
+    [
+        # Cut off in the middle of a quoted description: the last row is not shorter, it is gone.
+        ('B,Create,2026-01-06T09:00:00Z,mia,"Printer on floor 3\nsays', "ends inside a quoted"),
+        # A quote that never closes swallows every row after it into one cell.
+        ('B,Create,2026-01-06T09:00:00Z,mia,"Desk\n' + GOOD_CASE.replace("A,", "C,"), "ends"),
+        ('B,Create,2026-01-06T09:00:00Z,mia,"24" screen\n', "after its closing quote"),
+        (f'B,Create,2026-01-06T09:00:00Z,mia,"{"x" * 200_000}"\n', "longer than 10000"),
+    ],
+    ids=["cut-off", "unclosed", "stray-quote", "beyond-the-csv-limit"],
+)
+def test_a_history_csv_whose_quotes_do_not_close_is_refused_naming_the_line(
+    db: Database, tmp_path: Path, tail: str, reason: str
+) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(LOG_HEADER + GOOD_CASE + tail)
+    before = _counts(db)
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 2, err
+    assert "log.csv: line 5: not valid CSV:" in err
+    assert reason in err
+    assert "Traceback" not in err
+    assert _counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "quoting"),
+    [(";", csv.QUOTE_MINIMAL), ("\t", csv.QUOTE_MINIMAL), (";", csv.QUOTE_ALL)],
+    ids=["semicolon", "tab", "semicolon-every-cell-quoted"],
+)
+def test_a_semicolon_or_tab_separated_history_log_imports_like_a_comma_separated_one(
+    db: Database, tmp_path: Path, delimiter: str, quoting: int
+) -> None:
+    # As spreadsheets save where the decimal separator is a comma (and a description has one).
+    log = tmp_path / "log.csv"
+    rows = [line.split(",") for line in (LOG_HEADER + GOOD_CASE).splitlines()]
+    rows.append(["B", "Create", "2026-01-06T09:00:00Z", "Lund, André", "Desk"])
+    with log.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out, delimiter=delimiter, quoting=quoting).writerows(rows)
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 0, err
+    assert "imported 2 requests" in err
+    with db.unit_of_work(readonly=True) as session:
+        names = set(session.scalars(select(Person.name)))
+    assert {"mia", "sam", "Lund, André"} <= names

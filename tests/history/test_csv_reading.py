@@ -241,3 +241,24 @@ def test_when_no_other_process_can_start_the_second_part_is_read_here(tmp_path: 
         patch.setattr(log_reader, "_half_reader", _NoProcess)
         parts = _spilled(path, split=True)
     assert parts == whole
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_semicolon_or_tab_separated_file_read_in_two_parts_reads_as_a_whole(
+    tmp_path: Path, delimiter: str
+) -> None:
+    path = tmp_path / "log.csv"
+    rows = [["case_id", "activity", "timestamp", "impact"]]
+    rows += [
+        [f"IM{n % 7}", "Queued", f"2025-01-08T0{n % 10}:04:00", "Low, very" if n % 3 else "a\nb"]
+        for n in range(400)
+    ]
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out, delimiter=delimiter).writerows(rows)
+    whole = _spilled(path)
+    with _split_in_a_thread() as offsets:
+        parts = _spilled(path, split=True)
+    assert offsets, "the file was not split: the test checks nothing"
+    assert parts == whole
+    assert not whole["problems"]
+    assert whole["facts"]["events"] == 400

@@ -11,6 +11,7 @@ number of distinct cases, people and groups, not with the number of events.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -623,8 +624,11 @@ def read_csv(
         size = path.stat().st_size
         if progress is not None:
             progress.total(size)
-        reader = csv.reader(handle)
-        header = next(reader, None)
+        try:
+            header, reader, delimiter = _header(handle)
+        except csv.Error as exc:
+            problems.append(Problem(name, 1, "", f"not valid CSV: {_csv_reason(exc)}"))
+            return
         if header is None:
             problems.append(Problem(name, 1, "", "the file is empty"))
             return
@@ -636,19 +640,81 @@ def read_csv(
             rows.read(reader, reader.line_num, progress, None)
             return
         offset, lines = cut
+        part = (path, header, offset, spill.mapping, quick, spill.folder, delimiter)
         with _half_reader() as pool:
-            other = pool.submit(
-                _read_half, path, header, offset, spill.mapping, quick, spill.folder
-            )
+            other = pool.submit(_read_half, *part)
             if rows.read(reader, reader.line_num, progress, lines):
                 try:
                     half = other.result()
                 except (BrokenProcessPool, OSError):  # no process could start: read it here
-                    half = _read_half(path, header, offset, spill.mapping, quick, spill.folder)
+                    half = _read_half(*part)
                 spill.merge(half, lines)
                 _add_problems(spill, half.problems, lines)
                 if progress is not None:
                     progress.advance(size - offset)
+
+
+# Cell separators tried in turn: the first that makes the header name the required columns is
+# the file's (a spreadsheet in a country that writes decimal commas saves with semicolons).
+DELIMITERS = (",", ";", "\t")
+
+
+def _header(handle: Any) -> tuple[list[str] | None, Any, str]:
+    """The header, a strict reader (a quoted cell must close, and close before a separator:
+    a file cut off inside one is an error, not a shorter last row) positioned after it, and the
+    cell separator. With no separator that names the required columns, the comma's reading
+    (whose missing columns are then named)."""
+    for delimiter in DELIMITERS:
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader, None)
+        except csv.Error:  # another separator's quoting ('"case_id";"activity"' read at commas)
+            continue
+        if header is None or _names_required(header):
+            return header, reader, delimiter
+    handle.seek(0)
+    reader = csv.reader(handle, strict=True)
+    return next(reader, None), reader, DELIMITERS[0]
+
+
+def _names_required(header: list[str]) -> bool:
+    columns = {CSV_ALIASES.get(c.strip().lower(), c.strip()) for c in header}
+    return all(c in columns for c in CSV_REQUIRED)
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    """The csv module's complaint in the words of someone looking at the file."""
+    text = str(exc)
+    if text.startswith("unexpected end of data"):
+        return "the file ends inside a quoted cell that opens here (is the file cut short?)"
+    if text.startswith("field larger than field limit"):
+        return f"a cell is longer than {MAX_FIELD_CHARS} characters"
+    if "expected after" in text:
+        return "a quoted cell goes on after its closing quote (a quote inside it not doubled?)"
+    return text
+
+
+def _not_utf8(path: Path) -> Problem:
+    """The first line of the file that is not UTF-8 (lines counted as the csv module counts
+    them), with the byte that is not."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 1
+    carriage = False
+    with path.open("rb") as raw:
+        for block in iter(lambda: raw.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # The decoder's input: at most three bytes of a character begun in the block
+                # before (never a line end), then this block.
+                line = lines + _line_ends(exc.object[: exc.start], carriage)
+                byte = exc.object[exc.start]
+                reason = f"not UTF-8 text (byte 0x{byte:02X}: is it cp1252 or latin-1?)"
+                return Problem(path.name, line, "", f"{reason}; save the file as UTF-8")
+            lines += _line_ends(block, carriage)
+            carriage = block.endswith(b"\r")
+    return Problem(path.name, None, "", "not UTF-8 text: the file ends inside a character")
 
 
 # A CSV log at least this large is read in two parts at once (`read_csv`): below it, starting
@@ -715,7 +781,13 @@ def _line_ends(chunk: bytes, carriage: bool) -> int:
 
 
 def _read_half(
-    path: Path, header: list[str], offset: int, mapping: LogMapping, quick: bool, folder: Path
+    path: Path,
+    header: list[str],
+    offset: int,
+    mapping: LogMapping,
+    quick: bool,
+    folder: Path,
+    delimiter: str = DELIMITERS[0],
 ) -> CsvHalf:
     """Read the CSV from `offset` (just after a line break) to its end into a spill file of its
     own in `folder`; line numbers count from that offset."""
@@ -730,11 +802,9 @@ def _read_half(
             raw.seek(offset)
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             try:
-                rows.read(csv.reader(text), 0, None, None)
+                rows.read(csv.reader(text, delimiter=delimiter, strict=True), 0, None, None)
             except UnicodeDecodeError:
-                problems.append(Problem(path.name, None, "", "not UTF-8 text"))
-            except csv.Error as exc:
-                problems.append(Problem(path.name, None, "", f"not valid CSV: {exc}"))
+                problems.append(_not_utf8(path))
         return spill.half_read()
     finally:
         spill._db.close()
@@ -785,7 +855,15 @@ class _CsvRows:
         is another process's), False when the spill is full of problems or the file is read
         to its end."""
         read = 0
-        for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return False
+            except csv.Error as exc:  # named at the line its record starts on
+                reason = f"not valid CSV: {_csv_reason(exc)}"
+                self.spill.problems.append(Problem(self.spill.name, line + 1, "", reason))
+                return False
             start, line = line + 1, reader.line_num
             if progress is not None:
                 read += sum(map(len, cells)) + len(cells)
@@ -798,7 +876,6 @@ class _CsvRows:
                 if line == stop_at:
                     return True
                 stop_at = None  # a record runs across the cut: read on to the end alone
-        return False
 
     def _row(self, cells: list[str], start: int) -> bool:
         """Spill one row; False when the spill is full of problems."""
@@ -1115,7 +1192,7 @@ def read_log(
         else:
             read_csv(path, spill, progress, split=split)
     except UnicodeDecodeError:
-        problems.append(Problem(path.name, None, "", "not UTF-8 text"))
+        problems.append(_not_utf8(path))
     except csv.Error as exc:
         problems.append(Problem(path.name, None, "", f"not valid CSV: {exc}"))
     except BaseException:
