@@ -250,3 +250,26 @@ def test_a_semicolon_or_tab_separated_history_log_imports_like_a_comma_separated
     with db.unit_of_work(readonly=True) as session:
         names = set(session.scalars(select(Person.name)))
     assert {"mia", "sam", "Lund, André"} <= names
+
+
+def test_a_case_imported_before_from_another_file_is_refused_not_made_twice(
+    db: Database, tmp_path: Path
+) -> None:
+    january = tmp_path / "january.csv"
+    january.write_text(LOG_HEADER + GOOD_CASE.replace("A,Resolve", "A,Comment"))
+    code, err = _run(db, "import", "history", str(january))
+    assert code == 0, err
+    # The February export holds the same ticket's resolution: as a request of its own it would
+    # be resolved the moment it opened, and January's would stay open for ever.
+    february = tmp_path / "february.csv"
+    february.write_text(
+        LOG_HEADER
+        + "B,Create,2026-02-02T09:00:00Z,mia,Desk\n"
+        + "A,Resolve,2026-02-03T10:00:00Z,sam,Desk\n"
+    )
+    before = _counts(db)
+    code, err = _run(db, "import", "history", str(february))
+    assert code == 2, err
+    assert "february.csv: line 3: case_id: case 'A' was imported before (request " in err
+    assert "Traceback" not in err
+    assert _counts(db) == before

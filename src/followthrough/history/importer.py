@@ -50,6 +50,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -72,6 +73,7 @@ from followthrough.history.log_mapping import (
 )
 from followthrough.history.log_reader import (
     MAX_FIELD_CHARS,
+    MAX_PROBLEMS,
     LogCase,
     LogFacts,
     ProgressHook,
@@ -86,6 +88,7 @@ from followthrough.org.importer import ImportRejected, Problem
 from followthrough.org.models import Department, Holiday, OrgRevision, Person, Service, Team
 from followthrough.org.rules import WorkingCalendar
 from followthrough.requests import lifecycle, rules
+from followthrough.requests.models import Request
 from followthrough.search.documents import rebuild_documents, resume_triggers, suspend_triggers
 
 __all__ = [
@@ -299,8 +302,8 @@ def import_history(
     """
     mapping = _with_activity_map(mapping, activity_map)
     digest = _digest(path)
-    _refuse_repeat(session, path.name, digest)
     with _read(path, fmt, mapping, reject_unmapped, progress) as spill:
+        _refuse_repeat(session, spill, digest)
         plan = _plan_directory(session, spill.facts, mapping)
         with _replay(spill, plan, path.name, digest, now, workers=0, progress=progress) as parts:
             return _load(session, spill, plan, parts)
@@ -336,7 +339,7 @@ def import_history_file(
             count = min(2, os.cpu_count() or 1) if large else 0
         for _attempt in range(ORG_CHANGE_RETRIES):
             with database.unit_of_work(readonly=True) as session:
-                _refuse_repeat(session, path.name, digest)
+                _refuse_repeat(session, spill, digest)
                 plan = _plan_directory(session, spill.facts, mapping)
             # The write transaction opens only once every case is replayed; nothing in it
             # waits for another process.
@@ -345,7 +348,7 @@ def import_history_file(
                 database.unit_of_work() as session,
             ):
                 if _org_revision(session) == plan.revision:
-                    _refuse_repeat(session, path.name, digest)
+                    _refuse_repeat(session, spill, digest)
                     return _load(session, spill, plan, parts)
     reason = "the organisation kept changing while the log was replayed; nothing was written"
     raise ImportRejected([Problem(path.name, None, "", reason)])
@@ -378,12 +381,40 @@ def _digest(path: Path) -> str:
         raise ImportRejected([Problem(path.name, None, "", exc.strerror or str(exc))]) from None
 
 
-def _refuse_repeat(session: Session, name: str, digest: str) -> None:
+def _refuse_repeat(session: Session, spill: Spill, digest: str) -> None:
+    """Refuse a file imported before, and a case imported before from another file: its rows
+    would make a second request, opened at its first row here (a case exported in January and
+    again in February would count as resolved the moment it was opened, and its first request
+    would stay open for ever). A case's rows belong in one file."""
+    name = spill.name
     previous = already_imported(session, digest)
     if previous:
         raise ImportRejected(
             [Problem(name, None, "", f"this file was already imported ({previous} requests)")]
         )
+    problems: list[Problem] = []
+    cases = spill.case_ids()
+    while len(problems) < MAX_PROBLEMS and (batch := list(islice(cases, CASE_BATCH))):
+        lines = {case_id[:200]: (case_id, line) for case_id, line in batch}
+        found = session.execute(
+            select(Request.source_case_id, func.min(Request.id))
+            .where(Request.source_case_id.in_(lines))
+            .group_by(Request.source_case_id)
+        )
+        imported = {str(known): request_id for known, request_id in found}
+        problems += [
+            Problem(
+                name,
+                line,
+                "case_id",
+                f"case {case_id!r} was imported before (request {imported[known]}); "
+                "a case's rows belong in one file",
+            )
+            for known, (case_id, line) in lines.items()
+            if known in imported
+        ]
+    if problems:
+        raise ImportRejected(problems[:MAX_PROBLEMS])
 
 
 def _org_revision(session: Session) -> int:

@@ -493,6 +493,10 @@ class Spill:
         ranges.append((low, self.facts.cases + 1))
         return [r for r in ranges if r[0] < r[1]]
 
+    def case_ids(self) -> Iterator[tuple[str, int | None]]:
+        """Each case's id and the line it first appears on, in order of first appearance."""
+        return iter(self._db.execute("SELECT case_id, line FROM log_case ORDER BY key"))
+
     def cases(self) -> Iterator[LogCase]:
         """Every case with its attributes and its mapped (not ignored) events in time order
         (ties keep file order). A case whose every row was ignored comes with no events."""
