@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,28 @@ def test_a_case_imported_before_from_another_file_is_refused_not_made_twice(
     assert "february.csv: line 3: case_id: case 'A' was imported before (request " in err
     assert "Traceback" not in err
     assert _counts(db) == before
+
+
+def test_a_history_row_from_the_future_is_refused_with_its_line(
+    db: Database, tmp_path: Path
+) -> None:
+    # 2062 typed for 2026: imported, a request opened decades from now.
+    log = tmp_path / "log.csv"
+    log.write_text(LOG_HEADER + GOOD_CASE + "B,Create,2062-01-06T09:00:00Z,mia,Desk\n")
+    before = _counts(db)
+    for dry_run in (["--dry-run"], []):
+        code, err = _run(db, "import", "history", str(log), *dry_run)
+        assert code == 2, err
+        assert "log.csv: line 5: timestamp: 2062-01-06T09:00:00.000000+00:00 is after" in err
+        assert "Traceback" not in err
+    assert _counts(db) == before
+
+
+def test_a_history_row_hours_ahead_of_the_clock_still_imports(db: Database, tmp_path: Path) -> None:
+    # Exported moments ago where the clocks are ahead of UTC, without an offset (read as UTC).
+    ahead = (datetime.now(UTC) + timedelta(hours=10)).replace(tzinfo=None).isoformat()
+    log = tmp_path / "log.csv"
+    log.write_text(LOG_HEADER + GOOD_CASE + f"B,Create,{ahead},mia,Desk\n")
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 0, err
+    assert "imported 2 requests" in err

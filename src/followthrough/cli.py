@@ -477,6 +477,7 @@ def import_history_command(
                     mapping=mapping,
                     reject_unmapped=reject_unmapped,
                     progress=_Bar(progress, f"reading {file.name}"),
+                    now=datetime.now(UTC),
                 )
             console.print(preview_table(preview, file.name))
             return

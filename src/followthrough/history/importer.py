@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -211,9 +211,11 @@ def _read(
     reject_unmapped: bool,
     progress: ProgressHook | None,
     *,
+    now: datetime,
     split: bool = False,
 ) -> Spill:
     """The log read into a spill, or ImportRejected naming every problem (up to 50).
+    `now`: the import's time; a row later than it (by more than FUTURE_SLACK) is a problem.
     `split`: a large CSV may be read by two processes at once (never inside a transaction)."""
     name = path.name
     try:
@@ -230,6 +232,15 @@ def _read(
                 problems.append(
                     Problem(name, line, "activity", f"unmapped {combination.activity!r}")
                 )
+    last = spill.facts.last
+    if not problems and last is not None and last > now + FUTURE_SLACK:
+        column = "time:timestamp" if _format(path, fmt) == "xes" else "timestamp"
+        for line, at in spill.rows_after(now + FUTURE_SLACK):
+            reason = (
+                f"{at} is after the time of the import ({now:%Y-%m-%d %H:%M} UTC): a history "
+                "holds nothing from the future (a time without an offset is read as UTC)"
+            )
+            problems.append(Problem(name, line, column, reason))
     if not problems and spill.facts.cases == 0:
         problems.append(Problem(name, None, "", "the log holds no cases"))
     if problems:
@@ -245,11 +256,14 @@ def preview_history(
     mapping: LogMapping | None = None,
     reject_unmapped: bool = False,
     progress: ProgressHook | None = None,
+    now: datetime | None = None,
 ) -> HistoryPreview:
     """Read the log and say what each distinct (activity, lifecycle, status) combination
-    becomes, with counts; writes nothing anywhere."""
+    becomes, with counts; writes nothing anywhere. `now`: the time an import would have
+    (default: the clock's)."""
     mapping = mapping or LogMapping()
-    with _read(path, fmt, mapping, reject_unmapped, progress, split=True) as spill:
+    now = now or datetime.now(UTC)
+    with _read(path, fmt, mapping, reject_unmapped, progress, now=now, split=True) as spill:
         facts = spill.facts
         rows = [
             CombinationRow(c, n, spill.decision(c))
@@ -302,7 +316,7 @@ def import_history(
     """
     mapping = _with_activity_map(mapping, activity_map)
     digest = _digest(path)
-    with _read(path, fmt, mapping, reject_unmapped, progress) as spill:
+    with _read(path, fmt, mapping, reject_unmapped, progress, now=now) as spill:
         _refuse_repeat(session, spill, digest)
         plan = _plan_directory(session, spill.facts, mapping)
         with _replay(spill, plan, path.name, digest, now, workers=0, progress=progress) as parts:
@@ -332,7 +346,7 @@ def import_history_file(
     """
     mapping = _with_activity_map(mapping, None)
     digest = _digest(path)
-    with _read(path, fmt, mapping, reject_unmapped, progress, split=workers != 0) as spill:
+    with _read(path, fmt, mapping, reject_unmapped, progress, now=now, split=workers != 0) as spill:
         count = workers
         if count is None:  # starting a process costs about a second: only for large logs
             large = spill.facts.events >= PARALLEL_FROM_ROWS
@@ -355,6 +369,11 @@ def import_history_file(
 
 
 ORG_CHANGE_RETRIES = 3
+# How far past the import's time a row may be: a log exported moments ago from a zone ahead of
+# UTC, its times without an offset (read as UTC), runs up to 14 hours ahead. A row later than
+# that is a typing or clock error (2062 for 2026): imported, it would be a request opened in
+# years to come, its acceptance and resolution clocks counting down from then.
+FUTURE_SLACK = timedelta(days=1)
 PARALLEL_FROM_ROWS = 50_000
 
 

@@ -493,6 +493,14 @@ class Spill:
         ranges.append((low, self.facts.cases + 1))
         return [r for r in ranges if r[0] < r[1]]
 
+    def rows_after(self, at: datetime) -> list[tuple[int | None, str]]:
+        """The line and time of each row later than `at`, in file order (at most MAX_PROBLEMS).
+        The spill's times are UTC texts of one width, so they compare as they sort."""
+        return self._db.execute(
+            "SELECT line, at FROM log_event WHERE at > ? ORDER BY line LIMIT ?",
+            (at.astimezone(UTC).isoformat(timespec="microseconds"), MAX_PROBLEMS),
+        ).fetchall()
+
     def case_ids(self) -> Iterator[tuple[str, int | None]]:
         """Each case's id and the line it first appears on, in order of first appearance."""
         return iter(self._db.execute("SELECT case_id, line FROM log_case ORDER BY key"))
