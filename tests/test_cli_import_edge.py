@@ -17,6 +17,7 @@ from followthrough.db import Base, Database
 from followthrough.history import importer as history_importer
 from followthrough.org import importer as org_importer
 from followthrough.org.models import Person
+from followthrough.requests.models import Request
 
 ORG = """\
 departments:
@@ -299,3 +300,29 @@ def test_a_history_row_hours_ahead_of_the_clock_still_imports(db: Database, tmp_
     code, err = _run(db, "import", "history", str(log))
     assert code == 0, err
     assert "imported 2 requests" in err
+
+
+def test_a_case_that_begins_with_its_resolution_is_left_out_and_said(
+    db: Database, tmp_path: Path
+) -> None:
+    """An export cut by date holds cases opened before it starts; those whose first row is
+    their resolution or closing would be made requests resolved the moment they were opened,
+    which the timescale would learn as resolutions in no time."""
+    log = tmp_path / "log.csv"
+    log.write_text(
+        LOG_HEADER
+        + GOOD_CASE
+        + "B,Resolve,2026-01-05T11:00:00Z,sam,Desk\n"
+        + "B,Close,2026-01-06T09:00:00Z,sam,Desk\n"
+        + "C,Close,2026-01-05T12:00:00Z,sam,Desk\n"
+        # Its clock out of step: resolved before it is opened, but opened in the log.
+        + "D,Resolve,2026-01-05T08:00:00Z,sam,Desk\n"
+        + "D,Create,2026-01-05T08:30:00Z,mia,Desk\n"
+    )
+    code, err = _run(db, "import", "history", str(log))
+    assert code == 0, err
+    assert "imported 2 requests" in err
+    assert "2 cases begin with their resolution or closing" in err
+    with db.unit_of_work(readonly=True) as session:
+        kept = set(session.scalars(select(Request.source_case_id)))
+    assert kept == {"A", "D"}

@@ -67,6 +67,11 @@ def summary_lines(summary: HistoryImportSummary, seconds: float | None = None) -
         )
     if summary.cases_without_rows:
         lines.append(f"{summary.cases_without_rows:,} cases had only rows the mapping leaves out")
+    if summary.cases_begun_finished:
+        lines.append(
+            f"{summary.cases_begun_finished:,} cases begin with their resolution or closing (they "
+            "were opened before the log starts): left out, as how long they took is unknown"
+        )
     for why, count in sorted(summary.left_out.items()):
         lines.append(f"  left out {count:,} '{why}' rows (they repeat the request's state)")
     for activity, count in sorted(summary.unmapped_activities.items()):

@@ -181,6 +181,7 @@ class HistoryImportSummary:
     pauses: int = 0
     placeholder_rows: int = 0
     cases_without_rows: int = 0
+    cases_begun_finished: int = 0
     unmapped_activities: dict[str, int] = field(default_factory=dict)
     left_out: Counter[str] = field(default_factory=Counter)
 
@@ -369,6 +370,9 @@ def import_history_file(
 
 
 ORG_CHANGE_RETRIES = 3
+# A case whose first row (in time) is one of these, and that no row opens, began before the
+# log: it is left out.
+BEGUN_FINISHED = frozenset({"resolved", "closed"})
 # How far past the import's time a row may be: a log exported moments ago from a zone ahead of
 # UTC, its times without an offset (read as UTC), runs up to 14 hours ahead. A row later than
 # that is a typing or clock error (2062 for 2026): imported, it would be a request opened in
@@ -920,6 +924,13 @@ class _CaseWriter:
         d = self.directory
         try:
             steps = list(self._steps(case))
+            if steps and steps[0].kind in BEGUN_FINISHED and all(s.kind != "opened" for s in steps):
+                # The log shows nothing of its life before it was finished (an export cut by
+                # date): when it was opened is unknown, and an opening made up at its resolution
+                # would teach the timescale a request resolved in no time. Left out, counted.
+                # (One that is opened later in the log is a clock out of step: replayed.)
+                self.summary.cases_begun_finished += 1
+                return
             attributes = case.attributes
             first_group = next((e.group for e in case.events if e.group), None)
             group = first_group or real_name(attributes.get("group")) or DEFAULT_TEAM
@@ -1207,6 +1218,7 @@ def _load(
         summary.handoffs += s.handoffs
         summary.pauses += s.pauses
         summary.cases_without_rows += s.cases_without_rows
+        summary.cases_begun_finished += s.cases_begun_finished
         summary.left_out.update(s.left_out)
         for activity, count in s.unmapped_activities.items():
             summary.unmapped_activities[activity] = (
