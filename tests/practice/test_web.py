@@ -94,6 +94,15 @@ def _round_done(db: Database, game_id: int, *, refused: bool = False) -> GameSes
         time.sleep(0.05)
 
 
+def _decided(lead: Visitor, db: Database, teams: list[Team]) -> int:
+    """A new session whose two teams have joined and decided round 1."""
+    game_id, codes = _create(lead, db)
+    for team, name in zip(teams, ("Blue", "Green"), strict=True):
+        team.join(codes[name])
+        assert team.decide().status_code == 303
+    return game_id
+
+
 def _create(lead: Visitor, db: Database) -> tuple[int, dict[str, str]]:
     response = lead.post("/practice/new", SETUP)
     assert response.status_code == 303, response.text
@@ -441,11 +450,7 @@ def test_a_round_is_played_in_the_background_and_the_console_follows_it(
     """ "Run round" answers while the round is simulated (a year of ten replications on your own
     company takes minutes); the console says so, refuses a second start, and loads the board
     again once the round is stored."""
-    game_id, codes = _create(lead, db)
-    blue, green = teams
-    for team, code in ((blue, codes["Blue"]), (green, codes["Green"])):
-        team.join(code)
-        assert team.decide().status_code == 303
+    game_id = _decided(lead, db, teams)
     simulate = service.play_planned
     release = threading.Event()
     simulated: list[int] = []
@@ -483,11 +488,7 @@ def test_a_round_is_played_in_the_background_and_the_console_follows_it(
 def test_a_burst_of_run_round_clicks_starts_the_round_once(
     lead: Visitor, db: Database, teams: list[Team], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    game_id, codes = _create(lead, db)
-    blue, green = teams
-    for team, code in ((blue, codes["Blue"]), (green, codes["Green"])):
-        team.join(code)
-        assert team.decide().status_code == 303
+    game_id = _decided(lead, db, teams)
     simulate = service.play_planned
     simulated: list[int] = []
 
@@ -510,11 +511,7 @@ def test_a_burst_of_run_round_clicks_starts_the_round_once(
 def test_a_round_that_fails_in_the_background_is_said_and_can_be_run_again(
     lead: Visitor, db: Database, teams: list[Team], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    game_id, codes = _create(lead, db)
-    blue, green = teams
-    for team, code in ((blue, codes["Blue"]), (green, codes["Green"])):
-        team.join(code)
-        assert team.decide().status_code == 303
+    game_id = _decided(lead, db, teams)
     simulate = service.play_planned
 
     def broken(plan: service.RoundPlan) -> object:
