@@ -137,19 +137,9 @@ async def do_action(request: Request, token: str, form: PageForm) -> Response:
     try:
         claims: LinkClaims = service.claims_of(settings(request), token, request.app.state.clock())
         if claims.action in ASKS_FOR_WORDS and not words:
-            shown = await run_in_unit_of_work(
-                request, lambda session, now: service.preview(session, claims), write=False
-            )
             label = ASKED[claims.action][0].rstrip("?")
             errors = FormErrors("act", fields={"words": f"Say {label[0].lower()}{label[1:]}."})
-            return _page(
-                request,
-                errors.status,
-                token=token,
-                preview=shown,
-                errors=errors,
-                **_labels(claims.action),
-            )
+            return await _asked_again(request, token, claims, errors)
 
         def work(session: Session, now: datetime) -> int:
             return service.act(session, claims, words, now)
@@ -160,22 +150,23 @@ async def do_action(request: Request, token: str, form: PageForm) -> Response:
             return _problem_page(request, refused)
         # The words were refused (too long): the form again, with the message beside them and
         # the words kept. The unit of work rolled back, so the link is still unused.
-        return await _words_refused(request, token, claims, words, refused)
+        errors = errors_from_domain("act", refused, WORDS_FIELDS)
+        return await _asked_again(request, token, claims, errors, words)
     except (LinkProblem, DomainError) as problem:
         return _problem_page(request, problem)
     return _page(request, done=HEADINGS[claims.action][2], request_id=request_id)
 
 
-async def _words_refused(
-    request: Request, token: str, claims: LinkClaims, words: str, refused: InvalidInput
+async def _asked_again(
+    request: Request, token: str, claims: LinkClaims, errors: FormErrors, words: str = ""
 ) -> Response:
+    """The link's form again, what was wrong beside the words (the link still unused)."""
     try:
         shown = await run_in_unit_of_work(
             request, lambda session, now: service.preview(session, claims), write=False
         )
     except (LinkProblem, DomainError) as problem:
         return _problem_page(request, problem)
-    errors = errors_from_domain("act", refused, WORDS_FIELDS)
     return _page(
         request,
         errors.status,
