@@ -497,3 +497,21 @@ def test_work_after_a_resolution_reopens_the_request(db: Database, tmp_path: Pat
     ]
     assert request.state == "closed"
     assert request.resolved_at == datetime(2026, 1, 6, 11, 0, tzinfo=UTC)
+
+
+def test_an_xes_float_that_is_not_a_number_is_kept_as_written(db: Database, tmp_path: Path) -> None:
+    # XES allows NaN and infinities (a measurement missing or off the scale); one such value
+    # used to refuse the whole log.
+    text = XES_LIFECYCLE.replace(
+        '<string key="title" value="Replace the badge reader"/>',
+        '<string key="title" value="Replace the badge reader"/><float key="cost" value="NaN"/>',
+    ).replace(
+        '<string key="concept:name" value="Register"/>',
+        '<string key="concept:name" value="Register"/><float key="effort" value="-INF"/>'
+        '<float key="minutes" value="12.5"/>',
+    )
+    path = tmp_path / "measured.xes"
+    path.write_text(text, encoding="utf-8")
+    _import(db, path)
+    opened = _events(db, _request(db, "W-1").id)[0]
+    assert (opened.payload["effort"], opened.payload["minutes"]) == ("-INF", 12.5)

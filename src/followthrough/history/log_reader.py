@@ -1031,9 +1031,9 @@ def _xes_value(tag: str, text: str) -> Any:
         return int(text)
     if tag == "float":
         number = float(text)
-        if not math.isfinite(number):  # JSON (the event payload) has no NaN or infinity
-            raise ValueError(text)
-        return number
+        # XES allows NaN and infinities (a measurement missing or off the scale); JSON (the
+        # event payload) has neither, so such a value is kept as it was written.
+        return number if math.isfinite(number) else text.strip()
     if tag == "boolean":
         return text.strip().lower() == "true"
     if tag == "date":
