@@ -515,3 +515,20 @@ def test_an_xes_float_that_is_not_a_number_is_kept_as_written(db: Database, tmp_
     _import(db, path)
     opened = _events(db, _request(db, "W-1").id)[0]
     assert (opened.payload["effort"], opened.payload["minutes"]) == ("-INF", 12.5)
+
+
+def test_an_xes_trace_with_no_events_is_counted_and_the_rest_imported(
+    db: Database, tmp_path: Path
+) -> None:
+    # A log filtered down keeps traces whose events were all filtered away; one used to refuse
+    # the whole file.
+    text = XES_LIFECYCLE.replace(
+        "</log>",
+        '  <trace><string key="concept:name" value="W-2"/></trace>\n</log>',
+    )
+    path = tmp_path / "filtered.xes"
+    path.write_text(text, encoding="utf-8")
+    with db.unit_of_work() as session:
+        summary = import_history(session, path, NOW, mapping=LogMapping())
+    assert (summary.requests, summary.cases_without_rows) == (1, 1)
+    assert _request(db, "W-1").state == "closed"

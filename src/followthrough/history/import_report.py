@@ -66,7 +66,10 @@ def summary_lines(summary: HistoryImportSummary, seconds: float | None = None) -
             f"{summary.placeholder_rows:,} rows named no real resource: recorded as 'unknown'"
         )
     if summary.cases_without_rows:
-        lines.append(f"{summary.cases_without_rows:,} cases had only rows the mapping leaves out")
+        lines.append(
+            f"{summary.cases_without_rows:,} cases had no rows, or only rows the mapping leaves "
+            "out: nothing to import"
+        )
     if summary.cases_begun_finished:
         lines.append(
             f"{summary.cases_begun_finished:,} cases begin with their resolution or closing (they "

@@ -1128,12 +1128,8 @@ def _spill_trace(spill: Spill, trace: LogCase) -> None:
         )
         return
     trace.case_id = str(case_id).strip()
-    if not trace.events:
-        if not spill.problems:
-            spill.problems.append(
-                Problem(spill.name, trace.line, "case", f"case {trace.case_id!r} has no events")
-            )
-        return
+    # A trace with no events (a log filtered down, a case only registered) is still a case of
+    # the log, with nothing to replay: the import counts it and goes on.
     key = spill.case_key(trace.case_id, trace.line, unique=True)
     if key is None:
         return
