@@ -473,6 +473,12 @@ def test_a_round_is_played_in_the_background_and_the_console_follows_it(
         polled = lead.get(f"/practice/{game_id}/status", params={"playing": "1"})
         assert polled.status_code == 200
         assert "hx-redirect" not in polled.headers
+        # The teams' decisions are in: a change now would only have the round thrown away.
+        blue = teams[0]
+        assert "running round 1 with the decisions you saved" in blue.http.get("/play/team").text
+        changed = blue.decide(**{"training.communication_skills": "0"})
+        assert changed.status_code >= 400
+        assert "the facilitator is running round 1" in changed.text.lower()
     finally:
         release.set()
     assert _round_done(db, game_id).rounds_played == 1

@@ -547,6 +547,13 @@ def record_decisions(
     ).one()
     if game.state == FINISHED:
         raise Conflict("the game is over; every round has been played", field="round")
+    playing = rules.round_in_play(game.playing_round, game.playing_since, now)
+    if playing is not None:  # changed now, they would make the round's results be thrown away
+        raise Conflict(
+            f"the facilitator is running round {playing} with the decisions you saved; you "
+            "decide again once its results are in",
+            field="round",
+        )
     rules_session = game_rules(game, [team])
     check_decisions(
         decisions, rules_session.scenario, rules_session.budget_per_round, rules_session.prices

@@ -716,6 +716,7 @@ def _team_page(
         currency=scenario.currency,
         charts=debrief.team_charts(me, scenario.currency) if me.rounds else [],
         budget=_budget(board, entered, scenario),
+        playing=service.round_playing(game, request.app.state.clock()),
     )
 
 
