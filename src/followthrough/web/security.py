@@ -13,6 +13,9 @@ sizes canvases with inline styles; a style cannot run code.
 
 from __future__ import annotations
 
+import json
+import re
+
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -87,14 +90,84 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# The largest body a form or an API call takes. The desk's largest is a few hundred KB (a request's
+# words, ten learning statements); a body of hundreds of MB was read and parsed whole before
+# anyone asked who sent it (200 MB of JSON: 3.5 s and 360 MB of the process). Attachments are
+# read by their own route, within their own limit (`attachments.upload`).
+BODY_LIMIT = 2 * 1024 * 1024
+UPLOAD_PATH = re.compile(r"^/(api/v1/)?requests/[^/]+/attachments/?$")
+
+
+def _too_large() -> tuple[Message, Message]:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Content too large",
+            "status": 413,
+            "detail": f"the body is larger than the {BODY_LIMIT // (1024 * 1024)} MB the desk takes",
+            "field": "body",
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    start: Message = {"type": "http.response.start", "status": 413, "headers": headers}
+    return start, {"type": "http.response.body", "body": body}
+
+
+class BodyLimit:
+    """Answers 413 to a body over BODY_LIMIT before any of it reaches the app: at once when its
+    declared length says so, else (a chunked body) once that much has come."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or UPLOAD_PATH.match(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) <= BODY_LIMIT:
+                await self.app(scope, receive, send)  # the server holds it to its length
+                return
+            for message in _too_large():
+                await send(message)
+            return
+        # No declared length: read it here, up to the limit, and hand the app what came.
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > BODY_LIMIT:
+                for answer in _too_large():
+                    await send(answer)
+                return
+            if not message.get("more_body", False):
+                break
+        replay = iter(messages)
+
+        async def received() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, received, send)
+
+
 def install_security(app: FastAPI) -> None:
-    """Security headers on every answer of `app`, including its error answers."""
+    """Security headers on every answer of `app`, including its error answers, and the body
+    limit before anything reads a body."""
     build_stack = app.build_middleware_stack
 
     # Around the whole stack, not added with add_middleware: Starlette puts added middleware
     # inside ServerErrorMiddleware, whose answers to unexpected errors would then go out bare.
     def build_stack_with_headers() -> ASGIApp:
-        return SecurityHeaders(build_stack())
+        return SecurityHeaders(BodyLimit(build_stack()))
 
     app.build_middleware_stack = build_stack_with_headers  # type: ignore[method-assign]
 
