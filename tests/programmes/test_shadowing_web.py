@@ -3,16 +3,12 @@ books it, a third is refused, the guest reflects afterwards and both teams read 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
-import httpx
 from sqlalchemy import select
 
 from followthrough.db import Database
 from followthrough.notify.models import Notification
 from followthrough.programmes.shadowing_models import ShadowingBooking, ShadowingSlot
-from tests.conftest import Clock, LiveServer
+from tests.conftest import Clock, LiveServer, at_once
 from tests.factories import World
 from tests.web.pages import Visitor
 
@@ -85,22 +81,6 @@ def test_offer_book_refuse_and_reflect_through_the_pages(
             person.close()
 
 
-def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    barrier = threading.Barrier(len(calls))
-    results: list[httpx.Response | None] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return [r for r in results if r is not None]
-
-
 def test_a_slot_withdrawn_and_booked_at_the_same_moment_ends_one_or_the_other(
     db: Database, world: World, live_server: LiveServer
 ) -> None:
@@ -117,7 +97,7 @@ def test_a_slot_withdrawn_and_booked_at_the_same_moment_ends_one_or_the_other(
             assert cleo.post("/shadowing/slots", slot).status_code == 303
             with db.unit_of_work(readonly=True) as session:
                 slot_id = max(session.scalars(select(ShadowingSlot.id)))
-            answers = _race(
+            answers = at_once(
                 [lambda slot_id=slot_id: cleo.post(f"/shadowing/slots/{slot_id}/withdraw", {})]
                 + [
                     lambda guest=guest, slot_id=slot_id: guest.post(

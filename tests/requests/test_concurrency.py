@@ -20,30 +20,12 @@ from followthrough.requests import service
 from followthrough.requests.models import Offer, Request
 from followthrough.requests.service import NewRequest
 from followthrough.sweeper.service import sweep
-from tests.conftest import Clock, issue_tokens, serving
+from tests.conftest import Clock, at_once, issue_tokens, serving
 from tests.factories import World, build_world
 
 pytestmark = pytest.mark.postgres
 
 CLERKS = [f"clerk{i}" for i in range(8)]
-
-
-def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Start every call at the same instant and collect the answers."""
-    barrier = threading.Barrier(len(calls))
-    results: list[httpx.Response | None] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert all(r is not None for r in results)
-    return [r for r in results if r is not None]
 
 
 @pytest.fixture
@@ -100,7 +82,7 @@ def test_concurrent_answers_to_one_offer_over_http_have_exactly_one_winner(
                             f"/requests/{rid}/offers/{oid}/decline", json={"reason": "busy"}
                         )
                     )
-            answers = _race(calls)
+            answers = at_once(calls)
             statuses = [a.status_code for a in answers]
             assert statuses.count(200) == 1, statuses
             winner_index = statuses.index(200)

@@ -3,8 +3,7 @@ domain cannot hold is refused with a 422 problem naming its field, never a 500."
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -17,7 +16,7 @@ from sqlalchemy import func, select
 from followthrough.db import Database
 from followthrough.org.models import Service
 from followthrough.requests.models import Request
-from tests.conftest import Clock, LiveServer, issue_tokens, serving
+from tests.conftest import Clock, LiveServer, at_once, issue_tokens, serving
 from tests.factories import World, build_world
 from tests.web.pages import Visitor
 
@@ -419,23 +418,6 @@ def test_arbitrary_json_never_answers_500(
 # ---- simultaneous retries -----------------------------------------------------------------------
 
 
-def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Start every call at the same instant and collect the answers."""
-    barrier = threading.Barrier(len(calls))
-    results: list[httpx.Response | None] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return [r for r in results if r is not None]
-
-
 @pytest.mark.postgres
 def test_simultaneous_creates_with_one_idempotency_key_open_one_request(
     pg_db: Database, clock: Clock
@@ -451,7 +433,7 @@ def test_simultaneous_creates_with_one_idempotency_key_open_one_request(
             body = _new_request(world, title=f"Round {round_}")
             other = _new_request(world, title=f"Round {round_}, another body")
             bodies = [body] * (racers - 1) + [other]
-            answers = _at_once(
+            answers = at_once(
                 [
                     partial(client.post, "/requests", json=b, headers=headers)
                     for client, b in zip(clients, bodies, strict=True)

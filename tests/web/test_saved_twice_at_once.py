@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -24,28 +23,12 @@ from followthrough.mail.models import NotificationChoice, NotificationSchedule
 from followthrough.programmes.models import BuddyEnrolment
 from followthrough.programmes.shadowing_models import ShadowingReflection
 from followthrough.programmes.shadowing_service import MailPlaces, book_slot, offer_slot
-from tests.conftest import Clock, LiveServer, issue_tokens
+from tests.conftest import Clock, LiveServer, at_once, issue_tokens
 from tests.factories import World
 from tests.web.pages import Visitor
 
 AT_ONCE = 6
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXX"
-
-
-def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    barrier = threading.Barrier(len(calls))
-    results: list[httpx.Response | None] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return [r for r in results if r is not None]
 
 
 def _waiting_on_locks(db: Database) -> int:
@@ -108,7 +91,7 @@ def test_opting_in_to_buddies_twice_at_once_keeps_one_enrolment(
             )
         ]
         with saved_elsewhere_meanwhile(db, elsewhere):
-            answers = _race([lambda: visitor.post("/buddies", {"take_part": "in"})] * AT_ONCE)
+            answers = at_once([lambda: visitor.post("/buddies", {"take_part": "in"})] * AT_ONCE)
         assert [a.status_code for a in answers] == [303] * AT_ONCE
         with db.unit_of_work(readonly=True) as session:
             enrolment = session.get(BuddyEnrolment, otto)
@@ -133,7 +116,7 @@ def test_setting_my_chat_channel_twice_at_once_keeps_one_channel(
             )
         ]
         with saved_elsewhere_meanwhile(db, elsewhere):
-            answers = _race(
+            answers = at_once(
                 [lambda: visitor.post("/account/chat", {"platform": "slack", "url": SLACK})]
                 * AT_ONCE
             )
@@ -159,7 +142,7 @@ def test_saving_notification_choices_twice_at_once_keeps_the_choices_once(
         ]
         choices = {"kinds": {"offer": "daily_digest"}, "digest_at": "09:00"}
         with saved_elsewhere_meanwhile(db, elsewhere):
-            answers = _race(
+            answers = at_once(
                 [lambda: api.put("/me/notification-choices", json=choices)] * AT_ONCE
                 + [lambda: visitor.post("/profile/notifications", {"digest_at": "09:00"})]
             )
@@ -194,7 +177,7 @@ def test_writing_a_reflection_twice_at_once_keeps_one_reflection(
             )
         ]
         with saved_elsewhere_meanwhile(db, elsewhere):
-            answers = _race(
+            answers = at_once(
                 [
                     lambda: visitor.post(
                         f"/shadowing/bookings/{booking_id}/reflection",
