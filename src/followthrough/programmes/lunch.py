@@ -204,8 +204,12 @@ class SessionLine:
     signed_up: list[tuple[int, str, bool | None]]  # for whoever runs it
 
 
-def sessions(session: Session, viewer: int, is_admin: bool, limit: int = 50) -> list[SessionLine]:
-    """The newest sessions first, with places taken and what the viewer may do."""
+def sessions(
+    session: Session, viewer: int, is_admin: bool, minimum_ratings: int, limit: int = 50
+) -> list[SessionLine]:
+    """The newest sessions first, with places taken and what the viewer may do. The mean rating
+    is shown once at least `minimum_ratings` people rated it (Insight's smallest group): with
+    fewer, beside the list of who came, it would tell one person's rating."""
     rows = session.execute(
         select(LunchSession, Team.name, Team.lead_id)
         .join(Team, Team.id == LunchSession.team_id)
@@ -240,7 +244,7 @@ def sessions(session: Session, viewer: int, is_admin: bool, limit: int = 50) -> 
                 is_admin or viewer in (row.proposed_by, lead),
                 sum(1 for _, _, came, _ in signed if came),
                 len(rated),
-                sum(rated) / len(rated) if rated else None,
+                sum(rated) / len(rated) if rated and len(rated) >= minimum_ratings else None,
                 [(p, n, came) for p, n, came, _ in signed],
             )
         )

@@ -22,12 +22,17 @@ def _home(page: Page, errors: FormErrors | None = None) -> Response:
     viewer = page.viewer
     return page.render(
         "programmes/lunch.html",
-        lunches=lunch.sessions(page.session, viewer.person_id, viewer.is_admin),
+        lunches=lunch.sessions(page.session, viewer.person_id, viewer.is_admin, _minimum(page)),
+        minimum_ratings=_minimum(page),
         topics=lunch.topics(page.session, page.now),
         teams=lunch.teams(page.session),
         errors=errors,
         status=errors.status if errors else 200,
     )
+
+
+def _minimum(page: Page) -> int:
+    return int(page.request.app.state.settings.insight_minimum_group_size)
 
 
 @router.get(HOME)
