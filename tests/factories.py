@@ -14,7 +14,7 @@ from followthrough.cases.service import add_case
 from followthrough.org import service as org
 from followthrough.org.service import actor_for
 from followthrough.requests.rules import Actor
-from followthrough.requests.service import NewRequest, open_request
+from followthrough.requests.service import NewRequest, open_offer_of, open_request
 
 PASSWORD = "correct horse battery"
 
@@ -174,3 +174,20 @@ def build_confidential_story(session: Session, world: World, now: datetime) -> C
     )
     session.flush()
     return ConfidentialStory(normal.id, confidential.id, shared.id, hr_only.id)
+
+
+def open_offered_fix(session: Session, world: World, now: datetime) -> tuple[int, int]:
+    """asha raises a policy fix; it is offered to Policy Admin. The request and the offer."""
+    request = open_request(
+        session,
+        world.actor(session, "asha"),
+        NewRequest(
+            title="Policy P-1 has the wrong address",
+            need="Correct it so the claim can be paid",
+            service_id=world.services["correct_policy"],
+        ),
+        now,
+    )
+    offer = open_offer_of(session, request.id)
+    assert offer is not None
+    return request.id, offer.id

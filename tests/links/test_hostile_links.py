@@ -5,12 +5,10 @@ alike — rather than a page saying the link can no longer be used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from followthrough.config import Settings
@@ -21,36 +19,13 @@ from followthrough.links.rules import LinkAction
 from followthrough.links.service import action_link
 from followthrough.promises import service as promises
 from followthrough.requests import service
-from followthrough.requests.service import NewRequest
-from tests.conftest import Clock, serving
-from tests.factories import World
-
-SECRET = "a secret only the desk knows"
-
-
-@pytest.fixture
-def pages(db: Database, world: World, clock: Clock) -> Iterator[tuple[httpx.Client, Settings]]:
-    with serving(db, clock, secret_key=SECRET) as live:
-        settings = Settings(database_url=db.url, secret_key=SECRET, public_url=live.base_url)
-        with httpx.Client(base_url=live.base_url, timeout=30) as client:
-            yield client, settings
+from tests.conftest import Clock
+from tests.factories import World, open_offered_fix
 
 
 def _open(db: Database, world: World, clock: Clock) -> tuple[int, int]:
     with db.unit_of_work() as session:
-        request = service.open_request(
-            session,
-            world.actor(session, "asha"),
-            NewRequest(
-                title="Policy P-1 has the wrong address",
-                need="Correct it so the claim can be paid",
-                service_id=world.services["correct_policy"],
-            ),
-            clock(),
-        )
-        offer = service.open_offer_of(session, request.id)
-        assert offer is not None
-        return request.id, offer.id
+        return open_offered_fix(session, world, clock())
 
 
 def _counts(db: Database) -> tuple[int, int]:

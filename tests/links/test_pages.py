@@ -3,12 +3,10 @@ acts, the action is the desk's own, and a link works once, for its person, until
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from followthrough.config import Settings
@@ -21,37 +19,14 @@ from followthrough.promises import service as promises
 from followthrough.promises.models import Promise
 from followthrough.requests import service
 from followthrough.requests.models import Offer, Request
-from followthrough.requests.service import NewRequest
 from tests.conftest import Clock, LiveServer, serving
-from tests.factories import World
-
-SECRET = "a secret only the desk knows"
-
-
-@pytest.fixture
-def pages(db: Database, world: World, clock: Clock) -> Iterator[tuple[httpx.Client, Settings]]:
-    with serving(db, clock, secret_key=SECRET) as live:
-        settings = Settings(database_url=db.url, secret_key=SECRET, public_url=live.base_url)
-        with httpx.Client(base_url=live.base_url, timeout=30) as client:
-            yield client, settings
+from tests.factories import World, open_offered_fix
+from tests.links.conftest import SECRET
 
 
 def _open(db: Database, world: World, clock: Clock) -> tuple[int, int]:
-    """asha raises a policy fix; it is offered to Policy Admin. The request and the offer."""
     with db.unit_of_work() as session:
-        request = service.open_request(
-            session,
-            world.actor(session, "asha"),
-            NewRequest(
-                title="Policy P-1 has the wrong address",
-                need="Correct it so the claim can be paid",
-                service_id=world.services["correct_policy"],
-            ),
-            clock(),
-        )
-        offer = service.open_offer_of(session, request.id)
-        assert offer is not None
-        return request.id, offer.id
+        return open_offered_fix(session, world, clock())
 
 
 def _path(link: str | None) -> str:

@@ -20,13 +20,10 @@ from followthrough.links.rules import LinkAction
 from followthrough.links.service import action_link
 from followthrough.notes.models import InternalNote
 from followthrough.org import admin
-from followthrough.requests import service
-from followthrough.requests.service import NewRequest
 from tests.conftest import Clock, serving
-from tests.factories import World
+from tests.factories import World, open_offered_fix
+from tests.links.conftest import SECRET
 from tests.web.pages import SIGNIN, Visitor
-
-SECRET = "a secret only the desk knows"
 
 
 def _count(db: Database, model: Any) -> int:
@@ -74,19 +71,7 @@ def test_a_nul_in_a_note_or_an_action_links_words_is_refused_naming_the_field(
     db: Database, world: World, clock: Clock
 ) -> None:
     with db.unit_of_work() as session:
-        request = service.open_request(
-            session,
-            world.actor(session, "asha"),
-            NewRequest(
-                title="Policy P-1 has the wrong address",
-                need="Correct it so the claim can be paid",
-                service_id=world.services["correct_policy"],
-            ),
-            clock(),
-        )
-        offer = service.open_offer_of(session, request.id)
-        assert offer is not None
-        request_id, offer_id = request.id, offer.id
+        request_id, offer_id = open_offered_fix(session, world, clock())
     with serving(db, clock, secret_key=SECRET) as live:
         dan = Visitor(live.base_url)
         try:
