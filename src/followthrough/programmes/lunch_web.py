@@ -10,7 +10,7 @@ from followthrough.config import Settings
 from followthrough.errors import InvalidInput
 from followthrough.fields import Id, form_id, form_whole
 from followthrough.programmes import lunch
-from followthrough.web.deps import UnitOfWorkRoute
+from followthrough.web.deps import UnitOfWorkRoute, settings
 from followthrough.web.pages import ChangePage, FormErrors, Page, ReadPage
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -20,19 +20,16 @@ HOME = "/lunch-and-learn"
 
 def _home(page: Page, errors: FormErrors | None = None) -> Response:
     viewer = page.viewer
+    minimum = settings(page.request).insight_minimum_group_size
     return page.render(
         "programmes/lunch.html",
-        lunches=lunch.sessions(page.session, viewer.person_id, viewer.is_admin, _minimum(page)),
-        minimum_ratings=_minimum(page),
+        lunches=lunch.sessions(page.session, viewer.person_id, viewer.is_admin, minimum),
+        minimum_ratings=minimum,
         topics=lunch.topics(page.session, page.now),
         teams=lunch.teams(page.session),
         errors=errors,
         status=errors.status if errors else 200,
     )
-
-
-def _minimum(page: Page) -> int:
-    return int(page.request.app.state.settings.insight_minimum_group_size)
 
 
 @router.get(HOME)
