@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from followthrough.db import Database
 from followthrough.notify import service as notify
+from followthrough.notify.models import Notification
 from followthrough.notify.service import Shown
 from tests.conftest import T0, Clock, LiveServer, issue_tokens
 from tests.factories import World
@@ -138,5 +141,34 @@ def test_the_history_page_after_mark_all_read(
         # A foreign "next" never leads off the site.
         away = visitor.post(f"/notifications/{one}/read", {"next": "https://example.com/"})
         assert away.headers["location"] == "/notifications"
+    finally:
+        visitor.close()
+
+
+def test_another_persons_notification_cannot_be_marked_and_is_not_told_from_a_missing_one(
+    db: Database, world: World, live_server: LiveServer
+) -> None:
+    dan, asha = world.people["dan"], world.people["asha"]
+    with db.unit_of_work() as session:
+        notify.notify(session, asha, "feedback", "For Asha only", T0)
+        theirs = session.scalars(
+            select(Notification.id).where(Notification.person_id == asha)
+        ).one()
+    visitor = Visitor(live_server.base_url)
+    try:
+        visitor.sign_in("dan")
+        for action in ("read", "unread"):
+            foreign = visitor.post(f"/notifications/{theirs}/{action}", {})
+            missing = visitor.post(f"/notifications/{theirs + 1000}/{action}", {})
+            assert foreign.status_code == missing.status_code == 404
+        with db.unit_of_work(readonly=True) as session:
+            assert session.get(Notification, theirs).read_at is None  # type: ignore[union-attr]
+        # Their own is still marked as before.
+        with db.unit_of_work() as session:
+            notify.notify(session, dan, "feedback", "For Dan", T0)
+            own = session.scalars(
+                select(Notification.id).where(Notification.person_id == dan)
+            ).one()
+        assert visitor.post(f"/notifications/{own}/read", {}).status_code == 303
     finally:
         visitor.close()

@@ -11,6 +11,7 @@ from sqlalchemy import Insert, Table, bindparam, func, insert, literal, select, 
 from sqlalchemy.orm import Session
 
 from followthrough.chat.outbox import queue_person_post
+from followthrough.errors import NotFound
 from followthrough.notify.models import Notification, OutboxMessage
 from followthrough.org.models import Person
 
@@ -210,6 +211,18 @@ def unread_count(session: Session, person_id: int) -> int:
         Notification.person_id == person_id, Notification.read_at.is_(None)
     )
     return int(session.scalar(query) or 0)
+
+
+def check_theirs(session: Session, person_id: int, notification_id: int) -> None:
+    """Refuse a notification that is not the person's, as one that does not exist: another's
+    is no more theirs to mark than a missing one, and is not told apart from it."""
+    theirs = session.scalar(
+        select(Notification.id).where(
+            Notification.id == notification_id, Notification.person_id == person_id
+        )
+    )
+    if theirs is None:
+        raise NotFound(f"notification {notification_id} does not exist", field="notification_id")
 
 
 def mark_read(session: Session, person_id: int, ids: list[int] | None, at: datetime) -> int:

@@ -74,11 +74,13 @@ def mark_all_read(page: ChangePage) -> Response:
 
 @router.post("/notifications/{notification_id}/read")
 def mark_one_read(notification_id: Id, page: ChangePage) -> Response:
+    service.check_theirs(page.session, page.viewer.person_id, notification_id)
     service.mark_read(page.session, page.viewer.person_id, [notification_id], page.now)
     return page.redirect(_back(page), "Marked read.")
 
 
 @router.post("/notifications/{notification_id}/unread")
 def mark_one_unread(notification_id: Id, page: ChangePage) -> Response:
+    service.check_theirs(page.session, page.viewer.person_id, notification_id)
     service.mark_unread(page.session, page.viewer.person_id, [notification_id])
     return page.redirect(_back(page), "Marked unread.")
