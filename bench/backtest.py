@@ -63,7 +63,8 @@ def run(console: Console, requests: int = REQUESTS, folder: Path = OUT) -> Backt
     result, built, tested = measure(f"sqlite:///{path}", requests)
     table = Table(
         title=f"Fit {SINCE:%d %b}-{CUT_OFF:%d %b}, held out to {END:%d %b %Y} "
-        f"(built in {built:,.0f} s, back-tested in {tested:,.0f} s)"
+        f"(built in {built:,.0f} s, back-tested in {tested:,.0f} s: {result.runs} runs held "
+        f"out, {result.calibration_runs} per calibration round)"
     )
     for column in ("Team", "Accept error", "Resolve error", f"Within {TOLERANCE:.0%}"):
         table.add_column(column, justify="left" if column == "Team" else "right")

@@ -66,8 +66,13 @@ def backtest_command(
         typer.Option(help="End of the held-out months (default: now).", formats=DATE_FORMATS),
     ] = None,
     replications: Annotated[
-        int, typer.Option(min=2, help="Simulated runs of the held-out months.")
-    ] = 24,
+        int | None,
+        typer.Option(
+            min=2,
+            help="Simulated runs of the held-out months (default: 24 on a small history, "
+            "fewer on a larger one, as steady).",
+        ),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Fit on the months before the cut-off, simulate the months after it, and show each team's
@@ -131,6 +136,11 @@ def backtest_command(
         f"{counts[Verdict.OUTSIDE]} outside it by more than the margin (±, 95%) the months' own "
         f"chance allows; {counts[Verdict.CANNOT_TELL]} outside it by less: the months cannot "
         f"tell {TOLERANCE:.0%}, more months or requests would.",
+        markup=False,
+    )
+    console.print(
+        f"Simulated: {result.runs} runs of the held-out months, {result.calibration_runs} of "
+        "the fit's months in each calibration round.",
         markup=False,
     )
     console.print(

@@ -8,13 +8,18 @@ import random
 import statistics
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from followthrough.practice.fitted.backtest import (
+    MIN_RUNS,
+    SIMULATED_REQUESTS,
     TeamCheck,
     Verdict,
     chance_within,
     margin,
     misses_by_chance,
+    runs_for,
     verdict,
 )
 
@@ -85,3 +90,25 @@ def test_the_misses_an_exactly_right_fit_would_show_add_up_over_teams() -> None:
     assert misses_by_chance(teams) == pytest.approx(0.0 + 0.05 + 1.0, abs=1e-6)
     # Both known to 10%: within on both 0.95 x 0.95 of the time.
     assert misses_by_chance([check(0.10, 0.10)]) == pytest.approx(1 - 0.95**2, abs=1e-6)
+
+
+@given(requests=st.integers(min_value=1, max_value=10_000_000), most=st.integers(2, 50))
+def test_runs_simulate_enough_requests_in_all_but_no_more_runs_than_needed(
+    requests: int, most: int
+) -> None:
+    runs = runs_for(requests, most)
+    assert min(MIN_RUNS, most) <= runs <= most
+    # Enough simulated requests in all, unless capped at the most runs asked for.
+    assert runs * requests >= SIMULATED_REQUESTS or runs == most
+    # One run fewer would not have been enough, unless at the fewest a spread needs.
+    assert (runs - 1) * requests < SIMULATED_REQUESTS or runs == min(MIN_RUNS, most)
+
+
+def test_a_larger_history_needs_fewer_runs_and_the_default_demo_keeps_its_own() -> None:
+    # The default demo's fit months (12,913 requests) and held-out months (6,107).
+    assert runs_for(12_913, 12) == 12
+    assert runs_for(6_107, 24) == 24
+    # A million-request demo: a third of it held out, two thirds fitted on.
+    assert runs_for(330_000, 24) == 3
+    assert runs_for(660_000, 12) == 3
+    assert runs_for(0, 24) == 24

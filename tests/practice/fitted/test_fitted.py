@@ -267,6 +267,7 @@ def test_the_back_test_command_shows_each_team_with_its_margin_and_verdict(
         assert f"{team.accept_error:+.0%} ±{team.accept_margin:.0%}" in row
         assert f"{team.resolve_error:+.0%} ±{team.resolve_margin:.0%}" in row
     within = sum(1 for t in checked.teams if t.verdict == Verdict.WITHIN)
+    assert "Simulated: 6 runs of the held-out months" in result.output
     assert f"{within} of {len(checked.teams)} teams within 10% on both" in result.output
     # And how many of them a fit exactly right would leave outside 10% on these months.
     assert (

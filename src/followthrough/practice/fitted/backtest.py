@@ -24,16 +24,22 @@ from followthrough.practice.fitted.fit import (
     observed,
     simulated,
 )
-from followthrough.practice.fitted.history import TeamHistory, read_history
+from followthrough.practice.fitted.history import History, TeamHistory, read_history
 from followthrough.practice.sim.replications import run_replications
 
 # The back-test's yardstick: simulated within this share of what happened.
 TOLERANCE = 0.10
-# Runs of the held-out months, and of the fit's months per calibration round: enough that the
-# simulation's own noise (a few percent a run for the teams with long tails) is small beside
-# the held-out months' (benchmarks in docs/fitted-simulation.md).
+# Runs of the held-out months, and of the fit's months per calibration round, on a small
+# history: enough that the simulation's own noise (a few percent a run for the teams with long
+# tails on the default demo) is small beside the held-out months' (docs/fitted-simulation.md).
 REPLICATIONS = 24
 FIT_REPLICATIONS = 12
+# A team's simulated mean is as steady as the number of requests it averages, whether they come
+# from more runs or from busier ones: the runs above were chosen on the default demo, whose
+# months hold about 12,900 requests (fit) and 6,100 (held out), so about this many simulated
+# requests in all. A larger history needs fewer runs (a million requests: 3 instead of 24).
+SIMULATED_REQUESTS = 160_000
+MIN_RUNS = 3
 _Z95 = NormalDist().inv_cdf(0.975)
 
 
@@ -69,6 +75,13 @@ def chance_within(margin: float, tolerance: float = TOLERANCE) -> float:
     if margin <= 0.0:
         return 1.0
     return 2.0 * NormalDist(0.0, margin / _Z95).cdf(tolerance) - 1.0
+
+
+def runs_for(requests: int, most: int) -> int:
+    """Runs of a period whose history holds `requests` requests: enough to simulate about
+    SIMULATED_REQUESTS in all, at least MIN_RUNS (a spread needs a few) and at most `most`."""
+    wanted = math.ceil(SIMULATED_REQUESTS / requests) if requests > 0 else most
+    return max(min(MIN_RUNS, most), min(most, wanted))
 
 
 def misses_by_chance(teams: Sequence[TeamCheck]) -> float:
@@ -133,6 +146,9 @@ class Backtest:
     until: datetime
     fit: Fit
     teams: tuple[TeamCheck, ...]
+    # Simulated runs of the held-out months, and of the fit's months per calibration round.
+    runs: int = REPLICATIONS
+    calibration_runs: int = FIT_REPLICATIONS
 
 
 def backtest(
@@ -141,22 +157,24 @@ def backtest(
     cut_off: datetime,
     until: datetime,
     *,
-    replications: int = REPLICATIONS,
+    replications: int | None = None,
     seed: int = 0,
-    calibration_replications: int = FIT_REPLICATIONS,
+    calibration_replications: int | None = None,
     changes: Mapping[int, datetime] | None = None,
 ) -> Backtest:
     """Fit on [since, cut_off), simulate [cut_off, until) and compare per team.
 
     The held-out months' arrivals are not told to the simulation: it runs the fitted rates.
     `changes` (per team, when the way it works changed) are known to the fit as they would be
-    at the cut-off: a team that changed in the fit's months is fitted from its change on."""
-    fitted = fit(
-        read_history(session, since, cut_off, changes),
-        seed=seed,
-        replications=calibration_replications,
+    at the cut-off: a team that changed in the fit's months is fitted from its change on.
+    Runs (held out, and per calibration round) default to `runs_for` the months' requests."""
+    learnt_from = read_history(session, since, cut_off, changes)
+    calibration_replications = calibration_replications or runs_for(
+        requests_in(learnt_from), FIT_REPLICATIONS
     )
+    fitted = fit(learnt_from, seed=seed, replications=calibration_replications)
     held_out = read_history(session, cut_off, until)
+    replications = replications or runs_for(requests_in(held_out), REPLICATIONS)
     scenario = build_scenario(
         fitted.history,
         fitted.accept_working_hours,
@@ -179,7 +197,12 @@ def backtest(
         for team_id in want.resolve_hours
         if team_id in got.accept_hours
     )
-    return Backtest(since, cut_off, until, fitted, checks)
+    return Backtest(since, cut_off, until, fitted, checks, replications, calibration_replications)
+
+
+def requests_in(history: History) -> int:
+    """Requests opened in the history's period between its teams."""
+    return sum(pair.requests for pair in history.pairs)
 
 
 def _check(
