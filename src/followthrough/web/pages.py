@@ -24,6 +24,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from followthrough.auth.service import web_session_for
 from followthrough.errors import DomainError, InvalidInput, NotAllowed, VersionConflict
@@ -51,6 +52,7 @@ from followthrough.org.service import actor_for
 from followthrough.requests.board import nav_counts
 from followthrough.web.deps import CSRF_HEADER, SESSION_COOKIE, DbSession, Now, in_work
 from followthrough.web.problems import what_is_wrong
+from followthrough.web.security import BODY_LIMIT
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -163,7 +165,13 @@ async def read_form(request: Request) -> FormFields:
     # No page form takes a file (an attachment is read by attachments.upload, within its limit):
     # a file part is refused as it starts (400), before any of it is read, where Starlette would
     # spool it to disk whatever its size, even for a sign-in by nobody.
-    form = await request.form(max_files=0)
+    # A field as long as the body may be (BODY_LIMIT) is read whole and judged by the field's
+    # own rule, which names it; Starlette's own limit (1 MB a part) answered a 400 naming none.
+    try:
+        form = await request.form(max_files=0, max_part_size=BODY_LIMIT)
+    except StarletteHTTPException as exc:
+        # Too many fields, a file part, a part without a name: the body as a whole is wrong.
+        raise DomainError(f"the form could not be read: {exc.detail}", field="body") from None
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     await form.close()
     for key, value in items:
