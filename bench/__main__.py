@@ -173,7 +173,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.only in (None, "backtest"):
         from bench import backtest
 
-        backtest.run(console, requests=20_000 if args.quick else args.requests or backtest.REQUESTS)
+        backtest.run(
+            console,
+            requests=20_000 if args.quick else args.requests or backtest.REQUESTS,
+            keep=args.keep,
+        )
     if args.only in (None, "sim"):
         try:
             sim = importlib.import_module("bench.sim")

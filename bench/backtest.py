@@ -39,10 +39,12 @@ UNTIL = END + timedelta(hours=1)
 SEED = 2026
 
 
-def measure(url: str, requests: int) -> tuple[Backtest, float, float]:
-    """Build the demo at `url` and back-test it: the result, seconds to build, to back-test."""
+def measure(url: str, requests: int, *, build: bool = True) -> tuple[Backtest, float, float]:
+    """Build the demo at `url` (unless `build` is false: it is there) and back-test it: the
+    result, seconds to build (0 when not built), to back-test."""
     started = time.perf_counter()
-    build_demo(url, requests=requests, seed=SEED, console=Console(quiet=True))
+    if build:
+        build_demo(url, requests=requests, seed=SEED, console=Console(quiet=True))
     built = time.perf_counter() - started
     database = Database(url)
     try:
@@ -55,15 +57,24 @@ def measure(url: str, requests: int) -> tuple[Backtest, float, float]:
     return result, built, tested
 
 
-def run(console: Console, requests: int = REQUESTS, folder: Path = OUT) -> Backtest:
+def run(
+    console: Console, requests: int = REQUESTS, folder: Path = OUT, *, keep: bool = False
+) -> Backtest:
+    """`keep`: keep the demo built and back-test the one kept before, if its build finished
+    (a million requests take about an hour to build)."""
     folder.mkdir(exist_ok=True)
     path = folder / f"backtest-{requests}.sqlite3"
-    path.unlink(missing_ok=True)
+    finished = path.with_suffix(".built")
+    reuse = keep and path.exists() and finished.exists()
+    if not reuse:
+        finished.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
     console.print(f"[bold]Back-test of the fitted demo company, {requests:,} requests")
-    result, built, tested = measure(f"sqlite:///{path}", requests)
+    result, built, tested = measure(f"sqlite:///{path}", requests, build=not reuse)
+    how_built = "built before" if reuse else f"built in {built:,.0f} s"
     table = Table(
         title=f"Fit {SINCE:%d %b}-{CUT_OFF:%d %b}, held out to {END:%d %b %Y} "
-        f"(built in {built:,.0f} s, back-tested in {tested:,.0f} s: {result.runs} runs held "
+        f"({how_built}, back-tested in {tested:,.0f} s: {result.runs} runs held "
         f"out, {result.calibration_runs} per calibration round)"
     )
     for column in ("Team", "Accept error", "Resolve error", f"Within {TOLERANCE:.0%}"):
@@ -83,5 +94,8 @@ def run(console: Console, requests: int = REQUESTS, folder: Path = OUT) -> Backt
         f"{counts[Verdict.OUTSIDE]} outside by more than their margins; an exactly right fit "
         f"would leave about {misses_by_chance(result.teams):.1f} not within by chance."
     )
-    path.unlink(missing_ok=True)
+    if keep:
+        finished.touch()
+    else:
+        path.unlink(missing_ok=True)
     return result
