@@ -164,9 +164,15 @@ def content_hash(kind: str, sender: str, words: str, files: tuple[MailFile, ...]
     return digest.hexdigest()
 
 
+def _without_nul(text: str) -> str:
+    """The text without NUL characters: no client means one, and PostgreSQL cannot store one
+    in a text column (a mail holding one would never be taken)."""
+    return text.replace("\x00", "")
+
+
 def _header(message: Message, name: str) -> str:
     value = message.get(name)
-    return "" if value is None else " ".join(str(value).split())
+    return "" if value is None else " ".join(_without_nul(str(value)).split())
 
 
 def read_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ReadMail:
@@ -178,7 +184,7 @@ def read_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ReadMail
     recipients = tuple(
         a for _n, a in getaddresses([_header(message, "to"), _header(message, "cc")]) if a
     )
-    words = reply_words(body_text(message)) if classified.kind == "person" else ""
+    words = reply_words(_without_nul(body_text(message))) if classified.kind == "person" else ""
     files = attached_files(message) if classified.kind == "person" else ()
     sender = normalised_address(address)
     return ReadMail(

@@ -1,0 +1,116 @@
+"""Mail in from hostile or broken senders, as real mail reaches the desk: the bytes exactly as
+sent, on both databases. Whatever a mail holds, it is recorded with what became of it, and the
+mail after it is still taken."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from followthrough.attachments.storage import LocalFolderStore
+from followthrough.config import Settings
+from followthrough.db import Database
+from followthrough.mail import inbound
+from followthrough.mail.inbound_rules import Outcome
+from followthrough.requests import service as requests
+from followthrough.requests.models import RequestUpdate
+from followthrough.requests.service import NewRequest
+from tests.conftest import T0
+from tests.factories import World
+from tests.mail import corpus
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        mail_domain=corpus.DOMAIN,
+        mail_inbound_address=corpus.INBOUND,
+        mail_from=corpus.DESK,
+        attachment_folder=tmp_path / "files",
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalFolderStore:
+    return LocalFolderStore(tmp_path / "files")
+
+
+def _raise_request(db: Database, world: World) -> int:
+    with db.unit_of_work() as session:
+        return requests.open_request(
+            session,
+            world.actor(session, "asha"),
+            NewRequest(
+                title="Policy HM-1234 has the wrong address",
+                need="Correct it so the claim can be paid",
+                service_id=world.services["correct_policy"],
+            ),
+            T0,
+        ).id
+
+
+def _reply(
+    request_id: int,
+    body: bytes,
+    *,
+    headers: bytes = b"From: Asha Assessor <asha@example.com>\r\n",
+    subject: bytes = b"Re: Policy HM-1234",
+    content_type: bytes = b'text/plain; charset="utf-8"',
+    message_id: str = "<reply-1@mail.example.com>",
+) -> bytes:
+    """A reply to the desk's mail about the request, byte for byte as a client sent it."""
+    return (
+        headers
+        + f"To: desk+r{request_id}@example.com\r\n".encode()
+        + b"Subject: "
+        + subject
+        + b"\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\n"
+        + f"Message-ID: {message_id}\r\n".encode()
+        + f"In-Reply-To: {corpus.our_message_id(request_id)}\r\n".encode()
+        + b"MIME-Version: 1.0\r\nContent-Type: "
+        + content_type
+        + b"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + body
+    )
+
+
+def _receive(
+    db: Database, store: LocalFolderStore, settings: Settings, raw: bytes, minutes: float = 1
+) -> inbound.Received:
+    with db.unit_of_work() as session:
+        return inbound.receive(
+            session, store, settings, raw, came_by="imap", now=T0 + timedelta(minutes=minutes)
+        )
+
+
+def _updates(db: Database, request_id: int) -> list[str]:
+    with db.unit_of_work(readonly=True) as session:
+        return list(
+            session.scalars(
+                select(RequestUpdate.body)
+                .where(RequestUpdate.request_id == request_id)
+                .order_by(RequestUpdate.id)
+            )
+        )
+
+
+def test_a_nul_character_in_a_reply_is_dropped_and_the_reply_is_heard(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    # Broken clients and hostile senders put NUL bytes in a body or a header; PostgreSQL
+    # cannot store one in a text column.
+    request_id = _raise_request(db, world)
+    raw = _reply(
+        request_id,
+        b"The broker\x00 confirmed the address.\r\n",
+        subject=b"Re: Policy\x00 HM-1234",
+        message_id="<nul\x00@mail.example.com>",
+    )
+    received = _receive(db, store, settings, raw)
+    assert received.outcome == Outcome.UPDATE
+    assert received.mail is not None
+    assert received.mail.subject == "Re: Policy HM-1234"
+    assert _updates(db, request_id) == ["The broker confirmed the address."]
