@@ -114,3 +114,16 @@ def test_a_nul_character_in_a_reply_is_dropped_and_the_reply_is_heard(
     assert received.mail is not None
     assert received.mail.subject == "Re: Policy HM-1234"
     assert _updates(db, request_id) == ["The broker confirmed the address."]
+
+
+def test_a_mail_without_a_from_header_is_recorded_as_from_nobody_and_not_answered(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    # Scripts and broken clients send mail with no From at all; one of flufl.bounce's
+    # detectors fails on such a plain message instead of finding no bounce in it.
+    request_id = _raise_request(db, world)
+    received = _receive(db, store, settings, _reply(request_id, b"Done.\r\n", headers=b""))
+    assert received.outcome == Outcome.REFUSED_UNKNOWN_SENDER
+    assert received.mail is not None
+    assert (received.mail.sender, received.mail.answer_state) == ("", None)
+    assert _updates(db, request_id) == []

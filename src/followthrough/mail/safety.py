@@ -8,6 +8,7 @@ osTicket #1041).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from email.utils import parseaddr
 from enum import StrEnum
 
 from flufl.bounce import all_failures
+
+log = logging.getLogger(__name__)
 
 
 class MailKind(StrEnum):
@@ -98,10 +101,25 @@ class Classified:
     delayed: frozenset[str] = frozenset()
 
 
+def _failures(message: Message) -> tuple[Collection[bytes], Collection[bytes]]:
+    """(temporary, permanent) failed addresses flufl.bounce's detectors find in the message.
+
+    Most of its detectors are heuristics for one mail server's reports; one that breaks on a
+    message it was not written for (Yale's, on a plain mail with no From) has found no bounce
+    in it. The mail is then judged without them: a standard report (RFC 3464) or mail from
+    the mail system is still a bounce (is_delivery_report), and anything else is read as sent.
+    """
+    try:
+        return all_failures(message)
+    except Exception:
+        log.warning("flufl.bounce could not read a message; judged without it", exc_info=True)
+        return frozenset(), frozenset()
+
+
 def classify(message: Message) -> Classified:
     """A person's mail, an automatic reply, or a bounce (checked first: a bounce is also
     automatic, and its failed addresses matter)."""
-    temporary, permanent = all_failures(message)
+    temporary, permanent = _failures(message)
     if temporary or permanent or is_delivery_report(message):
         return Classified(MailKind.BOUNCE, _addresses(permanent), _addresses(temporary))
     if is_automatic(message):
