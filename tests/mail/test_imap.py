@@ -133,6 +133,51 @@ def test_a_mail_that_cannot_be_taken_stays_for_the_next_poll(
     assert _updates(db, request_id) == ["Taken on the second try."]
 
 
+def _nested(depth: int) -> bytes:
+    """A mail whose multiparts nest `depth` levels deep around one line of text."""
+    opening = "".join(
+        f'--b{i}\r\nContent-Type: multipart/mixed; boundary="b{i + 1}"\r\n\r\n'
+        for i in range(depth)
+    )
+    closing = "".join(f"--b{i}--\r\n" for i in reversed(range(depth + 1)))
+    return (
+        "From: Otto Outsider <otto@example.com>\r\nTo: desk@example.com\r\nSubject: Deep\r\n"
+        "Message-ID: <deep@mail.example.com>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n'
+        f"{opening}--b{depth}\r\nContent-Type: text/plain\r\n\r\nDeep.\r\n{closing}"
+    ).encode()
+
+
+def test_a_mail_that_cannot_be_read_is_set_aside_with_why_and_the_others_are_taken(
+    db: Database, world: World, dovecot: ImapServer, settings: Settings, tmp_path: Path
+) -> None:
+    request_id = _raise_request(db, world)
+    _append(
+        dovecot,
+        settings.imap_folder,
+        corpus.gmail_reply(ASHA, request_id, "Before the deep one.").message.as_bytes(),
+        # Nested a thousand levels deep: Python's mail parser gives up (RecursionError), on
+        # this try and every later one.
+        _nested(1000),
+        corpus.outlook_reply(ASHA, request_id, "After the deep one.").message.as_bytes(),
+    )
+    take = desk_take(settings, db, LocalFolderStore(tmp_path / "files"), lambda: T0)
+    with imap.connect(settings) as mailbox:
+        assert imap.poll_once(mailbox, settings, take) == imap.Polled(3, 0)
+        assert imap.poll_once(mailbox, settings, take) == imap.Polled(0, 0)
+    assert _updates(db, request_id) == ["Before the deep one.", "After the deep one."]
+    assert _count(dovecot, settings.imap_done_folder) == 3
+    with db.unit_of_work(readonly=True) as session:
+        aside = session.scalars(select(InboundMail).where(InboundMail.outcome == "set_aside")).one()
+        assert (aside.message_id, aside.sender, aside.subject, aside.answer_state) == (
+            "<deep@mail.example.com>",
+            "otto@example.com",
+            "Deep",
+            None,
+        )
+        assert aside.reason.startswith("could not be read")
+
+
 def test_the_idle_loop_takes_new_mail_as_it_arrives(
     db: Database, world: World, dovecot: ImapServer, settings: Settings, tmp_path: Path
 ) -> None:

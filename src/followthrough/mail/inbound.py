@@ -8,6 +8,8 @@ requests go through the request services, so the lifecycle's own rules apply unc
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from followthrough.mail.inbound_rules import (
     RequestSeen,
     decide,
 )
-from followthrough.mail.inbound_text import MailFile, ReadMail, read_mail
+from followthrough.mail.inbound_text import MailFile, ReadMail, read_headers, read_mail
 from followthrough.mail.safety import MailKind, normalised_address, over_rate_limit
 from followthrough.notify.service import notify
 from followthrough.org.actors import Actor
@@ -44,12 +46,16 @@ from followthrough.requests import service as requests
 from followthrough.requests.models import Request, RequestParticipant
 from followthrough.requests.rules import is_working_on
 
+log = logging.getLogger(__name__)
+
 # A person answers a few mails an hour; more than this from one sender in the window is a loop
 # or a flood (the mail is kept, not acted on, never answered).
 RATE_LIMIT = 30
 RATE_WINDOW = timedelta(minutes=10)
 # Hours a refusal to the same sender is not repeated: one polite answer is enough.
 ANSWER_QUIET = timedelta(hours=1)
+# The kind of a mail set aside: it could not be read, so neither a person nor a machine is told.
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,10 @@ def receive(
     envelope_recipients: tuple[str, ...] = (),
 ) -> Received:
     """Take one mail: record it once, and do what `decide` says, in the session's transaction."""
-    mail = read_mail(raw, envelope_recipients)
+    try:
+        mail = read_mail(raw, envelope_recipients)
+    except Exception as unreadable:
+        return _set_aside(session, raw, came_by, now, unreadable)
     row = InboundMail(
         # A mail without a Message-ID is known by what it says alone.
         message_id=mail.message_id,
@@ -213,6 +222,34 @@ def receive(
         row.answer_to = mail.sender
     session.flush()
     return Received(row, outcome)
+
+
+def _set_aside(
+    session: Session, raw: bytes, came_by: str, now: datetime, why: Exception
+) -> Received:
+    """Keep a mail that cannot be read (parts nested a thousand deep make the parser give up),
+    with why, and do nothing else. It would fail the same way on every try: left in place, the
+    mailbox poll would retry it for ever and the receiver would answer 451 until the
+    forwarding server gave up. Nothing in it is trusted, so it is never answered."""
+    log.warning("a received mail could not be read; set aside", exc_info=why)
+    try:
+        message_id, sender, subject = read_headers(raw)
+    except Exception:  # headers as broken as the parts: the row still says why
+        message_id = sender = subject = ""
+    row = InboundMail(
+        message_id=message_id,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        sender=sender[:254],
+        subject=subject,
+        received_at=now,
+        came_by=came_by,
+        kind=UNREADABLE,
+        outcome=Outcome.SET_ASIDE,
+        reason=f"could not be read: {type(why).__name__}: {why}"[:2000],
+    )
+    if not _claim(session, row):
+        return Received(None, None)
+    return Received(row, Outcome.SET_ASIDE)
 
 
 def _carry_out(

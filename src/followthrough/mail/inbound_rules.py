@@ -31,6 +31,8 @@ class Outcome(StrEnum):
     REFUSED_EMPTY = "refused_empty"
     # The request service refused the change (its own rule, e.g. the request is closed).
     REFUSED_BY_REQUEST = "refused_by_request"
+    # The mail could not be read at all: kept with why, nothing done, never answered.
+    SET_ASIDE = "set_aside"
 
 
 CHANGES_A_REQUEST = frozenset({Outcome.UPDATE, Outcome.ANSWER_CLARIFICATION, Outcome.OPEN_REQUEST})

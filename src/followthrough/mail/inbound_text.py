@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
+from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
@@ -205,4 +206,15 @@ def read_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ReadMail
             words if classified.kind == "person" else hashlib.sha256(raw).hexdigest(),
             files,
         ),
+    )
+
+
+def read_headers(raw: bytes) -> tuple[str, str, str]:
+    """(Message-ID, the sender's bare address, subject) from the headers alone: what can still
+    be told of a mail whose parts cannot be read."""
+    message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    return (
+        _header(message, "message-id")[:998],
+        normalised_address(parseaddr(_header(message, "from"))[1]),
+        _header(message, "subject")[:998],
     )
