@@ -127,3 +127,21 @@ def test_a_mail_without_a_from_header_is_recorded_as_from_nobody_and_not_answere
     assert received.mail is not None
     assert (received.mail.sender, received.mail.answer_state) == ("", None)
     assert _updates(db, request_id) == []
+
+
+def test_a_list_in_a_reply_is_kept_and_the_signature_under_it_is_not(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    # People answer with lists; a line starting "- " is a list item, not a signature.
+    request_id = _raise_request(db, world)
+    words = "Two things are missing:\n- the policy number\n- the new address"
+    raw = _reply(
+        request_id,
+        (
+            f"{words}\n\n-- \nAsha Assessor\nClaims, Harbour Mutual\n\n"
+            f"On Mon, 2 Mar 2026 at 09:00, {corpus.DESK} wrote:\n\n"
+            "> We are checking the address with the broker.\n"
+        ).encode(),
+    )
+    assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
+    assert _updates(db, request_id) == [words]

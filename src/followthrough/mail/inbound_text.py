@@ -23,7 +23,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
-from mailparser_reply import EmailReplyParser
+from mailparser_reply import EmailMessage as ParsedReply
 
 from followthrough.mail.safety import Classified, classify, normalised_address
 
@@ -135,7 +135,13 @@ def body_text(message: EmailMessage) -> str:
 def reply_words(text: str) -> str:
     """What the sender wrote above the quote, without signature or disclaimer."""
     text = text.replace("\r\n", "\n")
-    parsed = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl"]).read(text)
+    parsed = ParsedReply(
+        text,
+        languages=["en", "de", "fr", "es", "it", "nl"],
+        # By default a line starting "- " is taken for a signature and everything from it on
+        # is cut: a reply answering with a list lost the list. "-- " still starts a signature.
+        keep_hyphen_lists=True,
+    ).read()
     words = parsed.replies[0].body if parsed.replies else text
     return words.strip()[:MAX_WORDS]
 
