@@ -145,3 +145,29 @@ def test_a_list_in_a_reply_is_kept_and_the_signature_under_it_is_not(
     )
     assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
     assert _updates(db, request_id) == [words]
+
+
+QUOTE = (
+    "> Dan Duty posted an update on Policy HM-1234 has the wrong address:\n"
+    "> We are checking the address with the broker.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Thunderbird and many mobile clients, set to answer below the quote.
+        f"On 02/03/2026 09:00, {corpus.DESK} wrote:\n{QUOTE}\nThe broker has the form now.\n",
+        # A client that quotes without an attribution line.
+        f"{QUOTE}\nThe broker has the form now.\n\n-- \nAsha\n",
+    ],
+    ids=["attribution", "bare quote"],
+)
+def test_a_reply_written_below_the_quote_keeps_only_the_new_words(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings, body: str
+) -> None:
+    request_id = _raise_request(db, world)
+    assert _receive(db, store, settings, _reply(request_id, body.encode())).outcome == (
+        Outcome.UPDATE
+    )
+    assert _updates(db, request_id) == ["The broker has the form now."]

@@ -132,8 +132,13 @@ def body_text(message: EmailMessage) -> str:
     return html_to_text(content) if part.get_content_type() == "text/html" else content
 
 
+# A quoted line as clients write it: "> text", ">> text" or a bare ">" (not ">5000").
+_QUOTED_LINE = re.compile(r"^[ \t]*>(?:[ >\t]|$)")
+
+
 def reply_words(text: str) -> str:
-    """What the sender wrote above the quote, without signature or disclaimer."""
+    """What the sender wrote, above or below the quote, without the quote, signature or
+    disclaimer."""
     text = text.replace("\r\n", "\n")
     parsed = ParsedReply(
         text,
@@ -143,7 +148,10 @@ def reply_words(text: str) -> str:
         keep_hyphen_lists=True,
     ).read()
     words = parsed.replies[0].body if parsed.replies else text
-    return words.strip()[:MAX_WORDS]
+    # A reply written below the quote (or between its lines) begins with it, and the parser
+    # keeps it as the reply's body: its quoted lines are not the sender's words.
+    kept = "\n".join(line for line in words.split("\n") if not _QUOTED_LINE.match(line))
+    return re.sub(r"\n{3,}", "\n\n", kept).strip()[:MAX_WORDS]
 
 
 def attached_files(message: EmailMessage) -> tuple[MailFile, ...]:
