@@ -171,3 +171,31 @@ def test_a_reply_written_below_the_quote_keeps_only_the_new_words(
         Outcome.UPDATE
     )
     assert _updates(db, request_id) == ["The broker has the form now."]
+
+
+@pytest.mark.parametrize(
+    ("words", "attribution"),
+    [
+        ("Hecho, gracias.", "El lun, 2 mar 2026 a las 9:00, {desk} escribió:"),
+        ("Gedaan.", "Op ma 2 mrt 2026 om 09:00 schreef {desk}:"),
+        ("Feito.", "Em seg., 2 de mar. de 2026 às 09:00, {desk} escreveu:"),
+        ("Gotowe.", "pon., 2 mar 2026 o 09:00 {desk} napisał(a):"),
+    ],
+    ids=["gmail es", "gmail nl", "gmail pt", "gmail pl"],
+)
+def test_the_line_introducing_the_quote_is_not_kept_in_any_language(
+    db: Database,
+    world: World,
+    store: LocalFolderStore,
+    settings: Settings,
+    words: str,
+    attribution: str,
+) -> None:
+    # Gmail writes "On <date>, <name> <address> wrote:" in the reader's language; the reply
+    # parser knows the English, German and French forms, not these.
+    request_id = _raise_request(db, world)
+    body = f"{words}\n\n{attribution.format(desk=corpus.DESK)}\n\n{QUOTE}"
+    assert _receive(db, store, settings, _reply(request_id, body.encode())).outcome == (
+        Outcome.UPDATE
+    )
+    assert _updates(db, request_id) == [words]

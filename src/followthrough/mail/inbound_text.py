@@ -136,6 +136,31 @@ def body_text(message: EmailMessage) -> str:
 _QUOTED_LINE = re.compile(r"^[ \t]*>(?:[ >\t]|$)")
 
 
+def _introduces_quote(line: str) -> bool:
+    """The line a client writes above a quote, in any language: it names the quoted sender's
+    address and ends in a colon ("El lun, 2 mar 2026, Ana <ana@example.com> escribió:")."""
+    return "@" in line and line.rstrip().endswith(":")
+
+
+def _without_quote(words: str) -> str:
+    """The lines that are not quoted, nor the attribution line right above a quote."""
+    lines = words.split("\n")
+    quoted = [bool(_QUOTED_LINE.match(line)) for line in lines]
+    # For each line, whether the next line with any text is quoted (one pass from the end).
+    quote_follows = [False] * len(lines)
+    upcoming = False
+    for index in range(len(lines) - 1, -1, -1):
+        quote_follows[index] = upcoming
+        if lines[index].strip():
+            upcoming = quoted[index]
+    kept = [
+        line
+        for line, is_quoted, before_quote in zip(lines, quoted, quote_follows, strict=True)
+        if not is_quoted and not (before_quote and _introduces_quote(line))
+    ]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))
+
+
 def reply_words(text: str) -> str:
     """What the sender wrote, above or below the quote, without the quote, signature or
     disclaimer."""
@@ -149,9 +174,9 @@ def reply_words(text: str) -> str:
     ).read()
     words = parsed.replies[0].body if parsed.replies else text
     # A reply written below the quote (or between its lines) begins with it, and the parser
-    # keeps it as the reply's body: its quoted lines are not the sender's words.
-    kept = "\n".join(line for line in words.split("\n") if not _QUOTED_LINE.match(line))
-    return re.sub(r"\n{3,}", "\n\n", kept).strip()[:MAX_WORDS]
+    # keeps it as the reply's body; a quote under an attribution line in a language the
+    # parser does not know stays in the body too. Neither is the sender's words.
+    return _without_quote(words).strip()[:MAX_WORDS]
 
 
 def attached_files(message: EmailMessage) -> tuple[MailFile, ...]:
