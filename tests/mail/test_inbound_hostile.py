@@ -199,3 +199,25 @@ def test_the_line_introducing_the_quote_is_not_kept_in_any_language(
         Outcome.UPDATE
     )
     assert _updates(db, request_id) == [words]
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "Von meinem iPhone gesendet",
+        "Envoyé de mon iPhone",
+        "Enviado desde mi iPhone",
+        "Verstuurd vanaf mijn iPhone",
+        "Sent from Outlook for Android",
+        "Sent from Mail for Windows",
+    ],
+)
+def test_a_phones_sent_from_line_is_not_kept_in_any_language(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings, signature: str
+) -> None:
+    request_id = _raise_request(db, world)
+    body = f"Erledigt.\n\n{signature}\n\nAm 02.03.2026 um 09:00 schrieb {corpus.DESK}:\n{QUOTE}"
+    assert _receive(db, store, settings, _reply(request_id, body.encode())).outcome == (
+        Outcome.UPDATE
+    )
+    assert _updates(db, request_id) == ["Erledigt."]

@@ -161,6 +161,26 @@ def _without_quote(words: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))
 
 
+# The line a phone or mail app adds under what its user typed, in the languages the reply
+# parser reads (it knows only some of them: "Sent from my iPhone" but not "Von meinem iPhone
+# gesendet" or "Sent from Outlook for Android"). Short, and only as the reply's last line.
+_SENT_FROM = re.compile(
+    r"(sent from my |sent from (outlook|mail|yahoo mail) for |get outlook for |"
+    r"von meinem .{1,30} gesendet|gesendet von meinem |gesendet von (outlook|mail) für |"
+    r"envoyé de mon |envoyé depuis mon |envoyé à partir de outlook pour |"
+    r"enviado desde mi |enviado desde outlook para |inviato dal mio |"
+    r"verstuurd vanaf mijn |verzonden vanaf mijn |verzonden met outlook voor ).{0,40}",
+    re.IGNORECASE,
+)
+
+
+def _without_sent_from(words: str) -> str:
+    lines = words.split("\n")
+    while lines and (not lines[-1].strip() or _SENT_FROM.fullmatch(lines[-1].strip())):
+        lines.pop()
+    return "\n".join(lines)
+
+
 def reply_words(text: str) -> str:
     """What the sender wrote, above or below the quote, without the quote, signature or
     disclaimer."""
@@ -176,7 +196,7 @@ def reply_words(text: str) -> str:
     # A reply written below the quote (or between its lines) begins with it, and the parser
     # keeps it as the reply's body; a quote under an attribution line in a language the
     # parser does not know stays in the body too. Neither is the sender's words.
-    return _without_quote(words).strip()[:MAX_WORDS]
+    return _without_sent_from(_without_quote(words)).strip()[:MAX_WORDS]
 
 
 def attached_files(message: EmailMessage) -> tuple[MailFile, ...]:
