@@ -233,3 +233,30 @@ def test_a_message_that_cannot_be_written_fails_alone_and_the_rest_go(
     assert poison.last_error == "could not be written: the encoder refused it"
     assert fine.state == "sent"
     assert len(smtp_server.received) == 1
+
+
+def test_line_breaks_in_a_title_or_name_stay_out_of_the_headers(
+    db: Database, world: World, smtp_server: SmtpServer
+) -> None:
+    # A title pasted from a document keeps its line break (the API takes any text); a header
+    # is one line, and a break in it either ends the headers early or looks like a header
+    # of its own ("Bcc:").
+    dan = world.people["dan"]
+    with db.unit_of_work() as session:
+        person = session.get(Person, dan)
+        assert person is not None
+        person.name = "Dan\nDuty"
+    request_id = open_policy_fix(db, world, T0, title="Policy HM-1234\r\nBcc: everyone@example.com")
+    with db.unit_of_work() as session:
+        notify.notify(session, dan, "update_due", "An update is due", T0, request_id=request_id)
+    send_outbox(db, mail_settings(db, smtp_server.settings()), T0)
+    assert {row.state for row in outbox(db) if row.person_id == dan} == {"sent"}
+    for received in smtp_server.received:
+        message = received.message()
+        assert message["Subject"] == f"#{request_id} Policy HM-1234 Bcc: everyone@example.com"
+        assert message["Reply-To"] == f"desk+r{request_id}@example.com"
+        assert message["Bcc"] is None
+        assert received.recipients in (("dan@example.com",), ("asha@example.com",))
+    to_dan = [r for r in smtp_server.received if r.recipients == ("dan@example.com",)]
+    assert to_dan
+    assert {r.message()["To"] for r in to_dan} == {"Dan Duty <dan@example.com>"}

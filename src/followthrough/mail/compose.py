@@ -167,7 +167,15 @@ _UTF8_QP.header_encoding = charsets.QP
 _UTF8_QP.body_encoding = charsets.QP
 
 
+def _one_line(text: str) -> str:
+    """A title or name as a header holds it: one line. The API and the admin pages take any
+    text, and a line break left in a header ends the headers early (Reply-To and the
+    threading headers become body text) or starts what looks like a header of its own."""
+    return " ".join(text.split())
+
+
 def _header_text(text: str) -> str | Header:
+    text = _one_line(text)
     return text if text.isascii() else Header(text, "utf-8")
 
 
@@ -210,7 +218,7 @@ def _common_headers(
     message: Message, settings: Settings, reader: Reader, message_id: str, at: datetime
 ) -> None:
     message["From"] = _address(settings.mail_from)
-    message["To"] = formataddr((reader.name, reader.email), charset="utf-8")
+    message["To"] = formataddr((_one_line(reader.name), reader.email), charset="utf-8")
     message["Date"] = format_datetime(at)
     message["Message-ID"] = message_id
     # RFC 3834: a machine wrote this, so no auto-responder should answer it; Outlook/Exchange
