@@ -4,16 +4,22 @@ mail after it is still taken."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy import select
 
 from followthrough.attachments.storage import LocalFolderStore
 from followthrough.config import Settings
 from followthrough.db import Database
-from followthrough.mail import inbound
+from followthrough.mail import inbound, smtp
+from followthrough.mail.inbound_models import InboundMail
 from followthrough.mail.inbound_rules import Outcome
 from followthrough.requests import service as requests
 from followthrough.requests.models import RequestUpdate
@@ -21,6 +27,7 @@ from followthrough.requests.service import NewRequest
 from tests.conftest import T0
 from tests.factories import World
 from tests.mail import corpus
+from tests.mail.conftest import RecordingHandler, free_port
 
 
 @pytest.fixture
@@ -221,3 +228,65 @@ def test_a_phones_sent_from_line_is_not_kept_in_any_language(
         Outcome.UPDATE
     )
     assert _updates(db, request_id) == ["Erledigt."]
+
+
+@dataclass
+class RefusingOneRecipient(RecordingHandler):
+    """A real mail server that says "no such mailbox" to one address and takes the rest."""
+
+    refused: str = ""
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: Envelope,
+        address: str,
+        options: list[str],
+    ) -> str:
+        if address == self.refused:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refusal_the_mail_server_will_never_take_does_not_hold_up_the_others(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    request_id = _raise_request(db, world)
+    for minute, stranger in enumerate(
+        ["gone@elsewhere.example", "sam@elsewhere.example", "kim@elsewhere.example"], start=1
+    ):
+        reply = corpus.gmail_reply(stranger, request_id, "Hello?").message.as_bytes()
+        _receive(db, store, settings, reply, minutes=minute)
+    handler = RefusingOneRecipient(refused="gone@elsewhere.example")
+    server = Controller(handler, hostname="127.0.0.1", port=free_port(), decode_data=False)
+    server.start()
+    try:
+        outgoing = settings.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_security": "none"}
+        )
+        client = smtp.connect(outgoing)
+
+        def deliver(message: EmailMessage) -> None:
+            smtp.send(client, message.as_bytes(), "desk@example.com", str(message["To"]))
+
+        try:
+            inbound.send_answers(db, outgoing, deliver, lambda: T0)
+            inbound.send_answers(db, outgoing, deliver, lambda: T0)
+        finally:
+            smtp.close(client)
+    finally:
+        server.stop()
+    assert sorted(r.recipients for r in handler.received) == [
+        ("kim@elsewhere.example",),
+        ("sam@elsewhere.example",),
+    ]
+    with db.unit_of_work(readonly=True) as session:
+        rows = session.execute(select(InboundMail.answer_to, InboundMail.answer_state)).all()
+        states = dict(rows)
+    assert states == {
+        "gone@elsewhere.example": "refused",
+        "sam@elsewhere.example": "sent",
+        "kim@elsewhere.example": "sent",
+    }

@@ -37,7 +37,9 @@ from followthrough.mail.inbound_rules import (
     decide,
 )
 from followthrough.mail.inbound_text import MailFile, ReadMail, read_headers, read_mail
+from followthrough.mail.outbound_rules import is_permanent
 from followthrough.mail.safety import MailKind, normalised_address, over_rate_limit
+from followthrough.mail.smtp import SendFailure
 from followthrough.notify.service import notify
 from followthrough.org.actors import Actor
 from followthrough.org.models import Person
@@ -519,8 +521,8 @@ def send_answers(
 ) -> int:
     """Send the pending refusals through `deliver` (the outbound mail sender), with no
     transaction open while sending; each is marked sent after it went. An address that
-    bounced since is skipped. A crash between sending and marking sends that one again, with
-    the same Message-ID."""
+    bounced since is skipped, one the server refuses for good is marked refused. A crash
+    between sending and marking sends that one again, with the same Message-ID."""
     with database.unit_of_work() as session:
         pending = list(
             session.scalars(
@@ -537,19 +539,33 @@ def send_answers(
                 mail.answer_state = "skipped"
             else:
                 to_send.append((mail.id, refusal_message(mail, settings)))
-    sent = []
+    sent: list[int] = []
+    refused: list[int] = []
     try:
         for mail_id, message in to_send:
-            deliver(message)
+            try:
+                deliver(message)
+            except SendFailure as failure:
+                if not is_permanent(failure.code):
+                    raise  # the server may take it later: it and the rest wait for the next go
+                # Refused for good ("no such mailbox"): tried first again next time, it would
+                # be refused again and hold up every answer queued after it.
+                log.warning("refusal %s not sent: %s", message["Message-ID"], failure)
+                refused.append(mail_id)
+                continue
             sent.append(mail_id)
     finally:
-        _mark_sent(database, sent, now)
+        _mark_answered(database, sent, refused, now)
     return len(sent)
 
 
-def _mark_sent(database: Database, sent: list[int], now: Callable[[], datetime]) -> None:
-    if sent:
+def _mark_answered(
+    database: Database, sent: list[int], refused: list[int], now: Callable[[], datetime]
+) -> None:
+    if sent or refused:
         with database.unit_of_work() as session:
-            for mail in session.scalars(select(InboundMail).where(InboundMail.id.in_(sent))):
-                mail.answer_state = "sent"
+            for mail in session.scalars(
+                select(InboundMail).where(InboundMail.id.in_(sent + refused))
+            ):
+                mail.answer_state = "sent" if mail.id in sent else "refused"
                 mail.answered_at = now()
