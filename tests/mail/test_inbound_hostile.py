@@ -290,3 +290,35 @@ def test_a_refusal_the_mail_server_will_never_take_does_not_hold_up_the_others(
         "sam@elsewhere.example": "sent",
         "kim@elsewhere.example": "sent",
     }
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # 8-bit text that names no charset at all: UTF-8 from a script or a phone...
+        (b"text/plain", "Grüße, die Adresse ist geändert.".encode()),
+        # ...or Windows-1252 from an old client,
+        (b"text/plain", "Grüße \u2013 it\u2019s changed.".encode("cp1252")),
+        # one that says ASCII and sends UTF-8,
+        (b'text/plain; charset="us-ascii"', "Grüße, die Adresse ist geändert.".encode()),
+        # and a label no one knows.
+        (
+            b'text/plain; charset="x-user-defined-42"',
+            "Grüße \u2013 it\u2019s changed.".encode("cp1252"),
+        ),
+    ],
+    ids=["utf-8 unnamed", "windows-1252 unnamed", "utf-8 named ascii", "unknown label"],
+)
+def test_eight_bit_text_in_no_or_a_wrong_charset_is_read_as_written(
+    db: Database,
+    world: World,
+    store: LocalFolderStore,
+    settings: Settings,
+    content_type: bytes,
+    body: bytes,
+) -> None:
+    request_id = _raise_request(db, world)
+    raw = _reply(request_id, body + b"\r\n", content_type=content_type)
+    assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
+    [words] = _updates(db, request_id)
+    assert words in ("Grüße, die Adresse ist geändert.", "Grüße \u2013 it\u2019s changed.")

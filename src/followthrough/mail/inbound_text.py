@@ -117,18 +117,32 @@ def html_to_text(html: str) -> str:
 # -- the reply's words ----------------------------------------------------------------------------
 
 
+def _text_of(part: Message) -> str:
+    """The part's text in the charset it names. 8-bit text that names none, names ASCII or
+    names one nobody knows is read as UTF-8 when it is that, else as Windows-1252: what such
+    mail from scripts, phones and old clients nearly always is (read as ASCII, every accented
+    letter became a replacement character)."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = (part.get_content_charset() or "us-ascii").lower()
+    if charset not in ("us-ascii", "ascii"):
+        try:
+            return payload.decode(charset, "replace")
+        except (LookupError, ValueError):  # no such codec, or none for text ("zlib", "idna")
+            pass
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload.decode("cp1252", "replace")
+
+
 def body_text(message: EmailMessage) -> str:
     """The plain-text body, or the HTML body as text when there is no plain one."""
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    try:
-        content = part.get_content()
-    except (LookupError, ValueError):  # an unknown or broken charset
-        payload = part.get_payload(decode=True)
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    if not isinstance(content, str):
-        return ""
+    content = _text_of(part)
     return html_to_text(content) if part.get_content_type() == "text/html" else content
 
 
