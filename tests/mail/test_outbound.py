@@ -260,3 +260,36 @@ def test_line_breaks_in_a_title_or_name_stay_out_of_the_headers(
     to_dan = [r for r in smtp_server.received if r.recipients == ("dan@example.com",)]
     assert to_dan
     assert {r.message()["To"] for r in to_dan} == {"Dan Duty <dan@example.com>"}
+
+
+def test_a_time_in_a_title_that_no_clock_can_show_is_left_as_written(
+    db: Database, world: World, smtp_server: SmtpServer
+) -> None:
+    # Times written in UTC in a notification's text are shown on the reader's clock; a title
+    # may hold one at the calendar's edge, which is past year 9999 in Tokyo.
+    dan = world.people["dan"]
+    with db.unit_of_work() as session:
+        person = session.get(Person, dan)
+        assert person is not None
+        person.timezone = "Asia/Tokyo"
+    title = "Keep the archive until 9999-12-31 23:59 UTC"
+    request_id = open_policy_fix(db, world, T0, title=title)
+    with db.unit_of_work() as session:
+        notify.notify(
+            session,
+            dan,
+            "update_due",
+            f"An update is due on #{request_id} {title}",
+            T0,
+            request_id=request_id,
+        )
+    send_outbox(db, mail_settings(db, smtp_server.settings()), T0)
+    assert {(row.state, row.last_error) for row in outbox(db) if row.person_id == dan} == {
+        ("sent", None)
+    }
+    [update_due] = [
+        r.message().get_body(("plain",)).get_content()
+        for r in smtp_server.received
+        if "An update is due" in r.message().get_body(("plain",)).get_content()
+    ]
+    assert f"An update is due on #{request_id} {title}" in update_due

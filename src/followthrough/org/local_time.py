@@ -343,7 +343,12 @@ def localise_text(text: str, clock: Clock, written_at: datetime | None = None) -
                 instant += timedelta(days=1)
         else:
             return match[0]
-        return show_instant(instant, clock)
+        try:
+            return show_instant(instant, clock)
+        except OverflowError:
+            # A time at the calendar's edge, typed into a title ("9999-12-31 23:59 UTC"), has
+            # no local time east (or west) of UTC: it is left as written, in UTC.
+            return match[0]
 
     return _UTC_IN_TEXT.sub(shown, text)
 
