@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     # mail the organisation's mail server forwards, over SMTP or, with mail_receiver_lmtp, LMTP;
     # it accepts mail up to mail_receiver_max_bytes. The mailbox poller (`followthrough mail
     # poll`) reads imap_folder on imap_host, waits with IDLE where the server has it, and moves
-    # each mail it has taken to imap_done_folder so no mail is taken twice.
+    # each mail it has taken to imap_done_folder so no mail is taken twice; a mail larger than
+    # mail_receiver_max_bytes is set aside there, read only as far as the limit.
     mail_receiver_host: str = "127.0.0.1"
     mail_receiver_port: int = Field(default=2525, ge=1, le=65535)
     mail_receiver_lmtp: bool = False

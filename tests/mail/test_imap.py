@@ -178,6 +178,36 @@ def test_a_mail_that_cannot_be_read_is_set_aside_with_why_and_the_others_are_tak
         assert aside.reason.startswith("could not be read")
 
 
+def test_a_mail_larger_than_the_limit_is_set_aside_without_being_read_whole(
+    db: Database, world: World, dovecot: ImapServer, settings: Settings, tmp_path: Path
+) -> None:
+    # The receiver refuses such mail at the door (its SMTP size limit); a mailbox holds
+    # whatever its server let in, and the poller read every byte of it into memory.
+    request_id = _raise_request(db, world)
+    big = corpus.gmail_reply(ASHA, request_id, "The scan of the whole file.")
+    big.message.add_attachment(
+        b"%PDF-1.4\n" + b"0" * 200_000, maintype="application", subtype="pdf", filename="scan.pdf"
+    )
+    _append(
+        dovecot,
+        settings.imap_folder,
+        big.message.as_bytes(),
+        corpus.outlook_reply(ASHA, request_id, "A small one.").message.as_bytes(),
+    )
+    limited = settings.model_copy(update={"mail_receiver_max_bytes": 100_000})
+    take = desk_take(limited, db, LocalFolderStore(tmp_path / "files"), lambda: T0)
+    with imap.connect(limited) as mailbox:
+        assert imap.poll_once(mailbox, limited, take) == imap.Polled(2, 0)
+    assert _updates(db, request_id) == ["A small one."]
+    with db.unit_of_work(readonly=True) as session:
+        aside = session.scalars(select(InboundMail).where(InboundMail.outcome == "set_aside")).one()
+        assert (aside.message_id, aside.sender) == (
+            str(big.message["Message-ID"]),
+            "asha@example.com",
+        )
+        assert aside.reason == "larger than the 100000 bytes a mail may be"
+
+
 def test_the_idle_loop_takes_new_mail_as_it_arrives(
     db: Database, world: World, dovecot: ImapServer, settings: Settings, tmp_path: Path
 ) -> None:

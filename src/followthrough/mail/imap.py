@@ -60,9 +60,11 @@ def connect(settings: Settings) -> BaseMailBox:
     return mailbox
 
 
-def _raw(mailbox: BaseMailBox, uid: str) -> bytes | None:
-    """The mail's bytes exactly as stored (BODY.PEEK: reading does not mark it seen)."""
-    status, data = mailbox.client.uid("fetch", uid, "(BODY.PEEK[])")
+def _raw(mailbox: BaseMailBox, uid: str, max_bytes: int) -> bytes | None:
+    """The mail's bytes exactly as stored (BODY.PEEK: reading does not mark it seen), up to
+    one byte more than `max_bytes`: a larger mail is set aside from its start (its headers),
+    never read whole into memory."""
+    status, data = mailbox.client.uid("fetch", uid, f"(BODY.PEEK[]<0.{max_bytes + 1}>)")
     if status != "OK":
         return None
     for item in data:
@@ -81,7 +83,7 @@ def poll_once(mailbox: BaseMailBox, settings: Settings, take: Take) -> Polled:
     """Take every mail in the folder; move each taken one to the done folder."""
     taken = left = 0
     for uid in mailbox.uids("ALL"):
-        raw = _raw(mailbox, uid)
+        raw = _raw(mailbox, uid, settings.mail_receiver_max_bytes)
         if raw is None:
             left += 1
             continue

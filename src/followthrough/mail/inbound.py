@@ -169,10 +169,17 @@ def receive(
     envelope_recipients: tuple[str, ...] = (),
 ) -> Received:
     """Take one mail: record it once, and do what `decide` says, in the session's transaction."""
+    if len(raw) > settings.mail_receiver_max_bytes:
+        # The mailbox poller fetches at most one byte more than this (imap._raw): what it
+        # has is the mail's start, enough for its headers.
+        reason = f"larger than the {settings.mail_receiver_max_bytes} bytes a mail may be"
+        return _set_aside(session, raw, came_by, now, reason)
     try:
         mail = read_mail(raw, envelope_recipients)
     except Exception as unreadable:
-        return _set_aside(session, raw, came_by, now, unreadable)
+        log.warning("a received mail could not be read; set aside", exc_info=unreadable)
+        reason = f"could not be read: {type(unreadable).__name__}: {unreadable}"
+        return _set_aside(session, raw, came_by, now, reason)
     row = InboundMail(
         # A mail without a Message-ID is known by what it says alone.
         message_id=mail.message_id,
@@ -226,14 +233,12 @@ def receive(
     return Received(row, outcome)
 
 
-def _set_aside(
-    session: Session, raw: bytes, came_by: str, now: datetime, why: Exception
-) -> Received:
-    """Keep a mail that cannot be read (parts nested a thousand deep make the parser give up),
-    with why, and do nothing else. It would fail the same way on every try: left in place, the
-    mailbox poll would retry it for ever and the receiver would answer 451 until the
-    forwarding server gave up. Nothing in it is trusted, so it is never answered."""
-    log.warning("a received mail could not be read; set aside", exc_info=why)
+def _set_aside(session: Session, raw: bytes, came_by: str, now: datetime, why: str) -> Received:
+    """Keep a mail that cannot be read (parts nested a thousand deep make the parser give up,
+    or it is too large), with why, and do nothing else. It would fail the same way on every
+    try: left in place, the mailbox poll would retry it for ever and the receiver would answer
+    451 until the forwarding server gave up. Nothing in it is trusted, so it is never
+    answered."""
     try:
         message_id, sender, subject = read_headers(raw)
     except Exception:  # headers as broken as the parts: the row still says why
@@ -247,7 +252,7 @@ def _set_aside(
         came_by=came_by,
         kind=UNREADABLE,
         outcome=Outcome.SET_ASIDE,
-        reason=f"could not be read: {type(why).__name__}: {why}"[:2000],
+        reason=why[:2000],
     )
     if not _claim(session, row):
         return Received(None, None)
