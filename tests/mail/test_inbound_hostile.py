@@ -322,3 +322,17 @@ def test_eight_bit_text_in_no_or_a_wrong_charset_is_read_as_written(
     assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
     [words] = _updates(db, request_id)
     assert words in ("Grüße, die Adresse ist geändert.", "Grüße \u2013 it\u2019s changed.")
+
+
+def test_a_message_id_of_a_thousand_wide_characters_is_still_recorded(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    # 990 CJK characters are three bytes each in UTF-8: more than PostgreSQL's index on
+    # (Message-ID, content) can hold in one entry.
+    request_id = _raise_request(db, world)
+    wide = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(990))
+    raw = _reply(request_id, b"Done.\r\n", message_id=f"<{wide}@mail.example.com>")
+    assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
+    # The same mail again is still known as the same.
+    assert _receive(db, store, settings, raw, minutes=2).mail is None
+    assert _updates(db, request_id) == ["Done."]

@@ -29,6 +29,11 @@ from followthrough.mail.safety import Classified, classify, normalised_address
 
 # What of a reply is kept as an update: a person's words, not a whole forwarded thread.
 MAX_WORDS = 10_000
+# The characters of a Message-ID kept to know a mail again. Real ones are far shorter; at four
+# UTF-8 bytes a character at most, this many still fit PostgreSQL's index entry (2,704 bytes)
+# beside the content hash, where 998 characters of a wide script did not and the mail could
+# never be recorded.
+MAX_MESSAGE_ID = 255
 
 
 @dataclass(frozen=True)
@@ -262,7 +267,7 @@ def read_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ReadMail
     files = attached_files(message) if classified.kind == "person" else ()
     sender = normalised_address(address)
     return ReadMail(
-        message_id=_header(message, "message-id")[:998],
+        message_id=_header(message, "message-id")[:MAX_MESSAGE_ID],
         sender=sender,
         sender_name=name.strip(),
         recipients=(*recipients, *envelope_recipients),
@@ -287,7 +292,7 @@ def read_headers(raw: bytes) -> tuple[str, str, str]:
     be told of a mail whose parts cannot be read."""
     message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
     return (
-        _header(message, "message-id")[:998],
+        _header(message, "message-id")[:MAX_MESSAGE_ID],
         normalised_address(parseaddr(_header(message, "from"))[1]),
         _header(message, "subject")[:998],
     )
