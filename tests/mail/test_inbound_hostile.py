@@ -336,3 +336,29 @@ def test_a_message_id_of_a_thousand_wide_characters_is_still_recorded(
     # The same mail again is still known as the same.
     assert _receive(db, store, settings, raw, minutes=2).mail is None
     assert _updates(db, request_id) == ["Done."]
+
+
+@pytest.mark.parametrize(
+    ("from_header", "sender"),
+    [
+        # Longer than any address mail can go to (254 characters).
+        (f"From: {'a' * 300}@example.com\r\n", f"{'a' * 300}@example.com"[:254]),
+        # A name with a comma and no quotes: read as two addresses, the first without a domain.
+        ("From: Assessor, Asha <asha@example.com>\r\n", "assessor"),
+    ],
+    ids=["too long", "no domain"],
+)
+def test_a_sender_address_no_mail_can_go_to_is_refused_without_an_answer(
+    db: Database,
+    world: World,
+    store: LocalFolderStore,
+    settings: Settings,
+    from_header: str,
+    sender: str,
+) -> None:
+    request_id = _raise_request(db, world)
+    raw = _reply(request_id, b"Done.\r\n", headers=from_header.encode())
+    received = _receive(db, store, settings, raw)
+    assert received.outcome == Outcome.REFUSED_UNKNOWN_SENDER
+    assert received.mail is not None
+    assert (received.mail.sender, received.mail.answer_state) == (sender, None)

@@ -413,9 +413,17 @@ def _mark_bouncing(
     )
 
 
+def _mail_can_go_to(address: str) -> bool:
+    """A local part and a domain, within SMTP's 254 characters: a From header read as
+    something else ('Assessor, Asha <...>' without quotes gives 'assessor') or longer than any
+    address gets no answer, which could not be delivered (nor, at that length, stored)."""
+    local, at, domain = address.rpartition("@")
+    return bool(local and at and domain) and len(address) <= 254
+
+
 def _may_answer(session: Session, sender: str, now: datetime, row_id: int) -> bool:
     """One refusal per sender per quiet period, and none to an address that bounces."""
-    if not sender or sender in bouncing_addresses(session, (sender,)):
+    if not _mail_can_go_to(sender) or sender in bouncing_addresses(session, (sender,)):
         return False
     earlier = session.scalar(
         select(InboundMail.id).where(
