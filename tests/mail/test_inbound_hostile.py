@@ -362,3 +362,24 @@ def test_a_sender_address_no_mail_can_go_to_is_refused_without_an_answer(
     assert received.outcome == Outcome.REFUSED_UNKNOWN_SENDER
     assert received.mail is not None
     assert (received.mail.sender, received.mail.answer_state) == (sender, None)
+
+
+def test_a_mail_to_seventy_thousand_of_the_desks_addresses_is_still_taken(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    # The receiver takes any +tag of the desk's address, so one SMTP envelope may name more of
+    # them than PostgreSQL takes parameters in one query (65,535).
+    request_id = _raise_request(db, world)
+    envelope = tuple(f"desk+x{i}@example.com" for i in range(70_000))
+    with db.unit_of_work() as session:
+        received = inbound.receive(
+            session,
+            store,
+            settings,
+            _reply(request_id, b"Done.\r\n"),
+            came_by="smtp",
+            now=T0,
+            envelope_recipients=envelope,
+        )
+    assert received.outcome == Outcome.UPDATE
+    assert _updates(db, request_id) == ["Done."]

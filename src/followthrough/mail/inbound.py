@@ -99,12 +99,14 @@ def _service_of(session: Session, mail: ReadMail, inbound_address: str) -> int |
     addresses = {normalised_address(a) for a in mail.recipients}
     if not addresses:
         return None
-    return session.scalar(
-        select(ServiceMailAddress.service_id)
-        .where(func.lower(ServiceMailAddress.address).in_(addresses))
-        .order_by(ServiceMailAddress.service_id)
-        .limit(1)
+    # The services' own addresses are few; a mail's recipients may be tens of thousands (one
+    # envelope, or a Cc line), more than one query takes parameters. So they meet here.
+    services = session.execute(
+        select(func.lower(ServiceMailAddress.address), ServiceMailAddress.service_id).where(
+            ServiceMailAddress.address.is_not(None)
+        )
     )
+    return min((service for address, service in services if address in addresses), default=None)
 
 
 def _recent_arrivals(session: Session, sender: str, now: datetime, row_id: int) -> list[datetime]:
