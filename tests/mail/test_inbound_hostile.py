@@ -383,3 +383,18 @@ def test_a_mail_to_seventy_thousand_of_the_desks_addresses_is_still_taken(
         )
     assert received.outcome == Outcome.UPDATE
     assert _updates(db, request_id) == ["Done."]
+
+
+def test_the_same_words_without_a_message_id_to_two_requests_are_both_heard(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    # A script or a small client may send no Message-ID; the mail is then known by what it
+    # says, and "Done." answers many requests.
+    first, second = _raise_request(db, world), _raise_request(db, world)
+    for minute, request_id in enumerate((first, second), start=1):
+        raw = _reply(request_id, b"Done.\r\n").replace(
+            b"Message-ID: <reply-1@mail.example.com>\r\n", b""
+        )
+        assert b"Message-ID" not in raw
+        assert _receive(db, store, settings, raw, minutes=minute).outcome == Outcome.UPDATE
+    assert (_updates(db, first), _updates(db, second)) == (["Done."], ["Done."])

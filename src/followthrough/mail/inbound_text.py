@@ -266,8 +266,16 @@ def read_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ReadMail
     words = reply_words(_without_nul(body_text(message))) if classified.kind == "person" else ""
     files = attached_files(message) if classified.kind == "person" else ()
     sender = normalised_address(address)
+    message_id = _header(message, "message-id")[:MAX_MESSAGE_ID]
+    said = words if classified.kind == "person" else hashlib.sha256(raw).hexdigest()
+    if not message_id:
+        # Known by what it says alone, the same "Done." to a second request would be taken
+        # for a copy of the first and dropped: what it answers, to whom and when count too
+        # (a second delivery of the one mail still has them all the same).
+        answered = ("date", "to", "cc", "in-reply-to", "references", "subject")
+        said = "\n".join([said, *(_header(message, name) for name in answered)])
     return ReadMail(
-        message_id=_header(message, "message-id")[:MAX_MESSAGE_ID],
+        message_id=message_id,
         sender=sender,
         sender_name=name.strip(),
         recipients=(*recipients, *envelope_recipients),
@@ -278,12 +286,7 @@ def read_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ReadMail
         files=files,
         classified=classified,
         # Machine mail has no words kept: its whole bytes tell one report from another.
-        content_hash=content_hash(
-            classified.kind,
-            sender,
-            words if classified.kind == "person" else hashlib.sha256(raw).hexdigest(),
-            files,
-        ),
+        content_hash=content_hash(classified.kind, sender, said, files),
     )
 
 
