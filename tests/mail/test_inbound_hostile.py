@@ -398,3 +398,25 @@ def test_the_same_words_without_a_message_id_to_two_requests_are_both_heard(
         assert b"Message-ID" not in raw
         assert _receive(db, store, settings, raw, minutes=minute).outcome == Outcome.UPDATE
     assert (_updates(db, first), _updates(db, second)) == (["Done."], ["Done."])
+
+
+def test_the_desks_signed_links_carried_in_a_reply_are_not_kept_in_the_update(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    # A client that pastes the mail it answers without marking it as a quote (no ">", no
+    # rule, no "wrote:") leaves the offer's one-click link in the reply; everyone who reads
+    # the update could then act with it as the person it was made for.
+    request_id = _raise_request(db, world)
+    act = f"{settings.public_url}/act/eyJwIjozfQ.c2lnbmF0dXJlLWhlcmU"
+    stop = f"{settings.public_url}/mail/unsubscribe/3.offer.c2lnbmF0dXJl"
+    html = (
+        "<div>I'll take it this afternoon.</div><div><br></div>"
+        f"<div>Accept or decline the request: <a href='{act}'>{act}</a></div>"
+        f"<div>Stop mail about offers: {stop}</div>"
+    )
+    raw = _reply(request_id, html.encode(), content_type=b'text/html; charset="utf-8"')
+    assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
+    [words] = _updates(db, request_id)
+    assert words.startswith("I'll take it this afternoon.")
+    assert "/act/" not in words
+    assert "/mail/unsubscribe/" not in words

@@ -307,7 +307,8 @@ def _change_request(
     actor: Actor,
     now: datetime,
 ) -> tuple[int, list[str]]:
-    words = mail.words or "Sent by mail: " + ", ".join(f.file_name for f in mail.files)
+    words = _without_signed_links(mail.words, settings.public_url)
+    words = words or "Sent by mail: " + ", ".join(f.file_name for f in mail.files)
     if decision.outcome == Outcome.OPEN_REQUEST:
         title = " ".join(mail.subject.split())[:200] or words.splitlines()[0][:200]
         opened = requests.open_request(
@@ -326,6 +327,15 @@ def _change_request(
         else:
             requests.post_update(session, actor, request_id, words, now)
     return request_id, _attach(session, store, settings, actor, request_id, mail.files, now)
+
+
+def _without_signed_links(words: str, public_url: str) -> str:
+    """The words without the desk's signed links. A reply that carries the mail it answers
+    unmarked (no '>', no rule, no "wrote:", so nothing of it is taken for a quote) keeps that
+    mail's action link, and whoever reads the update could act with it as the person it was
+    made for (accept the offer, confirm the resolution) or turn their mail off."""
+    ours = re.escape(public_url.rstrip("/")) + r"/(?:act|mail/unsubscribe)/[^\s<>\"'()\[\]]*"
+    return re.sub(ours, "[link removed]", words)
 
 
 def _named(mail: ReadMail, settings: Settings) -> int:
