@@ -420,3 +420,32 @@ def test_the_desks_signed_links_carried_in_a_reply_are_not_kept_in_the_update(
     assert words.startswith("I'll take it this afternoon.")
     assert "/act/" not in words
     assert "/mail/unsubscribe/" not in words
+
+
+def test_a_read_receipt_is_machine_mail_not_a_comment(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    # A read receipt (RFC 8098, multipart/report of a disposition notification) is written
+    # by the reader's mail program, often with no header saying so.
+    request_id = _raise_request(db, world)
+    report = (
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Your message\r\n\r\n  To: Asha Assessor\r\n  Subject: Policy HM-1234\r\n\r\n"
+        b"was read on Monday, March 2, 2026 10:00:00 AM.\r\n"
+        b"--b\r\nContent-Type: message/disposition-notification\r\n\r\n"
+        b"Reporting-UA: mail.example.com; Microsoft Outlook 16.0\r\n"
+        b"Final-Recipient: rfc822;asha@example.com\r\n"
+        + f"Original-Message-ID: {corpus.our_message_id(request_id)}\r\n".encode()
+        + b"Disposition: manual-action/MDN-sent-automatically; displayed\r\n\r\n--b--\r\n"
+    )
+    raw = _reply(
+        request_id,
+        report,
+        subject=b"Read: Policy HM-1234",
+        content_type=b'multipart/report; report-type=disposition-notification; boundary="b"',
+    )
+    received = _receive(db, store, settings, raw)
+    assert received.outcome == Outcome.AUTO_REPLY_IGNORED
+    assert received.mail is not None
+    assert received.mail.answer_state is None
+    assert _updates(db, request_id) == []

@@ -80,6 +80,10 @@ def is_automatic(message: Message) -> bool:
     auto_submitted = _header(message, _AUTO_SUBMITTED).lower()
     if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
         return True
+    # Every report (RFC 6522) is written by a program: a read receipt (RFC 8098) often says so
+    # in no header. Delivery reports are bounces, told apart before this.
+    if message.get_content_type() == "multipart/report":
+        return True
     if _header(message, "precedence").lower() in _QUIET_PRECEDENCE:
         return True
     if any(message.get(name) is not None for name in _AUTO_HEADERS):
