@@ -19,7 +19,7 @@ from followthrough.attachments.storage import LocalFolderStore
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.mail import inbound, smtp
-from followthrough.mail.inbound_models import InboundMail
+from followthrough.mail.inbound_models import InboundMail, ServiceMailAddress
 from followthrough.mail.inbound_rules import Outcome
 from followthrough.requests import service as requests
 from followthrough.requests.models import RequestUpdate
@@ -449,3 +449,22 @@ def test_a_read_receipt_is_machine_mail_not_a_comment(
     assert received.mail is not None
     assert received.mail.answer_state is None
     assert _updates(db, request_id) == []
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Out of office cover for the claims team", "Autoreply not working on my mailbox"],
+)
+def test_a_new_request_about_out_of_office_is_not_taken_for_an_auto_reply(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings, subject: str
+) -> None:
+    # An auto-reply's subject is its marker and a colon before the answered subject
+    # ("Out of Office: ...", "Automatic reply: ..."); a person may write the same words as
+    # the subject of a request of their own.
+    with db.unit_of_work() as session:
+        session.add(ServiceMailAddress(service_id=world.services["correct_policy"], slug="fix"))
+    sample = corpus.new_request_mail(
+        "Asha Assessor <asha@example.com>", "desk+s-fix@example.com", subject, "Please set it up."
+    )
+    received = _receive(db, store, settings, sample.message.as_bytes())
+    assert received.outcome == Outcome.OPEN_REQUEST

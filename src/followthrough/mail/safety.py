@@ -46,11 +46,14 @@ _AUTO_HEADERS = (
     "x-ms-exchange-generated-message-source",
 )
 # Exchange and other clients that add no header at all only mark the subject; these are their
-# prefixes in the languages most desks meet.
+# prefixes in the languages most desks meet. A prefix is followed by a colon and the answered
+# subject, or stands alone: a person's own subject may begin with the same words ("Out of
+# office cover for the claims team").
 _AUTO_SUBJECT = re.compile(
     r"^\s*(automatic reply|auto(matic)?[- ]?response|out of (the )?office|autoreply|"
     r"auto-reply|autosvar|automatische antwort|abwesenheitsnotiz|réponse automatique|"
-    r"respuesta automática|risposta automatica|automatisch antwoord|afwezig)\b",
+    r"respuesta automática|risposta automatica|automatisch antwoord|afwezig)"
+    r"(\s+auto-?reply)?\s*(:|$)",
     re.IGNORECASE,
 )
 # Who sends bounces: the mail system's own mailbox names.
