@@ -19,7 +19,7 @@ from followthrough.attachments.storage import LocalFolderStore
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.mail import inbound, smtp
-from followthrough.mail.inbound_models import InboundMail, ServiceMailAddress
+from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
 from followthrough.mail.inbound_rules import Outcome
 from followthrough.requests import service as requests
 from followthrough.requests.models import RequestUpdate
@@ -468,3 +468,28 @@ def test_a_new_request_about_out_of_office_is_not_taken_for_an_auto_reply(
     )
     received = _receive(db, store, settings, sample.message.as_bytes())
     assert received.outcome == Outcome.OPEN_REQUEST
+
+
+def test_a_bounce_naming_an_address_with_a_nul_marks_nothing_and_is_recorded(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings
+) -> None:
+    request_id = _raise_request(db, world)
+    report = (
+        b"--B\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.example.com\r\n\r\n"
+        b"Final-Recipient: rfc822; go\x00ne@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        b"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + f"Message-ID: {corpus.our_message_id(request_id)}\r\n\r\n--B--\r\n".encode()
+    )
+    raw = _reply(
+        request_id,
+        report,
+        headers=b"From: MAILER-DAEMON@mx.example.com\r\n",
+        subject=b"Undelivered Mail Returned to Sender",
+        content_type=b'multipart/report; report-type=delivery-status; boundary="B"',
+    )
+    received = _receive(db, store, settings, raw)
+    assert received.outcome == Outcome.BOUNCE_DELAYED
+    with db.unit_of_work(readonly=True) as session:
+        assert session.scalars(select(BouncingAddress.address)).all() == []

@@ -95,7 +95,10 @@ def is_automatic(message: Message) -> bool:
 
 
 def _addresses(found: Collection[bytes]) -> frozenset[str]:
-    return frozenset(a.decode("utf-8", "replace").strip().lower() for a in found)
+    """The reported addresses, lower case; one holding a control character (a NUL) is no
+    address mail went to, and could not be stored."""
+    decoded = (a.decode("utf-8", "replace").strip().lower() for a in found)
+    return frozenset(a for a in decoded if a.isprintable())
 
 
 @dataclass(frozen=True)
