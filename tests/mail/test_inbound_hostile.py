@@ -22,7 +22,7 @@ from followthrough.mail import inbound, smtp
 from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
 from followthrough.mail.inbound_rules import Outcome
 from followthrough.requests import service as requests
-from followthrough.requests.models import RequestUpdate
+from followthrough.requests.models import Request, RequestUpdate
 from followthrough.requests.service import NewRequest
 from tests.conftest import T0
 from tests.factories import World
@@ -493,3 +493,44 @@ def test_a_bounce_naming_an_address_with_a_nul_marks_nothing_and_is_recorded(
     assert received.outcome == Outcome.BOUNCE_DELAYED
     with db.unit_of_work(readonly=True) as session:
         assert session.scalars(select(BouncingAddress.address)).all() == []
+
+
+FORWARDED = (
+    "---------- Forwarded message ---------\n"
+    "From: Mrs Jones <jones@customer.example>\n"
+    "Date: Mon, 2 Mar 2026 at 08:12\n"
+    "Subject: My policy HM-1234\n"
+    "To: Asha Assessor <asha@example.com>\n\n"
+    "Dear Sir, my address on policy HM-1234 is wrong: it should be 12 High Street.\n"
+)
+
+
+SIGNATURE = "-- \nAsha Assessor\nClaims, Harbour Mutual\n"
+
+
+@pytest.mark.parametrize(
+    "own",
+    ["Can you fix this for the customer?\n\n", ""],
+    ids=["with a note", "forward alone"],
+)
+def test_a_customers_mail_forwarded_to_a_service_is_the_new_requests_need(
+    db: Database, world: World, store: LocalFolderStore, settings: Settings, own: str
+) -> None:
+    # Forwarding the customer's mail to the service's address is how the front line raises a
+    # request about it: what the customer wrote is the need, not a quote to cut. The
+    # forwarder's signature sits above the forwarded mail, as Gmail and Outlook put it.
+    with db.unit_of_work() as session:
+        session.add(ServiceMailAddress(service_id=world.services["correct_policy"], slug="fix"))
+    raw = (
+        b"From: Asha Assessor <asha@example.com>\r\nTo: desk+s-fix@example.com\r\n"
+        b"Subject: Fwd: My policy HM-1234\r\nMessage-ID: <fwd-1@mail.example.com>\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: text/plain; charset="utf-8"\r\n\r\n'
+        + f"{own}{SIGNATURE}\n{FORWARDED}".replace("\n", "\r\n").encode()
+    )
+    assert _receive(db, store, settings, raw).outcome == Outcome.OPEN_REQUEST
+    with db.unit_of_work(readonly=True) as session:
+        need = session.scalars(select(Request.need)).one()
+    assert "Dear Sir, my address on policy HM-1234 is wrong" in need
+    assert "From: Mrs Jones <jones@customer.example>" in need
+    assert ("Can you fix this" in need) == bool(own)
+    assert "Harbour Mutual" not in need

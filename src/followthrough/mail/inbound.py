@@ -211,7 +211,8 @@ def receive(
         named_request_id=named,
         request=None if named is None else _request_seen(session, named, actor),
         service_id=_service_of(session, mail, settings.mail_inbound_address),
-        has_words=bool(mail.words),
+        # A reply adds its own words; a new request is all the mail says (what it forwards).
+        has_words=bool(mail.words if named is not None else mail.need),
         has_files=bool(mail.files),
         failed_for_good=bool(mail.classified.failed_for_good),
         over_rate_limit=mail.classified.kind == MailKind.PERSON
@@ -307,7 +308,8 @@ def _change_request(
     actor: Actor,
     now: datetime,
 ) -> tuple[int, list[str]]:
-    words = _without_signed_links(mail.words, settings.public_url)
+    said = mail.need if decision.outcome == Outcome.OPEN_REQUEST else mail.words
+    words = _without_signed_links(said, settings.public_url)
     words = words or "Sent by mail: " + ", ".join(f.file_name for f in mail.files)
     if decision.outcome == Outcome.OPEN_REQUEST:
         title = " ".join(mail.subject.split())[:200] or words.splitlines()[0][:200]

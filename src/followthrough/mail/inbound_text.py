@@ -24,6 +24,7 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
 from mailparser_reply import EmailMessage as ParsedReply
+from mailparser_reply import EmailReply as ParsedPart
 
 from followthrough.mail.safety import Classified, classify, normalised_address
 
@@ -55,7 +56,8 @@ class ReadMail:
     subject: str
     in_reply_to: str
     references: str
-    words: str
+    words: str  # a reply's own words: what becomes an update
+    need: str  # what the mail says as a new request, forwarded mail and all
     files: tuple[MailFile, ...]
     classified: Classified
     content_hash: str
@@ -200,10 +202,8 @@ def _without_sent_from(words: str) -> str:
     return "\n".join(lines)
 
 
-def reply_words(text: str) -> str:
-    """What the sender wrote, above or below the quote, without the quote, signature or
-    disclaimer."""
-    text = text.replace("\r\n", "\n")
+def _replies(text: str) -> list[ParsedPart]:
+    """The mail's text split into its writer's part and each part it quotes or forwards."""
     parsed = ParsedReply(
         text,
         languages=["en", "de", "fr", "es", "it", "nl"],
@@ -211,11 +211,29 @@ def reply_words(text: str) -> str:
         # is cut: a reply answering with a list lost the list. "-- " still starts a signature.
         keep_hyphen_lists=True,
     ).read()
-    words = parsed.replies[0].body if parsed.replies else text
+    return list(parsed.replies)
+
+
+def _reply_words(replies: list[ParsedPart], text: str) -> str:
+    """What the sender wrote, above or below the quote, without the quote, signature or
+    disclaimer."""
+    words = replies[0].body if replies else text
     # A reply written below the quote (or between its lines) begins with it, and the parser
     # keeps it as the reply's body; a quote under an attribution line in a language the
     # parser does not know stays in the body too. Neither is the sender's words.
     return _without_sent_from(_without_quote(words)).strip()[:MAX_WORDS]
+
+
+def _request_words(replies: list[ParsedPart], text: str) -> str:
+    """What a new mail to a service asks: its sender's words without their signature, and
+    under them each mail it forwards whole, with the lines saying who wrote it and when.
+    Forwarding a customer's mail is how the front line raises a request about it; cut as a
+    quote, the customer's words were lost (and a bare forward was refused as empty)."""
+    if not replies:
+        return text.strip()[:MAX_WORDS]
+    own = _without_sent_from(replies[0].body).strip()
+    forwarded = [f"{part.headers}\n\n{part.full_body}".strip() for part in replies[1:]]
+    return "\n\n".join(piece for piece in (own, *forwarded) if piece)[:MAX_WORDS]
 
 
 def attached_files(message: EmailMessage) -> tuple[MailFile, ...]:
@@ -263,7 +281,14 @@ def read_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ReadMail
     recipients = tuple(
         a for _n, a in getaddresses([_header(message, "to"), _header(message, "cc")]) if a
     )
-    words = reply_words(_without_nul(body_text(message))) if classified.kind == "person" else ""
+    text = (
+        _without_nul(body_text(message)).replace("\r\n", "\n")
+        if classified.kind == "person"
+        else ""
+    )
+    replies = _replies(text) if text else []
+    words = _reply_words(replies, text)
+    need = _request_words(replies, text)
     files = attached_files(message) if classified.kind == "person" else ()
     sender = normalised_address(address)
     message_id = _header(message, "message-id")[:MAX_MESSAGE_ID]
@@ -283,6 +308,7 @@ def read_mail(raw: bytes, envelope_recipients: tuple[str, ...] = ()) -> ReadMail
         in_reply_to=_header(message, "in-reply-to"),
         references=_header(message, "references"),
         words=words,
+        need=need,
         files=files,
         classified=classified,
         # Machine mail has no words kept: its whole bytes tell one report from another.
