@@ -14,7 +14,7 @@ from followthrough.history.models import Event
 from followthrough.requests.models import Offer, Request
 from followthrough.sweeper.service import sweep
 from tests.conftest import Clock, LiveServer
-from tests.factories import World
+from tests.factories import PASSWORD, World
 from tests.insight.routing_history import Past, write_history
 from tests.web.pages import Visitor
 
@@ -76,6 +76,42 @@ def test_pages_need_sign_in_and_come_back_after_it(live_server: LiveServer, worl
         home = visitor.get("/")
         assert home.status_code == 200
         assert "What needs you now, Asha" in home.text
+    finally:
+        visitor.close()
+
+
+def test_a_form_sent_after_the_session_ended_comes_back_to_its_page_after_sign_in(
+    live_server: LiveServer, world: World
+) -> None:
+    visitor = Visitor(live_server.base_url)
+    try:
+        assert visitor.sign_in("asha").status_code == 303
+        request_id = _raise(visitor, world)
+        page = f"/requests/{request_id}"
+        visitor.http.cookies.delete("ft_session")  # the session ended while the form was open
+        sent = visitor.http.post(
+            f"{page}/updates",
+            data={"csrf_token": visitor.csrf, "body": "Any news?"},
+            headers={"Referer": f"{live_server.base_url}{page}"},
+        )
+        assert sent.status_code == 303
+        # The form's own address answers only its POST: signing in goes back to the page.
+        assert sent.headers["location"] == f"/sign-in?next={page}"
+        form = visitor.get(sent.headers["location"])
+        signed_in = visitor.http.post(
+            "/sign-in",
+            data={
+                "handle": "asha",
+                "password": PASSWORD,
+                "signin_token": re.search(r'name="signin_token" value="([^"]+)"', form.text)[1],
+                "next": page,
+            },
+        )
+        assert signed_in.headers["location"] == page
+        assert visitor.get(page).status_code == 200
+        # Without a page of this site to go back to, it is Home.
+        visitor.http.cookies.delete("ft_session")
+        assert visitor.post(f"{page}/updates", {"body": "x"}).headers["location"] == "/sign-in"
     finally:
         visitor.close()
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -127,11 +127,22 @@ def optional_viewer(request: Request, session: DbSession, at: Now) -> Viewer | N
     return _viewer_from_cookie(request, session, at)
 
 
+def _back_after_sign_in(request: Request) -> str:
+    """Where signing in leads back to: the page asked for, or for a form sent once the session
+    had ended, the page of this site it was sent from (the form's own address answers only
+    its POST), else Home."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    sent_from = urlsplit(request.headers.get("referer", ""))
+    if sent_from.netloc != request.url.netloc:
+        return "/"
+    return safe_next(sent_from.path + (f"?{sent_from.query}" if sent_from.query else ""))
+
+
 def page_viewer(request: Request, session: DbSession, at: Now) -> Viewer:
     viewer = _viewer_from_cookie(request, session, at)
     if viewer is None:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(path)
+        raise SignInRequired(_back_after_sign_in(request))
     return viewer
 
 
