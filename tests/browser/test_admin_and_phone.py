@@ -152,3 +152,32 @@ def test_an_admin_edits_targets_deactivates_and_makes_a_new_password_link(
     other.goto(link)
     expect(other.get_by_role("alert")).to_contain_text("expired or was already used")
     stranger.close()
+
+
+def test_on_a_phone_the_lead_boards_load_shows_every_count_without_scrolling_sideways(
+    person: People, browser: Browser, server: LiveServer
+) -> None:
+    # The duty owner holds the new request: the most owned, so the longest bar.
+    raise_request(person("asha"), "policy document", "Correct a policy document", "Wrong address")
+    narrow = browser.new_context(
+        base_url=server.base_url, viewport={"width": 375, "height": 812}, is_mobile=True
+    )
+    page = narrow.new_page()
+    _sign_in(page, "lee")
+    page.goto("/board")
+    wrap = page.locator("#sec-load .table-wrap")
+    expect(wrap.locator("td[data-label='Owns']").first).to_contain_text("1")
+    # Every count ends inside the table's box: nothing hides behind a sideways scroll.
+    overflow = wrap.evaluate(
+        """wrap => {
+            const box = wrap.getBoundingClientRect();
+            return [...wrap.querySelectorAll('td')].filter(td => {
+                const range = document.createRange();
+                range.selectNodeContents(td);
+                return range.getBoundingClientRect().right > box.right + 0.5;
+            }).map(td => td.innerText);
+        }"""
+    )
+    assert overflow == []
+    assert wcag_violations(page) == []
+    narrow.close()
