@@ -47,3 +47,25 @@ def test_opting_in_meeting_a_buddy_and_the_rounds_pass_axe_on_desktop_and_phone(
     lead_phone.goto("/buddies/rounds")
     problems["rounds, phone"] = wcag_violations(lead_phone)
     assert {name: found for name, found in problems.items() if found} == {}
+
+
+def test_the_rounds_fit_a_phone_without_scrolling_sideways(
+    person: People, sqlite_db: Database, small_world: World, clock: Clock
+) -> None:
+    with sqlite_db.unit_of_work() as session:
+        for handle in ("asha", "cleo"):
+            set_enrolment(
+                session,
+                small_world.people[handle],
+                opted_in=True,
+                prefers_trio=False,
+                now=clock.now,
+            )
+        pair_round(session, clock.now, seed=1)
+    lead_phone = person("carl", width=375)
+    lead_phone.goto("/buddies/rounds")
+    met = lead_phone.locator("td[data-label='Meet rate']").first
+    expect(met).to_have_text("no answers yet")
+    assert lead_phone.evaluate("document.documentElement.scrollWidth") <= 375
+    # Stacked, each figure keeps its column's name beside it.
+    assert met.evaluate("td => getComputedStyle(td, '::before').content") == '"Meet rate"'
