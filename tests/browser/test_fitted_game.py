@@ -92,3 +92,20 @@ def test_a_lead_tries_a_change_then_plays_the_game_on_the_fitted_company(
         )
         expect(page.get_by_text("The game is over.")).to_be_visible()
     expect(lead.get_by_role("heading", name="Leaderboard")).to_be_visible()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("desk_history")
+def test_the_what_if_result_fits_a_phone_without_scrolling_sideways(
+    person: People, small_world: World
+) -> None:
+    lead = person("lee", width=375)
+    lead.goto(f"/practice/what-if?team={small_world.teams['admin']}&extra_people=1")
+    expect(lead.get_by_role("heading", name="Today and with the change")).to_be_visible(
+        timeout=90_000
+    )
+    assert lead.evaluate("document.documentElement.scrollWidth") <= 375
+    first = lead.locator("#whatif-outcome tbody td").first
+    assert first.evaluate("td => getComputedStyle(td, '::before').content") == (
+        '"Hours to accept today"'
+    )
