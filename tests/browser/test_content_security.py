@@ -159,3 +159,21 @@ def test_an_inline_script_would_be_reported(browser: Browser, server: LiveServer
         assert "script-src" in watched.page.evaluate("window.__violations")[0]
     finally:
         watched.context.close()
+
+
+def test_a_new_browser_finds_every_asset_a_page_asks_for(
+    browser: Browser, server: LiveServer
+) -> None:
+    context = browser.new_context(base_url=server.base_url)
+    page = context.new_page()
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto("/sign-in")
+    page.wait_for_load_state("networkidle")
+    # The browser asks for the page's icon by itself (/favicon.ico unless the page names one).
+    page.wait_for_timeout(500)
+    assert missing == []
+    assert errors == []
+    context.close()
