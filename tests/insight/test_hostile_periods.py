@@ -90,3 +90,21 @@ def test_a_recognition_on_a_period_no_calendar_holds_stores_nothing(
         assert answer.status_code == 422, (person[:20], answer.text[:300])
     with db.unit_of_work(readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(Recognition)) == 0
+
+
+def test_a_page_without_the_periods_fields_says_at_the_top_why_it_shows_another_period(
+    world: World, viewers: list[Visitor]
+) -> None:
+    claims, admin = world.teams["claims"], world.teams["admin"]
+    for path in [
+        f"/insight/scorecards/team/{claims}",
+        "/insight/silo",
+        "/insight/recognitions",
+        f"/insight/review/{claims}/{admin}",
+        f"/insight/ripple/teams/{claims}",
+    ]:
+        answer = viewers[0].get(path, params={"start": "2026-02-30"})
+        assert answer.status_code == 422, path
+        assert "must be a date like 2026-11-01. Showing the last 30 days instead." in answer.text, (
+            path
+        )
