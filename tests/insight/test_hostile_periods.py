@@ -108,3 +108,13 @@ def test_a_page_without_the_periods_fields_says_at_the_top_why_it_shows_another_
         assert "must be a date like 2026-11-01. Showing the last 30 days instead." in answer.text, (
             path
         )
+
+
+def test_a_digest_week_that_cannot_be_read_keeps_the_page_on_this_week_and_says_why(
+    viewers: list[Visitor],
+) -> None:
+    for week in ("2026-13-01", "9999-12-31"):
+        answer = viewers[0].get("/insight/digest", params={"week": week})
+        assert answer.status_code == 422
+        assert "The week from" in answer.text
+        assert "Showing this week instead." in answer.text

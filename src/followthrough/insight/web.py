@@ -394,13 +394,22 @@ def decide_page(page: ChangePage) -> Response:
 def digest_page(page: ReadPage, week: str = "") -> Response:
     # The week runs Monday to Sunday on the viewer's calendar.
     clock = page.viewer.clock
-    at = _day(week, "week", clock) or page.now
+    refusal: dict[str, Any] = {}
+    try:
+        at = _day(week, "week", clock) or page.now
+    except InvalidInput as refused:
+        # As with a period: the page stays, on this week, and says why.
+        problem = errors_from_domain("period", refused, {})
+        message = next(iter(problem.fields.values()))
+        refusal = {"status": problem.status, "notice": f"{message} Showing this week instead."}
+        at = page.now
     result = recognition.digest(page.session, start_of_week(at, clock))
     return page.render(
         "insight/digest.html",
         digest=result,
         previous=local_date(result.week_start - timedelta(days=7), clock).isoformat(),
         following=local_date(result.week_end, clock).isoformat(),
+        **refusal,
     )
 
 
