@@ -255,6 +255,32 @@ def test_decline_needs_a_reason_and_the_sender_sees_it(
     assert "Claims must fix this" in page.text
 
 
+def test_the_request_pages_forms_keep_what_was_typed_when_refused(
+    db: Database, world: World, visit: dict[str, Visitor]
+) -> None:
+    rid = _raise(visit["asha"], world)
+    cleo = visit["cleo"]
+    accepted = cleo.post(f"/requests/{rid}/offers/{_open_offer(db, rid)}/accept")
+    assert accepted.status_code == 303
+    long_note = "Waiting on the broker's letter. " * 170  # over the 5,000 characters allowed
+    too_long = cleo.post(f"/requests/{rid}/wait", {"reason": "outside", "note": long_note})
+    assert too_long.status_code == 422
+    assert 'id="pause-note-error"' in too_long.text
+    assert f">{long_note}</textarea>" in too_long.text.replace("&#39;", "'")
+    assert 'value="outside" checked' in too_long.text
+    no_reason = cleo.post(f"/requests/{rid}/wait", {"note": "The broker's letter"})
+    assert no_reason.status_code == 422
+    assert ">The broker&#39;s letter</textarea>" in no_reason.text
+    question = cleo.post(f"/requests/{rid}/clarification", {"question": "Which policy? " * 400})
+    assert question.status_code == 422
+    assert 'id="ask-question-error"' in question.text
+    assert ">" + "Which policy? " * 400 + "</textarea>" in question.text
+    case = cleo.post(f"/requests/{rid}/cases", {"cases": "CLM-404"})
+    assert case.status_code == 422
+    assert 'id="cases-cases-error"' in case.text
+    assert 'value="CLM-404"' in case.text
+
+
 def test_the_request_flow_through_the_pages(
     db: Database, world: World, visit: dict[str, Visitor], clock: Clock
 ) -> None:
