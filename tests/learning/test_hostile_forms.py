@@ -135,3 +135,15 @@ def test_attendance_for_ids_no_column_holds_is_ignored(
         assert answer.status_code in (303, 422), (value[:20], answer.text[:300])
     assert _count(db, Attendance) == 0
     assert lee.get("/learning").status_code == 200
+
+
+def test_a_cohort_name_longer_than_its_column_is_refused_beside_the_field(
+    db: Database, lee: Visitor, cohort: tuple[int, int]
+) -> None:
+    module, _ = cohort
+    before = _count(db, LearningCohort)
+    answer = lee.post("/learning/cohorts", {"module": str(module), "name": "Spring wave " * 20})
+    assert answer.status_code == 422
+    assert 'id="cohort-name-error"' in answer.text
+    assert "at most 120 characters" in answer.text
+    assert _count(db, LearningCohort) == before

@@ -23,6 +23,10 @@ class LearningModule(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# The longest cohort name the column holds.
+COHORT_NAME_LENGTH = 120
+
+
 class LearningCohort(Base):
     """A group of people taking one module together, over its sessions."""
 
@@ -30,7 +34,7 @@ class LearningCohort(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("learning_module.id"), index=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(COHORT_NAME_LENGTH))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
 

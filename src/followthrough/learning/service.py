@@ -19,6 +19,7 @@ from followthrough.feedback.models import Rating
 from followthrough.insight.effect import OutcomeEffect, programme_effect
 from followthrough.learning import rules
 from followthrough.learning.models import (
+    COHORT_NAME_LENGTH,
     Attendance,
     CohortMember,
     CompetencyEvidence,
@@ -80,6 +81,11 @@ def open_cohort(session: Session, module_id: int, name: str, by: int | None, now
     _module(session, module_id)
     if not name.strip():
         raise InvalidInput("give the cohort a name", field="name")
+    if len(name.strip()) > COHORT_NAME_LENGTH:
+        raise InvalidInput(
+            f"name must be at most {COHORT_NAME_LENGTH} characters (this has {len(name.strip()):,})",
+            field="name",
+        )
     cohort = LearningCohort(module_id=module_id, name=name.strip(), opened_at=now, opened_by=by)
     session.add(cohort)
     session.flush()
