@@ -147,3 +147,26 @@ def test_the_practice_page_leads_to_the_programme(
     finally:
         lee.close()
         cleo.close()
+
+
+def test_a_refused_observation_or_cohort_keeps_what_the_lead_typed_and_chose(
+    db: Database, world: World, clock: Clock, live_server: LiveServer
+) -> None:
+    with db.unit_of_work() as session:
+        catalog = service.seed_catalog(session, clock.now)
+    lee = visitor(live_server, "lee")
+    try:
+        cleo = str(world.people["cleo"])
+        seen = "Called the broker back before the promised time, twice this week"
+        no_score = lee.post("/learning/evidence", {"person": cleo, "block": "own", "note": seen})
+        assert no_score.status_code == 422
+        assert f">{seen}</textarea>" in no_score.text
+        assert f'<option value="{cleo}" selected>' in no_score.text
+        assert '<option value="own" selected>' in no_score.text
+        module = str(catalog["Communication"])
+        too_long = lee.post("/learning/cohorts", {"module": module, "name": "Spring " * 100})
+        assert too_long.status_code == 422
+        assert 'value="' + "Spring " * 100 + '"' in too_long.text
+        assert f'<option value="{module}" selected>' in too_long.text
+    finally:
+        lee.close()
