@@ -255,6 +255,20 @@ def test_decline_needs_a_reason_and_the_sender_sees_it(
     assert "Claims must fix this" in page.text
 
 
+def test_a_decline_refused_on_the_team_queue_keeps_the_reason_typed(
+    db: Database, world: World, visit: dict[str, Visitor]
+) -> None:
+    rid = _raise(visit["asha"], world)
+    offer = _open_offer(db, rid)
+    reason = "Claims must fix this first. " * 200  # over the 5,000 characters allowed
+    refused = visit["cleo"].post(
+        f"/team/{world.teams['admin']}/offers/{rid}/{offer}/decline", {"reason": reason}
+    )
+    assert refused.status_code == 422
+    assert f'id="decline-{offer}-reason-error"' in refused.text
+    assert f">{reason}</textarea>" in refused.text
+
+
 def test_the_request_pages_forms_keep_what_was_typed_when_refused(
     db: Database, world: World, visit: dict[str, Visitor]
 ) -> None:
