@@ -491,3 +491,33 @@ def test_an_admin_adds_a_person_on_the_admin_page_who_can_then_sign_in(
         assert nina.sign_in("nina", "long enough 1").status_code == 303
     finally:
         nina.close()
+
+
+def test_a_refused_new_service_keeps_its_team_targets_and_confidentiality(
+    world: World, visit: dict[str, Visitor]
+) -> None:
+    hr = str(world.teams["hr"])
+    refused = visit["ada"].post(
+        "/admin/services",
+        {
+            "team_id": hr,
+            "name": "",
+            "description": "Heard in confidence",
+            "accept_target_hours": "6",
+            "update_every_hours": "12",
+            "resolve_target_hours": "0.1",
+            "auto_close_days": "7",
+            "confidential": "true",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'id="service-name-error"' in refused.text
+    form = refused.text[refused.text.index('action="/admin/services"') :]
+    assert f'<option value="{hr}" selected>' in form
+    assert ">Heard in confidence</textarea>" in form
+    for name, typed in (("accept_target_hours", "6"), ("update_every_hours", "12")):
+        assert f'name="{name}" type="number" value="{typed}"' in form
+    assert 'name="resolve_target_hours" type="number" value="0.1"' in form
+    assert 'name="auto_close_days" type="number" value="7"' in form
+    # Re-sent as shown, it would not quietly become a service everyone may read.
+    assert 'name="confidential" value="true" checked' in form
