@@ -245,3 +245,26 @@ def test_the_request_page_fits_a_phone(person: People, small_world: World) -> No
     width = asha.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     screenshot(asha, "request-phone")
+
+
+def test_a_long_link_in_the_need_and_an_update_still_fits_a_phone(person: People) -> None:
+    link = (
+        "https://sharepoint.insurer.example/sites/policy-admin/Shared%20Documents/"
+        "Corrections/2026/HP-25050-corrected-schedule-v3.pdf"
+    )
+    asha = person("asha", width=375)
+    asha.goto("/requests/new")
+    asha.get_by_label("Not sure which team").check()
+    asha.get_by_label("In one line, what do you need?").fill(f"Schedule {link}")
+    asha.get_by_label("The need, in your words").fill(f"The schedule at {link} is wrong.")
+    asha.get_by_role("button", name="Raise the request").click()
+    expect(asha.locator("main")).to_contain_text(link)
+    assert asha.evaluate("document.documentElement.scrollWidth") <= 375
+    asha.goto("/search?q=schedule")
+    expect(asha.locator("main")).to_contain_text(link)
+    assert asha.evaluate("document.documentElement.scrollWidth") <= 375
+    # Triage is told of it; the notification's row keeps its button on the screen.
+    tess = person("tess", width=375)
+    tess.goto("/notifications")
+    expect(tess.locator("main")).to_contain_text(link)
+    assert tess.evaluate("document.documentElement.scrollWidth") <= 375
