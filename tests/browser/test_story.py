@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from followthrough.db import Database
 from followthrough.sweeper.service import sweep
 from tests.browser.conftest import People, htmx_ready, screenshot
-from tests.conftest import Clock
-from tests.factories import World
+from tests.conftest import Clock, LiveServer
+from tests.factories import PASSWORD, World
 
 pytestmark = pytest.mark.browser
 
@@ -268,3 +268,21 @@ def test_a_long_link_in_the_need_and_an_update_still_fits_a_phone(person: People
     tess.goto("/notifications")
     expect(tess.locator("main")).to_contain_text(link)
     assert tess.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_a_search_as_you_type_after_the_session_ended_signs_in_again_back_to_the_page(
+    person: People, server: LiveServer
+) -> None:
+    asha = person("asha")
+    asha.goto("/requests/new")
+    search = htmx_ready(asha.get_by_label("Search the service catalog"))
+    asha.context.clear_cookies()  # the session ended while the page was open
+    search.fill("policy document")
+    # The whole page goes to sign in, not a sign-in page drawn inside the catalog's list.
+    asha.wait_for_url(re.compile(r"/sign-in\?next=/requests/new$"))
+    expect(asha.get_by_role("heading", level=1)).to_have_text("Sign in")
+    asha.get_by_label("Your sign-in name").fill("asha")
+    asha.get_by_label("Password").fill(PASSWORD)
+    asha.get_by_role("button", name="Sign in").click()
+    asha.wait_for_url(server.base_url + "/requests/new")
+    expect(asha.get_by_role("heading", name="Raise a request")).to_be_visible()

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from followthrough import __version__
@@ -229,8 +229,12 @@ def create_app(
     app.include_router(learning_pages)
 
     @app.exception_handler(SignInRequired)
-    async def _sign_in(request: Request, exc: SignInRequired) -> RedirectResponse:
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
         target = "/sign-in" if exc.next_path == "/" else f"/sign-in?next={quote(exc.next_path)}"
+        if request.headers.get("hx-request"):
+            # htmx would follow a redirect itself and draw the sign-in page inside the part it
+            # asked for; this sends the whole browser there instead.
+            return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
 
     return app

@@ -128,12 +128,15 @@ def optional_viewer(request: Request, session: DbSession, at: Now) -> Viewer | N
 
 
 def _back_after_sign_in(request: Request) -> str:
-    """Where signing in leads back to: the page asked for, or for a form sent once the session
-    had ended, the page of this site it was sent from (the form's own address answers only
-    its POST), else Home."""
-    if request.method in ("GET", "HEAD"):
+    """Where signing in leads back to: the page asked for; for a part of a page (htmx: a search
+    as one types, a filter) the page it is part of; for a form sent once the session had ended,
+    the page of this site it was sent from (the form's own address answers only its POST);
+    else Home."""
+    part_of_page = request.headers.get("hx-request") and not request.headers.get("hx-boosted")
+    if request.method in ("GET", "HEAD") and not part_of_page:
         return request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    sent_from = urlsplit(request.headers.get("referer", ""))
+    page = request.headers.get("hx-current-url" if part_of_page else "referer", "")
+    sent_from = urlsplit(page)
     if sent_from.netloc != request.url.netloc:
         return "/"
     return safe_next(sent_from.path + (f"?{sent_from.query}" if sent_from.query else ""))
