@@ -521,3 +521,15 @@ def test_a_refused_new_service_keeps_its_team_targets_and_confidentiality(
     assert 'name="auto_close_days" type="number" value="7"' in form
     # Re-sent as shown, it would not quietly become a service everyone may read.
     assert 'name="confidential" value="true" checked' in form
+
+
+def test_a_refused_holiday_keeps_its_day_and_name(world: World, visit: dict[str, Visitor]) -> None:
+    team = world.teams["admin"]
+    name = "Founders' Day, kept by the Policy Administration department since 1987 " * 2
+    refused = visit["ada"].post(
+        f"/admin/teams/{team}/holidays", {"day": "2026-12-28", "name": name}
+    )
+    assert refused.status_code == 422
+    assert 'id="holiday-name-error"' in refused.text
+    assert 'value="2026-12-28"' in refused.text
+    assert 'value="' + name.replace("'", "&#39;") + '"' in refused.text
