@@ -131,3 +131,20 @@ def test_a_bad_code_or_group_is_named_next_to_its_field(visitors: dict[str, Visi
         cookies=asha.http.cookies,
     )
     assert forged.status_code in (400, 403)
+
+
+def test_an_answer_sent_for_a_turn_already_taken_says_why_and_keeps_the_answer(
+    visitors: dict[str, Visitor],
+) -> None:
+    lee, asha = visitors["lee"], visitors["asha"]
+    url, code = _open(lee)
+    join = {"code": code, "group": "1", "role": "participant"}
+    assert asha.post("/practice/role-plays/live/join", join).status_code == 303
+    assert asha.post(url + "/turns", {"choice": "0", "turn": "0"}).status_code == 303
+    # A second tab, still drawn at the first turn, sends an answer.
+    reply = "I am sorry we missed the call. What does Mr Patel need from us today?"
+    stale = asha.post(url + "/turns", {"text": reply, "turn": "0"})
+    assert stale.status_code == 409
+    message = re.search(r'<p class="error"[^>]*>([^<]+)</p>', stale.text)
+    assert message, "the refusal is not said on the page"
+    assert f">{reply}</textarea>" in stale.text
