@@ -269,6 +269,25 @@ def test_a_decline_refused_on_the_team_queue_keeps_the_reason_typed(
     assert f">{reason}</textarea>" in refused.text
 
 
+def test_an_offer_answered_in_another_tab_says_so_on_the_team_queue(
+    db: Database, world: World, visit: dict[str, Visitor]
+) -> None:
+    rid = _raise(visit["asha"], world)
+    offer = _open_offer(db, rid)
+    cleo = visit["cleo"]
+    accept = f"/team/{world.teams['admin']}/offers/{rid}/{offer}/accept"
+    assert cleo.post(accept).status_code == 303
+    again = cleo.post(accept)  # the second tab, still showing the offer
+    assert again.status_code == 409
+    told = f"Offer {offer} is accepted. It was answered meanwhile; this is the queue as it is now."
+    assert told in again.text
+    declined = cleo.post(
+        f"/team/{world.teams['admin']}/offers/{rid}/{offer}/decline", {"reason": "Not ours"}
+    )
+    assert declined.status_code == 409
+    assert told in declined.text
+
+
 def test_the_request_pages_forms_keep_what_was_typed_when_refused(
     db: Database, world: World, visit: dict[str, Visitor]
 ) -> None:
