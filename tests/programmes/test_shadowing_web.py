@@ -121,3 +121,25 @@ def test_a_slot_withdrawn_and_booked_at_the_same_moment_ends_one_or_the_other(
         cleo.close()
         for guest in guests:
             guest.close()
+
+
+def test_a_slot_booked_meanwhile_says_so_on_the_page(world: World, live_server: LiveServer) -> None:
+    cleo = visitor(live_server, "cleo")
+    asha = visitor(live_server, "asha")
+    hana = visitor(live_server, "hana")
+    try:
+        slot = {
+            "team": str(world.teams["admin"]),
+            "starts_at": "2026-03-03T10:00",
+            "ends_at": "2026-03-03T12:00",
+        }
+        assert cleo.post("/shadowing/slots", slot).status_code == 303
+        offered = hana.get("/shadowing").text  # hana's page shows the slot as free
+        slot_id = int(offered.split('action="/shadowing/slots/')[1].split("/")[0])
+        assert asha.post(f"/shadowing/slots/{slot_id}/book", {}).status_code == 303
+        taken = hana.post(f"/shadowing/slots/{slot_id}/book", {})
+        assert taken.status_code == 409
+        assert "Someone has already booked this slot" in taken.text
+    finally:
+        for person in (cleo, asha, hana):
+            person.close()

@@ -69,11 +69,16 @@ def offer(page: ChangePage) -> Response:
     return page.redirect(HOME, "Your slot is offered to people from other departments.")
 
 
+# The slot or booking is the button pressed, not a field: a refusal naming it tops its form.
+_NOT_A_FIELD = {"slot": "", "booking": ""}
+
+
 @router.post(f"{HOME}/slots/{{slot_id}}/book")
 def book(slot_id: Id, page: ChangePage) -> Response:
     errors = page.attempt(
         "book",
         lambda: book_slot(page.session, page.viewer.person_id, slot_id, _places(page), page.now),
+        _NOT_A_FIELD,
     )
     if errors:
         return _home(page, errors)
@@ -83,7 +88,9 @@ def book(slot_id: Id, page: ChangePage) -> Response:
 @router.post(f"{HOME}/slots/{{slot_id}}/withdraw")
 def withdraw(slot_id: Id, page: ChangePage) -> Response:
     errors = page.attempt(
-        "withdraw", lambda: withdraw_slot(page.session, page.viewer.person_id, slot_id, page.now)
+        "withdraw",
+        lambda: withdraw_slot(page.session, page.viewer.person_id, slot_id, page.now),
+        _NOT_A_FIELD,
     )
     if errors:
         return _home(page, errors)
@@ -97,6 +104,7 @@ def cancel(booking_id: Id, page: ChangePage) -> Response:
         lambda: cancel_booking(
             page.session, page.viewer.person_id, booking_id, _places(page), page.now
         ),
+        _NOT_A_FIELD,
     )
     if errors:
         return _home(page, errors)
