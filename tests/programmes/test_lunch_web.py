@@ -125,3 +125,29 @@ def test_a_rush_for_the_last_place_works_out_the_topics_once(
     finally:
         for person in (asha, cleo, hana):
             person.close()
+
+
+def test_a_notes_link_that_is_not_a_web_address_is_refused_with_the_reason_shown(
+    world: World, clock: Clock, live_server: LiveServer
+) -> None:
+    asha = visitor(live_server, "asha")
+    try:
+        proposal = {
+            "title": "Payment requests, from the Claims side",
+            "team": str(world.teams["claims"]),
+            "starts_at": (clock.now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            "minutes": "45",
+            "place": "Room 3",
+            "capacity": "5",
+        }
+        assert asha.post("/lunch-and-learn", proposal).status_code == 303
+        page = asha.get("/lunch-and-learn")
+        lunch_id = page.text.split('action="/lunch-and-learn/')[1].split("/")[0]
+        clock.advance(days=2, hours=1)  # held: its notes may be linked
+        # A browser takes this as a URL; the desk does not link it.
+        refused = asha.post(f"/lunch-and-learn/{lunch_id}/notes", {"notes_link": "javascript:x"})
+        assert refused.status_code == 422
+        assert "give the notes or recording as a web address" in refused.text.lower()
+        assert 'value="javascript:x"' in refused.text
+    finally:
+        asha.close()
