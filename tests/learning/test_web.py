@@ -4,6 +4,8 @@ person reads their plan and record; someone who leads no team is refused."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import select
 
@@ -168,5 +170,30 @@ def test_a_refused_observation_or_cohort_keeps_what_the_lead_typed_and_chose(
         assert too_long.status_code == 422
         assert 'value="' + "Spring " * 100 + '"' in too_long.text
         assert f'<option value="{module}" selected>' in too_long.text
+    finally:
+        lee.close()
+
+
+def test_attendance_too_early_or_a_completion_too_soon_says_why_on_the_page(
+    db: Database, world: World, clock: Clock, live_server: LiveServer
+) -> None:
+    with db.unit_of_work() as session:
+        module = service.seed_catalog(session, clock.now)["Communication"]
+        cohort = service.open_cohort(session, module, "Spring", world.people["lee"], clock.now)
+        service.enrol(session, cohort, world.people["cleo"], clock.now)
+        tomorrow = clock.now + timedelta(days=1)
+        held = service.add_session(session, cohort, tomorrow, tomorrow + timedelta(hours=2))
+    lee = visitor(live_server, "lee")
+    try:
+        cleo = str(world.people["cleo"])
+        early = lee.post(
+            f"/learning/sessions/{held}/attendance",
+            {"cohort": str(cohort), "member": [cleo], "present": [cleo]},
+        )
+        assert early.status_code == 422
+        assert "Attendance is recorded once the session has started." in early.text
+        soon = lee.post(f"/learning/cohorts/{cohort}/completions", {"person": cleo})
+        assert soon.status_code == 409
+        assert "Not complete yet: they missed a session, or the cohort has not met." in soon.text
     finally:
         lee.close()

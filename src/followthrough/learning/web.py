@@ -4,7 +4,7 @@ and record. They only translate forms to the service, which holds the rules."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from fastapi import APIRouter
@@ -87,11 +87,21 @@ def learning_page(page: ReadPage, cohort: Id | None = None) -> Response:
     return _home(page, cohort)
 
 
+# On the attendance and completion forms the session and the person are the button pressed,
+# not fields: a refusal naming them tops the form.
+_NOT_A_FIELD = {"session": "", "person": ""}
+
+
 def _change(
-    page: Page, form: str, cohort_id: int | None, action: Callable[[], object], said: str
+    page: Page,
+    form: str,
+    cohort_id: int | None,
+    action: Callable[[], object],
+    said: str,
+    rename: Mapping[str, str] | None = None,
 ) -> Response:
     _lead_only(page)
-    errors = page.attempt(form, action)
+    errors = page.attempt(form, action, rename)
     if errors:
         return _home(page, cohort_id, errors)
     where = f"{HOME}?cohort={cohort_id}#cohort" if cohort_id else HOME
@@ -151,7 +161,7 @@ def attendance(session_id: Id, page: ChangePage) -> Response:
             page.now,
         )
 
-    return _change(page, "attendance", cohort_id, save, "Attendance is recorded.")
+    return _change(page, "attendance", cohort_id, save, "Attendance is recorded.", _NOT_A_FIELD)
 
 
 @router.post(f"{HOME}/cohorts/{{cohort_id}}/completions")
@@ -160,7 +170,7 @@ def complete(cohort_id: Id, page: ChangePage) -> Response:
         person = _number(page, "person", "a person")
         service.complete(page.session, cohort_id, person, page.now)
 
-    return _change(page, "complete", cohort_id, save, "Marked as completed.")
+    return _change(page, "complete", cohort_id, save, "Marked as completed.", _NOT_A_FIELD)
 
 
 @router.post(f"{HOME}/plans")
