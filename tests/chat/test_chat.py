@@ -92,10 +92,15 @@ def test_teams_gets_an_adaptive_card_in_the_workflows_envelope() -> None:
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard"
     assert card["version"] == "1.4"
-    assert card["body"][0] == {"type": "TextBlock", "text": CONTENT.headline, "wrap": True}
-    assert card["body"][2]["facts"] == [
-        {"title": "State", "value": "new"},
-        {"title": "Owner", "value": "Dan Duty"},
+    # Every text is a run of a RichTextBlock, which reads no Markdown: what people typed (a
+    # title, a name) is shown as typed, never as a link or formatting.
+    assert [block["type"] for block in card["body"]] == ["RichTextBlock"] * 4
+    runs = [[(r["text"], r.get("weight")) for r in block["inlines"]] for block in card["body"]]
+    assert runs == [
+        [(CONTENT.headline, None)],
+        [(CONTENT.request_title, "Bolder")],
+        [("State: ", "Bolder"), ("new", None)],
+        [("Owner: ", "Bolder"), ("Dan Duty", None)],
     ]
     assert [(a["type"], a["title"], a["url"]) for a in card["actions"]] == [
         ("Action.OpenUrl", "Accept", "https://desk.example/act/abc.def"),
