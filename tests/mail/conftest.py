@@ -14,11 +14,16 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from followthrough.attachments.storage import LocalFolderStore
+from followthrough.config import Settings
+from tests.mail import corpus
 
 
 @dataclass(frozen=True)
@@ -125,3 +130,20 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.controller.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The desk's mail settings for taking mail in (a module with a mail server of its own,
+    such as the mailbox poller's, has its own)."""
+    return Settings(
+        mail_domain=corpus.DOMAIN,
+        mail_inbound_address=corpus.INBOUND,
+        mail_from=corpus.DESK,
+        attachment_folder=tmp_path / "files",
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalFolderStore:
+    return LocalFolderStore(tmp_path / "files")

@@ -6,7 +6,6 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from followthrough.attachments.models import Attachment
@@ -27,21 +26,6 @@ from tests.mail import corpus
 from tests.mail.corpus import Expected
 
 ASHA = "Asha Assessor <asha@example.com>"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        mail_domain=corpus.DOMAIN,
-        mail_inbound_address=corpus.INBOUND,
-        mail_from=corpus.DESK,
-        attachment_folder=tmp_path / "files",
-    )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalFolderStore:
-    return LocalFolderStore(tmp_path / "files")
 
 
 def _raise_request(db: Database, world: World) -> int:

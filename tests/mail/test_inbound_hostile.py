@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -21,42 +20,12 @@ from followthrough.db import Database
 from followthrough.mail import inbound, smtp
 from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
 from followthrough.mail.inbound_rules import Outcome
-from followthrough.requests import service as requests
 from followthrough.requests.models import Request, RequestUpdate
-from followthrough.requests.service import NewRequest
 from tests.conftest import T0
 from tests.factories import World
 from tests.mail import corpus
 from tests.mail.conftest import RecordingHandler, free_port
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        mail_domain=corpus.DOMAIN,
-        mail_inbound_address=corpus.INBOUND,
-        mail_from=corpus.DESK,
-        attachment_folder=tmp_path / "files",
-    )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalFolderStore:
-    return LocalFolderStore(tmp_path / "files")
-
-
-def _raise_request(db: Database, world: World) -> int:
-    with db.unit_of_work() as session:
-        return requests.open_request(
-            session,
-            world.actor(session, "asha"),
-            NewRequest(
-                title="Policy HM-1234 has the wrong address",
-                need="Correct it so the claim can be paid",
-                service_id=world.services["correct_policy"],
-            ),
-            T0,
-        ).id
+from tests.mail.test_inbound import _raise_request
 
 
 def _reply(

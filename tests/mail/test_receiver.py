@@ -21,16 +21,6 @@ from tests.mail.conftest import free_port
 from tests.mail.test_inbound import ASHA, _raise_request
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        mail_domain=corpus.DOMAIN,
-        mail_inbound_address=corpus.INBOUND,
-        mail_from=corpus.DESK,
-        attachment_folder=tmp_path / "files",
-    )
-
-
 def _start(
     settings: Settings, take: receiver.Take, db: Database, *, lmtp: bool
 ) -> receiver.Controller:
