@@ -20,9 +20,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
 
 from followthrough.attachments.storage import LocalFolderStore
 from followthrough.config import Settings
+from followthrough.db import Database
+from followthrough.requests.models import RequestUpdate
 from tests.mail import corpus
 
 
@@ -147,3 +150,15 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def store(tmp_path: Path) -> LocalFolderStore:
     return LocalFolderStore(tmp_path / "files")
+
+
+def updates(db: Database, request_id: int) -> list[str]:
+    """The request's updates, oldest first: what the mail taken in added."""
+    with db.unit_of_work(readonly=True) as session:
+        return list(
+            session.scalars(
+                select(RequestUpdate.body)
+                .where(RequestUpdate.request_id == request_id)
+                .order_by(RequestUpdate.id)
+            )
+        )

@@ -19,10 +19,10 @@ from followthrough.db import Database
 from followthrough.mail import imap
 from followthrough.mail.inbound_models import InboundMail
 from followthrough.mail.receiver import desk_take
-from followthrough.requests.models import RequestUpdate
 from tests.conftest import T0
 from tests.factories import World
 from tests.mail import corpus
+from tests.mail.conftest import updates
 from tests.mail.dovecot import ImapServer, running_dovecot
 from tests.mail.test_inbound import ASHA, _raise_request
 
@@ -72,17 +72,6 @@ def _count(server: ImapServer, folder: str) -> int:
         return len(box.uids("ALL"))
 
 
-def _updates(db: Database, request_id: int) -> list[str]:
-    with db.unit_of_work(readonly=True) as session:
-        return list(
-            session.scalars(
-                select(RequestUpdate.body)
-                .where(RequestUpdate.request_id == request_id)
-                .order_by(RequestUpdate.id)
-            )
-        )
-
-
 def test_a_poll_takes_each_mail_once_and_moves_it_so_a_second_poll_does_nothing(
     db: Database, world: World, dovecot: ImapServer, settings: Settings, tmp_path: Path
 ) -> None:
@@ -105,7 +94,7 @@ def test_a_poll_takes_each_mail_once_and_moves_it_so_a_second_poll_does_nothing(
         second = imap.poll_once(mailbox, settings, take)
     assert (first.taken, first.left) == (4, 0)
     assert (second.taken, second.left) == (0, 0)
-    assert _updates(db, request_id) == ["Replied from Gmail.", "Replied from Outlook."]
+    assert updates(db, request_id) == ["Replied from Gmail.", "Replied from Outlook."]
     assert _count(dovecot, settings.imap_folder) == 0
     assert _count(dovecot, settings.imap_done_folder) == 4
     with db.unit_of_work(readonly=True) as session:
@@ -130,7 +119,7 @@ def test_a_mail_that_cannot_be_taken_stays_for_the_next_poll(
     with imap.connect(settings) as mailbox:
         assert imap.poll_once(mailbox, settings, failing) == imap.Polled(0, 1)
         assert imap.poll_once(mailbox, settings, take) == imap.Polled(1, 0)
-    assert _updates(db, request_id) == ["Taken on the second try."]
+    assert updates(db, request_id) == ["Taken on the second try."]
 
 
 def _nested(depth: int) -> bytes:
@@ -165,7 +154,7 @@ def test_a_mail_that_cannot_be_read_is_set_aside_with_why_and_the_others_are_tak
     with imap.connect(settings) as mailbox:
         assert imap.poll_once(mailbox, settings, take) == imap.Polled(3, 0)
         assert imap.poll_once(mailbox, settings, take) == imap.Polled(0, 0)
-    assert _updates(db, request_id) == ["Before the deep one.", "After the deep one."]
+    assert updates(db, request_id) == ["Before the deep one.", "After the deep one."]
     assert _count(dovecot, settings.imap_done_folder) == 3
     with db.unit_of_work(readonly=True) as session:
         aside = session.scalars(select(InboundMail).where(InboundMail.outcome == "set_aside")).one()
@@ -198,7 +187,7 @@ def test_a_mail_larger_than_the_limit_is_set_aside_without_being_read_whole(
     take = desk_take(limited, db, LocalFolderStore(tmp_path / "files"), lambda: T0)
     with imap.connect(limited) as mailbox:
         assert imap.poll_once(mailbox, limited, take) == imap.Polled(2, 0)
-    assert _updates(db, request_id) == ["A small one."]
+    assert updates(db, request_id) == ["A small one."]
     with db.unit_of_work(readonly=True) as session:
         aside = session.scalars(select(InboundMail).where(InboundMail.outcome == "set_aside")).one()
         assert (aside.message_id, aside.sender) == (
@@ -237,9 +226,9 @@ def test_the_idle_loop_takes_new_mail_as_it_arrives(
             ).message.as_bytes(),
         )
         deadline = time.monotonic() + 10
-        while not _updates(db, request_id) and time.monotonic() < deadline:
+        while not updates(db, request_id) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _updates(db, request_id) == ["Sent while the desk was idling."]
+        assert updates(db, request_id) == ["Sent while the desk was idling."]
     finally:
         stop.set()
         loop.join(timeout=10)

@@ -20,11 +20,11 @@ from followthrough.db import Database
 from followthrough.mail import inbound, smtp
 from followthrough.mail.inbound_models import BouncingAddress, InboundMail, ServiceMailAddress
 from followthrough.mail.inbound_rules import Outcome
-from followthrough.requests.models import Request, RequestUpdate
+from followthrough.requests.models import Request
 from tests.conftest import T0
 from tests.factories import World
 from tests.mail import corpus
-from tests.mail.conftest import RecordingHandler, free_port
+from tests.mail.conftest import RecordingHandler, free_port, updates
 from tests.mail.test_inbound import _raise_request
 
 
@@ -62,17 +62,6 @@ def _receive(
         )
 
 
-def _updates(db: Database, request_id: int) -> list[str]:
-    with db.unit_of_work(readonly=True) as session:
-        return list(
-            session.scalars(
-                select(RequestUpdate.body)
-                .where(RequestUpdate.request_id == request_id)
-                .order_by(RequestUpdate.id)
-            )
-        )
-
-
 def test_a_nul_character_in_a_reply_is_dropped_and_the_reply_is_heard(
     db: Database, world: World, store: LocalFolderStore, settings: Settings
 ) -> None:
@@ -89,7 +78,7 @@ def test_a_nul_character_in_a_reply_is_dropped_and_the_reply_is_heard(
     assert received.outcome == Outcome.UPDATE
     assert received.mail is not None
     assert received.mail.subject == "Re: Policy HM-1234"
-    assert _updates(db, request_id) == ["The broker confirmed the address."]
+    assert updates(db, request_id) == ["The broker confirmed the address."]
 
 
 def test_a_mail_without_a_from_header_is_recorded_as_from_nobody_and_not_answered(
@@ -102,7 +91,7 @@ def test_a_mail_without_a_from_header_is_recorded_as_from_nobody_and_not_answere
     assert received.outcome == Outcome.REFUSED_UNKNOWN_SENDER
     assert received.mail is not None
     assert (received.mail.sender, received.mail.answer_state) == ("", None)
-    assert _updates(db, request_id) == []
+    assert updates(db, request_id) == []
 
 
 def test_a_list_in_a_reply_is_kept_and_the_signature_under_it_is_not(
@@ -120,7 +109,7 @@ def test_a_list_in_a_reply_is_kept_and_the_signature_under_it_is_not(
         ).encode(),
     )
     assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
-    assert _updates(db, request_id) == [words]
+    assert updates(db, request_id) == [words]
 
 
 QUOTE = (
@@ -146,7 +135,7 @@ def test_a_reply_written_below_the_quote_keeps_only_the_new_words(
     assert _receive(db, store, settings, _reply(request_id, body.encode())).outcome == (
         Outcome.UPDATE
     )
-    assert _updates(db, request_id) == ["The broker has the form now."]
+    assert updates(db, request_id) == ["The broker has the form now."]
 
 
 @pytest.mark.parametrize(
@@ -174,7 +163,7 @@ def test_the_line_introducing_the_quote_is_not_kept_in_any_language(
     assert _receive(db, store, settings, _reply(request_id, body.encode())).outcome == (
         Outcome.UPDATE
     )
-    assert _updates(db, request_id) == [words]
+    assert updates(db, request_id) == [words]
 
 
 @pytest.mark.parametrize(
@@ -196,7 +185,7 @@ def test_a_phones_sent_from_line_is_not_kept_in_any_language(
     assert _receive(db, store, settings, _reply(request_id, body.encode())).outcome == (
         Outcome.UPDATE
     )
-    assert _updates(db, request_id) == ["Erledigt."]
+    assert updates(db, request_id) == ["Erledigt."]
 
 
 @dataclass
@@ -289,7 +278,7 @@ def test_eight_bit_text_in_no_or_a_wrong_charset_is_read_as_written(
     request_id = _raise_request(db, world)
     raw = _reply(request_id, body + b"\r\n", content_type=content_type)
     assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
-    [words] = _updates(db, request_id)
+    [words] = updates(db, request_id)
     assert words in ("Grüße, die Adresse ist geändert.", "Grüße \u2013 it\u2019s changed.")
 
 
@@ -304,7 +293,7 @@ def test_a_message_id_of_a_thousand_wide_characters_is_still_recorded(
     assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
     # The same mail again is still known as the same.
     assert _receive(db, store, settings, raw, minutes=2).mail is None
-    assert _updates(db, request_id) == ["Done."]
+    assert updates(db, request_id) == ["Done."]
 
 
 @pytest.mark.parametrize(
@@ -351,7 +340,7 @@ def test_a_mail_to_seventy_thousand_of_the_desks_addresses_is_still_taken(
             envelope_recipients=envelope,
         )
     assert received.outcome == Outcome.UPDATE
-    assert _updates(db, request_id) == ["Done."]
+    assert updates(db, request_id) == ["Done."]
 
 
 def test_the_same_words_without_a_message_id_to_two_requests_are_both_heard(
@@ -366,7 +355,7 @@ def test_the_same_words_without_a_message_id_to_two_requests_are_both_heard(
         )
         assert b"Message-ID" not in raw
         assert _receive(db, store, settings, raw, minutes=minute).outcome == Outcome.UPDATE
-    assert (_updates(db, first), _updates(db, second)) == (["Done."], ["Done."])
+    assert (updates(db, first), updates(db, second)) == (["Done."], ["Done."])
 
 
 def test_the_desks_signed_links_carried_in_a_reply_are_not_kept_in_the_update(
@@ -385,7 +374,7 @@ def test_the_desks_signed_links_carried_in_a_reply_are_not_kept_in_the_update(
     )
     raw = _reply(request_id, html.encode(), content_type=b'text/html; charset="utf-8"')
     assert _receive(db, store, settings, raw).outcome == Outcome.UPDATE
-    [words] = _updates(db, request_id)
+    [words] = updates(db, request_id)
     assert words.startswith("I'll take it this afternoon.")
     assert "/act/" not in words
     assert "/mail/unsubscribe/" not in words
@@ -417,7 +406,7 @@ def test_a_read_receipt_is_machine_mail_not_a_comment(
     assert received.outcome == Outcome.AUTO_REPLY_IGNORED
     assert received.mail is not None
     assert received.mail.answer_state is None
-    assert _updates(db, request_id) == []
+    assert updates(db, request_id) == []
 
 
 @pytest.mark.parametrize(

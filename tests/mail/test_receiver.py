@@ -7,17 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from followthrough.attachments.storage import LocalFolderStore
 from followthrough.config import Settings
 from followthrough.db import Database
 from followthrough.mail import receiver
-from followthrough.requests.models import RequestUpdate
 from tests.conftest import T0
 from tests.factories import World
 from tests.mail import corpus
-from tests.mail.conftest import free_port
+from tests.mail.conftest import free_port, updates
 from tests.mail.test_inbound import ASHA, _raise_request
 
 
@@ -44,17 +42,6 @@ def desk_receiver(
     controller.stop()
 
 
-def _updates(db: Database, request_id: int) -> list[str]:
-    with db.unit_of_work(readonly=True) as session:
-        return list(
-            session.scalars(
-                select(RequestUpdate.body)
-                .where(RequestUpdate.request_id == request_id)
-                .order_by(RequestUpdate.id)
-            )
-        )
-
-
 def test_a_forwarded_reply_is_an_update_before_the_receiver_says_250(
     db: Database, world: World, desk_receiver: receiver.Controller
 ) -> None:
@@ -66,12 +53,12 @@ def test_a_forwarded_reply_is_an_update_before_the_receiver_says_250(
         )
         assert refused == {}
         # Answered 250 only after the commit: the update is there now.
-        assert _updates(db, request_id) == ["Forwarded by our mail server."]
+        assert updates(db, request_id) == ["Forwarded by our mail server."]
         # The same mail forwarded again changes nothing.
         client.sendmail(
             "asha@example.com", [corpus.reply_to_address(request_id)], corpus.wire(sample.message)
         )
-    assert _updates(db, request_id) == ["Forwarded by our mail server."]
+    assert updates(db, request_id) == ["Forwarded by our mail server."]
 
 
 def test_mail_for_someone_else_is_refused_at_the_recipient(
@@ -123,4 +110,4 @@ def test_the_receiver_speaks_lmtp_with_one_answer_per_recipient(
         assert refused == {}
     finally:
         controller.stop()
-    assert _updates(db, request_id) == ["Delivered over LMTP."]
+    assert updates(db, request_id) == ["Delivered over LMTP."]
