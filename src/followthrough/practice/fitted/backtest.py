@@ -168,12 +168,12 @@ def backtest(
     `changes` (per team, when the way it works changed) are known to the fit as they would be
     at the cut-off: a team that changed in the fit's months is fitted from its change on.
     Runs (held out, and per calibration round) default to `runs_for` the months' requests."""
-    learnt_from = read_history(session, since, cut_off, changes)
+    learnt_from = read_history(session, since, cut_off, changes, margins=True)
     calibration_replications = calibration_replications or runs_for(
         requests_in(learnt_from), FIT_REPLICATIONS
     )
     fitted = fit(learnt_from, seed=seed, replications=calibration_replications)
-    held_out = read_history(session, cut_off, until)
+    held_out = read_history(session, cut_off, until, margins=True)
     replications = replications or runs_for(requests_in(held_out), REPLICATIONS)
     scenario = build_scenario(
         fitted.history,
@@ -216,12 +216,20 @@ def _check(
         simulated_accept_hours=accept_hours,
         resolve_hours=team.mean_resolve_hours,
         simulated_resolve_hours=resolve_hours,
-        accept_margin=math.hypot(
-            margin(team.sd_accept_hours, team.accepted, team.mean_accept_hours),
-            margin(fitted_on.sd_accept_hours, fitted_on.accepted, fitted_on.mean_accept_hours),
-        ),
-        resolve_margin=math.hypot(
-            margin(team.sd_resolve_hours, team.resolved, team.mean_resolve_hours),
-            margin(fitted_on.sd_resolve_hours, fitted_on.resolved, fitted_on.mean_resolve_hours),
-        ),
+        accept_margin=math.hypot(_accept_margin(team), _accept_margin(fitted_on)),
+        resolve_margin=math.hypot(_resolve_margin(team), _resolve_margin(fitted_on)),
     )
+
+
+# A mean's margin from its sample of times where it was read (skewed times widen it on the
+# side they lean to), else from its standard deviation.
+def _accept_margin(team: TeamHistory) -> float:
+    if team.accept_mean_margin is not None:
+        return team.accept_mean_margin
+    return margin(team.sd_accept_hours, team.accepted, team.mean_accept_hours)
+
+
+def _resolve_margin(team: TeamHistory) -> float:
+    if team.resolve_mean_margin is not None:
+        return team.resolve_mean_margin
+    return margin(team.sd_resolve_hours, team.resolved, team.mean_resolve_hours)

@@ -23,7 +23,12 @@ from followthrough.history.models import Event
 from followthrough.insight.sql import home_teams, seconds_between
 from followthrough.org.models import Holiday, Membership, Service, Team
 from followthrough.org.rules import WorkingCalendar
-from followthrough.practice.fitted.shapes import Shape, survival_shape, working_clock
+from followthrough.practice.fitted.shapes import (
+    Shape,
+    mean_margin,
+    survival_shape,
+    working_clock,
+)
 from followthrough.requests.models import Request
 
 # Requests per team whose times make the shapes: beyond it a sample (every n-th id) is read,
@@ -92,6 +97,10 @@ class TeamHistory:
     # The mean hours to accept over the whole period, if the acceptance was read from a change:
     # the hours a request takes beyond its acceptance are read over the whole period.
     whole_accept_hours: float | None = None
+    # The 95% margins of the means of hours to accept and to resolve, as shares of them, from
+    # the sample of times (`shapes.mean_margin`); None unless asked for (`read_history`).
+    accept_mean_margin: float | None = None
+    resolve_mean_margin: float | None = None
 
     @property
     def rest_hours(self) -> float:
@@ -155,9 +164,13 @@ def read_history(
     since: datetime,
     until: datetime,
     changes: Mapping[int, datetime] | None = None,
+    *,
+    margins: bool = False,
 ) -> History:
     """The period's aggregates; requests count in the period they were opened in, and their
-    acceptance and resolution only if they came before its end (`until`).
+    acceptance and resolution only if they came before its end (`until`). With `margins`,
+    each team's means of hours to accept and to resolve come with their margins (a bootstrap
+    of the sample of times: the back-test's; a second or so on a large desk).
 
     `changes` are, per team, when the way it accepts changed (its department joined the
     buddy programme): the fit is of the company as it is now, so a team that changed within
@@ -283,7 +296,7 @@ def read_history(
                 else None,
             )
         )
-        teams[-1] = _with_shapes(teams[-1], times.get(team.id, []), since, until)
+        teams[-1] = _with_shapes(teams[-1], times.get(team.id, []), since, until, margins)
     home = home_teams()
     pair_rows = session.execute(
         select(home.c.team_id, Request.team_id, func.count(Request.id))
@@ -380,10 +393,16 @@ def _times(session: Session, in_period: Any, received: dict[int, int]) -> dict[i
 
 
 def _with_shapes(
-    team: TeamHistory, times: Sequence[Times], since: datetime, until: datetime
+    team: TeamHistory,
+    times: Sequence[Times],
+    since: datetime,
+    until: datetime,
+    margins: bool = False,
 ) -> TeamHistory:
     """The team's shapes of working hours to accept (of the requests opened since its change,
-    `accept_since`, if it changed) and at work (of all the period's)."""
+    `accept_since`, if it changed) and at work (of all the period's); with `margins`, the
+    margins of its means of wall-clock hours to accept and to resolve, read as the SQL means
+    are: acceptance since the change, resolution over the period."""
     if not times:
         return team
     end = until.timestamp()
@@ -416,7 +435,19 @@ def _with_shapes(
         ),
         was_resolved,
     )
-    return replace(team, accept_shape=accept_shape, work_shape=work_shape)
+    if not margins:
+        return replace(team, accept_shape=accept_shape, work_shape=work_shape)
+    accepted_now = now & was_accepted
+    ended = ~np.isnan(resolved)
+    return replace(
+        team,
+        accept_shape=accept_shape,
+        work_shape=work_shape,
+        accept_mean_margin=mean_margin(
+            (accepted[accepted_now] - opened[accepted_now]) / 3600.0, team.accepted
+        ),
+        resolve_mean_margin=mean_margin((resolved[ended] - opened[ended]) / 3600.0, team.resolved),
+    )
 
 
 def _opened_by_hour(
